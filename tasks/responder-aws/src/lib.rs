@@ -1,0 +1,16 @@
+//! AWS wiring shared by the tasks that call AWS: the base SDK configuration, cross-account
+//! sessions through the remediation role, and the mapping of SDK errors to stable error names.
+
+pub mod errors;
+pub mod session;
+
+pub use errors::classify_sdk_error;
+pub use session::{SessionConfig, SessionProvider};
+
+/// Loads the SDK configuration from the standard environment (region, credentials,
+/// `AWS_ENDPOINT_URL` and the per-service endpoint variables).
+pub async fn load_base_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}

@@ -1,0 +1,21 @@
+//! The shared domain of GuardDuty Responder: the finding model, the policy and its decisions,
+//! the document tasks pass along, the markers written on AWS resources, and the stable error
+//! names the state machines match on. Nothing here calls AWS.
+
+pub mod decision;
+pub mod document;
+pub mod error;
+pub mod exemption;
+pub mod finding;
+pub mod lambda;
+pub mod markers;
+pub mod policy;
+pub mod report;
+
+pub use decision::{Decision, Disposition, Route, Tier};
+pub use document::TaskInput;
+pub use error::{names, NamedError, TaskError};
+pub use exemption::{Eligibility, ExemptionResult};
+pub use finding::{AccessKeyTarget, CredentialKind, Finding, InstanceTarget, Resource};
+pub use policy::Policy;
+pub use report::{ActionRecord, Outcome, TaskReport};
