@@ -283,6 +283,9 @@ struct StateCtx {
     token: Option<String>,
     is_task: bool,
     map_item: Option<(usize, Value)>,
+    /// Whether the last failure was reported by the task itself (a task's own
+    /// `States.DataLimitExceeded` can be caught by `States.ALL`).
+    task_reported: bool,
 }
 
 struct Env<'a> {
@@ -496,7 +499,10 @@ pub(crate) async fn execute(run: Arc<Run>, sm: Arc<StateMachine>, hold: Hold) ->
             );
             Outcome::Succeeded(out)
         }
-        Some((Err(f), th)) => {
+        Some((Err(mut f), th)) => {
+            if f.cause.as_deref() == Some("") {
+                f.cause = None;
+            }
             let mut p = th.prev;
             run.emit(
                 &mut p,
@@ -549,6 +555,7 @@ pub(crate) fn run_machine(
                 token: None,
                 is_task: matches!(st.kind, Kind::Task(_)),
                 map_item: None,
+                task_reported: false,
             };
             match exec_state(&run, &st, input, &mut th, &mut sc).await {
                 Ok(step) => {
@@ -835,14 +842,15 @@ async fn with_retry(run: &Arc<Run>, st: &Arc<State>, raw: Value, th: &mut Thread
         if f.name() == errors::RUNTIME {
             return Err(f);
         }
-        if let Some(delay) = retry_delay(&st.retry, &mut counts, &f, run.random.as_ref()) {
+        let relaxed = std::mem::take(&mut sc.task_reported);
+        if let Some(delay) = retry_delay(&st.retry, &mut counts, &f, run.random.as_ref(), relaxed) {
             let deadline = run.clock.now() + chrono::Duration::milliseconds(delay);
             let hold = std::mem::replace(&mut th.hold, Hold::none());
             th.hold = run.clock.sleep_until(deadline, hold).await;
             sc.retry_count += 1;
             continue;
         }
-        if let Some(c) = find_catcher(&st.catch, &f) {
+        if let Some(c) = find_catcher(&st.catch, &f, relaxed) {
             let err_out = f.to_catch_output();
             let assign = eval_assign(run, th, sc, c.assign.as_ref(), &err_out)?;
             let output = apply_result_path(sc, &c.result_path, raw, err_out)?;
@@ -858,9 +866,9 @@ async fn with_retry(run: &Arc<Run>, st: &Arc<State>, raw: Value, th: &mut Thread
 }
 
 /// The delay before the next attempt, in milliseconds, or `None` when no retrier applies.
-fn retry_delay(retry: &[Retrier], counts: &mut [u32], f: &Failure, random: &dyn Random) -> Option<i64> {
+fn retry_delay(retry: &[Retrier], counts: &mut [u32], f: &Failure, random: &dyn Random, relaxed: bool) -> Option<i64> {
     for (i, r) in retry.iter().enumerate() {
-        if r.error_equals.iter().any(|p| error_matches(p, f)) {
+        if r.error_equals.iter().any(|p| matches_error(p, f, relaxed)) {
             if counts[i] >= r.max_attempts {
                 return None;
             }
@@ -880,10 +888,19 @@ fn retry_delay(retry: &[Retrier], counts: &mut [u32], f: &Failure, random: &dyn 
     None
 }
 
-fn find_catcher<'a>(catch: &'a [Catcher], f: &Failure) -> Option<&'a Catcher> {
+fn find_catcher<'a>(catch: &'a [Catcher], f: &Failure, relaxed: bool) -> Option<&'a Catcher> {
     catch
         .iter()
-        .find(|c| c.error_equals.iter().any(|p| error_matches(p, f)))
+        .find(|c| c.error_equals.iter().any(|p| matches_error(p, f, relaxed)))
+}
+
+/// `error_matches`, except that a task's own `States.DataLimitExceeded` counts as an ordinary
+/// task error when `relaxed`.
+fn matches_error(pattern: &str, f: &Failure, relaxed: bool) -> bool {
+    if relaxed && f.name() == errors::DATA_LIMIT_EXCEEDED && pattern == errors::ALL {
+        return true;
+    }
+    error_matches(pattern, f)
 }
 
 fn number_or_path(run: &Run, th: &Thread, sc: &StateCtx, v: &Option<NumberOrPath>, input: &Value, field: &str) -> Result<Option<u64>, Failure> {
@@ -991,11 +1008,12 @@ async fn task_attempt(run: &Arc<Run>, st: &State, spec: &TaskSpec, eff: Value, t
         Ok(v) => {
             let out = to_json(&v);
             if out.len() > MAX_PAYLOAD_BYTES {
+                sc.task_reported = true;
+                let who = if lambda_direct { spec.resource.clone() } else { rtype };
                 return Err(Failure::new(
                     errors::DATA_LIMIT_EXCEEDED,
                     format!(
-                        "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
-                        st.name
+                        "The state/task '{who}' returned a result with a size exceeding the maximum number of bytes service limit."
                     ),
                 ));
             }
@@ -1022,8 +1040,12 @@ async fn task_attempt(run: &Arc<Run>, st: &State, spec: &TaskSpec, eff: Value, t
             }
             Ok(v)
         }
-        Err(f) => {
+        Err(mut f) => {
+            sc.task_reported = true;
             let timed_out = matches!(f.name(), errors::TIMEOUT | errors::HEARTBEAT_TIMEOUT);
+            if timed_out && f.cause.is_none() {
+                f.cause = Some(String::new());
+            }
             if lambda_direct {
                 let ec = history::ErrorCause {
                     error: f.error.clone(),

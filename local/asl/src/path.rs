@@ -548,16 +548,10 @@ impl Parser<'_> {
         loop {
             match self.peek() {
                 None => return Err(self.err("unterminated string")),
-                Some(b'\\') => {
-                    self.i += 1;
-                    let c = self.peek().ok_or_else(|| self.err("unterminated string"))?;
-                    self.i += 1;
-                    match c {
-                        b'n' => out.push(b'\n'),
-                        b't' => out.push(b'\t'),
-                        b'r' => out.push(b'\r'),
-                        other => out.push(other),
-                    }
+                Some(b'\\') if self.s.get(self.i + 1) == Some(&q) => {
+                    // Only the quote itself is escaped; other backslashes are literal.
+                    self.i += 2;
+                    out.push(q);
                 }
                 Some(c) if c == q => {
                     self.i += 1;
