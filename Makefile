@@ -1,0 +1,57 @@
+# GuardDuty Responder. The two commands a newcomer needs:
+#   make demo   the whole pipeline, locally, against the moto AWS emulator
+#   make test   every test (unit, adapter, end-to-end, infra checks)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV ?= $(CURDIR)/.venv
+PYTHON ?= python3
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: demo test setup build build-release lint unit e2e infra-check conformance bench package clean-venv
+
+## setup: a local venv with the pinned moto server (idempotent; fast when present)
+setup: $(VENV)/.moto-installed
+
+$(VENV)/.moto-installed: local/moto-requirements.txt
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r local/moto-requirements.txt
+	@touch $@
+
+## demo: build, start moto, seed an estate, run the fixtures through the pipeline, report
+demo: setup build-release
+	MOTO_SERVER=$(VENV)/bin/moto_server target/release/responder demo
+
+build:
+	$(CARGO) build --workspace --bins
+
+build-release:
+	$(CARGO) build --release --workspace --bins
+
+## test: formatting, lints, infra checks, then every Rust test (the end-to-end tests start moto themselves)
+test: setup lint infra-check unit
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+infra-check:
+	infra/check.sh
+
+unit: build
+	MOTO_SERVER=$(VENV)/bin/moto_server $(CARGO) test --workspace
+
+## conformance: replay the ASL executions recorded on AWS (needs ../shared/asl-conformance)
+conformance:
+	$(CARGO) run --release -p asl --example conformance -- ../shared/asl-conformance/cases.jsonl --min-passed $$(cat local/asl/conformance-threshold.txt)
+
+## bench: interpreter throughput figures
+bench:
+	$(CARGO) run --release -p asl --example bench
+
+## package: Lambda-compatible zips of every task in dist/
+package:
+	infra/package.sh
+
+clean-venv:
+	rm -rf $(VENV)
