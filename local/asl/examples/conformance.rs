@@ -12,7 +12,10 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use asl::{Engine, EngineConfig, ExecutionStatus, SeededRandom, TaskContext, TaskFailure, TaskHandler, VirtualClock};
+use asl::{
+    Engine, EngineConfig, ExecutionStatus, SeededRandom, TaskContext, TaskFailure, TaskHandler,
+    VirtualClock,
+};
 use serde_json::Value;
 
 struct Replay {
@@ -22,12 +25,19 @@ struct Replay {
 
 #[async_trait::async_trait]
 impl TaskHandler for Replay {
-    async fn invoke(&self, _resource: &str, input: Value, ctx: TaskContext) -> Result<Value, TaskFailure> {
+    async fn invoke(
+        &self,
+        _resource: &str,
+        input: Value,
+        ctx: TaskContext,
+    ) -> Result<Value, TaskFailure> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let candidates: Vec<usize> = entries
             .iter()
             .enumerate()
-            .filter(|(_, (e, used))| !used && e.get("state").and_then(Value::as_str) == Some(ctx.state_name.as_str()))
+            .filter(|(_, (e, used))| {
+                !used && e.get("state").and_then(Value::as_str) == Some(ctx.state_name.as_str())
+            })
             .map(|(i, _)| i)
             .collect();
         let pick = candidates
@@ -41,14 +51,21 @@ impl TaskHandler for Replay {
             })
             .or_else(|| candidates.first().copied());
         let Some(i) = pick else {
-            return Err(TaskFailure::new("Replay.Missing", format!("no recorded call for state {}", ctx.state_name)));
+            return Err(TaskFailure::new(
+                "Replay.Missing",
+                format!("no recorded call for state {}", ctx.state_name),
+            ));
         };
         entries[i].1 = true;
         let e = &entries[i].0;
         match e.get("outcome").and_then(Value::as_str) {
             Some("succeeded") => Ok(e.get("output").cloned().unwrap_or(Value::Null)),
             _ => Err(TaskFailure {
-                error: e.get("error").and_then(Value::as_str).unwrap_or("States.Timeout").to_string(),
+                error: e
+                    .get("error")
+                    .and_then(Value::as_str)
+                    .unwrap_or("States.Timeout")
+                    .to_string(),
                 cause: e.get("cause").and_then(Value::as_str).map(String::from),
             }),
         }
@@ -94,7 +111,9 @@ fn string_matches(exp: &str, act: &str, ph: &[String]) -> bool {
             i += p.len();
             continue;
         }
-        let Some(c) = exp[i..].chars().next() else { break };
+        let Some(c) = exp[i..].chars().next() else {
+            break;
+        };
         if let Some(last) = pieces.last_mut() {
             last.push(c);
         }
@@ -109,11 +128,14 @@ fn matches(exp: &Value, act: &Value, ph: &[String]) -> bool {
         (Value::String(e), _) if ph.iter().any(|p| p == e) => true,
         (Value::String(e), Value::String(a)) => string_matches(e, a, ph),
         (Value::Number(e), Value::Number(a)) => e.as_f64() == a.as_f64(),
-        (Value::Array(e), Value::Array(a)) => e.len() == a.len() && e.iter().zip(a).all(|(x, y)| matches(x, y, ph)),
+        (Value::Array(e), Value::Array(a)) => {
+            e.len() == a.len() && e.iter().zip(a).all(|(x, y)| matches(x, y, ph))
+        }
         (Value::Object(e), Value::Object(a)) => {
             e.len() == a.len()
                 && e.iter().all(|(k, v)| {
-                    if ph.iter().any(|p| p == "timestamp") && k.to_lowercase().contains("timestamp") {
+                    if ph.iter().any(|p| p == "timestamp") && k.to_lowercase().contains("timestamp")
+                    {
                         return a.contains_key(k);
                     }
                     a.get(k).is_some_and(|av| matches(v, av, ph))
@@ -124,7 +146,10 @@ fn matches(exp: &Value, act: &Value, ph: &[String]) -> bool {
 }
 
 fn cause_matches(exp: &str, act: &str, ph: &[String], reformatted: bool) -> bool {
-    if let (Ok(e), Ok(a)) = (serde_json::from_str::<Value>(exp), serde_json::from_str::<Value>(act)) {
+    if let (Ok(e), Ok(a)) = (
+        serde_json::from_str::<Value>(exp),
+        serde_json::from_str::<Value>(act),
+    ) {
         if e.is_object() || reformatted {
             return matches(&e, &a, ph);
         }
@@ -142,10 +167,22 @@ async fn run_case(case: &Value) -> Outcome {
     let ph: Vec<String> = case
         .get("placeholders")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
-    let definition = case.get("definition").cloned().unwrap_or(Value::Null).to_string();
-    let input = case.get("input").cloned().unwrap_or(Value::Null).to_string();
+    let definition = case
+        .get("definition")
+        .cloned()
+        .unwrap_or(Value::Null)
+        .to_string();
+    let input = case
+        .get("input")
+        .cloned()
+        .unwrap_or(Value::Null)
+        .to_string();
     let entries = case
         .get("task_results")
         .and_then(Value::as_array)
@@ -160,11 +197,16 @@ async fn run_case(case: &Value) -> Outcome {
         random: Arc::new(SeededRandom::new(7)),
         ..EngineConfig::default()
     });
-    let sm = match engine.create_state_machine("conformance", &definition, "arn:aws:iam::123456789012:role/conformance") {
+    let sm = match engine.create_state_machine(
+        "conformance",
+        &definition,
+        "arn:aws:iam::123456789012:role/conformance",
+    ) {
         Ok(sm) => sm,
         Err(e) => return fail(format!("definition refused: {e}")),
     };
-    let started = match engine.start_execution(&sm.state_machine_arn, Some("case"), &input, handler) {
+    let started = match engine.start_execution(&sm.state_machine_arn, Some("case"), &input, handler)
+    {
         Ok(s) => s,
         Err(e) => return fail(format!("start refused: {e}")),
     };
@@ -208,7 +250,10 @@ async fn run_case(case: &Value) -> Outcome {
             }
         }
         let e_cause = exp.get("cause").and_then(Value::as_str);
-        let reformatted = exp.get("cause_reformatted").and_then(Value::as_bool).unwrap_or(false);
+        let reformatted = exp
+            .get("cause_reformatted")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         if e_cause.is_some() || done.cause.is_some() {
             let ok = match (e_cause, done.cause.as_deref()) {
                 (Some(e), Some(a)) => cause_matches(e, a, &ph, reformatted),
@@ -220,10 +265,14 @@ async fn run_case(case: &Value) -> Outcome {
         }
     }
     if let Some(states) = exp.get("states").and_then(Value::as_array) {
-        let history = engine.get_execution_history(&started.execution_arn).unwrap_or_default();
+        let history = engine
+            .get_execution_history(&started.execution_arn)
+            .unwrap_or_default();
         let actual: Vec<Value> = history
             .iter()
-            .filter(|e| e.event_type.ends_with("StateEntered") || e.event_type.ends_with("StateExited"))
+            .filter(|e| {
+                e.event_type.ends_with("StateEntered") || e.event_type.ends_with("StateExited")
+            })
             .map(|e| {
                 let name = match &e.details {
                     Some(asl::EventDetails::StateEnteredEventDetails(d)) => d.name.clone(),
@@ -241,7 +290,10 @@ async fn run_case(case: &Value) -> Outcome {
             ));
         }
     }
-    Outcome { ok: true, why: String::new() }
+    Outcome {
+        ok: true,
+        why: String::new(),
+    }
 }
 
 fn main() {
@@ -278,7 +330,10 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start tokio: {e}");
@@ -295,13 +350,21 @@ fn main() {
         if jsonpath_only && case.get("query_language").and_then(Value::as_str) != Some("JSONPath") {
             continue;
         }
-        let id = case.get("id").and_then(Value::as_str).unwrap_or("?").to_string();
+        let id = case
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
         if let Some(f) = &filter {
             if !id.contains(f.as_str()) {
                 continue;
             }
         }
-        let cat = case.get("category").and_then(Value::as_str).unwrap_or("?").to_string();
+        let cat = case
+            .get("category")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
         let out = rt.block_on(run_case(&case));
         let e = per_cat.entry(cat.clone()).or_default();
         if out.ok {

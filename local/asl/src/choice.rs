@@ -142,7 +142,11 @@ pub struct ChoiceRule {
 }
 
 /// Parses a condition at JSON-pointer `loc`; problems are pushed to `errs`.
-pub fn parse_condition(v: &Value, loc: &str, errs: &mut Vec<(String, String)>) -> Option<Condition> {
+pub fn parse_condition(
+    v: &Value,
+    loc: &str,
+    errs: &mut Vec<(String, String)>,
+) -> Option<Condition> {
     let Some(obj) = v.as_object() else {
         errs.push((loc.to_string(), "A choice rule must be an object".into()));
         return None;
@@ -236,7 +240,10 @@ pub fn parse_condition(v: &Value, loc: &str, errs: &mut Vec<(String, String)>) -
         let Some(val) = obj.get(name) else { continue };
         ops += 1;
         let Some(expected) = val.as_bool() else {
-            errs.push((format!("{loc}/{name}"), format!("'{name}' must be a boolean")));
+            errs.push((
+                format!("{loc}/{name}"),
+                format!("'{name}' must be a boolean"),
+            ));
             continue;
         };
         if let Some(var) = variable_path(variable, loc, errs) {
@@ -251,7 +258,8 @@ pub fn parse_condition(v: &Value, loc: &str, errs: &mut Vec<(String, String)>) -
         errs.push((
             loc.to_string(),
             if ops == 0 {
-                "A choice rule must have exactly one comparison operator, 'And', 'Or' or 'Not'".into()
+                "A choice rule must have exactly one comparison operator, 'And', 'Or' or 'Not'"
+                    .into()
             } else {
                 "A choice rule must not have more than one comparison operator".into()
             },

@@ -33,6 +33,11 @@ impl Hold {
     pub fn none() -> Self {
         Self { release: None }
     }
+
+    /// Whether this guard tracks activity (false for [`Hold::none`]).
+    pub fn is_tracking(&self) -> bool {
+        self.release.is_some()
+    }
 }
 
 impl fmt::Debug for Hold {
@@ -295,7 +300,9 @@ mod tests {
         let c2 = clock.clone();
         let task = tokio::spawn(async move {
             let h = c2.hold();
-            let _h = c2.sleep_until(start + chrono::Duration::seconds(10), h).await;
+            let _h = c2
+                .sleep_until(start + chrono::Duration::seconds(10), h)
+                .await;
         });
         tokio::task::yield_now().await;
         assert_eq!(clock.now(), start);

@@ -222,31 +222,84 @@ const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
 fn allowed_fields(t: &str) -> &'static [&'static str] {
     match t {
         "Pass" => &[
-            "Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "Result",
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "Result",
             "Assign",
         ],
         "Task" => &[
-            "Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector",
-            "Retry", "Catch", "Resource", "TimeoutSeconds", "TimeoutSecondsPath",
-            "HeartbeatSeconds", "HeartbeatSecondsPath", "Credentials", "Assign",
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "ResultSelector",
+            "Retry",
+            "Catch",
+            "Resource",
+            "TimeoutSeconds",
+            "TimeoutSecondsPath",
+            "HeartbeatSeconds",
+            "HeartbeatSecondsPath",
+            "Credentials",
+            "Assign",
         ],
         "Choice" => &["InputPath", "OutputPath", "Choices", "Default", "Assign"],
         "Wait" => &[
-            "Next", "End", "InputPath", "OutputPath", "Seconds", "Timestamp", "SecondsPath",
-            "TimestampPath", "Assign",
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "Seconds",
+            "Timestamp",
+            "SecondsPath",
+            "TimestampPath",
+            "Assign",
         ],
         "Succeed" => &["InputPath", "OutputPath"],
         "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
         "Parallel" => &[
-            "Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector",
-            "Retry", "Catch", "Branches", "Assign",
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "ResultSelector",
+            "Retry",
+            "Catch",
+            "Branches",
+            "Assign",
         ],
         "Map" => &[
-            "Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector",
-            "Retry", "Catch", "ItemsPath", "ItemSelector", "Iterator", "ItemProcessor",
-            "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailureCount",
-            "ToleratedFailureCountPath", "ToleratedFailurePercentage",
-            "ToleratedFailurePercentagePath", "ItemBatcher", "ItemReader", "ResultWriter", "Label",
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "ResultSelector",
+            "Retry",
+            "Catch",
+            "ItemsPath",
+            "ItemSelector",
+            "Iterator",
+            "ItemProcessor",
+            "MaxConcurrency",
+            "MaxConcurrencyPath",
+            "ToleratedFailureCount",
+            "ToleratedFailureCountPath",
+            "ToleratedFailurePercentage",
+            "ToleratedFailurePercentagePath",
+            "ItemBatcher",
+            "ItemReader",
+            "ResultWriter",
+            "Label",
             "Assign",
         ],
         _ => &[],
@@ -316,7 +369,10 @@ fn parse_machine(v: &Value, loc: &str, top: bool, cx: &mut Ctx) -> Option<StateM
     }
     for k in obj.keys() {
         if !allowed.contains(&k.as_str()) {
-            cx.schema(format!("{loc}/{}", esc(k)), format!("The field '{k}' is not supported"));
+            cx.schema(
+                format!("{loc}/{}", esc(k)),
+                format!("The field '{k}' is not supported"),
+            );
         }
     }
     check_query_language(obj, loc, cx);
@@ -334,7 +390,10 @@ fn parse_machine(v: &Value, loc: &str, top: bool, cx: &mut Ctx) -> Option<StateM
     let start_at = match obj.get("StartAt").and_then(Value::as_str) {
         Some(s) => s.to_string(),
         None => {
-            cx.schema(format!("{loc}/StartAt"), "The field 'StartAt' is required and must be a string");
+            cx.schema(
+                format!("{loc}/StartAt"),
+                "The field 'StartAt' is required and must be a string",
+            );
             String::new()
         }
     };
@@ -343,7 +402,10 @@ fn parse_machine(v: &Value, loc: &str, top: bool, cx: &mut Ctx) -> Option<StateM
         Some(t) => match t.as_u64() {
             Some(n) if n > 0 => Some(n),
             _ => {
-                cx.schema(format!("{loc}/TimeoutSeconds"), "TimeoutSeconds must be a positive integer");
+                cx.schema(
+                    format!("{loc}/TimeoutSeconds"),
+                    "TimeoutSeconds must be a positive integer",
+                );
                 None
             }
         },
@@ -363,9 +425,19 @@ fn parse_machine(v: &Value, loc: &str, top: bool, cx: &mut Ctx) -> Option<StateM
                 }
             }
         }
-        _ => cx.schema(format!("{loc}/States"), "The field 'States' is required and must be a non-empty object"),
+        _ => cx.schema(
+            format!("{loc}/States"),
+            "The field 'States' is required and must be a non-empty object",
+        ),
     }
-    if !start_at.is_empty() && obj.contains_key("States") && !states.contains_key(&start_at) && cx.diags.iter().all(|d| !d.location.starts_with(&format!("{loc}/States/{}", esc(&start_at)))) {
+    if !start_at.is_empty()
+        && obj.contains_key("States")
+        && !states.contains_key(&start_at)
+        && cx.diags.iter().all(|d| {
+            !d.location
+                .starts_with(&format!("{loc}/States/{}", esc(&start_at)))
+        })
+    {
         cx.err(
             DiagnosticCode::MissingTransitionTarget,
             format!("{loc}/StartAt"),
@@ -404,18 +476,29 @@ fn path_field(obj: &Map<String, Value>, key: &str, loc: &str, cx: &mut Ctx) -> P
         Some(Value::String(s)) => match Path::parse(s) {
             Ok(p) => PathField::Path(p),
             Err(e) => {
-                cx.schema(format!("{loc}/{key}"), format!("The value for the field '{key}' must be a valid JSONPath: {e}"));
+                cx.schema(
+                    format!("{loc}/{key}"),
+                    format!("The value for the field '{key}' must be a valid JSONPath: {e}"),
+                );
                 PathField::Default
             }
         },
         Some(_) => {
-            cx.schema(format!("{loc}/{key}"), format!("The value for the field '{key}' must be a string or null"));
+            cx.schema(
+                format!("{loc}/{key}"),
+                format!("The value for the field '{key}' must be a string or null"),
+            );
             PathField::Default
         }
     }
 }
 
-fn template_field(obj: &Map<String, Value>, key: &str, loc: &str, cx: &mut Ctx) -> Option<Template> {
+fn template_field(
+    obj: &Map<String, Value>,
+    key: &str,
+    loc: &str,
+    cx: &mut Ctx,
+) -> Option<Template> {
     let v = obj.get(key)?;
     if key == "Assign" && !v.is_object() {
         cx.schema(format!("{loc}/{key}"), "Assign must be an object");
@@ -430,24 +513,39 @@ fn template_field(obj: &Map<String, Value>, key: &str, loc: &str, cx: &mut Ctx) 
     }
 }
 
-fn num_or_path(obj: &Map<String, Value>, key: &str, loc: &str, cx: &mut Ctx, min: u64) -> Option<NumberOrPath> {
+fn num_or_path(
+    obj: &Map<String, Value>,
+    key: &str,
+    loc: &str,
+    cx: &mut Ctx,
+    min: u64,
+) -> Option<NumberOrPath> {
     let pkey = format!("{key}Path");
     match (obj.get(key), obj.get(&pkey)) {
         (Some(_), Some(_)) => {
-            cx.schema(loc, format!("The fields '{key}' and '{pkey}' cannot be used together"));
+            cx.schema(
+                loc,
+                format!("The fields '{key}' and '{pkey}' cannot be used together"),
+            );
             None
         }
         (Some(v), None) => match v.as_u64() {
             Some(n) if n >= min => Some(NumberOrPath::Value(n)),
             _ => {
-                cx.schema(format!("{loc}/{key}"), format!("'{key}' must be an integer of at least {min}"));
+                cx.schema(
+                    format!("{loc}/{key}"),
+                    format!("'{key}' must be an integer of at least {min}"),
+                );
                 None
             }
         },
         (None, Some(p)) => match p.as_str().map(Path::parse) {
             Some(Ok(p)) => Some(NumberOrPath::Path(p)),
             _ => {
-                cx.schema(format!("{loc}/{pkey}"), format!("'{pkey}' must be a valid JSONPath"));
+                cx.schema(
+                    format!("{loc}/{pkey}"),
+                    format!("'{pkey}' must be a valid JSONPath"),
+                );
                 None
             }
         },
@@ -455,11 +553,19 @@ fn num_or_path(obj: &Map<String, Value>, key: &str, loc: &str, cx: &mut Ctx, min
     }
 }
 
-fn string_or_dynamic(obj: &Map<String, Value>, key: &str, loc: &str, cx: &mut Ctx) -> Option<StringOrDynamic> {
+fn string_or_dynamic(
+    obj: &Map<String, Value>,
+    key: &str,
+    loc: &str,
+    cx: &mut Ctx,
+) -> Option<StringOrDynamic> {
     let pkey = format!("{key}Path");
     match (obj.get(key), obj.get(&pkey)) {
         (Some(_), Some(_)) => {
-            cx.schema(loc, format!("The fields '{key}' and '{pkey}' cannot be used together"));
+            cx.schema(
+                loc,
+                format!("The fields '{key}' and '{pkey}' cannot be used together"),
+            );
             None
         }
         (Some(Value::String(s)), None) => Some(StringOrDynamic::Value(s.clone())),
@@ -475,7 +581,10 @@ fn string_or_dynamic(obj: &Map<String, Value>, key: &str, loc: &str, cx: &mut Ct
             }
         },
         (None, Some(_)) => {
-            cx.schema(format!("{loc}/{pkey}"), format!("'{pkey}' must be a string"));
+            cx.schema(
+                format!("{loc}/{pkey}"),
+                format!("'{pkey}' must be a string"),
+            );
             None
         }
         (None, None) => None,
@@ -489,7 +598,10 @@ fn error_equals(v: Option<&Value>, loc: &str, cx: &mut Ctx) -> Vec<String> {
             .filter_map(|e| e.as_str().map(String::from))
             .collect(),
         _ => {
-            cx.schema(format!("{loc}/ErrorEquals"), "ErrorEquals must be a non-empty array of strings");
+            cx.schema(
+                format!("{loc}/ErrorEquals"),
+                "ErrorEquals must be a non-empty array of strings",
+            );
             return Vec::new();
         }
     };
@@ -515,20 +627,39 @@ fn parse_retry(v: &Value, loc: &str, cx: &mut Ctx) -> Vec<Retrier> {
             continue;
         };
         for k in o.keys() {
-            if !["ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment"].contains(&k.as_str()) {
-                cx.schema(format!("{rloc}/{}", esc(k)), format!("The field '{k}' is not supported in a retrier"));
+            if ![
+                "ErrorEquals",
+                "IntervalSeconds",
+                "MaxAttempts",
+                "BackoffRate",
+                "MaxDelaySeconds",
+                "JitterStrategy",
+                "Comment",
+            ]
+            .contains(&k.as_str())
+            {
+                cx.schema(
+                    format!("{rloc}/{}", esc(k)),
+                    format!("The field '{k}' is not supported in a retrier"),
+                );
             }
         }
         let ee = error_equals(o.get("ErrorEquals"), &rloc, cx);
         if ee.iter().any(|e| e == errors::ALL) && i + 1 != arr.len() {
-            cx.schema(format!("{rloc}/ErrorEquals"), "A retrier with 'States.ALL' must be the last one");
+            cx.schema(
+                format!("{rloc}/ErrorEquals"),
+                "A retrier with 'States.ALL' must be the last one",
+            );
         }
         let interval = match o.get("IntervalSeconds") {
             None => 1.0,
             Some(v) => match v.as_u64() {
                 Some(n) if n >= 1 => n as f64,
                 _ => {
-                    cx.schema(format!("{rloc}/IntervalSeconds"), "IntervalSeconds must be a positive integer");
+                    cx.schema(
+                        format!("{rloc}/IntervalSeconds"),
+                        "IntervalSeconds must be a positive integer",
+                    );
                     1.0
                 }
             },
@@ -538,7 +669,10 @@ fn parse_retry(v: &Value, loc: &str, cx: &mut Ctx) -> Vec<Retrier> {
             Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
                 Some(n) => n,
                 None => {
-                    cx.schema(format!("{rloc}/MaxAttempts"), "MaxAttempts must be a non-negative integer");
+                    cx.schema(
+                        format!("{rloc}/MaxAttempts"),
+                        "MaxAttempts must be a non-negative integer",
+                    );
                     3
                 }
             },
@@ -548,7 +682,10 @@ fn parse_retry(v: &Value, loc: &str, cx: &mut Ctx) -> Vec<Retrier> {
             Some(v) => match v.as_f64() {
                 Some(f) if f >= 1.0 => f,
                 _ => {
-                    cx.schema(format!("{rloc}/BackoffRate"), "BackoffRate must be a number of at least 1.0");
+                    cx.schema(
+                        format!("{rloc}/BackoffRate"),
+                        "BackoffRate must be a number of at least 1.0",
+                    );
                     2.0
                 }
             },
@@ -558,7 +695,10 @@ fn parse_retry(v: &Value, loc: &str, cx: &mut Ctx) -> Vec<Retrier> {
             Some(v) => match v.as_u64() {
                 Some(n) if n >= 1 => Some(n as f64),
                 _ => {
-                    cx.schema(format!("{rloc}/MaxDelaySeconds"), "MaxDelaySeconds must be a positive integer");
+                    cx.schema(
+                        format!("{rloc}/MaxDelaySeconds"),
+                        "MaxDelaySeconds must be a positive integer",
+                    );
                     None
                 }
             },
@@ -567,7 +707,10 @@ fn parse_retry(v: &Value, loc: &str, cx: &mut Ctx) -> Vec<Retrier> {
             None | Some(Some("NONE")) => false,
             Some(Some("FULL")) => true,
             _ => {
-                cx.schema(format!("{rloc}/JitterStrategy"), "JitterStrategy must be FULL or NONE");
+                cx.schema(
+                    format!("{rloc}/JitterStrategy"),
+                    "JitterStrategy must be FULL or NONE",
+                );
                 false
             }
         };
@@ -596,13 +739,28 @@ fn parse_catch(v: &Value, loc: &str, cx: &mut Ctx) -> Vec<Catcher> {
             continue;
         };
         for k in o.keys() {
-            if !["ErrorEquals", "Next", "ResultPath", "Assign", "Comment", "Output"].contains(&k.as_str()) {
-                cx.schema(format!("{cloc}/{}", esc(k)), format!("The field '{k}' is not supported in a catcher"));
+            if ![
+                "ErrorEquals",
+                "Next",
+                "ResultPath",
+                "Assign",
+                "Comment",
+                "Output",
+            ]
+            .contains(&k.as_str())
+            {
+                cx.schema(
+                    format!("{cloc}/{}", esc(k)),
+                    format!("The field '{k}' is not supported in a catcher"),
+                );
             }
         }
         let ee = error_equals(o.get("ErrorEquals"), &cloc, cx);
         if ee.iter().any(|e| e == errors::ALL) && i + 1 != arr.len() {
-            cx.schema(format!("{cloc}/ErrorEquals"), "A catcher with 'States.ALL' must be the last one");
+            cx.schema(
+                format!("{cloc}/ErrorEquals"),
+                "A catcher with 'States.ALL' must be the last one",
+            );
         }
         let next = match o.get("Next").and_then(Value::as_str) {
             Some(n) => n.to_string(),
@@ -667,11 +825,17 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
             }
             (None, Some(Value::Bool(true))) => None,
             (None, Some(_)) => {
-                cx.schema(format!("{loc}/End"), "'End' must be true when there is no 'Next'");
+                cx.schema(
+                    format!("{loc}/End"),
+                    "'End' must be true when there is no 'Next'",
+                );
                 None
             }
             (None, None) => {
-                cx.schema(loc, "A non-terminal state must have a 'Next' field or 'End': true");
+                cx.schema(
+                    loc,
+                    "A non-terminal state must have a 'Next' field or 'End': true",
+                );
                 None
             }
         }
@@ -681,7 +845,10 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
     let result_path = path_field(obj, "ResultPath", loc, cx);
     if let PathField::Path(p) = &result_path {
         if !p.definite || p.root != crate::path::Root::Input {
-            cx.schema(format!("{loc}/ResultPath"), "ResultPath must be a reference path (no wildcards, filters, '$$' or variables)");
+            cx.schema(
+                format!("{loc}/ResultPath"),
+                "ResultPath must be a reference path (no wildcards, filters, '$$' or variables)",
+            );
         }
     }
     let parameters = if t == "Map" {
@@ -713,19 +880,30 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
             let resource = match obj.get("Resource").and_then(Value::as_str) {
                 Some(r) if r.starts_with("arn:") => r.to_string(),
                 Some(r) => {
-                    cx.schema(format!("{loc}/Resource"), format!("Resource '{r}' is not a valid ARN"));
+                    cx.schema(
+                        format!("{loc}/Resource"),
+                        format!("Resource '{r}' is not a valid ARN"),
+                    );
                     r.to_string()
                 }
                 None => {
-                    cx.schema(format!("{loc}/Resource"), "A Task state must have a 'Resource' string");
+                    cx.schema(
+                        format!("{loc}/Resource"),
+                        "A Task state must have a 'Resource' string",
+                    );
                     String::new()
                 }
             };
             let timeout = num_or_path(obj, "TimeoutSeconds", loc, cx, 1);
             let heartbeat = num_or_path(obj, "HeartbeatSeconds", loc, cx, 1);
-            if let (Some(NumberOrPath::Value(t)), Some(NumberOrPath::Value(h))) = (&timeout, &heartbeat) {
+            if let (Some(NumberOrPath::Value(t)), Some(NumberOrPath::Value(h))) =
+                (&timeout, &heartbeat)
+            {
                 if h >= t {
-                    cx.schema(format!("{loc}/HeartbeatSeconds"), "HeartbeatSeconds must be smaller than TimeoutSeconds");
+                    cx.schema(
+                        format!("{loc}/HeartbeatSeconds"),
+                        "HeartbeatSeconds must be smaller than TimeoutSeconds",
+                    );
                 }
             }
             Kind::Task(TaskSpec {
@@ -751,7 +929,9 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
                             if let Some(a) = m.remove("Assign") {
                                 match Template::compile(&a) {
                                     Ok(t) => rule_assign = Some(t),
-                                    Err(e) => cx.schema(format!("{rloc}/Assign{}", e.location), e.message),
+                                    Err(e) => {
+                                        cx.schema(format!("{rloc}/Assign{}", e.location), e.message)
+                                    }
                                 }
                             }
                         }
@@ -765,12 +945,18 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
                                 next: n.to_string(),
                                 assign: rule_assign,
                             }),
-                            (_, None) => cx.schema(format!("{rloc}/Next"), "A choice rule must have a 'Next' field"),
+                            (_, None) => cx.schema(
+                                format!("{rloc}/Next"),
+                                "A choice rule must have a 'Next' field",
+                            ),
                             _ => {}
                         }
                     }
                 }
-                _ => cx.schema(format!("{loc}/Choices"), "Choices must be a non-empty array"),
+                _ => cx.schema(
+                    format!("{loc}/Choices"),
+                    "Choices must be a non-empty array",
+                ),
             }
             let default = match obj.get("Default") {
                 None => None,
@@ -796,8 +982,14 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
             let w = match k {
                 "Seconds" => v.as_u64().map(WaitFor::Seconds),
                 "Timestamp" => v.as_str().and_then(parse_timestamp).map(WaitFor::Timestamp),
-                "SecondsPath" => v.as_str().and_then(|s| Path::parse(s).ok()).map(WaitFor::SecondsPath),
-                _ => v.as_str().and_then(|s| Path::parse(s).ok()).map(WaitFor::TimestampPath),
+                "SecondsPath" => v
+                    .as_str()
+                    .and_then(|s| Path::parse(s).ok())
+                    .map(WaitFor::SecondsPath),
+                _ => v
+                    .as_str()
+                    .and_then(|s| Path::parse(s).ok())
+                    .map(WaitFor::TimestampPath),
             };
             match w {
                 Some(w) => Kind::Wait(w),
@@ -819,20 +1011,29 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
                         }
                     }
                 }
-                _ => cx.schema(format!("{loc}/Branches"), "Branches must be a non-empty array"),
+                _ => cx.schema(
+                    format!("{loc}/Branches"),
+                    "Branches must be a non-empty array",
+                ),
             }
             Kind::Parallel { branches }
         }
         "Map" => {
             let (proc_key, proc) = match (obj.get("ItemProcessor"), obj.get("Iterator")) {
                 (Some(_), Some(_)) => {
-                    cx.schema(loc, "The fields 'ItemProcessor' and 'Iterator' cannot be used together");
+                    cx.schema(
+                        loc,
+                        "The fields 'ItemProcessor' and 'Iterator' cannot be used together",
+                    );
                     return None;
                 }
                 (Some(p), None) => ("ItemProcessor", p),
                 (None, Some(p)) => ("Iterator", p),
                 (None, None) => {
-                    cx.schema(loc, "A Map state must have an 'ItemProcessor' (or 'Iterator') field");
+                    cx.schema(
+                        loc,
+                        "A Map state must have an 'ItemProcessor' (or 'Iterator') field",
+                    );
                     return None;
                 }
             };
@@ -841,7 +1042,10 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
             crate::validate::check_graph(&processor, &ploc, &mut cx.diags);
             let item_selector = match (obj.get("ItemSelector"), obj.get("Parameters")) {
                 (Some(_), Some(_)) => {
-                    cx.schema(loc, "The fields 'ItemSelector' and 'Parameters' cannot be used together");
+                    cx.schema(
+                        loc,
+                        "The fields 'ItemSelector' and 'Parameters' cannot be used together",
+                    );
                     None
                 }
                 (Some(_), None) => template_field(obj, "ItemSelector", loc, cx),

@@ -195,7 +195,9 @@ pub struct ExecutionDescription {
 impl ExecutionDescription {
     /// The output parsed as JSON.
     pub fn output_json(&self) -> Option<Value> {
-        self.output.as_deref().and_then(|o| serde_json::from_str(o).ok())
+        self.output
+            .as_deref()
+            .and_then(|o| serde_json::from_str(o).ok())
     }
 }
 
@@ -248,7 +250,9 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("config", &self.inner.cfg).finish()
+        f.debug_struct("Engine")
+            .field("config", &self.inner.cfg)
+            .finish()
     }
 }
 
@@ -302,7 +306,12 @@ impl Engine {
 
     /// Registers a state machine (like `CreateStateMachine`). Refuses invalid definitions.
     /// Creating the same name with the same definition again returns the existing machine.
-    pub fn create_state_machine(&self, name: &str, definition: &str, role_arn: &str) -> Result<StateMachineInfo, EngineError> {
+    pub fn create_state_machine(
+        &self,
+        name: &str,
+        definition: &str,
+        role_arn: &str,
+    ) -> Result<StateMachineInfo, EngineError> {
         if !valid_name(name) {
             return Err(EngineError::InvalidName(format!("Invalid Name: '{name}'")));
         }
@@ -339,7 +348,11 @@ impl Engine {
 
     /// Replaces a machine's definition (like `UpdateStateMachine`); running executions keep
     /// the definition they started with.
-    pub fn update_state_machine(&self, arn: &str, definition: &str) -> Result<StateMachineInfo, EngineError> {
+    pub fn update_state_machine(
+        &self,
+        arn: &str,
+        definition: &str,
+    ) -> Result<StateMachineInfo, EngineError> {
         let model = StateMachine::parse(definition).map_err(EngineError::InvalidDefinition)?;
         let mut machines = write(&self.inner.machines);
         let old = machines
@@ -396,8 +409,9 @@ impl Engine {
             .get(state_machine_arn)
             .cloned()
             .ok_or_else(|| EngineError::StateMachineDoesNotExist(state_machine_arn.to_string()))?;
-        let input_value: Value = serde_json::from_str(input)
-            .map_err(|e| EngineError::InvalidExecutionInput(format!("Invalid execution input: {e}")))?;
+        let input_value: Value = serde_json::from_str(input).map_err(|e| {
+            EngineError::InvalidExecutionInput(format!("Invalid execution input: {e}"))
+        })?;
         if input.len() > executor::MAX_PAYLOAD_BYTES {
             return Err(EngineError::InvalidExecutionInput(
                 "The input exceeds the maximum size of 262144 bytes".into(),
@@ -491,10 +505,19 @@ impl Engine {
 
     /// Registers `definition` under a fresh name, runs it with `input` and waits for the end.
     /// A shortcut for tests and tools.
-    pub async fn run_definition(&self, definition: &str, input: &str, handler: Arc<dyn TaskHandler>) -> Result<ExecutionDescription, EngineError> {
+    pub async fn run_definition(
+        &self,
+        definition: &str,
+        input: &str,
+        handler: Arc<dyn TaskHandler>,
+    ) -> Result<ExecutionDescription, EngineError> {
         let cfg = &self.inner.cfg;
         let name = format!("sm-{:016x}", cfg.random.next_u64());
-        let sm = self.create_state_machine(&name, definition, &format!("arn:aws:iam::{}:role/asl", cfg.account_id))?;
+        let sm = self.create_state_machine(
+            &name,
+            definition,
+            &format!("arn:aws:iam::{}:role/asl", cfg.account_id),
+        )?;
         let started = self.start_execution(&sm.state_machine_arn, None, input, handler)?;
         self.wait_for_execution(&started.execution_arn).await
     }
@@ -529,7 +552,11 @@ impl Engine {
     }
 
     /// Lists executions, newest first, optionally of one machine and/or one status.
-    pub fn list_executions(&self, state_machine_arn: Option<&str>, status: Option<ExecutionStatus>) -> Vec<ExecutionDescription> {
+    pub fn list_executions(
+        &self,
+        state_machine_arn: Option<&str>,
+        status: Option<ExecutionStatus>,
+    ) -> Vec<ExecutionDescription> {
         let order = lock(&self.inner.order).clone();
         let execs = read(&self.inner.executions);
         order
@@ -564,7 +591,12 @@ impl Engine {
     /// Stops a running execution (like `StopExecution`): it ends `ABORTED` with an
     /// `ExecutionAborted` event. Returns the stop date. Stopping a finished execution changes
     /// nothing and returns its stop date.
-    pub fn stop_execution(&self, arn: &str, error: Option<&str>, cause: Option<&str>) -> Result<DateTime<Utc>, EngineError> {
+    pub fn stop_execution(
+        &self,
+        arn: &str,
+        error: Option<&str>,
+        cause: Option<&str>,
+    ) -> Result<DateTime<Utc>, EngineError> {
         let rec = self.record(arn)?;
         let now = self.inner.cfg.clock.now();
         {
@@ -584,10 +616,12 @@ impl Engine {
         rec.run.emit(
             &mut prev,
             "ExecutionAborted",
-            Some(EventDetails::ExecutionAbortedEventDetails(history::ErrorCause {
-                error: error.map(String::from),
-                cause: cause.map(String::from),
-            })),
+            Some(EventDetails::ExecutionAbortedEventDetails(
+                history::ErrorCause {
+                    error: error.map(String::from),
+                    cause: cause.map(String::from),
+                },
+            )),
         );
         self.inner.tokens.finish_execution(arn);
         rec.done.send_replace(true);
@@ -596,24 +630,36 @@ impl Engine {
 
     /// Completes a `.waitForTaskToken` task with an output (JSON text), like `SendTaskSuccess`.
     pub fn send_task_success(&self, task_token: &str, output: &str) -> Result<(), TokenError> {
-        let v: Value = serde_json::from_str(output).map_err(|e| TokenError::InvalidOutput(format!("Invalid output: {e}")))?;
+        let v: Value = serde_json::from_str(output)
+            .map_err(|e| TokenError::InvalidOutput(format!("Invalid output: {e}")))?;
         let hold = self.inner.cfg.clock.hold();
-        self.inner.tokens.send(task_token, TokenMsg::Success(v), hold)
+        self.inner
+            .tokens
+            .send(task_token, TokenMsg::Success(v), hold)
     }
 
     /// Fails a `.waitForTaskToken` task, like `SendTaskFailure`.
-    pub fn send_task_failure(&self, task_token: &str, error: Option<&str>, cause: Option<&str>) -> Result<(), TokenError> {
+    pub fn send_task_failure(
+        &self,
+        task_token: &str,
+        error: Option<&str>,
+        cause: Option<&str>,
+    ) -> Result<(), TokenError> {
         let hold = self.inner.cfg.clock.hold();
         let f = Failure {
             error: error.map(String::from),
             cause: cause.map(String::from),
         };
-        self.inner.tokens.send(task_token, TokenMsg::Failure(f), hold)
+        self.inner
+            .tokens
+            .send(task_token, TokenMsg::Failure(f), hold)
     }
 
     /// Records a heartbeat for a `.waitForTaskToken` task, like `SendTaskHeartbeat`.
     pub fn send_task_heartbeat(&self, task_token: &str) -> Result<(), TokenError> {
         let hold = self.inner.cfg.clock.hold();
-        self.inner.tokens.send(task_token, TokenMsg::Heartbeat, hold)
+        self.inner
+            .tokens
+            .send(task_token, TokenMsg::Heartbeat, hold)
     }
 }

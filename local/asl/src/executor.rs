@@ -72,7 +72,12 @@ pub struct TaskContext {
 #[async_trait]
 pub trait TaskHandler: Send + Sync {
     /// Performs the task.
-    async fn invoke(&self, resource: &str, input: Value, ctx: TaskContext) -> Result<Value, TaskFailure>;
+    async fn invoke(
+        &self,
+        resource: &str,
+        input: Value,
+        ctx: TaskContext,
+    ) -> Result<Value, TaskFailure>;
 }
 
 /// A message sent to a task waiting for its token.
@@ -378,7 +383,13 @@ fn eval_failure(sc: &StateCtx, input: &Value, e: EvalError) -> Failure {
     }
 }
 
-fn resolve_path(run: &Run, th: &Thread, sc: &StateCtx, path: &Path, input: &Value) -> Result<Value, Failure> {
+fn resolve_path(
+    run: &Run,
+    th: &Thread,
+    sc: &StateCtx,
+    path: &Path,
+    input: &Value,
+) -> Result<Value, Failure> {
     let env = Env {
         input,
         run,
@@ -388,7 +399,13 @@ fn resolve_path(run: &Run, th: &Thread, sc: &StateCtx, path: &Path, input: &Valu
     env.resolve(path).map_err(|e| eval_failure(sc, input, e))
 }
 
-fn apply_path_field(run: &Run, th: &Thread, sc: &StateCtx, f: &PathField, v: Value) -> Result<Value, Failure> {
+fn apply_path_field(
+    run: &Run,
+    th: &Thread,
+    sc: &StateCtx,
+    f: &PathField,
+    v: Value,
+) -> Result<Value, Failure> {
     match f {
         PathField::Default => Ok(v),
         PathField::Null => Ok(Value::Object(Map::new())),
@@ -397,7 +414,13 @@ fn apply_path_field(run: &Run, th: &Thread, sc: &StateCtx, f: &PathField, v: Val
     }
 }
 
-fn eval_template(run: &Run, th: &Thread, sc: &StateCtx, t: &Template, input: &Value) -> Result<Value, Failure> {
+fn eval_template(
+    run: &Run,
+    th: &Thread,
+    sc: &StateCtx,
+    t: &Template,
+    input: &Value,
+) -> Result<Value, Failure> {
     let env = Env {
         input,
         run,
@@ -407,7 +430,12 @@ fn eval_template(run: &Run, th: &Thread, sc: &StateCtx, t: &Template, input: &Va
     t.eval(&env).map_err(|e| eval_failure(sc, input, e))
 }
 
-fn apply_result_path(sc: &StateCtx, f: &PathField, raw: Value, result: Value) -> Result<Value, Failure> {
+fn apply_result_path(
+    sc: &StateCtx,
+    f: &PathField,
+    raw: Value,
+    result: Value,
+) -> Result<Value, Failure> {
     match f {
         PathField::Default => Ok(result),
         PathField::Null => Ok(raw),
@@ -449,11 +477,13 @@ pub(crate) async fn execute(run: Arc<Run>, sm: Arc<StateMachine>, hold: Hold) ->
     run.emit(
         &mut prev,
         "ExecutionStarted",
-        Some(EventDetails::ExecutionStartedEventDetails(history::ExecutionStarted {
-            input: to_json(&run.input),
-            input_details: DataDetails::default(),
-            role_arn: run.role_arn.clone(),
-        })),
+        Some(EventDetails::ExecutionStartedEventDetails(
+            history::ExecutionStarted {
+                input: to_json(&run.input),
+                input_details: DataDetails::default(),
+                role_arn: run.role_arn.clone(),
+            },
+        )),
     );
     let th = Thread {
         prev,
@@ -463,7 +493,8 @@ pub(crate) async fn execute(run: Arc<Run>, sm: Arc<StateMachine>, hold: Hold) ->
     let fut = run_machine(run.clone(), sm.clone(), run.input.clone(), th);
     let result = match sm.timeout_seconds {
         Some(t) => {
-            let deadline = run.start + chrono::Duration::seconds(i64::try_from(t).unwrap_or(i64::MAX / 2000));
+            let deadline =
+                run.start + chrono::Duration::seconds(i64::try_from(t).unwrap_or(i64::MAX / 2000));
             let timer = run.clock.sleep_until(deadline, Hold::none());
             tokio::select! {
                 biased;
@@ -480,10 +511,12 @@ pub(crate) async fn execute(run: Arc<Run>, sm: Arc<StateMachine>, hold: Hold) ->
             run.emit(
                 &mut prev,
                 "ExecutionTimedOut",
-                Some(EventDetails::ExecutionTimedOutEventDetails(history::ErrorCause {
-                    error: Some(errors::TIMEOUT.into()),
-                    cause: Some("The execution timed out.".into()),
-                })),
+                Some(EventDetails::ExecutionTimedOutEventDetails(
+                    history::ErrorCause {
+                        error: Some(errors::TIMEOUT.into()),
+                        cause: Some("The execution timed out.".into()),
+                    },
+                )),
             );
             Outcome::TimedOut
         }
@@ -492,10 +525,12 @@ pub(crate) async fn execute(run: Arc<Run>, sm: Arc<StateMachine>, hold: Hold) ->
             run.emit(
                 &mut p,
                 "ExecutionSucceeded",
-                Some(EventDetails::ExecutionSucceededEventDetails(history::Output {
-                    output: to_json(&out),
-                    output_details: DataDetails::default(),
-                })),
+                Some(EventDetails::ExecutionSucceededEventDetails(
+                    history::Output {
+                        output: to_json(&out),
+                        output_details: DataDetails::default(),
+                    },
+                )),
             );
             Outcome::Succeeded(out)
         }
@@ -507,10 +542,12 @@ pub(crate) async fn execute(run: Arc<Run>, sm: Arc<StateMachine>, hold: Hold) ->
             run.emit(
                 &mut p,
                 "ExecutionFailed",
-                Some(EventDetails::ExecutionFailedEventDetails(history::ErrorCause {
-                    error: f.error.clone(),
-                    cause: f.cause.clone(),
-                })),
+                Some(EventDetails::ExecutionFailedEventDetails(
+                    history::ErrorCause {
+                        error: f.error.clone(),
+                        cause: f.cause.clone(),
+                    },
+                )),
             );
             Outcome::Failed(f)
         }
@@ -533,7 +570,10 @@ pub(crate) fn run_machine(
         loop {
             let Some(st) = sm.states.get(&name).cloned() else {
                 return (
-                    Err(Failure::new(errors::RUNTIME, format!("State '{name}' does not exist"))),
+                    Err(Failure::new(
+                        errors::RUNTIME,
+                        format!("State '{name}' does not exist"),
+                    )),
                     th,
                 );
             };
@@ -541,11 +581,17 @@ pub(crate) fn run_machine(
             let entered_id = run.emit(
                 &mut th.prev,
                 entered_type(ty),
-                Some(EventDetails::StateEnteredEventDetails(history::StateEntered {
-                    name: st.name.clone(),
-                    input: if run.record_history { to_json(&input) } else { String::new() },
-                    input_details: DataDetails::default(),
-                })),
+                Some(EventDetails::StateEnteredEventDetails(
+                    history::StateEntered {
+                        name: st.name.clone(),
+                        input: if run.record_history {
+                            to_json(&input)
+                        } else {
+                            String::new()
+                        },
+                        input_details: DataDetails::default(),
+                    },
+                )),
             );
             let mut sc = StateCtx {
                 name: st.name.clone(),
@@ -576,11 +622,17 @@ pub(crate) fn run_machine(
                         run.emit(
                             &mut th.prev,
                             exited_type(ty),
-                            Some(EventDetails::StateExitedEventDetails(history::StateExited {
-                                name: st.name.clone(),
-                                output: if run.record_history { text } else { String::new() },
-                                output_details: DataDetails::default(),
-                            })),
+                            Some(EventDetails::StateExitedEventDetails(
+                                history::StateExited {
+                                    name: st.name.clone(),
+                                    output: if run.record_history {
+                                        text
+                                    } else {
+                                        String::new()
+                                    },
+                                    output_details: DataDetails::default(),
+                                },
+                            )),
                         );
                     }
                     match step.next {
@@ -625,7 +677,13 @@ fn exited_type(ty: &str) -> &'static str {
 
 /// Evaluates `Assign` (against `value`, with the variables as they were before the state)
 /// and returns the assignments to apply once the state's output is known.
-fn eval_assign(run: &Run, th: &Thread, sc: &StateCtx, assign: Option<&Template>, value: &Value) -> Result<Option<Map<String, Value>>, Failure> {
+fn eval_assign(
+    run: &Run,
+    th: &Thread,
+    sc: &StateCtx,
+    assign: Option<&Template>,
+    value: &Value,
+) -> Result<Option<Map<String, Value>>, Failure> {
     let Some(t) = assign else { return Ok(None) };
     match eval_template(run, th, sc, t, value)? {
         Value::Object(m) => Ok(Some(m)),
@@ -642,7 +700,15 @@ fn apply_assign(th: &mut Thread, a: Option<Map<String, Value>>) {
 }
 
 /// ResultSelector, Assign, ResultPath, OutputPath: the tail of the pipeline.
-fn finish(run: &Run, st: &State, th: &mut Thread, sc: &StateCtx, raw: Value, result: Value, select: bool) -> Result<Step, Failure> {
+fn finish(
+    run: &Run,
+    st: &State,
+    th: &mut Thread,
+    sc: &StateCtx,
+    raw: Value,
+    result: Value,
+    select: bool,
+) -> Result<Step, Failure> {
     let result = match (&st.result_selector, select) {
         (Some(t), true) => eval_template(run, th, sc, t, &result)?,
         _ => result,
@@ -658,7 +724,13 @@ fn finish(run: &Run, st: &State, th: &mut Thread, sc: &StateCtx, raw: Value, res
     })
 }
 
-async fn exec_state(run: &Arc<Run>, st: &Arc<State>, raw: Value, th: &mut Thread, sc: &mut StateCtx) -> Result<Step, Failure> {
+async fn exec_state(
+    run: &Arc<Run>,
+    st: &Arc<State>,
+    raw: Value,
+    th: &mut Thread,
+    sc: &mut StateCtx,
+) -> Result<Step, Failure> {
     match &st.kind {
         Kind::Pass { result } => {
             let eff = apply_path_field(run, th, sc, &st.input_path, raw.clone())?;
@@ -805,7 +877,9 @@ async fn exec_state(run: &Arc<Run>, st: &Arc<State>, raw: Value, th: &mut Thread
                 emit_exit: true,
             })
         }
-        Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_) => with_retry(run, st, raw, th, sc).await,
+        Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_) => {
+            with_retry(run, st, raw, th, sc).await
+        }
     }
 }
 
@@ -817,18 +891,30 @@ fn value_text(v: &Value) -> String {
 }
 
 fn secs(s: u64) -> chrono::Duration {
-    chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 2000).min(10_000_000_000))
+    chrono::Duration::seconds(
+        i64::try_from(s)
+            .unwrap_or(i64::MAX / 2000)
+            .min(10_000_000_000),
+    )
 }
 
 /// Runs a Task, Parallel or Map state with its `Retry` and `Catch` rules.
-async fn with_retry(run: &Arc<Run>, st: &Arc<State>, raw: Value, th: &mut Thread, sc: &mut StateCtx) -> Result<Step, Failure> {
+async fn with_retry(
+    run: &Arc<Run>,
+    st: &Arc<State>,
+    raw: Value,
+    th: &mut Thread,
+    sc: &mut StateCtx,
+) -> Result<Step, Failure> {
     let mut counts = vec![0u32; st.retry.len()];
     loop {
         let attempt = async {
             let eff = apply_path_field(run, th, sc, &st.input_path, raw.clone())?;
             let result = match &st.kind {
                 Kind::Task(spec) => task_attempt(run, st, spec, eff, th, sc).await?,
-                Kind::Parallel { branches } => parallel_attempt(run, st, branches, eff, th, sc).await?,
+                Kind::Parallel { branches } => {
+                    parallel_attempt(run, st, branches, eff, th, sc).await?
+                }
                 Kind::Map(spec) => map_attempt(run, st, spec, eff, th, sc).await?,
                 _ => eff,
             };
@@ -866,7 +952,13 @@ async fn with_retry(run: &Arc<Run>, st: &Arc<State>, raw: Value, th: &mut Thread
 }
 
 /// The delay before the next attempt, in milliseconds, or `None` when no retrier applies.
-fn retry_delay(retry: &[Retrier], counts: &mut [u32], f: &Failure, random: &dyn Random, relaxed: bool) -> Option<i64> {
+fn retry_delay(
+    retry: &[Retrier],
+    counts: &mut [u32],
+    f: &Failure,
+    random: &dyn Random,
+    relaxed: bool,
+) -> Option<i64> {
     for (i, r) in retry.iter().enumerate() {
         if r.error_equals.iter().any(|p| matches_error(p, f, relaxed)) {
             if counts[i] >= r.max_attempts {
@@ -874,7 +966,8 @@ fn retry_delay(retry: &[Retrier], counts: &mut [u32], f: &Failure, random: &dyn 
             }
             let n = counts[i];
             counts[i] += 1;
-            let mut delay = r.interval_seconds * r.backoff_rate.powi(i32::try_from(n).unwrap_or(i32::MAX));
+            let mut delay =
+                r.interval_seconds * r.backoff_rate.powi(i32::try_from(n).unwrap_or(i32::MAX));
             if let Some(max) = r.max_delay_seconds {
                 delay = delay.min(max);
             }
@@ -903,7 +996,14 @@ fn matches_error(pattern: &str, f: &Failure, relaxed: bool) -> bool {
     error_matches(pattern, f)
 }
 
-fn number_or_path(run: &Run, th: &Thread, sc: &StateCtx, v: &Option<NumberOrPath>, input: &Value, field: &str) -> Result<Option<u64>, Failure> {
+fn number_or_path(
+    run: &Run,
+    th: &Thread,
+    sc: &StateCtx,
+    v: &Option<NumberOrPath>,
+    input: &Value,
+    field: &str,
+) -> Result<Option<u64>, Failure> {
     match v {
         None => Ok(None),
         Some(NumberOrPath::Value(n)) => Ok(Some(*n)),
@@ -920,7 +1020,14 @@ fn number_or_path(run: &Run, th: &Thread, sc: &StateCtx, v: &Option<NumberOrPath
     }
 }
 
-async fn task_attempt(run: &Arc<Run>, st: &State, spec: &TaskSpec, eff: Value, th: &mut Thread, sc: &mut StateCtx) -> Result<Value, Failure> {
+async fn task_attempt(
+    run: &Arc<Run>,
+    st: &State,
+    spec: &TaskSpec,
+    eff: Value,
+    th: &mut Thread,
+    sc: &mut StateCtx,
+) -> Result<Value, Failure> {
     let timeout = number_or_path(run, th, sc, &spec.timeout, &eff, "TimeoutSeconds")?;
     let heartbeat = number_or_path(run, th, sc, &spec.heartbeat, &eff, "HeartbeatSeconds")?;
     sc.token = if spec.wait_for_token {
@@ -939,26 +1046,30 @@ async fn task_attempt(run: &Arc<Run>, st: &State, spec: &TaskSpec, eff: Value, t
         run.emit(
             &mut th.prev,
             "LambdaFunctionScheduled",
-            Some(EventDetails::LambdaFunctionScheduledEventDetails(history::LambdaScheduled {
-                resource: spec.resource.clone(),
-                input: params_text,
-                input_details: DataDetails::default(),
-                timeout_in_seconds: timeout,
-            })),
+            Some(EventDetails::LambdaFunctionScheduledEventDetails(
+                history::LambdaScheduled {
+                    resource: spec.resource.clone(),
+                    input: params_text,
+                    input_details: DataDetails::default(),
+                    timeout_in_seconds: timeout,
+                },
+            )),
         );
         run.emit(&mut th.prev, "LambdaFunctionStarted", None);
     } else {
         run.emit(
             &mut th.prev,
             "TaskScheduled",
-            Some(EventDetails::TaskScheduledEventDetails(history::TaskScheduled {
-                resource_type: rtype.clone(),
-                resource: rname.clone(),
-                region: run.region.clone(),
-                parameters: params_text,
-                timeout_in_seconds: timeout,
-                heartbeat_in_seconds: heartbeat,
-            })),
+            Some(EventDetails::TaskScheduledEventDetails(
+                history::TaskScheduled {
+                    resource_type: rtype.clone(),
+                    resource: rname.clone(),
+                    region: run.region.clone(),
+                    parameters: params_text,
+                    timeout_in_seconds: timeout,
+                    heartbeat_in_seconds: heartbeat,
+                },
+            )),
         );
         run.emit(
             &mut th.prev,
@@ -986,7 +1097,10 @@ async fn task_attempt(run: &Arc<Run>, st: &State, spec: &TaskSpec, eff: Value, t
     };
     let started = run.clock.now();
     let outcome = if let Some(token) = sc.token.clone() {
-        wait_for_token(run, spec, &rtype, &rname, params, ctx, token, timeout, heartbeat, th).await
+        wait_for_token(
+            run, spec, &rtype, &rname, params, ctx, token, timeout, heartbeat, th,
+        )
+        .await
     } else {
         let call = run.handler.invoke(&spec.resource, params, ctx);
         match timeout {
@@ -1009,7 +1123,11 @@ async fn task_attempt(run: &Arc<Run>, st: &State, spec: &TaskSpec, eff: Value, t
             let out = to_json(&v);
             if out.len() > MAX_PAYLOAD_BYTES {
                 sc.task_reported = true;
-                let who = if lambda_direct { spec.resource.clone() } else { rtype };
+                let who = if lambda_direct {
+                    spec.resource.clone()
+                } else {
+                    rtype
+                };
                 return Err(Failure::new(
                     errors::DATA_LIMIT_EXCEEDED,
                     format!(
@@ -1021,21 +1139,25 @@ async fn task_attempt(run: &Arc<Run>, st: &State, spec: &TaskSpec, eff: Value, t
                 run.emit(
                     &mut th.prev,
                     "LambdaFunctionSucceeded",
-                    Some(EventDetails::LambdaFunctionSucceededEventDetails(history::Output {
-                        output: out,
-                        output_details: DataDetails::default(),
-                    })),
+                    Some(EventDetails::LambdaFunctionSucceededEventDetails(
+                        history::Output {
+                            output: out,
+                            output_details: DataDetails::default(),
+                        },
+                    )),
                 );
             } else {
                 run.emit(
                     &mut th.prev,
                     "TaskSucceeded",
-                    Some(EventDetails::TaskSucceededEventDetails(history::TaskOutput {
-                        resource_type: rtype,
-                        resource: rname,
-                        output: out,
-                        output_details: DataDetails::default(),
-                    })),
+                    Some(EventDetails::TaskSucceededEventDetails(
+                        history::TaskOutput {
+                            resource_type: rtype,
+                            resource: rname,
+                            output: out,
+                            output_details: DataDetails::default(),
+                        },
+                    )),
                 );
             }
             Ok(v)
@@ -1052,9 +1174,17 @@ async fn task_attempt(run: &Arc<Run>, st: &State, spec: &TaskSpec, eff: Value, t
                     cause: f.cause.clone(),
                 };
                 if timed_out {
-                    run.emit(&mut th.prev, "LambdaFunctionTimedOut", Some(EventDetails::LambdaFunctionTimedOutEventDetails(ec)));
+                    run.emit(
+                        &mut th.prev,
+                        "LambdaFunctionTimedOut",
+                        Some(EventDetails::LambdaFunctionTimedOutEventDetails(ec)),
+                    );
                 } else {
-                    run.emit(&mut th.prev, "LambdaFunctionFailed", Some(EventDetails::LambdaFunctionFailedEventDetails(ec)));
+                    run.emit(
+                        &mut th.prev,
+                        "LambdaFunctionFailed",
+                        Some(EventDetails::LambdaFunctionFailedEventDetails(ec)),
+                    );
                 }
             } else {
                 let te = history::TaskError {
@@ -1064,9 +1194,17 @@ async fn task_attempt(run: &Arc<Run>, st: &State, spec: &TaskSpec, eff: Value, t
                     cause: f.cause.clone(),
                 };
                 if timed_out {
-                    run.emit(&mut th.prev, "TaskTimedOut", Some(EventDetails::TaskTimedOutEventDetails(te)));
+                    run.emit(
+                        &mut th.prev,
+                        "TaskTimedOut",
+                        Some(EventDetails::TaskTimedOutEventDetails(te)),
+                    );
                 } else {
-                    run.emit(&mut th.prev, "TaskFailed", Some(EventDetails::TaskFailedEventDetails(te)));
+                    run.emit(
+                        &mut th.prev,
+                        "TaskFailed",
+                        Some(EventDetails::TaskFailedEventDetails(te)),
+                    );
                 }
             }
             Err(f)
@@ -1095,12 +1233,14 @@ async fn wait_for_token(
             run.emit(
                 &mut th.prev,
                 "TaskSubmitted",
-                Some(EventDetails::TaskSubmittedEventDetails(history::TaskOutput {
-                    resource_type: rtype.to_string(),
-                    resource: rname.to_string(),
-                    output: to_json(&v),
-                    output_details: DataDetails::default(),
-                })),
+                Some(EventDetails::TaskSubmittedEventDetails(
+                    history::TaskOutput {
+                        resource_type: rtype.to_string(),
+                        resource: rname.to_string(),
+                        output: to_json(&v),
+                        output_details: DataDetails::default(),
+                    },
+                )),
             );
         }
         Err(e) => {
@@ -1164,7 +1304,14 @@ async fn wait_for_token(
     result
 }
 
-async fn parallel_attempt(run: &Arc<Run>, st: &State, branches: &[Arc<StateMachine>], eff: Value, th: &mut Thread, sc: &StateCtx) -> Result<Value, Failure> {
+async fn parallel_attempt(
+    run: &Arc<Run>,
+    st: &State,
+    branches: &[Arc<StateMachine>],
+    eff: Value,
+    th: &mut Thread,
+    sc: &StateCtx,
+) -> Result<Value, Failure> {
     let input = match &st.parameters {
         Some(p) => eval_template(run, th, sc, p, &eff)?,
         None => eff,
@@ -1180,28 +1327,41 @@ async fn parallel_attempt(run: &Arc<Run>, st: &State, branches: &[Arc<StateMachi
         let fut = run_machine(run.clone(), b.clone(), input.clone(), child);
         set.spawn(async move {
             let (r, th) = fut.await;
-            drop(th);
-            (i, r)
+            (i, r, th.hold)
         });
     }
     drop(std::mem::replace(&mut th.hold, Hold::none()));
     let mut results = vec![Value::Null; branches.len()];
     let mut failure = None;
     while let Some(joined) = set.join_next().await {
+        // A finished branch hands its hold over, so time cannot move before it is handled.
         match joined {
-            Ok((i, Ok(v))) => results[i] = v,
-            Ok((_, Err(f))) => {
+            Ok((i, Ok(v), hold)) => {
+                results[i] = v;
+                if set.is_empty() {
+                    th.hold = hold;
+                }
+            }
+            Ok((_, Err(f), hold)) => {
+                th.hold = hold;
                 failure = Some(f);
                 break;
             }
             Err(e) => {
-                failure = Some(Failure::new(errors::RUNTIME, format!("A branch panicked: {e}")));
+                failure = Some(Failure::new(
+                    errors::RUNTIME,
+                    format!("A branch panicked: {e}"),
+                ));
                 break;
             }
         }
     }
     set.abort_all();
-    th.hold = run.clock.hold();
+    // Wait until the cancelled work is really dropped (its timers and holds with it).
+    while set.join_next().await.is_some() {}
+    if !th.hold.is_tracking() {
+        th.hold = run.clock.hold();
+    }
     match failure {
         Some(f) => {
             run.emit(&mut th.prev, "ParallelStateFailed", None);
@@ -1230,7 +1390,14 @@ fn parse_float(v: &Value) -> Option<f64> {
     }
 }
 
-async fn map_attempt(run: &Arc<Run>, st: &State, spec: &MapSpec, eff: Value, th: &mut Thread, sc: &mut StateCtx) -> Result<Value, Failure> {
+async fn map_attempt(
+    run: &Arc<Run>,
+    st: &State,
+    spec: &MapSpec,
+    eff: Value,
+    th: &mut Thread,
+    sc: &mut StateCtx,
+) -> Result<Value, Failure> {
     let items_val = match &spec.items_path {
         PathField::Path(p) if !p.is_root() => resolve_path(run, th, sc, p, &eff)?,
         _ => eff.clone(),
@@ -1263,7 +1430,10 @@ async fn map_attempt(run: &Arc<Run>, st: &State, spec: &MapSpec, eff: Value, th:
         }
     };
     let tolerated_count = {
-        let v = match (&spec.tolerated_failure_count, &spec.tolerated_failure_count_path) {
+        let v = match (
+            &spec.tolerated_failure_count,
+            &spec.tolerated_failure_count_path,
+        ) {
             (Some(v), _) => Some((v.clone(), None)),
             (None, Some(p)) => Some((resolve_path(run, th, sc, p, &eff)?, Some(p))),
             _ => None,
@@ -1287,7 +1457,10 @@ async fn map_attempt(run: &Arc<Run>, st: &State, spec: &MapSpec, eff: Value, th:
         }
     };
     let tolerated_pct = {
-        let v = match (&spec.tolerated_failure_percentage, &spec.tolerated_failure_percentage_path) {
+        let v = match (
+            &spec.tolerated_failure_percentage,
+            &spec.tolerated_failure_percentage_path,
+        ) {
             (Some(v), _) => Some((v.clone(), None)),
             (None, Some(p)) => Some((resolve_path(run, th, sc, p, &eff)?, Some(p))),
             _ => None,
@@ -1327,45 +1500,58 @@ async fn map_attempt(run: &Arc<Run>, st: &State, spec: &MapSpec, eff: Value, th:
     let started = run.emit(
         &mut th.prev,
         "MapStateStarted",
-        Some(EventDetails::MapStateStartedEventDetails(history::MapStarted { length: n })),
+        Some(EventDetails::MapStateStartedEventDetails(
+            history::MapStarted { length: n },
+        )),
     );
-    let limit = if max_conc == 0 { usize::MAX } else { max_conc as usize };
+    let limit = if max_conc == 0 {
+        usize::MAX
+    } else {
+        max_conc as usize
+    };
     let mut results = vec![Value::Null; n];
     let mut failures = 0u64;
     let mut failure: Option<Failure> = None;
     let mut set = JoinSet::new();
     let mut queue = inputs.into_iter().enumerate();
     let parent_hold = std::mem::replace(&mut th.hold, Hold::none());
-    let spawn_one = |set: &mut JoinSet<(usize, Result<Value, Failure>)>, i: usize, input: Value| {
-        let run2 = run.clone();
-        let proc_sm = spec.processor.clone();
-        let name = st.name.clone();
-        let mut child = Thread {
-            prev: started,
-            hold: run.clock.hold(),
-            vars: th.vars.clone(),
-        };
-        set.spawn(async move {
-            run2.emit(
-                &mut child.prev,
-                "MapIterationStarted",
-                Some(EventDetails::MapIterationStartedEventDetails(history::MapIteration {
-                    name: name.clone(),
-                    index: i,
-                })),
-            );
-            let (r, mut child) = run_machine(run2.clone(), proc_sm, input, child).await;
-            let ty = if r.is_ok() { "MapIterationSucceeded" } else { "MapIterationFailed" };
-            let details = history::MapIteration { name, index: i };
-            let d = if r.is_ok() {
-                EventDetails::MapIterationSucceededEventDetails(details)
-            } else {
-                EventDetails::MapIterationFailedEventDetails(details)
+    let spawn_one =
+        |set: &mut JoinSet<(usize, Result<Value, Failure>, Hold)>, i: usize, input: Value| {
+            let run2 = run.clone();
+            let proc_sm = spec.processor.clone();
+            let name = st.name.clone();
+            let mut child = Thread {
+                prev: started,
+                hold: run.clock.hold(),
+                vars: th.vars.clone(),
             };
-            run2.emit(&mut child.prev, ty, Some(d));
-            (i, r)
-        });
-    };
+            set.spawn(async move {
+                run2.emit(
+                    &mut child.prev,
+                    "MapIterationStarted",
+                    Some(EventDetails::MapIterationStartedEventDetails(
+                        history::MapIteration {
+                            name: name.clone(),
+                            index: i,
+                        },
+                    )),
+                );
+                let (r, mut child) = run_machine(run2.clone(), proc_sm, input, child).await;
+                let ty = if r.is_ok() {
+                    "MapIterationSucceeded"
+                } else {
+                    "MapIterationFailed"
+                };
+                let details = history::MapIteration { name, index: i };
+                let d = if r.is_ok() {
+                    EventDetails::MapIterationSucceededEventDetails(details)
+                } else {
+                    EventDetails::MapIterationFailedEventDetails(details)
+                };
+                run2.emit(&mut child.prev, ty, Some(d));
+                (i, r, child.hold)
+            });
+        };
     for _ in 0..limit.min(n) {
         if let Some((i, input)) = queue.next() {
             spawn_one(&mut set, i, input);
@@ -1373,31 +1559,53 @@ async fn map_attempt(run: &Arc<Run>, st: &State, spec: &MapSpec, eff: Value, th:
     }
     drop(parent_hold);
     while let Some(joined) = set.join_next().await {
-        match joined {
-            Ok((i, Ok(v))) => results[i] = v,
-            Ok((i, Err(f))) => {
+        // A finished iteration hands its hold over until its result is handled.
+        let hold = match joined {
+            Ok((i, Ok(v), h)) => {
+                results[i] = v;
+                h
+            }
+            Ok((i, Err(f), h)) => {
                 failures += 1;
-                let pct = if n == 0 { 0.0 } else { failures as f64 * 100.0 / n as f64 };
-                let tolerated = failures <= tolerated_count
-                    || (tolerated_pct > 0.0 && pct <= tolerated_pct);
+                let pct = if n == 0 {
+                    0.0
+                } else {
+                    failures as f64 * 100.0 / n as f64
+                };
+                let tolerated =
+                    failures <= tolerated_count || (tolerated_pct > 0.0 && pct <= tolerated_pct);
                 if tolerated && (tolerated_count > 0 || tolerated_pct > 0.0) {
                     results[i] = f.to_catch_output();
+                    h
                 } else {
                     failure = Some(f);
+                    th.hold = h;
                     break;
                 }
             }
             Err(e) => {
-                failure = Some(Failure::new(errors::RUNTIME, format!("An iteration panicked: {e}")));
+                failure = Some(Failure::new(
+                    errors::RUNTIME,
+                    format!("An iteration panicked: {e}"),
+                ));
                 break;
             }
-        }
+        };
         if let Some((i, input)) = queue.next() {
             spawn_one(&mut set, i, input);
         }
+        if set.is_empty() {
+            th.hold = hold;
+        } else {
+            drop(hold);
+        }
     }
     set.abort_all();
-    th.hold = run.clock.hold();
+    // Wait until the cancelled work is really dropped (its timers and holds with it).
+    while set.join_next().await.is_some() {}
+    if !th.hold.is_tracking() {
+        th.hold = run.clock.hold();
+    }
     match failure {
         Some(f) => {
             run.emit(&mut th.prev, "MapStateFailed", None);

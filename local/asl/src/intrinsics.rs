@@ -221,7 +221,9 @@ impl Call {
             "States.JsonMerge" => {
                 want(3)?;
                 let (Value::Object(a), Value::Object(b)) = (&args[0], &args[1]) else {
-                    return Err(fail(format!("{n}: the first two arguments must be objects")));
+                    return Err(fail(format!(
+                        "{n}: the first two arguments must be objects"
+                    )));
                 };
                 if args[2] != Value::Bool(false) {
                     return Err(fail(format!(
@@ -483,7 +485,9 @@ impl P<'_> {
                 let v: Value = serde_json::from_str(lit)
                     .map_err(|_| self.err(&format!("invalid literal '{lit}'")))?;
                 if v.is_object() || v.is_array() {
-                    return Err(self.err("literal arguments must be strings, numbers, booleans or null"));
+                    return Err(
+                        self.err("literal arguments must be strings, numbers, booleans or null")
+                    );
                 }
                 Ok(Arg::Literal(v, None))
             }

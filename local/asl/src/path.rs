@@ -109,7 +109,10 @@ impl Missing {
     /// `Invalid path '$.a' : No results for path: $['a']`.
     pub fn invalid_path_message(&self, text: &str) -> String {
         if self.intermediate {
-            format!("Invalid path '{text}' : Missing property in path {}", self.at)
+            format!(
+                "Invalid path '{text}' : Missing property in path {}",
+                self.at
+            )
         } else {
             format!("Invalid path '{text}' : No results for path: {}", self.at)
         }
@@ -127,7 +130,10 @@ impl Path {
         let root = p.root()?;
         let segments = p.segments(false)?;
         if p.i != p.s.len() {
-            return Err(format!("unexpected character at offset {} in '{text}'", p.i));
+            return Err(format!(
+                "unexpected character at offset {} in '{text}'",
+                p.i
+            ));
         }
         let definite = segments
             .iter()
@@ -314,11 +320,7 @@ fn select<'a>(segments: &[Segment], root: &'a Value, cur: &'a Value, out: &mut V
                     }
                 }
             }
-            Value::Object(_) => {
-                if filter_matches(f, root, cur) {
-                    select(rest, root, cur, out);
-                }
-            }
+            Value::Object(_) if filter_matches(f, root, cur) => select(rest, root, cur, out),
             _ => {}
         },
     }
@@ -348,7 +350,12 @@ fn deep_collect<'a>(cur: &'a Value, name: Option<&str>, out: &mut Vec<&'a Value>
     }
 }
 
-fn slice_indexes(len: usize, start: Option<i64>, end: Option<i64>, step: Option<i64>) -> Vec<usize> {
+fn slice_indexes(
+    len: usize,
+    start: Option<i64>,
+    end: Option<i64>,
+    step: Option<i64>,
+) -> Vec<usize> {
     let len = i64::try_from(len).unwrap_or(i64::MAX);
     let step = step.unwrap_or(1);
     if step <= 0 {
@@ -395,7 +402,10 @@ fn compare(l: &Value, op: CmpOp, r: &Value) -> bool {
     use std::cmp::Ordering;
     let ord = match (l, r) {
         (Value::Number(a), Value::Number(b)) => {
-            let (a, b) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN));
+            let (a, b) = (
+                a.as_f64().unwrap_or(f64::NAN),
+                b.as_f64().unwrap_or(f64::NAN),
+            );
             a.partial_cmp(&b)
         }
         (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
@@ -452,10 +462,7 @@ impl Parser<'_> {
             Ok(Root::Input)
         } else {
             let name = &self.text[start..self.i];
-            if !name
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'_')
-            {
+            if !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
                 return Err(self.err("invalid variable name"));
             }
             Ok(Root::Variable(name.to_string()))
@@ -634,8 +641,9 @@ impl Parser<'_> {
                         Ok(Segment::Slice(first, end, step))
                     }
                     Some(b',') => {
-                        let mut items =
-                            vec![Segment::Index(first.ok_or_else(|| self.err("expected an index"))?)];
+                        let mut items = vec![Segment::Index(
+                            first.ok_or_else(|| self.err("expected an index"))?,
+                        )];
                         while self.peek() == Some(b',') {
                             self.i += 1;
                             items.push(Segment::Index(
@@ -742,8 +750,14 @@ impl Parser<'_> {
             _ => {
                 let start = self.i;
                 while let Some(c) = self.peek() {
-                    if c == b' ' || c == b')' || c == b'&' || c == b'|' || c == b'=' || c == b'!'
-                        || c == b'<' || c == b'>'
+                    if c == b' '
+                        || c == b')'
+                        || c == b'&'
+                        || c == b'|'
+                        || c == b'='
+                        || c == b'!'
+                        || c == b'<'
+                        || c == b'>'
                     {
                         break;
                     }
@@ -764,11 +778,12 @@ mod tests {
     use serde_json::json;
 
     fn eval(p: &str, v: &Value) -> Result<Value, Missing> {
-        Path::parse(p).map_err(|_| Missing {
-            intermediate: false,
-            at: String::new(),
-        })?
-        .eval(v)
+        Path::parse(p)
+            .map_err(|_| Missing {
+                intermediate: false,
+                at: String::new(),
+            })?
+            .eval(v)
     }
 
     #[test]
@@ -800,7 +815,10 @@ mod tests {
 
     #[test]
     fn roots() {
-        assert_eq!(Path::parse("$$.Execution.Id").map(|p| p.root), Ok(Root::Context));
+        assert_eq!(
+            Path::parse("$$.Execution.Id").map(|p| p.root),
+            Ok(Root::Context)
+        );
         assert_eq!(
             Path::parse("$var.x").map(|p| p.root),
             Ok(Root::Variable("var".into()))

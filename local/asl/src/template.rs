@@ -226,7 +226,9 @@ pub fn compile_dynamic(field: &str, s: &str) -> Result<Template, String> {
                 field: field.to_string(),
                 call,
             })
-            .map_err(|e| format!("The value for the field '{field}' must be a valid intrinsic function: {e}"))
+            .map_err(|e| {
+                format!("The value for the field '{field}' must be a valid intrinsic function: {e}")
+            })
     } else {
         Path::parse(s)
             .map(|path| Template::Path {

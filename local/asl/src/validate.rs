@@ -53,7 +53,13 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at {}: {}", self.code.as_str(), self.location, self.message)
+        write!(
+            f,
+            "{} at {}: {}",
+            self.code.as_str(),
+            self.location,
+            self.message
+        )
     }
 }
 
@@ -89,7 +95,9 @@ pub fn check_graph(sm: &StateMachine, loc: &str, diags: &mut Vec<Diagnostic>) {
     let esc = |k: &str| k.replace('~', "~0").replace('/', "~1");
     let mut has_terminal = false;
     for name in &sm.order {
-        let Some(st) = sm.states.get(name) else { continue };
+        let Some(st) = sm.states.get(name) else {
+            continue;
+        };
         let sloc = format!("{loc}/States/{}", esc(name));
         let mut targets: Vec<(String, &str)> = Vec::new();
         if let Some(n) = &st.next {
