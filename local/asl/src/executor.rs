@@ -16,7 +16,7 @@ use crate::definition::{
 };
 use crate::errors::{self, error_matches, Failure};
 use crate::history::{self, DataDetails, EventDetails, HistoryEvent};
-use crate::path::{Path, Root};
+use crate::path::Path;
 use crate::rng::Random;
 use crate::template::{EvalError, Scope, Template};
 
@@ -1616,9 +1616,4 @@ async fn map_attempt(
             Ok(Value::Array(results))
         }
     }
-}
-
-/// Whether a path reads the context object or a variable (used by callers that precompute).
-pub fn path_reads_outside_input(p: &Path) -> bool {
-    !matches!(p.root, Root::Input)
 }
