@@ -232,6 +232,31 @@ struct ExecRecord {
     abort: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
+/// Marks an execution as finished when its task ends in any way.
+struct DoneGuard(Arc<ExecRecord>);
+
+impl Drop for DoneGuard {
+    fn drop(&mut self) {
+        {
+            let mut st = lock(&self.0.state);
+            if st.status == ExecutionStatus::Running {
+                st.status = ExecutionStatus::Failed;
+                st.stop_date = Some(self.0.run.clock.now());
+                st.error = Some(crate::errors::RUNTIME.into());
+                st.cause = Some("The execution ended unexpectedly (internal error).".into());
+            }
+        }
+        self.0.tokens_done();
+        self.0.done.send_replace(true);
+    }
+}
+
+impl ExecRecord {
+    fn tokens_done(&self) {
+        self.run.tokens.finish_execution(&self.run.arn);
+    }
+}
+
 struct Inner {
     cfg: EngineConfig,
     machines: RwLock<HashMap<String, Arc<MachineRecord>>>,
@@ -471,6 +496,8 @@ impl Engine {
         let model = machine.model.clone();
         let rec2 = rec.clone();
         let handle = tokio::spawn(async move {
+            // Whatever happens to this task (end, abort, panic), waiters are released.
+            let _done = DoneGuard(rec2.clone());
             let outcome = executor::execute(run.clone(), model, starting).await;
             let now = run.clock.now();
             let mut st = lock(&rec2.state);
@@ -494,9 +521,11 @@ impl Engine {
                 }
             }
             drop(st);
-            rec2.done.send_replace(true);
         });
         *lock(&rec.abort) = Some(handle.abort_handle());
+        if lock(&rec.state).status == ExecutionStatus::Aborted {
+            handle.abort();
+        }
         Ok(StartedExecution {
             execution_arn: arn,
             start_date: start,

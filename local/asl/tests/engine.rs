@@ -554,3 +554,114 @@ async fn random_intrinsics_are_seeded() {
     let r = outs[0]["r"].as_i64().unwrap_or(0);
     assert!((1..10).contains(&r));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_while_waiting_for_token() {
+    let clock = VirtualClock::new();
+    let e = engine(&clock);
+    let sm = e
+        .create_state_machine("approval", APPROVAL, ROLE)
+        .expect("valid");
+    let (h, mut rx) = recorder();
+    let hold = clock.hold();
+    let started = e
+        .start_execution(&sm.state_machine_arn, None, r#"{"who":"dee"}"#, h)
+        .expect("starts");
+    let (_, token) = rx.recv().await.expect("handler called");
+    let token = token.expect("a token");
+    e.stop_execution(&started.execution_arn, None, None)
+        .expect("stops");
+    drop(hold);
+    let d = e
+        .wait_for_execution(&started.execution_arn)
+        .await
+        .expect("exists");
+    assert_eq!(d.status, ExecutionStatus::Aborted);
+    assert_eq!(
+        e.send_task_success(&token, "{}"),
+        Err(TokenError::TaskTimedOut)
+    );
+    // Stopping again changes nothing.
+    assert!(e
+        .stop_execution(&started.execution_arn, Some("x"), None)
+        .is_ok());
+    assert_eq!(
+        e.describe_execution(&started.execution_arn)
+            .map(|d| d.error),
+        Ok(None)
+    );
+}
+
+#[tokio::test]
+async fn parallel_event_sequence() {
+    let clock = VirtualClock::new();
+    let e = engine(&clock);
+    let def = r#"{"StartAt":"P","States":{"P":{"Type":"Parallel","Next":"Done","Branches":[
+        {"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}]},"Done":{"Type":"Succeed"}}}"#;
+    let sm = e.create_state_machine("par", def, ROLE).expect("valid");
+    let (h, _rx) = recorder();
+    let s = e
+        .start_execution(&sm.state_machine_arn, None, "{}", h)
+        .expect("starts");
+    let d = e
+        .wait_for_execution(&s.execution_arn)
+        .await
+        .expect("exists");
+    assert_eq!(d.output_json(), Some(json!([{}])));
+    let types: Vec<String> = e
+        .get_execution_history(&s.execution_arn)
+        .expect("history")
+        .into_iter()
+        .map(|ev| ev.event_type)
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "ParallelStateEntered",
+            "ParallelStateStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "ParallelStateSucceeded",
+            "ParallelStateExited",
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn manual_clock_moves_only_when_told() {
+    let clock = VirtualClock::manual(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH);
+    let e = engine(&clock);
+    let sm = e
+        .create_state_machine(
+            "w",
+            r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":60,"End":true}}}"#,
+            ROLE,
+        )
+        .expect("valid");
+    let (h, _rx) = recorder();
+    let s = e
+        .start_execution(&sm.state_machine_arn, None, "{}", h)
+        .expect("starts");
+    for _ in 0..100 {
+        if clock.pending() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    clock.advance(Duration::from_secs(59));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(
+        e.describe_execution(&s.execution_arn).map(|d| d.status),
+        Ok(ExecutionStatus::Running)
+    );
+    clock.advance(Duration::from_secs(1));
+    let d = e
+        .wait_for_execution(&s.execution_arn)
+        .await
+        .expect("exists");
+    assert_eq!(d.status, ExecutionStatus::Succeeded);
+}
