@@ -441,3 +441,47 @@ def test_guardduty_rules_route_by_numeric_severity_to_the_remediation_machine(ma
         assert ref_target(target["Arn"]) == "RemediateFindingStateMachine", name
         assert ref_target(target["DeadLetterConfig"]["Arn"]) == "EventsDeadLetterQueue", name
         assert {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"} <= set(target["RetryPolicy"]), name
+
+
+# ---------------------------------------------------------------------------------------------
+# Environment: every variable a task needs is set on its function
+# ---------------------------------------------------------------------------------------------
+
+# Read through shared code: a call in the task's sources means it needs these variables.
+SHARED_ENV = {
+    "Policy::from_env": {"POLICY_JSON", "DRY_RUN", "EXEMPTION_TAG_KEY", "EXEMPTION_TAG_VALUE"},
+    "SessionConfig::from_env": {"PIPELINE_ACCOUNT_ID", "REMEDIATION_ROLE_NAME", "REMEDIATION_EXTERNAL_ID"},
+}
+# Optional with a sound default; the template leaves them unset on purpose.
+OPTIONAL_ENV = {"POLICY_FILE", "REMEDIATION_SESSION_SECONDS", "RUST_LOG"}
+ENV_READ = re.compile(r'\b(?:get|var|required_env|nonempty)\(\s*"([A-Z][A-Z0-9_]+)"\s*\)')
+
+
+def env_needed(task: str) -> set[str] | None:
+    src = TASKS_DIR / task / "src"
+    if not src.is_dir():
+        return None
+    needed: set[str] = set()
+    for path in src.rglob("*.rs"):
+        text = path.read_text(encoding="utf-8")
+        needed.update(ENV_READ.findall(text))
+        for marker, names in SHARED_ENV.items():
+            if marker in text:
+                needed |= names
+    manifest = (TASKS_DIR / task / "Cargo.toml").read_text(encoding="utf-8")
+    if re.search(r"^\s*approval-link\b", manifest, re.M):
+        needed.add("APPROVAL_SECRET")
+    return needed - OPTIONAL_ENV
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_function_sets_every_variable_its_task_reads(main_template, task):
+    needed = env_needed(task)
+    if needed is None:
+        pytest.skip(f"tasks/{task} does not exist yet")
+    function = functions_by_task(main_template)[task]
+    props = main_template["Resources"][function]["Properties"]
+    variables = set(props.get("Environment", {}).get("Variables", {}))
+    variables |= set(main_template["Globals"]["Function"]["Environment"]["Variables"])
+    missing = needed - variables
+    assert not missing, f"{function}: tasks/{task} reads {sorted(missing)}, not set in template.yaml"
