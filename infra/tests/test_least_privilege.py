@@ -485,3 +485,26 @@ def test_function_sets_every_variable_its_task_reads(main_template, task):
     variables |= set(main_template["Globals"]["Function"]["Environment"]["Variables"])
     missing = needed - variables
     assert not missing, f"{function}: tasks/{task} reads {sorted(missing)}, not set in template.yaml"
+
+
+def test_lambda_timeouts_end_before_the_state_machines_task_timeouts(main_template):
+    """A slow call should end as the Lambda's own timeout (a named error the ASL can retry)
+    before Step Functions gives up on the state with States.Timeout."""
+    for name, sm in state_machines(main_template).items():
+        subs = sm["props"]["DefinitionSubstitutions"]
+
+        def walk(states: dict):
+            for state_name, state in states.items():
+                if state.get("Type") == "Task" and "TimeoutSeconds" in state:
+                    m = re.fullmatch(r"\$\{([A-Za-z0-9_]+)\}", state["Resource"])
+                    if m:
+                        function = ref_target(subs[m.group(1)])
+                        timeout = main_template["Resources"][function]["Properties"]["Timeout"]
+                        assert timeout < state["TimeoutSeconds"], (
+                            f"{name}.{state_name}: {function} Timeout {timeout} >= "
+                            f"TimeoutSeconds {state['TimeoutSeconds']}"
+                        )
+                for branch in state.get("Branches", []):
+                    walk(branch["States"])
+
+        walk(json.loads(sm["text"])["States"])
