@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use hyper::server::conn::http1;
@@ -307,16 +307,26 @@ async fn read_body(req: Request<Incoming>) -> Result<(Option<String>, Bytes), Bo
         .get(ERROR_TYPE_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let body = Limited::new(req.into_body(), MAX_PAYLOAD_BYTES)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.is::<http_body_util::LengthLimitError>() {
-                BodyError::TooLarge
-            } else {
-                BodyError::Broken
+    let mut body = req.into_body();
+    let mut data = Vec::new();
+    let mut too_large = false;
+    // An oversized body is still read to its end (and dropped): answering 413
+    // mid-body would make the server close the connection, and the runtime's
+    // next `/invocation/next` on that pooled connection would fail.
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyError::Broken)?;
+        if let Ok(chunk) = frame.into_data() {
+            if data.len() + chunk.len() > MAX_PAYLOAD_BYTES {
+                too_large = true;
+                data = Vec::new();
             }
-        })?
-        .to_bytes();
-    Ok((header, body))
+            if !too_large {
+                data.extend_from_slice(&chunk);
+            }
+        }
+    }
+    if too_large {
+        return Err(BodyError::TooLarge);
+    }
+    Ok((header, Bytes::from(data)))
 }

@@ -309,11 +309,25 @@ impl LambdaHost {
                     .init(options.init_timeout, &request_id, &mut shutdown)
                     .await
                 {
-                    Ok(init) => (sandbox, Some(init)),
+                    Ok(init) => {
+                        tracing::debug!(
+                            function = %config.name,
+                            pid = sandbox.pid,
+                            init_ms = init.as_secs_f64() * 1e3,
+                            "function process started"
+                        );
+                        (sandbox, Some(init))
+                    }
                     Err((error, init)) => {
                         if *shutdown.borrow() {
                             return Err(HostError::ShuttingDown);
                         }
+                        tracing::warn!(
+                            function = %config.name,
+                            pid = sandbox.pid,
+                            error_type = %error.error_type,
+                            "function init failed"
+                        );
                         sandbox.sample_memory();
                         let mut report = Report::new(
                             request_id.clone(),
@@ -412,6 +426,17 @@ impl LambdaHost {
             result
         };
 
+        if !keep {
+            if let Err(error) = &result {
+                tracing::warn!(
+                    function = %config.name,
+                    pid = sandbox.pid,
+                    request_id = %request_id,
+                    error_type = %error.error_type,
+                    "execution environment failed; its process is discarded"
+                );
+            }
+        }
         let mut report = Report::new(
             request_id.clone(),
             init_duration,

@@ -3,11 +3,14 @@
 //! per-invocation tail.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::io::{ErrorKind as IoErrorKind, Read};
+use std::os::unix::net::UnixStream as StdUnixStream;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::Interest;
+use tokio::net::UnixStream;
 use tokio::sync::Notify;
 
 /// Longest line kept; longer ones are cut (Lambda splits log events at 256 KiB).
@@ -48,39 +51,51 @@ struct CaptureState {
     tail: VecDeque<LogLine>,
 }
 
+/// The host's end of one output stream of the process.
+struct Watched {
+    stream: LogStream,
+    /// A second handle on the (non-blocking) socket: reads through it are real
+    /// `read` calls, which [`LogCapture::settle`] needs (tokio's own handle may
+    /// answer from cached readiness).
+    handle: StdUnixStream,
+    /// The bytes of a line not finished yet. The lock also makes the reader
+    /// task and `settle` take turns, so lines keep their order.
+    partial: Mutex<Vec<u8>>,
+}
+
 /// The capture of one process.
 pub(crate) struct LogCapture {
     function: String,
-    pid: u32,
+    /// Set right after the spawn; lines cannot arrive before that.
+    pid: AtomicU32,
     sink: Option<LogSink>,
     tail_max: usize,
     state: Mutex<CaptureState>,
-    /// Lines read so far: lets [`LogCapture::settle`] see when the readers are idle.
-    seq: AtomicU64,
+    watched: Mutex<Vec<Arc<Watched>>>,
     open_streams: AtomicUsize,
     closed: Notify,
 }
 
 impl LogCapture {
-    pub(crate) fn new(
-        function: String,
-        pid: u32,
-        sink: Option<LogSink>,
-        tail_max: usize,
-    ) -> Arc<Self> {
+    pub(crate) fn new(function: String, sink: Option<LogSink>, tail_max: usize) -> Arc<Self> {
         Arc::new(LogCapture {
             function,
-            pid,
+            pid: AtomicU32::new(0),
             sink,
             tail_max,
             state: Mutex::new(CaptureState {
                 request_id: None,
                 tail: VecDeque::new(),
             }),
-            seq: AtomicU64::new(0),
+            watched: Mutex::new(Vec::new()),
             open_streams: AtomicUsize::new(0),
             closed: Notify::new(),
         })
+    }
+
+    /// Records the process id the lines are tagged with.
+    pub(crate) fn set_pid(&self, pid: u32) {
+        self.pid.store(pid, Ordering::SeqCst);
     }
 
     fn lock(&self) -> MutexGuard<'_, CaptureState> {
@@ -88,38 +103,84 @@ impl LogCapture {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Starts reading one stream of the process until it closes.
-    pub(crate) fn spawn_reader<R>(self: &Arc<Self>, stream: LogStream, reader: R)
-    where
-        R: AsyncRead + Unpin + Send + 'static,
-    {
+    /// Makes the socket pair one output stream of the process writes to: returns
+    /// the child's end, and starts reading the host's end until it closes.
+    ///
+    /// A socket pair rather than a pipe, because std can make a socket
+    /// non-blocking, which lets [`LogCapture::settle`] drain it on the spot.
+    pub(crate) fn attach(self: &Arc<Self>, stream: LogStream) -> std::io::Result<StdUnixStream> {
+        let (ours, theirs) = StdUnixStream::pair()?;
+        ours.set_nonblocking(true)?;
+        let watched = Arc::new(Watched {
+            stream,
+            handle: ours.try_clone()?,
+            partial: Mutex::new(Vec::new()),
+        });
+        let reader = UnixStream::from_std(ours)?;
+        // The child only writes.
+        let _ = theirs.shutdown(std::net::Shutdown::Read);
+        self.watched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::clone(&watched));
         self.open_streams.fetch_add(1, Ordering::SeqCst);
         let this = Arc::clone(self);
         tokio::spawn(async move {
-            let mut reader = BufReader::new(reader);
-            let mut buf = Vec::new();
             loop {
-                buf.clear();
-                match reader.read_until(b'\n', &mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => this.push(stream, &buf),
+                if reader.readable().await.is_err() {
+                    break;
+                }
+                // `try_io` clears tokio's readiness when the drain ends in WouldBlock.
+                match reader.try_io(Interest::READABLE, || this.drain(&watched)) {
+                    Err(e) if e.kind() == IoErrorKind::WouldBlock => continue,
+                    // End of stream, or a broken one.
+                    _ => break,
                 }
             }
             this.open_streams.fetch_sub(1, Ordering::SeqCst);
             this.closed.notify_waiters();
         });
+        Ok(theirs)
+    }
+
+    /// Reads everything available now and pushes the complete lines. `Ok` at the
+    /// end of the stream, `WouldBlock` once nothing more is waiting.
+    fn drain(&self, watched: &Watched) -> std::io::Result<()> {
+        let mut partial = watched.partial.lock().unwrap_or_else(|e| e.into_inner());
+        let mut chunk = [0_u8; 16 * 1024];
+        loop {
+            match (&watched.handle).read(&mut chunk) {
+                Ok(0) => {
+                    if !partial.is_empty() {
+                        self.push(watched.stream, &partial);
+                        partial.clear();
+                    }
+                    return Ok(());
+                }
+                Ok(n) => {
+                    for &byte in &chunk[..n] {
+                        if byte == b'\n' {
+                            self.push(watched.stream, &partial);
+                            partial.clear();
+                        } else if partial.len() < MAX_LINE {
+                            partial.push(byte);
+                        }
+                    }
+                }
+                Err(e) if e.kind() == IoErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     fn push(&self, stream: LogStream, raw: &[u8]) {
-        let mut raw = raw.strip_suffix(b"\n").unwrap_or(raw);
-        raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let raw = &raw[..raw.len().min(MAX_LINE)];
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let line = {
             let mut state = self.lock();
             let line = LogLine {
                 function: self.function.clone(),
                 request_id: state.request_id.clone(),
-                pid: self.pid,
+                pid: self.pid.load(Ordering::SeqCst),
                 stream,
                 timestamp: SystemTime::now(),
                 line: String::from_utf8_lossy(raw).into_owned(),
@@ -132,7 +193,6 @@ impl LogCapture {
             }
             line
         };
-        self.seq.fetch_add(1, Ordering::SeqCst);
         if let Some(sink) = &self.sink {
             sink(line);
         }
@@ -153,23 +213,19 @@ impl LogCapture {
         self.lock().tail.drain(..).collect()
     }
 
-    /// Gives the reader tasks the chance to read what the process wrote before it
-    /// answered. The process writes its log lines before its HTTP response, so they
-    /// are already in the pipe; the readers only need to be scheduled. Waits until
-    /// the line count stops moving across a few yields (microseconds, no sleep).
-    pub(crate) async fn settle(&self) {
-        let mut quiet = 0;
-        for _ in 0..64 {
-            let before = self.seq.load(Ordering::SeqCst);
-            tokio::task::yield_now().await;
-            if self.seq.load(Ordering::SeqCst) == before {
-                quiet += 1;
-                if quiet == 3 {
-                    return;
-                }
-            } else {
-                quiet = 0;
-            }
+    /// Turns everything the process wrote so far into lines, on the spot. The
+    /// process writes its log lines before its HTTP answer, so once the answer
+    /// is in, they are waiting in the sockets: draining them here (instead of
+    /// waiting for the reader tasks to be scheduled) makes the invocation's tail
+    /// complete and keeps late lines from being tagged with the next request.
+    pub(crate) fn settle(&self) {
+        let watched: Vec<Arc<Watched>> = self
+            .watched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for watched in watched {
+            let _ = self.drain(&watched);
         }
     }
 
@@ -198,10 +254,11 @@ mod tests {
         let sink_seen = Arc::clone(&seen);
         let sink: LogSink =
             Arc::new(move |l: LogLine| sink_seen.lock().unwrap_or_else(|e| e.into_inner()).push(l));
-        let capture = LogCapture::new("f".into(), 7, Some(sink), 2);
-        capture.push(LogStream::Stdout, b"init line\n");
+        let capture = LogCapture::new("f".into(), Some(sink), 2);
+        capture.set_pid(7);
+        capture.push(LogStream::Stdout, b"init line");
         capture.begin("req-1", true);
-        capture.push(LogStream::Stderr, b"one\r\n");
+        capture.push(LogStream::Stderr, b"one\r");
         capture.push(LogStream::Stdout, b"two");
         let tail = capture.take_tail();
         assert_eq!(

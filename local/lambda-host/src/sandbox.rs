@@ -1,6 +1,7 @@
 //! One execution environment: a function process, its own Runtime API server,
 //! and the capture of its output.
 
+use std::os::fd::OwnedFd;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
@@ -98,30 +99,27 @@ impl Sandbox {
             &server.addr.to_string(),
             &ids::log_stream_name(),
         );
+        // The pid is known only after the spawn; the capture learns it then.
+        let logs = LogCapture::new(
+            config.name.clone(),
+            options.log_sink.clone(),
+            options.log_tail_lines,
+        );
+        let stdout = logs.attach(LogStream::Stdout).map_err(spawn_error)?;
+        let stderr = logs.attach(LogStream::Stderr).map_err(spawn_error)?;
         let started = Instant::now();
         let mut child = tokio::process::Command::new(&config.executable)
             .env_clear()
             .envs(&env)
             .current_dir(config.task_root())
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stdout(Stdio::from(OwnedFd::from(stdout)))
+            .stderr(Stdio::from(OwnedFd::from(stderr)))
             .kill_on_drop(true)
             .spawn()
             .map_err(spawn_error)?;
         let pid = child.id().unwrap_or_default();
-        let logs = LogCapture::new(
-            config.name.clone(),
-            pid,
-            options.log_sink.clone(),
-            options.log_tail_lines,
-        );
-        if let Some(stdout) = child.stdout.take() {
-            logs.spawn_reader(LogStream::Stdout, stdout);
-        }
-        if let Some(stderr) = child.stderr.take() {
-            logs.spawn_reader(LogStream::Stderr, stderr);
-        }
+        logs.set_pid(pid);
         let (exit_tx, exit_rx) = watch::channel(None);
         let (kill_tx, kill_rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -224,7 +222,7 @@ impl Sandbox {
         if self.has_exited() {
             self.logs.wait_closed(Duration::from_millis(200)).await;
         } else {
-            self.logs.settle().await;
+            self.logs.settle();
         }
         Err((outcome, init_duration))
     }
@@ -262,7 +260,7 @@ impl Sandbox {
         self.sample_memory();
         match outcome {
             RunOutcome::Exited(_) => self.logs.wait_closed(Duration::from_millis(200)).await,
-            _ => self.logs.settle().await,
+            _ => self.logs.settle(),
         }
         (outcome, duration)
     }

@@ -474,6 +474,38 @@ async fn log_lines_go_to_the_sink_and_the_invocation() -> anyhow::Result<()> {
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_line_is_attributed_to_its_own_invocation() -> anyhow::Result<()> {
+    let host = host(echo("attrib"));
+    host.invoke("attrib", json!({})).await?;
+    for i in 0..200 {
+        let line = format!("line {i}");
+        let run = host
+            .invoke("attrib", json!({"log": [line], "log_stderr": [line]}))
+            .await?;
+        let lines: Vec<(&str, LogStream)> = run
+            .logs
+            .iter()
+            .map(|l| (l.line.as_str(), l.stream))
+            .collect();
+        assert_eq!(lines.len(), 2, "invocation {i}: {lines:?}");
+        assert!(
+            lines.contains(&(line.as_str(), LogStream::Stdout)),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&(line.as_str(), LogStream::Stderr)),
+            "{lines:?}"
+        );
+        assert!(run
+            .logs
+            .iter()
+            .all(|l| l.request_id.as_deref() == Some(run.request_id.as_str())));
+    }
+    host.shutdown().await;
+    Ok(())
+}
+
 #[tokio::test]
 async fn report_line_of_a_real_invocation() -> anyhow::Result<()> {
     let host = host(echo("report"));
@@ -546,6 +578,24 @@ async fn oversized_request_is_refused() {
         Err(HostError::RequestTooLarge { .. })
     ));
     assert_eq!(host.stats("big").map(|s| s.processes_started), Some(0));
+}
+
+#[tokio::test]
+async fn oversized_response_is_function_response_size_too_large() -> anyhow::Result<()> {
+    let host = host(echo("bigout"));
+    let run = host.invoke("bigout", json!({"response_mb": 7})).await?;
+    let error = run.result.expect_err("must be refused");
+    assert_eq!(error.error_type, "Function.ResponseSizeTooLarge");
+    assert_eq!(error.kind, ErrorKind::ResponseTooLarge);
+    // The runtime got a 413 and carries on: the process is still usable.
+    let next = host.invoke("bigout", json!({"response_mb": 1})).await?;
+    assert_eq!(
+        next.result.map(|v| v.as_str().map(str::len)),
+        Ok(Some(1024 * 1024))
+    );
+    assert_eq!(next.pid, run.pid);
+    host.shutdown().await;
+    Ok(())
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! It echoes its input, unless the input asks for something else:
 //! `{"log": [..]}` / `{"log_stderr": [..]}` print lines first;
 //! `{"alloc_mb": n}` allocates and touches n MB; `{"sleep_ms": n}` sleeps;
-//! `{"crash": code}` exits; `{"fail": {"type", "message"}}` returns that error;
+//! `{"crash": code}` exits; `{"response_mb": n}` answers with an n MB string; `{"fail": {"type", "message"}}` returns that error;
 //! `{"pid": true}`, `{"env": [names]}`, `{"env_all": true}`, `{"context": true}`
 //! answer with the process id, environment variables or the invocation context.
 //!
@@ -73,6 +73,10 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
             error_type: field("type").to_owned(),
             error_message: field("message").to_owned(),
         });
+    }
+    if let Some(mb) = input.get("response_mb").and_then(Value::as_u64) {
+        let size = usize::try_from(mb).unwrap_or(0) * 1024 * 1024;
+        return Ok(Value::String("x".repeat(size)));
     }
     if input.get("pid").is_some() {
         return Ok(json!({"pid": std::process::id()}));
