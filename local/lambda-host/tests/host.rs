@@ -34,6 +34,17 @@ fn pid_alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
+/// Waits (up to 3 s) until the process is gone.
+async fn gone(pid: u32) -> bool {
+    for _ in 0..150 {
+        if !pid_alive(pid) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
 #[tokio::test]
 async fn echo_round_trip_and_cold_start_report() -> anyhow::Result<()> {
     let host = host(echo("echo"));
@@ -121,9 +132,8 @@ async fn timeout_kills_the_process_and_the_next_invocation_works() -> anyhow::Re
     assert_eq!(next.result, Ok(json!({"after": "timeout"})));
     assert!(next.report.cold_start, "a new process must be started");
     assert_ne!(next.pid, timed_out.pid);
-    tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
-        !pid_alive(timed_out.pid),
+        gone(timed_out.pid).await,
         "the timed-out process must be killed"
     );
     host.shutdown().await;
@@ -207,8 +217,7 @@ async fn init_failures_are_reported_with_their_error_type() -> anyhow::Result<()
     let error = run.result.expect_err("init must time out");
     assert_eq!(error.kind, ErrorKind::Init);
     assert_eq!(error.error_type, "Sandbox.Timedout");
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!pid_alive(run.pid), "the hung process must be killed");
+    assert!(gone(run.pid).await, "the hung process must be killed");
 
     // Every failed init started a process and none was kept.
     for name in ["init-exit", "init-post", "init-hang"] {
@@ -627,7 +636,7 @@ async fn idle_processes_are_stopped_after_the_idle_timeout() -> anyhow::Result<(
     let run = host.invoke("idle", json!({})).await?;
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(host.stats("idle").map(|s| s.idle), Some(0));
-    assert!(!pid_alive(run.pid));
+    assert!(gone(run.pid).await);
     let again = host.invoke("idle", json!({})).await?;
     assert!(again.report.cold_start);
     host.shutdown().await;
@@ -640,15 +649,11 @@ async fn dropping_the_host_kills_its_processes() -> anyhow::Result<()> {
     let run = host.invoke("dropped", json!({})).await?;
     assert!(pid_alive(run.pid));
     drop(host);
-    let mut alive = true;
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        alive = pid_alive(run.pid);
-        if !alive {
-            break;
-        }
-    }
-    assert!(!alive, "dropping the host must kill {}", run.pid);
+    assert!(
+        gone(run.pid).await,
+        "dropping the host must kill {}",
+        run.pid
+    );
     Ok(())
 }
 
