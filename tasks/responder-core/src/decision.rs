@@ -103,7 +103,13 @@ impl Policy {
                 ));
                 act = false;
             }
-            if !rp.allows(&finding.finding_type) {
+            if crate::policy::is_retired(&finding.finding_type) {
+                reasons.push(format!(
+                    "finding type {:?} is retired by GuardDuty (a replay or a test); notify only",
+                    finding.finding_type
+                ));
+                act = false;
+            } else if !rp.allows(&finding.finding_type) {
                 reasons.push(format!(
                     "finding type {:?} is not in the {} route's allow list",
                     finding.finding_type,
@@ -193,5 +199,192 @@ fn route_name(route: Route) -> &'static str {
         Route::Ec2 => "ec2",
         Route::Iam => "iam",
         Route::NotifyOnly => "notify-only",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Finding;
+    use serde_json::{json, Value};
+
+    fn event(detail: Value) -> Value {
+        json!({
+            "version": "0",
+            "id": "6a7b8c9d-0000-4000-8000-000000000001",
+            "detail-type": "GuardDuty Finding",
+            "source": "aws.guardduty",
+            "account": "111111111111",
+            "region": "eu-west-1",
+            "detail": detail,
+        })
+    }
+
+    fn ec2(severity: f64, ty: &str, account: &str) -> Finding {
+        Finding::from_event(&event(json!({
+            "accountId": account, "region": "eu-west-1", "partition": "aws",
+            "id": "0123456789abcdef0123456789abcdef", "type": ty, "severity": severity,
+            "resource": {"resourceType": "Instance", "instanceDetails": {"instanceId": "i-0123456789abcdef0"}},
+            "service": {"count": 1, "archived": false},
+        })))
+        .expect("finding")
+    }
+
+    fn iam(key: &str, user_type: &str) -> Finding {
+        Finding::from_event(&event(json!({
+            "accountId": "111111111111", "region": "eu-west-1",
+            "id": "fedcba9876543210fedcba9876543210",
+            "type": "UnauthorizedAccess:IAMUser/MaliciousIPCaller", "severity": 8,
+            "resource": {"resourceType": "AccessKey", "accessKeyDetails": {
+                "accessKeyId": key, "userType": user_type, "userName": "build-bot"}},
+        })))
+        .expect("finding")
+    }
+
+    const BACKDOOR: &str = "Backdoor:EC2/C&CActivity.B";
+
+    #[test]
+    fn tiers_follow_thresholds_at_their_bounds() {
+        let p = Policy::default();
+        assert_eq!(p.tier(10.0), Tier::Critical);
+        assert_eq!(p.tier(9.0), Tier::Critical);
+        assert_eq!(p.tier(8.9), Tier::High);
+        assert_eq!(p.tier(7.0), Tier::High);
+        assert_eq!(p.tier(6.9), Tier::Medium);
+        assert_eq!(p.tier(4.0), Tier::Medium);
+        assert_eq!(p.tier(3.9), Tier::Low);
+        assert_eq!(p.tier(0.0), Tier::Low);
+    }
+
+    #[test]
+    fn dispositions_by_tier() {
+        let p = Policy::default();
+        let d = |s| p.decide(&ec2(s, BACKDOOR, "111111111111")).disposition;
+        assert_eq!(d(9.5), Disposition::Contain);
+        assert_eq!(d(8.0), Disposition::Contain);
+        assert_eq!(d(5.0), Disposition::RequestApproval);
+        assert_eq!(d(2.0), Disposition::Notify);
+    }
+
+    #[test]
+    fn excluded_and_not_included_accounts_are_notified_only() {
+        let f = ec2(8.0, BACKDOOR, "222222222222");
+        let p = Policy {
+            exclude_accounts: vec!["222222222222".into()],
+            ..Policy::default()
+        };
+        let d = p.decide(&f);
+        assert_eq!(d.disposition, Disposition::Notify);
+        assert!(d
+            .reasons
+            .iter()
+            .any(|r| r == "account 222222222222 is excluded by policy"));
+        let p = Policy {
+            include_accounts: vec!["111111111111".into()],
+            ..Policy::default()
+        };
+        assert_eq!(p.decide(&f).disposition, Disposition::Notify);
+        assert_eq!(
+            p.decide(&ec2(8.0, BACKDOOR, "111111111111")).disposition,
+            Disposition::Contain
+        );
+    }
+
+    #[test]
+    fn dry_run_is_global_or_per_route() {
+        let f_ec2 = ec2(8.0, BACKDOOR, "111111111111");
+        let f_iam = iam("AKIA4EXAMPLEBUILDBOT", "IAMUser");
+        let mut p = Policy::default();
+        p.ec2.dry_run = true;
+        let d = p.decide(&f_ec2);
+        assert!(d.dry_run);
+        assert_eq!(
+            d.disposition,
+            Disposition::Contain,
+            "a dry run still decides"
+        );
+        assert!(d.reasons.iter().any(|r| r.contains("dry run")));
+        assert!(
+            !p.decide(&f_iam).dry_run,
+            "the ec2 route's dry run does not reach iam"
+        );
+        let p = Policy {
+            dry_run: true,
+            ..Policy::default()
+        };
+        assert!(p.decide(&f_ec2).dry_run && p.decide(&f_iam).dry_run);
+        // A notify-only decision carries the flag but no dry-run reason (nothing would change).
+        let d = p.decide(&ec2(2.0, BACKDOOR, "111111111111"));
+        assert!(d.dry_run && !d.reasons.iter().any(|r| r.contains("dry run")));
+    }
+
+    #[test]
+    fn disabled_route_notifies() {
+        let mut p = Policy::default();
+        p.iam.enabled = false;
+        let d = p.decide(&iam("AKIA4EXAMPLEBUILDBOT", "IAMUser"));
+        assert_eq!(d.route, Route::Iam);
+        assert_eq!(d.disposition, Disposition::Notify);
+        assert!(d
+            .reasons
+            .iter()
+            .any(|r| r.contains("iam route is disabled")));
+    }
+
+    #[test]
+    fn credential_kinds_decide_iam_actions() {
+        let p = Policy::default();
+        let kind = |k, t| {
+            iam(k, t)
+                .access_key()
+                .map(|a| a.credential_kind)
+                .expect("access key")
+        };
+        assert_eq!(
+            kind("AKIA4EXAMPLE", "IAMUser"),
+            CredentialKind::LongTermUserKey
+        );
+        assert_eq!(kind("ASIA4EXAMPLE", "IAMUser"), CredentialKind::UserSession);
+        assert_eq!(
+            kind("ASIA4EXAMPLE", "AssumedRole"),
+            CredentialKind::RoleSession
+        );
+        assert_eq!(kind("ASIA4EXAMPLE", "Root"), CredentialKind::Root);
+        assert_eq!(
+            kind("GeneratedFindingAccessKeyId", "IAMUser"),
+            CredentialKind::Unknown
+        );
+        assert_eq!(
+            kind("ASIA4EXAMPLE", "FederatedUser"),
+            CredentialKind::Unknown
+        );
+        let d = p.decide(&iam("GeneratedFindingAccessKeyId", "IAMUser"));
+        assert_eq!(d.disposition, Disposition::Notify);
+        assert!(d
+            .reasons
+            .iter()
+            .any(|r| r.contains("not a recognised credential")));
+        let d = p.decide(&iam("ASIA4EXAMPLE", "Root"));
+        assert_eq!(d.disposition, Disposition::Notify);
+    }
+
+    #[test]
+    fn decision_serializes_with_the_names_the_state_machine_matches() {
+        let d = Policy::default().decide(&ec2(5.0, BACKDOOR, "111111111111"));
+        let v = serde_json::to_value(&d).expect("json");
+        assert_eq!(v["tier"], "MEDIUM");
+        assert_eq!(v["route"], "ec2");
+        assert_eq!(v["disposition"], "request-approval");
+        assert_eq!(v["dryRun"], false);
+        assert!(v["idempotencyKey"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("gd-")));
+        let n = Policy::default().decide(
+            &Finding::from_event(&event(json!({
+                "accountId": "111111111111", "region": "eu-west-1", "id": "abc", "type": "PenTest:S3/KaliLinux",
+                "severity": 5, "resource": {"resourceType": "S3Bucket"}})))
+            .expect("finding"),
+        );
+        assert_eq!(serde_json::to_value(n.route).expect("json"), "notify-only");
     }
 }

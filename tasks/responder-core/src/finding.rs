@@ -255,11 +255,17 @@ impl Finding {
             )));
         }
         let envelope_account = obj.get("account").and_then(account_id);
-        let account_id = detail
-            .get("accountId")
-            .and_then(account_id)
-            .or(envelope_account.clone())
-            .ok_or_else(|| invalid("`detail.accountId` is missing or not an account id"))?;
+        // The resource's account decides where the pipeline acts. A present but unreadable
+        // `detail.accountId` must not fall back to the envelope's account: for a member
+        // account's finding that is the security account, and the pipeline would act there.
+        let account_id = match detail.get("accountId").filter(|v| !v.is_null()) {
+            Some(v) => account_id(v).ok_or_else(|| {
+                invalid(format!("`detail.accountId` is {v}; expected an account id"))
+            })?,
+            None => envelope_account
+                .clone()
+                .ok_or_else(|| invalid("`detail.accountId` is missing"))?,
+        };
         let region = text(detail.get("region"))
             .or_else(|| text(obj.get("region")))
             .ok_or_else(|| invalid("`detail.region` is missing"))?;
@@ -473,4 +479,201 @@ pub fn is_resource_id(id: &str, prefix: &str) -> bool {
     id.strip_prefix(prefix).is_some_and(|rest| {
         !rest.is_empty() && rest.len() <= 17 && rest.bytes().all(|b| b.is_ascii_alphanumeric())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(detail: Value) -> Value {
+        json!({
+            "version": "0",
+            "id": "6a7b8c9d-0000-4000-8000-000000000002",
+            "detail-type": "GuardDuty Finding",
+            "source": "aws.guardduty",
+            "account": "111111111111",
+            "region": "eu-west-1",
+            "detail": detail,
+        })
+    }
+
+    fn instance_detail(id: &str, instance: &str, count: Value) -> Value {
+        json!({
+            "accountId": "222222222222", "region": "eu-west-1", "partition": "aws",
+            "id": id, "type": "Backdoor:EC2/C&CActivity.B", "severity": 8,
+            "updatedAt": "2025-02-03T10:15:22.418Z",
+            "resource": {"resourceType": "Instance", "instanceDetails": {"instanceId": instance}},
+            "service": {"count": count},
+        })
+    }
+
+    fn parse(detail: Value) -> Result<Finding, TaskError> {
+        Finding::from_event(&event(detail))
+    }
+
+    #[test]
+    fn idempotency_key_is_stable_across_redelivery_and_updates() {
+        let first = parse(instance_detail("aaaa", "i-0123456789abcdef0", json!(1))).expect("ok");
+        let mut later_detail = instance_detail("aaaa", "i-0123456789abcdef0", json!(7));
+        later_detail["updatedAt"] = json!("2025-02-03T16:00:00.000Z");
+        let mut later_event = event(later_detail);
+        later_event["id"] = json!("another-envelope-id");
+        let later = Finding::from_event(&later_event).expect("ok");
+        assert_eq!(later.count, 7);
+        assert_eq!(first.idempotency_key(), later.idempotency_key());
+    }
+
+    #[test]
+    fn idempotency_key_differs_per_resource_and_per_finding() {
+        let a = parse(instance_detail("aaaa", "i-0123456789abcdef0", json!(1))).expect("ok");
+        let b = parse(instance_detail("aaaa", "i-0fedcba9876543210", json!(1))).expect("ok");
+        let c = parse(instance_detail("bbbb", "i-0123456789abcdef0", json!(1))).expect("ok");
+        assert_ne!(a.idempotency_key(), b.idempotency_key());
+        assert_ne!(a.idempotency_key(), c.idempotency_key());
+        // The key is usable in IAM policy names (128 chars of [\w+=,.@-]) and tag values.
+        let k = a.idempotency_key();
+        assert_eq!(k.len(), 23);
+        assert!(k.starts_with("gd-") && k[3..].bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn idempotency_key_of_access_keys_names_the_principal_and_key() {
+        let key = |user: &str, key: &str| {
+            parse(json!({
+                "accountId": "111111111111", "region": "eu-west-1", "id": "cccc",
+                "type": "UnauthorizedAccess:IAMUser/MaliciousIPCaller", "severity": 5,
+                "resource": {"resourceType": "AccessKey", "accessKeyDetails": {
+                    "accessKeyId": key, "userType": "IAMUser", "userName": user}},
+            }))
+            .expect("ok")
+            .idempotency_key()
+        };
+        assert_eq!(key("build-bot", "AKIA1"), key("build-bot", "AKIA1"));
+        assert_ne!(key("build-bot", "AKIA1"), key("build-bot", "AKIA2"));
+        assert_ne!(key("build-bot", "AKIA1"), key("deployer", "AKIA1"));
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        let mut d = instance_detail("aaaa", "i-0123456789abcdef0", json!(1));
+        d.as_object_mut().expect("object").remove("id");
+        let e = parse(d).expect_err("no id");
+        assert_eq!(e.name, names::FINDING_INVALID);
+        assert!(e.message.contains("detail.id"), "{}", e.message);
+
+        let mut d = instance_detail("aaaa", "i-0123456789abcdef0", json!(1));
+        d["type"] = json!("  ");
+        assert!(parse(d)
+            .expect_err("blank type")
+            .message
+            .contains("detail.type"));
+
+        let mut d = instance_detail("aaaa", "i-0123456789abcdef0", json!(1));
+        d["resource"] = json!("Instance");
+        assert!(parse(d)
+            .expect_err("resource")
+            .message
+            .contains("detail.resource"));
+
+        let d = instance_detail("aaaa", "not-an-instance", json!(1));
+        assert!(parse(d)
+            .expect_err("id")
+            .message
+            .contains("not an EC2 instance id"));
+
+        let mut d = instance_detail("aaaa", "i-0123456789abcdef0", json!(1));
+        d["resource"] = json!({"resourceType": "AccessKey"});
+        assert!(parse(d)
+            .expect_err("details")
+            .message
+            .contains("accessKeyDetails"));
+    }
+
+    #[test]
+    fn account_ids_are_normalized_or_refused() {
+        let mut d = instance_detail("aaaa", "i-0123456789abcdef0", json!(1));
+        d["accountId"] = json!(22222222222_u64);
+        assert_eq!(parse(d).expect("number").account_id, "022222222222");
+        let mut d = instance_detail("aaaa", "i-0123456789abcdef0", json!(1));
+        d.as_object_mut().expect("object").remove("accountId");
+        let f = parse(d).expect("falls back to the envelope");
+        assert_eq!(f.account_id, "111111111111");
+        // Regression: an unreadable detail.accountId used to fall back silently to the
+        // envelope's (security) account, so a member account's finding was acted on in the
+        // wrong account.
+        for bad in [
+            json!("GeneratedFindingAccountId"),
+            json!("1234567890123"),
+            json!(-5),
+        ] {
+            let mut d = instance_detail("aaaa", "i-0123456789abcdef0", json!(1));
+            d["accountId"] = bad.clone();
+            let e = parse(d).expect_err("bad account");
+            assert_eq!(e.name, names::FINDING_INVALID, "{bad}");
+            assert!(e.message.contains("detail.accountId"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn flags_and_counts_accept_strings() {
+        let mut d = instance_detail("aaaa", "i-0123456789abcdef0", json!("12"));
+        d["severity"] = json!("7.5");
+        d["service"]["archived"] = json!("TRUE");
+        d["service"]["additionalInfo"] = json!({"sample": "true"});
+        let f = parse(d).expect("ok");
+        assert_eq!(
+            (f.severity, f.count, f.archived, f.sample),
+            (7.5, 12, true, true)
+        );
+        let mut d = instance_detail("aaaa", "i-0123456789abcdef0", json!(null));
+        d["severity"] = json!("high");
+        assert!(parse(d).expect_err("severity").message.contains("severity"));
+    }
+
+    #[test]
+    fn foreign_events_are_unsupported_with_a_hint_for_security_hub() {
+        let mut e = event(json!({}));
+        e["source"] = json!("aws.securityhub");
+        e["detail-type"] = json!("Security Hub Findings - Imported");
+        let err = Finding::from_event(&e).expect_err("security hub");
+        assert_eq!(err.name, names::FINDING_UNSUPPORTED);
+        assert!(err.message.contains("Security Hub"), "{}", err.message);
+        let err = Finding::from_event(&json!([1, 2])).expect_err("array");
+        assert_eq!(err.name, names::FINDING_INVALID);
+        let err = Finding::from_event_bytes(b"\xff\xfe").expect_err("bytes");
+        assert_eq!(err.name, names::FINDING_INVALID);
+    }
+
+    #[test]
+    fn tags_accept_both_spellings_and_interfaces_keep_partial_data() {
+        let d = json!({
+            "accountId": "111111111111", "region": "eu-west-1", "id": "dddd",
+            "type": "Backdoor:EC2/C&CActivity.B", "severity": 8,
+            "resource": {"resourceType": "Instance", "instanceDetails": {
+                "instanceId": "i-0123456789abcdef0",
+                "iamInstanceProfile": null,
+                "tags": [{"key": "Name", "value": "web"}, {"Key": "AutoRemediation", "Value": "disabled"}, {"value": "orphan"}],
+                "networkInterfaces": [{"vpcId": "vpc-1", "securityGroups": [{"groupName": "no-id"}]}]
+            }},
+        });
+        let f = parse(d).expect("ok");
+        let i = f.instance().expect("instance");
+        assert_eq!(i.tags.len(), 2);
+        assert_eq!(i.tags[1].key, "AutoRemediation");
+        assert!(i.instance_profile_arn.is_none());
+        assert_eq!(i.network_interfaces.len(), 1);
+        assert!(i.network_interfaces[0].network_interface_id.is_none());
+        assert!(i.network_interfaces[0].security_group_ids.is_empty());
+    }
+
+    #[test]
+    fn resource_ids_are_checked() {
+        assert!(is_resource_id("i-0123456789abcdef0", "i-"));
+        assert!(is_resource_id("i-99999999", "i-"));
+        assert!(!is_resource_id("i-", "i-"));
+        assert!(!is_resource_id("i-0123456789abcdef01", "i-"), "too long");
+        assert!(!is_resource_id("i-0123;rm", "i-"));
+        assert!(!is_resource_id("eni-0123", "i-"));
+    }
 }

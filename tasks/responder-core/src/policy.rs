@@ -87,6 +87,28 @@ pub const DEFAULT_IAM_PREFIXES: &[&str] = &[
     "Policy:IAMUser/",
 ];
 
+/// Finding types GuardDuty has retired and no longer generates. An event carrying one is a
+/// replay of old data or a test, never a current threat, so it is notified and not acted on,
+/// even when its prefix is allowed (e.g. `Stealth:IAMUser/LoggingConfigurationModified`).
+pub const RETIRED_FINDING_TYPES: &[&str] = &[
+    "Backdoor:EC2/XORDDOS",
+    "Behavior:IAMUser/InstanceLaunchUnusual",
+    "CryptoCurrency:EC2/BitcoinTool.A",
+    "Exfiltration:S3/ObjectRead.Unusual",
+    "Persistence:IAMUser/NetworkPermissions",
+    "Persistence:IAMUser/ResourcePermissions",
+    "Persistence:IAMUser/UserPermissions",
+    "PrivilegeEscalation:IAMUser/AdministrativePermissions",
+    "Recon:IAMUser/NetworkPermissions",
+    "Recon:IAMUser/ResourcePermissions",
+    "Recon:IAMUser/UserPermissions",
+    "ResourceConsumption:IAMUser/ComputeResources",
+    "Stealth:IAMUser/LoggingConfigurationModified",
+    "UnauthorizedAccess:EC2/TorIPCaller",
+    "UnauthorizedAccess:IAMUser/ConsoleLogin",
+    "UnauthorizedAccess:IAMUser/UnusualASNCaller",
+];
+
 impl Default for Policy {
     fn default() -> Self {
         Policy {
@@ -123,11 +145,14 @@ impl RoutePolicy {
         }
     }
 
-    /// Whether this route acts on a finding type.
+    /// Whether this route acts on a finding type: it matches an allowed prefix and is not
+    /// one of the [`RETIRED_FINDING_TYPES`].
     pub fn allows(&self, finding_type: &str) -> bool {
-        self.finding_type_prefixes
-            .iter()
-            .any(|p| finding_type.starts_with(p.as_str()))
+        !is_retired(finding_type)
+            && self
+                .finding_type_prefixes
+                .iter()
+                .any(|p| finding_type.starts_with(p.as_str()))
     }
 }
 
@@ -249,6 +274,11 @@ impl Policy {
     }
 }
 
+/// Whether GuardDuty has retired a finding type (see [`RETIRED_FINDING_TYPES`]).
+pub fn is_retired(finding_type: &str) -> bool {
+    RETIRED_FINDING_TYPES.contains(&finding_type)
+}
+
 /// Parses a boolean setting, naming the variable on error.
 pub fn parse_bool(name: &str, value: &str) -> Result<bool, TaskError> {
     match value.trim().to_ascii_lowercase().as_str() {
@@ -257,5 +287,183 @@ pub fn parse_bool(name: &str, value: &str) -> Result<bool, TaskError> {
         other => Err(TaskError::config(format!(
             "{name} is {other:?}; expected true or false"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::names;
+
+    fn err(json: &str) -> String {
+        let e = Policy::from_json(json).expect_err("invalid policy");
+        assert_eq!(e.name, names::CONFIG_INVALID);
+        e.message
+    }
+
+    #[test]
+    fn defaults_are_valid_and_documented_values() {
+        let p = Policy::from_json("{}").expect("empty document means defaults");
+        assert_eq!(p, Policy::default());
+        assert_eq!(p.high_severity, 7.0);
+        assert_eq!(p.exemption_tag.key, "AutoRemediation");
+        assert_eq!(p.exemption_tag.value, "disabled");
+        assert!(!p.dry_run);
+        p.validate().expect("defaults validate");
+    }
+
+    #[test]
+    fn thresholds_out_of_range_or_out_of_order_are_named() {
+        let m = err(r#"{"high_severity": 11}"#);
+        assert!(m.contains("high_severity is 11"), "{m}");
+        assert!(m.contains("severities must rise"), "{m}");
+        let m = err(r#"{"medium_severity": 8, "high_severity": 7}"#);
+        assert!(
+            m.contains("medium_severity (8) <= high_severity (7)"),
+            "{m}"
+        );
+        let m = err(r#"{"critical_severity": -1}"#);
+        assert!(m.contains("critical_severity is -1"), "{m}");
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_at_every_level() {
+        let m = err(r#"{"high_severty": 7}"#);
+        assert!(m.contains("unknown field `high_severty`"), "{m}");
+        let m = err(r#"{"ec2": {"enabled": true, "dryrun": true}}"#);
+        assert!(m.contains("unknown field `dryrun`"), "{m}");
+        let m = err(r#"{"exemption_tag": {"key": "a", "value": "b", "extra": 1}}"#);
+        assert!(m.contains("unknown field `extra`"), "{m}");
+    }
+
+    #[test]
+    fn account_ids_and_prefixes_are_checked() {
+        let m = err(r#"{"include_accounts": ["12345"], "exclude_accounts": ["22222222222a"]}"#);
+        assert!(m.contains(r#"include_accounts has "12345""#), "{m}");
+        assert!(m.contains(r#"exclude_accounts has "22222222222a""#), "{m}");
+        let m = err(r#"{"iam": {"finding_type_prefixes": ["IAMUser"]}}"#);
+        assert!(
+            m.contains(r#"iam.finding_type_prefixes has "IAMUser""#),
+            "{m}"
+        );
+        let m = err(r#"{"ec2": {"finding_type_prefixes": ["  "]}}"#);
+        assert!(m.contains("ec2.finding_type_prefixes"), "{m}");
+        let m = err(r#"{"exemption_tag": {"key": "", "value": "x"}}"#);
+        assert!(m.contains("exemption_tag.key"), "{m}");
+    }
+
+    #[test]
+    fn all_problems_are_reported_at_once() {
+        let m = err(r#"{"high_severity": 12, "include_accounts": ["1"]}"#);
+        assert!(
+            m.contains("high_severity") && m.contains("include_accounts"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn environment_sets_dry_run_and_exemption_tag() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let p = Policy::from_lookup(env(&[("DRY_RUN", "true")])).expect("policy");
+        assert!(p.dry_run);
+        let p = Policy::from_lookup(env(&[("DRY_RUN", "0")])).expect("policy");
+        assert!(!p.dry_run);
+        // DRY_RUN can only add a dry run; it never lifts one set by the policy document.
+        let p = Policy::from_lookup(env(&[
+            ("POLICY_JSON", r#"{"dry_run": true}"#),
+            ("DRY_RUN", "false"),
+        ]))
+        .expect("policy");
+        assert!(p.dry_run);
+        let e = Policy::from_lookup(env(&[("DRY_RUN", "maybe")])).expect_err("bad bool");
+        assert_eq!(e.name, names::CONFIG_INVALID);
+        assert!(e.message.contains("DRY_RUN"), "{}", e.message);
+
+        let p = Policy::from_lookup(env(&[
+            ("EXEMPTION_TAG_KEY", "SecurityAutomation"),
+            ("EXEMPTION_TAG_VALUE", "off"),
+        ]))
+        .expect("policy");
+        assert_eq!(p.exemption_tag.key, "SecurityAutomation");
+        assert_eq!(p.exemption_tag.value, "off");
+
+        let e = Policy::from_lookup(env(&[("POLICY_JSON", r#"{"bogus": 1}"#)]))
+            .expect_err("bad inline policy");
+        assert!(e.message.starts_with("POLICY_JSON:"), "{}", e.message);
+        let e = Policy::from_lookup(env(&[("POLICY_FILE", "/nonexistent/policy.json")]))
+            .expect_err("missing file");
+        assert!(
+            e.message.contains("/nonexistent/policy.json"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn policy_file_is_read_and_validated() {
+        let dir = std::env::temp_dir().join(format!("policy-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("policy.json");
+        std::fs::write(&path, r#"{"exclude_accounts": ["222222222222"]}"#).expect("write");
+        let path_s = path.to_string_lossy().into_owned();
+        let p =
+            Policy::from_lookup(|k| (k == "POLICY_FILE").then(|| path_s.clone())).expect("policy");
+        assert_eq!(p.exclude_accounts, vec!["222222222222"]);
+        std::fs::write(&path, r#"{"include_accounts": ["x"]}"#).expect("write");
+        let e = Policy::from_lookup(|k| (k == "POLICY_FILE").then(|| path_s.clone()))
+            .expect_err("invalid file");
+        assert!(e.message.contains("include_accounts"), "{}", e.message);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn include_and_exclude_accounts() {
+        let p = Policy::default();
+        assert!(p.account_allowed("222222222222"));
+        let p = Policy {
+            include_accounts: vec!["111111111111".into()],
+            ..Policy::default()
+        };
+        assert!(p.account_allowed("111111111111"));
+        assert!(!p.account_allowed("222222222222"));
+        // Exclusion wins over inclusion.
+        let p = Policy {
+            include_accounts: vec!["111111111111".into()],
+            exclude_accounts: vec!["111111111111".into()],
+            ..Policy::default()
+        };
+        assert!(!p.account_allowed("111111111111"));
+    }
+
+    #[test]
+    fn type_prefixes_and_retired_types() {
+        let p = Policy::default();
+        assert!(p.ec2.allows("Backdoor:EC2/C&CActivity.B!DNS"));
+        assert!(!p.ec2.allows("Behavior:EC2/NetworkPortUnusual"));
+        assert!(
+            !p.ec2.allows("backdoor:ec2/C&CActivity.B"),
+            "prefixes are case-sensitive"
+        );
+        assert!(p.iam.allows("Stealth:IAMUser/CloudTrailLoggingDisabled"));
+        assert!(!p.iam.allows("Stealth:IAMUser/LoggingConfigurationModified"));
+        assert!(!p.ec2.allows("UnauthorizedAccess:EC2/TorIPCaller"));
+        assert!(p.ec2.allows("UnauthorizedAccess:EC2/TorClient"));
+    }
+
+    #[test]
+    fn exemption_tag_value_matches_case_insensitively_key_exactly() {
+        let t = TagMatch::default();
+        assert!(t.matches([("AutoRemediation", "DISABLED")].into_iter()));
+        assert!(t.matches([("Name", "x"), ("AutoRemediation", "Disabled")].into_iter()));
+        assert!(!t.matches([("autoremediation", "disabled")].into_iter()));
+        assert!(!t.matches([("AutoRemediation", "enabled")].into_iter()));
+        assert!(!t.matches(std::iter::empty()));
     }
 }

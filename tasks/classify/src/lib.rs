@@ -1,0 +1,192 @@
+//! `classify`: the first task of every execution. It turns the EventBridge event into the
+//! responder document `{ "finding": ..., "decision": ... }` that every later task receives.
+//!
+//! Pure: no AWS calls. The policy is loaded once when the Lambda starts; everything else is
+//! a function of the event, so the same event always gets the same decision.
+
+use responder_core::{Decision, Finding, Policy, TaskError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The task's output: the normalized finding and the policy's decision about it.
+///
+/// Its JSON is the start of the document [`responder_core::TaskInput`] reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Classified {
+    /// The normalized finding.
+    pub finding: Finding,
+    /// What the pipeline does with it, and why.
+    pub decision: Decision,
+}
+
+/// Parses a GuardDuty EventBridge event and decides what to do with it.
+///
+/// Errors carry the stable names `Finding.Invalid`, `Finding.Unsupported` and
+/// `Finding.TooLarge`; the state machine records and notifies them without retrying.
+pub fn classify(policy: &Policy, event: &Value) -> Result<Classified, TaskError> {
+    let finding = Finding::from_event(event)?;
+    let decision = policy.decide(&finding);
+    Ok(Classified { finding, decision })
+}
+
+/// [`classify`] with the one log line per invocation an analyst searches for: the finding,
+/// its type and severity, and the decision; or the error name and the envelope id.
+pub fn handle(policy: &Policy, event: &Value) -> Result<Classified, TaskError> {
+    match classify(policy, event) {
+        Ok(c) => {
+            tracing::info!(
+                finding_id = %c.finding.id,
+                finding_type = %c.finding.finding_type,
+                severity = c.finding.severity,
+                account = %c.finding.account_id,
+                tier = ?c.decision.tier,
+                route = ?c.decision.route,
+                disposition = ?c.decision.disposition,
+                dry_run = c.decision.dry_run,
+                idempotency_key = %c.decision.idempotency_key,
+                "classified"
+            );
+            Ok(c)
+        }
+        Err(e) => {
+            // The event id lets an analyst find the rejected event in EventBridge's archive.
+            let event_id = event.get("id").and_then(Value::as_str).unwrap_or("");
+            tracing::warn!(error = e.name, message = %e.message, event_id, "event rejected");
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use responder_core::{names, Disposition, Route, TaskInput, Tier};
+
+    fn fixture(text: &str) -> Value {
+        serde_json::from_str(text).expect("fixture is JSON")
+    }
+
+    #[test]
+    fn output_is_the_document_later_tasks_read() {
+        let event = fixture(include_str!(
+            "../../../fixtures/events/ec2-high-single-eni.json"
+        ));
+        let c = classify(&Policy::default(), &event).expect("classified");
+        let out = serde_json::to_value(&c).expect("json");
+        assert_eq!(out["finding"]["id"], "3e1a5c7b9d2f4a6c8e0b1d3f5a7c9e11");
+        assert_eq!(out["finding"]["type"], "Backdoor:EC2/C&CActivity.B");
+        assert_eq!(out["finding"]["resource"]["kind"], "instance");
+        assert_eq!(
+            out["finding"]["resource"]["instanceId"],
+            "i-0a1b2c3d4e5f60701"
+        );
+        assert_eq!(out["decision"]["tier"], "HIGH");
+        assert_eq!(out["decision"]["route"], "ec2");
+        assert_eq!(out["decision"]["disposition"], "contain");
+        assert_eq!(out["decision"]["dryRun"], false);
+        let keys: Vec<&String> = out.as_object().expect("object").keys().collect();
+        assert_eq!(keys, ["decision", "finding"]);
+        // The state machine adds the execution id and hands the same document on.
+        let mut doc = out.clone();
+        doc["execution"] = serde_json::json!("arn:aws:states:eu-west-1:111111111111:execution:x:y");
+        let input = TaskInput::from_value(doc).expect("task input");
+        assert_eq!(input.finding, c.finding);
+        assert_eq!(input.decision, c.decision);
+    }
+
+    #[test]
+    fn iam_and_notify_only_routes() {
+        let policy = Policy::default();
+        let c = classify(
+            &policy,
+            &fixture(include_str!(
+                "../../../fixtures/events/iam-high-asia-role.json"
+            )),
+        )
+        .expect("iam");
+        assert_eq!(c.decision.route, Route::Iam);
+        assert_eq!(c.decision.disposition, Disposition::Contain);
+        let c = classify(
+            &policy,
+            &fixture(include_str!("../../../fixtures/events/s3-notify-only.json")),
+        )
+        .expect("s3");
+        assert_eq!(c.decision.route, Route::NotifyOnly);
+        assert_eq!(c.decision.disposition, Disposition::Notify);
+        assert_eq!(c.decision.tier, Tier::Medium);
+    }
+
+    #[test]
+    fn the_policy_decides_dry_run_and_exclusions() {
+        let event = fixture(include_str!(
+            "../../../fixtures/events/ec2-high-cross-account.json"
+        ));
+        let policy = Policy::from_lookup(|k| match k {
+            "POLICY_JSON" => Some(r#"{"ec2": {"dry_run": true}}"#.to_string()),
+            _ => None,
+        })
+        .expect("policy");
+        let c = classify(&policy, &event).expect("classified");
+        assert!(c.decision.dry_run);
+        assert_eq!(c.finding.account_id, "222222222222");
+        let policy = Policy {
+            exclude_accounts: vec!["222222222222".into()],
+            ..Policy::default()
+        };
+        let c = classify(&policy, &event).expect("classified");
+        assert_eq!(c.decision.disposition, Disposition::Notify);
+    }
+
+    #[test]
+    fn rejected_events_carry_stable_names() {
+        let policy = Policy::default();
+        let e = handle(
+            &policy,
+            &fixture(include_str!(
+                "../../../fixtures/events/securityhub-imported.json"
+            )),
+        )
+        .expect_err("security hub");
+        assert_eq!(e.name, names::FINDING_UNSUPPORTED);
+        let e = handle(
+            &policy,
+            &fixture(include_str!(
+                "../../../fixtures/events/malformed-missing-type.json"
+            )),
+        )
+        .expect_err("no type");
+        assert_eq!(e.name, names::FINDING_INVALID);
+        let e = handle(&policy, &Value::Null).expect_err("null");
+        assert_eq!(e.name, names::FINDING_INVALID);
+        let mut big = fixture(include_str!("../../../fixtures/events/ec2-low.json"));
+        big["detail"]["description"] =
+            Value::String("x".repeat(responder_core::finding::MAX_EVENT_BYTES));
+        assert_eq!(
+            handle(&policy, &big).expect_err("big").name,
+            names::FINDING_TOO_LARGE
+        );
+    }
+
+    #[test]
+    fn the_same_event_always_gets_the_same_decision() {
+        let policy = Policy::default();
+        let a = fixture(include_str!(
+            "../../../fixtures/events/ec2-duplicate-delivery-a.json"
+        ));
+        let b = fixture(include_str!(
+            "../../../fixtures/events/ec2-duplicate-delivery-b.json"
+        ));
+        let u = fixture(include_str!(
+            "../../../fixtures/events/ec2-update-same-finding.json"
+        ));
+        let (a, b, u) = (
+            classify(&policy, &a).expect("a"),
+            classify(&policy, &b).expect("b"),
+            classify(&policy, &u).expect("u"),
+        );
+        assert_eq!(a, b);
+        assert_eq!(a.decision, u.decision);
+        assert!(u.finding.count > a.finding.count);
+    }
+}
