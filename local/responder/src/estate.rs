@@ -1,0 +1,501 @@
+//! A small estate seeded into the emulator: what the demo and the end-to-end tests act on.
+//!
+//! Two accounts: the security account that runs the pipeline (moto's default account for the
+//! static test credentials) and a member account reached through the remediation role. In the
+//! security account: instances with one and two network interfaces (two VPCs), one in an Auto
+//! Scaling group behind a target group, one tagged exempt; an IAM user with an access key, an
+//! exempt user, a role; an SNS topic with an SQS subscriber the demo reads. In the member
+//! account: one instance.
+
+use anyhow::{Context, Result};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_sdk_ec2::types::{
+    InstanceNetworkInterfaceSpecification, InstanceType, IpPermission, IpRange, ResourceType, Tag,
+    TagSpecification,
+};
+use serde::Serialize;
+
+use crate::moto::{TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY};
+
+/// The member account of the local estate.
+pub const MEMBER_ACCOUNT: &str = "222222222222";
+/// The remediation role name used locally (the default).
+pub const REMEDIATION_ROLE: &str = "SOAR-RemediationRole";
+/// The ExternalId the local member role expects.
+pub const EXTERNAL_ID: &str = "local-external-id";
+/// An AMI moto knows.
+const AMI: &str = "ami-12c6146b";
+
+/// One seeded instance.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeededInstance {
+    /// A short name (also the `Name` tag).
+    pub name: String,
+    /// The account it lives in.
+    pub account_id: String,
+    /// The instance id.
+    pub instance_id: String,
+    /// Its interfaces with their VPC and groups.
+    pub interfaces: Vec<SeededInterface>,
+}
+
+/// One seeded network interface.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeededInterface {
+    /// The interface id.
+    pub network_interface_id: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// Its security groups at seed time.
+    pub group_ids: Vec<String>,
+}
+
+/// What was seeded, with the ids the emulator assigned.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Estate {
+    /// The region.
+    pub region: String,
+    /// The security account.
+    pub security_account: String,
+    /// The member account.
+    pub member_account: String,
+    /// An instance with one interface.
+    pub web: SeededInstance,
+    /// An instance with two interfaces in two VPCs.
+    pub multi: SeededInstance,
+    /// An instance in an Auto Scaling group behind a target group.
+    pub scaled: SeededInstance,
+    /// An instance tagged `AutoRemediation=disabled`.
+    pub exempt: SeededInstance,
+    /// An instance in the member account.
+    pub member: SeededInstance,
+    /// The Auto Scaling group of `scaled`.
+    pub auto_scaling_group: String,
+    /// The target group `scaled` is registered in.
+    pub target_group_arn: String,
+    /// An IAM user with an active access key.
+    pub user_name: String,
+    /// Its key.
+    pub access_key_id: String,
+    /// An IAM user tagged exempt, with a key.
+    pub exempt_user_name: String,
+    /// Its key.
+    pub exempt_access_key_id: String,
+    /// A role whose sessions can be revoked.
+    pub role_name: String,
+    /// The notification topic.
+    pub topic_arn: String,
+    /// The queue subscribed to the topic: the analysts' inbox.
+    pub inbox_queue_url: String,
+}
+
+/// SDK configuration for the emulator with the static test credentials.
+pub async fn emulator_config(endpoint: &str, region: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_string()))
+        .credentials_provider(Credentials::new(
+            TEST_ACCESS_KEY_ID,
+            TEST_SECRET_ACCESS_KEY,
+            None,
+            None,
+            "static-test-credentials",
+        ))
+        .load()
+        .await
+}
+
+/// SDK configuration for the member account, through its remediation role.
+pub async fn member_config(base: &SdkConfig) -> Result<SdkConfig> {
+    let sts = aws_sdk_sts::Client::new(base);
+    let out = sts
+        .assume_role()
+        .role_arn(format!(
+            "arn:aws:iam::{MEMBER_ACCOUNT}:role/{REMEDIATION_ROLE}"
+        ))
+        .role_session_name("guardduty-responder-seed")
+        .external_id(EXTERNAL_ID)
+        .send()
+        .await
+        .context("assuming the member account's role")?;
+    let c = out
+        .credentials()
+        .context("AssumeRole returned no credentials")?;
+    Ok(base
+        .to_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                c.access_key_id(),
+                c.secret_access_key(),
+                Some(c.session_token().to_string()),
+                None,
+                "member-account",
+            )),
+        )
+        .build())
+}
+
+struct Network {
+    vpc_id: String,
+    subnet_id: String,
+    group_id: String,
+}
+
+async fn network(
+    ec2: &aws_sdk_ec2::Client,
+    cidr: &str,
+    subnet: &str,
+    name: &str,
+) -> Result<Network> {
+    let vpc_id = ec2
+        .create_vpc()
+        .cidr_block(cidr)
+        .send()
+        .await
+        .context("CreateVpc")?
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .context("CreateVpc returned no id")?
+        .to_string();
+    let subnet_id = ec2
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .cidr_block(subnet)
+        .availability_zone("us-east-1a")
+        .send()
+        .await
+        .context("CreateSubnet")?
+        .subnet()
+        .and_then(|s| s.subnet_id())
+        .context("CreateSubnet returned no id")?
+        .to_string();
+    let group_id = ec2
+        .create_security_group()
+        .group_name(name)
+        .description(format!("{name} tier"))
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .context("CreateSecurityGroup")?
+        .group_id()
+        .context("CreateSecurityGroup returned no id")?
+        .to_string();
+    ec2.authorize_security_group_ingress()
+        .group_id(&group_id)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(443)
+                .to_port(443)
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
+        .send()
+        .await
+        .context("AuthorizeSecurityGroupIngress")?;
+    Ok(Network {
+        vpc_id,
+        subnet_id,
+        group_id,
+    })
+}
+
+async fn instance(
+    ec2: &aws_sdk_ec2::Client,
+    account_id: &str,
+    name: &str,
+    net: &Network,
+    extra_tags: &[(&str, &str)],
+) -> Result<SeededInstance> {
+    let mut tags = TagSpecification::builder()
+        .resource_type(ResourceType::Instance)
+        .tags(Tag::builder().key("Name").value(name).build());
+    for (k, v) in extra_tags {
+        tags = tags.tags(Tag::builder().key(*k).value(*v).build());
+    }
+    let out = ec2
+        .run_instances()
+        .image_id(AMI)
+        .instance_type(InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1)
+        .network_interfaces(
+            InstanceNetworkInterfaceSpecification::builder()
+                .device_index(0)
+                .subnet_id(&net.subnet_id)
+                .groups(&net.group_id)
+                .build(),
+        )
+        .tag_specifications(tags.build())
+        .send()
+        .await
+        .with_context(|| format!("RunInstances {name}"))?;
+    let i = out
+        .instances()
+        .first()
+        .context("RunInstances returned no instance")?;
+    let instance_id = i.instance_id().context("no instance id")?.to_string();
+    let interfaces = i
+        .network_interfaces()
+        .iter()
+        .map(|n| SeededInterface {
+            network_interface_id: n.network_interface_id().unwrap_or_default().to_string(),
+            vpc_id: net.vpc_id.clone(),
+            group_ids: vec![net.group_id.clone()],
+        })
+        .collect();
+    Ok(SeededInstance {
+        name: name.to_string(),
+        account_id: account_id.to_string(),
+        instance_id,
+        interfaces,
+    })
+}
+
+/// Seeds the estate. The emulator should be freshly reset.
+pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
+    let region = base
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "us-east-1".into());
+    let ec2 = aws_sdk_ec2::Client::new(base);
+    let net_a = network(&ec2, "10.10.0.0/16", "10.10.1.0/24", "web").await?;
+    let net_b = network(&ec2, "10.20.0.0/16", "10.20.1.0/24", "mgmt").await?;
+
+    let web = instance(&ec2, security_account, "web-1", &net_a, &[("env", "prod")]).await?;
+    let mut multi = instance(&ec2, security_account, "bastion-multi", &net_a, &[]).await?;
+    // The second interface lives in another VPC (a multi-VPC attachment).
+    let eni = ec2
+        .create_network_interface()
+        .subnet_id(&net_b.subnet_id)
+        .groups(&net_b.group_id)
+        .description("management interface")
+        .send()
+        .await
+        .context("CreateNetworkInterface")?
+        .network_interface()
+        .and_then(|n| n.network_interface_id())
+        .context("CreateNetworkInterface returned no id")?
+        .to_string();
+    ec2.attach_network_interface()
+        .network_interface_id(&eni)
+        .instance_id(&multi.instance_id)
+        .device_index(1)
+        .send()
+        .await
+        .context("AttachNetworkInterface")?;
+    multi.interfaces.push(SeededInterface {
+        network_interface_id: eni,
+        vpc_id: net_b.vpc_id.clone(),
+        group_ids: vec![net_b.group_id.clone()],
+    });
+    let scaled = instance(&ec2, security_account, "web-asg-1", &net_a, &[]).await?;
+    let exempt = instance(
+        &ec2,
+        security_account,
+        "payments-db",
+        &net_a,
+        &[("AutoRemediation", "disabled")],
+    )
+    .await?;
+
+    // Auto Scaling group and target group around `scaled`.
+    let template_id = ec2
+        .create_launch_template()
+        .launch_template_name("web-template")
+        .launch_template_data(
+            aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                .image_id(AMI)
+                .instance_type(InstanceType::T3Micro)
+                .build(),
+        )
+        .send()
+        .await
+        .context("CreateLaunchTemplate")?
+        .launch_template()
+        .and_then(|t| t.launch_template_id())
+        .context("CreateLaunchTemplate returned no id")?
+        .to_string();
+    let asg = aws_sdk_autoscaling::Client::new(base);
+    let asg_name = "web-asg".to_string();
+    asg.create_auto_scaling_group()
+        .auto_scaling_group_name(&asg_name)
+        .launch_template(
+            aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
+                .launch_template_id(&template_id)
+                .version("$Latest")
+                .build(),
+        )
+        .min_size(0)
+        .max_size(3)
+        .desired_capacity(0)
+        .vpc_zone_identifier(&net_a.subnet_id)
+        .send()
+        .await
+        .context("CreateAutoScalingGroup")?;
+    asg.attach_instances()
+        .auto_scaling_group_name(&asg_name)
+        .instance_ids(&scaled.instance_id)
+        .send()
+        .await
+        .context("AttachInstances")?;
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(base);
+    let tg = elb
+        .create_target_group()
+        .name("web-tg")
+        .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+        .port(80)
+        .vpc_id(&net_a.vpc_id)
+        .target_type(aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum::Instance)
+        .send()
+        .await
+        .context("CreateTargetGroup")?;
+    let target_group_arn = tg
+        .target_groups()
+        .first()
+        .and_then(|t| t.target_group_arn())
+        .context("CreateTargetGroup returned no ARN")?
+        .to_string();
+    elb.register_targets()
+        .target_group_arn(&target_group_arn)
+        .targets(
+            aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+                .id(&scaled.instance_id)
+                .port(80)
+                .build(),
+        )
+        .send()
+        .await
+        .context("RegisterTargets")?;
+
+    // IAM: a user with a key, an exempt user with a key, a role.
+    let iam = aws_sdk_iam::Client::new(base);
+    let user_name = "build-bot".to_string();
+    iam.create_user()
+        .user_name(&user_name)
+        .send()
+        .await
+        .context("CreateUser")?;
+    let access_key_id = iam
+        .create_access_key()
+        .user_name(&user_name)
+        .send()
+        .await
+        .context("CreateAccessKey")?
+        .access_key()
+        .map(|k| k.access_key_id().to_string())
+        .context("CreateAccessKey returned no key")?;
+    let exempt_user_name = "break-glass-admin".to_string();
+    iam.create_user()
+        .user_name(&exempt_user_name)
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("AutoRemediation")
+                .value("disabled")
+                .build()
+                .context("tag")?,
+        )
+        .send()
+        .await
+        .context("CreateUser (exempt)")?;
+    let exempt_access_key_id = iam
+        .create_access_key()
+        .user_name(&exempt_user_name)
+        .send()
+        .await
+        .context("CreateAccessKey (exempt)")?
+        .access_key()
+        .map(|k| k.access_key_id().to_string())
+        .context("CreateAccessKey returned no key")?;
+    let role_name = "web-app-role".to_string();
+    iam.create_role()
+        .role_name(&role_name)
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .context("CreateRole")?;
+
+    // Notifications: a topic and the analysts' inbox.
+    let sns = aws_sdk_sns::Client::new(base);
+    let topic_arn = sns
+        .create_topic()
+        .name("guardduty-responder-notifications")
+        .send()
+        .await
+        .context("CreateTopic")?
+        .topic_arn()
+        .context("CreateTopic returned no ARN")?
+        .to_string();
+    let sqs = aws_sdk_sqs::Client::new(base);
+    let inbox_queue_url = sqs
+        .create_queue()
+        .queue_name("analyst-inbox")
+        .send()
+        .await
+        .context("CreateQueue")?
+        .queue_url()
+        .context("CreateQueue returned no URL")?
+        .to_string();
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&inbox_queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .context("GetQueueAttributes")?
+        .attributes()
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .context("queue has no ARN")?;
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .context("Subscribe")?;
+
+    // The member account: the remediation role and one instance.
+    let member_cfg = member_config(base).await?;
+    let member_iam = aws_sdk_iam::Client::new(&member_cfg);
+    member_iam
+        .create_role()
+        .role_name(REMEDIATION_ROLE)
+        .assume_role_policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{security_account}:root"}},"Action":"sts:AssumeRole","Condition":{{"StringEquals":{{"sts:ExternalId":"{EXTERNAL_ID}"}}}}}}]}}"#
+        ))
+        .send()
+        .await
+        .context("CreateRole (member remediation role)")?;
+    let member_ec2 = aws_sdk_ec2::Client::new(&member_cfg);
+    let net_m = network(&member_ec2, "10.30.0.0/16", "10.30.1.0/24", "app").await?;
+    let member = instance(&member_ec2, MEMBER_ACCOUNT, "member-app-1", &net_m, &[]).await?;
+
+    Ok(Estate {
+        region,
+        security_account: security_account.to_string(),
+        member_account: MEMBER_ACCOUNT.to_string(),
+        web,
+        multi,
+        scaled,
+        exempt,
+        member,
+        auto_scaling_group: asg_name,
+        target_group_arn,
+        user_name,
+        access_key_id,
+        exempt_user_name,
+        exempt_access_key_id,
+        role_name,
+        topic_arn,
+        inbox_queue_url,
+    })
+}

@@ -1,0 +1,14 @@
+//! The local runtime of GuardDuty Responder and the `responder` CLI behind it: the project's
+//! state machines run by the ASL interpreter, the real task binaries run by the local Lambda
+//! host, a local Step Functions endpoint and the approval pages, against whatever AWS endpoint
+//! the standard SDK environment names (the moto emulator locally).
+
+pub mod estate;
+pub mod history_view;
+pub mod http_client;
+pub mod lambda_bridge;
+pub mod moto;
+pub mod pipeline;
+pub mod runtime;
+pub mod server;
+pub mod sfn_api;

@@ -1,0 +1,5 @@
+//! `responder`: run GuardDuty Responder locally.
+
+fn main() {
+    eprintln!("responder: the command line is being assembled");
+}
