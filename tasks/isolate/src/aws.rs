@@ -1,0 +1,752 @@
+//! The AWS adapters behind the capability traits, one per SDK client.
+//!
+//! Each adapter is built from the `SdkConfig` the `SessionProvider` hands out for the finding's
+//! account and region, so every call runs as the remediation role in the member account.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use aws_sdk_autoscaling as asg;
+use aws_sdk_ec2 as ec2;
+use aws_sdk_elasticloadbalancingv2 as elb;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use ec2::types::{
+    AttributeBooleanValue, AttributeValue, Filter, InstanceAttributeName, IpPermission, IpRange,
+    Ipv6Range, PrefixListId, ResourceType, Tag, TagSpecification, UserIdGroupPair,
+};
+use elb::types::{TargetDescription, TargetHealthStateEnum, TargetTypeEnum};
+use responder_aws::classify_sdk_error;
+use responder_aws::errors::{error_code, is_dry_run_success};
+use responder_core::{markers, names, TaskError};
+
+use crate::caps::{AutoScaling, Ec2Isolation, LoadBalancing};
+use crate::model::{
+    AsgMembership, GroupRole, GroupRule, Instance, InstanceAttributes, Interface, Peer,
+    Registration, SecurityGroup,
+};
+
+/// The IAM actions of the calls the isolate task makes, exactly (the deploy template's
+/// least-privilege test compares against this list).
+pub const IAM_ACTIONS: &[&str] = &[
+    "ec2:DescribeInstances",
+    "ec2:DescribeInstanceAttribute",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:CreateSecurityGroup",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress",
+    "ec2:RevokeSecurityGroupEgress",
+    "ec2:ModifyNetworkInterfaceAttribute",
+    "ec2:ModifyInstanceAttribute",
+    "ec2:CreateTags",
+    "autoscaling:DescribeAutoScalingInstances",
+    "autoscaling:DetachInstances",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DeregisterTargets",
+    "sts:AssumeRole",
+];
+
+/// Maps the result of a call that may run with `DryRun=true`: `Ok(None)` when EC2 answered
+/// `DryRunOperation` (permitted, nothing changed); `UnauthorizedOperation` becomes
+/// `Remediation.AccessDenied` through [`classify_sdk_error`].
+fn dry_run_result<T, E, R>(
+    what: &str,
+    dry_run: bool,
+    res: Result<T, SdkError<E, R>>,
+) -> Result<Option<T>, TaskError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match res {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if dry_run && is_dry_run_success(&e) => Ok(None),
+        Err(e) => Err(classify_sdk_error(what, &e)),
+    }
+}
+
+fn tags_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+        .collect()
+}
+
+fn flatten_rules(egress: bool, perms: &[IpPermission]) -> Vec<GroupRule> {
+    let mut out = Vec::new();
+    for p in perms {
+        let protocol = p.ip_protocol().unwrap_or("-1").to_string();
+        let mut push = |peer: Peer| {
+            out.push(GroupRule {
+                egress,
+                protocol: protocol.clone(),
+                from_port: p.from_port(),
+                to_port: p.to_port(),
+                peer,
+            })
+        };
+        for r in p.ip_ranges() {
+            if let Some(c) = r.cidr_ip() {
+                push(Peer::Cidr(c.to_string()));
+            }
+        }
+        for r in p.ipv6_ranges() {
+            if let Some(c) = r.cidr_ipv6() {
+                push(Peer::Cidr6(c.to_string()));
+            }
+        }
+        for g in p.user_id_group_pairs() {
+            if let Some(id) = g.group_id() {
+                push(Peer::Group(id.to_string()));
+            }
+        }
+        for l in p.prefix_list_ids() {
+            if let Some(id) = l.prefix_list_id() {
+                push(Peer::PrefixList(id.to_string()));
+            }
+        }
+    }
+    out
+}
+
+fn permission(rule: &GroupRule) -> IpPermission {
+    let mut b = IpPermission::builder()
+        .ip_protocol(&rule.protocol)
+        .set_from_port(rule.from_port)
+        .set_to_port(rule.to_port);
+    b = match &rule.peer {
+        Peer::Cidr(c) => b.ip_ranges(IpRange::builder().cidr_ip(c).build()),
+        Peer::Cidr6(c) => b.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).build()),
+        Peer::Group(g) => b.user_id_group_pairs(UserIdGroupPair::builder().group_id(g).build()),
+        Peer::PrefixList(l) => b.prefix_list_ids(PrefixListId::builder().prefix_list_id(l).build()),
+    };
+    b.build()
+}
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+/// [`Ec2Isolation`] over the EC2 client.
+#[derive(Debug, Clone)]
+pub struct Ec2Adapter {
+    client: ec2::Client,
+}
+
+impl Ec2Adapter {
+    /// An adapter over a client.
+    pub fn new(client: ec2::Client) -> Self {
+        Ec2Adapter { client }
+    }
+
+    /// An adapter for a session's configuration.
+    pub fn from_conf(conf: &SdkConfig) -> Self {
+        Self::new(ec2::Client::new(conf))
+    }
+
+    async fn groups_where(&self, filters: Vec<Filter>) -> Result<Vec<SecurityGroup>, TaskError> {
+        let out = self
+            .client
+            .describe_security_groups()
+            .set_filters(Some(filters))
+            .send()
+            .await
+            .map_err(|e| classify_sdk_error("ec2:DescribeSecurityGroups", &e))?;
+        Ok(out
+            .security_groups()
+            .iter()
+            .filter_map(|g| {
+                let mut rules = flatten_rules(false, g.ip_permissions());
+                rules.extend(flatten_rules(true, g.ip_permissions_egress()));
+                Some(SecurityGroup {
+                    id: g.group_id()?.to_string(),
+                    vpc_id: g.vpc_id().unwrap_or_default().to_string(),
+                    rules,
+                })
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Ec2Isolation for Ec2Adapter {
+    async fn describe_instance(&self, instance_id: &str) -> Result<Option<Instance>, TaskError> {
+        let out = match self
+            .client
+            .describe_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if error_code(&e) == Some("InvalidInstanceID.NotFound") => return Ok(None),
+            Err(e) => return Err(classify_sdk_error("ec2:DescribeInstances", &e)),
+        };
+        let Some(inst) = out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find(|i| i.instance_id() == Some(instance_id))
+        else {
+            return Ok(None);
+        };
+        let mut enis: Vec<(i32, String)> = inst
+            .network_interfaces()
+            .iter()
+            .filter_map(|n| {
+                let index = n
+                    .attachment()
+                    .and_then(|a| a.device_index())
+                    .unwrap_or(i32::MAX);
+                Some((index, n.network_interface_id()?.to_string()))
+            })
+            .collect();
+        enis.sort();
+        Ok(Some(Instance {
+            id: instance_id.to_string(),
+            state: inst
+                .state()
+                .and_then(|s| s.name())
+                .map(|n| n.as_str().to_string()),
+            interface_ids: enis.into_iter().map(|(_, id)| id).collect(),
+            tags: tags_map(inst.tags()),
+        }))
+    }
+
+    async fn instance_attributes(
+        &self,
+        instance_id: &str,
+    ) -> Result<InstanceAttributes, TaskError> {
+        let what = "ec2:DescribeInstanceAttribute";
+        let dat = self
+            .client
+            .describe_instance_attribute()
+            .instance_id(instance_id)
+            .attribute(InstanceAttributeName::DisableApiTermination)
+            .send()
+            .await
+            .map_err(|e| classify_sdk_error(what, &e))?;
+        let isb = self
+            .client
+            .describe_instance_attribute()
+            .instance_id(instance_id)
+            .attribute(InstanceAttributeName::InstanceInitiatedShutdownBehavior)
+            .send()
+            .await
+            .map_err(|e| classify_sdk_error(what, &e))?;
+        Ok(InstanceAttributes {
+            termination_protection: dat
+                .disable_api_termination()
+                .and_then(|v| v.value())
+                .unwrap_or(false),
+            // EC2's default for EBS-backed instances.
+            shutdown_behavior: isb
+                .instance_initiated_shutdown_behavior()
+                .and_then(|v| v.value())
+                .unwrap_or("stop")
+                .to_string(),
+        })
+    }
+
+    async fn describe_interfaces(&self, ids: &[String]) -> Result<Vec<Interface>, TaskError> {
+        let out = self
+            .client
+            .describe_network_interfaces()
+            .set_network_interface_ids(Some(ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| classify_sdk_error("ec2:DescribeNetworkInterfaces", &e))?;
+        Ok(out
+            .network_interfaces()
+            .iter()
+            .filter_map(|n| {
+                Some(Interface {
+                    id: n.network_interface_id()?.to_string(),
+                    vpc_id: n.vpc_id().unwrap_or_default().to_string(),
+                    group_ids: n
+                        .groups()
+                        .iter()
+                        .filter_map(|g| g.group_id().map(str::to_string))
+                        .collect(),
+                    tags: tags_map(n.tag_set()),
+                })
+            })
+            .collect())
+    }
+
+    async fn find_group(
+        &self,
+        vpc_id: &str,
+        role: GroupRole,
+    ) -> Result<Option<SecurityGroup>, TaskError> {
+        let by_name = self
+            .groups_where(vec![
+                filter("vpc-id", vpc_id),
+                filter("group-name", role.group_name()),
+            ])
+            .await?;
+        if let Some(g) = by_name.into_iter().next() {
+            return Ok(Some(g));
+        }
+        let by_tag = self
+            .groups_where(vec![
+                filter("vpc-id", vpc_id),
+                filter(
+                    &format!("tag:{}", markers::TAG_GROUP_ROLE),
+                    role.tag_value(),
+                ),
+            ])
+            .await?;
+        Ok(by_tag.into_iter().next())
+    }
+
+    async fn create_group(
+        &self,
+        vpc_id: &str,
+        role: GroupRole,
+        dry_run: bool,
+    ) -> Result<Option<String>, TaskError> {
+        let res = self
+            .client
+            .create_security_group()
+            .group_name(role.group_name())
+            .description(role.description())
+            .vpc_id(vpc_id)
+            .tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::SecurityGroup)
+                    .tags(Tag::builder().key("Name").value(role.group_name()).build())
+                    .tags(
+                        Tag::builder()
+                            .key(markers::TAG_GROUP_ROLE)
+                            .value(role.tag_value())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .dry_run(dry_run)
+            .send()
+            .await;
+        if let Err(e) = &res {
+            // A concurrent execution isolating another instance of the VPC created it first.
+            if error_code(e) == Some("InvalidGroup.Duplicate") {
+                return Ok(self.find_group(vpc_id, role).await?.map(|g| g.id));
+            }
+        }
+        match dry_run_result("ec2:CreateSecurityGroup", dry_run, res)? {
+            None => Ok(None),
+            Some(out) => out
+                .group_id()
+                .map(|id| Some(id.to_string()))
+                .ok_or_else(|| {
+                    TaskError::new(
+                        names::REMEDIATION_FAILED,
+                        "CreateSecurityGroup returned no group id",
+                    )
+                }),
+        }
+    }
+
+    async fn revoke_rules(&self, group_id: &str, rules: &[GroupRule]) -> Result<(), TaskError> {
+        for rule in rules {
+            let res = if rule.egress {
+                self.client
+                    .revoke_security_group_egress()
+                    .group_id(group_id)
+                    .ip_permissions(permission(rule))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        (
+                            error_code(&e) == Some("InvalidPermission.NotFound"),
+                            classify_sdk_error("ec2:RevokeSecurityGroupEgress", &e),
+                        )
+                    })
+            } else {
+                self.client
+                    .revoke_security_group_ingress()
+                    .group_id(group_id)
+                    .ip_permissions(permission(rule))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        (
+                            error_code(&e) == Some("InvalidPermission.NotFound"),
+                            classify_sdk_error("ec2:RevokeSecurityGroupIngress", &e),
+                        )
+                    })
+            };
+            match res {
+                // Already gone: a repeat of an interrupted run.
+                Ok(()) | Err((true, _)) => {}
+                Err((false, e)) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    async fn authorize_rules(&self, group_id: &str, rules: &[GroupRule]) -> Result<(), TaskError> {
+        let (egress, ingress): (Vec<&GroupRule>, Vec<&GroupRule>) =
+            rules.iter().partition(|r| r.egress);
+        if !ingress.is_empty() {
+            let res = self
+                .client
+                .authorize_security_group_ingress()
+                .group_id(group_id)
+                .set_ip_permissions(Some(ingress.iter().map(|r| permission(r)).collect()))
+                .send()
+                .await;
+            if let Err(e) = res {
+                if error_code(&e) != Some("InvalidPermission.Duplicate") {
+                    return Err(classify_sdk_error("ec2:AuthorizeSecurityGroupIngress", &e));
+                }
+            }
+        }
+        if !egress.is_empty() {
+            let res = self
+                .client
+                .authorize_security_group_egress()
+                .group_id(group_id)
+                .set_ip_permissions(Some(egress.iter().map(|r| permission(r)).collect()))
+                .send()
+                .await;
+            if let Err(e) = res {
+                if error_code(&e) != Some("InvalidPermission.Duplicate") {
+                    return Err(classify_sdk_error("ec2:AuthorizeSecurityGroupEgress", &e));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn set_interface_groups(
+        &self,
+        interface_id: &str,
+        group_ids: &[String],
+        dry_run: bool,
+    ) -> Result<(), TaskError> {
+        let res = self
+            .client
+            .modify_network_interface_attribute()
+            .network_interface_id(interface_id)
+            .set_groups(Some(group_ids.to_vec()))
+            .dry_run(dry_run)
+            .send()
+            .await;
+        dry_run_result("ec2:ModifyNetworkInterfaceAttribute", dry_run, res).map(|_| ())
+    }
+
+    async fn set_termination_protection(
+        &self,
+        instance_id: &str,
+        enabled: bool,
+        dry_run: bool,
+    ) -> Result<(), TaskError> {
+        let res = self
+            .client
+            .modify_instance_attribute()
+            .instance_id(instance_id)
+            .disable_api_termination(AttributeBooleanValue::builder().value(enabled).build())
+            .dry_run(dry_run)
+            .send()
+            .await;
+        dry_run_result("ec2:ModifyInstanceAttribute", dry_run, res).map(|_| ())
+    }
+
+    async fn set_shutdown_behavior(
+        &self,
+        instance_id: &str,
+        behavior: &str,
+        dry_run: bool,
+    ) -> Result<(), TaskError> {
+        let res = self
+            .client
+            .modify_instance_attribute()
+            .instance_id(instance_id)
+            .instance_initiated_shutdown_behavior(AttributeValue::builder().value(behavior).build())
+            .dry_run(dry_run)
+            .send()
+            .await;
+        dry_run_result("ec2:ModifyInstanceAttribute", dry_run, res).map(|_| ())
+    }
+
+    async fn create_tags(
+        &self,
+        resource_id: &str,
+        tags: &[(String, String)],
+        dry_run: bool,
+    ) -> Result<(), TaskError> {
+        let res = self
+            .client
+            .create_tags()
+            .resources(resource_id)
+            .set_tags(Some(
+                tags.iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect(),
+            ))
+            .dry_run(dry_run)
+            .send()
+            .await;
+        dry_run_result("ec2:CreateTags", dry_run, res).map(|_| ())
+    }
+
+    async fn delete_tags(
+        &self,
+        resource_id: &str,
+        keys: &[String],
+        dry_run: bool,
+    ) -> Result<(), TaskError> {
+        let res = self
+            .client
+            .delete_tags()
+            .resources(resource_id)
+            .set_tags(Some(
+                keys.iter().map(|k| Tag::builder().key(k).build()).collect(),
+            ))
+            .dry_run(dry_run)
+            .send()
+            .await;
+        dry_run_result("ec2:DeleteTags", dry_run, res).map(|_| ())
+    }
+}
+
+/// [`AutoScaling`] over the Auto Scaling client.
+#[derive(Debug, Clone)]
+pub struct AutoScalingAdapter {
+    client: asg::Client,
+}
+
+impl AutoScalingAdapter {
+    /// An adapter over a client.
+    pub fn new(client: asg::Client) -> Self {
+        AutoScalingAdapter { client }
+    }
+
+    /// An adapter for a session's configuration.
+    pub fn from_conf(conf: &SdkConfig) -> Self {
+        Self::new(asg::Client::new(conf))
+    }
+}
+
+#[async_trait]
+impl AutoScaling for AutoScalingAdapter {
+    async fn membership(&self, instance_id: &str) -> Result<Option<AsgMembership>, TaskError> {
+        let out = self
+            .client
+            .describe_auto_scaling_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await
+            .map_err(|e| classify_sdk_error("autoscaling:DescribeAutoScalingInstances", &e))?;
+        Ok(out
+            .auto_scaling_instances()
+            .iter()
+            .find(|i| i.instance_id() == Some(instance_id))
+            .and_then(|i| {
+                Some(AsgMembership {
+                    group: i.auto_scaling_group_name()?.to_string(),
+                    lifecycle_state: i.lifecycle_state().unwrap_or("").to_string(),
+                })
+            }))
+    }
+
+    async fn detach(&self, instance_id: &str, group: &str) -> Result<(), TaskError> {
+        self.client
+            .detach_instances()
+            .auto_scaling_group_name(group)
+            .instance_ids(instance_id)
+            .should_decrement_desired_capacity(false)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("autoscaling:DetachInstances", &e))
+    }
+
+    async fn group_exists(&self, group: &str) -> Result<bool, TaskError> {
+        let out = self
+            .client
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(group)
+            .send()
+            .await
+            .map_err(|e| classify_sdk_error("autoscaling:DescribeAutoScalingGroups", &e))?;
+        Ok(out
+            .auto_scaling_groups()
+            .iter()
+            .any(|g| g.auto_scaling_group_name() == Some(group)))
+    }
+
+    async fn attach(&self, instance_id: &str, group: &str) -> Result<(), TaskError> {
+        self.client
+            .attach_instances()
+            .auto_scaling_group_name(group)
+            .instance_ids(instance_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("autoscaling:AttachInstances", &e))
+    }
+}
+
+/// [`LoadBalancing`] over the Elastic Load Balancing v2 client.
+#[derive(Debug, Clone)]
+pub struct LoadBalancingAdapter {
+    client: elb::Client,
+}
+
+impl LoadBalancingAdapter {
+    /// An adapter over a client.
+    pub fn new(client: elb::Client) -> Self {
+        LoadBalancingAdapter { client }
+    }
+
+    /// An adapter for a session's configuration.
+    pub fn from_conf(conf: &SdkConfig) -> Self {
+        Self::new(elb::Client::new(conf))
+    }
+}
+
+/// ELB names a missing target group `TargetGroupNotFound`, which the shared classification
+/// does not know as "not found".
+fn classify_elb<E, R>(what: &str, e: &SdkError<E, R>) -> TaskError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let err = classify_sdk_error(what, e);
+    if error_code(e) == Some("TargetGroupNotFound") {
+        TaskError::new(names::REMEDIATION_TARGET_NOT_FOUND, err.message)
+    } else {
+        err
+    }
+}
+
+fn targets(instance_id: &str, ports: &[i32]) -> Vec<TargetDescription> {
+    ports
+        .iter()
+        .map(|p| {
+            TargetDescription::builder()
+                .id(instance_id)
+                .port(*p)
+                .build()
+        })
+        .collect()
+}
+
+#[async_trait]
+impl LoadBalancing for LoadBalancingAdapter {
+    async fn registrations(
+        &self,
+        instance_id: &str,
+        vpc_ids: &[String],
+    ) -> Result<Vec<Registration>, TaskError> {
+        let mut arns = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .describe_target_groups()
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| classify_elb("elasticloadbalancing:DescribeTargetGroups", &e))?;
+            for tg in out.target_groups() {
+                let instance_type = tg.target_type() == Some(&TargetTypeEnum::Instance);
+                let in_vpc = tg.vpc_id().is_some_and(|v| vpc_ids.iter().any(|x| x == v));
+                if let (true, true, Some(arn)) = (instance_type, in_vpc, tg.target_group_arn()) {
+                    arns.push(arn.to_string());
+                }
+            }
+            match out.next_marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+        let mut regs = Vec::new();
+        for arn in arns {
+            match self.registered_ports(&arn, instance_id).await? {
+                Some(ports) if !ports.is_empty() => regs.push(Registration {
+                    target_group_arn: arn,
+                    ports,
+                }),
+                _ => {}
+            }
+        }
+        Ok(regs)
+    }
+
+    async fn registered_ports(
+        &self,
+        target_group_arn: &str,
+        instance_id: &str,
+    ) -> Result<Option<Vec<i32>>, TaskError> {
+        let out = match self
+            .client
+            .describe_target_health()
+            .target_group_arn(target_group_arn)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if error_code(&e) == Some("TargetGroupNotFound") => return Ok(None),
+            Err(e) => {
+                return Err(classify_elb(
+                    "elasticloadbalancing:DescribeTargetHealth",
+                    &e,
+                ))
+            }
+        };
+        let mut ports: Vec<i32> = out
+            .target_health_descriptions()
+            .iter()
+            .filter(|d| {
+                // A draining target is already on its way out.
+                d.target_health().and_then(|h| h.state()) != Some(&TargetHealthStateEnum::Draining)
+            })
+            .filter_map(|d| d.target())
+            .filter(|t| t.id() == Some(instance_id))
+            .filter_map(|t| t.port())
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        Ok(Some(ports))
+    }
+
+    async fn deregister(
+        &self,
+        target_group_arn: &str,
+        instance_id: &str,
+        ports: &[i32],
+    ) -> Result<(), TaskError> {
+        self.client
+            .deregister_targets()
+            .target_group_arn(target_group_arn)
+            .set_targets(Some(targets(instance_id, ports)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_elb("elasticloadbalancing:DeregisterTargets", &e))
+    }
+
+    async fn register(
+        &self,
+        target_group_arn: &str,
+        instance_id: &str,
+        ports: &[i32],
+    ) -> Result<(), TaskError> {
+        self.client
+            .register_targets()
+            .target_group_arn(target_group_arn)
+            .set_targets(Some(targets(instance_id, ports)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_elb("elasticloadbalancing:RegisterTargets", &e))
+    }
+}

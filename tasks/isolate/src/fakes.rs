@@ -1,0 +1,552 @@
+//! In-memory fakes of the capability traits, for unit tests of the logic (here and in the
+//! `restore` task). They keep EC2, Auto Scaling and ELB state the way AWS would change it, log
+//! every call, and can inject one failure per call name.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use responder_core::{markers, names, TaskError};
+
+use crate::caps::{AutoScaling, Ec2Isolation, LoadBalancing};
+use crate::model::{
+    AsgMembership, GroupRole, GroupRule, Instance, InstanceAttributes, Interface, Registration,
+    SecurityGroup,
+};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A security group held by the fake, with its name and tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeGroup {
+    /// The group and its rules.
+    pub group: SecurityGroup,
+    /// Its name.
+    pub name: String,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// EC2 state.
+#[derive(Debug, Default)]
+pub struct Ec2State {
+    /// Instances by id.
+    pub instances: BTreeMap<String, Instance>,
+    /// Attributes by instance id.
+    pub attributes: BTreeMap<String, InstanceAttributes>,
+    /// Interfaces by id.
+    pub interfaces: BTreeMap<String, Interface>,
+    /// Security groups.
+    pub groups: Vec<FakeGroup>,
+    /// Every call, as `name resource` (`dry:` prefixed for dry runs).
+    pub calls: Vec<String>,
+    /// Errors returned once by the next call of the given name.
+    pub fail_once: Vec<(String, TaskError)>,
+    /// When set, `set_interface_groups` answers success but changes nothing.
+    pub ignore_group_changes: bool,
+    /// When set, dry runs answer `UnauthorizedOperation` (access denied).
+    pub deny: bool,
+    next_id: u32,
+}
+
+/// A fake EC2.
+#[derive(Debug, Default)]
+pub struct FakeEc2 {
+    /// The state, open for tests to arrange and inspect.
+    pub state: Mutex<Ec2State>,
+}
+
+impl FakeEc2 {
+    /// Adds an instance with its interfaces `(id, vpc, groups)`.
+    pub fn with_instance(self, instance_id: &str, interfaces: &[(&str, &str, &[&str])]) -> Self {
+        {
+            let mut s = lock(&self.state);
+            s.instances.insert(
+                instance_id.into(),
+                Instance {
+                    id: instance_id.into(),
+                    state: Some("running".into()),
+                    interface_ids: interfaces.iter().map(|(i, _, _)| i.to_string()).collect(),
+                    tags: BTreeMap::new(),
+                },
+            );
+            s.attributes.insert(
+                instance_id.into(),
+                InstanceAttributes {
+                    termination_protection: false,
+                    shutdown_behavior: "terminate".into(),
+                },
+            );
+            for (id, vpc, groups) in interfaces {
+                s.interfaces.insert(
+                    id.to_string(),
+                    Interface {
+                        id: id.to_string(),
+                        vpc_id: vpc.to_string(),
+                        group_ids: groups.iter().map(|g| g.to_string()).collect(),
+                        tags: BTreeMap::new(),
+                    },
+                );
+            }
+        }
+        self
+    }
+
+    /// The state, locked.
+    pub fn state(&self) -> MutexGuard<'_, Ec2State> {
+        lock(&self.state)
+    }
+
+    /// Makes the next call named `call` fail with `error`.
+    pub fn fail_next(&self, call: &str, error: TaskError) {
+        self.state().fail_once.push((call.into(), error));
+    }
+
+    /// The groups an interface holds now.
+    pub fn groups_of(&self, interface_id: &str) -> Vec<String> {
+        self.state()
+            .interfaces
+            .get(interface_id)
+            .map(|i| i.group_ids.clone())
+            .unwrap_or_default()
+    }
+
+    /// The calls that changed something (not dry runs, not reads).
+    pub fn mutations(&self) -> Vec<String> {
+        self.state()
+            .calls
+            .iter()
+            .filter(|c| {
+                !c.starts_with("dry:") && !c.starts_with("describe") && !c.starts_with("find")
+            })
+            .cloned()
+            .collect()
+    }
+
+    fn enter(
+        &self,
+        call: &str,
+        resource: &str,
+        dry_run: bool,
+    ) -> Result<MutexGuard<'_, Ec2State>, TaskError> {
+        let mut s = self.state();
+        let prefix = if dry_run { "dry:" } else { "" };
+        s.calls.push(format!("{prefix}{call} {resource}"));
+        if let Some(i) = s.fail_once.iter().position(|(c, _)| c == call) {
+            let (_, e) = s.fail_once.remove(i);
+            return Err(e);
+        }
+        if dry_run && s.deny {
+            return Err(TaskError::new(
+                names::REMEDIATION_ACCESS_DENIED,
+                format!("{call} failed: UnauthorizedOperation"),
+            ));
+        }
+        Ok(s)
+    }
+}
+
+fn not_found(what: &str) -> TaskError {
+    TaskError::new(
+        names::REMEDIATION_TARGET_NOT_FOUND,
+        format!("{what} not found"),
+    )
+}
+
+#[async_trait]
+impl Ec2Isolation for FakeEc2 {
+    async fn describe_instance(&self, instance_id: &str) -> Result<Option<Instance>, TaskError> {
+        let s = self.enter("describe_instance", instance_id, false)?;
+        Ok(s.instances.get(instance_id).cloned())
+    }
+
+    async fn instance_attributes(
+        &self,
+        instance_id: &str,
+    ) -> Result<InstanceAttributes, TaskError> {
+        let s = self.enter("describe_instance_attributes", instance_id, false)?;
+        s.attributes
+            .get(instance_id)
+            .cloned()
+            .ok_or_else(|| not_found(instance_id))
+    }
+
+    async fn describe_interfaces(&self, ids: &[String]) -> Result<Vec<Interface>, TaskError> {
+        let s = self.enter("describe_interfaces", &ids.join(","), false)?;
+        Ok(ids
+            .iter()
+            .filter_map(|i| s.interfaces.get(i).cloned())
+            .collect())
+    }
+
+    async fn find_group(
+        &self,
+        vpc_id: &str,
+        role: GroupRole,
+    ) -> Result<Option<SecurityGroup>, TaskError> {
+        let s = self.enter("find_group", vpc_id, false)?;
+        Ok(s.groups
+            .iter()
+            .find(|g| {
+                g.group.vpc_id == vpc_id
+                    && (g.name == role.group_name()
+                        || g.tags.get(markers::TAG_GROUP_ROLE).map(String::as_str)
+                            == Some(role.tag_value()))
+            })
+            .map(|g| g.group.clone()))
+    }
+
+    async fn create_group(
+        &self,
+        vpc_id: &str,
+        role: GroupRole,
+        dry_run: bool,
+    ) -> Result<Option<String>, TaskError> {
+        let mut s = self.enter("create_group", vpc_id, dry_run)?;
+        if dry_run {
+            return Ok(None);
+        }
+        s.next_id += 1;
+        let id = format!("sg-{}{:04}", role.tag_value(), s.next_id);
+        s.groups.push(FakeGroup {
+            group: SecurityGroup {
+                id: id.clone(),
+                vpc_id: vpc_id.into(),
+                rules: vec![GroupRule::all_traffic(true, "0.0.0.0/0")],
+            },
+            name: role.group_name().into(),
+            tags: [(
+                markers::TAG_GROUP_ROLE.to_string(),
+                role.tag_value().to_string(),
+            )]
+            .into(),
+        });
+        Ok(Some(id))
+    }
+
+    async fn revoke_rules(&self, group_id: &str, rules: &[GroupRule]) -> Result<(), TaskError> {
+        let mut s = self.enter("revoke_rules", group_id, false)?;
+        let g = s
+            .groups
+            .iter_mut()
+            .find(|g| g.group.id == group_id)
+            .ok_or_else(|| not_found(group_id))?;
+        g.group
+            .rules
+            .retain(|r| !rules.iter().any(|x| x.same_as(r)));
+        Ok(())
+    }
+
+    async fn authorize_rules(&self, group_id: &str, rules: &[GroupRule]) -> Result<(), TaskError> {
+        let mut s = self.enter("authorize_rules", group_id, false)?;
+        let g = s
+            .groups
+            .iter_mut()
+            .find(|g| g.group.id == group_id)
+            .ok_or_else(|| not_found(group_id))?;
+        for r in rules {
+            if !g.group.rules.iter().any(|x| x.same_as(r)) {
+                g.group.rules.push(r.clone());
+            }
+        }
+        Ok(())
+    }
+
+    async fn set_interface_groups(
+        &self,
+        interface_id: &str,
+        group_ids: &[String],
+        dry_run: bool,
+    ) -> Result<(), TaskError> {
+        let mut s = self.enter(
+            "set_interface_groups",
+            &format!("{interface_id}={}", group_ids.join(",")),
+            dry_run,
+        )?;
+        let ignore = s.ignore_group_changes;
+        let iface = s
+            .interfaces
+            .get_mut(interface_id)
+            .ok_or_else(|| not_found(interface_id))?;
+        if !dry_run && !ignore {
+            iface.group_ids = group_ids.to_vec();
+        }
+        Ok(())
+    }
+
+    async fn set_termination_protection(
+        &self,
+        instance_id: &str,
+        enabled: bool,
+        dry_run: bool,
+    ) -> Result<(), TaskError> {
+        let mut s = self.enter("set_termination_protection", instance_id, dry_run)?;
+        let a = s
+            .attributes
+            .get_mut(instance_id)
+            .ok_or_else(|| not_found(instance_id))?;
+        if !dry_run {
+            a.termination_protection = enabled;
+        }
+        Ok(())
+    }
+
+    async fn set_shutdown_behavior(
+        &self,
+        instance_id: &str,
+        behavior: &str,
+        dry_run: bool,
+    ) -> Result<(), TaskError> {
+        let mut s = self.enter("set_shutdown_behavior", instance_id, dry_run)?;
+        let a = s
+            .attributes
+            .get_mut(instance_id)
+            .ok_or_else(|| not_found(instance_id))?;
+        if !dry_run {
+            a.shutdown_behavior = behavior.into();
+        }
+        Ok(())
+    }
+
+    async fn create_tags(
+        &self,
+        resource_id: &str,
+        tags: &[(String, String)],
+        dry_run: bool,
+    ) -> Result<(), TaskError> {
+        let mut s = self.enter("create_tags", resource_id, dry_run)?;
+        if dry_run {
+            return Ok(());
+        }
+        let target = if let Some(i) = s.instances.get_mut(resource_id) {
+            &mut i.tags
+        } else if let Some(i) = s.interfaces.get_mut(resource_id) {
+            &mut i.tags
+        } else {
+            return Err(not_found(resource_id));
+        };
+        for (k, v) in tags {
+            target.insert(k.clone(), v.clone());
+        }
+        Ok(())
+    }
+
+    async fn delete_tags(
+        &self,
+        resource_id: &str,
+        keys: &[String],
+        dry_run: bool,
+    ) -> Result<(), TaskError> {
+        let mut s = self.enter("delete_tags", resource_id, dry_run)?;
+        if dry_run {
+            return Ok(());
+        }
+        let target = if let Some(i) = s.instances.get_mut(resource_id) {
+            &mut i.tags
+        } else if let Some(i) = s.interfaces.get_mut(resource_id) {
+            &mut i.tags
+        } else {
+            return Err(not_found(resource_id));
+        };
+        for k in keys {
+            target.remove(k);
+        }
+        Ok(())
+    }
+}
+
+/// Auto Scaling state.
+#[derive(Debug, Default)]
+pub struct AsgState {
+    /// Membership by instance id.
+    pub members: BTreeMap<String, AsgMembership>,
+    /// Existing groups.
+    pub groups: BTreeSet<String>,
+    /// Detach calls as `(instance, group)`; the fake never decrements the desired capacity,
+    /// as the adapter asks.
+    pub detached: Vec<(String, String)>,
+    /// Attach calls as `(instance, group)`.
+    pub attached: Vec<(String, String)>,
+}
+
+/// A fake Auto Scaling.
+#[derive(Debug, Default)]
+pub struct FakeAutoScaling {
+    /// The state.
+    pub state: Mutex<AsgState>,
+}
+
+impl FakeAutoScaling {
+    /// Puts an instance in service in a group.
+    pub fn with_member(self, instance_id: &str, group: &str) -> Self {
+        {
+            let mut s = lock(&self.state);
+            s.groups.insert(group.into());
+            s.members.insert(
+                instance_id.into(),
+                AsgMembership {
+                    group: group.into(),
+                    lifecycle_state: "InService".into(),
+                },
+            );
+        }
+        self
+    }
+
+    /// The state, locked.
+    pub fn state(&self) -> MutexGuard<'_, AsgState> {
+        lock(&self.state)
+    }
+}
+
+#[async_trait]
+impl AutoScaling for FakeAutoScaling {
+    async fn membership(&self, instance_id: &str) -> Result<Option<AsgMembership>, TaskError> {
+        Ok(self.state().members.get(instance_id).cloned())
+    }
+
+    async fn detach(&self, instance_id: &str, group: &str) -> Result<(), TaskError> {
+        let mut s = self.state();
+        s.detached.push((instance_id.into(), group.into()));
+        s.members.remove(instance_id);
+        Ok(())
+    }
+
+    async fn group_exists(&self, group: &str) -> Result<bool, TaskError> {
+        Ok(self.state().groups.contains(group))
+    }
+
+    async fn attach(&self, instance_id: &str, group: &str) -> Result<(), TaskError> {
+        let mut s = self.state();
+        if !s.groups.contains(group) {
+            return Err(not_found(group));
+        }
+        s.attached.push((instance_id.into(), group.into()));
+        s.members.insert(
+            instance_id.into(),
+            AsgMembership {
+                group: group.into(),
+                lifecycle_state: "InService".into(),
+            },
+        );
+        Ok(())
+    }
+}
+
+/// A target group held by the fake.
+#[derive(Debug, Default, Clone)]
+pub struct FakeTargetGroup {
+    /// Its VPC.
+    pub vpc_id: String,
+    /// Registered ports per instance.
+    pub targets: BTreeMap<String, BTreeSet<i32>>,
+}
+
+/// A fake Elastic Load Balancing.
+#[derive(Debug, Default)]
+pub struct FakeLoadBalancing {
+    /// Target groups by ARN.
+    pub groups: Mutex<BTreeMap<String, FakeTargetGroup>>,
+}
+
+impl FakeLoadBalancing {
+    /// Registers an instance in a target group (created if new).
+    pub fn with_registration(
+        self,
+        arn: &str,
+        vpc_id: &str,
+        instance_id: &str,
+        ports: &[i32],
+    ) -> Self {
+        {
+            let mut g = lock(&self.groups);
+            let tg = g.entry(arn.into()).or_default();
+            tg.vpc_id = vpc_id.into();
+            tg.targets
+                .entry(instance_id.into())
+                .or_default()
+                .extend(ports.iter().copied());
+        }
+        self
+    }
+
+    /// The ports of an instance in a target group.
+    pub fn ports(&self, arn: &str, instance_id: &str) -> Vec<i32> {
+        lock(&self.groups)
+            .get(arn)
+            .and_then(|g| g.targets.get(instance_id))
+            .map(|p| p.iter().copied().collect())
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl LoadBalancing for FakeLoadBalancing {
+    async fn registrations(
+        &self,
+        instance_id: &str,
+        vpc_ids: &[String],
+    ) -> Result<Vec<Registration>, TaskError> {
+        Ok(lock(&self.groups)
+            .iter()
+            .filter(|(_, g)| vpc_ids.contains(&g.vpc_id))
+            .filter_map(|(arn, g)| {
+                let ports = g.targets.get(instance_id).filter(|p| !p.is_empty())?;
+                Some(Registration {
+                    target_group_arn: arn.clone(),
+                    ports: ports.iter().copied().collect(),
+                })
+            })
+            .collect())
+    }
+
+    async fn registered_ports(
+        &self,
+        target_group_arn: &str,
+        instance_id: &str,
+    ) -> Result<Option<Vec<i32>>, TaskError> {
+        Ok(lock(&self.groups).get(target_group_arn).map(|g| {
+            g.targets
+                .get(instance_id)
+                .map(|p| p.iter().copied().collect())
+                .unwrap_or_default()
+        }))
+    }
+
+    async fn deregister(
+        &self,
+        target_group_arn: &str,
+        instance_id: &str,
+        ports: &[i32],
+    ) -> Result<(), TaskError> {
+        let mut g = lock(&self.groups);
+        let tg = g
+            .get_mut(target_group_arn)
+            .ok_or_else(|| not_found(target_group_arn))?;
+        if let Some(p) = tg.targets.get_mut(instance_id) {
+            for port in ports {
+                p.remove(port);
+            }
+        }
+        Ok(())
+    }
+
+    async fn register(
+        &self,
+        target_group_arn: &str,
+        instance_id: &str,
+        ports: &[i32],
+    ) -> Result<(), TaskError> {
+        let mut g = lock(&self.groups);
+        let tg = g
+            .get_mut(target_group_arn)
+            .ok_or_else(|| not_found(target_group_arn))?;
+        tg.targets
+            .entry(instance_id.into())
+            .or_default()
+            .extend(ports.iter().copied());
+        Ok(())
+    }
+}

@@ -1,0 +1,20 @@
+//! The `restore` Lambda: rolls back the isolation of an instance.
+
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use responder_aws::{load_base_config, SessionConfig, SessionProvider};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    responder_core::lambda::init_tracing();
+    // Fail at cold start, with the variable's name, rather than on the first request.
+    let session = SessionConfig::from_env("restore").map_err(|e| e.to_string())?;
+    let sessions = SessionProvider::new(load_base_config().await, session);
+    let sessions = &sessions;
+    run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            // A `TaskError` becomes a Lambda error whose errorType is its stable name.
+            restore::handle(event.payload, sessions).await
+        },
+    ))
+    .await
+}

@@ -1,0 +1,241 @@
+//! Unit tests of the rollback against the fakes of the `isolate` library.
+
+use isolate::fakes::{FakeAutoScaling, FakeEc2, FakeLoadBalancing};
+use isolate::record::ArnScope;
+use isolate::{isolate, IsolateConfig, Target};
+use responder_core::{markers, names, Outcome};
+use serde_json::json;
+
+use crate::{restore, RestoreRequest};
+
+const I: &str = "i-0123456789abcdef0";
+const TG: &str =
+    "arn:aws:elasticloadbalancing:eu-west-1:222222222222:targetgroup/web/73e2d6bc24d8a067";
+
+fn scope() -> ArnScope {
+    ArnScope {
+        partition: "aws".into(),
+        region: "eu-west-1".into(),
+        account: "222222222222".into(),
+    }
+}
+
+fn request(dry_run: bool) -> RestoreRequest {
+    RestoreRequest::from_value(json!({
+        "accountId": "222222222222", "region": "eu-west-1", "instanceId": I,
+        "reason": "false positive: pen test", "requestedBy": "analyst@example.com", "dryRun": dry_run
+    }))
+    .expect("request")
+}
+
+fn world() -> (FakeEc2, FakeAutoScaling, FakeLoadBalancing) {
+    let ec2 = FakeEc2::default().with_instance(
+        I,
+        &[
+            ("eni-a", "vpc-1", &["sg-web", "sg-ssh"][..]),
+            ("eni-b", "vpc-2", &["sg-db"][..]),
+        ],
+    );
+    {
+        let mut s = ec2.state();
+        let a = s.attributes.get_mut(I).expect("attrs");
+        a.termination_protection = false;
+        a.shutdown_behavior = "terminate".into();
+    }
+    (
+        ec2,
+        FakeAutoScaling::default().with_member(I, "web-asg"),
+        FakeLoadBalancing::default().with_registration(TG, "vpc-1", I, &[80, 443]),
+    )
+}
+
+async fn isolated() -> (FakeEc2, FakeAutoScaling, FakeLoadBalancing) {
+    let (ec2, asg, elb) = world();
+    let t = Target {
+        instance_id: I.into(),
+        finding_id: "f-1".into(),
+        scope: scope(),
+        dry_run: false,
+    };
+    isolate(&t, &IsolateConfig::default(), &ec2, &asg, &elb)
+        .await
+        .expect("isolated");
+    (ec2, asg, elb)
+}
+
+#[tokio::test]
+async fn isolate_then_restore_gives_back_the_exact_original_state() {
+    let (ec2, asg, elb) = isolated().await;
+    assert_ne!(ec2.groups_of("eni-a"), vec!["sg-web", "sg-ssh"]);
+    let r = restore(&request(false), &ec2, &asg, &elb)
+        .await
+        .expect("restored");
+    assert_eq!(r.task, "restore");
+    assert_eq!(ec2.groups_of("eni-a"), vec!["sg-web", "sg-ssh"]);
+    assert_eq!(ec2.groups_of("eni-b"), vec!["sg-db"]);
+    {
+        let s = ec2.state();
+        let a = &s.attributes[I];
+        assert!(!a.termination_protection);
+        assert_eq!(a.shutdown_behavior, "terminate");
+        let tags = &s.instances[I].tags;
+        assert_eq!(
+            tags.get(markers::TAG_STATUS).map(String::as_str),
+            Some("restored")
+        );
+        assert_eq!(
+            tags.get(markers::TAG_FINDING_ID).map(String::as_str),
+            Some("f-1"),
+            "kept for audit"
+        );
+        assert!(!tags.contains_key(markers::TAG_ORIGINAL_ATTRIBUTES));
+        assert!(s
+            .interfaces
+            .values()
+            .all(|i| !i.tags.contains_key(markers::TAG_ORIGINAL_GROUPS)));
+    }
+    assert_eq!(
+        asg.state().attached,
+        vec![(I.to_string(), "web-asg".to_string())]
+    );
+    assert_eq!(elb.ports(TG, I), vec![80, 443]);
+    assert_eq!(
+        r.evidence["restoredGroups"],
+        json!({ "eni-a": ["sg-web", "sg-ssh"], "eni-b": ["sg-db"] })
+    );
+    assert_eq!(r.evidence["requestedBy"], json!("analyst@example.com"));
+    // Nothing left to roll back.
+    let e = restore(&request(false), &ec2, &asg, &elb)
+        .await
+        .expect_err("no record");
+    assert_eq!(e.name, names::RESTORE_NO_RECORD);
+}
+
+#[tokio::test]
+async fn restore_without_a_record_is_refused() {
+    let (ec2, asg, elb) = world();
+    let e = restore(&request(false), &ec2, &asg, &elb)
+        .await
+        .expect_err("no record");
+    assert_eq!(e.name, names::RESTORE_NO_RECORD);
+    assert!(ec2.mutations().is_empty());
+}
+
+#[tokio::test]
+async fn a_missing_instance_is_target_not_found() {
+    let ec2 = FakeEc2::default();
+    let e = restore(
+        &request(false),
+        &ec2,
+        &FakeAutoScaling::default(),
+        &FakeLoadBalancing::default(),
+    )
+    .await
+    .expect_err("missing");
+    assert_eq!(e.name, names::REMEDIATION_TARGET_NOT_FOUND);
+}
+
+#[tokio::test]
+async fn dry_run_restore_changes_nothing() {
+    let (ec2, asg, elb) = isolated().await;
+    let before = ec2.mutations().len();
+    let r = restore(&request(true), &ec2, &asg, &elb)
+        .await
+        .expect("dry run");
+    assert!(r.dry_run);
+    assert_eq!(ec2.mutations().len(), before);
+    assert!(asg.state().attached.is_empty());
+    assert!(elb.ports(TG, I).is_empty());
+    assert!(r.actions.iter().any(|a| a.outcome == Outcome::WouldChange));
+    assert!(!r.changed());
+}
+
+#[tokio::test]
+async fn a_vanished_auto_scaling_group_or_target_group_is_skipped_not_fatal() {
+    let (ec2, asg, elb) = isolated().await;
+    asg.state().groups.clear();
+    elb.groups.lock().expect("lock").clear();
+    let r = restore(&request(false), &ec2, &asg, &elb)
+        .await
+        .expect("restored");
+    let skipped: Vec<&str> = r
+        .actions
+        .iter()
+        .filter(|a| a.outcome == Outcome::Skipped)
+        .map(|a| a.action.as_str())
+        .collect();
+    assert!(
+        skipped.contains(&"attach-to-auto-scaling-group"),
+        "{skipped:?}"
+    );
+    assert!(skipped.contains(&"register-in-target-group"), "{skipped:?}");
+    assert_eq!(ec2.groups_of("eni-a"), vec!["sg-web", "sg-ssh"]);
+}
+
+#[tokio::test]
+async fn a_group_change_that_does_not_take_fails_verification_and_keeps_the_records() {
+    let (ec2, asg, elb) = isolated().await;
+    ec2.state().ignore_group_changes = true;
+    let e = restore(&request(false), &ec2, &asg, &elb)
+        .await
+        .expect_err("unverified");
+    assert_eq!(e.name, names::REMEDIATION_VERIFICATION_FAILED);
+    assert!(ec2.state().interfaces["eni-a"]
+        .tags
+        .contains_key(markers::TAG_ORIGINAL_GROUPS));
+}
+
+#[tokio::test]
+async fn a_throttled_restore_can_be_repeated() {
+    let (ec2, asg, elb) = isolated().await;
+    ec2.fail_next(
+        "set_termination_protection",
+        responder_core::TaskError::new(names::REMEDIATION_THROTTLED, "Rate exceeded"),
+    );
+    let e = restore(&request(false), &ec2, &asg, &elb)
+        .await
+        .expect_err("throttled");
+    assert!(e.is_retryable());
+    restore(&request(false), &ec2, &asg, &elb)
+        .await
+        .expect("repeat finishes");
+    assert!(!ec2.state().attributes[I].termination_protection);
+    assert_eq!(ec2.groups_of("eni-a"), vec!["sg-web", "sg-ssh"]);
+}
+
+#[test]
+fn input_shapes() {
+    let direct = RestoreRequest::from_value(json!({
+        "accountId": "222222222222", "region": "eu-west-1", "instanceId": I
+    }))
+    .expect("direct");
+    assert_eq!(direct.partition, "aws");
+    assert!(!direct.dry_run);
+    let doc = RestoreRequest::from_value(json!({
+        "finding": {
+            "id": "f-1", "type": "Backdoor:EC2/C&CActivity.B!DNS", "severity": 8.0,
+            "accountId": "222222222222", "deliveredByAccount": "222222222222",
+            "region": "eu-west-1", "partition": "aws-us-gov", "count": 1, "sample": false, "archived": false,
+            "resource": { "kind": "instance", "instanceId": I }
+        },
+        "decision": { "tier": "HIGH", "route": "ec2", "disposition": "contain", "reasons": [],
+                      "dryRun": true, "idempotencyKey": "gd-1" },
+        "requestedBy": "analyst"
+    }))
+    .expect("task input");
+    assert_eq!(doc.instance_id, I);
+    assert_eq!(doc.partition, "aws-us-gov");
+    assert!(doc.dry_run);
+    assert_eq!(doc.requested_by.as_deref(), Some("analyst"));
+    for bad in [
+        json!({ "accountId": "2222", "region": "eu-west-1", "instanceId": I }),
+        json!({ "accountId": "222222222222", "region": "eu-west-1", "instanceId": "vol-1" }),
+        json!({ "accountId": "222222222222", "instanceId": I }),
+        json!("restore please"),
+    ] {
+        assert_eq!(
+            RestoreRequest::from_value(bad).expect_err("bad").name,
+            names::INPUT_INVALID
+        );
+    }
+}
