@@ -43,6 +43,16 @@ pub const QUARANTINE_GROUP_NAME: &str = "guardduty-responder-quarantine";
 /// into untracked ones so the quarantine group then cuts them.
 pub const UNTRACK_GROUP_NAME: &str = "guardduty-responder-untrack";
 
+/// Prefix of the inline deny policy `revoke` puts on a user or role; see [`deny_policy_name`].
+pub const DENY_POLICY_PREFIX: &str = "guardduty-responder-deny-";
+
+/// The name of the inline deny policy `revoke` attaches for a finding (from
+/// `Decision::idempotency_key`). A principal carrying it is already contained; the rollback
+/// deletes it.
+pub fn deny_policy_name(idempotency_key: &str) -> String {
+    format!("{DENY_POLICY_PREFIX}{idempotency_key}")
+}
+
 /// AWS limits on tags.
 pub mod limits {
     /// Maximum tag key length.
