@@ -1,0 +1,195 @@
+//! The approval request message: subject, plain-text body and SNS message attributes.
+
+use chrono::{DateTime, Utc};
+use responder_core::{CredentialKind, Finding, Resource, Route, TaskInput};
+
+/// The longest subject SNS accepts for email, in characters.
+pub const MAX_SUBJECT_LEN: usize = 100;
+/// The subject's fixed start, which mail rules can match on.
+pub const SUBJECT_PREFIX: &str = "[APPROVAL NEEDED]";
+/// The `outcome` attribute of every approval request.
+pub const OUTCOME: &str = "approval-requested";
+
+/// One SNS message attribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribute {
+    /// The attribute name.
+    pub name: &'static str,
+    /// `String` or `Number`.
+    pub data_type: &'static str,
+    /// The value.
+    pub value: String,
+}
+
+/// A message ready to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalMessage {
+    /// ASCII, at most [`MAX_SUBJECT_LEN`] characters, no line breaks.
+    pub subject: String,
+    /// Plain text for email and chat subscribers. Holds the links: never log it.
+    pub body: String,
+    /// `severity` (Number), `tier`, `route`, `account`, `outcome`.
+    pub attributes: Vec<Attribute>,
+}
+
+/// Builds the message for a finding with its two links. The subject puts the account and the
+/// resource before the finding type, so a cut subject loses the least useful part.
+pub fn build_message(
+    doc: &TaskInput,
+    approve_link: &str,
+    reject_link: &str,
+    deadline: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> ApprovalMessage {
+    let f = &doc.finding;
+    let d = &doc.decision;
+    let tier = enum_name(&d.tier);
+    let route = enum_name(&d.route);
+    let subject = subject(&format!(
+        "{SUBJECT_PREFIX} {tier} {:.1} {} {}: {}",
+        f.severity,
+        f.account_id,
+        f.resource.identity(),
+        f.finding_type,
+    ));
+
+    let mut body = String::new();
+    let mut line = |s: &str| {
+        body.push_str(s);
+        body.push('\n');
+    };
+    line("A GuardDuty finding needs an analyst's decision before it is contained.");
+    line("");
+    line(&format!("Finding type: {}", f.finding_type));
+    if let Some(title) = &f.title {
+        line(&format!("Title:        {title}"));
+    }
+    line(&format!("Severity:     {:.1} ({tier})", f.severity));
+    line(&format!("Account:      {}", f.account_id));
+    line(&format!("Region:       {}", f.region));
+    line(&format!(
+        "Resource:     {} {}",
+        f.resource.resource_type(),
+        f.resource.identity()
+    ));
+    line(&format!("Finding id:   {}", f.id));
+    line(&format!("Seen:         {} time(s)", f.count));
+    line(&format!("Execution:    {}", doc.execution_name()));
+    line("");
+    line("If you approve, the pipeline will:");
+    for step in containment_plan(f, d.route) {
+        line(&format!("  - {step}"));
+    }
+    if d.dry_run {
+        line("  (DRY RUN: every step only reports what it would change; nothing is changed.)");
+    }
+    line("If you reject, nothing is changed and the rejection is recorded.");
+    if !d.reasons.is_empty() {
+        line("");
+        line("Why this needs approval:");
+        for r in &d.reasons {
+            line(&format!("  - {r}"));
+        }
+    }
+    line("");
+    let minutes = (deadline - now).num_minutes();
+    line(&format!(
+        "Decide before {} ({minutes} minutes from now). After that the links stop working and nothing is contained on this request.",
+        deadline.format("%Y-%m-%d %H:%M:%S UTC")
+    ));
+    line("");
+    line("Approve:");
+    line(approve_link);
+    line("");
+    line("Reject:");
+    line(reject_link);
+    line("");
+    line("Each link opens a page that shows the finding and asks you to confirm; opening a link decides nothing.");
+    line("The links are the authority to decide: do not forward this message.");
+
+    let attributes = vec![
+        Attribute {
+            name: "severity",
+            data_type: "Number",
+            value: format!("{}", f.severity),
+        },
+        string_attribute("tier", tier),
+        string_attribute("route", route),
+        string_attribute("account", f.account_id.clone()),
+        string_attribute("outcome", OUTCOME.to_string()),
+    ];
+    ApprovalMessage {
+        subject,
+        body,
+        attributes,
+    }
+}
+
+/// What containment does on each route, in plain sentences for the analyst.
+fn containment_plan(f: &Finding, route: Route) -> Vec<String> {
+    match (&f.resource, route) {
+        (Resource::Instance(i), Route::Ec2) => vec![
+            format!(
+                "isolate instance {}: move its network interfaces into the quarantine security group (no traffic in or out), recording the original groups for rollback",
+                i.instance_id
+            ),
+            "snapshot its EBS volumes as evidence".to_string(),
+            "tag the instance with the finding id and the execution".to_string(),
+        ],
+        (Resource::AccessKey(k), Route::Iam) => {
+            let user = k.user_name.as_deref().unwrap_or("(unknown principal)");
+            let key = k.access_key_id.as_deref().unwrap_or("(unknown key)");
+            match k.credential_kind {
+                CredentialKind::LongTermUserKey => vec![
+                    format!("deactivate access key {key} of IAM user {user} (it can be reactivated)"),
+                    format!("attach an inline policy to {user} denying every action"),
+                ],
+                CredentialKind::RoleSession => vec![format!(
+                    "revoke the active sessions of role {user}: an inline policy denies every session issued before now"
+                )],
+                CredentialKind::UserSession => vec![format!(
+                    "revoke the temporary credentials of IAM user {user}: an inline policy denies every session issued before now (its long-term keys are listed for review, not changed)"
+                )],
+                CredentialKind::Root | CredentialKind::Unknown => vec![
+                    "nothing automatically: these credentials are never changed by the pipeline".to_string(),
+                ],
+            }
+        }
+        _ => vec!["nothing automatically: this resource type has no containment; the finding is recorded".to_string()],
+    }
+}
+
+fn string_attribute(name: &'static str, value: String) -> Attribute {
+    Attribute {
+        name,
+        data_type: "String",
+        value,
+    }
+}
+
+/// The serde name of a unit enum variant (`MEDIUM`, `ec2`), as every task spells it.
+fn enum_name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// An SNS subject: printable ASCII only, at most [`MAX_SUBJECT_LEN`] characters, ending in
+/// `...` when cut.
+fn subject(raw: &str) -> String {
+    let clean: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if clean.len() <= MAX_SUBJECT_LEN {
+        return clean;
+    }
+    format!("{}...", &clean[..MAX_SUBJECT_LEN - 3])
+}
