@@ -28,6 +28,8 @@ pub mod model;
 pub mod record;
 
 #[cfg(test)]
+mod aws_tests;
+#[cfg(test)]
 mod logic_tests;
 
 pub use caps::{AutoScaling, Ec2Isolation, LoadBalancing};
