@@ -1,0 +1,266 @@
+//! The AWS adapters of [`InstanceTags`] and [`PrincipalTags`].
+//!
+//! Each call resolves the SDK configuration of the finding's account and region through the
+//! [`SessionProvider`] (assuming the remediation role in member accounts; cached), builds the
+//! client, and maps SDK errors to stable names with [`classify_sdk_error`].
+
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use aws_sdk_ec2::types::{Filter, InstanceStateName};
+use responder_aws::errors::error_code;
+use responder_aws::{classify_sdk_error, SessionProvider};
+use responder_core::finding::Tag;
+use responder_core::TaskError;
+
+use crate::{InstanceTags, Principal, PrincipalTags, Scope};
+
+/// The IAM actions of every AWS call this task makes. The deploy template's least-privilege
+/// test compares the task's role against this list, so keep it exact.
+pub const IAM_ACTIONS: &[&str] = &[
+    "ec2:DescribeInstances",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:GetUserPolicy",
+    "iam:ListRoleTags",
+    "iam:ListUserTags",
+    "sts:AssumeRole",
+];
+
+/// Builds a service client from an SDK configuration. Production uses the SDK's `Client::new`;
+/// tests add mock interceptors.
+pub type ClientFactory<C> = Box<dyn Fn(&SdkConfig) -> C + Send + Sync>;
+
+/// Reads targets in the finding's account and region with the SDK.
+pub struct AwsTargets {
+    sessions: SessionProvider,
+    ec2: ClientFactory<aws_sdk_ec2::Client>,
+    iam: ClientFactory<aws_sdk_iam::Client>,
+}
+
+impl std::fmt::Debug for AwsTargets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsTargets")
+            .field("sessions", &self.sessions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AwsTargets {
+    /// Adapters over the SDK's default clients.
+    pub fn new(sessions: SessionProvider) -> Self {
+        Self::with_factories(
+            sessions,
+            Box::new(aws_sdk_ec2::Client::new),
+            Box::new(aws_sdk_iam::Client::new),
+        )
+    }
+
+    /// Adapters with given client factories.
+    pub fn with_factories(
+        sessions: SessionProvider,
+        ec2: ClientFactory<aws_sdk_ec2::Client>,
+        iam: ClientFactory<aws_sdk_iam::Client>,
+    ) -> Self {
+        AwsTargets { sessions, ec2, iam }
+    }
+
+    async fn config(&self, scope: Scope<'_>) -> Result<SdkConfig, TaskError> {
+        self.sessions
+            .config_for(scope.partition, scope.account, scope.region)
+            .await
+    }
+
+    async fn ec2_client(&self, scope: Scope<'_>) -> Result<aws_sdk_ec2::Client, TaskError> {
+        Ok((self.ec2)(&self.config(scope).await?))
+    }
+
+    async fn iam_client(&self, scope: Scope<'_>) -> Result<aws_sdk_iam::Client, TaskError> {
+        Ok((self.iam)(&self.config(scope).await?))
+    }
+}
+
+fn iam_tags(tags: &[aws_sdk_iam::types::Tag]) -> impl Iterator<Item = Tag> + '_ {
+    tags.iter().map(|t| Tag {
+        key: t.key().to_string(),
+        value: t.value().to_string(),
+    })
+}
+
+#[async_trait]
+impl InstanceTags for AwsTargets {
+    async fn instance_tags(
+        &self,
+        scope: Scope<'_>,
+        instance_id: &str,
+    ) -> Result<Option<Vec<Tag>>, TaskError> {
+        let ec2 = self.ec2_client(scope).await?;
+        // A filter instead of InstanceIds: an unknown id is then an empty answer rather than
+        // an InvalidInstanceID.NotFound error, and both mean the same here.
+        let out = ec2
+            .describe_instances()
+            .filters(
+                Filter::builder()
+                    .name("instance-id")
+                    .values(instance_id)
+                    .build(),
+            )
+            .send()
+            .await;
+        let out = match out {
+            Ok(o) => o,
+            Err(e) if error_code(&e).is_some_and(|c| c.starts_with("InvalidInstanceID")) => {
+                return Ok(None)
+            }
+            Err(e) => return Err(classify_sdk_error("ec2:DescribeInstances", &e)),
+        };
+        let instance = out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find(|i| i.instance_id() == Some(instance_id));
+        let Some(instance) = instance else {
+            return Ok(None);
+        };
+        // A terminated instance cannot be contained; it is gone for this purpose.
+        if instance
+            .state()
+            .and_then(|s| s.name())
+            .is_some_and(|n| matches!(n, InstanceStateName::Terminated))
+        {
+            return Ok(None);
+        }
+        Ok(Some(
+            instance
+                .tags()
+                .iter()
+                .filter_map(|t| {
+                    Some(Tag {
+                        key: t.key()?.to_string(),
+                        value: t.value().unwrap_or_default().to_string(),
+                    })
+                })
+                .collect(),
+        ))
+    }
+}
+
+#[async_trait]
+impl PrincipalTags for AwsTargets {
+    async fn principal_tags(
+        &self,
+        scope: Scope<'_>,
+        principal: Principal<'_>,
+    ) -> Result<Vec<Tag>, TaskError> {
+        let iam = self.iam_client(scope).await?;
+        let mut tags = Vec::new();
+        let mut marker: Option<String> = None;
+        // At most 50 tags fit on a principal, so this is one page; the loop keeps it correct
+        // if a page is ever cut short.
+        loop {
+            let (page, truncated, next) = match principal {
+                Principal::User(name) => {
+                    let out = iam
+                        .list_user_tags()
+                        .user_name(name)
+                        .set_marker(marker.clone())
+                        .send()
+                        .await
+                        .map_err(|e| classify_sdk_error("iam:ListUserTags", &e))?;
+                    (
+                        iam_tags(out.tags()).collect::<Vec<_>>(),
+                        out.is_truncated(),
+                        out.marker().map(str::to_string),
+                    )
+                }
+                Principal::Role(name) => {
+                    let out = iam
+                        .list_role_tags()
+                        .role_name(name)
+                        .set_marker(marker.clone())
+                        .send()
+                        .await
+                        .map_err(|e| classify_sdk_error("iam:ListRoleTags", &e))?;
+                    (
+                        iam_tags(out.tags()).collect::<Vec<_>>(),
+                        out.is_truncated(),
+                        out.marker().map(str::to_string),
+                    )
+                }
+            };
+            tags.extend(page);
+            match next {
+                Some(m) if truncated => marker = Some(m),
+                _ => return Ok(tags),
+            }
+        }
+    }
+
+    async fn role_path(&self, scope: Scope<'_>, role: &str) -> Result<String, TaskError> {
+        let iam = self.iam_client(scope).await?;
+        let out = iam
+            .get_role()
+            .role_name(role)
+            .send()
+            .await
+            .map_err(|e| classify_sdk_error("iam:GetRole", &e))?;
+        Ok(out
+            .role()
+            .map(|r| r.path().to_string())
+            .unwrap_or_else(|| "/".to_string()))
+    }
+
+    async fn has_inline_policy(
+        &self,
+        scope: Scope<'_>,
+        principal: Principal<'_>,
+        policy_name: &str,
+    ) -> Result<bool, TaskError> {
+        let iam = self.iam_client(scope).await?;
+        let found = match principal {
+            Principal::User(name) => iam
+                .get_user_policy()
+                .user_name(name)
+                .policy_name(policy_name)
+                .send()
+                .await
+                .map(|_| ())
+                .or_else(|e| absent(e, "iam:GetUserPolicy")),
+            Principal::Role(name) => iam
+                .get_role_policy()
+                .role_name(name)
+                .policy_name(policy_name)
+                .send()
+                .await
+                .map(|_| ())
+                .or_else(|e| absent(e, "iam:GetRolePolicy")),
+        };
+        found.map(|()| true).or_else(|e| match e {
+            Absent::NoSuchEntity => Ok(false),
+            Absent::Error(e) => Err(e),
+        })
+    }
+}
+
+enum Absent {
+    NoSuchEntity,
+    Error(TaskError),
+}
+
+/// `NoSuchEntity` on a policy read means "no such policy"; anything else is an error.
+fn absent<E, R>(
+    err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    what: &str,
+) -> Result<(), Absent>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if error_code(&err) == Some("NoSuchEntity") {
+        Err(Absent::NoSuchEntity)
+    } else {
+        Err(Absent::Error(classify_sdk_error(what, &err)))
+    }
+}
+
+#[cfg(test)]
+mod tests;
