@@ -1,0 +1,672 @@
+//! Composing the notification from the state document.
+
+use std::collections::BTreeMap;
+
+use responder_core::markers::deny_policy_name;
+use responder_core::{Finding, Policy, Resource};
+use serde_json::{json, Map, Value};
+
+use crate::fit;
+
+/// SNS's limit on a message: body and attributes, in bytes.
+pub const SNS_MESSAGE_LIMIT: usize = 256 * 1024;
+/// The longest subject sent. SNS requires fewer than 100 characters.
+pub const SUBJECT_MAX: usize = 99;
+/// Version of the body's shape, for tools that parse it.
+pub const SCHEMA: &str = "guardduty-responder/notification/v1";
+
+/// Settings read once at start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// The ARN of the `restore-instance` state machine (`RESTORE_STATE_MACHINE_ARN`, optional),
+    /// so the rollback step is a command to paste.
+    pub restore_state_machine_arn: Option<String>,
+}
+
+/// A composed notification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    /// ASCII, at most [`SUBJECT_MAX`] characters, no control characters.
+    pub subject: String,
+    /// The JSON body.
+    pub body: String,
+    /// String message attributes: `severity`, `tier`, `route`, `account`, `outcome`.
+    pub attributes: BTreeMap<String, String>,
+    /// Whether the body was trimmed to fit.
+    pub trimmed: bool,
+    /// Body, subject and attributes, in bytes.
+    pub bytes: usize,
+}
+
+/// What the notification says about the finding, from a parsed finding or whatever of the raw
+/// event could be read.
+#[derive(Debug, Clone, Default)]
+struct Summary {
+    id: Option<String>,
+    finding_type: Option<String>,
+    severity: Option<f64>,
+    account: Option<String>,
+    region: Option<String>,
+    partition: Option<String>,
+    title: Option<String>,
+    count: Option<u64>,
+    /// `Instance`, `AccessKey`, or GuardDuty's other resource types.
+    resource_type: Option<String>,
+    /// The instance id, `user/NAME`, `role/NAME` or `root`.
+    label: Option<String>,
+    resource: Value,
+}
+
+/// The state document, read leniently.
+struct Context {
+    outcome: String,
+    summary: Summary,
+    decision: Option<Value>,
+    tier: Option<String>,
+    route: Option<String>,
+    dry_run: bool,
+    results: Vec<(String, Value)>,
+    error: Option<Value>,
+    execution: Option<String>,
+    reason: Option<String>,
+    raw_input: Option<Value>,
+}
+
+/// Composes the notification for a state document. Never fails: missing or unreadable parts
+/// are left out or reported raw.
+pub fn compose(document: &Value, settings: &Settings) -> Notification {
+    let ctx = Context::read(document);
+    let subject = subject(&ctx);
+    let attributes = attributes(&ctx);
+    let overhead = subject.len()
+        + attributes
+            .iter()
+            .map(|(k, v)| k.len() + "String".len() + v.len())
+            .sum::<usize>();
+    let (body, trimmed) = fit::fit(body(&ctx, settings), SNS_MESSAGE_LIMIT - overhead);
+    Notification {
+        bytes: body.len() + overhead,
+        subject,
+        body,
+        attributes,
+        trimmed,
+    }
+}
+
+impl Context {
+    fn read(doc: &Value) -> Context {
+        let text = |v: Option<&Value>| {
+            v.and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let summary = match (doc.get("finding"), doc.get("event")) {
+            (Some(f), _) if f.is_object() => serde_json::from_value::<Finding>(f.clone())
+                .map(|f| Summary::of(&f))
+                .unwrap_or_else(|_| Summary::raw(f, None)),
+            (_, Some(e)) if e.is_object() => Finding::from_event(e)
+                .map(|f| Summary::of(&f))
+                .unwrap_or_else(|_| Summary::raw(e.get("detail").unwrap_or(e), Some(e))),
+            _ => Summary::default(),
+        };
+        let decision = doc.get("decision").filter(|d| d.is_object()).cloned();
+        let from_decision = |k: &str| text(decision.as_ref().and_then(|d| d.get(k)));
+        let tier = from_decision("tier").or_else(|| {
+            summary
+                .severity
+                .map(|s| tier_name(Policy::default().tier(s)))
+        });
+        let route = from_decision("route").or_else(|| {
+            summary.resource_type.as_deref().map(|t| {
+                match t {
+                    "Instance" => "ec2",
+                    "AccessKey" => "iam",
+                    _ => "notify-only",
+                }
+                .to_string()
+            })
+        });
+        let results = match doc.get("results") {
+            Some(Value::Object(m)) => m
+                .iter()
+                .map(|(k, v)| {
+                    // A result stored from a Lambda invoke integration keeps its output under
+                    // `Payload`.
+                    let v = v.get("Payload").filter(|p| p.is_object()).unwrap_or(v);
+                    (k.clone(), v.clone())
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let dry_run = decision
+            .as_ref()
+            .and_then(|d| d.get("dryRun"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+            || results
+                .iter()
+                .any(|(_, r)| r.get("dryRun").and_then(Value::as_bool) == Some(true));
+        let error = doc.get("error").filter(|e| !e.is_null()).map(error_info);
+        let outcome = text(doc.get("outcome")).unwrap_or_else(|| {
+            if error.is_some() {
+                "failed".into()
+            } else {
+                "unknown".into()
+            }
+        });
+        Context {
+            outcome,
+            raw_input: (!doc.is_object()).then(|| doc.clone()),
+            summary,
+            decision,
+            tier,
+            route,
+            dry_run,
+            results,
+            error,
+            execution: text(doc.get("execution")),
+            reason: text(doc.get("reason")),
+        }
+    }
+
+    /// The report of a task, if it ran.
+    fn report(&self, task: &str) -> Option<&Value> {
+        self.results.iter().find(|(k, _)| k == task).map(|(_, v)| v)
+    }
+
+    /// Every action of every task report, tagged with its task.
+    fn actions(&self) -> Vec<Value> {
+        self.results
+            .iter()
+            .filter_map(|(task, r)| Some((task, r.get("actions")?.as_array()?)))
+            .flat_map(|(task, list)| {
+                list.iter().map(move |a| {
+                    let mut a = a.clone();
+                    if let Some(o) = a.as_object_mut() {
+                        o.insert("task".into(), json!(task));
+                    }
+                    a
+                })
+            })
+            .collect()
+    }
+
+    /// Whether a task recorded an action of this name with outcome `changed`.
+    fn changed(&self, task: &str, action: &str) -> bool {
+        self.report(task)
+            .and_then(|r| r.get("actions"))
+            .and_then(Value::as_array)
+            .is_some_and(|list| {
+                list.iter().any(|a| {
+                    a.get("action").and_then(Value::as_str) == Some(action)
+                        && a.get("outcome").and_then(Value::as_str) == Some("changed")
+                })
+            })
+    }
+
+    /// Whether any task changed anything.
+    fn changed_anything(&self) -> bool {
+        self.actions()
+            .iter()
+            .any(|a| a.get("outcome").and_then(Value::as_str) == Some("changed"))
+    }
+}
+
+impl Summary {
+    fn of(f: &Finding) -> Summary {
+        let (label, resource) = match &f.resource {
+            Resource::Instance(i) => (
+                i.instance_id.clone(),
+                json!({
+                    "type": "Instance",
+                    "instanceId": i.instance_id,
+                    "networkInterfaces": i.network_interfaces.iter().filter_map(|n| n.network_interface_id.clone()).collect::<Vec<_>>(),
+                    "instanceProfileArn": i.instance_profile_arn,
+                }),
+            ),
+            Resource::AccessKey(k) => {
+                let label = principal_label(k.user_type.as_deref(), k.user_name.as_deref())
+                    .or_else(|| k.access_key_id.clone())
+                    .unwrap_or_else(|| "unknown principal".into());
+                (
+                    label.clone(),
+                    json!({
+                        "type": "AccessKey",
+                        "principal": label,
+                        "accessKeyId": k.access_key_id,
+                        "userType": k.user_type,
+                        "credentialKind": k.credential_kind,
+                    }),
+                )
+            }
+            Resource::Other { resource_type } => {
+                (resource_type.clone(), json!({"type": resource_type}))
+            }
+        };
+        Summary {
+            id: Some(f.id.clone()),
+            finding_type: Some(f.finding_type.clone()),
+            severity: Some(f.severity),
+            account: Some(f.account_id.clone()),
+            region: Some(f.region.clone()),
+            partition: Some(f.partition.clone()),
+            title: f.title.clone(),
+            count: Some(f.count),
+            resource_type: Some(f.resource.resource_type().to_string()),
+            label: Some(label),
+            resource,
+        }
+    }
+
+    /// What can be read from an object that is not a well-formed finding: a finding document
+    /// with wrong fields, or an event's `detail` (with the envelope for account and region).
+    fn raw(v: &Value, envelope: Option<&Value>) -> Summary {
+        let s = |x: Option<&Value>| match x {
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        let resource = v.get("resource");
+        let resource_type = s(resource.and_then(|r| r.get("resourceType")))
+            .or_else(|| s(resource.and_then(|r| r.get("kind"))));
+        let label = s(resource
+            .and_then(|r| r.get("instanceDetails"))
+            .and_then(|d| d.get("instanceId")))
+        .or_else(|| s(resource.and_then(|r| r.get("instanceId"))))
+        .or_else(|| {
+            let k = resource.and_then(|r| r.get("accessKeyDetails").or(Some(r)))?;
+            principal_label(
+                s(k.get("userType")).as_deref(),
+                s(k.get("userName")).as_deref(),
+            )
+        });
+        Summary {
+            id: s(v.get("id")),
+            finding_type: s(v.get("type")),
+            severity: v.get("severity").and_then(|x| match x {
+                Value::Number(n) => n.as_f64(),
+                Value::String(t) => t.trim().parse().ok(),
+                _ => None,
+            }),
+            account: s(v.get("accountId")).or_else(|| s(envelope.and_then(|e| e.get("account")))),
+            region: s(v.get("region")).or_else(|| s(envelope.and_then(|e| e.get("region")))),
+            partition: s(v.get("partition")),
+            title: s(v.get("title")),
+            count: None,
+            resource_type,
+            label,
+            resource: resource.cloned().unwrap_or(Value::Null),
+        }
+    }
+}
+
+fn principal_label(user_type: Option<&str>, user_name: Option<&str>) -> Option<String> {
+    match (user_type, user_name) {
+        (Some("Root"), _) => Some("root".into()),
+        (Some("AssumedRole"), Some(n)) => Some(format!("role/{n}")),
+        (_, Some(n)) => Some(format!("user/{n}")),
+        _ => None,
+    }
+}
+
+fn tier_name(t: responder_core::Tier) -> String {
+    serde_json::to_value(t)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "UNKNOWN".into())
+}
+
+/// `{"Error", "Cause"}` as Step Functions passes it; a Lambda failure's cause is itself JSON
+/// with `errorType` and `errorMessage`.
+fn error_info(e: &Value) -> Value {
+    let error = e.get("Error").or_else(|| e.get("error")).cloned();
+    let cause = e.get("Cause").or_else(|| e.get("cause"));
+    let parsed = cause
+        .and_then(Value::as_str)
+        .and_then(|c| serde_json::from_str::<Value>(c).ok())
+        .filter(Value::is_object);
+    match parsed {
+        Some(p) => json!({
+            "error": error,
+            "cause": p.get("errorMessage").cloned().unwrap_or_else(|| p.clone()),
+            "causeType": p.get("errorType"),
+        }),
+        None => json!({"error": error, "cause": cause}),
+    }
+}
+
+fn subject(ctx: &Context) -> String {
+    let tier = ctx.tier.as_deref().unwrap_or("UNKNOWN");
+    let dry = if ctx.dry_run { "[DRY RUN]" } else { "" };
+    let s = &ctx.summary;
+    let raw = match (&s.label, &s.finding_type) {
+        (Some(label), Some(ty)) => format!(
+            "[{tier}]{dry} {} {label} in {}: {ty}",
+            ctx.outcome,
+            s.account.as_deref().unwrap_or("unknown account")
+        ),
+        _ => {
+            let what = ctx
+                .error
+                .as_ref()
+                .and_then(|e| e.get("error"))
+                .and_then(Value::as_str)
+                .or(s.finding_type.as_deref())
+                .unwrap_or("finding not readable");
+            format!("[{tier}]{dry} {}: {what}", ctx.outcome)
+        }
+    };
+    ascii_subject(&raw)
+}
+
+/// ASCII only, no control characters, single spaces, at most [`SUBJECT_MAX`] characters.
+pub fn ascii_subject(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        let c = match c {
+            ' '..='~' => c,
+            c if c.is_whitespace() || c.is_control() => ' ',
+            _ => '?',
+        };
+        if !(c == ' ' && (out.is_empty() || out.ends_with(' '))) {
+            out.push(c);
+        }
+    }
+    let mut out = out.trim_end().to_string();
+    if out.len() > SUBJECT_MAX {
+        out.truncate(SUBJECT_MAX - 3);
+        out = format!("{}...", out.trim_end());
+    }
+    if out.is_empty() {
+        out = "GuardDuty Responder notification".into();
+    }
+    out
+}
+
+fn attributes(ctx: &Context) -> BTreeMap<String, String> {
+    // SNS refuses empty attribute values, so a missing value is "unknown".
+    let or_unknown = |v: Option<String>| {
+        v.filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "unknown".into())
+    };
+    BTreeMap::from([
+        (
+            "severity".to_string(),
+            or_unknown(ctx.summary.severity.map(|s| format!("{s:.1}"))),
+        ),
+        ("tier".to_string(), or_unknown(ctx.tier.clone())),
+        ("route".to_string(), or_unknown(ctx.route.clone())),
+        (
+            "account".to_string(),
+            or_unknown(ctx.summary.account.clone()),
+        ),
+        ("outcome".to_string(), ctx.outcome.clone()),
+    ])
+}
+
+fn body(ctx: &Context, settings: &Settings) -> Value {
+    let s = &ctx.summary;
+    let mut body = Map::new();
+    body.insert("schema".into(), json!(SCHEMA));
+    body.insert("outcome".into(), json!(ctx.outcome));
+    body.insert("dryRun".into(), json!(ctx.dry_run));
+    body.insert("headline".into(), json!(headline(ctx)));
+    body.insert(
+        "finding".into(),
+        json!({
+            "id": s.id,
+            "type": s.finding_type,
+            "severity": s.severity,
+            "tier": ctx.tier,
+            "account": s.account,
+            "region": s.region,
+            "title": s.title,
+            "count": s.count,
+            "resource": s.resource,
+        }),
+    );
+    if let Some(d) = &ctx.decision {
+        body.insert(
+            "decision".into(),
+            json!({
+                "tier": d.get("tier"),
+                "route": d.get("route"),
+                "disposition": d.get("disposition"),
+                "dryRun": d.get("dryRun"),
+                "reasons": d.get("reasons"),
+                "idempotencyKey": d.get("idempotencyKey"),
+            }),
+        );
+    }
+    if let Some(r) = &ctx.reason {
+        body.insert("reason".into(), json!(r));
+    }
+    if let Some(e) = &ctx.error {
+        body.insert("error".into(), e.clone());
+    }
+    body.insert("actions".into(), Value::Array(ctx.actions()));
+    let mut evidence = Map::new();
+    let mut other = Map::new();
+    for (task, r) in &ctx.results {
+        if r.get("actions").is_some_and(Value::is_array) {
+            if let Some(e) = r
+                .get("evidence")
+                .filter(|e| e.as_object().is_some_and(|m| !m.is_empty()))
+            {
+                evidence.insert(task.clone(), e.clone());
+            }
+        } else if r.get("status").is_some() && task.contains("exemption") {
+            body.insert("exemption".into(), r.clone());
+        } else {
+            other.insert(task.clone(), r.clone());
+        }
+    }
+    body.insert("evidence".into(), Value::Object(evidence));
+    if !other.is_empty() {
+        body.insert("otherResults".into(), Value::Object(other));
+    }
+    if let Some(raw) = &ctx.raw_input {
+        body.insert("input".into(), raw.clone());
+    }
+    body.insert(
+        "execution".into(),
+        json!({
+            "arn": ctx.execution,
+            "console": ctx.execution.as_deref().and_then(execution_console_link),
+        }),
+    );
+    if let (Some(id), Some(region)) = (&s.id, &s.region) {
+        if s.partition.as_deref().unwrap_or("aws") == "aws" {
+            body.insert(
+                "findingConsole".into(),
+                json!(format!("https://{region}.console.aws.amazon.com/guardduty/home?region={region}#/findings?macros=current&fId={id}")),
+            );
+        }
+    }
+    body.insert("nextSteps".into(), json!(next_steps(ctx, settings)));
+    body.insert("trimmed".into(), json!(false));
+    Value::Object(body)
+}
+
+fn headline(ctx: &Context) -> String {
+    let s = &ctx.summary;
+    format!(
+        "{} finding {} on {} in account {} ({}): {}{}",
+        ctx.tier.as_deref().unwrap_or("UNKNOWN"),
+        s.finding_type.as_deref().unwrap_or("of unknown type"),
+        s.label.as_deref().unwrap_or("an unknown resource"),
+        s.account.as_deref().unwrap_or("unknown"),
+        s.region.as_deref().unwrap_or("unknown region"),
+        ctx.outcome,
+        if ctx.dry_run {
+            " (dry run: nothing was changed)"
+        } else {
+            ""
+        }
+    )
+}
+
+/// The Step Functions console link of an execution ARN
+/// (`arn:<partition>:states:<region>:<account>:execution:<machine>:<name>`).
+pub fn execution_console_link(arn: &str) -> Option<String> {
+    let parts: Vec<&str> = arn.splitn(7, ':').collect();
+    let [_, partition, "states", region, _, "execution", _] = parts.as_slice() else {
+        return None;
+    };
+    if region.is_empty() {
+        return None;
+    }
+    let host = match *partition {
+        "aws" => format!("https://{region}.console.aws.amazon.com"),
+        "aws-us-gov" => "https://console.amazonaws-us-gov.com".to_string(),
+        "aws-cn" => "https://console.amazonaws.cn".to_string(),
+        _ => return None,
+    };
+    Some(format!(
+        "{host}/states/home?region={region}#/v2/executions/details/{arn}"
+    ))
+}
+
+fn next_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
+    let s = &ctx.summary;
+    let mut steps = Vec::new();
+    if ctx.dry_run {
+        steps.push("Dry run: nothing was changed. The actions say what would have been done; turn dry run off in the policy to act.".to_string());
+    }
+    let reasons = || {
+        ctx.decision
+            .as_ref()
+            .and_then(|d| d.get("reasons"))
+            .and_then(Value::as_array)
+            .map(|r| {
+                r.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .filter(|r| !r.is_empty())
+            .or_else(|| ctx.reason.clone())
+            .unwrap_or_else(|| "see the decision".into())
+    };
+    match ctx.outcome.as_str() {
+        "contained" => {}
+        "skipped" => steps.push(format!(
+            "Nothing was changed: {}. Review the finding and act by hand if it is real.",
+            ctx.reason.clone().or_else(|| exemption_reason(ctx)).unwrap_or_else(reasons)
+        )),
+        "recorded" => steps.push(format!(
+            "Recorded only ({}). Review the finding in GuardDuty; archive it if it is expected activity.",
+            reasons()
+        )),
+        "approval-rejected" => steps.push("An analyst rejected containment; nothing was changed. If that was a mistake, contain by hand or re-run the pipeline for this finding.".to_string()),
+        "approval-timed-out" => steps.push("Nobody answered the approval request in time; nothing was changed. Review the finding now and contain by hand if it is real.".to_string()),
+        "failed" => {
+            let what = ctx
+                .error
+                .as_ref()
+                .map(|e| {
+                    format!(
+                        "{}: {}",
+                        e.get("error").and_then(Value::as_str).unwrap_or("unknown error"),
+                        e.get("cause").map(|c| c.as_str().map(str::to_string).unwrap_or_else(|| c.to_string())).unwrap_or_default()
+                    )
+                })
+                .unwrap_or_else(|| "no error details".into());
+            steps.push(format!(
+                "The pipeline FAILED ({what}). Containment may be partial: the actions list what completed. Open the execution to see the failed step, then finish containment by hand or roll back what completed (below)."
+            ));
+        }
+        "restored" => steps.push(format!(
+            "{} was restored from quarantine. Check that it works and that the cause of the finding is fixed; evidence snapshots are kept.",
+            s.label.as_deref().unwrap_or("The instance")
+        )),
+        other => steps.push(format!(
+            "Outcome {other:?}: open the execution to see what happened."
+        )),
+    }
+    let acted = ctx.outcome == "contained" || ctx.changed_anything();
+    if acted && !ctx.dry_run {
+        match ctx.route.as_deref() {
+            Some("ec2") => steps.extend(ec2_steps(ctx, settings)),
+            Some("iam") => steps.extend(iam_steps(ctx)),
+            _ => {}
+        }
+    }
+    if let Some(link) = ctx.execution.as_deref().and_then(execution_console_link) {
+        steps.push(format!("Execution: {link}"));
+    }
+    steps
+}
+
+fn exemption_reason(ctx: &Context) -> Option<String> {
+    ctx.results
+        .iter()
+        .find_map(|(_, r)| r.get("reason").and_then(Value::as_str).map(str::to_string))
+}
+
+fn ec2_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
+    let s = &ctx.summary;
+    let instance = s.label.as_deref().unwrap_or("<instance id>");
+    let account = s.account.as_deref().unwrap_or("<account id>");
+    let region = s.region.as_deref().unwrap_or("<region>");
+    // Written out so the keys keep the documented order whatever serde_json's map is.
+    let input = format!(
+        "{{\"accountId\":{},\"region\":{},\"instanceId\":{}}}",
+        json!(account),
+        json!(region),
+        json!(instance)
+    );
+    let machine = settings
+        .restore_state_machine_arn
+        .as_deref()
+        .unwrap_or("<restore-instance state machine ARN>");
+    vec![
+        format!("Instance {instance} in {account} ({region}) is isolated in the quarantine security group; its original groups and the evidence snapshots are listed under evidence."),
+        "Investigate from the snapshots (create volumes from them in a forensic account); avoid logging in to the instance.".to_string(),
+        format!("To roll back: start the restore-instance state machine with {input}, e.g. aws stepfunctions start-execution --state-machine-arn {machine} --input '{input}'. It puts back the original security groups."),
+    ]
+}
+
+fn iam_steps(ctx: &Context) -> Vec<String> {
+    let evidence = ctx.report("revoke").and_then(|r| r.get("evidence"));
+    let ev = |k: &str| {
+        evidence
+            .and_then(|e| e.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let policy = ev("policyName").or_else(|| {
+        ctx.decision
+            .as_ref()
+            .and_then(|d| d.get("idempotencyKey"))
+            .and_then(Value::as_str)
+            .map(deny_policy_name)
+    });
+    let policy = policy.as_deref().unwrap_or("<policy name>");
+    let principal = ev("principal").or_else(|| ctx.summary.label.clone());
+    let key = ev("accessKeyId").or_else(|| {
+        ctx.summary
+            .resource
+            .get("accessKeyId")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    });
+    let key = key.as_deref().unwrap_or("<access key id>");
+    match principal.as_deref().and_then(|p| p.split_once('/')) {
+        Some(("role", role)) => vec![
+            format!("Sessions of role {role} issued before the cutoff (evidence tokenIssueTimeCutoff) are denied by inline policy {policy}; new sessions work. Find and fix how the credentials leaked (an instance reachable from outside, a CI secret)."),
+            format!("To roll back: aws iam delete-role-policy --role-name {role} --policy-name {policy}. This re-enables the old sessions that have not expired yet, so remove it only after the role's maximum session duration (up to 12 hours) has passed."),
+        ],
+        Some(("user", user)) if ctx.changed("revoke", "deactivate-access-key") || key.starts_with("AKIA") => vec![
+            format!("Access key {key} of user {user} is Inactive and inline policy {policy} denies every action of the user."),
+            format!("Rotate: create a new key for the owner, move its consumers, then delete the leaked key (aws iam delete-access-key --user-name {user} --access-key-id {key}). Check CloudTrail for what the key did."),
+            format!("To roll back after rotation: aws iam delete-user-policy --user-name {user} --policy-name {policy}; reactivate the key only if the investigation shows it was not leaked: aws iam update-access-key --user-name {user} --access-key-id {key} --status Active."),
+        ],
+        Some(("user", user)) => vec![
+            format!("Sessions of user {user} issued before the cutoff are denied by inline policy {policy}. No long-term key was deactivated: review the user's keys (evidence userAccessKeys) and rotate the one that minted the session."),
+            format!("To roll back: aws iam delete-user-policy --user-name {user} --policy-name {policy}."),
+        ],
+        _ => vec![format!("Review the credentials named by the finding; the deny policy is {policy}.")],
+    }
+}

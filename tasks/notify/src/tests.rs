@@ -1,0 +1,469 @@
+//! Unit tests of the notification against a fake publisher.
+
+// Tests may unwrap: a panic is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Mutex;
+
+use responder_core::{names, Finding, Policy};
+use serde_json::json;
+
+use super::*;
+use crate::message::{ascii_subject, execution_console_link, SNS_MESSAGE_LIMIT, SUBJECT_MAX};
+
+type Published = (String, String, BTreeMap<String, String>);
+
+/// Records what would be published; can be told to fail.
+#[derive(Default)]
+struct FakePublisher {
+    sent: Mutex<Vec<Published>>,
+    fail_with: Option<&'static str>,
+}
+
+#[async_trait]
+impl Publisher for FakePublisher {
+    async fn publish(
+        &self,
+        subject: &str,
+        body: &str,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<String, TaskError> {
+        if let Some(name) = self.fail_with {
+            return Err(TaskError::new(name, "sns:Publish failed"));
+        }
+        let mut sent = self.sent.lock().unwrap();
+        sent.push((subject.into(), body.into(), attributes.clone()));
+        Ok(format!("msg-{}", sent.len()))
+    }
+}
+
+impl FakePublisher {
+    fn one(&self) -> (String, Value, BTreeMap<String, String>) {
+        let sent = self.sent.lock().unwrap();
+        assert_eq!(sent.len(), 1);
+        let (s, b, a) = sent[0].clone();
+        (s, serde_json::from_str(&b).expect("body is JSON"), a)
+    }
+}
+
+const EXECUTION: &str = "arn:aws:states:eu-west-1:111111111111:execution:remediate-finding:gd-1234";
+
+fn event(resource: Value, severity: f64, ty: &str) -> Value {
+    json!({
+        "version": "0", "id": "evt-1", "detail-type": "GuardDuty Finding",
+        "source": "aws.guardduty", "account": "222222222222", "region": "eu-west-1",
+        "detail": {
+            "accountId": "222222222222", "region": "eu-west-1", "partition": "aws",
+            "id": "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6", "type": ty, "severity": severity,
+            "title": "C&C activity", "resource": resource, "service": {"count": 3}
+        }
+    })
+}
+
+fn ec2_event() -> Value {
+    event(
+        json!({"resourceType": "Instance", "instanceDetails": {"instanceId": "i-0abc1234def567890"}}),
+        8.0,
+        "Backdoor:EC2/C&CActivity.B",
+    )
+}
+
+fn iam_event(key: &str, user_type: &str, user: &str) -> Value {
+    event(
+        json!({"resourceType": "AccessKey", "accessKeyDetails": {
+            "accessKeyId": key, "userType": user_type, "userName": user}}),
+        8.0,
+        "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
+    )
+}
+
+/// The state document as the state machine builds it, for an outcome and results.
+fn document(event: &Value, outcome: &str, results: Value) -> Value {
+    let finding = Finding::from_event(event).unwrap();
+    let decision = Policy::default().decide(&finding);
+    json!({
+        "outcome": outcome,
+        "finding": finding,
+        "decision": decision,
+        "execution": EXECUTION,
+        "results": results,
+    })
+}
+
+fn isolate_report() -> Value {
+    json!({
+        "task": "isolate", "dryRun": false,
+        "actions": [{
+            "action": "set-interface-groups", "target": "eni-0aaa", "outcome": "changed",
+            "detail": "moved eni-0aaa to the quarantine group",
+            "before": {"groups": ["sg-0111", "sg-0222"]}, "after": {"groups": ["sg-0q"]}
+        }],
+        "evidence": {"originalGroups": {"eni-0aaa": ["sg-0111", "sg-0222"]}}
+    })
+}
+
+async fn send(doc: &Value) -> (NotifyOutput, FakePublisher) {
+    let p = FakePublisher::default();
+    let out = notify(doc, &p, &Settings::default())
+        .await
+        .expect("published");
+    (out, p)
+}
+
+#[tokio::test]
+async fn contained_instance_message_has_summary_actions_evidence_link_and_rollback() {
+    let doc = document(
+        &ec2_event(),
+        "contained",
+        json!({
+            "exemption": {"status": "eligible", "reason": "no exemption tag", "target": "i-0abc1234def567890"},
+            "isolate": isolate_report(),
+            "snapshot": {"task": "snapshot", "dryRun": false, "actions": [
+                {"action": "create-snapshots", "target": "i-0abc1234def567890", "outcome": "changed", "detail": "1 snapshot"}],
+                "evidence": {"snapshotIds": ["snap-0123"]}}
+        }),
+    );
+    let (out, p) = send(&doc).await;
+    let (subject, body, attrs) = p.one();
+    assert_eq!(
+        subject,
+        "[HIGH] contained i-0abc1234def567890 in 222222222222: Backdoor:EC2/C&CActivity.B"
+    );
+    assert_eq!(out.subject, subject);
+    assert_eq!(out.message_id, "msg-1");
+    assert!(!out.trimmed);
+    assert_eq!(
+        attrs,
+        BTreeMap::from([
+            ("account".to_string(), "222222222222".to_string()),
+            ("outcome".to_string(), "contained".to_string()),
+            ("route".to_string(), "ec2".to_string()),
+            ("severity".to_string(), "8.0".to_string()),
+            ("tier".to_string(), "HIGH".to_string()),
+        ])
+    );
+    assert_eq!(body["schema"], "guardduty-responder/notification/v1");
+    assert_eq!(body["outcome"], "contained");
+    let f = &body["finding"];
+    assert_eq!(f["id"], "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6");
+    assert_eq!(f["type"], "Backdoor:EC2/C&CActivity.B");
+    assert_eq!(f["severity"], 8.0);
+    assert_eq!(f["tier"], "HIGH");
+    assert_eq!(f["account"], "222222222222");
+    assert_eq!(f["region"], "eu-west-1");
+    assert_eq!(f["resource"]["instanceId"], "i-0abc1234def567890");
+    assert_eq!(body["decision"]["disposition"], "contain");
+    assert!(!body["decision"]["reasons"].as_array().unwrap().is_empty());
+    // Every action, tagged with its task, with before/after for the audit.
+    let actions = body["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 2);
+    assert_eq!(actions[0]["task"], "isolate");
+    assert_eq!(actions[0]["outcome"], "changed");
+    assert_eq!(actions[0]["before"]["groups"][1], "sg-0222");
+    assert_eq!(actions[1]["task"], "snapshot");
+    assert_eq!(body["evidence"]["snapshot"]["snapshotIds"][0], "snap-0123");
+    assert_eq!(
+        body["evidence"]["isolate"]["originalGroups"]["eni-0aaa"][0],
+        "sg-0111"
+    );
+    assert_eq!(body["exemption"]["status"], "eligible");
+    assert_eq!(body["execution"]["arn"], EXECUTION);
+    assert_eq!(
+        body["execution"]["console"],
+        format!("https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/{EXECUTION}")
+    );
+    let steps = body["nextSteps"].as_array().unwrap();
+    let rollback = steps
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|s| s.contains("restore-instance"))
+        .expect("rollback step");
+    assert!(
+        rollback.contains(r#"{"accountId":"222222222222","region":"eu-west-1","instanceId":"i-0abc1234def567890"}"#),
+        "{rollback}"
+    );
+    assert_eq!(body["trimmed"], false);
+    assert_eq!(
+        out.bytes,
+        p.sent.lock().unwrap()[0].1.len()
+            + subject.len()
+            + attrs
+                .iter()
+                .map(|(k, v)| k.len() + 6 + v.len())
+                .sum::<usize>()
+    );
+}
+
+#[tokio::test]
+async fn revoked_user_key_message_names_the_policy_and_the_rollback() {
+    let doc = document(
+        &iam_event("AKIAIOSFODNN7EXAMPLE", "IAMUser", "ci-deployer"),
+        "contained",
+        json!({"revoke": {
+            "task": "revoke", "dryRun": false,
+            "actions": [
+                {"action": "deactivate-access-key", "target": "user/ci-deployer/AKIAIOSFODNN7EXAMPLE", "outcome": "changed", "detail": "set Inactive"},
+                {"action": "attach-deny-policy", "target": "user/ci-deployer", "outcome": "changed", "detail": "attached"}
+            ],
+            "evidence": {"policyName": "guardduty-responder-deny-gd-0011", "principal": "user/ci-deployer",
+                         "accessKeyId": "AKIAIOSFODNN7EXAMPLE", "keyStatusBefore": "Active"}
+        }}),
+    );
+    let (_, p) = send(&doc).await;
+    let (subject, body, attrs) = p.one();
+    assert_eq!(
+        subject,
+        "[HIGH] contained user/ci-deployer in 222222222222: UnauthorizedAccess:IAMUser/MaliciousIPCaller"
+    );
+    assert_eq!(attrs["route"], "iam");
+    assert_eq!(
+        body["evidence"]["revoke"]["policyName"],
+        "guardduty-responder-deny-gd-0011"
+    );
+    let steps = body["nextSteps"].to_string();
+    assert!(steps.contains("aws iam delete-user-policy --user-name ci-deployer --policy-name guardduty-responder-deny-gd-0011"), "{steps}");
+    assert!(steps.contains("aws iam update-access-key --user-name ci-deployer --access-key-id AKIAIOSFODNN7EXAMPLE --status Active"), "{steps}");
+}
+
+#[tokio::test]
+async fn revoked_role_sessions_warn_that_removing_the_policy_reenables_old_sessions() {
+    let ev = iam_event("ASIAIOSFODNN7EXAMPLE", "AssumedRole", "web-tier-role");
+    let finding = Finding::from_event(&ev).unwrap();
+    let key = finding.idempotency_key();
+    // Without a revoke report (e.g. it was lost), the policy name still follows the decision.
+    let doc = document(&ev, "contained", json!({}));
+    let (_, p) = send(&doc).await;
+    let (subject, body, _) = p.one();
+    assert!(subject.contains("role/web-tier-role"), "{subject}");
+    let steps = body["nextSteps"].to_string();
+    assert!(
+        steps.contains(&format!(
+            "aws iam delete-role-policy --role-name web-tier-role --policy-name guardduty-responder-deny-{key}"
+        )),
+        "{steps}"
+    );
+    assert!(steps.contains("re-enables the old sessions"), "{steps}");
+}
+
+#[test]
+fn subjects_are_ascii_single_line_and_short() {
+    for raw in [
+        "[HIGH] contained i-0abc in 222222222222: Backdoor:EC2/C&CActivity.B".to_string(),
+        format!(
+            "[HIGH] contained user/ren\u{e9}\u{2603} in 1: {}",
+            "X".repeat(300)
+        ),
+        "  line\nbreak\r\tand\u{7}bell  ".to_string(),
+        "\u{1F600}".to_string(),
+        String::new(),
+    ] {
+        let s = ascii_subject(&raw);
+        assert!(!s.is_empty(), "{raw:?}");
+        assert!(s.len() <= SUBJECT_MAX && s.len() < 100, "{s}");
+        assert!(s.bytes().all(|b| (0x20..0x7f).contains(&b)), "{s:?}");
+        assert!(
+            !s.starts_with(' ') && !s.ends_with(' ') && !s.contains("  "),
+            "{s:?}"
+        );
+    }
+    assert_eq!(ascii_subject("a\nb"), "a b");
+    assert_eq!(ascii_subject("user/ren\u{e9}"), "user/ren?");
+    let long = ascii_subject(&"y".repeat(200));
+    assert!(long.ends_with("...") && long.len() == SUBJECT_MAX);
+}
+
+#[tokio::test]
+async fn a_huge_report_is_trimmed_to_fit_and_still_says_what_to_do() {
+    let big_state = json!({"groups": (0..20).map(|i| format!("sg-{i:017}")).collect::<Vec<_>>(), "note": "n".repeat(2_000)});
+    let actions: Vec<Value> = (0..2_000)
+        .map(|i| json!({"action": "set-interface-groups", "target": format!("eni-{i:017}"), "outcome": "changed",
+                        "detail": "d".repeat(300), "before": big_state, "after": big_state}))
+        .collect();
+    let doc = document(
+        &ec2_event(),
+        "contained",
+        json!({"isolate": {"task": "isolate", "dryRun": false, "actions": actions,
+                           "evidence": {"snapshotIds": (0..5_000).map(|i| format!("snap-{i:017}")).collect::<Vec<_>>()}}}),
+    );
+    assert!(
+        doc.to_string().len() > 2 * SNS_MESSAGE_LIMIT,
+        "the input really is too big"
+    );
+    let (out, p) = send(&doc).await;
+    assert!(out.trimmed);
+    assert!(out.bytes <= SNS_MESSAGE_LIMIT, "{}", out.bytes);
+    let (_, body, _) = p.one();
+    assert_eq!(body["trimmed"], true);
+    assert!(body["trimNote"].as_str().unwrap().contains("256 KiB"));
+    assert!(
+        body["actions"][0].get("before").is_none(),
+        "before/after go first"
+    );
+    assert_eq!(body["actions"][0]["target"], "eni-00000000000000000");
+    assert_eq!(body["finding"]["id"], "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6");
+    assert!(body["nextSteps"].to_string().contains("restore-instance"));
+    assert!(body["execution"]["console"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://"));
+}
+
+/// The document `NotifyRejectedEvent` sends: the raw event (which classify refused) and the
+/// error, no finding, no decision.
+#[tokio::test]
+async fn failure_before_classify_reports_the_raw_event_and_the_error() {
+    let mut ev = ec2_event();
+    ev["detail"].as_object_mut().unwrap().remove("id");
+    ev["error"] = json!({"Error": "Finding.Invalid", "Cause": "{\"errorType\":\"Finding.Invalid\",\"errorMessage\":\"`detail.id` is missing or empty\"}"});
+    let doc = json!({
+        "outcome": "failed",
+        "event": ev,
+        "error": ev["error"],
+        "execution": EXECUTION,
+    });
+    let (_, p) = send(&doc).await;
+    let (subject, body, attrs) = p.one();
+    assert_eq!(
+        subject,
+        "[HIGH] failed i-0abc1234def567890 in 222222222222: Backdoor:EC2/C&CActivity.B"
+    );
+    assert_eq!(attrs["outcome"], "failed");
+    assert_eq!(attrs["account"], "222222222222");
+    assert_eq!(
+        attrs["tier"], "HIGH",
+        "tier from GuardDuty's own severity bands"
+    );
+    assert_eq!(body["error"]["error"], "Finding.Invalid");
+    assert_eq!(body["error"]["cause"], "`detail.id` is missing or empty");
+    assert_eq!(body["error"]["causeType"], "Finding.Invalid");
+    assert!(body["nextSteps"][0]
+        .as_str()
+        .unwrap()
+        .contains("FAILED (Finding.Invalid"));
+    assert!(body.get("decision").is_none());
+}
+
+#[tokio::test]
+async fn failure_with_nothing_readable_still_publishes() {
+    for doc in [
+        json!({"outcome": "failed", "error": {"Error": "States.Timeout", "Cause": ""}}),
+        json!({}),
+        json!("not an object"),
+        json!({"finding": {"id": 7}, "decision": "nonsense", "results": [1, 2]}),
+    ] {
+        let (out, p) = send(&doc).await;
+        let (subject, body, attrs) = p.one();
+        assert!(!subject.is_empty() && subject.len() <= SUBJECT_MAX);
+        assert_eq!(attrs.len(), 5);
+        assert!(attrs.values().all(|v| !v.is_empty()), "{attrs:?}");
+        assert!(body["nextSteps"].as_array().is_some_and(|s| !s.is_empty()));
+        assert!(!out.trimmed);
+    }
+    let (_, p) = send(&json!({"error": {"Error": "States.Timeout"}})).await;
+    let (subject, _, attrs) = p.one();
+    assert_eq!(subject, "[UNKNOWN] failed: States.Timeout");
+    assert_eq!(
+        attrs["outcome"], "failed",
+        "an error without an outcome is a failure"
+    );
+}
+
+#[tokio::test]
+async fn skipped_and_rejected_outcomes_explain_that_nothing_changed() {
+    let doc = json!({
+        "outcome": "skipped",
+        "finding": Finding::from_event(&ec2_event()).unwrap(),
+        "reason": "i-0abc1234def567890 is tagged AutoRemediation=disabled",
+        "results": {"exemption": {"status": "exempt", "reason": "tagged", "target": "i-0abc1234def567890"}},
+        "execution": EXECUTION
+    });
+    let (_, p) = send(&doc).await;
+    let (subject, body, _) = p.one();
+    assert!(
+        subject.starts_with("[HIGH] skipped i-0abc1234def567890"),
+        "{subject}"
+    );
+    let first = body["nextSteps"][0].as_str().unwrap();
+    assert!(
+        first.contains("Nothing was changed") && first.contains("AutoRemediation=disabled"),
+        "{first}"
+    );
+    assert!(
+        !body["nextSteps"].to_string().contains("restore-instance"),
+        "no rollback when nothing changed"
+    );
+
+    let doc = document(&ec2_event(), "approval-rejected", json!({}));
+    let (_, p) = send(&doc).await;
+    let (_, body, attrs) = p.one();
+    assert_eq!(attrs["outcome"], "approval-rejected");
+    assert!(body["nextSteps"][0].as_str().unwrap().contains("rejected"));
+}
+
+#[tokio::test]
+async fn dry_run_is_visible_and_offers_no_rollback() {
+    let mut doc = document(
+        &ec2_event(),
+        "contained",
+        json!({"isolate": isolate_report()}),
+    );
+    doc["decision"]["dryRun"] = json!(true);
+    let (_, p) = send(&doc).await;
+    let (subject, body, _) = p.one();
+    assert!(
+        subject.starts_with("[HIGH][DRY RUN] contained"),
+        "{subject}"
+    );
+    assert_eq!(body["dryRun"], true);
+    assert!(body["nextSteps"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("Dry run"));
+    assert!(!body["nextSteps"].to_string().contains("restore-instance"));
+}
+
+#[tokio::test]
+async fn publish_errors_pass_through_with_their_names() {
+    for name in [names::REMEDIATION_THROTTLED, names::NOTIFY_FAILED] {
+        let p = FakePublisher {
+            fail_with: Some(name),
+            ..FakePublisher::default()
+        };
+        let err = notify(&json!({}), &p, &Settings::default())
+            .await
+            .expect_err("fails");
+        assert_eq!(err.name, name);
+    }
+}
+
+#[test]
+fn console_links_by_partition() {
+    assert_eq!(
+        execution_console_link(EXECUTION).unwrap(),
+        format!("https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/{EXECUTION}")
+    );
+    assert!(execution_console_link(
+        "arn:aws-us-gov:states:us-gov-west-1:111111111111:execution:m:n"
+    )
+    .unwrap()
+    .starts_with("https://console.amazonaws-us-gov.com/states/home?region=us-gov-west-1#"));
+    assert_eq!(execution_console_link("manual"), None);
+    assert_eq!(
+        execution_console_link("arn:aws:states:eu-west-1:111111111111:stateMachine:m"),
+        None
+    );
+}
+
+#[test]
+fn output_shape() {
+    let out = NotifyOutput {
+        message_id: "m".into(),
+        subject: "s".into(),
+        bytes: 10,
+        trimmed: false,
+    };
+    assert_eq!(
+        serde_json::to_value(&out).unwrap(),
+        json!({"messageId": "m", "subject": "s", "bytes": 10, "trimmed": false})
+    );
+}
