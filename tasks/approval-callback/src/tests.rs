@@ -439,3 +439,102 @@ async fn handle_uses_the_clock_and_accepts_byte_bodies() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(fake.calls.lock().expect("lock").len(), 1);
 }
+
+/// The events a Lambda function URL (payload 2.0) and an API Gateway REST API (payload 1.0,
+/// with its stage in the path) deliver, read by `lambda_http` as `main.rs` does.
+mod lambda_events {
+    use super::*;
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+
+    fn token() -> String {
+        link().split_once("?a=").expect("query").1.to_string()
+    }
+
+    fn function_url(method: &str, body: Option<&str>) -> lambda_http::Request {
+        let event = json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": "/approval",
+            "rawQueryString": format!("a={}", token()),
+            "headers": {
+                "host": "abc.lambda-url.us-east-1.on.aws",
+                "content-type": "application/x-www-form-urlencoded",
+                "x-forwarded-proto": "https"
+            },
+            "requestContext": {
+                "accountId": "anonymous",
+                "apiId": "abc",
+                "domainName": "abc.lambda-url.us-east-1.on.aws",
+                "domainPrefix": "abc",
+                "http": {
+                    "method": method, "path": "/approval", "protocol": "HTTP/1.1",
+                    "sourceIp": "198.51.100.7", "userAgent": "Mozilla/5.0"
+                },
+                "requestId": "r-1",
+                "routeKey": "$default",
+                "stage": "$default",
+                "time": "01/May/2024:12:00:00 +0000",
+                "timeEpoch": 1714564800000u64
+            },
+            // Function URLs base64-encode form bodies.
+            "body": body.map(|b| STANDARD.encode(b)),
+            "isBase64Encoded": body.is_some()
+        });
+        lambda_http::request::from_str(&event.to_string()).expect("function URL event")
+    }
+
+    fn rest_api(method: &str, body: Option<&str>) -> lambda_http::Request {
+        let event = json!({
+            "resource": "/approval",
+            "path": "/approval",
+            "httpMethod": method,
+            "headers": {
+                "Host": "id.execute-api.us-east-1.amazonaws.com",
+                "Content-Type": "application/x-www-form-urlencoded"
+            },
+            "multiValueHeaders": {},
+            "queryStringParameters": { "a": token() },
+            "multiValueQueryStringParameters": { "a": [token()] },
+            "pathParameters": null,
+            "stageVariables": null,
+            "requestContext": {
+                "accountId": "123456789012",
+                "resourceId": "r",
+                "stage": "prod",
+                "requestId": "r-2",
+                "identity": { "sourceIp": "198.51.100.7" },
+                "resourcePath": "/approval",
+                "httpMethod": method,
+                "apiId": "id"
+            },
+            "body": body,
+            "isBase64Encoded": false
+        });
+        lambda_http::request::from_str(&event.to_string()).expect("REST API event")
+    }
+
+    #[tokio::test]
+    async fn function_url_and_rest_api_requests_are_served() {
+        for build in [function_url, rest_api] {
+            let (deps, fake) = setup(None);
+            let page = handle_at(&build("GET", None), &deps, now()).await;
+            check(&page);
+            assert_eq!(page.status(), StatusCode::OK);
+            assert!(fake.calls.lock().expect("lock").is_empty());
+            let res = handle_at(
+                &build("POST", Some("decision=reject&analyst=carol")),
+                &deps,
+                now(),
+            )
+            .await;
+            check(&res);
+            assert_eq!(res.status(), StatusCode::OK, "{}", res.body());
+            let calls = fake.calls.lock().expect("lock");
+            assert!(
+                matches!(&calls[..], [Call::Failure(t, e, c)] if t == TOKEN && e == "Approval.Rejected" && c.starts_with("Rejected by carol")),
+                "{calls:?}"
+            );
+        }
+    }
+}
