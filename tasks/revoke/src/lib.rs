@@ -265,10 +265,11 @@ pub async fn revoke(
             report
                 .evidence
                 .insert("principal".into(), json!(principal.label()));
-            revoke_sessions(iam, &mut report, &principal, &name, now, dry_run).await?;
             // The session was minted with one of the user's long-term keys, which the finding
-            // does not name: list them for the analyst instead of guessing.
+            // does not name: list them for the analyst instead of guessing. Read before writing,
+            // so a failed read leaves nothing half done.
             let keys = iam.access_keys(&user).await?;
+            revoke_sessions(iam, &mut report, &principal, &name, now, dry_run).await?;
             let listed: Vec<Value> = keys
                 .iter()
                 .map(|k| json!({"accessKeyId": k.access_key_id, "status": k.status.as_str()}))
