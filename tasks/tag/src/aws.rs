@@ -1,0 +1,205 @@
+//! The EC2 adapter of [`InstanceTagger`], the per-finding EC2 client, and the Lambda handler.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use aws_sdk_ec2::types::{Filter, Tag};
+use responder_aws::errors::{error_code, is_dry_run_success};
+use responder_aws::{classify_sdk_error, SessionProvider};
+use responder_core::{Finding, TaskError, TaskInput, TaskReport};
+use tracing::Instrument;
+
+use crate::{InstanceResources, InstanceTagger, TagPair, Written, TASK};
+
+/// The IAM actions of every API call this task makes.
+pub const IAM_ACTIONS: &[&str] = &[
+    "ec2:CreateTags",
+    "ec2:DescribeInstances",
+    "ec2:DescribeTags",
+    "sts:AssumeRole",
+];
+
+/// Resource ids per `DescribeTags` call: the `resource-id` filter takes at most 200 values.
+const DESCRIBE_TAGS_BATCH: usize = 200;
+
+/// Builds an EC2 client for a finding's account and region.
+pub struct Ec2Clients {
+    sessions: SessionProvider,
+    build: Box<dyn Fn(&SdkConfig) -> aws_sdk_ec2::Client + Send + Sync>,
+}
+
+impl std::fmt::Debug for Ec2Clients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ec2Clients")
+            .field("sessions", &self.sessions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ec2Clients {
+    /// Clients built from the sessions' configurations.
+    pub fn new(sessions: SessionProvider) -> Self {
+        Self::with_builder(sessions, aws_sdk_ec2::Client::new)
+    }
+
+    /// Clients built by `build` (tests add a mock interceptor).
+    pub fn with_builder(
+        sessions: SessionProvider,
+        build: impl Fn(&SdkConfig) -> aws_sdk_ec2::Client + Send + Sync + 'static,
+    ) -> Self {
+        Ec2Clients {
+            sessions,
+            build: Box::new(build),
+        }
+    }
+
+    /// The client acting in the finding's account (through the remediation role for a member
+    /// account) and region.
+    pub async fn for_finding(&self, f: &Finding) -> Result<aws_sdk_ec2::Client, TaskError> {
+        let config = self
+            .sessions
+            .config_for(&f.partition, &f.account_id, &f.region)
+            .await?;
+        Ok((self.build)(&config))
+    }
+}
+
+/// One invocation: parse the document, act in the finding's account, report.
+pub async fn handle(
+    clients: &Ec2Clients,
+    payload: serde_json::Value,
+) -> Result<TaskReport, TaskError> {
+    let input = TaskInput::from_value(payload)?;
+    let span = input.span(TASK);
+    async {
+        let client = clients.for_finding(&input.finding).await?;
+        let result = crate::run(&input, &Ec2InstanceTagger::new(client), chrono::Utc::now()).await;
+        match &result {
+            Ok(r) => tracing::info!(changed = r.changed(), "tag done"),
+            Err(e) => tracing::warn!(error = %e, "tag failed"),
+        }
+        result
+    }
+    .instrument(span)
+    .await
+}
+
+/// [`InstanceTagger`] over the EC2 API.
+#[derive(Debug, Clone)]
+pub struct Ec2InstanceTagger {
+    client: aws_sdk_ec2::Client,
+}
+
+impl Ec2InstanceTagger {
+    /// An adapter over a client already in the right account and region.
+    pub fn new(client: aws_sdk_ec2::Client) -> Self {
+        Ec2InstanceTagger { client }
+    }
+}
+
+#[async_trait]
+impl InstanceTagger for Ec2InstanceTagger {
+    async fn describe_instance(
+        &self,
+        instance_id: &str,
+    ) -> Result<Option<InstanceResources>, TaskError> {
+        let out = match self
+            .client
+            .describe_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if error_code(&e) == Some("InvalidInstanceID.NotFound") => return Ok(None),
+            Err(e) => return Err(classify_sdk_error("ec2:DescribeInstances", &e)),
+        };
+        let Some(i) = out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find(|i| i.instance_id() == Some(instance_id))
+        else {
+            return Ok(None);
+        };
+        Ok(Some(InstanceResources {
+            tags: i
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+                .collect(),
+            volume_ids: i
+                .block_device_mappings()
+                .iter()
+                .filter_map(|m| Some(m.ebs()?.volume_id()?.to_string()))
+                .collect(),
+            interface_ids: i
+                .network_interfaces()
+                .iter()
+                .filter_map(|n| n.network_interface_id().map(str::to_string))
+                .collect(),
+        }))
+    }
+
+    async fn resource_tags(
+        &self,
+        resource_ids: &[String],
+    ) -> Result<HashMap<String, Vec<TagPair>>, TaskError> {
+        let mut tags: HashMap<String, Vec<TagPair>> = HashMap::new();
+        for batch in resource_ids.chunks(DESCRIBE_TAGS_BATCH) {
+            let mut token: Option<String> = None;
+            loop {
+                let out = self
+                    .client
+                    .describe_tags()
+                    .filters(
+                        Filter::builder()
+                            .name("resource-id")
+                            .set_values(Some(batch.to_vec()))
+                            .build(),
+                    )
+                    .set_next_token(token.take())
+                    .send()
+                    .await
+                    .map_err(|e| classify_sdk_error("ec2:DescribeTags", &e))?;
+                for t in out.tags() {
+                    if let (Some(id), Some(k)) = (t.resource_id(), t.key()) {
+                        tags.entry(id.to_string())
+                            .or_default()
+                            .push((k.to_string(), t.value().unwrap_or("").to_string()));
+                    }
+                }
+                match out.next_token() {
+                    Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                    _ => break,
+                }
+            }
+        }
+        Ok(tags)
+    }
+
+    async fn create_tags(
+        &self,
+        resource_ids: &[String],
+        tags: &[TagPair],
+        dry_run: bool,
+    ) -> Result<Written, TaskError> {
+        let mut req = self
+            .client
+            .create_tags()
+            .set_resources(Some(resource_ids.to_vec()))
+            .dry_run(dry_run);
+        for (k, v) in tags {
+            req = req.tags(Tag::builder().key(k).value(v).build());
+        }
+        match req.send().await {
+            Ok(_) => Ok(Written::Done),
+            Err(e) if dry_run && is_dry_run_success(&e) => Ok(Written::WouldSucceed),
+            Err(e) => Err(classify_sdk_error("ec2:CreateTags", &e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
