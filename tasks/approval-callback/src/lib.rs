@@ -106,6 +106,18 @@ pub async fn handle_at<B: AsRef<[u8]>>(
     deps: &Deps,
     now: DateTime<Utc>,
 ) -> Response<String> {
+    let mut res = respond(req, deps, now).await;
+    if req.method() == Method::HEAD {
+        res.body_mut().clear();
+    }
+    res
+}
+
+async fn respond<B: AsRef<[u8]>>(
+    req: &Request<B>,
+    deps: &Deps,
+    now: DateTime<Utc>,
+) -> Response<String> {
     let path = req.uri().path().trim_end_matches('/');
     if !path.ends_with(approval_link::PATH) {
         return pages::not_found();
@@ -125,11 +137,7 @@ pub async fn handle_at<B: AsRef<[u8]>>(
         }
     };
     if method != Method::POST {
-        let mut page = pages::confirm(&payload);
-        if method == Method::HEAD {
-            page.body_mut().clear();
-        }
-        return page;
+        return pages::confirm(&payload);
     }
     let answer = match read_form(req) {
         Ok(a) => a,

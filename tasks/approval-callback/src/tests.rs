@@ -164,14 +164,17 @@ async fn get_shows_the_escaped_summary_and_the_form_and_decides_nothing() {
 #[tokio::test]
 async fn head_decides_nothing_and_has_no_body() {
     let (deps, fake) = setup(None);
-    let req = Request::builder()
-        .method("HEAD")
-        .uri(link())
-        .body(String::new())
-        .expect("request");
-    let res = serve(req, &deps).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.body().is_empty());
+    let expired = link_with(&signer(), NOW, Intent::Approve);
+    for (uri, status) in [(link(), StatusCode::OK), (expired, StatusCode::GONE)] {
+        let req = Request::builder()
+            .method("HEAD")
+            .uri(uri)
+            .body(String::new())
+            .expect("request");
+        let res = serve(req, &deps).await;
+        assert_eq!(res.status(), status);
+        assert!(res.body().is_empty());
+    }
     assert!(fake.calls.lock().expect("lock").is_empty());
 }
 
