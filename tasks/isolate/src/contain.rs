@@ -444,16 +444,29 @@ pub async fn isolate(
             .with_states(json!("stop"), json!("stop")),
         );
     } else {
-        ec2.set_shutdown_behavior(id, "stop", dry).await?;
-        report.push(
-            ActionRecord::new(
+        match ec2.set_shutdown_behavior(id, "stop", dry).await {
+            Ok(()) => report.push(
+                ActionRecord::new(
+                    "set-shutdown-behavior",
+                    id,
+                    change(dry),
+                    "instance-initiated shutdown now stops instead of terminating",
+                )
+                .with_states(json!(attrs.shutdown_behavior), json!("stop")),
+            ),
+            // Some instances cannot stop (instance-store root volumes, some Spot requests).
+            // The interfaces are contained already: report it rather than fail containment.
+            Err(e) if e.name == names::REMEDIATION_FAILED => report.push(ActionRecord::new(
                 "set-shutdown-behavior",
                 id,
-                change(dry),
-                "instance-initiated shutdown now stops instead of terminating",
-            )
-            .with_states(json!(attrs.shutdown_behavior), json!("stop")),
-        );
+                Outcome::Skipped,
+                format!(
+                    "EC2 refused to make shutdown stop the instance: {}",
+                    e.message
+                ),
+            )),
+            Err(e) => return Err(e),
+        }
     }
 
     // 5. Auto Scaling: out of the group, which launches a replacement.

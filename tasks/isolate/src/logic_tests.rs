@@ -584,3 +584,32 @@ fn records_used_by_restore_are_the_documented_tags() {
         vec![(markers::TAG_ORIGINAL_GROUPS.to_string(), "sg-1".to_string())]
     );
 }
+
+#[tokio::test]
+async fn an_instance_that_cannot_stop_is_still_isolated() {
+    let w = World::single();
+    w.ec2.fail_next(
+        "set_shutdown_behavior",
+        TaskError::new(
+            names::REMEDIATION_FAILED,
+            "UnsupportedOperation: instance store",
+        ),
+    );
+    let r = w
+        .run(&target(false), &IsolateConfig::default())
+        .await
+        .expect("isolated");
+    assert_eq!(outcome(&r, "set-shutdown-behavior", I), Outcome::Skipped);
+    assert_eq!(w.ec2.groups_of("eni-a"), vec![w.quarantine_of("vpc-1")]);
+    // Throttling and denial still fail the task.
+    let w = World::single();
+    w.ec2.fail_next(
+        "set_shutdown_behavior",
+        TaskError::new(names::REMEDIATION_ACCESS_DENIED, "UnauthorizedOperation"),
+    );
+    let e = w
+        .run(&target(false), &IsolateConfig::default())
+        .await
+        .expect_err("denied");
+    assert_eq!(e.name, names::REMEDIATION_ACCESS_DENIED);
+}
