@@ -12,6 +12,8 @@ use crate::fit;
 pub const SNS_MESSAGE_LIMIT: usize = 256 * 1024;
 /// The longest subject sent. SNS requires fewer than 100 characters.
 pub const SUBJECT_MAX: usize = 99;
+/// The longest message attribute value sent.
+pub const ATTRIBUTE_MAX: usize = 256;
 /// Version of the body's shape, for tools that parse it.
 pub const SCHEMA: &str = "guardduty-responder/notification/v1";
 
@@ -83,7 +85,10 @@ pub fn compose(document: &Value, settings: &Settings) -> Notification {
             .iter()
             .map(|(k, v)| k.len() + "String".len() + v.len())
             .sum::<usize>();
-    let (body, trimmed) = fit::fit(body(&ctx, settings), SNS_MESSAGE_LIMIT - overhead);
+    let (body, trimmed) = fit::fit(
+        body(&ctx, settings),
+        SNS_MESSAGE_LIMIT.saturating_sub(overhead),
+    );
     Notification {
         bytes: body.len() + overhead,
         subject,
@@ -386,9 +391,19 @@ pub fn ascii_subject(raw: &str) -> String {
 
 fn attributes(ctx: &Context) -> BTreeMap<String, String> {
     // SNS refuses empty attribute values, so a missing value is "unknown".
+    // Values come from the input, so they are cut to a sane length (filters match short words).
     let or_unknown = |v: Option<String>| {
-        v.filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "unknown".into())
+        let mut v = v
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "unknown".into());
+        if v.len() > ATTRIBUTE_MAX {
+            let mut end = ATTRIBUTE_MAX;
+            while !v.is_char_boundary(end) {
+                end -= 1;
+            }
+            v.truncate(end);
+        }
+        v
     };
     BTreeMap::from([
         (
@@ -401,7 +416,7 @@ fn attributes(ctx: &Context) -> BTreeMap<String, String> {
             "account".to_string(),
             or_unknown(ctx.summary.account.clone()),
         ),
-        ("outcome".to_string(), ctx.outcome.clone()),
+        ("outcome".to_string(), or_unknown(Some(ctx.outcome.clone()))),
     ])
 }
 

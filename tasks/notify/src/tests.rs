@@ -359,6 +359,14 @@ async fn failure_with_nothing_readable_still_publishes() {
         assert!(body["nextSteps"].as_array().is_some_and(|s| !s.is_empty()));
         assert!(!out.trimmed);
     }
+    // Oversized values from the input are cut, never a reason to fail.
+    let (out, p) =
+        send(&json!({"outcome": "x".repeat(300_000), "decision": {"tier": "T".repeat(300_000)}}))
+            .await;
+    let (_, _, attrs) = p.one();
+    assert!(attrs.values().all(|v| v.len() <= 256));
+    assert!(out.trimmed && out.bytes <= SNS_MESSAGE_LIMIT);
+
     let (_, p) = send(&json!({"error": {"Error": "States.Timeout"}})).await;
     let (subject, _, attrs) = p.one();
     assert_eq!(subject, "[UNKNOWN] failed: States.Timeout");
