@@ -91,6 +91,33 @@ pub struct Estate {
     pub topic_arn: String,
     /// The queue subscribed to the topic: the analysts' inbox.
     pub inbox_queue_url: String,
+    /// The subnet of the main VPC, for instances added later.
+    pub subnet_id: String,
+    /// The main VPC.
+    pub vpc_id: String,
+    /// The `web` group of the main VPC.
+    pub web_group_id: String,
+}
+
+/// Adds an instance with one interface in the main VPC of the security account.
+pub async fn extra_instance(
+    base: &SdkConfig,
+    estate: &Estate,
+    name: &str,
+) -> Result<SeededInstance> {
+    let net = Network {
+        vpc_id: estate.vpc_id.clone(),
+        subnet_id: estate.subnet_id.clone(),
+        group_id: estate.web_group_id.clone(),
+    };
+    instance(
+        &aws_sdk_ec2::Client::new(base),
+        &estate.security_account,
+        name,
+        &net,
+        &[],
+    )
+    .await
 }
 
 /// SDK configuration for the emulator with the static test credentials.
@@ -147,6 +174,7 @@ struct Network {
 
 async fn network(
     ec2: &aws_sdk_ec2::Client,
+    region: &str,
     cidr: &str,
     subnet: &str,
     name: &str,
@@ -165,7 +193,7 @@ async fn network(
         .create_subnet()
         .vpc_id(&vpc_id)
         .cidr_block(subnet)
-        .availability_zone("us-east-1a")
+        .availability_zone(format!("{region}a"))
         .send()
         .await
         .context("CreateSubnet")?
@@ -261,10 +289,10 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
     let region = base
         .region()
         .map(|r| r.to_string())
-        .unwrap_or_else(|| "us-east-1".into());
+        .unwrap_or_else(|| crate::moto::REGION.into());
     let ec2 = aws_sdk_ec2::Client::new(base);
-    let net_a = network(&ec2, "10.10.0.0/16", "10.10.1.0/24", "web").await?;
-    let net_b = network(&ec2, "10.20.0.0/16", "10.20.1.0/24", "mgmt").await?;
+    let net_a = network(&ec2, &region, "10.10.0.0/16", "10.10.1.0/24", "web").await?;
+    let net_b = network(&ec2, &region, "10.20.0.0/16", "10.20.1.0/24", "mgmt").await?;
 
     let web = instance(&ec2, security_account, "web-1", &net_a, &[("env", "prod")]).await?;
     let mut multi = instance(&ec2, security_account, "bastion-multi", &net_a, &[]).await?;
@@ -476,7 +504,7 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
         .await
         .context("CreateRole (member remediation role)")?;
     let member_ec2 = aws_sdk_ec2::Client::new(&member_cfg);
-    let net_m = network(&member_ec2, "10.30.0.0/16", "10.30.1.0/24", "app").await?;
+    let net_m = network(&member_ec2, &region, "10.30.0.0/16", "10.30.1.0/24", "app").await?;
     let member = instance(&member_ec2, MEMBER_ACCOUNT, "member-app-1", &net_m, &[]).await?;
 
     Ok(Estate {
@@ -497,5 +525,8 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
         role_name,
         topic_arn,
         inbox_queue_url,
+        subnet_id: net_a.subnet_id.clone(),
+        vpc_id: net_a.vpc_id.clone(),
+        web_group_id: net_a.group_id.clone(),
     })
 }

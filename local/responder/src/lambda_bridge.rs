@@ -70,6 +70,11 @@ impl LambdaTasks {
             .unwrap_or_default()
     }
 
+    /// Every invocation so far, in order.
+    pub fn all_invocations(&self) -> Vec<InvocationRecord> {
+        self.records.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
     /// The Lambda host.
     pub fn host(&self) -> &Arc<LambdaHost> {
         &self.host

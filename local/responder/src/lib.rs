@@ -3,12 +3,18 @@
 //! host, a local Step Functions endpoint and the approval pages, against whatever AWS endpoint
 //! the standard SDK environment names (the moto emulator locally).
 
+pub mod approval;
+pub mod cli;
+pub mod demo;
 pub mod estate;
+pub mod harness;
 pub mod history_view;
 pub mod http_client;
 pub mod lambda_bridge;
 pub mod moto;
 pub mod pipeline;
+pub mod readback;
 pub mod runtime;
+pub mod scenario;
 pub mod server;
 pub mod sfn_api;

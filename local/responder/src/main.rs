@@ -1,5 +1,15 @@
-//! `responder`: run GuardDuty Responder locally.
+//! `responder`: run GuardDuty Responder locally. See `responder --help`.
 
-fn main() {
-    eprintln!("responder: the command line is being assembled");
+use clap::Parser;
+
+#[tokio::main]
+async fn main() {
+    let cli = responder::cli::Cli::parse();
+    match responder::cli::main(cli).await {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("responder: {e:#}");
+            std::process::exit(2);
+        }
+    }
 }

@@ -16,8 +16,11 @@ use tokio::process::{Child, Command};
 pub const TEST_ACCESS_KEY_ID: &str = "testing";
 /// Static secret used against the emulator.
 pub const TEST_SECRET_ACCESS_KEY: &str = "testing";
-/// The account moto serves for those credentials: the local "security account".
-pub const SECURITY_ACCOUNT: &str = "123456789012";
+/// The account moto serves for those credentials: the local "security account" (moto's
+/// default account is set to it through `MOTO_ACCOUNT_ID`, matching the fixtures).
+pub const SECURITY_ACCOUNT: &str = "111111111111";
+/// The region of local runs (the fixtures' region).
+pub const REGION: &str = "eu-west-1";
 
 /// A running moto server, stopped on drop.
 #[derive(Debug)]
@@ -69,6 +72,7 @@ impl Moto {
         let port = free_port()?;
         let child = Command::new(&exe)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_ACCOUNT_ID", SECURITY_ACCOUNT)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

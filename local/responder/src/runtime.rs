@@ -112,7 +112,7 @@ impl RuntimeConfig {
         };
         let region = std::env::var("AWS_REGION")
             .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
-            .unwrap_or_else(|_| "us-east-1".to_string());
+            .unwrap_or_else(|_| crate::moto::REGION.to_string());
         let mut environment = BTreeMap::new();
         for k in TASK_SETTINGS.iter().chain(SDK_SETTINGS) {
             if let Ok(v) = std::env::var(k) {

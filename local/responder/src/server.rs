@@ -61,9 +61,19 @@ impl Server {
 
 /// Binds `listen` (port 0 picks a free port) and serves until stopped.
 pub async fn serve(listen: SocketAddr, endpoint: Endpoint) -> Result<Server> {
-    let listener = TcpListener::bind(listen)
+    let listener = bind(listen).await?;
+    serve_on(listener, endpoint)
+}
+
+/// Binds a listener, so its address is known before the endpoint is built.
+pub async fn bind(listen: SocketAddr) -> Result<TcpListener> {
+    TcpListener::bind(listen)
         .await
-        .with_context(|| format!("listening on {listen}"))?;
+        .with_context(|| format!("listening on {listen}"))
+}
+
+/// Serves on a bound listener until stopped.
+pub fn serve_on(listener: TcpListener, endpoint: Endpoint) -> Result<Server> {
     let addr = listener.local_addr()?;
     let endpoint = Arc::new(endpoint);
     let task = tokio::spawn(async move {

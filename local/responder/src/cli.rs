@@ -1,0 +1,289 @@
+//! The `responder` command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+
+use crate::harness::HarnessOptions;
+use crate::runtime::{LocalRuntime, RuntimeConfig};
+use crate::server::{self, Endpoint};
+
+/// Run GuardDuty Responder locally: the real state machines and task binaries, against
+/// whatever AWS endpoint the standard SDK environment names (`AWS_ENDPOINT_URL` -> an
+/// emulator; unset -> real AWS).
+#[derive(Debug, Parser)]
+#[command(name = "responder", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the Step Functions endpoint and the approval pages, running tasks locally.
+    Serve {
+        /// Address to listen on (loopback).
+        #[arg(long, default_value = "127.0.0.1:8083")]
+        listen: SocketAddr,
+    },
+    /// Run EventBridge events through remediate-finding and report what happened.
+    Run {
+        /// One JSON object per event per line.
+        #[arg(long)]
+        json: bool,
+        /// Event files.
+        #[arg(required = true)]
+        events: Vec<PathBuf>,
+    },
+    /// Show an execution's history readably.
+    History {
+        /// The execution ARN (or a file with `GetExecutionHistory` JSON, with --file).
+        execution: String,
+        /// The Step Functions endpoint to ask (a running `responder serve`).
+        #[arg(
+            long,
+            env = "RESPONDER_ENDPOINT",
+            default_value = "http://127.0.0.1:8083"
+        )]
+        endpoint: String,
+        /// Read the history from a file (`aws stepfunctions get-execution-history` output).
+        #[arg(long)]
+        file: bool,
+        /// Do not shorten inputs and outputs.
+        #[arg(long)]
+        full: bool,
+    },
+    /// The local end-to-end demo: moto, a seeded estate, findings through the pipeline, a report.
+    Demo,
+}
+
+/// Runs the CLI; returns the process exit code.
+pub async fn main(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Serve { listen } => serve(listen).await.map(|_| 0),
+        Command::Run { json, events } => run(json, events).await,
+        Command::History {
+            execution,
+            endpoint,
+            file,
+            full,
+        } => history(&execution, &endpoint, file, full).await.map(|_| 0),
+        Command::Demo => demo().await,
+    }
+}
+
+/// Starts the runtime with the approval pages on a listener whose address is known first, so
+/// the links the tasks sign point at it unless `APPROVAL_BASE_URL` says otherwise.
+async fn start(listen: SocketAddr) -> Result<(LocalRuntime, server::Server)> {
+    let listener = server::bind(listen).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let mut config = RuntimeConfig::from_env()?;
+    config
+        .environment
+        .entry("APPROVAL_BASE_URL".into())
+        .or_insert_with(|| url.clone());
+    let runtime = LocalRuntime::start(config)?;
+    let secret = crate::approval::secret_from_env()?;
+    let sdk = crate::approval::sdk_config().await?;
+    let approval = crate::approval::pages(&secret, &sdk, &url)?;
+    let srv = server::serve_on(
+        listener,
+        Endpoint {
+            engine: runtime.engine.clone(),
+            handler: runtime.handler(),
+            approval: Some(approval),
+        },
+    )?;
+    Ok((runtime, srv))
+}
+
+async fn serve(listen: SocketAddr) -> Result<()> {
+    if !listen.ip().is_loopback() {
+        bail!("--listen must be a loopback address (127.0.0.1:PORT); the endpoint has no authentication");
+    }
+    let (runtime, srv) = start(listen).await?;
+    println!(
+        "Step Functions endpoint and approval pages on {}",
+        srv.url()
+    );
+    let mut names: Vec<_> = runtime.machines.iter().collect();
+    names.sort();
+    for (name, arn) in names {
+        println!("  {name}: {arn}");
+    }
+    println!(
+        "Try: aws stepfunctions --endpoint-url {} start-execution --state-machine-arn {} --input file://fixtures/events/ec2-high-single-eni.json",
+        srv.url(),
+        runtime.machine("remediate-finding")?
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    println!("stopping");
+    runtime.shutdown().await;
+    srv.stop();
+    Ok(())
+}
+
+async fn run(json: bool, events: Vec<PathBuf>) -> Result<i32> {
+    let (runtime, srv) = start(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let mut failed = 0;
+    for path in &events {
+        let label = path.display().to_string();
+        let summary = match std::fs::read(path) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes).to_string();
+                crate::pipeline::run_event(&runtime, &label, &text, None).await?
+            }
+            Err(e) => crate::pipeline::RunSummary {
+                source: label.clone(),
+                finding_id: None,
+                finding_type: None,
+                execution_arn: None,
+                status: "FAILED".into(),
+                tier: None,
+                route: None,
+                disposition: None,
+                outcome: "unreadable".into(),
+                reasons: Vec::new(),
+                actions: Vec::new(),
+                evidence: Value::Null,
+                time_to_contain_ms: None,
+                error: Some("Input.Unreadable".into()),
+                cause: Some(e.to_string()),
+            },
+        };
+        if summary.status == "FAILED" {
+            failed += 1;
+        }
+        if json {
+            println!("{}", serde_json::to_string(&summary)?);
+        } else {
+            print!("{}", crate::pipeline::render(&summary));
+            if let Some(arn) = &summary.execution_arn {
+                let events = crate::pipeline::history_values(&runtime, arn)?;
+                print!(
+                    "{}",
+                    indent(&crate::history_view::render(arn, &events, 160))
+                );
+            }
+            println!();
+        }
+    }
+    runtime.shutdown().await;
+    srv.stop();
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("    {l}\n")).collect()
+}
+
+async fn history(execution: &str, endpoint: &str, file: bool, full: bool) -> Result<()> {
+    let width = if full { 0 } else { 200 };
+    let events: Vec<Value> = if file {
+        let text =
+            std::fs::read_to_string(execution).with_context(|| format!("reading {execution}"))?;
+        let v: Value =
+            serde_json::from_str(&text).with_context(|| format!("{execution} is not JSON"))?;
+        match v {
+            Value::Array(a) => a,
+            other => other
+                .get("events")
+                .and_then(Value::as_array)
+                .cloned()
+                .context("expected {\"events\": [...]} or an array of events")?,
+        }
+    } else {
+        let mut all = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut req = serde_json::json!({ "executionArn": execution, "maxResults": 1000 });
+            if let Some(t) = &token {
+                req["nextToken"] = Value::String(t.clone());
+            }
+            let resp = crate::http_client::request(
+                "POST",
+                endpoint,
+                &[
+                    ("X-Amz-Target", "AWSStepFunctions.GetExecutionHistory"),
+                    ("Content-Type", "application/x-amz-json-1.0"),
+                ],
+                req.to_string().as_bytes(),
+            )
+            .await
+            .with_context(|| format!("asking {endpoint} (is `responder serve` running?)"))?;
+            let body: Value = serde_json::from_str(&resp.body).unwrap_or(Value::Null);
+            if resp.status != 200 {
+                bail!(
+                    "{}: {}",
+                    body.get("__type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("error"),
+                    body.get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or(&resp.body)
+                );
+            }
+            all.extend(
+                body.get("events")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+            token = body
+                .get("nextToken")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        all
+    };
+    print!("{}", crate::history_view::render(execution, &events, width));
+    Ok(())
+}
+
+async fn demo() -> Result<i32> {
+    let bin_dir = std::env::current_exe()?
+        .parent()
+        .map(PathBuf::from)
+        .context("no folder for the responder binary")?;
+    let config = RuntimeConfig::from_env().ok();
+    let statemachines_dir = match config {
+        Some(c) => c.statemachines_dir,
+        None => PathBuf::from("statemachines"),
+    };
+    let log_path = PathBuf::from("target/demo-task-logs.jsonl");
+    let log = std::sync::Mutex::new(
+        std::fs::File::create(&log_path)
+            .with_context(|| format!("creating {}", log_path.display()))?,
+    );
+    let sink: Arc<dyn Fn(&str, &str) + Send + Sync> = Arc::new(move |function, line| {
+        use std::io::Write;
+        if let Ok(mut f) = log.lock() {
+            let _ = writeln!(
+                f,
+                "{{\"function\":\"{function}\",\"line\":{}}}",
+                serde_json::to_string(line).unwrap_or_default()
+            );
+        }
+    });
+    let checks = crate::demo::run(HarnessOptions {
+        bin_dir,
+        statemachines_dir,
+        approval_timeout_seconds: 3600,
+        extra_env: Default::default(),
+        log_sink: Some(sink),
+    })
+    .await?;
+    println!("Task logs (JSON lines): {}", log_path.display());
+    Ok(if checks.failed() == 0 { 0 } else { 1 })
+}

@@ -1,0 +1,475 @@
+//! `responder demo`: real GuardDuty findings through the real state machines and the real task
+//! binaries, against the moto emulator, then a report read back from the emulator.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use crate::harness::{Harness, HarnessOptions};
+use crate::pipeline::{render, RunSummary};
+use crate::readback;
+use crate::scenario::{self, for_access_key, for_instance};
+
+/// A check the demo makes on what it reads back; a failed one makes the demo exit non-zero.
+#[derive(Debug, Default)]
+pub struct Checks {
+    /// (passed, what).
+    pub results: Vec<(bool, String)>,
+}
+
+impl Checks {
+    fn check(&mut self, ok: bool, what: impl Into<String>) {
+        self.results.push((ok, what.into()));
+    }
+
+    /// How many failed.
+    pub fn failed(&self) -> usize {
+        self.results.iter().filter(|(ok, _)| !ok).count()
+    }
+}
+
+fn header(title: &str) {
+    println!("\n== {title}");
+}
+
+/// Runs the demo and prints its report. Returns the checks made.
+pub async fn run(opts: HarnessOptions) -> Result<Checks> {
+    let started = Instant::now();
+    header("Starting the AWS emulator (moto), seeding the estate, starting the local runtime");
+    let h = Harness::start(opts).await?;
+    let e = &h.estate;
+    println!("emulator        {}", h.moto.endpoint());
+    println!(
+        "step functions  {}  (aws stepfunctions --endpoint-url {} list-executions ...)",
+        h.server.url(),
+        h.server.url()
+    );
+    println!(
+        "security account {}  member account {}  region {}",
+        e.security_account, e.member_account, e.region
+    );
+    for i in [&e.web, &e.multi, &e.scaled, &e.exempt, &e.member] {
+        println!(
+            "  instance {:<14} {}  account {}  interfaces {}",
+            i.name,
+            i.instance_id,
+            i.account_id,
+            i.interfaces.len()
+        );
+    }
+    println!(
+        "  user {} key {}; exempt user {}; role {}",
+        e.user_name, e.access_key_id, e.exempt_user_name, e.role_name
+    );
+    println!(
+        "  auto scaling group {}, target group {}",
+        e.auto_scaling_group, e.target_group_arn
+    );
+    println!("  topic {} -> analysts' inbox (SQS)", e.topic_arn);
+
+    let dir = scenario::fixtures_dir()?;
+    let region = e.region.clone();
+    let mut checks = Checks::default();
+    let mut summaries: Vec<RunSummary> = Vec::new();
+    let before_web = readback::instance(&h.security, &e.web.instance_id).await?;
+
+    let ec2_high = scenario::load(&dir, "ec2-high-single-eni.json")?;
+    let runs: Vec<(&str, &str, Value)> = vec![
+        (
+            "HIGH: C&C activity on web-1 (one interface)",
+            "demo-web",
+            for_instance(ec2_high.clone(), "demo0001web1", &e.web, &region),
+        ),
+        (
+            "HIGH: two interfaces in two VPCs",
+            "demo-multi",
+            for_instance(
+                scenario::load(&dir, "ec2-high-multi-eni.json")?,
+                "demo0002multi",
+                &e.multi,
+                &region,
+            ),
+        ),
+        (
+            "HIGH: instance in an Auto Scaling group behind a target group",
+            "demo-asg",
+            for_instance(ec2_high.clone(), "demo0003asg", &e.scaled, &region),
+        ),
+        (
+            "HIGH: member account (cross-account role)",
+            "demo-member",
+            for_instance(
+                scenario::load(&dir, "ec2-high-cross-account.json")?,
+                "demo0004member",
+                &e.member,
+                &region,
+            ),
+        ),
+        (
+            "HIGH: instance tagged AutoRemediation=disabled",
+            "demo-exempt",
+            for_instance(ec2_high.clone(), "demo0005exempt", &e.exempt, &region),
+        ),
+        (
+            "re-delivery of the first finding (EventBridge at-least-once)",
+            "demo-web-again",
+            for_instance(ec2_high.clone(), "demo0001web1", &e.web, &region),
+        ),
+        (
+            "LOW: recorded only",
+            "demo-low",
+            for_instance(
+                scenario::load(&dir, "ec2-low.json")?,
+                "demo0006low",
+                &e.web,
+                &region,
+            ),
+        ),
+        (
+            "S3 finding: notify only",
+            "demo-s3",
+            scenario::retarget(
+                scenario::load(&dir, "s3-notify-only.json")?,
+                "demo0007s3",
+                &e.security_account,
+                &region,
+            ),
+        ),
+        (
+            "HIGH: leaked long-term key (AKIA) of build-bot",
+            "demo-akia",
+            for_access_key(
+                scenario::load(&dir, "iam-high-akia-user.json")?,
+                "demo0008akia",
+                &e.security_account,
+                &region,
+                &e.user_name,
+                &e.access_key_id,
+            ),
+        ),
+        (
+            "HIGH: stolen role session (ASIA) of web-app-role",
+            "demo-asia",
+            for_access_key(
+                scenario::load(&dir, "iam-high-asia-role.json")?,
+                "demo0009asia",
+                &e.security_account,
+                &region,
+                &e.role_name,
+                "ASIAEXAMPLESESSION01",
+            ),
+        ),
+        (
+            "root credentials: never changed automatically",
+            "demo-root",
+            scenario::retarget(
+                scenario::load(&dir, "iam-root.json")?,
+                "demo0010root",
+                &e.security_account,
+                &region,
+            ),
+        ),
+        (
+            "a Security Hub copy of a finding: refused",
+            "demo-securityhub",
+            scenario::load(&dir, "securityhub-imported.json")?,
+        ),
+    ];
+    for (title, _label, event) in &runs {
+        header(title);
+        let s = h.run(title, event).await?;
+        print!("{}", render(&s));
+        summaries.push(s);
+    }
+
+    header("MEDIUM: an analyst approves through the signed link");
+    let medium = scenario::load(&dir, "ec2-medium.json")?;
+    let fresh = crate::estate::extra_instance(&h.security, e, "medium-approved").await?;
+    let s = h
+        .run(
+            "MEDIUM approved",
+            &for_instance(medium.clone(), "demo0012approve", &fresh, &region),
+        )
+        .await?;
+    print!("{}", render(&s));
+    checks.check(
+        s.status == "WAITING_FOR_APPROVAL",
+        "MEDIUM finding waits for an analyst",
+    );
+    let (approve, _) = h.approval_links("demo0012approve").await?;
+    println!(
+        "  approval request received in the inbox; approve link: {}...",
+        &approve[..approve.len().min(60)]
+    );
+    let (page, decided) = h.decide(&approve, true, "analyst@example.com").await?;
+    println!("  GET link -> {page} (a confirmation page; nothing decided), POST decision=approve -> {decided}");
+    let s = h.resume(&s).await?;
+    print!("{}", render(&s));
+    checks.check(
+        s.outcome == "contained",
+        "approved MEDIUM finding is contained",
+    );
+    let st = readback::instance(&h.security, &fresh.instance_id).await?;
+    checks.check(
+        st.interfaces
+            .iter()
+            .all(|i| i.group_names == [responder_core::markers::QUARANTINE_GROUP_NAME]),
+        "approved instance's interfaces hold only the quarantine group",
+    );
+    summaries.push(s);
+
+    header("MEDIUM: an analyst rejects");
+    let fresh2 = crate::estate::extra_instance(&h.security, e, "medium-rejected").await?;
+    let s = h
+        .run(
+            "MEDIUM rejected",
+            &for_instance(medium, "demo0013reject", &fresh2, &region),
+        )
+        .await?;
+    let (_, reject) = h.approval_links("demo0013reject").await?;
+    let (page, decided) = h.decide(&reject, false, "analyst@example.com").await?;
+    println!("  GET link -> {page}, POST decision=reject -> {decided}");
+    let s = h.resume(&s).await?;
+    print!("{}", render(&s));
+    checks.check(
+        s.outcome == "approval-rejected",
+        "rejected MEDIUM finding ends approval-rejected",
+    );
+    let st = readback::instance(&h.security, &fresh2.instance_id).await?;
+    checks.check(
+        st.interfaces
+            .iter()
+            .all(|i| i.group_names != [responder_core::markers::QUARANTINE_GROUP_NAME]),
+        "rejected instance keeps its groups",
+    );
+    summaries.push(s);
+
+    header("False positive: roll back web-1 with restore-instance");
+    let restore_input = serde_json::json!({
+        "accountId": e.security_account, "region": region, "instanceId": e.web.instance_id,
+        "reason": "false positive confirmed by the analyst", "requestedBy": "analyst@example.com"
+    });
+    let arn = h.runtime.start_execution(
+        "restore-instance",
+        Some("demo-restore-web-1"),
+        &restore_input.to_string(),
+    )?;
+    let d = h.runtime.wait(&arn).await?;
+    println!("  restore-instance {} ({})", d.status.as_str(), arn);
+    if let Some(err) = &d.error {
+        println!("  error: {err}: {}", d.cause.as_deref().unwrap_or(""));
+    }
+    let after_restore = readback::instance(&h.security, &e.web.instance_id).await?;
+    checks.check(
+        after_restore
+            .interfaces
+            .iter()
+            .map(|i| &i.group_ids)
+            .collect::<Vec<_>>()
+            == before_web
+                .interfaces
+                .iter()
+                .map(|i| &i.group_ids)
+                .collect::<Vec<_>>(),
+        "restore puts web-1's interfaces back to their original groups",
+    );
+
+    // What the emulator holds now.
+    header("Read back from the emulator");
+    let mut report = String::new();
+    for (inst, cfg) in [
+        (&e.multi, &h.security),
+        (&e.scaled, &h.security),
+        (&e.member, &h.member),
+        (&e.exempt, &h.security),
+        (&e.web, &h.security),
+    ] {
+        let st = readback::instance(cfg, &inst.instance_id).await?;
+        let snaps = readback::evidence_snapshots(cfg, &inst.instance_id).await?;
+        let _ = writeln!(
+            report,
+            "{:<14} {} state={} termination-protection={} shutdown={} asg={} status-tag={} snapshots={}",
+            inst.name,
+            inst.instance_id,
+            st.state,
+            st.termination_protection,
+            st.shutdown_behavior,
+            st.auto_scaling_group.as_deref().unwrap_or("-"),
+            st.tags.get(responder_core::markers::TAG_STATUS).map(String::as_str).unwrap_or("-"),
+            snaps.len()
+        );
+        for i in &st.interfaces {
+            let _ = writeln!(
+                report,
+                "    {} in {}: groups {:?}, original groups recorded {:?}",
+                i.network_interface_id,
+                i.vpc_id,
+                i.group_names,
+                i.tags.get(responder_core::markers::TAG_ORIGINAL_GROUPS)
+            );
+        }
+        let quarantined = st
+            .interfaces
+            .iter()
+            .all(|i| i.group_names == [responder_core::markers::QUARANTINE_GROUP_NAME]);
+        match inst.name.as_str() {
+            "payments-db" => checks.check(
+                !quarantined && snaps.is_empty(),
+                "exempt instance untouched",
+            ),
+            "web-1" => {}
+            _ => {
+                checks.check(
+                    quarantined,
+                    format!("{} isolated on every interface", inst.name),
+                );
+                checks.check(
+                    st.state == "running",
+                    format!("{} still running (kept for forensics)", inst.name),
+                );
+                checks.check(
+                    !snaps.is_empty(),
+                    format!("{} has evidence snapshots", inst.name),
+                );
+            }
+        }
+    }
+    let web_snaps = readback::evidence_snapshots(&h.security, &e.web.instance_id).await?;
+    let vols = web_snaps
+        .iter()
+        .map(|s| s.volume_id.clone())
+        .collect::<std::collections::BTreeSet<_>>();
+    checks.check(
+        web_snaps.len() == vols.len(),
+        "re-delivery created no second set of snapshots for web-1",
+    );
+    let scaled = readback::instance(&h.security, &e.scaled.instance_id).await?;
+    checks.check(
+        scaled.auto_scaling_group.is_none(),
+        "web-asg-1 detached from its Auto Scaling group",
+    );
+    let members = readback::target_group_members(&h.security, &e.target_group_arn).await?;
+    checks.check(
+        !members.contains(&e.scaled.instance_id),
+        "web-asg-1 deregistered from its target group",
+    );
+    let user = readback::user(&h.security, &e.user_name).await?;
+    let _ = writeln!(
+        report,
+        "user {}: keys {:?}, inline policies {:?}",
+        e.user_name, user.keys, user.inline_policies
+    );
+    checks.check(
+        user.keys.get(&e.access_key_id).map(String::as_str) == Some("Inactive"),
+        "build-bot's key is inactive",
+    );
+    checks.check(
+        !user.inline_policies.is_empty(),
+        "build-bot has the deny-all policy",
+    );
+    let role = readback::role_policies(&h.security, &e.role_name).await?;
+    let _ = writeln!(
+        report,
+        "role {}: inline policies {:?}",
+        e.role_name,
+        role.keys().collect::<Vec<_>>()
+    );
+    checks.check(
+        role.values()
+            .any(|d| d.to_string().contains("aws:TokenIssueTime")),
+        "web-app-role's sessions issued before now are revoked",
+    );
+    print!("{report}");
+
+    header("Notifications the analysts received");
+    let notes = h.notifications().await?;
+    let mut by_outcome: BTreeMap<String, usize> = BTreeMap::new();
+    for n in &notes {
+        *by_outcome
+            .entry(n.attributes.get("outcome").cloned().unwrap_or_default())
+            .or_default() += 1;
+        println!("  {}", n.subject);
+    }
+    println!("  by outcome: {by_outcome:?}");
+    checks.check(
+        notes.len() >= summaries.len(),
+        "every run sent a notification",
+    );
+
+    header("Lambda invocations (like Lambda's REPORT lines)");
+    let mut per_fn: BTreeMap<String, (usize, usize, f64, u64)> = BTreeMap::new();
+    for i in h.runtime.tasks.all_invocations() {
+        let s = per_fn.entry(i.function.clone()).or_default();
+        s.0 += 1;
+        if i.report.cold_start {
+            s.1 += 1;
+        }
+        s.2 += i.report.duration.as_secs_f64() * 1000.0;
+        s.3 = s.3.max(i.report.max_memory_used_mb as u64);
+    }
+    println!(
+        "  {:<16} {:>6} {:>6} {:>12} {:>10}",
+        "function", "calls", "cold", "avg ms", "max MB"
+    );
+    for (f, (n, cold, total, mem)) in &per_fn {
+        println!(
+            "  {f:<16} {n:>6} {cold:>6} {:>12.1} {mem:>10}",
+            total / *n as f64
+        );
+    }
+
+    header("Summary");
+    for s in &summaries {
+        println!(
+            "  {:<62} {:<22} {}",
+            s.source.chars().take(62).collect::<String>(),
+            s.status,
+            s.outcome
+        );
+    }
+    let expected: &[(&str, &str)] = &[
+        ("HIGH: C&C activity", "contained"),
+        ("HIGH: two interfaces", "contained"),
+        ("HIGH: instance in an Auto Scaling", "contained"),
+        ("HIGH: member account", "contained"),
+        ("HIGH: instance tagged", "skipped"),
+        ("re-delivery", "skipped"),
+        ("LOW", "recorded"),
+        ("S3", "recorded"),
+        ("HIGH: leaked long-term key", "contained"),
+        ("HIGH: stolen role session", "contained"),
+        ("root credentials", "recorded"),
+        ("a Security Hub copy", "rejected-event"),
+    ];
+    for (prefix, outcome) in expected {
+        let got = summaries
+            .iter()
+            .find(|s| s.source.starts_with(prefix))
+            .map(|s| s.outcome.as_str());
+        checks.check(
+            got == Some(*outcome),
+            format!("{prefix}... ends {outcome} (got {got:?})"),
+        );
+    }
+    println!();
+    for (ok, what) in &checks.results {
+        println!("  [{}] {what}", if *ok { "ok" } else { "FAILED" });
+    }
+    println!(
+        "\n{} checks, {} failed; demo took {:.1} s. Inspect an execution: responder history <execution-arn> --endpoint {} (while running) or see the histories above.",
+        checks.results.len(),
+        checks.failed(),
+        started.elapsed().as_secs_f64(),
+        h.server.url()
+    );
+    h.stop().await;
+    Ok(checks)
+}
+
+/// Loads a fixture by name (for tests and the demo).
+pub fn fixture(name: &str) -> Result<Value> {
+    scenario::load(&scenario::fixtures_dir()?, name).with_context(|| format!("fixture {name}"))
+}

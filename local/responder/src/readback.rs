@@ -1,0 +1,401 @@
+//! Reading the effects back from AWS (the emulator locally): what the demo reports and what the
+//! end-to-end tests assert on. Nothing here trusts a task's own report.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use aws_config::SdkConfig;
+use serde::Serialize;
+use serde_json::Value;
+
+/// One network interface as EC2 has it now.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct InterfaceState {
+    /// The interface id.
+    pub network_interface_id: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// Its group ids.
+    pub group_ids: Vec<String>,
+    /// Its group names.
+    pub group_names: Vec<String>,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An instance as EC2, Auto Scaling and ELBv2 have it now.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceState {
+    /// The instance id.
+    pub instance_id: String,
+    /// `running`, `stopped`, ...
+    pub state: String,
+    /// Its interfaces.
+    pub interfaces: Vec<InterfaceState>,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+    /// `DisableApiTermination`.
+    pub termination_protection: bool,
+    /// `InstanceInitiatedShutdownBehavior`.
+    pub shutdown_behavior: String,
+    /// The Auto Scaling group it is in, if any.
+    pub auto_scaling_group: Option<String>,
+}
+
+fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Reads an instance.
+pub async fn instance(cfg: &SdkConfig, instance_id: &str) -> Result<InstanceState> {
+    let ec2 = aws_sdk_ec2::Client::new(cfg);
+    let out = ec2
+        .describe_instances()
+        .instance_ids(instance_id)
+        .send()
+        .await
+        .context("DescribeInstances")?;
+    let i = out
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .next()
+        .with_context(|| format!("{instance_id} not found"))?;
+    let enis = ec2
+        .describe_network_interfaces()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("attachment.instance-id")
+                .values(instance_id)
+                .build(),
+        )
+        .send()
+        .await
+        .context("DescribeNetworkInterfaces")?;
+    let mut interfaces: Vec<InterfaceState> = enis
+        .network_interfaces()
+        .iter()
+        .map(|n| InterfaceState {
+            network_interface_id: n.network_interface_id().unwrap_or_default().to_string(),
+            vpc_id: n.vpc_id().unwrap_or_default().to_string(),
+            group_ids: n
+                .groups()
+                .iter()
+                .map(|g| g.group_id().unwrap_or_default().to_string())
+                .collect(),
+            group_names: n
+                .groups()
+                .iter()
+                .map(|g| g.group_name().unwrap_or_default().to_string())
+                .collect(),
+            tags: ec2_tags(n.tag_set()),
+        })
+        .collect();
+    interfaces.sort_by(|a, b| a.network_interface_id.cmp(&b.network_interface_id));
+    let termination = ec2
+        .describe_instance_attribute()
+        .instance_id(instance_id)
+        .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
+        .send()
+        .await
+        .context("DescribeInstanceAttribute disableApiTermination")?
+        .disable_api_termination()
+        .and_then(|v| v.value())
+        .unwrap_or(false);
+    let shutdown = ec2
+        .describe_instance_attribute()
+        .instance_id(instance_id)
+        .attribute(aws_sdk_ec2::types::InstanceAttributeName::InstanceInitiatedShutdownBehavior)
+        .send()
+        .await
+        .context("DescribeInstanceAttribute instanceInitiatedShutdownBehavior")?
+        .instance_initiated_shutdown_behavior()
+        .and_then(|v| v.value())
+        .unwrap_or("stop")
+        .to_string();
+    let asg = aws_sdk_autoscaling::Client::new(cfg)
+        .describe_auto_scaling_instances()
+        .instance_ids(instance_id)
+        .send()
+        .await
+        .context("DescribeAutoScalingInstances")?
+        .auto_scaling_instances()
+        .first()
+        .and_then(|a| a.auto_scaling_group_name())
+        .map(str::to_string);
+    Ok(InstanceState {
+        instance_id: instance_id.to_string(),
+        state: i
+            .state()
+            .and_then(|s| s.name())
+            .map(|n| n.as_str().to_string())
+            .unwrap_or_default(),
+        interfaces,
+        tags: ec2_tags(i.tags()),
+        termination_protection: termination,
+        shutdown_behavior: shutdown,
+        auto_scaling_group: asg,
+    })
+}
+
+/// The instance ids registered in a target group.
+pub async fn target_group_members(cfg: &SdkConfig, target_group_arn: &str) -> Result<Vec<String>> {
+    let out = aws_sdk_elasticloadbalancingv2::Client::new(cfg)
+        .describe_target_health()
+        .target_group_arn(target_group_arn)
+        .send()
+        .await
+        .context("DescribeTargetHealth")?;
+    Ok(out
+        .target_health_descriptions()
+        .iter()
+        .filter_map(|d| d.target().and_then(|t| t.id()).map(str::to_string))
+        .collect())
+}
+
+/// An evidence snapshot.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotState {
+    /// The snapshot id.
+    pub snapshot_id: String,
+    /// The volume it copies.
+    pub volume_id: String,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The snapshots tagged as evidence of an instance.
+pub async fn evidence_snapshots(cfg: &SdkConfig, instance_id: &str) -> Result<Vec<SnapshotState>> {
+    let out = aws_sdk_ec2::Client::new(cfg)
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name(format!("tag:{}", responder_core::markers::TAG_INSTANCE))
+                .values(instance_id)
+                .build(),
+        )
+        .send()
+        .await
+        .context("DescribeSnapshots")?;
+    Ok(out
+        .snapshots()
+        .iter()
+        .map(|s| SnapshotState {
+            snapshot_id: s.snapshot_id().unwrap_or_default().to_string(),
+            volume_id: s.volume_id().unwrap_or_default().to_string(),
+            tags: ec2_tags(s.tags()),
+        })
+        .collect())
+}
+
+/// An IAM user's keys and inline policies.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserState {
+    /// Key id -> `Active` / `Inactive`.
+    pub keys: BTreeMap<String, String>,
+    /// Inline policy names.
+    pub inline_policies: Vec<String>,
+}
+
+/// Reads a user.
+pub async fn user(cfg: &SdkConfig, user_name: &str) -> Result<UserState> {
+    let iam = aws_sdk_iam::Client::new(cfg);
+    let keys = iam
+        .list_access_keys()
+        .user_name(user_name)
+        .send()
+        .await
+        .context("ListAccessKeys")?
+        .access_key_metadata()
+        .iter()
+        .map(|k| {
+            (
+                k.access_key_id().unwrap_or_default().to_string(),
+                k.status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    let inline_policies = iam
+        .list_user_policies()
+        .user_name(user_name)
+        .send()
+        .await
+        .context("ListUserPolicies")?
+        .policy_names()
+        .to_vec();
+    Ok(UserState {
+        keys,
+        inline_policies,
+    })
+}
+
+/// A role's inline policies with their (decoded) documents.
+pub async fn role_policies(cfg: &SdkConfig, role_name: &str) -> Result<BTreeMap<String, Value>> {
+    let iam = aws_sdk_iam::Client::new(cfg);
+    let names = iam
+        .list_role_policies()
+        .role_name(role_name)
+        .send()
+        .await
+        .context("ListRolePolicies")?
+        .policy_names()
+        .to_vec();
+    let mut out = BTreeMap::new();
+    for n in names {
+        let doc = iam
+            .get_role_policy()
+            .role_name(role_name)
+            .policy_name(&n)
+            .send()
+            .await
+            .context("GetRolePolicy")?
+            .policy_document()
+            .to_string();
+        let decoded = percent_decode(&doc);
+        out.insert(
+            n,
+            serde_json::from_str(&decoded).unwrap_or(Value::String(decoded)),
+        );
+    }
+    Ok(out)
+}
+
+/// Decodes a URL-encoded policy document (IAM returns them encoded).
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = |b: u8| (b as char).to_digit(16);
+                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 3;
+                    }
+                    _ => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).to_string()
+}
+
+/// One notification as a subscriber receives it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Notification {
+    /// The subject.
+    pub subject: String,
+    /// The message body (JSON when the publisher sent JSON).
+    pub message: String,
+    /// Message attributes.
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl Notification {
+    /// The body as JSON, if it is.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_str(&self.message).ok()
+    }
+}
+
+/// Drains the analysts' inbox queue (an SQS subscription of the topic).
+pub async fn drain_inbox(cfg: &SdkConfig, queue_url: &str) -> Result<Vec<Notification>> {
+    let sqs = aws_sdk_sqs::Client::new(cfg);
+    let mut all = Vec::new();
+    loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .context("ReceiveMessage")?;
+        let msgs = out.messages();
+        if msgs.is_empty() {
+            return Ok(all);
+        }
+        for m in msgs {
+            let envelope: Value =
+                serde_json::from_str(m.body().unwrap_or("{}")).unwrap_or(Value::Null);
+            let attributes = envelope
+                .get("MessageAttributes")
+                .and_then(Value::as_object)
+                .map(|o| {
+                    o.iter()
+                        .map(|(k, v)| {
+                            (
+                                k.clone(),
+                                v.get("Value")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or("")
+                                    .to_string(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            all.push(Notification {
+                subject: envelope
+                    .get("Subject")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                message: envelope
+                    .get("Message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                attributes,
+            });
+            if let Some(h) = m.receipt_handle() {
+                sqs.delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(h)
+                    .send()
+                    .await
+                    .context("DeleteMessage")?;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn decodes_policy_documents() {
+        assert_eq!(
+            percent_decode("%7B%22Effect%22%3A%22Deny%22%7D"),
+            "{\"Effect\":\"Deny\"}"
+        );
+        assert_eq!(percent_decode("a%2"), "a%2");
+    }
+}

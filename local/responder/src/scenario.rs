@@ -1,0 +1,174 @@
+//! Events for the local estate: the project's fixtures, pointed at the resources the emulator
+//! created (instance, interface and key ids are the emulator's, not the fixture's).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+
+use crate::estate::SeededInstance;
+
+/// Finds `fixtures/events` from the current folder upwards (or `RESPONDER_FIXTURES`).
+pub fn fixtures_dir() -> Result<PathBuf> {
+    if let Some(d) = std::env::var_os("RESPONDER_FIXTURES") {
+        return Ok(PathBuf::from(d));
+    }
+    let mut dir = std::env::current_dir().ok();
+    while let Some(d) = dir {
+        let c = d.join("fixtures/events");
+        if c.is_dir() {
+            return Ok(c);
+        }
+        dir = d.parent().map(Path::to_path_buf);
+    }
+    anyhow::bail!("fixtures/events not found from the current folder; run from the repository or set RESPONDER_FIXTURES")
+}
+
+/// Reads a fixture event.
+pub fn load(dir: &Path, name: &str) -> Result<Value> {
+    let path = dir.join(name);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+fn set(event: &mut Value, pointer: &str, value: Value) {
+    if let Some(slot) = event.pointer_mut(pointer) {
+        *slot = value;
+    }
+}
+
+/// Points an event at an account and region and gives it a finding id.
+pub fn retarget(mut event: Value, finding_id: &str, account: &str, region: &str) -> Value {
+    set(&mut event, "/detail/id", json!(finding_id));
+    set(&mut event, "/detail/accountId", json!(account));
+    set(&mut event, "/detail/region", json!(region));
+    set(&mut event, "/region", json!(region));
+    if let Some(arn) = event.pointer("/detail/arn").and_then(Value::as_str) {
+        let detector = arn
+            .split("detector/")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .unwrap_or("0")
+            .to_string();
+        set(
+            &mut event,
+            "/detail/arn",
+            json!(format!(
+                "arn:aws:guardduty:{region}:{account}:detector/{detector}/finding/{finding_id}"
+            )),
+        );
+    }
+    event
+}
+
+/// Points an EC2 finding at a seeded instance and its interfaces.
+pub fn for_instance(
+    event: Value,
+    finding_id: &str,
+    instance: &SeededInstance,
+    region: &str,
+) -> Value {
+    let mut event = retarget(event, finding_id, &instance.account_id, region);
+    set(
+        &mut event,
+        "/detail/resource/instanceDetails/instanceId",
+        json!(instance.instance_id),
+    );
+    let template = event
+        .pointer("/detail/resource/instanceDetails/networkInterfaces/0")
+        .cloned()
+        .unwrap_or(json!({}));
+    let interfaces: Vec<Value> = instance
+        .interfaces
+        .iter()
+        .map(|i| {
+            let mut n = template.clone();
+            n["networkInterfaceId"] = json!(i.network_interface_id);
+            n["vpcId"] = json!(i.vpc_id);
+            n["securityGroups"] = json!(i
+                .group_ids
+                .iter()
+                .map(|g| json!({"groupId": g, "groupName": g}))
+                .collect::<Vec<_>>());
+            n
+        })
+        .collect();
+    set(
+        &mut event,
+        "/detail/resource/instanceDetails/networkInterfaces",
+        json!(interfaces),
+    );
+    event
+}
+
+/// Points an IAM finding at a principal and key.
+pub fn for_access_key(
+    event: Value,
+    finding_id: &str,
+    account: &str,
+    region: &str,
+    user_name: &str,
+    access_key_id: &str,
+) -> Value {
+    let mut event = retarget(event, finding_id, account, region);
+    set(
+        &mut event,
+        "/detail/resource/accessKeyDetails/userName",
+        json!(user_name),
+    );
+    set(
+        &mut event,
+        "/detail/resource/accessKeyDetails/accessKeyId",
+        json!(access_key_id),
+    );
+    event
+}
+
+/// The approve and reject links of an approval request message.
+pub fn approval_links(body: &str) -> Option<(String, String)> {
+    let lines: Vec<&str> = body.lines().map(str::trim).collect();
+    let link_after = |i: usize| {
+        lines[i + 1..]
+            .iter()
+            .find(|x| x.starts_with("http://") || x.starts_with("https://"))
+            .map(|x| x.to_string())
+    };
+    let mut approve = None;
+    let mut reject = None;
+    for (i, l) in lines.iter().enumerate() {
+        if l.starts_with("Approve") {
+            approve = link_after(i);
+        } else if l.starts_with("Reject") {
+            reject = link_after(i);
+        }
+    }
+    Some((approve?, reject?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_both_links() {
+        let body = "text\n\nApprove:\nhttp://127.0.0.1:1/approval?a=x\n\nReject:\nhttp://127.0.0.1:1/approval?a=y\n";
+        let (a, r) = approval_links(body).expect("links");
+        assert!(a.ends_with("a=x"));
+        assert!(r.ends_with("a=y"));
+        assert!(approval_links("no links").is_none());
+    }
+
+    #[test]
+    fn retarget_rewrites_ids_account_and_arn() {
+        let e = json!({"region": "x", "detail": {"id": "old", "accountId": "1", "region": "x",
+            "arn": "arn:aws:guardduty:x:1:detector/abc/finding/old"}});
+        let e = retarget(e, "new", "222222222222", "eu-west-1");
+        assert_eq!(e["detail"]["id"], "new");
+        assert_eq!(e["detail"]["accountId"], "222222222222");
+        assert_eq!(
+            e["detail"]["arn"],
+            "arn:aws:guardduty:eu-west-1:222222222222:detector/abc/finding/new"
+        );
+    }
+}
