@@ -77,7 +77,7 @@ fn summary() -> FindingSummary {
 
 fn link_with(signer: &Signer, expires_at: i64, intent: Intent) -> String {
     let p = Payload::new(TaskToken::new(TOKEN), summary(), expires_at, intent).expect("payload");
-    signer.link(BASE, &p)
+    signer.link(BASE, &p).expect("link")
 }
 
 fn link() -> String {
@@ -434,7 +434,7 @@ async fn handle_uses_the_clock_and_accepts_byte_bodies() {
     .expect("payload");
     let req = Request::builder()
         .method("POST")
-        .uri(signer().link(BASE, &p))
+        .uri(signer().link(BASE, &p).expect("link"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(b"decision=approve".to_vec())
         .expect("request");

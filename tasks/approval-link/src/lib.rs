@@ -46,8 +46,6 @@ pub const QUERY_PARAM: &str = "a";
 /// with the summary and base64 a real token stays well below this. Anything longer is refused
 /// before any work is done on it.
 pub const MAX_TOKEN_LEN: usize = 6144;
-/// The longest link a finding may produce before it is refused as unusable in mail.
-pub const MAX_LINK_LEN: usize = 8000;
 /// The longest text kept for each summary field; findings carry attacker-influenced strings.
 pub const MAX_FIELD_LEN: usize = 256;
 
@@ -269,13 +267,20 @@ impl Signer {
     }
 
     /// The full link: `<base_url>/approval?a=<token>`. `base_url` is used without its trailing
-    /// slashes; see [`validate_base_url`].
-    pub fn link(&self, base_url: &str, payload: &Payload) -> String {
-        format!(
-            "{}{PATH}?{QUERY_PARAM}={}",
-            base_url.trim_end_matches('/'),
-            self.sign(payload)
-        )
+    /// slashes; see [`validate_base_url`]. Refuses (`Input.Invalid`) a payload whose token would
+    /// be longer than [`MAX_TOKEN_LEN`], since [`Signer::verify`] would refuse it.
+    pub fn link(&self, base_url: &str, payload: &Payload) -> Result<String, TaskError> {
+        let token = self.sign(payload);
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(TaskError::input(format!(
+                "the signed approval token would be {} characters; the limit is {MAX_TOKEN_LEN}",
+                token.len()
+            )));
+        }
+        Ok(format!(
+            "{}{PATH}?{QUERY_PARAM}={token}",
+            base_url.trim_end_matches('/')
+        ))
     }
 
     /// Verifies a signed token at time `now` (Unix seconds): shape, then the signature in

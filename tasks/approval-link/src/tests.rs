@@ -184,9 +184,12 @@ fn the_task_token_never_shows_in_debug_output() {
 #[test]
 fn a_link_with_a_2048_character_token_stays_usable_in_mail() {
     let p = Payload::new(task_token(2048), summary(), NOW + 1, Intent::Reject).expect("payload");
-    let link = signer().link("https://abc.lambda-url.us-east-1.on.aws/", &p);
+    let link = signer()
+        .link("https://abc.lambda-url.us-east-1.on.aws/", &p)
+        .expect("link");
     assert!(link.starts_with("https://abc.lambda-url.us-east-1.on.aws/approval?a="));
-    assert!(link.len() < MAX_LINK_LEN, "{}", link.len());
+    // About 3.9 KB: long, but within what mail clients and browsers carry.
+    assert!(link.len() < 4000, "{}", link.len());
     // Only characters that need no escaping in a URL or in plain-text mail.
     assert!(link
         .bytes()
@@ -202,8 +205,20 @@ fn a_link_with_a_2048_character_token_stays_usable_in_mail() {
 fn a_typical_link_is_short() {
     // Typical task tokens are about 700 characters: the link is then about 1.3 KB.
     let p = Payload::new(task_token(700), summary(), NOW + 1, Intent::Approve).expect("payload");
-    let link = signer().link("https://abc.lambda-url.us-east-1.on.aws", &p);
+    let link = signer()
+        .link("https://abc.lambda-url.us-east-1.on.aws", &p)
+        .expect("link");
     assert!(link.len() < 1400, "{}", link.len());
+}
+
+#[test]
+fn a_payload_too_large_to_verify_is_refused_when_signing() {
+    let p = Payload::new(task_token(5000), summary(), NOW + 1, Intent::Approve).expect("payload");
+    let e = signer()
+        .link("https://x.example", &p)
+        .expect_err("too long");
+    assert_eq!(e.name, responder_core::names::INPUT_INVALID);
+    assert!(e.message.contains("limit is 6144"), "{}", e.message);
 }
 
 #[test]

@@ -143,15 +143,7 @@ pub async fn request_approval(
             expires_at,
             intent,
         )?;
-        let link = config.signer.link(&config.base_url, &payload);
-        if link.len() > approval_link::MAX_LINK_LEN {
-            return Err(TaskError::input(format!(
-                "the approval link would be {} characters; the limit is {}",
-                link.len(),
-                approval_link::MAX_LINK_LEN
-            )));
-        }
-        Ok(link)
+        config.signer.link(&config.base_url, &payload)
     };
     let approve = link(Intent::Approve)?;
     let reject = link(Intent::Reject)?;
