@@ -575,10 +575,10 @@ async fn a_non_iam_resource_is_skipped() {
 
 #[tokio::test]
 async fn dry_run_reports_the_exact_policy_and_key_and_changes_nothing() {
-    let mut input = input(AKIA, "IAMUser", "ci-deployer");
-    input.decision.dry_run = true;
+    let mut key_input = input(AKIA, "IAMUser", "ci-deployer");
+    key_input.decision.dry_run = true;
     let iam = FakeIam::default().with_user("ci-deployer", &[(AKIA, KeyStatus::Active)], &[]);
-    let report = revoke(&input, &iam, &settings(), now())
+    let report = revoke(&key_input, &iam, &settings(), now())
         .await
         .expect("report");
     assert!(report.dry_run);
@@ -596,13 +596,15 @@ async fn dry_run_reports_the_exact_policy_and_key_and_changes_nothing() {
     );
 
     // The task's own DRY_RUN forces a dry run too; for a role the document carries the cutoff.
-    let input = super::tests::input(ASIA, "AssumedRole", "web-tier-role");
+    let role_input = input(ASIA, "AssumedRole", "web-tier-role");
     let iam = FakeIam::default().with_role("web-tier-role", "/", &[]);
     let forced = Settings {
         dry_run: true,
         ..settings()
     };
-    let report = revoke(&input, &iam, &forced, now()).await.expect("report");
+    let report = revoke(&role_input, &iam, &forced, now())
+        .await
+        .expect("report");
     assert!(report.dry_run);
     assert!(iam.writes().is_empty());
     let pol = action(&report, "attach-deny-policy");
@@ -654,13 +656,13 @@ async fn missing_user_role_or_key_is_target_not_found() {
 
 #[tokio::test]
 async fn verification_failures_are_named() {
-    let input = input(AKIA, "IAMUser", "ci-deployer");
+    let key_input = input(AKIA, "IAMUser", "ci-deployer");
     let iam = FakeIam {
         ignore_deactivation: true,
         ..FakeIam::default()
     }
     .with_user("ci-deployer", &[(AKIA, KeyStatus::Active)], &[]);
-    let err = revoke(&input, &iam, &settings(), now())
+    let err = revoke(&key_input, &iam, &settings(), now())
         .await
         .expect_err("key stays active");
     assert_eq!(err.name, names::REMEDIATION_VERIFICATION_FAILED);
@@ -672,7 +674,7 @@ async fn verification_failures_are_named() {
     }
     .with_role("web-tier-role", "/", &[]);
     let err = revoke(
-        &super::tests::input(ASIA, "AssumedRole", "web-tier-role"),
+        &input(ASIA, "AssumedRole", "web-tier-role"),
         &iam,
         &settings(),
         now(),
