@@ -221,7 +221,7 @@ impl SnapshotStore for Ec2SnapshotStore {
                     .exclude_boot_volume(false)
                     .build(),
             )
-            .copy_tags_from_source(CopyTagsFromSource::Volume)
+            .set_copy_tags_from_source(spec.copy_volume_tags.then_some(CopyTagsFromSource::Volume))
             .description(&spec.description)
             .tag_specifications(tag_spec(spec))
             .dry_run(dry_run)
@@ -245,6 +245,9 @@ impl SnapshotStore for Ec2SnapshotStore {
                 Some(code) if UNSUPPORTED_CODES.contains(&code) => {
                     Err(CreateError::Unsupported(code.to_string()))
                 }
+                Some("TagLimitExceeded") => Err(CreateError::TagLimit(
+                    classify_sdk_error("ec2:CreateSnapshots", &e).message,
+                )),
                 _ => Err(CreateError::Failed(classify_sdk_error(
                     "ec2:CreateSnapshots",
                     &e,

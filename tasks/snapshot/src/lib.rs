@@ -55,6 +55,8 @@ pub struct SnapshotSpec {
     pub description: String,
     /// The tags put on every snapshot, keys and values within AWS's limits.
     pub tags: Vec<(String, String)>,
+    /// Whether `CreateSnapshots` also copies each volume's own tags (`CopyTagsFromSource`).
+    pub copy_volume_tags: bool,
 }
 
 /// The answer of a call that may run as an EC2 dry run.
@@ -72,6 +74,9 @@ pub enum CreateError {
     /// The endpoint does not offer `CreateSnapshots` (the error code is kept for the report);
     /// the task falls back to one `CreateSnapshot` per volume.
     Unsupported(String),
+    /// The snapshots would carry more than 50 tags (the volumes' own, copied, plus ours);
+    /// the task retries without copying the volumes' tags.
+    TagLimit(String),
     /// Any other failure, already named.
     Failed(TaskError),
 }
@@ -146,6 +151,7 @@ pub fn snapshot_spec(input: &TaskInput, instance_id: &str) -> SnapshotSpec {
         instance_id: instance_id.to_string(),
         description: cut_chars(&description, DESCRIPTION_MAX),
         tags,
+        copy_volume_tags: true,
     }
 }
 
@@ -241,7 +247,20 @@ pub async fn run(input: &TaskInput, store: &dyn SnapshotStore) -> Result<TaskRep
             report.evidence.insert("volumeIds".into(), json!([]));
             return Ok(report);
         }
-        match store.create_snapshots(&spec, dry_run).await {
+        let mut spec = spec;
+        let mut created = store.create_snapshots(&spec, dry_run).await;
+        if let Err(CreateError::TagLimit(message)) = &created {
+            // The evidence matters more than the copied volume tags: take it with ours only.
+            tracing::warn!(%message, "volume tags not copied: too many tags");
+            spec.copy_volume_tags = false;
+            created = store.create_snapshots(&spec, dry_run).await;
+        }
+        let copied_note = if spec.copy_volume_tags {
+            ""
+        } else {
+            "; the volumes' own tags were not copied (over 50 tags with ours)"
+        };
+        match created {
             Ok(Call::WouldSucceed) => {
                 for v in &volumes {
                     report.push(
@@ -269,7 +288,7 @@ pub async fn run(input: &TaskInput, store: &dyn SnapshotStore) -> Result<TaskRep
                             s.volume_id.clone().unwrap_or_else(|| instance_id.clone()),
                             Outcome::Changed,
                             format!(
-                                "snapshot {} of {}{} (crash-consistent with the instance's other volumes)",
+                                "snapshot {} of {}{} (crash-consistent with the instance's other volumes){copied_note}",
                                 s.snapshot_id,
                                 s.volume_id.as_deref().unwrap_or("an unknown volume"),
                                 device_suffix(device.as_deref())
@@ -297,6 +316,12 @@ pub async fn run(input: &TaskInput, store: &dyn SnapshotStore) -> Result<TaskRep
                 api_used = api::CREATE_SNAPSHOT;
             }
             Err(CreateError::Failed(e)) => return Err(e),
+            Err(CreateError::TagLimit(message)) => {
+                return Err(TaskError::new(
+                    names::REMEDIATION_FAILED,
+                    format!("CreateSnapshots refused the evidence tags: {message}"),
+                ))
+            }
         }
     }
 

@@ -11,6 +11,8 @@ use super::*;
 #[derive(Clone)]
 enum Multi {
     Works,
+    /// `TagLimitExceeded` while volume tags are copied, then works.
+    TooManyTags,
     Unsupported(&'static str),
     Fails(TaskError),
 }
@@ -102,8 +104,11 @@ impl SnapshotStore for Fake {
         match &self.multi {
             Multi::Unsupported(code) => Err(CreateError::Unsupported(code.to_string())),
             Multi::Fails(e) => Err(CreateError::Failed(e.clone())),
-            Multi::Works if dry_run => Ok(Call::WouldSucceed),
-            Multi::Works => Ok(Call::Done(
+            Multi::TooManyTags if spec.copy_volume_tags => {
+                Err(CreateError::TagLimit("TagLimitExceeded".into()))
+            }
+            Multi::Works | Multi::TooManyTags if dry_run => Ok(Call::WouldSucceed),
+            Multi::Works | Multi::TooManyTags => Ok(Call::Done(
                 self.volumes
                     .clone()
                     .unwrap_or_default()
@@ -380,4 +385,21 @@ fn spec_tags_mark_the_evidence_within_limits() {
         assert!(v.chars().count() <= markers::limits::VALUE_MAX, "{k}");
     }
     assert_eq!(spec.description.chars().count(), DESCRIPTION_MAX);
+}
+
+#[tokio::test]
+async fn too_many_tags_retries_without_copying_volume_tags() {
+    let store = Fake::new(Some(vols(&["vol-root"])), Multi::TooManyTags);
+    let r = run(&input(false), &store).await.expect("report");
+    assert_eq!(
+        store.calls(),
+        [
+            "find",
+            "volumes",
+            "multi dry_run=false",
+            "multi dry_run=false"
+        ]
+    );
+    assert_eq!(r.actions[0].outcome, Outcome::Changed);
+    assert!(r.actions[0].detail.contains("not copied"));
 }

@@ -20,7 +20,7 @@ pub const IAM_ACTIONS: &[&str] = &[
     "sts:AssumeRole",
 ];
 
-/// Resource ids per `DescribeTags` call: the `resource-id` filter takes at most 200 values.
+/// Resource ids per `DescribeTags` call, so one filter never grows with the instance's size.
 const DESCRIBE_TAGS_BATCH: usize = 200;
 
 /// Builds an EC2 client for a finding's account and region.

@@ -313,6 +313,25 @@ async fn invalid_action_falls_back_to_one_snapshot_per_volume() {
 }
 
 #[tokio::test]
+async fn tag_limit_retries_without_copy_tags_from_source() {
+    let copying = mock!(Client::create_snapshots)
+        .match_requests(|r| r.copy_tags_from_source().is_some())
+        .then_error(|| code_error("TagLimitExceeded"));
+    let plain = mock!(Client::create_snapshots)
+        .match_requests(|r| {
+            r.copy_tags_from_source().is_none() && !r.tag_specifications().is_empty()
+        })
+        .then_output(snapshots_out);
+    let (ev, inst) = (no_evidence(), instance_with(TWO));
+    let clients = own_account_clients(&[&ev, &inst, &copying, &plain]);
+    let report = handle(&clients, input_json("111111111111", false))
+        .await
+        .expect("report");
+    assert_eq!((copying.num_calls(), plain.num_calls()), (1, 1));
+    assert_eq!(report.actions.len(), 2);
+}
+
+#[tokio::test]
 async fn unknown_instance_is_target_not_found() {
     let inst = mock!(Client::describe_instances).then_error(|| {
         aws_sdk_ec2::operation::describe_instances::DescribeInstancesError::generic(
