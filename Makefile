@@ -7,6 +7,7 @@ VENV ?= $(CURDIR)/.venv
 PYTHON ?= python3
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
 .PHONY: demo test setup build build-release lint unit e2e infra-check conformance bench package clean-venv
 
@@ -18,9 +19,10 @@ $(VENV)/.moto-installed: local/moto-requirements.txt
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r local/moto-requirements.txt
 	@touch $@
 
-## demo: build, start moto, seed an estate, run the fixtures through the pipeline, report
-demo: setup build-release
-	MOTO_SERVER=$(VENV)/bin/moto_server target/release/responder demo
+## demo: build, start moto, seed an estate, run the fixtures through the pipeline, report.
+## The debug build is the one the tests use too, so a newcomer builds once for both commands.
+demo: setup build
+	MOTO_SERVER=$(VENV)/bin/moto_server $(TARGET_DIR)/debug/responder demo
 
 build:
 	$(CARGO) build --workspace --bins

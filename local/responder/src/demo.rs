@@ -212,6 +212,13 @@ pub async fn run(opts: HarnessOptions) -> Result<Checks> {
         s.outcome == "contained",
         "approved MEDIUM finding is contained",
     );
+    if let Some(arn) = &s.execution_arn {
+        println!("\n  Its execution history, as the Step Functions console shows it (responder history):");
+        let events = crate::pipeline::history_values(&h.runtime, arn)?;
+        for line in crate::history_view::render(arn, &events, 110).lines() {
+            println!("    {line}");
+        }
+    }
     let st = readback::instance(&h.security, &fresh.instance_id).await?;
     checks.check(
         st.interfaces
@@ -459,11 +466,10 @@ pub async fn run(opts: HarnessOptions) -> Result<Checks> {
         println!("  [{}] {what}", if *ok { "ok" } else { "FAILED" });
     }
     println!(
-        "\n{} checks, {} failed; demo took {:.1} s. Inspect an execution: responder history <execution-arn> --endpoint {} (while running) or see the histories above.",
+        "\n{} checks, {} failed; demo took {:.1} s. `responder serve` keeps an endpoint up; `responder history <execution-arn>` shows any execution.",
         checks.results.len(),
         checks.failed(),
         started.elapsed().as_secs_f64(),
-        h.server.url()
     );
     h.stop().await;
     Ok(checks)

@@ -62,9 +62,18 @@ pub fn reconstruct(events: &[Value]) -> ExecutionView {
         status: "RUNNING".into(),
         ..ExecutionView::default()
     };
+    // Each event follows another (`previousEventId`); an event belongs to the state whose
+    // `...StateEntered` event its chain leads back to. This keeps parallel branches apart.
+    let mut owner: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
     for e in events {
         let ty = e.get("type").and_then(Value::as_str).unwrap_or("");
         let ts = e.get("timestamp").and_then(Value::as_f64).unwrap_or(0.0);
+        let id = e.get("id").and_then(Value::as_u64).unwrap_or(0);
+        let prev = e
+            .get("previousEventId")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let inherited = owner.get(&prev).copied();
         match ty {
             "ExecutionStarted" => {
                 view.started = Some(ts);
@@ -101,35 +110,42 @@ pub fn reconstruct(events: &[Value]) -> ExecutionView {
                     errors: Vec::new(),
                     attempts: 0,
                 });
+                owner.insert(id, view.states.len() - 1);
+                continue;
             }
             t if t.ends_with("StateExited") => {
                 let d = details(e, "stateExitedEventDetails");
                 let name = text(d, "name").unwrap_or_default();
-                if let Some(s) = view
-                    .states
-                    .iter_mut()
-                    .rev()
-                    .find(|s| s.name == name && s.exited.is_none())
-                {
-                    s.exited = Some(ts);
-                    s.output = text(d, "output");
+                let idx = inherited
+                    .filter(|i| view.states[*i].name == name)
+                    .or_else(|| {
+                        view.states
+                            .iter()
+                            .rposition(|s| s.name == name && s.exited.is_none())
+                    });
+                if let Some(i) = idx {
+                    view.states[i].exited = Some(ts);
+                    view.states[i].output = text(d, "output");
                 }
             }
             "TaskScheduled" | "LambdaFunctionScheduled" => {
-                if let Some(s) = view.states.iter_mut().rev().find(|s| s.exited.is_none()) {
-                    s.attempts += 1;
+                if let Some(i) = inherited {
+                    view.states[i].attempts += 1;
                 }
             }
             t if t.ends_with("Failed") || t.ends_with("TimedOut") => {
                 let key = format!("{}EventDetails", lower_first(t));
                 let d = details(e, &key);
-                if let Some(err) = text(d, "error") {
-                    if let Some(s) = view.states.iter_mut().rev().find(|s| s.exited.is_none()) {
-                        s.errors.push((err, text(d, "cause").unwrap_or_default()));
-                    }
+                if let (Some(err), Some(i)) = (text(d, "error"), inherited) {
+                    view.states[i]
+                        .errors
+                        .push((err, text(d, "cause").unwrap_or_default()));
                 }
             }
             _ => {}
+        }
+        if let Some(i) = inherited {
+            owner.insert(id, i);
         }
     }
     view
@@ -258,6 +274,27 @@ mod tests {
             vec![("Remediation.Throttled".to_string(), "slow down".to_string())]
         );
         assert_eq!(s.output.as_deref(), Some("{\"ok\":true}"));
+    }
+
+    /// Regression: in a Parallel state both branches' tasks are open at once; a task's events
+    /// must count for its own state, not for whichever state was entered last.
+    #[test]
+    fn parallel_branches_keep_their_own_attempts() {
+        let events = vec![
+            json!({"id":1,"previousEventId":0,"timestamp":1.0,"type":"ExecutionStarted","executionStartedEventDetails":{"input":"{}"}}),
+            json!({"id":2,"previousEventId":1,"timestamp":1.0,"type":"TaskStateEntered","stateEnteredEventDetails":{"name":"Snapshot","input":"{}"}}),
+            json!({"id":3,"previousEventId":1,"timestamp":1.0,"type":"TaskStateEntered","stateEnteredEventDetails":{"name":"Tag","input":"{}"}}),
+            json!({"id":4,"previousEventId":2,"timestamp":1.0,"type":"LambdaFunctionScheduled"}),
+            json!({"id":5,"previousEventId":3,"timestamp":1.0,"type":"LambdaFunctionScheduled"}),
+            json!({"id":6,"previousEventId":5,"timestamp":1.1,"type":"TaskStateExited","stateExitedEventDetails":{"name":"Tag","output":"{}"}}),
+            json!({"id":7,"previousEventId":4,"timestamp":1.2,"type":"TaskStateExited","stateExitedEventDetails":{"name":"Snapshot","output":"{}"}}),
+        ];
+        let v = reconstruct(&events);
+        assert_eq!(v.states[0].name, "Snapshot");
+        assert_eq!(v.states[0].attempts, 1);
+        assert_eq!(v.states[1].attempts, 1);
+        assert_eq!(v.states[0].exited, Some(1.2));
+        assert_eq!(v.states[1].exited, Some(1.1));
     }
 
     #[test]

@@ -274,6 +274,118 @@ pub async fn role_policies(cfg: &SdkConfig, role_name: &str) -> Result<BTreeMap<
     Ok(out)
 }
 
+/// A user's inline policies with their (decoded) documents.
+pub async fn user_policies(cfg: &SdkConfig, user_name: &str) -> Result<BTreeMap<String, Value>> {
+    let iam = aws_sdk_iam::Client::new(cfg);
+    let names = iam
+        .list_user_policies()
+        .user_name(user_name)
+        .send()
+        .await
+        .context("ListUserPolicies")?
+        .policy_names()
+        .to_vec();
+    let mut out = BTreeMap::new();
+    for n in names {
+        let doc = iam
+            .get_user_policy()
+            .user_name(user_name)
+            .policy_name(&n)
+            .send()
+            .await
+            .context("GetUserPolicy")?
+            .policy_document()
+            .to_string();
+        let decoded = percent_decode(&doc);
+        out.insert(
+            n,
+            serde_json::from_str(&decoded).unwrap_or(Value::String(decoded)),
+        );
+    }
+    Ok(out)
+}
+
+/// An Auto Scaling group's capacity and members.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoScalingGroupState {
+    /// The desired capacity.
+    pub desired_capacity: i32,
+    /// The minimum size.
+    pub min_size: i32,
+    /// The maximum size.
+    pub max_size: i32,
+    /// The instances in the group.
+    pub instance_ids: Vec<String>,
+}
+
+/// Reads an Auto Scaling group.
+pub async fn auto_scaling_group(cfg: &SdkConfig, name: &str) -> Result<AutoScalingGroupState> {
+    let out = aws_sdk_autoscaling::Client::new(cfg)
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(name)
+        .send()
+        .await
+        .context("DescribeAutoScalingGroups")?;
+    let g = out
+        .auto_scaling_groups()
+        .first()
+        .with_context(|| format!("Auto Scaling group {name} not found"))?;
+    let mut instance_ids: Vec<String> = g
+        .instances()
+        .iter()
+        .filter_map(|i| i.instance_id().map(str::to_string))
+        .collect();
+    instance_ids.sort();
+    Ok(AutoScalingGroupState {
+        desired_capacity: g.desired_capacity().unwrap_or_default(),
+        min_size: g.min_size().unwrap_or_default(),
+        max_size: g.max_size().unwrap_or_default(),
+        instance_ids,
+    })
+}
+
+/// A security group as EC2 has it now.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityGroupState {
+    /// The group id.
+    pub group_id: String,
+    /// The group name.
+    pub group_name: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// How many inbound rules it has.
+    pub ingress_rules: usize,
+    /// How many outbound rules it has.
+    pub egress_rules: usize,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Every security group of the account, sorted by id.
+pub async fn security_groups(cfg: &SdkConfig) -> Result<Vec<SecurityGroupState>> {
+    let out = aws_sdk_ec2::Client::new(cfg)
+        .describe_security_groups()
+        .send()
+        .await
+        .context("DescribeSecurityGroups")?;
+    let mut groups: Vec<SecurityGroupState> = out
+        .security_groups()
+        .iter()
+        .map(|g| SecurityGroupState {
+            group_id: g.group_id().unwrap_or_default().to_string(),
+            group_name: g.group_name().unwrap_or_default().to_string(),
+            vpc_id: g.vpc_id().unwrap_or_default().to_string(),
+            ingress_rules: g.ip_permissions().len(),
+            egress_rules: g.ip_permissions_egress().len(),
+            tags: ec2_tags(g.tags()),
+        })
+        .collect();
+    groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+    Ok(groups)
+}
+
 /// Decodes a URL-encoded policy document (IAM returns them encoded).
 pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();

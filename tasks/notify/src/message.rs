@@ -113,7 +113,11 @@ impl Context {
             (_, Some(e)) if e.is_object() => Finding::from_event(e)
                 .map(|f| Summary::of(&f))
                 .unwrap_or_else(|_| Summary::raw(e.get("detail").unwrap_or(e), Some(e))),
-            _ => Summary::default(),
+            // A rollback (`restore-instance`) has no finding: its request names the instance.
+            _ => match doc.get("request").filter(|r| r.is_object()) {
+                Some(r) => Summary::of_request(r),
+                None => Summary::default(),
+            },
         };
         let decision = doc.get("decision").filter(|d| d.is_object()).cloned();
         let from_decision = |k: &str| text(decision.as_ref().and_then(|d| d.get(k)));
@@ -266,6 +270,26 @@ impl Summary {
 
     /// What can be read from an object that is not a well-formed finding: a finding document
     /// with wrong fields, or an event's `detail` (with the envelope for account and region).
+    /// The summary of a rollback request `{accountId, region, instanceId, ...}`.
+    fn of_request(r: &Value) -> Summary {
+        let s = |k: &str| {
+            r.get(k)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        Summary {
+            account: s("accountId"),
+            region: s("region"),
+            partition: s("partition"),
+            resource_type: Some("Instance".to_string()),
+            label: s("instanceId"),
+            resource: r.clone(),
+            ..Summary::default()
+        }
+    }
+
     fn raw(v: &Value, envelope: Option<&Value>) -> Summary {
         let s = |x: Option<&Value>| match x {
             Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
@@ -342,12 +366,21 @@ fn error_info(e: &Value) -> Value {
 }
 
 fn subject(ctx: &Context) -> String {
-    let tier = ctx.tier.as_deref().unwrap_or("UNKNOWN");
+    let tier = ctx.tier.as_deref().unwrap_or(if ctx.outcome == "restored" {
+        "ROLLBACK"
+    } else {
+        "UNKNOWN"
+    });
     let dry = if ctx.dry_run { "[DRY RUN]" } else { "" };
     let s = &ctx.summary;
     let raw = match (&s.label, &s.finding_type) {
         (Some(label), Some(ty)) => format!(
             "[{tier}]{dry} {} {label} in {}: {ty}",
+            ctx.outcome,
+            s.account.as_deref().unwrap_or("unknown account")
+        ),
+        (Some(label), None) => format!(
+            "[{tier}]{dry} {} {label} in {}",
             ctx.outcome,
             s.account.as_deref().unwrap_or("unknown account")
         ),

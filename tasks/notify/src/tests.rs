@@ -475,3 +475,31 @@ fn output_shape() {
         json!({"messageId": "m", "subject": "s", "bytes": 10, "trimmed": false})
     );
 }
+
+/// Regression: a rollback's notification named no instance ("finding not readable"), because
+/// `restore-instance` passes its request, not a finding.
+#[tokio::test]
+async fn a_rollback_names_the_restored_instance() {
+    let doc = json!({
+        "outcome": "restored",
+        "request": {"accountId": "222222222222", "region": "eu-west-1", "instanceId": "i-0abc1234def567890",
+                    "reason": "false positive", "requestedBy": "analyst@example.com"},
+        "execution": "arn:aws:states:eu-west-1:111111111111:execution:restore-instance:r1",
+        "results": {"restore": {"task": "restore", "dryRun": false, "actions": [
+            {"action": "set-interface-groups", "target": "eni-0aaa", "outcome": "changed", "detail": "back to sg-0111"}],
+            "evidence": {}}}
+    });
+    let (out, p) = send(&doc).await;
+    assert_eq!(
+        out.subject,
+        "[ROLLBACK] restored i-0abc1234def567890 in 222222222222"
+    );
+    let published = p.sent.lock().expect("lock");
+    let (_, body, attrs) = published.first().expect("one message");
+    let body: Value = serde_json::from_str(body).expect("json");
+    assert_eq!(body["outcome"], "restored");
+    assert_eq!(
+        attrs.get("account").map(String::as_str),
+        Some("222222222222")
+    );
+}

@@ -1,5 +1,5 @@
 //! Isolation, then rollback, of an instance against the moto server (AWS API emulator
-//! on loopback). Runs only when `MOTO_ENDPOINT` is set, e.g. `http://127.0.0.1:5000`; the
+//! on loopback). Ignored unless asked for (`--ignored`), with `MOTO_ENDPOINT` set, e.g. `http://127.0.0.1:5000`; the
 //! local runtime's harness starts moto.
 
 use aws_sdk_ec2 as ec2;
@@ -20,11 +20,10 @@ async fn config(endpoint: &str) -> aws_config::SdkConfig {
 }
 
 #[tokio::test]
+#[ignore = "needs a moto server named by MOTO_ENDPOINT; run with --ignored (the end-to-end suite covers this path in `make test`)"]
 async fn isolate_then_restore_against_moto() {
-    let Ok(endpoint) = std::env::var("MOTO_ENDPOINT") else {
-        eprintln!("MOTO_ENDPOINT is not set; skipped");
-        return;
-    };
+    let endpoint = std::env::var("MOTO_ENDPOINT")
+        .expect("MOTO_ENDPOINT must name a running moto server, e.g. http://127.0.0.1:5000");
     let conf = config(&endpoint).await;
     let client = ec2::Client::new(&conf);
     let vpc = client
