@@ -266,7 +266,7 @@ async fn demo() -> Result<i32> {
         std::fs::File::create(&log_path)
             .with_context(|| format!("creating {}", log_path.display()))?,
     );
-    let sink: Arc<dyn Fn(&str, &str) + Send + Sync> = Arc::new(move |function, line| {
+    let sink: crate::runtime::TaskLogSink = Arc::new(move |function, line| {
         use std::io::Write;
         if let Ok(mut f) = log.lock() {
             let _ = writeln!(

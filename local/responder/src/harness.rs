@@ -30,7 +30,7 @@ pub struct HarnessOptions {
     /// Extra task environment (e.g. `DRY_RUN`, `POLICY_JSON`).
     pub extra_env: BTreeMap<String, String>,
     /// Task log lines go here, if set.
-    pub log_sink: Option<Arc<dyn Fn(&str, &str) + Send + Sync>>,
+    pub log_sink: Option<crate::runtime::TaskLogSink>,
 }
 
 impl std::fmt::Debug for HarnessOptions {

@@ -147,6 +147,28 @@ pub async fn instance(cfg: &SdkConfig, instance_id: &str) -> Result<InstanceStat
     })
 }
 
+/// The volumes attached to an instance, sorted.
+pub async fn attached_volumes(cfg: &SdkConfig, instance_id: &str) -> Result<Vec<String>> {
+    let out = aws_sdk_ec2::Client::new(cfg)
+        .describe_volumes()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("attachment.instance-id")
+                .values(instance_id)
+                .build(),
+        )
+        .send()
+        .await
+        .context("DescribeVolumes")?;
+    let mut ids: Vec<String> = out
+        .volumes()
+        .iter()
+        .filter_map(|v| v.volume_id().map(str::to_string))
+        .collect();
+    ids.sort();
+    Ok(ids)
+}
+
 /// The instance ids registered in a target group.
 pub async fn target_group_members(cfg: &SdkConfig, target_group_arn: &str) -> Result<Vec<String>> {
     let out = aws_sdk_elasticloadbalancingv2::Client::new(cfg)

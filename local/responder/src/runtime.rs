@@ -60,6 +60,9 @@ pub const SDK_SETTINGS: &[&str] = &[
     "HOME",
 ];
 
+/// Receives every task log line: (function, line).
+pub type TaskLogSink = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
 /// How to set up the runtime.
 #[derive(Clone)]
 pub struct RuntimeConfig {
@@ -78,7 +81,7 @@ pub struct RuntimeConfig {
     /// Time source (the real clock, or a virtual one in tests).
     pub clock: Arc<dyn Clock>,
     /// Receives every task log line (`function`, line).
-    pub log_sink: Option<Arc<dyn Fn(&str, &str) + Send + Sync>>,
+    pub log_sink: Option<TaskLogSink>,
 }
 
 impl std::fmt::Debug for RuntimeConfig {
