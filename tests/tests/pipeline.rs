@@ -1,0 +1,430 @@
+//! The pipeline end to end: the project's fixture events through the real state machines and
+//! the real task binaries, against the moto emulator; every test asserts the effects read back
+//! from the emulator, not only how the execution ended.
+
+use std::collections::BTreeSet;
+
+use anyhow::{Context, Result};
+use end_to_end::{
+    actions_with, assert_unchanged, fixture, notifications_for, outcomes_for, with_harness, world,
+    Options,
+};
+use responder::estate::Estate;
+use responder::readback;
+use responder::scenario::{for_access_key, for_instance};
+use responder_core::markers;
+use serde_json::Value;
+
+/// HIGH finding on an instance with one interface: isolated, protected, marked, evidence
+/// taken, incident tags written, analysts told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn high_ec2_finding_on_one_interface_is_contained() -> Result<()> {
+    with_harness(Options::default(), |h| async move {
+        let e = &h.estate;
+        let id = "e2e0001high";
+        let event = for_instance(fixture("ec2-high-single-eni.json")?, id, &e.web, &e.region);
+        let s = h.run("high", &event).await?;
+        assert_eq!(
+            (s.status.as_str(), s.outcome.as_str()),
+            ("SUCCEEDED", "contained"),
+            "{s:#?}"
+        );
+        let arn = s.execution_arn.clone().context("no execution")?;
+
+        let st = readback::instance(&h.security, &e.web.instance_id).await?;
+        assert_eq!(st.state, "running", "kept running for forensics");
+        assert_eq!(st.interfaces.len(), 1);
+        let eni = &st.interfaces[0];
+        assert_eq!(eni.group_names, [markers::QUARANTINE_GROUP_NAME]);
+        let groups = readback::security_groups(&h.security).await?;
+        let q = groups
+            .iter()
+            .find(|g| g.group_id == eni.group_ids[0])
+            .context("quarantine group not found")?;
+        assert_eq!(q.vpc_id, e.web.interfaces[0].vpc_id);
+        assert_eq!(q.ingress_rules, 0, "the quarantine group admits nothing");
+        assert_eq!(
+            eni.tags.get(markers::TAG_ORIGINAL_GROUPS),
+            Some(&e.web.interfaces[0].group_ids.join(" ")),
+            "original groups recorded on the interface"
+        );
+        assert_eq!(
+            eni.tags.get(markers::TAG_FINDING_ID).map(String::as_str),
+            Some(id)
+        );
+        assert!(st.termination_protection);
+        assert_eq!(
+            st.tags.get(markers::TAG_STATUS).map(String::as_str),
+            Some(markers::STATUS_QUARANTINED)
+        );
+        // Incident tags.
+        assert_eq!(
+            st.tags.get(markers::TAG_FINDING_ID).map(String::as_str),
+            Some(id)
+        );
+        assert_eq!(
+            st.tags.get(markers::TAG_FINDING_TYPE).map(String::as_str),
+            Some("Backdoor:EC2/C&CActivity.B")
+        );
+        assert!(
+            st.tags
+                .get(markers::TAG_SEVERITY)
+                .is_some_and(|v| v.contains("HIGH")),
+            "severity tag: {:?}",
+            st.tags.get(markers::TAG_SEVERITY)
+        );
+        assert_eq!(
+            st.tags.get(markers::TAG_EXECUTION).map(String::as_str),
+            Some(arn.as_str())
+        );
+        assert!(st.tags.contains_key(markers::TAG_TIME));
+        // Evidence: one snapshot per attached volume, tagged.
+        let volumes = readback::attached_volumes(&h.security, &e.web.instance_id).await?;
+        assert!(!volumes.is_empty());
+        let snaps = readback::evidence_snapshots(&h.security, &e.web.instance_id).await?;
+        let snapped: Vec<String> = {
+            let mut v: Vec<String> = snaps.iter().map(|s| s.volume_id.clone()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(snapped, volumes, "one evidence snapshot per volume");
+        for snap in &snaps {
+            assert_eq!(
+                snap.tags.get(markers::TAG_PURPOSE).map(String::as_str),
+                Some(markers::PURPOSE_EVIDENCE)
+            );
+            assert_eq!(
+                snap.tags.get(markers::TAG_FINDING_ID).map(String::as_str),
+                Some(id)
+            );
+        }
+        // Notification.
+        let notes = notifications_for(&h, id).await?;
+        assert_eq!(notes.len(), 1, "{notes:#?}");
+        assert_eq!(end_to_end::outcome(&notes[0]), "contained");
+        let body = notes[0].json().context("notification is JSON")?;
+        assert_eq!(body["finding"]["id"], id);
+        assert_eq!(body["outcome"], "contained");
+        Ok(())
+    })
+    .await
+}
+
+/// Two interfaces in two VPCs: each gets the quarantine group of its own VPC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_interfaces_in_two_vpcs_each_get_their_vpcs_quarantine_group() -> Result<()> {
+    with_harness(Options::default(), |h| async move {
+        let e = &h.estate;
+        let id = "e2e0002multi";
+        let event = for_instance(fixture("ec2-high-multi-eni.json")?, id, &e.multi, &e.region);
+        let s = h.run("multi", &event).await?;
+        assert_eq!(s.outcome, "contained", "{s:#?}");
+        let st = readback::instance(&h.security, &e.multi.instance_id).await?;
+        assert_eq!(st.interfaces.len(), 2);
+        let groups = readback::security_groups(&h.security).await?;
+        let mut quarantine_groups = BTreeSet::new();
+        for seeded in &e.multi.interfaces {
+            let eni = st
+                .interfaces
+                .iter()
+                .find(|i| i.network_interface_id == seeded.network_interface_id)
+                .context("interface gone")?;
+            assert_eq!(eni.group_names, [markers::QUARANTINE_GROUP_NAME]);
+            let g = groups
+                .iter()
+                .find(|g| g.group_id == eni.group_ids[0])
+                .context("group not found")?;
+            assert_eq!(
+                g.vpc_id, seeded.vpc_id,
+                "the quarantine group of the ENI's VPC"
+            );
+            assert_eq!(g.ingress_rules, 0);
+            assert_eq!(
+                eni.tags.get(markers::TAG_ORIGINAL_GROUPS),
+                Some(&seeded.group_ids.join(" "))
+            );
+            quarantine_groups.insert(g.group_id.clone());
+        }
+        assert_eq!(quarantine_groups.len(), 2, "one quarantine group per VPC");
+        assert!(st.termination_protection);
+        assert_eq!(outcomes_for(&h, id).await?, ["contained"]);
+        Ok(())
+    })
+    .await
+}
+
+/// A member account's instance is contained through the remediation role, in that account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_account_instance_is_contained_through_the_remediation_role() -> Result<()> {
+    with_harness(Options::default(), |h| async move {
+        let e = &h.estate;
+        let id = "e2e0003member";
+        let before_security_groups = readback::security_groups(&h.security).await?;
+        let event = for_instance(
+            fixture("ec2-high-cross-account.json")?,
+            id,
+            &e.member,
+            &e.region,
+        );
+        assert_eq!(event["detail"]["accountId"], e.member_account);
+        let s = h.run("member", &event).await?;
+        assert_eq!(s.outcome, "contained", "{s:#?}");
+        let st = readback::instance(&h.member, &e.member.instance_id).await?;
+        assert!(st
+            .interfaces
+            .iter()
+            .all(|i| i.group_names == [markers::QUARANTINE_GROUP_NAME]));
+        assert!(st.termination_protection);
+        assert_eq!(
+            st.tags.get(markers::TAG_STATUS).map(String::as_str),
+            Some(markers::STATUS_QUARANTINED)
+        );
+        let member_groups = readback::security_groups(&h.member).await?;
+        assert!(member_groups
+            .iter()
+            .any(|g| g.group_name == markers::QUARANTINE_GROUP_NAME
+                && g.vpc_id == e.member.interfaces[0].vpc_id));
+        let snaps = readback::evidence_snapshots(&h.member, &e.member.instance_id).await?;
+        let volumes = readback::attached_volumes(&h.member, &e.member.instance_id).await?;
+        assert_eq!(snaps.len(), volumes.len(), "evidence in the member account");
+        assert!(!snaps.is_empty());
+        // Nothing was created in the security account.
+        assert_eq!(
+            readback::security_groups(&h.security).await?,
+            before_security_groups
+        );
+        assert_eq!(outcomes_for(&h, id).await?, ["contained"]);
+        Ok(())
+    })
+    .await
+}
+
+/// An instance in an Auto Scaling group behind a target group: detached without lowering the
+/// desired capacity (the group replaces it), deregistered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_scaling_instance_is_detached_and_deregistered_keeping_desired_capacity() -> Result<()>
+{
+    with_harness(Options::default(), |h| async move {
+        let e = &h.estate;
+        let id = "e2e0004asg";
+        let asg_before = readback::auto_scaling_group(&h.security, &e.auto_scaling_group).await?;
+        assert!(asg_before.instance_ids.contains(&e.scaled.instance_id));
+        assert!(
+            readback::target_group_members(&h.security, &e.target_group_arn)
+                .await?
+                .contains(&e.scaled.instance_id)
+        );
+        let event = for_instance(
+            fixture("ec2-high-single-eni.json")?,
+            id,
+            &e.scaled,
+            &e.region,
+        );
+        let s = h.run("asg", &event).await?;
+        assert_eq!(s.outcome, "contained", "{s:#?}");
+        let st = readback::instance(&h.security, &e.scaled.instance_id).await?;
+        assert_eq!(st.auto_scaling_group, None, "detached");
+        let asg = readback::auto_scaling_group(&h.security, &e.auto_scaling_group).await?;
+        assert!(!asg.instance_ids.contains(&e.scaled.instance_id));
+        assert_eq!(
+            asg.desired_capacity, asg_before.desired_capacity,
+            "desired capacity unchanged"
+        );
+        assert!(
+            !readback::target_group_members(&h.security, &e.target_group_arn)
+                .await?
+                .contains(&e.scaled.instance_id)
+        );
+        assert!(st
+            .interfaces
+            .iter()
+            .all(|i| i.group_names == [markers::QUARANTINE_GROUP_NAME]));
+        assert_eq!(st.state, "running");
+        Ok(())
+    })
+    .await
+}
+
+/// Targets tagged exempt are left alone: nothing changed, `skipped` notified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exempt_targets_are_skipped_and_left_unchanged() -> Result<()> {
+    with_harness(Options::default(), |h| async move {
+        let e = &h.estate;
+        let before = world(&h).await?;
+        let s = h
+            .run(
+                "exempt instance",
+                &for_instance(
+                    fixture("ec2-high-single-eni.json")?,
+                    "e2e0005exempt",
+                    &e.exempt,
+                    &e.region,
+                ),
+            )
+            .await?;
+        assert_eq!(
+            (s.status.as_str(), s.outcome.as_str()),
+            ("SUCCEEDED", "skipped"),
+            "{s:#?}"
+        );
+        let s = h
+            .run(
+                "exempt user",
+                &for_access_key(
+                    fixture("iam-high-akia-user.json")?,
+                    "e2e0005exemptuser",
+                    &e.security_account,
+                    &e.region,
+                    &e.exempt_user_name,
+                    &e.exempt_access_key_id,
+                ),
+            )
+            .await?;
+        assert_eq!(s.outcome, "skipped", "{s:#?}");
+        assert_unchanged(&before, &world(&h).await?, "exempt targets");
+        assert_eq!(outcomes_for(&h, "e2e0005exempt").await?, ["skipped"]);
+        assert_eq!(outcomes_for(&h, "e2e0005exemptuser").await?, ["skipped"]);
+        Ok(())
+    })
+    .await
+}
+
+/// A second finding on an instance already in quarantine changes nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_finding_on_a_quarantined_instance_changes_nothing() -> Result<()> {
+    with_harness(Options::default(), |h| async move {
+        let e = &h.estate;
+        let first = h
+            .run(
+                "first",
+                &for_instance(
+                    fixture("ec2-high-single-eni.json")?,
+                    "e2e0006first",
+                    &e.web,
+                    &e.region,
+                ),
+            )
+            .await?;
+        assert_eq!(first.outcome, "contained", "{first:#?}");
+        let after_first = world(&h).await?;
+        let second = h
+            .run(
+                "second",
+                &for_instance(
+                    fixture("ec2-critical.json")?,
+                    "e2e0006second",
+                    &e.web,
+                    &e.region,
+                ),
+            )
+            .await?;
+        assert_eq!(
+            (second.status.as_str(), second.outcome.as_str()),
+            ("SUCCEEDED", "skipped"),
+            "{second:#?}"
+        );
+        assert_unchanged(&after_first, &world(&h).await?, "second finding");
+        assert_eq!(outcomes_for(&h, "e2e0006second").await?, ["skipped"]);
+        Ok(())
+    })
+    .await
+}
+
+/// Findings that are only recorded: LOW severity, notify-only resource types, sample findings,
+/// root credentials. Each ends `recorded`, is notified, and changes nothing.
+async fn recorded_without_change_on<F>(cases: F) -> Result<()>
+where
+    F: FnOnce(&Estate) -> Result<Vec<(&'static str, Value)>> + Send + 'static,
+{
+    with_harness(Options::default(), |h| async move {
+        let cases = cases(&h.estate)?;
+        let before = world(&h).await?;
+        for (id, event) in &cases {
+            let s = h.run(id, event).await?;
+            assert_eq!(
+                (s.status.as_str(), s.outcome.as_str()),
+                ("SUCCEEDED", "recorded"),
+                "{id}: {s:#?}"
+            );
+            assert!(actions_with(&s, "changed").is_empty(), "{id}: {s:#?}");
+            assert_eq!(outcomes_for(&h, id).await?, ["recorded"], "{id}");
+        }
+        assert_unchanged(&before, &world(&h).await?, "recorded findings");
+        Ok(())
+    })
+    .await
+}
+
+/// LOW: recorded, nothing changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn low_finding_is_recorded_and_changes_nothing() -> Result<()> {
+    recorded_without_change_on(|e| {
+        Ok(vec![(
+            "e2e0007low",
+            for_instance(fixture("ec2-low.json")?, "e2e0007low", &e.web, &e.region),
+        )])
+    })
+    .await
+}
+
+/// S3 and EKS findings are notify-only: recorded, nothing changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_only_types_are_recorded_and_change_nothing() -> Result<()> {
+    recorded_without_change_on(|e| {
+        Ok(vec![
+            (
+                "e2e0008s3",
+                responder::scenario::retarget(
+                    fixture("s3-notify-only.json")?,
+                    "e2e0008s3",
+                    &e.security_account,
+                    &e.region,
+                ),
+            ),
+            (
+                "e2e0008eks",
+                responder::scenario::retarget(
+                    fixture("eks-notify-only.json")?,
+                    "e2e0008eks",
+                    &e.security_account,
+                    &e.region,
+                ),
+            ),
+        ])
+    })
+    .await
+}
+
+/// GuardDuty's sample findings (pointed at a real instance) are recorded, nothing changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sample_finding_is_recorded_and_changes_nothing() -> Result<()> {
+    recorded_without_change_on(|e| {
+        Ok(vec![(
+            "e2e0009sample",
+            for_instance(
+                fixture("ec2-sample.json")?,
+                "e2e0009sample",
+                &e.web,
+                &e.region,
+            ),
+        )])
+    })
+    .await
+}
+
+/// Root credentials are never changed automatically: recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn root_credentials_are_recorded_and_never_changed() -> Result<()> {
+    recorded_without_change_on(|e| {
+        Ok(vec![(
+            "e2e0010root",
+            responder::scenario::retarget(
+                fixture("iam-root.json")?,
+                "e2e0010root",
+                &e.security_account,
+                &e.region,
+            ),
+        )])
+    })
+    .await
+}
