@@ -167,6 +167,9 @@ async fn run(json: bool, events: Vec<PathBuf>) -> Result<i32> {
         } else {
             print!("{}", crate::pipeline::render(&summary));
             if let Some(arn) = &summary.execution_arn {
+                for inv in runtime.tasks.invocations(arn) {
+                    println!("  {:<16} {}", inv.function, inv.report);
+                }
                 let events = crate::pipeline::history_values(&runtime, arn)?;
                 print!(
                     "{}",

@@ -120,7 +120,8 @@ pub async fn extra_instance(
     .await
 }
 
-/// SDK configuration for the emulator with the static test credentials.
+/// SDK configuration for the emulator with the static test credentials: moto's default account
+/// (123456789012), not the security account; see [`security_config`].
 pub async fn emulator_config(endpoint: &str, region: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
@@ -136,19 +137,61 @@ pub async fn emulator_config(endpoint: &str, region: &str) -> SdkConfig {
         .await
 }
 
+/// The role whose session is the local security account's identity (moto needs no such role
+/// to exist; the account of the ARN is what counts).
+pub const SECURITY_ROLE: &str = "guardduty-responder-local";
+
+/// SDK configuration of the security account against the emulator: a session of a role in
+/// `account`, so requests land in that account (the static credentials are moto's default
+/// account, 123456789012).
+pub async fn security_config(endpoint: &str, region: &str, account: &str) -> Result<SdkConfig> {
+    let base = emulator_config(endpoint, region).await;
+    session_config(
+        &base,
+        &format!("arn:aws:iam::{account}:role/{SECURITY_ROLE}"),
+        None,
+        "security-account",
+    )
+    .await
+    .context("assuming the local security account's role")
+}
+
+/// The credentials of a configuration (for the environment of processes that act as it).
+pub async fn credentials_of(cfg: &SdkConfig) -> Result<Credentials> {
+    use aws_credential_types::provider::ProvideCredentials;
+    cfg.credentials_provider()
+        .context("the configuration has no credentials")?
+        .provide_credentials()
+        .await
+        .context("reading the configuration's credentials")
+}
+
 /// SDK configuration for the member account, through its remediation role.
 pub async fn member_config(base: &SdkConfig) -> Result<SdkConfig> {
-    let sts = aws_sdk_sts::Client::new(base);
-    let out = sts
+    session_config(
+        base,
+        &format!("arn:aws:iam::{MEMBER_ACCOUNT}:role/{REMEDIATION_ROLE}"),
+        Some(EXTERNAL_ID),
+        "member-account",
+    )
+    .await
+    .context("assuming the member account's role")
+}
+
+async fn session_config(
+    base: &SdkConfig,
+    role_arn: &str,
+    external_id: Option<&str>,
+    label: &'static str,
+) -> Result<SdkConfig> {
+    let out = aws_sdk_sts::Client::new(base)
         .assume_role()
-        .role_arn(format!(
-            "arn:aws:iam::{MEMBER_ACCOUNT}:role/{REMEDIATION_ROLE}"
-        ))
+        .role_arn(role_arn)
         .role_session_name("guardduty-responder-seed")
-        .external_id(EXTERNAL_ID)
+        .set_external_id(external_id.map(str::to_string))
         .send()
         .await
-        .context("assuming the member account's role")?;
+        .with_context(|| format!("AssumeRole {role_arn}"))?;
     let c = out
         .credentials()
         .context("AssumeRole returned no credentials")?;
@@ -160,7 +203,7 @@ pub async fn member_config(base: &SdkConfig) -> Result<SdkConfig> {
                 c.secret_access_key(),
                 Some(c.session_token().to_string()),
                 None,
-                "member-account",
+                label,
             )),
         )
         .build())

@@ -82,7 +82,8 @@ impl Harness {
     pub async fn start(opts: HarnessOptions) -> Result<Self> {
         let moto = Moto::start().await?;
         let endpoint = moto.endpoint();
-        let security = estate::emulator_config(&endpoint, moto::REGION).await;
+        let security =
+            estate::security_config(&endpoint, moto::REGION, moto::SECURITY_ACCOUNT).await?;
         let estate = estate::seed(&security, moto::SECURITY_ACCOUNT)
             .await
             .context("seeding the estate")?;
@@ -95,6 +96,16 @@ impl Harness {
             moto::sdk_environment(&endpoint, moto::REGION)
                 .into_iter()
                 .collect();
+        // The tasks act as the security account: the same session as `security`.
+        let creds = estate::credentials_of(&security).await?;
+        environment.insert("AWS_ACCESS_KEY_ID".into(), creds.access_key_id().into());
+        environment.insert(
+            "AWS_SECRET_ACCESS_KEY".into(),
+            creds.secret_access_key().into(),
+        );
+        if let Some(token) = creds.session_token() {
+            environment.insert("AWS_SESSION_TOKEN".into(), token.into());
+        }
         environment.insert("SNS_TOPIC_ARN".into(), estate.topic_arn.clone());
         environment.insert("APPROVAL_SECRET".into(), secret.clone());
         environment.insert("APPROVAL_BASE_URL".into(), url.clone());

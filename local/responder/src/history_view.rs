@@ -190,11 +190,14 @@ pub fn render(title: &str, events: &[Value], width: usize) -> String {
     );
     let origin = view.started.unwrap_or(0.0);
     for (n, s) in view.states.iter().enumerate() {
-        let dur = s
-            .exited
+        // A Fail state has no exit event: it ends the execution.
+        let end = s.exited.or(view.ended.filter(|_| s.state_type == "Fail"));
+        let dur = end
             .map(|x| format!("{:.0} ms", (x - s.entered) * 1000.0))
             .unwrap_or_else(|| "...".into());
-        let result = if s.exited.is_none() {
+        let result = if s.state_type == "Fail" && view.ended.is_some() {
+            "failed the execution".to_string()
+        } else if s.exited.is_none() {
             if s.errors.is_empty() {
                 "in progress".to_string()
             } else {

@@ -16,8 +16,11 @@ use tokio::process::{Child, Command};
 pub const TEST_ACCESS_KEY_ID: &str = "testing";
 /// Static secret used against the emulator.
 pub const TEST_SECRET_ACCESS_KEY: &str = "testing";
-/// The account moto serves for those credentials: the local "security account" (moto's
-/// default account is set to it through `MOTO_ACCOUNT_ID`, matching the fixtures).
+/// The local "security account" (the fixtures' account). moto serves the static credentials
+/// as its default account (123456789012); the security account's credentials are a session of
+/// a role in it (`estate::security_config`). moto keys every request's account off its access
+/// key, so the member account stays a separate account only if `MOTO_ACCOUNT_ID` is unset:
+/// that variable forces one account for every request.
 pub const SECURITY_ACCOUNT: &str = "111111111111";
 /// The region of local runs (the fixtures' region).
 pub const REGION: &str = "eu-west-1";
@@ -72,7 +75,8 @@ impl Moto {
         let port = free_port()?;
         let child = Command::new(&exe)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("MOTO_ACCOUNT_ID", SECURITY_ACCOUNT)
+            // Set, it would put every request in one account (no cross-account isolation).
+            .env_remove("MOTO_ACCOUNT_ID")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
