@@ -167,6 +167,14 @@ async fn member_account_instance_is_contained_through_the_remediation_role() -> 
             &e.region,
         );
         assert_eq!(event["detail"]["accountId"], e.member_account);
+        // The member account is a separate account in the emulator: the security account's
+        // credentials do not see its instance.
+        assert!(
+            readback::instance(&h.security, &e.member.instance_id)
+                .await
+                .is_err(),
+            "the member instance is visible from the security account: accounts not isolated"
+        );
         let s = h.run("member", &event).await?;
         assert_eq!(s.outcome, "contained", "{s:#?}");
         let st = readback::instance(&h.member, &e.member.instance_id).await?;
