@@ -4,11 +4,12 @@
 //! [`SessionProvider`] (assuming the remediation role in member accounts; cached), builds the
 //! client, and maps SDK errors to stable names with [`classify_sdk_error`].
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{Filter, InstanceStateName};
 use responder_aws::errors::error_code;
-use responder_aws::{classify_sdk_error, SessionProvider};
+use responder_aws::{classify_sdk_error, ClientFactory, Clients, SessionProvider};
 use responder_core::finding::Tag;
 use responder_core::TaskError;
 
@@ -26,23 +27,11 @@ pub const IAM_ACTIONS: &[&str] = &[
     "sts:AssumeRole",
 ];
 
-/// Builds a service client from an SDK configuration. Production uses the SDK's `Client::new`;
-/// tests add mock interceptors.
-pub type ClientFactory<C> = Box<dyn Fn(&SdkConfig) -> C + Send + Sync>;
-
 /// Reads targets in the finding's account and region with the SDK.
+#[derive(Debug)]
 pub struct AwsTargets {
-    sessions: SessionProvider,
-    ec2: ClientFactory<aws_sdk_ec2::Client>,
-    iam: ClientFactory<aws_sdk_iam::Client>,
-}
-
-impl std::fmt::Debug for AwsTargets {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AwsTargets")
-            .field("sessions", &self.sessions)
-            .finish_non_exhaustive()
-    }
+    ec2: Clients<aws_sdk_ec2::Client>,
+    iam: Clients<aws_sdk_iam::Client>,
 }
 
 impl AwsTargets {
@@ -55,27 +44,30 @@ impl AwsTargets {
         )
     }
 
-    /// Adapters with given client factories.
+    /// Adapters with given client factories (tests add mock interceptors). Both share the
+    /// sessions, so one assumed role serves both services.
     pub fn with_factories(
         sessions: SessionProvider,
         ec2: ClientFactory<aws_sdk_ec2::Client>,
         iam: ClientFactory<aws_sdk_iam::Client>,
     ) -> Self {
-        AwsTargets { sessions, ec2, iam }
-    }
-
-    async fn config(&self, scope: Scope<'_>) -> Result<SdkConfig, TaskError> {
-        self.sessions
-            .config_for(scope.partition, scope.account, scope.region)
-            .await
+        let sessions = Arc::new(sessions);
+        AwsTargets {
+            ec2: Clients::new(Arc::clone(&sessions), ec2),
+            iam: Clients::new(sessions, iam),
+        }
     }
 
     async fn ec2_client(&self, scope: Scope<'_>) -> Result<aws_sdk_ec2::Client, TaskError> {
-        Ok((self.ec2)(&self.config(scope).await?))
+        self.ec2
+            .for_account(scope.partition, scope.account, scope.region)
+            .await
     }
 
     async fn iam_client(&self, scope: Scope<'_>) -> Result<aws_sdk_iam::Client, TaskError> {
-        Ok((self.iam)(&self.config(scope).await?))
+        self.iam
+            .for_account(scope.partition, scope.account, scope.region)
+            .await
     }
 }
 

@@ -1,9 +1,11 @@
 //! AWS wiring shared by the tasks that call AWS: the base SDK configuration, cross-account
 //! sessions through the remediation role, and the mapping of SDK errors to stable error names.
 
+pub mod clients;
 pub mod errors;
 pub mod session;
 
+pub use clients::{ClientFactory, Clients};
 pub use errors::classify_sdk_error;
 pub use session::{SessionConfig, SessionProvider};
 

@@ -1,10 +1,9 @@
 //! The IAM adapter and the Lambda handler wiring.
 
 use async_trait::async_trait;
-use aws_config::SdkConfig;
 use aws_sdk_iam::types::StatusType;
 use responder_aws::errors::error_code;
-use responder_aws::{classify_sdk_error, SessionProvider};
+use responder_aws::{classify_sdk_error, Clients};
 use responder_core::{names, TaskError, TaskInput};
 use serde_json::Value;
 use tracing::Instrument;
@@ -198,24 +197,19 @@ impl Iam for IamClient {
     }
 }
 
-/// Handles one invocation: parses the document, gets a session in the finding's account (IAM is
-/// global; the finding's region is used for the client configuration), runs [`crate::revoke`] and
-/// returns the report as JSON. `client_for` builds the IAM client from the session's
-/// configuration (tests substitute a mocked client).
+/// Handles one invocation: parses the document, gets the IAM client of the finding's account
+/// (IAM is global; the finding's region is used for the client configuration), runs
+/// [`crate::revoke`] and returns the report as JSON. Tests give `clients` a builder of mocked
+/// clients.
 pub async fn handle(
     payload: Value,
-    sessions: &SessionProvider,
+    clients: &Clients<aws_sdk_iam::Client>,
     settings: &Settings,
-    client_for: impl Fn(&SdkConfig) -> aws_sdk_iam::Client,
 ) -> Result<Value, TaskError> {
     let input = TaskInput::from_value(payload)?;
     let span = input.span(crate::TASK);
     async {
-        let f = &input.finding;
-        let config = sessions
-            .config_for(&f.partition, &f.account_id, &f.region)
-            .await?;
-        let iam = IamClient::new(client_for(&config));
+        let iam = IamClient::new(clients.for_finding(&input.finding).await?);
         let report = crate::revoke(&input, &iam, settings, chrono::Utc::now()).await?;
         tracing::info!(
             changed = report.changed(),

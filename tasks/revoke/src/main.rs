@@ -1,7 +1,7 @@
 //! The `revoke` Lambda: contains leaked IAM credentials (see the library docs).
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use responder_aws::{load_base_config, SessionConfig, SessionProvider};
+use responder_aws::{load_base_config, Clients, SessionConfig, SessionProvider};
 use responder_core::{lambda, Policy};
 use serde_json::Value;
 
@@ -11,17 +11,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let policy = Policy::from_env()?;
     let session = SessionConfig::from_env(revoke::TASK)?;
     let settings = revoke::Settings::new(&policy, &session.role_name);
-    let sessions = SessionProvider::new(load_base_config().await, session);
-    let (sessions, settings) = (&sessions, &settings);
+    let clients = Clients::new(
+        SessionProvider::new(load_base_config().await, session),
+        aws_sdk_iam::Client::new,
+    );
+    let (clients, settings) = (&clients, &settings);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         // Boxed: the SDK's nested futures are too deep for the compiler's layout query otherwise.
-        Box::pin(revoke::aws::handle(
-            event.payload,
-            sessions,
-            settings,
-            aws_sdk_iam::Client::new,
-        ))
-        .await
+        Box::pin(revoke::aws::handle(event.payload, clients, settings)).await
     }))
     .await
 }

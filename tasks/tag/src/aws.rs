@@ -3,11 +3,10 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{Filter, Tag};
 use responder_aws::errors::{error_code, is_dry_run_success};
-use responder_aws::{classify_sdk_error, SessionProvider};
-use responder_core::{Finding, TaskError, TaskInput, TaskReport};
+use responder_aws::{classify_sdk_error, Clients};
+use responder_core::{TaskError, TaskInput, TaskReport};
 use tracing::Instrument;
 
 use crate::{InstanceResources, InstanceTagger, TagPair, Written, TASK};
@@ -23,51 +22,9 @@ pub const IAM_ACTIONS: &[&str] = &[
 /// Resource ids per `DescribeTags` call, so one filter never grows with the instance's size.
 const DESCRIBE_TAGS_BATCH: usize = 200;
 
-/// Builds an EC2 client for a finding's account and region.
-pub struct Ec2Clients {
-    sessions: SessionProvider,
-    build: Box<dyn Fn(&SdkConfig) -> aws_sdk_ec2::Client + Send + Sync>,
-}
-
-impl std::fmt::Debug for Ec2Clients {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ec2Clients")
-            .field("sessions", &self.sessions)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Ec2Clients {
-    /// Clients built from the sessions' configurations.
-    pub fn new(sessions: SessionProvider) -> Self {
-        Self::with_builder(sessions, aws_sdk_ec2::Client::new)
-    }
-
-    /// Clients built by `build` (tests add a mock interceptor).
-    pub fn with_builder(
-        sessions: SessionProvider,
-        build: impl Fn(&SdkConfig) -> aws_sdk_ec2::Client + Send + Sync + 'static,
-    ) -> Self {
-        Ec2Clients {
-            sessions,
-            build: Box::new(build),
-        }
-    }
-
-    /// The client acting in the finding's account (through the remediation role for a member
-    /// account) and region.
-    pub async fn for_finding(&self, f: &Finding) -> Result<aws_sdk_ec2::Client, TaskError> {
-        let config = self
-            .sessions
-            .config_for(&f.partition, &f.account_id, &f.region)
-            .await?;
-        Ok((self.build)(&config))
-    }
-}
-
 /// One invocation: parse the document, act in the finding's account, report.
 pub async fn handle(
-    clients: &Ec2Clients,
+    clients: &Clients<aws_sdk_ec2::Client>,
     payload: serde_json::Value,
 ) -> Result<TaskReport, TaskError> {
     let input = TaskInput::from_value(payload)?;

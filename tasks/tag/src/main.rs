@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use responder_aws::{SessionConfig, SessionProvider};
-use tag::aws::{handle, Ec2Clients};
+use responder_aws::{Clients, SessionConfig, SessionProvider};
+use tag::aws::handle;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -14,7 +14,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         e.to_string()
     })?;
     let base = responder_aws::load_base_config().await;
-    let clients = Arc::new(Ec2Clients::new(SessionProvider::new(base, sessions)));
+    let clients = Arc::new(Clients::new(
+        SessionProvider::new(base, sessions),
+        aws_sdk_ec2::Client::new,
+    ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let clients = Arc::clone(&clients);
         // Boxed: the SDK's nested futures are too deep to lay out inline in `main`'s future.

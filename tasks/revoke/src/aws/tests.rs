@@ -22,7 +22,7 @@ use aws_sdk_sts::operation::assume_role::AssumeRoleOutput;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::error::ErrorMetadata;
 use chrono::{DateTime, Utc};
-use responder_aws::SessionConfig;
+use responder_aws::{SessionConfig, SessionProvider};
 use responder_core::{Outcome, Policy, TaskReport};
 use serde_json::json;
 
@@ -437,17 +437,17 @@ async fn cross_account_uses_the_remediation_role_of_the_findings_account() {
     type Seen = Arc<Mutex<Vec<(Option<String>, bool)>>>;
     let seen: Seen = Arc::default();
     let record = seen.clone();
+    let clients = Clients::new(sessions, move |c| {
+        record.lock().unwrap().push((
+            c.region().map(|r| r.to_string()),
+            c.credentials_provider().is_some(),
+        ));
+        iam.clone()
+    });
     let out = handle(
         payload(AKIA, "IAMUser", "ci-deployer"),
-        &sessions,
+        &clients,
         &settings(),
-        |c| {
-            record.lock().unwrap().push((
-                c.region().map(|r| r.to_string()),
-                c.credentials_provider().is_some(),
-            ));
-            iam.clone()
-        },
     )
     .await
     .expect("report");
@@ -474,7 +474,8 @@ async fn bad_input_is_input_invalid() {
         sts,
         SessionConfig::from_lookup("revoke", |_| None).expect("config"),
     );
-    let err = handle(json!({"finding": 1}), &sessions, &settings(), Client::new)
+    let clients = Clients::new(sessions, Client::new);
+    let err = handle(json!({"finding": 1}), &clients, &settings())
         .await
         .expect_err("invalid");
     assert_eq!(err.name, names::INPUT_INVALID);

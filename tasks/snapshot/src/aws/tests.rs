@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use aws_config::{BehaviorVersion, Region};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::operation::create_snapshots::{CreateSnapshotsError, CreateSnapshotsOutput};
 use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
 use aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsOutput;
@@ -13,9 +13,9 @@ use aws_sdk_ec2::types::{
 use aws_sdk_ec2::Client;
 use aws_smithy_mocks::{mock, mock_client, MockResponseInterceptor, Rule, RuleMode};
 use aws_smithy_types::error::ErrorMetadata;
-use responder_aws::SessionConfig;
+use responder_aws::{SessionConfig, SessionProvider};
 use responder_core::finding::{InstanceTarget, Resource};
-use responder_core::{names, Outcome, Policy};
+use responder_core::{names, Finding, Outcome, Policy};
 
 use super::*;
 
@@ -134,14 +134,14 @@ fn session_config(own: &str) -> SessionConfig {
 }
 
 /// Clients for the pipeline's own account whose EC2 calls hit `rules`.
-fn own_account_clients(rules: &[&Rule]) -> Ec2Clients {
+fn own_account_clients(rules: &[&Rule]) -> Clients<Client> {
     let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[] as &[&Rule]);
     let sessions = SessionProvider::with_sts(base(), sts, session_config("111111111111"));
     // The SDK's own retries are off so each error reaches the task as the state machine sees
     // it after the SDK gave up.
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules, |b| b
         .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled()));
-    Ec2Clients::with_builder(sessions, move |_| ec2.clone())
+    Clients::new(sessions, move |_| ec2.clone())
 }
 
 #[tokio::test]
@@ -378,7 +378,7 @@ async fn member_account_is_reached_through_the_remediation_role() {
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let seen_in = Arc::clone(&seen);
     let rules = [ev, inst, create.clone()];
-    let clients = Ec2Clients::with_builder(sessions, move |config| {
+    let clients = Clients::new(sessions, move |config| {
         // Record where the client was pointed, then build it from that configuration with
         // the mocked transport, as production does without it.
         seen_in.lock().expect("lock").push(

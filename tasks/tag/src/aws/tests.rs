@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_config::{BehaviorVersion, Region};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::operation::create_tags::{CreateTagsError, CreateTagsOutput};
 use aws_sdk_ec2::operation::describe_instances::{DescribeInstancesError, DescribeInstancesOutput};
 use aws_sdk_ec2::operation::describe_tags::DescribeTagsOutput;
@@ -13,9 +13,9 @@ use aws_sdk_ec2::types::{
 use aws_sdk_ec2::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::error::ErrorMetadata;
-use responder_aws::SessionConfig;
+use responder_aws::{SessionConfig, SessionProvider};
 use responder_core::finding::{InstanceTarget, Resource};
-use responder_core::{markers, names, Outcome, Policy};
+use responder_core::{markers, names, Finding, Outcome, Policy};
 
 use super::*;
 
@@ -167,11 +167,11 @@ fn ec2(rules: &[&Rule]) -> Client {
         .retry_config(aws_sdk_ec2::config::retry::RetryConfig::disabled()))
 }
 
-fn own_account_clients(rules: &[&Rule]) -> Ec2Clients {
+fn own_account_clients(rules: &[&Rule]) -> Clients<Client> {
     let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[] as &[&Rule]);
     let sessions = SessionProvider::with_sts(base(), sts, session_config());
     let client = ec2(rules);
-    Ec2Clients::with_builder(sessions, move |_| client.clone())
+    Clients::new(sessions, move |_| client.clone())
 }
 
 #[tokio::test]
@@ -269,7 +269,7 @@ async fn member_account_is_reached_through_the_remediation_role() {
     let sessions = SessionProvider::with_sts(base(), sts, session_config());
     let (inst, subs, iw, sw) = (instance(), sub_tags(), instance_write(), sub_write());
     let client = ec2(&[&inst, &subs, &iw, &sw]);
-    let clients = Ec2Clients::with_builder(sessions, move |config| {
+    let clients = Clients::new(sessions, move |config| {
         assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
         client.clone()
     });
