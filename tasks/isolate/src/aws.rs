@@ -174,22 +174,7 @@ impl Ec2Adapter {
 #[async_trait]
 impl Ec2Isolation for Ec2Adapter {
     async fn describe_instance(&self, instance_id: &str) -> Result<Option<Instance>, TaskError> {
-        let out = match self
-            .client
-            .describe_instances()
-            .instance_ids(instance_id)
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) if error_code(&e) == Some("InvalidInstanceID.NotFound") => return Ok(None),
-            Err(e) => return Err(classify_sdk_error("ec2:DescribeInstances", &e)),
-        };
-        let Some(inst) = out
-            .reservations()
-            .iter()
-            .flat_map(|r| r.instances())
-            .find(|i| i.instance_id() == Some(instance_id))
+        let Some(inst) = responder_aws::ec2::describe_instance(&self.client, instance_id).await?
         else {
             return Ok(None);
         };

@@ -2,6 +2,8 @@
 //! sessions through the remediation role, and the mapping of SDK errors to stable error names.
 
 pub mod clients;
+#[cfg(feature = "ec2")]
+pub mod ec2;
 pub mod errors;
 pub mod session;
 

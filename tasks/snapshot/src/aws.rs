@@ -3,6 +3,7 @@
 use aws_sdk_ec2::types::{
     CopyTagsFromSource, Filter, InstanceSpecification, ResourceType, Tag, TagSpecification,
 };
+use responder_aws::ec2::describe_instance;
 use responder_aws::errors::{error_code, is_dry_run_success};
 use responder_aws::{classify_sdk_error, Clients};
 use responder_core::{names, TaskError, TaskInput, TaskReport};
@@ -131,23 +132,7 @@ impl SnapshotStore for Ec2SnapshotStore {
         &self,
         instance_id: &str,
     ) -> Result<Option<Vec<VolumeRef>>, TaskError> {
-        let out = match self
-            .client
-            .describe_instances()
-            .instance_ids(instance_id)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) if error_code(&e) == Some("InvalidInstanceID.NotFound") => return Ok(None),
-            Err(e) => return Err(classify_sdk_error("ec2:DescribeInstances", &e)),
-        };
-        let Some(instance) = out
-            .reservations()
-            .iter()
-            .flat_map(|r| r.instances())
-            .find(|i| i.instance_id() == Some(instance_id))
-        else {
+        let Some(instance) = describe_instance(&self.client, instance_id).await? else {
             return Ok(None);
         };
         Ok(Some(

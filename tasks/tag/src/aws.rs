@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, Tag};
-use responder_aws::errors::{error_code, is_dry_run_success};
+use responder_aws::ec2::describe_instance;
+use responder_aws::errors::is_dry_run_success;
 use responder_aws::{classify_sdk_error, Clients};
 use responder_core::{TaskError, TaskInput, TaskReport};
 use tracing::Instrument;
@@ -61,23 +62,7 @@ impl InstanceTagger for Ec2InstanceTagger {
         &self,
         instance_id: &str,
     ) -> Result<Option<InstanceResources>, TaskError> {
-        let out = match self
-            .client
-            .describe_instances()
-            .instance_ids(instance_id)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) if error_code(&e) == Some("InvalidInstanceID.NotFound") => return Ok(None),
-            Err(e) => return Err(classify_sdk_error("ec2:DescribeInstances", &e)),
-        };
-        let Some(i) = out
-            .reservations()
-            .iter()
-            .flat_map(|r| r.instances())
-            .find(|i| i.instance_id() == Some(instance_id))
-        else {
+        let Some(i) = describe_instance(&self.client, instance_id).await? else {
             return Ok(None);
         };
         Ok(Some(InstanceResources {
