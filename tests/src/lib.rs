@@ -320,3 +320,51 @@ pub fn actions_with(s: &responder::pipeline::RunSummary, outcome: &str) -> Vec<S
         })
         .collect()
 }
+
+/// An analyst opens an approval link (the confirmation page). Returns the HTTP status and body.
+pub async fn open_link(link: &str) -> Result<(u16, String)> {
+    let r = responder::http_client::request("GET", link, &[], b"").await?;
+    Ok((r.status, r.body))
+}
+
+/// An analyst confirms a decision with the page's form. Returns the HTTP status.
+pub async fn post_decision(link: &str, approve: bool) -> Result<u16> {
+    let form = format!(
+        "decision={}&analyst=analyst%40example.com&comment=end-to-end+test",
+        if approve { "approve" } else { "reject" }
+    );
+    let r = responder::http_client::request(
+        "POST",
+        link,
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        form.as_bytes(),
+    )
+    .await?;
+    Ok(r.status)
+}
+
+/// Whether an execution is parked waiting for its task token.
+pub fn waiting_for_approval(
+    h: &Harness,
+    summary: &responder::pipeline::RunSummary,
+) -> Result<bool> {
+    let arn = summary
+        .execution_arn
+        .as_deref()
+        .context("the run started no execution")?;
+    let d = h
+        .runtime
+        .engine
+        .describe_execution(arn)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(d.status == asl::ExecutionStatus::Running
+        && responder::pipeline::waiting_for_token(&h.runtime, arn)?)
+}
+
+/// The notifications received since `seen` of them were read; moves `seen` on.
+pub async fn new_notifications(h: &Harness, seen: &mut usize) -> Result<Vec<Notification>> {
+    let all = h.notifications().await?;
+    let fresh = all.get(*seen..).map(<[_]>::to_vec).unwrap_or_default();
+    *seen = all.len();
+    Ok(fresh)
+}

@@ -408,7 +408,8 @@ pub async fn security_groups(cfg: &SdkConfig) -> Result<Vec<SecurityGroupState>>
     Ok(groups)
 }
 
-/// Decodes a URL-encoded policy document (IAM returns them encoded).
+/// Decodes a URL-encoded policy document (IAM returns them encoded as RFC 3986 says: a space
+/// is `%20`, and `+` is a literal plus, as in a `+00:00` time offset).
 pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -427,10 +428,6 @@ pub fn percent_decode(s: &str) -> String {
                         i += 1;
                     }
                 }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
             }
             b => {
                 out.push(b);
@@ -531,5 +528,10 @@ mod tests {
             "{\"Effect\":\"Deny\"}"
         );
         assert_eq!(percent_decode("a%2"), "a%2");
+        // RFC 3986, not form encoding: `+` stays a plus.
+        assert_eq!(
+            percent_decode("2025-01-01T00:00:00+00:00%20x"),
+            "2025-01-01T00:00:00+00:00 x"
+        );
     }
 }

@@ -1,19 +1,15 @@
-//! The pipeline end to end: the project's fixture events through the real state machines and
-//! the real task binaries, against the moto emulator; every test asserts the effects read back
-//! from the emulator, not only how the execution ended.
+//! EC2 containment: one and two interfaces, member account, Auto Scaling and target group,
+//! exempt and already-contained instances.
 
 use std::collections::BTreeSet;
 
 use anyhow::{Context, Result};
 use end_to_end::{
-    actions_with, assert_unchanged, fixture, notifications_for, outcomes_for, with_harness, world,
-    Options,
+    assert_unchanged, fixture, notifications_for, outcomes_for, with_harness, world, Options,
 };
-use responder::estate::Estate;
 use responder::readback;
 use responder::scenario::{for_access_key, for_instance};
 use responder_core::markers;
-use serde_json::Value;
 
 /// HIGH finding on an instance with one interface: isolated, protected, marked, evidence
 /// taken, incident tags written, analysts told.
@@ -334,105 +330,6 @@ async fn second_finding_on_a_quarantined_instance_changes_nothing() -> Result<()
         assert_unchanged(&after_first, &world(&h).await?, "second finding");
         assert_eq!(outcomes_for(&h, "e2e0006second").await?, ["skipped"]);
         Ok(())
-    })
-    .await
-}
-
-/// Findings that are only recorded: LOW severity, notify-only resource types, sample findings,
-/// root credentials. Each ends `recorded`, is notified, and changes nothing.
-async fn recorded_without_change_on<F>(cases: F) -> Result<()>
-where
-    F: FnOnce(&Estate) -> Result<Vec<(&'static str, Value)>> + Send + 'static,
-{
-    with_harness(Options::default(), |h| async move {
-        let cases = cases(&h.estate)?;
-        let before = world(&h).await?;
-        for (id, event) in &cases {
-            let s = h.run(id, event).await?;
-            assert_eq!(
-                (s.status.as_str(), s.outcome.as_str()),
-                ("SUCCEEDED", "recorded"),
-                "{id}: {s:#?}"
-            );
-            assert!(actions_with(&s, "changed").is_empty(), "{id}: {s:#?}");
-            assert_eq!(outcomes_for(&h, id).await?, ["recorded"], "{id}");
-        }
-        assert_unchanged(&before, &world(&h).await?, "recorded findings");
-        Ok(())
-    })
-    .await
-}
-
-/// LOW: recorded, nothing changed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn low_finding_is_recorded_and_changes_nothing() -> Result<()> {
-    recorded_without_change_on(|e| {
-        Ok(vec![(
-            "e2e0007low",
-            for_instance(fixture("ec2-low.json")?, "e2e0007low", &e.web, &e.region),
-        )])
-    })
-    .await
-}
-
-/// S3 and EKS findings are notify-only: recorded, nothing changed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn notify_only_types_are_recorded_and_change_nothing() -> Result<()> {
-    recorded_without_change_on(|e| {
-        Ok(vec![
-            (
-                "e2e0008s3",
-                responder::scenario::retarget(
-                    fixture("s3-notify-only.json")?,
-                    "e2e0008s3",
-                    &e.security_account,
-                    &e.region,
-                ),
-            ),
-            (
-                "e2e0008eks",
-                responder::scenario::retarget(
-                    fixture("eks-notify-only.json")?,
-                    "e2e0008eks",
-                    &e.security_account,
-                    &e.region,
-                ),
-            ),
-        ])
-    })
-    .await
-}
-
-/// GuardDuty's sample findings (pointed at a real instance) are recorded, nothing changed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sample_finding_is_recorded_and_changes_nothing() -> Result<()> {
-    recorded_without_change_on(|e| {
-        Ok(vec![(
-            "e2e0009sample",
-            for_instance(
-                fixture("ec2-sample.json")?,
-                "e2e0009sample",
-                &e.web,
-                &e.region,
-            ),
-        )])
-    })
-    .await
-}
-
-/// Root credentials are never changed automatically: recorded.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn root_credentials_are_recorded_and_never_changed() -> Result<()> {
-    recorded_without_change_on(|e| {
-        Ok(vec![(
-            "e2e0010root",
-            responder::scenario::retarget(
-                fixture("iam-root.json")?,
-                "e2e0010root",
-                &e.security_account,
-                &e.region,
-            ),
-        )])
     })
     .await
 }

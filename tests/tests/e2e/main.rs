@@ -1,0 +1,15 @@
+//! The pipeline end to end: the project's fixture events through the real state machines and
+//! the real task binaries, against the moto emulator. Every test starts its own stack and
+//! asserts the effects read back from the emulator, not only how the execution ended.
+//!
+//! One test binary, so `cargo test` runs the tests in parallel.
+
+mod approval;
+mod dry_run;
+mod ec2;
+mod events;
+mod iam;
+mod idempotency;
+mod recorded;
+mod restore;
+mod sfn_api;
