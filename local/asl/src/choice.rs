@@ -139,6 +139,19 @@ pub struct ChoiceRule {
     pub next: String,
     /// Variables to assign when the rule is taken.
     pub assign: Option<Template>,
+    /// The JSONata form of the rule (`Condition`, `Assign`, `Output`), in JSONata states.
+    pub jsonata: Option<JsonataRule>,
+}
+
+/// A Choice rule of a JSONata state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonataRule {
+    /// `Condition`: must evaluate to a boolean.
+    pub condition: crate::query::JValue,
+    /// `Assign`.
+    pub assign: Option<crate::query::JValue>,
+    /// `Output`.
+    pub output: Option<crate::query::JValue>,
 }
 
 /// Parses a condition at JSON-pointer `loc`; problems are pushed to `errs`.

@@ -10,9 +10,11 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset};
 use serde_json::{Map, Value};
 
+use crate::choice::JsonataRule;
 use crate::choice::{parse_condition, parse_timestamp, ChoiceRule};
 use crate::errors;
 use crate::path::Path;
+use crate::query::JValue;
 use crate::template::{compile_dynamic, Template};
 use crate::validate::{Diagnostic, DiagnosticCode, ValidationError};
 
@@ -49,6 +51,8 @@ pub enum NumberOrPath {
     Value(u64),
     /// From a path.
     Path(Path),
+    /// From a JSONata expression.
+    Expr(JValue),
 }
 
 /// A string given literally or through a `...Path` field (path or intrinsic).
@@ -58,6 +62,8 @@ pub enum StringOrDynamic {
     Value(String),
     /// A path or intrinsic call.
     Dynamic(Template),
+    /// A JSONata expression.
+    Expr(JValue),
 }
 
 /// A `Retry` entry.
@@ -88,6 +94,19 @@ pub struct Catcher {
     pub result_path: PathField,
     /// `Assign`.
     pub assign: Option<Template>,
+    /// `Output` and `Assign` of a catcher in a JSONata state.
+    pub jsonata: Option<JsonataFields>,
+}
+
+/// The data-flow fields of a JSONata state (or catcher).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JsonataFields {
+    /// `Arguments`.
+    pub arguments: Option<JValue>,
+    /// `Output`.
+    pub output: Option<JValue>,
+    /// `Assign`.
+    pub assign: Option<JValue>,
 }
 
 /// Wait state timing.
@@ -101,6 +120,10 @@ pub enum WaitFor {
     SecondsPath(Path),
     /// `TimestampPath`.
     TimestampPath(Path),
+    /// `Seconds` as a JSONata expression.
+    SecondsExpr(JValue),
+    /// `Timestamp` as a JSONata expression.
+    TimestampExpr(JValue),
 }
 
 /// A Task state's own fields.
@@ -135,6 +158,10 @@ pub struct MapSpec {
     pub tolerated_failure_percentage: Option<Value>,
     /// `ToleratedFailurePercentagePath`.
     pub tolerated_failure_percentage_path: Option<Path>,
+    /// `Items` (JSONata).
+    pub items: Option<JValue>,
+    /// `ItemSelector` (JSONata).
+    pub jsonata_item_selector: Option<JValue>,
 }
 
 /// What kind of state, with the fields only that kind has.
@@ -215,9 +242,32 @@ pub struct State {
     pub catch: Vec<Catcher>,
     /// `Assign`.
     pub assign: Option<Template>,
+    /// Set when the state uses JSONata (`QueryLanguage`, its own or inherited).
+    pub jsonata: Option<Box<JsonataFields>>,
 }
 
 const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
+
+/// Fields that only JSONPath states may use.
+const JSONPATH_ONLY: &[&str] = &[
+    "InputPath",
+    "OutputPath",
+    "ResultPath",
+    "Parameters",
+    "ResultSelector",
+    "Result",
+    "ItemsPath",
+    "Iterator",
+    "SecondsPath",
+    "TimestampPath",
+    "ErrorPath",
+    "CausePath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "MaxConcurrencyPath",
+    "ToleratedFailureCountPath",
+    "ToleratedFailurePercentagePath",
+];
 
 fn allowed_fields(t: &str) -> &'static [&'static str] {
     match t {
@@ -308,6 +358,8 @@ fn allowed_fields(t: &str) -> &'static [&'static str] {
 
 struct Ctx {
     diags: Vec<Diagnostic>,
+    /// The query language inherited by the states being parsed.
+    jsonata: bool,
 }
 
 impl Ctx {
@@ -342,7 +394,10 @@ impl StateMachine {
 
     /// Parses and validates a definition given as a JSON value.
     pub fn from_value(v: &Value) -> Result<StateMachine, ValidationError> {
-        let mut cx = Ctx { diags: Vec::new() };
+        let mut cx = Ctx {
+            diags: Vec::new(),
+            jsonata: false,
+        };
         let sm = parse_machine(v, "", true, &mut cx);
         if let Some(sm) = &sm {
             crate::validate::check_graph(sm, "", &mut cx.diags);
@@ -375,7 +430,16 @@ fn parse_machine(v: &Value, loc: &str, top: bool, cx: &mut Ctx) -> Option<StateM
             );
         }
     }
-    check_query_language(obj, loc, cx);
+    let outer_lang = cx.jsonata;
+    if let Some(j) = check_query_language(obj, loc, cx) {
+        cx.jsonata = j;
+    }
+    let sm = parse_machine_body(obj, loc, cx);
+    cx.jsonata = outer_lang;
+    sm
+}
+
+fn parse_machine_body(obj: &Map<String, Value>, loc: &str, cx: &mut Ctx) -> Option<StateMachine> {
     if let Some(pc) = obj.get("ProcessorConfig") {
         if let Some(mode) = pc.get("Mode").and_then(Value::as_str) {
             if mode != "INLINE" && mode != "DISTRIBUTED" {
@@ -453,19 +517,19 @@ fn parse_machine(v: &Value, loc: &str, top: bool, cx: &mut Ctx) -> Option<StateM
     })
 }
 
-fn check_query_language(obj: &Map<String, Value>, loc: &str, cx: &mut Ctx) {
+/// The `QueryLanguage` an object sets: `Some(true)` for JSONata, `Some(false)` for JSONPath.
+fn check_query_language(obj: &Map<String, Value>, loc: &str, cx: &mut Ctx) -> Option<bool> {
     match obj.get("QueryLanguage") {
-        None => {}
-        Some(Value::String(s)) if s == "JSONPath" => {}
-        Some(Value::String(s)) if s == "JSONata" => cx.err(
-            DiagnosticCode::UnsupportedFeature,
-            format!("{loc}/QueryLanguage"),
-            "QueryLanguage 'JSONata' is not supported by this interpreter; use JSONPath",
-        ),
-        Some(_) => cx.schema(
-            format!("{loc}/QueryLanguage"),
-            "QueryLanguage must be 'JSONPath' or 'JSONata'",
-        ),
+        None => None,
+        Some(Value::String(s)) if s == "JSONPath" => Some(false),
+        Some(Value::String(s)) if s == "JSONata" => Some(true),
+        Some(_) => {
+            cx.schema(
+                format!("{loc}/QueryLanguage"),
+                "QueryLanguage must be 'JSONPath' or 'JSONata'",
+            );
+            None
+        }
     }
 }
 
@@ -726,7 +790,7 @@ fn parse_retry(v: &Value, loc: &str, cx: &mut Ctx) -> Vec<Retrier> {
     out
 }
 
-fn parse_catch(v: &Value, loc: &str, cx: &mut Ctx) -> Vec<Catcher> {
+fn parse_catch(v: &Value, loc: &str, jsonata: bool, cx: &mut Ctx) -> Vec<Catcher> {
     let Some(arr) = v.as_array() else {
         cx.schema(loc, "Catch must be an array");
         return Vec::new();
@@ -769,13 +833,39 @@ fn parse_catch(v: &Value, loc: &str, cx: &mut Ctx) -> Vec<Catcher> {
                 String::new()
             }
         };
+        if jsonata && o.contains_key("ResultPath") {
+            cx.schema(
+                format!("{cloc}/ResultPath"),
+                "The field 'ResultPath' is not supported with QueryLanguage JSONata",
+            );
+        }
+        if !jsonata && o.contains_key("Output") {
+            cx.schema(
+                format!("{cloc}/Output"),
+                "The field 'Output' is only supported with QueryLanguage JSONata",
+            );
+        }
         let result_path = path_field(o, "ResultPath", &cloc, cx);
-        let assign = template_field(o, "Assign", &cloc, cx);
+        let assign = if jsonata {
+            None
+        } else {
+            template_field(o, "Assign", &cloc, cx)
+        };
+        let jsonata = if jsonata {
+            Some(JsonataFields {
+                arguments: None,
+                output: jvalue_field(o, "Output", &cloc, cx),
+                assign: jvalue_field(o, "Assign", &cloc, cx),
+            })
+        } else {
+            None
+        };
         out.push(Catcher {
             error_equals: ee,
             next,
             result_path,
             assign,
+            jsonata,
         });
     }
     out
@@ -795,10 +885,32 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
         cx.schema(format!("{loc}/Type"), format!("Unknown state type '{t}'"));
         return None;
     }
-    check_query_language(obj, loc, cx);
+    let jsonata = check_query_language(obj, loc, cx).unwrap_or(cx.jsonata);
+    let jsonata_extra: &[&str] = match t {
+        "Task" | "Parallel" => &["Arguments", "Output"],
+        "Map" => &["Output", "Items"],
+        "Fail" => &[],
+        _ => &["Output"],
+    };
     for k in obj.keys() {
-        if !COMMON.contains(&k.as_str()) && !allowed.contains(&k.as_str()) {
-            let msg = if ["Arguments", "Output"].contains(&k.as_str()) {
+        let k = k.as_str();
+        if COMMON.contains(&k) {
+            continue;
+        }
+        if jsonata {
+            if JSONPATH_ONLY.contains(&k) && allowed.contains(&k) {
+                cx.schema(
+                    format!("{loc}/{}", esc(k)),
+                    format!("The field '{k}' is not supported with QueryLanguage JSONata"),
+                );
+            } else if !allowed.contains(&k) && !jsonata_extra.contains(&k) {
+                cx.schema(
+                    format!("{loc}/{}", esc(k)),
+                    format!("The field '{k}' is not supported by a {t} state"),
+                );
+            }
+        } else if !allowed.contains(&k) {
+            let msg = if ["Arguments", "Output", "Items"].contains(&k) {
                 format!("The field '{k}' is only supported with QueryLanguage JSONata")
             } else {
                 format!("The field '{k}' is not supported by a {t} state")
@@ -806,6 +918,7 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
             cx.schema(format!("{loc}/{}", esc(k)), msg);
         }
     }
+
     // Transitions.
     let terminal_kind = matches!(t, "Choice" | "Succeed" | "Fail");
     let next = obj.get("Next");
@@ -840,6 +953,9 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
             }
         }
     };
+    if jsonata {
+        return parse_jsonata_state(name, t, obj, loc, next, cx);
+    }
     let input_path = path_field(obj, "InputPath", loc, cx);
     let output_path = path_field(obj, "OutputPath", loc, cx);
     let result_path = path_field(obj, "ResultPath", loc, cx);
@@ -863,7 +979,7 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
         .unwrap_or_default();
     let catch = obj
         .get("Catch")
-        .map(|c| parse_catch(c, &format!("{loc}/Catch"), cx))
+        .map(|c| parse_catch(c, &format!("{loc}/Catch"), false, cx))
         .unwrap_or_default();
     let assign = template_field(obj, "Assign", loc, cx);
 
@@ -944,6 +1060,7 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
                                 condition: c,
                                 next: n.to_string(),
                                 assign: rule_assign,
+                                jsonata: None,
                             }),
                             (_, None) => cx.schema(
                                 format!("{rloc}/Next"),
@@ -1079,6 +1196,8 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
                 tolerated_failure_count_path: tfc_path,
                 tolerated_failure_percentage: obj.get("ToleratedFailurePercentage").cloned(),
                 tolerated_failure_percentage_path: tfp_path,
+                items: None,
+                jsonata_item_selector: None,
             }))
         }
         _ => return None,
@@ -1095,5 +1214,340 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
         retry,
         catch,
         assign,
+        jsonata: None,
+    })
+}
+
+fn jvalue_field(obj: &Map<String, Value>, key: &str, loc: &str, cx: &mut Ctx) -> Option<JValue> {
+    let v = obj.get(key)?;
+    if key == "Assign" && !v.is_object() {
+        cx.schema(format!("{loc}/{key}"), "Assign must be an object");
+        return None;
+    }
+    compile_jvalue(v, &format!("{loc}/{key}"), cx)
+}
+
+fn compile_jvalue(v: &Value, loc: &str, cx: &mut Ctx) -> Option<JValue> {
+    match JValue::compile(v) {
+        Ok(j) => Some(j),
+        Err((l, m)) => {
+            cx.schema(format!("{loc}{l}"), m);
+            None
+        }
+    }
+}
+
+/// A JSONata field that takes an integer (at least `min`) or an expression.
+fn jsonata_number(
+    obj: &Map<String, Value>,
+    key: &str,
+    loc: &str,
+    cx: &mut Ctx,
+    min: u64,
+) -> Option<NumberOrPath> {
+    match obj.get(key)? {
+        Value::String(s) if crate::query::expression_text(s).is_some() => {
+            compile_jvalue(&Value::String(s.clone()), &format!("{loc}/{key}"), cx)
+                .map(NumberOrPath::Expr)
+        }
+        v => match v.as_u64() {
+            Some(n) if n >= min => Some(NumberOrPath::Value(n)),
+            _ => {
+                cx.schema(
+                    format!("{loc}/{key}"),
+                    format!("'{key}' must be an integer of at least {min} or a JSONata expression"),
+                );
+                None
+            }
+        },
+    }
+}
+
+fn jsonata_string(
+    obj: &Map<String, Value>,
+    key: &str,
+    loc: &str,
+    cx: &mut Ctx,
+) -> Option<StringOrDynamic> {
+    match obj.get(key)? {
+        Value::String(s) => match crate::query::expression_text(s) {
+            Some(_) => compile_jvalue(&Value::String(s.clone()), &format!("{loc}/{key}"), cx)
+                .map(StringOrDynamic::Expr),
+            None => Some(StringOrDynamic::Value(s.clone())),
+        },
+        _ => {
+            cx.schema(format!("{loc}/{key}"), format!("'{key}' must be a string"));
+            None
+        }
+    }
+}
+
+fn is_expression(v: &Value) -> bool {
+    v.as_str().and_then(crate::query::expression_text).is_some()
+}
+
+/// Parses a state that uses JSONata (the common fields are already checked).
+fn parse_jsonata_state(
+    name: &str,
+    t: &str,
+    obj: &Map<String, Value>,
+    loc: &str,
+    next: Option<String>,
+    cx: &mut Ctx,
+) -> Option<State> {
+    let fields = JsonataFields {
+        arguments: jvalue_field(obj, "Arguments", loc, cx),
+        output: jvalue_field(obj, "Output", loc, cx),
+        assign: jvalue_field(obj, "Assign", loc, cx),
+    };
+    let retry = obj
+        .get("Retry")
+        .map(|r| parse_retry(r, &format!("{loc}/Retry"), cx))
+        .unwrap_or_default();
+    let catch = obj
+        .get("Catch")
+        .map(|c| parse_catch(c, &format!("{loc}/Catch"), true, cx))
+        .unwrap_or_default();
+    let kind = match t {
+        "Pass" => Kind::Pass { result: None },
+        "Succeed" => Kind::Succeed,
+        "Fail" => Kind::Fail {
+            error: jsonata_string(obj, "Error", loc, cx),
+            cause: jsonata_string(obj, "Cause", loc, cx),
+        },
+        "Task" => {
+            let resource = match obj.get("Resource").and_then(Value::as_str) {
+                Some(r) if r.starts_with("arn:") => r.to_string(),
+                _ => {
+                    cx.schema(
+                        format!("{loc}/Resource"),
+                        "A Task state must have a 'Resource' ARN",
+                    );
+                    String::new()
+                }
+            };
+            let timeout = jsonata_number(obj, "TimeoutSeconds", loc, cx, 1);
+            let heartbeat = jsonata_number(obj, "HeartbeatSeconds", loc, cx, 1);
+            if let (Some(NumberOrPath::Value(t)), Some(NumberOrPath::Value(h))) =
+                (&timeout, &heartbeat)
+            {
+                if h >= t {
+                    cx.schema(
+                        format!("{loc}/HeartbeatSeconds"),
+                        "HeartbeatSeconds must be smaller than TimeoutSeconds",
+                    );
+                }
+            }
+            Kind::Task(TaskSpec {
+                wait_for_token: resource.ends_with(".waitForTaskToken"),
+                resource,
+                timeout,
+                heartbeat,
+            })
+        }
+        "Choice" => {
+            let mut rules = Vec::new();
+            match obj.get("Choices").and_then(Value::as_array) {
+                Some(a) if !a.is_empty() => {
+                    for (i, r) in a.iter().enumerate() {
+                        let rloc = format!("{loc}/Choices/{i}");
+                        let Some(ro) = r.as_object() else {
+                            cx.schema(&rloc, "A choice rule must be an object");
+                            continue;
+                        };
+                        for k in ro.keys() {
+                            if !["Condition", "Next", "Assign", "Output", "Comment"]
+                                .contains(&k.as_str())
+                            {
+                                cx.schema(
+                                    format!("{rloc}/{}", esc(k)),
+                                    format!(
+                                        "The field '{k}' is not supported in a JSONata choice rule"
+                                    ),
+                                );
+                            }
+                        }
+                        let condition = match ro.get("Condition") {
+                            Some(v @ Value::Bool(_)) => Some(JValue::Literal(v.clone())),
+                            Some(v) if is_expression(v) => {
+                                compile_jvalue(v, &format!("{rloc}/Condition"), cx)
+                            }
+                            Some(_) => {
+                                cx.schema(
+                                    format!("{rloc}/Condition"),
+                                    "Condition must be a boolean or a JSONata expression",
+                                );
+                                None
+                            }
+                            None => {
+                                cx.schema(
+                                    format!("{rloc}/Condition"),
+                                    "A JSONata choice rule must have a 'Condition' field",
+                                );
+                                None
+                            }
+                        };
+                        let assign = jvalue_field(ro, "Assign", &rloc, cx);
+                        let output = jvalue_field(ro, "Output", &rloc, cx);
+                        match (condition, ro.get("Next").and_then(Value::as_str)) {
+                            (Some(c), Some(n)) => rules.push(ChoiceRule {
+                                condition: crate::choice::Condition::And(Vec::new()),
+                                next: n.to_string(),
+                                assign: None,
+                                jsonata: Some(JsonataRule {
+                                    condition: c,
+                                    assign,
+                                    output,
+                                }),
+                            }),
+                            (_, None) => cx.schema(
+                                format!("{rloc}/Next"),
+                                "A choice rule must have a 'Next' field",
+                            ),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => cx.schema(
+                    format!("{loc}/Choices"),
+                    "Choices must be a non-empty array",
+                ),
+            }
+            let default = match obj.get("Default") {
+                None => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(_) => {
+                    cx.schema(format!("{loc}/Default"), "Default must be a string");
+                    None
+                }
+            };
+            Kind::Choice { rules, default }
+        }
+        "Wait" => {
+            let keys: Vec<&str> = ["Seconds", "Timestamp"]
+                .into_iter()
+                .filter(|k| obj.contains_key(*k))
+                .collect();
+            if keys.len() != 1 {
+                cx.schema(
+                    loc,
+                    "A Wait state must have exactly one of 'Seconds' or 'Timestamp'",
+                );
+                return None;
+            }
+            let k = keys[0];
+            let v = &obj[k];
+            let w = if is_expression(v) {
+                compile_jvalue(v, &format!("{loc}/{k}"), cx).map(|j| {
+                    if k == "Seconds" {
+                        WaitFor::SecondsExpr(j)
+                    } else {
+                        WaitFor::TimestampExpr(j)
+                    }
+                })
+            } else if k == "Seconds" {
+                v.as_u64().map(WaitFor::Seconds)
+            } else {
+                v.as_str().and_then(parse_timestamp).map(WaitFor::Timestamp)
+            };
+            match w {
+                Some(w) => Kind::Wait(w),
+                None => {
+                    cx.schema(format!("{loc}/{k}"), format!("Invalid value for '{k}'"));
+                    return None;
+                }
+            }
+        }
+        "Parallel" => {
+            let mut branches = Vec::new();
+            match obj.get("Branches").and_then(Value::as_array) {
+                Some(a) if !a.is_empty() => {
+                    for (i, b) in a.iter().enumerate() {
+                        let bloc = format!("{loc}/Branches/{i}");
+                        if let Some(m) = parse_machine(b, &bloc, false, cx) {
+                            crate::validate::check_graph(&m, &bloc, &mut cx.diags);
+                            branches.push(Arc::new(m));
+                        }
+                    }
+                }
+                _ => cx.schema(
+                    format!("{loc}/Branches"),
+                    "Branches must be a non-empty array",
+                ),
+            }
+            Kind::Parallel { branches }
+        }
+        "Map" => {
+            let Some(proc) = obj.get("ItemProcessor") else {
+                cx.schema(loc, "A Map state must have an 'ItemProcessor' field");
+                return None;
+            };
+            let ploc = format!("{loc}/ItemProcessor");
+            let processor = parse_machine(proc, &ploc, false, cx)?;
+            crate::validate::check_graph(&processor, &ploc, &mut cx.diags);
+            for k in ["ItemReader", "ResultWriter", "ItemBatcher"] {
+                if obj.contains_key(k) {
+                    cx.err(
+                        DiagnosticCode::UnsupportedFeature,
+                        format!("{loc}/{k}"),
+                        format!("'{k}' is not supported by this interpreter"),
+                    );
+                }
+            }
+            let items = match obj.get("Items") {
+                None => None,
+                Some(v) if v.is_array() || is_expression(v) => {
+                    compile_jvalue(v, &format!("{loc}/Items"), cx)
+                }
+                Some(_) => {
+                    cx.schema(
+                        format!("{loc}/Items"),
+                        "Items must be an array or a JSONata expression",
+                    );
+                    None
+                }
+            };
+            let tolerated = |key: &str, cx: &mut Ctx| -> Option<Value> {
+                let v = obj.get(key)?;
+                if is_expression(v) || v.is_number() {
+                    Some(v.clone())
+                } else {
+                    cx.schema(
+                        format!("{loc}/{key}"),
+                        format!("'{key}' must be a number or a JSONata expression"),
+                    );
+                    None
+                }
+            };
+            let tfc = tolerated("ToleratedFailureCount", cx);
+            let tfp = tolerated("ToleratedFailurePercentage", cx);
+            Kind::Map(Box::new(MapSpec {
+                items_path: PathField::Default,
+                item_selector: None,
+                max_concurrency: jsonata_number(obj, "MaxConcurrency", loc, cx, 0),
+                processor: Arc::new(processor),
+                tolerated_failure_count: tfc,
+                tolerated_failure_count_path: None,
+                tolerated_failure_percentage: tfp,
+                tolerated_failure_percentage_path: None,
+                items,
+                jsonata_item_selector: jvalue_field(obj, "ItemSelector", loc, cx),
+            }))
+        }
+        _ => return None,
+    };
+    Some(State {
+        name: name.to_string(),
+        kind,
+        next,
+        input_path: PathField::Default,
+        output_path: PathField::Default,
+        result_path: PathField::Default,
+        parameters: None,
+        result_selector: None,
+        retry,
+        catch,
+        assign: None,
+        jsonata: Some(Box::new(fields)),
     })
 }

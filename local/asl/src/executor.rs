@@ -11,12 +11,14 @@ use tokio::task::JoinSet;
 
 use crate::clock::{BoxFuture, Clock, Hold};
 use crate::definition::{
-    Catcher, Kind, MapSpec, NumberOrPath, PathField, Retrier, State, StateMachine, StringOrDynamic,
-    TaskSpec, WaitFor,
+    Catcher, JsonataFields, Kind, MapSpec, NumberOrPath, PathField, Retrier, State, StateMachine,
+    StringOrDynamic, TaskSpec, WaitFor,
 };
 use crate::errors::{self, error_matches, Failure};
 use crate::history::{self, DataDetails, EventDetails, HistoryEvent};
+use crate::jsonata::{Host, Val};
 use crate::path::Path;
+use crate::query::JValue;
 use crate::rng::Random;
 use crate::template::{EvalError, Scope, Template};
 
@@ -731,6 +733,9 @@ async fn exec_state(
     th: &mut Thread,
     sc: &mut StateCtx,
 ) -> Result<Step, Failure> {
+    if let Some(jf) = &st.jsonata {
+        return exec_jsonata(run, st, jf, raw, th, sc).await;
+    }
     match &st.kind {
         Kind::Pass { result } => {
             let eff = apply_path_field(run, th, sc, &st.input_path, raw.clone())?;
@@ -755,6 +760,13 @@ async fn exec_state(
                 match f {
                     None => Ok(None),
                     Some(StringOrDynamic::Value(s)) => Ok(Some(s.clone())),
+                    Some(StringOrDynamic::Expr(j)) => {
+                        let v = q_eval(run, th, sc, j, "Error", &raw, None)?;
+                        match v {
+                            Value::String(s) => Ok(Some(s)),
+                            other => Ok(Some(to_json(&other))),
+                        }
+                    }
                     Some(StringOrDynamic::Dynamic(t)) => {
                         let v = eval_template(run, th, sc, t, &raw)?;
                         match v {
@@ -825,6 +837,7 @@ async fn exec_state(
             let deadline = match w {
                 WaitFor::Seconds(s) => now + secs(*s),
                 WaitFor::Timestamp(t) => t.with_timezone(&Utc),
+                WaitFor::SecondsExpr(_) | WaitFor::TimestampExpr(_) => now,
                 WaitFor::SecondsPath(p) => {
                     let v = resolve_path(run, th, sc, p, &eff)?;
                     match v.as_i64().or_else(|| v.as_u64().map(|u| u as i64)) {
@@ -1007,6 +1020,19 @@ fn number_or_path(
     match v {
         None => Ok(None),
         Some(NumberOrPath::Value(n)) => Ok(Some(*n)),
+        Some(NumberOrPath::Expr(j)) => {
+            let val = q_eval(run, th, sc, j, field, input, None)?;
+            match val.as_u64() {
+                Some(n) if n > 0 => Ok(Some(n)),
+                _ => Err(q_fail(
+                    sc,
+                    format!(
+                        "The {field} field must be a positive integer, but was: {}",
+                        to_json(&val)
+                    ),
+                )),
+            }
+        }
         Some(NumberOrPath::Path(p)) => {
             let val = resolve_path(run, th, sc, p, input)?;
             match val.as_u64() {
@@ -1035,9 +1061,13 @@ async fn task_attempt(
     } else {
         None
     };
-    let params = match &st.parameters {
-        Some(p) => eval_template(run, th, sc, p, &eff)?,
-        None => eff.clone(),
+    let params = match (&st.jsonata, &st.parameters) {
+        (Some(jf), _) => match &jf.arguments {
+            Some(a) => q_eval(run, th, sc, a, "Arguments", &eff, None)?,
+            None => eff.clone(),
+        },
+        (None, Some(p)) => eval_template(run, th, sc, p, &eff)?,
+        (None, None) => eff.clone(),
     };
     let params_text = to_json(&params);
     let lambda_direct = history::is_lambda_function_arn(&spec.resource);
@@ -1312,9 +1342,13 @@ async fn parallel_attempt(
     th: &mut Thread,
     sc: &StateCtx,
 ) -> Result<Value, Failure> {
-    let input = match &st.parameters {
-        Some(p) => eval_template(run, th, sc, p, &eff)?,
-        None => eff,
+    let input = match (&st.jsonata, &st.parameters) {
+        (Some(jf), _) => match &jf.arguments {
+            Some(a) => q_eval(run, th, sc, a, "Arguments", &eff, None)?,
+            None => eff,
+        },
+        (None, Some(p)) => eval_template(run, th, sc, p, &eff)?,
+        (None, None) => eff,
     };
     let started = run.emit(&mut th.prev, "ParallelStateStarted", None);
     let mut set = JoinSet::new();
@@ -1398,9 +1432,40 @@ async fn map_attempt(
     th: &mut Thread,
     sc: &mut StateCtx,
 ) -> Result<Value, Failure> {
-    let items_val = match &spec.items_path {
-        PathField::Path(p) if !p.is_root() => resolve_path(run, th, sc, p, &eff)?,
-        _ => eff.clone(),
+    let items_val = if st.jsonata.is_some() {
+        let v = match &spec.items {
+            Some(j) => {
+                let v = q_eval(run, th, sc, j, "Items", &eff, None)?;
+                if !v.is_array() {
+                    let text = match j {
+                        JValue::Expr(e) => e.text().to_string(),
+                        _ => String::new(),
+                    };
+                    return Err(q_fail(
+                        sc,
+                        format!(
+                            "The JSONata expression '{text}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
+                            json_type(&v),
+                            to_json(&v)
+                        ),
+                    ));
+                }
+                v
+            }
+            None => eff.clone(),
+        };
+        if !v.is_array() {
+            return Err(q_fail(
+                sc,
+                format!("Map state input must be an array but was: {}", to_json(&v)),
+            ));
+        }
+        v
+    } else {
+        match &spec.items_path {
+            PathField::Path(p) if !p.is_root() => resolve_path(run, th, sc, p, &eff)?,
+            _ => eff.clone(),
+        }
     };
     let Value::Array(items) = items_val else {
         let path = match &spec.items_path {
@@ -1415,6 +1480,21 @@ async fn map_attempt(
     let max_conc = match &spec.max_concurrency {
         None => 0,
         Some(NumberOrPath::Value(n)) => *n,
+        Some(NumberOrPath::Expr(j)) => {
+            let v = q_eval(run, th, sc, j, "MaxConcurrency", &eff, None)?;
+            match parse_count(&v) {
+                Some(n) if n >= 0 => n as u64,
+                _ => {
+                    return Err(q_fail(
+                        sc,
+                        format!(
+                            "The MaxConcurrency field must be a non-negative integer, but was: {}",
+                            to_json(&v)
+                        ),
+                    ))
+                }
+            }
+        }
         Some(NumberOrPath::Path(p)) => {
             let v = resolve_path(run, th, sc, p, &eff)?;
             match parse_count(&v) {
@@ -1434,7 +1514,10 @@ async fn map_attempt(
             &spec.tolerated_failure_count,
             &spec.tolerated_failure_count_path,
         ) {
-            (Some(v), _) => Some((v.clone(), None)),
+            (Some(v), _) => Some((
+                jsonata_number_value(run, th, sc, v, "ToleratedFailureCount", &eff)?,
+                None,
+            )),
             (None, Some(p)) => Some((resolve_path(run, th, sc, p, &eff)?, Some(p))),
             _ => None,
         };
@@ -1461,7 +1544,10 @@ async fn map_attempt(
             &spec.tolerated_failure_percentage,
             &spec.tolerated_failure_percentage_path,
         ) {
-            (Some(v), _) => Some((v.clone(), None)),
+            (Some(v), _) => Some((
+                jsonata_number_value(run, th, sc, v, "ToleratedFailurePercentage", &eff)?,
+                None,
+            )),
             (None, Some(p)) => Some((resolve_path(run, th, sc, p, &eff)?, Some(p))),
             _ => None,
         };
@@ -1487,6 +1573,15 @@ async fn map_attempt(
     let mut inputs = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         match &spec.item_selector {
+            _ if st.jsonata.is_some() => match &spec.jsonata_item_selector {
+                Some(j) => {
+                    sc.map_item = Some((i, item));
+                    let v = q_eval(run, th, sc, j, "ItemSelector", &eff, None);
+                    sc.map_item = None;
+                    inputs.push(v?);
+                }
+                None => inputs.push(item),
+            },
             Some(t) => {
                 sc.map_item = Some((i, item));
                 let v = eval_template(run, th, sc, t, &eff);
@@ -1615,5 +1710,391 @@ async fn map_attempt(
             run.emit(&mut th.prev, "MapStateSucceeded", None);
             Ok(Value::Array(results))
         }
+    }
+}
+
+/// Time and randomness of a run, for JSONata's `$now`, `$millis`, `$random` and `$uuid`.
+struct RunHost<'a>(&'a Run);
+
+impl Host for RunHost<'_> {
+    fn random(&self) -> f64 {
+        (self.0.random.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn now_millis(&self) -> i64 {
+        self.0.clock.now().timestamp_millis()
+    }
+
+    fn uuid(&self) -> String {
+        crate::rng::uuid_v4(self.0.random.next_u64(), self.0.random.next_u64())
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// A `States.QueryEvaluationError` of the current state.
+fn q_fail(sc: &StateCtx, msg: impl AsRef<str>) -> Failure {
+    Failure::new(
+        errors::QUERY_EVALUATION_ERROR,
+        format!(
+            "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
+            sc.name,
+            sc.entered_id,
+            msg.as_ref()
+        ),
+    )
+}
+
+/// Evaluates a JSONata template with `$states` (`input`, `context`, and `result` or
+/// `errorOutput` when given) and the workflow variables.
+fn q_eval(
+    run: &Run,
+    th: &Thread,
+    sc: &StateCtx,
+    j: &JValue,
+    field: &str,
+    input: &Value,
+    extra: Option<(&str, &Value)>,
+) -> Result<Value, Failure> {
+    if let JValue::Literal(v) = j {
+        return Ok(v.clone());
+    }
+    let context = Env {
+        input,
+        run,
+        vars: &th.vars,
+        sc,
+    }
+    .context();
+    let mut states = vec![
+        ("input".to_string(), Val::from_json(input)),
+        ("context".to_string(), Val::from_json(&context)),
+    ];
+    if let Some((k, v)) = extra {
+        states.push((k.to_string(), Val::from_json(v)));
+    }
+    let mut bindings: Vec<(&str, Val)> = Vec::with_capacity(th.vars.len() + 1);
+    for (k, v) in &th.vars {
+        bindings.push((k.as_str(), Val::from_json(v)));
+    }
+    bindings.push(("states", Val::object(states)));
+    j.eval(field, &bindings, &RunHost(run))
+        .map_err(|e| q_fail(sc, e.message()))
+}
+
+/// A Map tolerance given as a number or a JSONata expression.
+fn jsonata_number_value(
+    run: &Run,
+    th: &Thread,
+    sc: &StateCtx,
+    v: &Value,
+    field: &str,
+    input: &Value,
+) -> Result<Value, Failure> {
+    match v.as_str().and_then(crate::query::expression_text) {
+        Some(_) => match JValue::compile(v) {
+            Ok(j) => q_eval(run, th, sc, &j, field, input, None),
+            Err((_, m)) => Err(q_fail(sc, m)),
+        },
+        None => Ok(v.clone()),
+    }
+}
+
+/// Evaluates `Assign` of a JSONata state or catcher into the assignments to apply.
+fn q_assign(
+    run: &Run,
+    th: &Thread,
+    sc: &StateCtx,
+    assign: Option<&JValue>,
+    input: &Value,
+    extra: Option<(&str, &Value)>,
+) -> Result<Option<Map<String, Value>>, Failure> {
+    let Some(a) = assign else { return Ok(None) };
+    match q_eval(run, th, sc, a, "Assign", input, extra)? {
+        Value::Object(m) => Ok(Some(m)),
+        _ => Ok(None),
+    }
+}
+
+/// `Output` (or the default) and `Assign` of a JSONata state; the variables change only
+/// after both are evaluated.
+#[allow(clippy::too_many_arguments)]
+fn q_finish(
+    run: &Run,
+    th: &mut Thread,
+    sc: &StateCtx,
+    output: Option<&JValue>,
+    assign: Option<&JValue>,
+    input: &Value,
+    default: Value,
+    extra: Option<(&str, &Value)>,
+) -> Result<Value, Failure> {
+    let assigned = q_assign(run, th, sc, assign, input, extra)?;
+    let out = match output {
+        Some(o) => q_eval(run, th, sc, o, "Output", input, extra)?,
+        None => default,
+    };
+    apply_assign(th, assigned);
+    Ok(out)
+}
+
+/// Runs a state that uses JSONata.
+async fn exec_jsonata(
+    run: &Arc<Run>,
+    st: &Arc<State>,
+    jf: &JsonataFields,
+    raw: Value,
+    th: &mut Thread,
+    sc: &mut StateCtx,
+) -> Result<Step, Failure> {
+    let step = |output: Value, next: Option<String>| Step {
+        output,
+        next,
+        emit_exit: true,
+    };
+    match &st.kind {
+        Kind::Pass { .. } => {
+            let out = q_finish(
+                run,
+                th,
+                sc,
+                jf.output.as_ref(),
+                jf.assign.as_ref(),
+                &raw,
+                raw.clone(),
+                None,
+            )?;
+            Ok(step(out, st.next.clone()))
+        }
+        Kind::Succeed => {
+            let out = match &jf.output {
+                Some(o) => q_eval(run, th, sc, o, "Output", &raw, None)?,
+                None => raw,
+            };
+            Ok(step(out, None))
+        }
+        Kind::Fail { error, cause } => {
+            let get =
+                |f: &Option<StringOrDynamic>, field: &str| -> Result<Option<String>, Failure> {
+                    match f {
+                        None => Ok(None),
+                        Some(StringOrDynamic::Value(s)) => Ok(Some(s.clone())),
+                        Some(StringOrDynamic::Expr(j)) => {
+                            match q_eval(run, th, sc, j, field, &raw, None)? {
+                                Value::String(s) => Ok(Some(s)),
+                                other => Ok(Some(to_json(&other))),
+                            }
+                        }
+                        Some(StringOrDynamic::Dynamic(t)) => {
+                            match eval_template(run, th, sc, t, &raw)? {
+                                Value::String(s) => Ok(Some(s)),
+                                other => Ok(Some(to_json(&other))),
+                            }
+                        }
+                    }
+                };
+            let error = get(error, "Error")?;
+            let cause = get(cause, "Cause")?;
+            Err(Failure { error, cause })
+        }
+        Kind::Choice { rules, default } => {
+            for r in rules {
+                let Some(jr) = &r.jsonata else { continue };
+                let v = q_eval(run, th, sc, &jr.condition, "Condition", &raw, None)?;
+                let hit = match v {
+                    Value::Bool(b) => b,
+                    other => {
+                        let text = match &jr.condition {
+                            JValue::Expr(e) => e.text().to_string(),
+                            _ => String::new(),
+                        };
+                        return Err(q_fail(
+                            sc,
+                            format!(
+                                "The JSONata expression '{text}' specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was '{}' for value: {}",
+                                json_type(&other),
+                                to_json(&other)
+                            ),
+                        ));
+                    }
+                };
+                if hit {
+                    let out = q_finish(
+                        run,
+                        th,
+                        sc,
+                        jr.output.as_ref().or(jf.output.as_ref()),
+                        jr.assign.as_ref().or(jf.assign.as_ref()),
+                        &raw,
+                        raw.clone(),
+                        None,
+                    )?;
+                    return Ok(step(out, Some(r.next.clone())));
+                }
+            }
+            match default {
+                Some(d) => {
+                    let out = q_finish(
+                        run,
+                        th,
+                        sc,
+                        jf.output.as_ref(),
+                        jf.assign.as_ref(),
+                        &raw,
+                        raw.clone(),
+                        None,
+                    )?;
+                    Ok(step(out, Some(d.clone())))
+                }
+                None => Err(Failure::new(
+                    errors::NO_CHOICE_MATCHED,
+                    format!(
+                        "An error occurred while executing the state '{}' (entered at the event id #{}). Failed to transition out of the state. No Choice rule matched and no Default target was specified.",
+                        sc.name, sc.entered_id
+                    ),
+                )),
+            }
+        }
+        Kind::Wait(w) => {
+            let now = run.clock.now();
+            let deadline = match w {
+                WaitFor::Seconds(s) => now + secs(*s),
+                WaitFor::Timestamp(t) => t.with_timezone(&Utc),
+                WaitFor::SecondsExpr(j) => {
+                    let v = q_eval(run, th, sc, j, "Seconds", &raw, None)?;
+                    match v.as_i64() {
+                        Some(n) if n >= 0 => now + secs(n as u64),
+                        _ => {
+                            return Err(q_fail(
+                                sc,
+                                format!(
+                                    "The Seconds field must be a non-negative integer, but was: {}",
+                                    to_json(&v)
+                                ),
+                            ))
+                        }
+                    }
+                }
+                WaitFor::TimestampExpr(j) => {
+                    let v = q_eval(run, th, sc, j, "Timestamp", &raw, None)?;
+                    match v.as_str().and_then(crate::choice::parse_timestamp) {
+                        Some(t) => t.with_timezone(&Utc),
+                        None => {
+                            return Err(q_fail(
+                                sc,
+                                format!(
+                                    "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {}",
+                                    value_text(&v)
+                                ),
+                            ))
+                        }
+                    }
+                }
+                WaitFor::SecondsPath(_) | WaitFor::TimestampPath(_) => now,
+            };
+            if deadline > now {
+                let hold = std::mem::replace(&mut th.hold, Hold::none());
+                th.hold = run.clock.sleep_until(deadline, hold).await;
+            }
+            let out = q_finish(
+                run,
+                th,
+                sc,
+                jf.output.as_ref(),
+                jf.assign.as_ref(),
+                &raw,
+                raw.clone(),
+                None,
+            )?;
+            Ok(step(out, st.next.clone()))
+        }
+        Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_) => {
+            jsonata_with_retry(run, st, jf, raw, th, sc).await
+        }
+    }
+}
+
+/// Runs a JSONata Task, Parallel or Map state with its `Retry` and `Catch` rules.
+async fn jsonata_with_retry(
+    run: &Arc<Run>,
+    st: &Arc<State>,
+    jf: &JsonataFields,
+    raw: Value,
+    th: &mut Thread,
+    sc: &mut StateCtx,
+) -> Result<Step, Failure> {
+    let mut counts = vec![0u32; st.retry.len()];
+    loop {
+        let attempt = async {
+            let result = match &st.kind {
+                Kind::Task(spec) => task_attempt(run, st, spec, raw.clone(), th, sc).await?,
+                Kind::Parallel { branches } => {
+                    parallel_attempt(run, st, branches, raw.clone(), th, sc).await?
+                }
+                Kind::Map(spec) => map_attempt(run, st, spec, raw.clone(), th, sc).await?,
+                _ => raw.clone(),
+            };
+            q_finish(
+                run,
+                th,
+                sc,
+                jf.output.as_ref(),
+                jf.assign.as_ref(),
+                &raw,
+                result.clone(),
+                Some(("result", &result)),
+            )
+        }
+        .await;
+        let f = match attempt {
+            Ok(output) => {
+                return Ok(Step {
+                    output,
+                    next: st.next.clone(),
+                    emit_exit: true,
+                })
+            }
+            Err(f) => f,
+        };
+        if f.name() == errors::RUNTIME {
+            return Err(f);
+        }
+        let relaxed = std::mem::take(&mut sc.task_reported);
+        if let Some(delay) = retry_delay(&st.retry, &mut counts, &f, run.random.as_ref(), relaxed) {
+            let deadline = run.clock.now() + chrono::Duration::milliseconds(delay);
+            let hold = std::mem::replace(&mut th.hold, Hold::none());
+            th.hold = run.clock.sleep_until(deadline, hold).await;
+            sc.retry_count += 1;
+            continue;
+        }
+        if let Some(c) = find_catcher(&st.catch, &f, relaxed) {
+            let err_out = f.to_catch_output();
+            let cj = c.jsonata.clone().unwrap_or_default();
+            let output = q_finish(
+                run,
+                th,
+                sc,
+                cj.output.as_ref(),
+                cj.assign.as_ref(),
+                &raw,
+                err_out.clone(),
+                Some(("errorOutput", &err_out)),
+            )?;
+            return Ok(Step {
+                output,
+                next: Some(c.next.clone()),
+                emit_exit: true,
+            });
+        }
+        return Err(f);
     }
 }

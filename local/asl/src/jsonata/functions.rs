@@ -1,0 +1,989 @@
+//! The JSONata function library, with the Step Functions extras (`$partition`, `$range`,
+//! `$hash`, `$random`, `$uuid`, `$parse`).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use base64::Engine as _;
+use chrono::{DateTime, SecondsFormat, Utc};
+use sha2::Digest as _;
+
+use super::eval::{arity, call, deep_equal, lookup, truthy, Cx, Func, Val};
+use super::JError;
+
+const NAMES: &[&str] = &[
+    "string",
+    "number",
+    "boolean",
+    "not",
+    "exists",
+    "count",
+    "sum",
+    "max",
+    "min",
+    "average",
+    "length",
+    "substring",
+    "substringBefore",
+    "substringAfter",
+    "uppercase",
+    "lowercase",
+    "trim",
+    "pad",
+    "contains",
+    "split",
+    "join",
+    "replace",
+    "keys",
+    "lookup",
+    "merge",
+    "append",
+    "type",
+    "each",
+    "sift",
+    "spread",
+    "distinct",
+    "sort",
+    "reverse",
+    "shuffle",
+    "zip",
+    "round",
+    "floor",
+    "ceil",
+    "abs",
+    "sqrt",
+    "power",
+    "now",
+    "millis",
+    "fromMillis",
+    "toMillis",
+    "random",
+    "uuid",
+    "partition",
+    "range",
+    "hash",
+    "parse",
+    "base64encode",
+    "base64decode",
+    "map",
+    "filter",
+    "reduce",
+    "single",
+    "error",
+    "assert",
+    "encodeUrlComponent",
+    "decodeUrlComponent",
+];
+
+/// The canonical name of a built-in function, if `name` is one.
+pub(crate) fn builtin(name: &str) -> Option<&'static str> {
+    NAMES.iter().copied().find(|n| *n == name)
+}
+
+fn sig(i: usize, name: &str) -> JError {
+    JError::new(
+        "T0410",
+        format!("Argument {i} of function \"{name}\" does not match function signature"),
+    )
+}
+
+/// Formats a number the way JavaScript (and so JSONata) does, at 15 significant digits.
+pub(crate) fn num_string(n: f64) -> String {
+    if n == 0.0 {
+        return "0".into();
+    }
+    if n.fract() == 0.0 && n.abs() < 1e21 {
+        return format!("{}", n as i128);
+    }
+    let r: f64 = format!("{n:.14e}").parse().unwrap_or(n);
+    let a = r.abs();
+    if (1e-7..1e21).contains(&a) {
+        format!("{r}")
+    } else {
+        let s = format!("{r:e}");
+        match s.split_once('e') {
+            Some((m, e)) if !e.starts_with('-') => format!("{m}e+{e}"),
+            _ => s,
+        }
+    }
+}
+
+fn json_string(s: &str, out: &mut String) {
+    out.push_str(&serde_json::Value::String(s.to_string()).to_string());
+}
+
+fn stringify(v: &Val, out: &mut String) {
+    match v {
+        Val::Null => out.push_str("null"),
+        Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Val::Num(n) => out.push_str(&num_string(*n)),
+        Val::Str(s) => json_string(s, out),
+        Val::Arr(a, _) => {
+            out.push('[');
+            let mut first = true;
+            for it in a.iter() {
+                if matches!(it, Val::Func(_)) {
+                    continue;
+                }
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                stringify(it, out);
+            }
+            out.push(']');
+        }
+        Val::Obj(m) => {
+            out.push('{');
+            let mut first = true;
+            for (k, it) in m.iter() {
+                if matches!(it, Val::Func(_)) {
+                    continue;
+                }
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                json_string(k, out);
+                out.push(':');
+                stringify(it, out);
+            }
+            out.push('}');
+        }
+        Val::Func(_) => out.push_str("\"\""),
+    }
+}
+
+/// `$string`: strings as they are, everything else as compact JSON.
+pub(crate) fn to_string(v: &Val) -> String {
+    match v {
+        Val::Str(s) => s.to_string(),
+        Val::Func(_) => String::new(),
+        other => {
+            let mut s = String::new();
+            stringify(other, &mut s);
+            s
+        }
+    }
+}
+
+fn items(v: &Val) -> Vec<Val> {
+    match v {
+        Val::Arr(a, _) => a.to_vec(),
+        other => vec![other.clone()],
+    }
+}
+
+fn numbers(v: &Option<Val>, name: &str) -> Result<Option<Vec<f64>>, JError> {
+    let Some(v) = v else { return Ok(None) };
+    items(v)
+        .iter()
+        .map(|x| match x {
+            Val::Num(n) => Ok(*n),
+            _ => Err(JError::new(
+                "T0412",
+                format!("Argument 1 of function \"{name}\" must be an array of numbers"),
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+fn string_arg<'a>(v: &'a Option<Val>, i: usize, name: &str) -> Result<Option<&'a str>, JError> {
+    match v {
+        None => Ok(None),
+        Some(Val::Str(s)) => Ok(Some(s)),
+        Some(_) => Err(sig(i, name)),
+    }
+}
+
+fn num_arg(v: &Option<Val>, i: usize, name: &str) -> Result<Option<f64>, JError> {
+    match v {
+        None => Ok(None),
+        Some(Val::Num(n)) => Ok(Some(*n)),
+        Some(_) => Err(sig(i, name)),
+    }
+}
+
+fn fmt_millis(ms: i64) -> Option<String> {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+fn cast_number(s: &str) -> Option<f64> {
+    let t = s.trim();
+    let parsed = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        i64::from_str_radix(h, 16).ok().map(|n| n as f64)
+    } else if let Some(b) = t.strip_prefix("0b").or_else(|| t.strip_prefix("0B")) {
+        i64::from_str_radix(b, 2).ok().map(|n| n as f64)
+    } else if let Some(o) = t.strip_prefix("0o").or_else(|| t.strip_prefix("0O")) {
+        i64::from_str_radix(o, 8).ok().map(|n| n as f64)
+    } else {
+        match serde_json::from_str::<serde_json::Value>(t) {
+            Ok(serde_json::Value::Number(n)) => n.as_f64(),
+            _ => None,
+        }
+    };
+    parsed.filter(|n| n.is_finite())
+}
+
+/// Calls `f` with as many of `args` as it takes.
+fn apply(
+    f: &Rc<Func>,
+    args: &[Val],
+    input: Option<&Val>,
+    cx: &mut Cx,
+) -> Result<Option<Val>, JError> {
+    let n = arity(f).min(args.len()).max(1);
+    let a: Vec<Option<Val>> = args.iter().take(n).cloned().map(Some).collect();
+    call(f, a, input, cx)
+}
+
+fn func_arg(v: &Option<Val>, i: usize, name: &str) -> Result<Rc<Func>, JError> {
+    match v {
+        Some(Val::Func(f)) => Ok(f.clone()),
+        _ => Err(sig(i, name)),
+    }
+}
+
+fn split_with(s: &str, sep: &Val, name: &str) -> Result<Vec<String>, JError> {
+    Ok(match sep {
+        Val::Str(p) if p.is_empty() => s.chars().map(|c| c.to_string()).collect(),
+        Val::Str(p) => s.split(p.as_ref()).map(String::from).collect(),
+        Val::Func(f) => match f.as_ref() {
+            Func::Regex(re) => {
+                let chars: Vec<char> = s.chars().collect();
+                let mut out = Vec::new();
+                let mut last = 0;
+                let mut pos = 0;
+                while pos <= chars.len() {
+                    match re.find_at(&chars, pos) {
+                        Some((a, b)) => {
+                            out.push(chars[last..a].iter().collect());
+                            last = b;
+                            pos = if b > a { b } else { b + 1 };
+                        }
+                        None => break,
+                    }
+                }
+                out.push(chars[last.min(chars.len())..].iter().collect());
+                out
+            }
+            _ => return Err(sig(2, name)),
+        },
+        _ => return Err(sig(2, name)),
+    })
+}
+
+/// Calls a built-in function.
+pub(crate) fn call_builtin(
+    name: &str,
+    mut args: Vec<Option<Val>>,
+    input: Option<&Val>,
+    cx: &mut Cx,
+) -> Result<Option<Val>, JError> {
+    // Functions that default their first argument to the context.
+    if args.is_empty()
+        && matches!(
+            name,
+            "string"
+                | "number"
+                | "boolean"
+                | "length"
+                | "uppercase"
+                | "lowercase"
+                | "trim"
+                | "base64encode"
+                | "base64decode"
+                | "keys"
+                | "count"
+                | "exists"
+        )
+        && !matches!(name, "count" | "exists")
+    {
+        args.push(input.cloned());
+    }
+    while args.len() < 4 {
+        args.push(None);
+    }
+    let a0 = &args[0];
+    let a1 = &args[1];
+    let a2 = &args[2];
+    Ok(match name {
+        "string" => a0.as_ref().map(|v| Val::str(&to_string(v))),
+        "number" => match a0 {
+            None => None,
+            Some(Val::Num(n)) => Some(Val::Num(*n)),
+            Some(Val::Bool(b)) => Some(Val::Num(if *b { 1.0 } else { 0.0 })),
+            Some(Val::Str(s)) => match cast_number(s) {
+                Some(n) => Some(Val::Num(n)),
+                None => {
+                    return Err(JError::new(
+                        "D3030",
+                        format!("Unable to cast value to a number: \"{s}\""),
+                    ))
+                }
+            },
+            Some(v) => {
+                return Err(JError::new(
+                    "D3030",
+                    format!("Unable to cast value to a number: {}", to_string(v)),
+                ))
+            }
+        },
+        "boolean" => a0.as_ref().map(|v| Val::Bool(truthy(v))),
+        "not" => a0.as_ref().map(|v| Val::Bool(!truthy(v))),
+        "exists" => Some(Val::Bool(a0.is_some())),
+        "count" => Some(Val::Num(match a0 {
+            None => 0.0,
+            Some(Val::Arr(a, _)) => a.len() as f64,
+            Some(_) => 1.0,
+        })),
+        "sum" => numbers(a0, name)?.map(|v| Val::Num(v.iter().sum())),
+        "max" => numbers(a0, name)?
+            .filter(|v| !v.is_empty())
+            .map(|v| Val::Num(v.iter().copied().fold(f64::NEG_INFINITY, f64::max))),
+        "min" => numbers(a0, name)?
+            .filter(|v| !v.is_empty())
+            .map(|v| Val::Num(v.iter().copied().fold(f64::INFINITY, f64::min))),
+        "average" => numbers(a0, name)?
+            .filter(|v| !v.is_empty())
+            .map(|v| Val::Num(v.iter().sum::<f64>() / v.len() as f64)),
+        "length" => string_arg(a0, 1, name)?.map(|s| Val::Num(s.chars().count() as f64)),
+        "substring" => {
+            let Some(s) = string_arg(a0, 1, name)? else {
+                return Ok(None);
+            };
+            let chars: Vec<char> = s.chars().collect();
+            let len = chars.len() as i64;
+            let Some(start) = num_arg(a1, 2, name)? else {
+                return Err(sig(2, name));
+            };
+            let mut start = start.floor() as i64;
+            if start < 0 {
+                start = (len + start).max(0);
+            }
+            let start = start.min(len);
+            let end = match num_arg(a2, 3, name)? {
+                None => len,
+                Some(l) if l <= 0.0 => start,
+                Some(l) => (start + l.floor() as i64).min(len),
+            };
+            Some(Val::str(
+                &chars[start as usize..end as usize]
+                    .iter()
+                    .collect::<String>(),
+            ))
+        }
+        "substringBefore" | "substringAfter" => {
+            let Some(s) = string_arg(a0, 1, name)? else {
+                return Ok(None);
+            };
+            let Some(c) = string_arg(a1, 2, name)? else {
+                return Ok(Some(Val::str(s)));
+            };
+            Some(Val::str(match s.find(c) {
+                None => s,
+                Some(i) if name == "substringBefore" => &s[..i],
+                Some(i) => &s[i + c.len()..],
+            }))
+        }
+        "uppercase" => string_arg(a0, 1, name)?.map(|s| Val::str(&s.to_uppercase())),
+        "lowercase" => string_arg(a0, 1, name)?.map(|s| Val::str(&s.to_lowercase())),
+        "trim" => string_arg(a0, 1, name)?
+            .map(|s| Val::str(&s.split_whitespace().collect::<Vec<_>>().join(" "))),
+        "pad" => {
+            let Some(s) = string_arg(a0, 1, name)? else {
+                return Ok(None);
+            };
+            let Some(w) = num_arg(a1, 2, name)? else {
+                return Err(sig(2, name));
+            };
+            let ch = string_arg(a2, 3, name)?
+                .filter(|c| !c.is_empty())
+                .unwrap_or(" ");
+            let len = s.chars().count() as i64;
+            let target = w.abs().floor() as i64;
+            if target <= len {
+                return Ok(Some(Val::str(s)));
+            }
+            let padding: String = ch.chars().cycle().take((target - len) as usize).collect();
+            Some(Val::str(&if w < 0.0 {
+                padding + s
+            } else {
+                s.to_string() + &padding
+            }))
+        }
+        "contains" => {
+            let Some(s) = string_arg(a0, 1, name)? else {
+                return Ok(None);
+            };
+            Some(Val::Bool(match a1 {
+                Some(Val::Str(p)) => s.contains(p.as_ref()),
+                Some(Val::Func(f)) => match f.as_ref() {
+                    Func::Regex(re) => re.is_match(s),
+                    _ => return Err(sig(2, name)),
+                },
+                _ => return Err(sig(2, name)),
+            }))
+        }
+        "split" => {
+            let Some(s) = string_arg(a0, 1, name)? else {
+                return Ok(None);
+            };
+            let Some(sep) = a1 else {
+                return Err(sig(2, name));
+            };
+            let mut parts = split_with(s, sep, name)?;
+            if let Some(l) = num_arg(a2, 3, name)? {
+                if l < 0.0 {
+                    return Err(JError::new(
+                        "D3020",
+                        "Third argument of split function must evaluate to a positive number",
+                    ));
+                }
+                parts.truncate(l as usize);
+            }
+            Some(Val::array(parts.iter().map(|p| Val::str(p)).collect()))
+        }
+        "join" => {
+            let Some(v) = a0 else { return Ok(None) };
+            let sep = string_arg(a1, 2, name)?.unwrap_or("");
+            let mut parts = Vec::new();
+            for it in items(v) {
+                match it {
+                    Val::Str(s) => parts.push(s.to_string()),
+                    _ => return Err(sig(1, name)),
+                }
+            }
+            Some(Val::str(&parts.join(sep)))
+        }
+        "replace" => {
+            let Some(s) = string_arg(a0, 1, name)? else {
+                return Ok(None);
+            };
+            let Some(rep) = string_arg(a2, 3, name)? else {
+                return Err(sig(3, name));
+            };
+            let limit = num_arg(&args[3], 4, name)?.map(|l| l as usize);
+            match a1 {
+                Some(Val::Str(p)) if p.is_empty() => {
+                    return Err(JError::new(
+                        "D3010",
+                        "Second argument of replace function cannot be an empty string",
+                    ))
+                }
+                Some(Val::Str(p)) => Some(Val::str(&match limit {
+                    Some(l) => s.replacen(p.as_ref(), rep, l),
+                    None => s.replace(p.as_ref(), rep),
+                })),
+                Some(Val::Func(f)) if matches!(f.as_ref(), Func::Regex(_)) => {
+                    let Func::Regex(re) = f.as_ref() else {
+                        return Ok(None);
+                    };
+                    let chars: Vec<char> = s.chars().collect();
+                    let mut out = String::new();
+                    let mut pos = 0;
+                    let mut count = 0;
+                    while pos <= chars.len() && limit.is_none_or(|l| count < l) {
+                        let Some((a, b)) = re.find_at(&chars, pos) else {
+                            break;
+                        };
+                        if b == a {
+                            return Err(JError::new(
+                                "D1004",
+                                "Regular expression matches zero length string",
+                            ));
+                        }
+                        out.extend(&chars[pos..a]);
+                        let m: String = chars[a..b].iter().collect();
+                        out.push_str(&rep.replace("$0", &m));
+                        pos = b;
+                        count += 1;
+                    }
+                    out.extend(&chars[pos.min(chars.len())..]);
+                    Some(Val::str(&out))
+                }
+                _ => return Err(sig(2, name)),
+            }
+        }
+        "keys" => {
+            let Some(v) = a0 else { return Ok(None) };
+            let mut keys: Vec<String> = Vec::new();
+            for it in items(v) {
+                if let Val::Obj(m) = it {
+                    for (k, _) in m.iter() {
+                        if !keys.contains(k) {
+                            keys.push(k.clone());
+                        }
+                    }
+                }
+            }
+            Some(Val::seq(keys.iter().map(|k| Val::str(k)).collect()))
+        }
+        "lookup" => {
+            let Some(v) = a0 else { return Ok(None) };
+            let Some(k) = string_arg(a1, 2, name)? else {
+                return Err(sig(2, name));
+            };
+            lookup(v, k)
+        }
+        "merge" => {
+            let Some(v) = a0 else { return Ok(None) };
+            let mut out: Vec<(String, Val)> = Vec::new();
+            for it in items(v) {
+                let Val::Obj(m) = it else {
+                    return Err(sig(1, name));
+                };
+                for (k, x) in m.iter() {
+                    match out.iter_mut().find(|(k2, _)| k2 == k) {
+                        Some(slot) => slot.1 = x.clone(),
+                        None => out.push((k.clone(), x.clone())),
+                    }
+                }
+            }
+            Some(Val::object(out))
+        }
+        "append" => match (a0, a1) {
+            (None, b) => b.clone(),
+            (a, None) => a.clone(),
+            (Some(a), Some(b)) => {
+                let mut v = items(a);
+                v.extend(items(b));
+                Some(Val::array(v))
+            }
+        },
+        "type" => a0.as_ref().map(|v| Val::str(v.type_name())),
+        "each" => {
+            let Some(Val::Obj(m)) = a0 else {
+                return if a0.is_none() {
+                    Ok(None)
+                } else {
+                    Err(sig(1, name))
+                };
+            };
+            let f = func_arg(a1, 2, name)?;
+            let mut out = Vec::new();
+            for (k, v) in m.iter() {
+                if let Some(r) = apply(
+                    &f,
+                    &[v.clone(), Val::str(k), Val::Obj(m.clone())],
+                    input,
+                    cx,
+                )? {
+                    out.push(r);
+                }
+            }
+            Some(Val::seq(out))
+        }
+        "sift" => {
+            let Some(Val::Obj(m)) = a0 else {
+                return if a0.is_none() {
+                    Ok(None)
+                } else {
+                    Err(sig(1, name))
+                };
+            };
+            let f = func_arg(a1, 2, name)?;
+            let mut out = Vec::new();
+            for (k, v) in m.iter() {
+                let r = apply(
+                    &f,
+                    &[v.clone(), Val::str(k), Val::Obj(m.clone())],
+                    input,
+                    cx,
+                )?;
+                if r.as_ref().is_some_and(truthy) {
+                    out.push((k.clone(), v.clone()));
+                }
+            }
+            if out.is_empty() {
+                None
+            } else {
+                Some(Val::object(out))
+            }
+        }
+        "spread" => {
+            let Some(v) = a0 else { return Ok(None) };
+            let mut out = Vec::new();
+            for it in items(v) {
+                match it {
+                    Val::Obj(m) => {
+                        for (k, x) in m.iter() {
+                            out.push(Val::object(vec![(k.clone(), x.clone())]));
+                        }
+                    }
+                    other => out.push(other),
+                }
+            }
+            Some(Val::seq(out))
+        }
+        "distinct" => {
+            let Some(v) = a0 else { return Ok(None) };
+            let Val::Arr(..) = v else {
+                return Ok(Some(v.clone()));
+            };
+            let mut out: Vec<Val> = Vec::new();
+            for it in items(v) {
+                if !out.iter().any(|x| deep_equal(x, &it)) {
+                    out.push(it);
+                }
+            }
+            Some(Val::seq(out))
+        }
+        "reverse" => a0.as_ref().map(|v| {
+            let mut v = items(v);
+            v.reverse();
+            Val::array(v)
+        }),
+        "shuffle" => a0.as_ref().map(|v| {
+            let mut v = items(v);
+            for i in (1..v.len()).rev() {
+                let j = ((cx.host.random() * (i + 1) as f64) as usize).min(i);
+                v.swap(i, j);
+            }
+            Val::array(v)
+        }),
+        "sort" => {
+            let Some(v) = a0 else { return Ok(None) };
+            let mut v = items(v);
+            let err: RefCell<Option<JError>> = RefCell::new(None);
+            match a1 {
+                None => {
+                    if v.iter().all(|x| matches!(x, Val::Num(_))) {
+                        v.sort_by(|a, b| match (a, b) {
+                            (Val::Num(x), Val::Num(y)) => {
+                                x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal)
+                            }
+                            _ => std::cmp::Ordering::Equal,
+                        });
+                    } else if v.iter().all(|x| matches!(x, Val::Str(_))) {
+                        v.sort_by(|a, b| match (a, b) {
+                            (Val::Str(x), Val::Str(y)) => x.cmp(y),
+                            _ => std::cmp::Ordering::Equal,
+                        });
+                    } else {
+                        return Err(JError::new("D3070", "The single argument form of the sort function can only be applied to an array of strings or an array of numbers.  Use the second argument to specify a comparison function"));
+                    }
+                }
+                Some(_) => {
+                    let f = func_arg(a1, 2, name)?;
+                    let mut cmp = |a: &Val, b: &Val| -> std::cmp::Ordering {
+                        if err.borrow().is_some() {
+                            return std::cmp::Ordering::Equal;
+                        }
+                        match apply(&f, &[a.clone(), b.clone()], input, cx) {
+                            Ok(r) if r.as_ref().is_some_and(truthy) => std::cmp::Ordering::Greater,
+                            Ok(_) => std::cmp::Ordering::Less,
+                            Err(e) => {
+                                *err.borrow_mut() = Some(e);
+                                std::cmp::Ordering::Equal
+                            }
+                        }
+                    };
+                    // A stable insertion-based merge: the comparator only says "a after b".
+                    let mut sorted: Vec<Val> = Vec::with_capacity(v.len());
+                    for it in v {
+                        let pos = sorted
+                            .iter()
+                            .position(|x| cmp(x, &it) == std::cmp::Ordering::Greater)
+                            .unwrap_or(sorted.len());
+                        sorted.insert(pos, it);
+                    }
+                    v = sorted;
+                }
+            }
+            if let Some(e) = err.into_inner() {
+                return Err(e);
+            }
+            Some(Val::array(v))
+        }
+        "zip" => {
+            let arrays: Vec<Vec<Val>> = args.iter().flatten().map(items).collect();
+            let n = arrays.iter().map(Vec::len).min().unwrap_or(0);
+            Some(Val::array(
+                (0..n)
+                    .map(|i| Val::array(arrays.iter().map(|a| a[i].clone()).collect()))
+                    .collect(),
+            ))
+        }
+        "round" => {
+            let Some(n) = num_arg(a0, 1, name)? else {
+                return Ok(None);
+            };
+            let p = num_arg(a1, 2, name)?.unwrap_or(0.0) as i32;
+            let scale = 10f64.powi(p);
+            Some(Val::Num((n * scale).round_ties_even() / scale))
+        }
+        "floor" => num_arg(a0, 1, name)?.map(|n| Val::Num(n.floor())),
+        "ceil" => num_arg(a0, 1, name)?.map(|n| Val::Num(n.ceil())),
+        "abs" => num_arg(a0, 1, name)?.map(|n| Val::Num(n.abs())),
+        "sqrt" => match num_arg(a0, 1, name)? {
+            None => None,
+            Some(n) if n < 0.0 => {
+                return Err(JError::new(
+                    "D3060",
+                    format!(
+                        "The sqrt function cannot be applied to a negative number: {}",
+                        num_string(n)
+                    ),
+                ))
+            }
+            Some(n) => Some(Val::Num(n.sqrt())),
+        },
+        "power" => {
+            let Some(b) = num_arg(a0, 1, name)? else {
+                return Ok(None);
+            };
+            let Some(e) = num_arg(a1, 2, name)? else {
+                return Err(sig(2, name));
+            };
+            let r = b.powf(e);
+            if !r.is_finite() {
+                return Err(JError::new("D3061", format!("The power function has resulted in a value that cannot be represented as a JSON number: base={}, exponent={}", num_string(b), num_string(e))));
+            }
+            Some(Val::Num(r))
+        }
+        "now" => fmt_millis(cx.now).map(|s| Val::str(&s)),
+        "millis" => Some(Val::Num(cx.now as f64)),
+        "fromMillis" => num_arg(a0, 1, name)?
+            .and_then(|n| fmt_millis(n as i64))
+            .map(|s| Val::str(&s)),
+        "toMillis" => match string_arg(a0, 1, name)? {
+            None => None,
+            Some(s) => match DateTime::parse_from_rfc3339(s) {
+                Ok(t) => Some(Val::Num(t.timestamp_millis() as f64)),
+                Err(_) => {
+                    return Err(JError::new(
+                        "D3110",
+                        format!("Unable to parse date/time: {s}"),
+                    ))
+                }
+            },
+        },
+        "random" => match num_arg(a0, 1, name)? {
+            None => Some(Val::Num(cx.host.random())),
+            Some(seed) => {
+                let mut g = crate::rng::SplitMix64::new(seed.to_bits());
+                Some(Val::Num((g.next_u64() >> 11) as f64 / (1u64 << 53) as f64))
+            }
+        },
+        "uuid" => Some(Val::str(&cx.host.uuid())),
+        "partition" => {
+            let Some(v) = a0 else { return Ok(None) };
+            let size = match num_arg(a1, 2, name)? {
+                Some(s) if s >= 1.0 && s.fract() == 0.0 => s as usize,
+                _ => {
+                    return Err(JError::new(
+                        "D3040",
+                        "The second argument of $partition must be a positive integer",
+                    ))
+                }
+            };
+            let v = items(v);
+            Some(Val::array(
+                v.chunks(size).map(|c| Val::array(c.to_vec())).collect(),
+            ))
+        }
+        "range" => {
+            let (Some(start), Some(end)) = (num_arg(a0, 1, name)?, num_arg(a1, 2, name)?) else {
+                return Err(sig(1, name));
+            };
+            let step = num_arg(a2, 3, name)?.unwrap_or(1.0);
+            if step == 0.0 || !step.is_finite() {
+                return Err(JError::new("D3041", "The step of $range must not be zero"));
+            }
+            let mut out = Vec::new();
+            let mut x = start;
+            while (step > 0.0 && x <= end) || (step < 0.0 && x >= end) {
+                out.push(Val::Num(x));
+                if out.len() > 1000 {
+                    return Err(JError::new(
+                        "D3042",
+                        "$range can produce at most 1000 items",
+                    ));
+                }
+                x += step;
+            }
+            Some(Val::seq(out))
+        }
+        "hash" => {
+            let Some(v) = a0 else { return Ok(None) };
+            let data = to_string(v);
+            let alg = string_arg(a1, 2, name)?.unwrap_or("SHA-256");
+            let bytes = data.as_bytes();
+            let hex = match alg {
+                "MD5" => crate::digest::hex(&crate::digest::md5(bytes)),
+                "SHA-1" => crate::digest::hex(&crate::digest::sha1(bytes)),
+                "SHA-256" => crate::digest::hex(&sha2::Sha256::digest(bytes)),
+                "SHA-384" => crate::digest::hex(&sha2::Sha384::digest(bytes)),
+                "SHA-512" => crate::digest::hex(&sha2::Sha512::digest(bytes)),
+                other => {
+                    return Err(JError::new(
+                        "D3043",
+                        format!("Unsupported hash algorithm: {other}. Use one of MD5, SHA-1, SHA-256, SHA-384, SHA-512"),
+                    ))
+                }
+            };
+            Some(Val::str(&hex))
+        }
+        "parse" => match string_arg(a0, 1, name)? {
+            None => None,
+            Some(s) => match serde_json::from_str::<serde_json::Value>(s) {
+                Ok(v) => Some(Val::from_json(&v)),
+                Err(e) => return Err(JError::new("D3044", format!("Unable to parse JSON: {e}"))),
+            },
+        },
+        "base64encode" => string_arg(a0, 1, name)?
+            .map(|s| Val::str(&base64::engine::general_purpose::STANDARD.encode(s.as_bytes()))),
+        "base64decode" => match string_arg(a0, 1, name)? {
+            None => None,
+            Some(s) => match base64::engine::general_purpose::STANDARD.decode(s.trim()) {
+                Ok(b) => Some(Val::str(&String::from_utf8_lossy(&b))),
+                Err(_) => return Err(JError::new("D3045", "Invalid base64 string")),
+            },
+        },
+        "encodeUrlComponent" => string_arg(a0, 1, name)?.map(|s| {
+            let mut out = String::new();
+            for b in s.bytes() {
+                if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+                    out.push(b as char);
+                } else {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+            Val::str(&out)
+        }),
+        "decodeUrlComponent" => match string_arg(a0, 1, name)? {
+            None => None,
+            Some(s) => {
+                let bytes = s.as_bytes();
+                let mut out = Vec::new();
+                let mut i = 0;
+                while i < bytes.len() {
+                    if bytes[i] == b'%' && i + 2 < bytes.len() {
+                        let h = std::str::from_utf8(&bytes[i + 1..i + 3])
+                            .ok()
+                            .and_then(|h| u8::from_str_radix(h, 16).ok());
+                        match h {
+                            Some(b) => {
+                                out.push(b);
+                                i += 3;
+                                continue;
+                            }
+                            None => {
+                                return Err(JError::new(
+                                    "D3140",
+                                    format!(
+                                        "Malformed URL passed to $decodeUrlComponent(): \"{s}\""
+                                    ),
+                                ))
+                            }
+                        }
+                    }
+                    out.push(bytes[i]);
+                    i += 1;
+                }
+                Some(Val::str(&String::from_utf8_lossy(&out)))
+            }
+        },
+        "map" | "filter" => {
+            let Some(v) = a0 else { return Ok(None) };
+            let f = func_arg(a1, 2, name)?;
+            let arr = items(v);
+            let whole = Val::array(arr.clone());
+            let mut out = Vec::new();
+            for (i, it) in arr.iter().enumerate() {
+                let r = apply(
+                    &f,
+                    &[it.clone(), Val::Num(i as f64), whole.clone()],
+                    input,
+                    cx,
+                )?;
+                if name == "map" {
+                    if let Some(r) = r {
+                        out.push(r);
+                    }
+                } else if r.as_ref().is_some_and(truthy) {
+                    out.push(it.clone());
+                }
+            }
+            Some(Val::seq(out))
+        }
+        "single" => {
+            let Some(v) = a0 else { return Ok(None) };
+            let arr = items(v);
+            let mut found = None;
+            for (i, it) in arr.iter().enumerate() {
+                let hit = match a1 {
+                    None => true,
+                    Some(_) => {
+                        let f = func_arg(a1, 2, name)?;
+                        apply(
+                            &f,
+                            &[it.clone(), Val::Num(i as f64), Val::array(arr.clone())],
+                            input,
+                            cx,
+                        )?
+                        .as_ref()
+                        .is_some_and(truthy)
+                    }
+                };
+                if hit {
+                    if found.is_some() {
+                        return Err(JError::new("D3138", "The $single() function expected exactly 1 matching result.  Instead it matched more."));
+                    }
+                    found = Some(it.clone());
+                }
+            }
+            match found {
+                Some(f) => Some(f),
+                None => return Err(JError::new("D3139", "The $single() function expected exactly 1 matching result.  Instead it matched 0.")),
+            }
+        }
+        "reduce" => {
+            let Some(v) = a0 else { return Ok(None) };
+            let f = func_arg(a1, 2, name)?;
+            if arity(&f) < 2 {
+                return Err(JError::new("D3050", "The second argument of reduce function must be a function with at least two arguments"));
+            }
+            let arr = items(v);
+            let (mut acc, start) = match a2 {
+                Some(init) => (Some(init.clone()), 0),
+                None => (arr.first().cloned(), 1),
+            };
+            for (i, it) in arr.iter().enumerate().skip(start) {
+                let a: Vec<Option<Val>> = vec![
+                    acc,
+                    Some(it.clone()),
+                    Some(Val::Num(i as f64)),
+                    Some(Val::array(arr.clone())),
+                ];
+                let n = arity(&f).min(4);
+                acc = call(&f, a.into_iter().take(n).collect(), input, cx)?;
+            }
+            acc
+        }
+        "error" => {
+            let msg = string_arg(a0, 1, name)?.unwrap_or("$error() function evaluated");
+            return Err(JError::new("D3137", msg));
+        }
+        "assert" => {
+            let ok = match a0 {
+                Some(Val::Bool(b)) => *b,
+                _ => {
+                    return Err(JError::new(
+                        "T0410",
+                        "Argument 1 of function \"assert\" does not match function signature",
+                    ))
+                }
+            };
+            if !ok {
+                let msg = string_arg(a1, 2, name)?.unwrap_or("$assert() statement failed");
+                return Err(JError::new("D3141", msg));
+            }
+            None
+        }
+        _ => return Err(JError::new("T1006", "Attempted to invoke a non-function")),
+    })
+}
