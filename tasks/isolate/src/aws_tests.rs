@@ -2,7 +2,7 @@
 //! against aws-smithy-mocks.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_sdk_ec2 as ec2;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
@@ -23,7 +23,7 @@ use ec2::types::{
     GroupIdentifier, Instance as SdkInstance, InstanceNetworkInterface,
     InstanceNetworkInterfaceAttachment, NetworkInterface, Reservation, Tag,
 };
-use responder_aws::{SessionConfig, SessionProvider};
+use responder_aws::test_util;
 use responder_core::{markers, names};
 
 use crate::aws::{AutoScalingAdapter, Ec2Adapter, LoadBalancingAdapter};
@@ -409,51 +409,12 @@ impl Intercept for CaptureAuthorization {
 
 #[tokio::test]
 async fn cross_account_calls_use_the_assumed_role_in_the_findings_region() {
-    use aws_sdk_sts as sts;
-    let assume = mock!(sts::Client::assume_role)
-        .match_requests(|r| {
-            r.role_arn() == Some("arn:aws:iam::222222222222:role/SOAR-RemediationRole")
-                && r.external_id() == Some("ext-123")
-                && r.role_session_name() == Some("guardduty-responder-isolate")
-        })
-        .then_output(|| {
-            sts::operation::assume_role::AssumeRoleOutput::builder()
-                .credentials(
-                    sts::types::Credentials::builder()
-                        .access_key_id("ASIAMEMBERACCOUNT")
-                        .secret_access_key("secret")
-                        .session_token("token")
-                        .expiration(aws_smithy_types::DateTime::from(
-                            SystemTime::now() + Duration::from_secs(3600),
-                        ))
-                        .build()
-                        .expect("credentials"),
-                )
-                .build()
-        });
-    let sts_client = mock_client!(sts, [&assume]);
-    let base = aws_config::SdkConfig::builder()
-        .region(aws_config::Region::new("us-east-1"))
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new(
-                    "AKIAPIPELINE",
-                    "secret",
-                    None,
-                    None,
-                    "base",
-                ),
-            ),
-        )
-        .build();
-    let cfg = SessionConfig::from_lookup("isolate", |k| match k {
-        "PIPELINE_ACCOUNT_ID" => Some("111111111111".into()),
-        "REMEDIATION_EXTERNAL_ID" => Some("ext-123".into()),
-        _ => None,
-    })
-    .expect("session config");
-    let sessions = SessionProvider::with_sts(base, sts_client, cfg);
+    let assume = test_util::assume_role_ok("isolate", "ASIAMEMBERACCOUNT");
+    let sessions = test_util::sessions(
+        "isolate",
+        test_util::base_config_with_key("AKIAPIPELINE"),
+        &[&assume],
+    );
     let conf = sessions
         .config_for("aws", "222222222222", "eu-west-1")
         .await

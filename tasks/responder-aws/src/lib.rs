@@ -6,6 +6,8 @@ pub mod clients;
 pub mod ec2;
 pub mod errors;
 pub mod session;
+#[cfg(any(test, feature = "test-util"))]
+pub mod test_util;
 
 pub use clients::{ClientFactory, Clients};
 pub use errors::classify_sdk_error;

@@ -243,48 +243,23 @@ impl SessionProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_sts::operation::assume_role::AssumeRoleOutput;
+    use crate::test_util;
     use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput;
     use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
     fn cfg(own: Option<&str>) -> SessionConfig {
         SessionConfig {
             own_account: own.map(str::to_string),
-            role_name: DEFAULT_ROLE_NAME.into(),
-            external_id: Some("ext-123".into()),
-            session_name: "guardduty-responder-test".into(),
-            duration_seconds: 900,
+            ..test_util::session_config("test")
         }
     }
 
     fn base() -> SdkConfig {
-        SdkConfig::builder()
-            .region(Region::new("us-east-1"))
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .build()
+        test_util::base_config()
     }
 
     fn assume_ok() -> aws_smithy_mocks::Rule {
-        mock!(aws_sdk_sts::Client::assume_role)
-            .match_requests(|r| {
-                r.role_arn() == Some("arn:aws:iam::222222222222:role/SOAR-RemediationRole")
-                    && r.external_id() == Some("ext-123")
-            })
-            .then_output(|| {
-                AssumeRoleOutput::builder()
-                    .credentials(
-                        aws_sdk_sts::types::Credentials::builder()
-                            .access_key_id("ASIAEXAMPLE")
-                            .secret_access_key("secret")
-                            .session_token("token")
-                            .expiration(aws_smithy_types::DateTime::from(
-                                SystemTime::now() + Duration::from_secs(3600),
-                            ))
-                            .build()
-                            .expect("credentials"),
-                    )
-                    .build()
-            })
+        test_util::assume_role_ok("test", "ASIAEXAMPLE")
     }
 
     #[tokio::test]

@@ -1,11 +1,9 @@
 //! The SDK adapters against aws-smithy-mocks, through the real `check` logic.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_credential_types::Credentials;
+use aws_config::SdkConfig;
+use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_ec2::operation::describe_instances::{DescribeInstancesError, DescribeInstancesOutput};
 use aws_sdk_ec2::types::{Instance, InstanceState, InstanceStateName, Reservation};
 use aws_sdk_iam::operation::get_role::GetRoleOutput;
@@ -15,12 +13,10 @@ use aws_sdk_iam::operation::list_role_tags::ListRoleTagsOutput;
 use aws_sdk_iam::operation::list_user_tags::{ListUserTagsError, ListUserTagsOutput};
 use aws_sdk_iam::types::Role;
 use aws_sdk_sts::operation::assume_role::AssumeRoleOutput;
-use aws_smithy_mocks::{
-    create_mock_http_client, mock, mock_client, MockResponseInterceptor, Rule, RuleMode,
-};
+use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
 use aws_smithy_types::error::ErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
-use responder_aws::{SessionConfig, SessionProvider};
+use responder_aws::{test_util, SessionProvider};
 use responder_core::{
     markers, names, Eligibility, ExemptionResult, Finding, Policy, TaskError, TaskInput,
 };
@@ -42,30 +38,6 @@ fn input(event: &str) -> TaskInput {
         decision,
         execution: None,
         results: None,
-    }
-}
-
-fn base() -> SdkConfig {
-    SdkConfig::builder()
-        .region(Region::new("us-east-1"))
-        .behavior_version(BehaviorVersion::latest())
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "AKIDSECURITYACCOUNT",
-            "secret",
-            None,
-            None,
-            "test",
-        )))
-        .build()
-}
-
-fn session_config() -> SessionConfig {
-    SessionConfig {
-        own_account: Some("111111111111".into()),
-        role_name: "SOAR-RemediationRole".into(),
-        external_id: Some("ext-123".into()),
-        session_name: "guardduty-responder-check-exemption".into(),
-        duration_seconds: 900,
     }
 }
 
@@ -109,7 +81,11 @@ fn targets(
 ) -> (AwsTargets, Seen) {
     let seen: Seen = Arc::default();
     let (seen_ec2, seen_iam) = (seen.clone(), seen.clone());
-    let sessions = SessionProvider::with_sts(base(), sts, session_config());
+    let sessions = SessionProvider::with_sts(
+        test_util::base_config_with_key("AKIDSECURITYACCOUNT"),
+        sts,
+        test_util::session_config("check-exemption"),
+    );
     let t = AwsTargets::with_factories(
         sessions,
         Box::new(move |cfg| {
@@ -139,7 +115,7 @@ fn targets(
 fn no_sts() -> (aws_sdk_sts::Client, Rule) {
     let rule =
         mock!(aws_sdk_sts::Client::assume_role).then_output(|| AssumeRoleOutput::builder().build());
-    (mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&rule]), rule)
+    (test_util::sts(&[&rule]), rule)
 }
 
 fn instance(id: &str, state: InstanceStateName, tags: &[(&str, &str)]) -> DescribeInstancesOutput {
@@ -284,27 +260,8 @@ async fn access_denied_is_named() {
 
 #[tokio::test]
 async fn member_account_is_read_through_the_assumed_remediation_role() {
-    let assume = mock!(aws_sdk_sts::Client::assume_role)
-        .match_requests(|r| {
-            r.role_arn() == Some("arn:aws:iam::222222222222:role/SOAR-RemediationRole")
-                && r.external_id() == Some("ext-123")
-        })
-        .then_output(|| {
-            AssumeRoleOutput::builder()
-                .credentials(
-                    aws_sdk_sts::types::Credentials::builder()
-                        .access_key_id("ASIAMEMBERSESSION")
-                        .secret_access_key("secret")
-                        .session_token("token")
-                        .expiration(aws_smithy_types::DateTime::from(
-                            SystemTime::now() + Duration::from_secs(3600),
-                        ))
-                        .build()
-                        .expect("credentials"),
-                )
-                .build()
-        });
-    let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&assume]);
+    let assume = test_util::assume_role_ok("check-exemption", "ASIAMEMBERSESSION");
+    let sts = test_util::sts(&[&assume]);
     let (t, seen) = targets(sts, vec![describe("i-0b2c3d4e5f6a70804", &[])], vec![]);
     let r = run(&t, &input(EC2_CROSS)).await.expect("ok");
     assert_eq!(r.status, Eligibility::Eligible);

@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
 
 use aws_sdk_iam::operation::get_role::GetRoleOutput;
 use aws_sdk_iam::operation::get_role_policy::{GetRolePolicyError, GetRolePolicyOutput};
@@ -18,11 +17,10 @@ use aws_sdk_iam::operation::update_access_key::UpdateAccessKeyOutput;
 use aws_sdk_iam::types::error::NoSuchEntityException;
 use aws_sdk_iam::types::{AccessKeyMetadata, Role};
 use aws_sdk_iam::Client;
-use aws_sdk_sts::operation::assume_role::AssumeRoleOutput;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::error::ErrorMetadata;
 use chrono::{DateTime, Utc};
-use responder_aws::{SessionConfig, SessionProvider};
+use responder_aws::test_util;
 use responder_core::{Outcome, Policy, TaskReport};
 use serde_json::json;
 
@@ -387,37 +385,8 @@ async fn throttling_is_named_for_the_state_machine_to_retry() {
 /// credentials.
 #[tokio::test]
 async fn cross_account_uses_the_remediation_role_of_the_findings_account() {
-    let assume = mock!(aws_sdk_sts::Client::assume_role)
-        .match_requests(|r| {
-            r.role_arn() == Some("arn:aws:iam::222222222222:role/SOAR-RemediationRole")
-                && r.external_id() == Some("ext-123")
-        })
-        .then_output(|| {
-            AssumeRoleOutput::builder()
-                .credentials(
-                    aws_sdk_sts::types::Credentials::builder()
-                        .access_key_id("ASIAREMEDIATION00000")
-                        .secret_access_key("secret")
-                        .session_token("token")
-                        .expiration(aws_smithy_types::DateTime::from(
-                            SystemTime::now() + Duration::from_secs(3600),
-                        ))
-                        .build()
-                        .expect("credentials"),
-                )
-                .build()
-        });
-    let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&assume]);
-    let base = aws_config::SdkConfig::builder()
-        .region(aws_config::Region::new("us-east-1"))
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .build();
-    let config = SessionConfig {
-        own_account: Some("111111111111".into()),
-        external_id: Some("ext-123".into()),
-        ..SessionConfig::from_lookup("revoke", |_| None).expect("config")
-    };
-    let sessions = SessionProvider::with_sts(base, sts, config);
+    let assume = test_util::assume_role_ok("revoke", "ASIAREMEDIATION00000");
+    let sessions = test_util::sessions("revoke", test_util::base_config(), &[&assume]);
 
     let tags = user_tags(&[]);
     let before = keys(StatusType::Inactive);
@@ -465,15 +434,7 @@ async fn cross_account_uses_the_remediation_role_of_the_findings_account() {
 
 #[tokio::test]
 async fn bad_input_is_input_invalid() {
-    let sts = mock_client!(aws_sdk_sts, Vec::<&Rule>::new());
-    let base = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .build();
-    let sessions = SessionProvider::with_sts(
-        base,
-        sts,
-        SessionConfig::from_lookup("revoke", |_| None).expect("config"),
-    );
+    let sessions = test_util::sessions("revoke", test_util::base_config(), &[]);
     let clients = Clients::new(sessions, Client::new);
     let err = handle(json!({"finding": 1}), &clients, &settings())
         .await

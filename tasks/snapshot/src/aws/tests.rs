@@ -1,9 +1,7 @@
 //! Adapter tests: the EC2 calls and their parameters, against mocked SDK clients.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::operation::create_snapshots::{CreateSnapshotsError, CreateSnapshotsOutput};
 use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
 use aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsOutput;
@@ -13,7 +11,7 @@ use aws_sdk_ec2::types::{
 use aws_sdk_ec2::Client;
 use aws_smithy_mocks::{mock, mock_client, MockResponseInterceptor, Rule, RuleMode};
 use aws_smithy_types::error::ErrorMetadata;
-use responder_aws::{SessionConfig, SessionProvider};
+use responder_aws::test_util;
 use responder_core::finding::{InstanceTarget, Resource};
 use responder_core::{names, Finding, Outcome, Policy};
 
@@ -116,27 +114,9 @@ fn code_error(code: &str) -> CreateSnapshotsError {
     CreateSnapshotsError::generic(ErrorMetadata::builder().code(code).message(code).build())
 }
 
-fn base() -> SdkConfig {
-    SdkConfig::builder()
-        .region(Region::new("us-east-1"))
-        .behavior_version(BehaviorVersion::latest())
-        .build()
-}
-
-fn session_config(own: &str) -> SessionConfig {
-    SessionConfig {
-        own_account: Some(own.into()),
-        role_name: "SOAR-RemediationRole".into(),
-        external_id: Some("ext-123".into()),
-        session_name: "guardduty-responder-snapshot".into(),
-        duration_seconds: 900,
-    }
-}
-
 /// Clients for the pipeline's own account whose EC2 calls hit `rules`.
 fn own_account_clients(rules: &[&Rule]) -> Clients<Client> {
-    let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[] as &[&Rule]);
-    let sessions = SessionProvider::with_sts(base(), sts, session_config("111111111111"));
+    let sessions = test_util::sessions("snapshot", test_util::base_config(), &[]);
     // The SDK's own retries are off so each error reaches the task as the state machine sees
     // it after the SDK gave up.
     let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, rules, |b| b
@@ -351,28 +331,8 @@ async fn unknown_instance_is_target_not_found() {
 
 #[tokio::test]
 async fn member_account_is_reached_through_the_remediation_role() {
-    let assume = mock!(aws_sdk_sts::Client::assume_role)
-        .match_requests(|r| {
-            r.role_arn() == Some("arn:aws:iam::222222222222:role/SOAR-RemediationRole")
-                && r.external_id() == Some("ext-123")
-        })
-        .then_output(|| {
-            aws_sdk_sts::operation::assume_role::AssumeRoleOutput::builder()
-                .credentials(
-                    aws_sdk_sts::types::Credentials::builder()
-                        .access_key_id("ASIAMEMBER")
-                        .secret_access_key("secret")
-                        .session_token("token")
-                        .expiration(aws_smithy_types::DateTime::from(
-                            SystemTime::now() + Duration::from_secs(3600),
-                        ))
-                        .build()
-                        .expect("credentials"),
-                )
-                .build()
-        });
-    let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&assume]);
-    let sessions = SessionProvider::with_sts(base(), sts, session_config("111111111111"));
+    let assume = test_util::assume_role_ok("snapshot", "ASIAMEMBER");
+    let sessions = test_util::sessions("snapshot", test_util::base_config(), &[&assume]);
     let (ev, inst) = (no_evidence(), instance_with(TWO));
     let create = mock!(Client::create_snapshots).then_output(snapshots_out);
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();

@@ -1,8 +1,5 @@
 //! Adapter tests: the EC2 calls and their parameters, against mocked SDK clients.
 
-use std::time::{Duration, SystemTime};
-
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::operation::create_tags::{CreateTagsError, CreateTagsOutput};
 use aws_sdk_ec2::operation::describe_instances::{DescribeInstancesError, DescribeInstancesOutput};
 use aws_sdk_ec2::operation::describe_tags::DescribeTagsOutput;
@@ -13,7 +10,7 @@ use aws_sdk_ec2::types::{
 use aws_sdk_ec2::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::error::ErrorMetadata;
-use responder_aws::{SessionConfig, SessionProvider};
+use responder_aws::test_util;
 use responder_core::finding::{InstanceTarget, Resource};
 use responder_core::{markers, names, Finding, Outcome, Policy};
 
@@ -143,23 +140,6 @@ fn code_error(code: &str) -> CreateTagsError {
     CreateTagsError::generic(ErrorMetadata::builder().code(code).message(code).build())
 }
 
-fn base() -> SdkConfig {
-    SdkConfig::builder()
-        .region(Region::new("us-east-1"))
-        .behavior_version(BehaviorVersion::latest())
-        .build()
-}
-
-fn session_config() -> SessionConfig {
-    SessionConfig {
-        own_account: Some("111111111111".into()),
-        role_name: "SOAR-RemediationRole".into(),
-        external_id: Some("ext-123".into()),
-        session_name: "guardduty-responder-tag".into(),
-        duration_seconds: 900,
-    }
-}
-
 fn ec2(rules: &[&Rule]) -> Client {
     // The SDK's own retries are off so each error reaches the task as the state machine sees
     // it after the SDK gave up.
@@ -168,8 +148,7 @@ fn ec2(rules: &[&Rule]) -> Client {
 }
 
 fn own_account_clients(rules: &[&Rule]) -> Clients<Client> {
-    let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, &[] as &[&Rule]);
-    let sessions = SessionProvider::with_sts(base(), sts, session_config());
+    let sessions = test_util::sessions("tag", test_util::base_config(), &[]);
     let client = ec2(rules);
     Clients::new(sessions, move |_| client.clone())
 }
@@ -244,29 +223,8 @@ async fn unknown_instance_is_target_not_found() {
 
 #[tokio::test]
 async fn member_account_is_reached_through_the_remediation_role() {
-    let assume = mock!(aws_sdk_sts::Client::assume_role)
-        .match_requests(|r| {
-            r.role_arn() == Some("arn:aws:iam::222222222222:role/SOAR-RemediationRole")
-                && r.external_id() == Some("ext-123")
-                && r.role_session_name() == Some("guardduty-responder-tag")
-        })
-        .then_output(|| {
-            aws_sdk_sts::operation::assume_role::AssumeRoleOutput::builder()
-                .credentials(
-                    aws_sdk_sts::types::Credentials::builder()
-                        .access_key_id("ASIAMEMBER")
-                        .secret_access_key("secret")
-                        .session_token("token")
-                        .expiration(aws_smithy_types::DateTime::from(
-                            SystemTime::now() + Duration::from_secs(3600),
-                        ))
-                        .build()
-                        .expect("credentials"),
-                )
-                .build()
-        });
-    let sts = mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&assume]);
-    let sessions = SessionProvider::with_sts(base(), sts, session_config());
+    let assume = test_util::assume_role_ok("tag", "ASIAMEMBER");
+    let sessions = test_util::sessions("tag", test_util::base_config(), &[&assume]);
     let (inst, subs, iw, sw) = (instance(), sub_tags(), instance_write(), sub_write());
     let client = ec2(&[&inst, &subs, &iw, &sw]);
     let clients = Clients::new(sessions, move |config| {
