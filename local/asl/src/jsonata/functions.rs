@@ -712,8 +712,10 @@ pub(crate) fn call_builtin(
                 return Ok(None);
             };
             let p = num_arg(a1, 2, name)?.unwrap_or(0.0) as i32;
-            let scale = 10f64.powi(p);
-            Some(Val::Num((n * scale).round_ties_even() / scale))
+            // Shift the decimal point in text, as JSONata does, so 1.255 is 125.5 exactly.
+            let shifted: f64 = format!("{n}e{p}").parse().unwrap_or(n);
+            let r = shifted.round_ties_even();
+            Some(Val::Num(format!("{r}e{}", -p).parse().unwrap_or(r)))
         }
         "floor" => num_arg(a0, 1, name)?.map(|n| Val::Num(n.floor())),
         "ceil" => num_arg(a0, 1, name)?.map(|n| Val::Num(n.ceil())),
