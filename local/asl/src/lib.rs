@@ -4,7 +4,9 @@
 //! ARN and the effective input. Everything else behaves like Step Functions: validation with
 //! located diagnostics, every state type in JSONPath mode, the data-flow pipeline
 //! (`InputPath`, `Parameters`, `ResultSelector`, `ResultPath`, `OutputPath`), the context
-//! object, variables (`Assign`), the 18 intrinsic functions, `Retry`/`Catch`, timeouts and
+//! object, variables (`Assign`), the 18 intrinsic functions, JSONata mode (`QueryLanguage:
+//! "JSONata"`: `Arguments`, `Output`, `Assign`, `Condition`, `Items`, `$states`, with the
+//! evaluator in [`jsonata`]), `Retry`/`Catch`, timeouts and
 //! heartbeats, task tokens (`.waitForTaskToken`), execution history in the shape of
 //! `GetExecutionHistory`, and many concurrent executions owned by an [`Engine`].
 //!
