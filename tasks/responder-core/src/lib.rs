@@ -11,6 +11,8 @@ pub mod lambda;
 pub mod markers;
 pub mod policy;
 pub mod report;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 
 pub use decision::{Decision, Disposition, Route, Tier};
 pub use document::TaskInput;

@@ -2,8 +2,8 @@
 
 use std::sync::Mutex;
 
-use responder_core::finding::{InstanceTarget, Resource};
-use responder_core::{Finding, Policy};
+use responder_core::finding::Resource;
+use responder_core::testing;
 
 use super::*;
 
@@ -147,37 +147,11 @@ fn vols(ids: &[&str]) -> Vec<VolumeRef> {
 }
 
 fn input(dry_run: bool) -> TaskInput {
-    let finding = Finding {
-        id: "5ab0f1c3d2e4a6b8c0d2e4f6a8b0c2d4".into(),
-        arn: None,
-        finding_type: "Backdoor:EC2/C&CActivity.B!DNS".into(),
-        severity: 8.0,
-        account_id: "111111111111".into(),
-        delivered_by_account: "111111111111".into(),
-        region: "eu-west-1".into(),
-        partition: "aws".into(),
-        title: None,
-        updated_at: None,
-        count: 1,
-        sample: false,
-        archived: false,
-        resource: Resource::Instance(InstanceTarget {
-            instance_id: "i-0abc1234def567890".into(),
-            network_interfaces: vec![],
-            tags: vec![],
-            instance_profile_arn: None,
-            instance_type: None,
-            instance_state: None,
-        }),
-    };
-    let mut decision = Policy::default().decide(&finding);
-    decision.dry_run = dry_run;
-    TaskInput {
-        finding,
-        decision,
-        execution: Some("arn:aws:states:eu-west-1:111111111111:execution:responder:exec-1".into()),
-        results: None,
-    }
+    testing::task_input(
+        testing::instance_finding("i-0abc1234def567890"),
+        dry_run,
+        "arn:aws:states:eu-west-1:111111111111:execution:responder:exec-1",
+    )
 }
 
 fn ids(report: &TaskReport, key: &str) -> Vec<String> {

@@ -3,8 +3,7 @@
 use std::sync::Mutex;
 
 use chrono::TimeZone;
-use responder_core::finding::{InstanceTarget, Resource};
-use responder_core::{Finding, Policy};
+use responder_core::{testing, Finding};
 
 use super::*;
 
@@ -107,35 +106,9 @@ impl InstanceTagger for Fake {
 fn input(dry_run: bool) -> TaskInput {
     let finding = Finding {
         id: FINDING.into(),
-        arn: None,
-        finding_type: "Backdoor:EC2/C&CActivity.B!DNS".into(),
-        severity: 8.0,
-        account_id: "111111111111".into(),
-        delivered_by_account: "111111111111".into(),
-        region: "eu-west-1".into(),
-        partition: "aws".into(),
-        title: None,
-        updated_at: None,
-        count: 1,
-        sample: false,
-        archived: false,
-        resource: Resource::Instance(InstanceTarget {
-            instance_id: INSTANCE.into(),
-            network_interfaces: vec![],
-            tags: vec![],
-            instance_profile_arn: None,
-            instance_type: None,
-            instance_state: None,
-        }),
+        ..testing::instance_finding(INSTANCE)
     };
-    let mut decision = Policy::default().decide(&finding);
-    decision.dry_run = dry_run;
-    TaskInput {
-        finding,
-        decision,
-        execution: Some("exec-1".into()),
-        results: None,
-    }
+    testing::task_input(finding, dry_run, "exec-1")
 }
 
 fn now() -> DateTime<Utc> {

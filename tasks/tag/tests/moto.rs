@@ -5,8 +5,7 @@
 use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ec2::types::Filter;
 use aws_sdk_ec2::Client;
-use responder_core::finding::{InstanceTarget, Resource};
-use responder_core::{markers, Finding, Outcome, Policy, TaskInput};
+use responder_core::{markers, testing, Finding, Outcome, TaskInput};
 use tag::aws::Ec2InstanceTagger;
 
 fn client(endpoint: &str) -> Client {
@@ -23,35 +22,12 @@ fn client(endpoint: &str) -> Client {
 fn input(instance_id: &str, dry_run: bool) -> TaskInput {
     let finding = Finding {
         id: format!("moto{instance_id}"),
-        arn: None,
-        finding_type: "Backdoor:EC2/C&CActivity.B!DNS".into(),
-        severity: 8.0,
         account_id: "123456789012".into(),
         delivered_by_account: "123456789012".into(),
         region: "us-east-1".into(),
-        partition: "aws".into(),
-        title: None,
-        updated_at: None,
-        count: 1,
-        sample: false,
-        archived: false,
-        resource: Resource::Instance(InstanceTarget {
-            instance_id: instance_id.into(),
-            network_interfaces: vec![],
-            tags: vec![],
-            instance_profile_arn: None,
-            instance_type: None,
-            instance_state: None,
-        }),
+        ..testing::instance_finding(instance_id)
     };
-    let mut decision = Policy::default().decide(&finding);
-    decision.dry_run = dry_run;
-    TaskInput {
-        finding,
-        decision,
-        execution: Some("moto-exec".into()),
-        results: None,
-    }
+    testing::task_input(finding, dry_run, "moto-exec")
 }
 
 #[tokio::test]

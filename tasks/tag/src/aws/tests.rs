@@ -11,8 +11,8 @@ use aws_sdk_ec2::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::error::ErrorMetadata;
 use responder_aws::test_util;
-use responder_core::finding::{InstanceTarget, Resource};
-use responder_core::{markers, names, Finding, Outcome, Policy};
+use responder_core::testing;
+use responder_core::{markers, names, Finding, Outcome};
 
 use super::*;
 
@@ -22,36 +22,10 @@ const FINDING: &str = "5ab0f1c3d2e4a6b8c0d2e4f6a8b0c2d4";
 fn input_json(account: &str, dry_run: bool) -> serde_json::Value {
     let finding = Finding {
         id: FINDING.into(),
-        arn: None,
-        finding_type: "Backdoor:EC2/C&CActivity.B!DNS".into(),
-        severity: 8.0,
         account_id: account.into(),
-        delivered_by_account: "111111111111".into(),
-        region: "eu-west-1".into(),
-        partition: "aws".into(),
-        title: None,
-        updated_at: None,
-        count: 1,
-        sample: false,
-        archived: false,
-        resource: Resource::Instance(InstanceTarget {
-            instance_id: INSTANCE.into(),
-            network_interfaces: vec![],
-            tags: vec![],
-            instance_profile_arn: None,
-            instance_type: None,
-            instance_state: None,
-        }),
+        ..testing::instance_finding(INSTANCE)
     };
-    let mut decision = Policy::default().decide(&finding);
-    decision.dry_run = dry_run;
-    serde_json::to_value(TaskInput {
-        finding,
-        decision,
-        execution: Some("exec-1".into()),
-        results: None,
-    })
-    .expect("json")
+    serde_json::to_value(testing::task_input(finding, dry_run, "exec-1")).expect("json")
 }
 
 fn instance() -> Rule {
