@@ -73,7 +73,52 @@ pub fn bin_dir() -> Result<PathBuf> {
             missing.join(", ")
         );
     }
+    warn_if_stale(&dir);
     Ok(dir)
+}
+
+/// `cargo test` does not rebuild the task binaries: say so when a source under `tasks/` is
+/// newer than the oldest binary (shown with a failing test's output, where it matters).
+fn warn_if_stale(dir: &Path) {
+    let oldest_binary = responder::runtime::FUNCTIONS
+        .iter()
+        .filter_map(|(name, _, _)| std::fs::metadata(dir.join(name)).ok()?.modified().ok())
+        .min();
+    let newest_source = newest_modification(&repo_root().join("tasks"));
+    if let (Some(bin), Some((src, path))) = (oldest_binary, newest_source) {
+        if src > bin {
+            eprintln!(
+                "warning: {} is newer than the task binaries in {}: the tests run the binaries \
+                 as last built; run `cargo build --workspace --bins`",
+                path.display(),
+                dir.display()
+            );
+        }
+    }
+}
+
+fn newest_modification(dir: &Path) -> Option<(std::time::SystemTime, PathBuf)> {
+    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                // Tests and fixtures of a task are not in its binary.
+                if !path.ends_with("tests") && !path.ends_with("fixtures") {
+                    stack.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "rs" || e == "toml") {
+                if let Ok(m) = meta.modified() {
+                    if newest.as_ref().is_none_or(|(t, _)| m > *t) {
+                        newest = Some((m, path));
+                    }
+                }
+            }
+        }
+    }
+    newest
 }
 
 /// The emulator must be installed: `MOTO_SERVER`, or `<repo>/.venv/bin/moto_server`.
