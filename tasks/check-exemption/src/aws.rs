@@ -1,23 +1,29 @@
-//! The AWS adapters of [`InstanceTags`] and [`PrincipalTags`].
+//! The AWS adapters of [`InstanceTags`], [`PrincipalTags`] and [`Claims`].
 //!
-//! Each call resolves the SDK configuration of the finding's account and region through the
-//! [`SessionProvider`] (assuming the remediation role in member accounts; cached), builds the
-//! client, and maps SDK errors to stable names with [`classify_sdk_error`].
+//! Each target read resolves the SDK configuration of the finding's account and region through
+//! the [`SessionProvider`] (assuming the remediation role in member accounts; cached), builds
+//! the client, and maps SDK errors to stable names with [`classify_sdk_error`]. Claims are
+//! written with the task's own credentials to the claims table in the security account.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_ec2::types::{Filter, InstanceStateName};
 use responder_aws::errors::error_code;
 use responder_aws::{classify_sdk_error, ClientFactory, Clients, SessionProvider};
 use responder_core::finding::Tag;
 use responder_core::TaskError;
 
+use crate::claim::{Claim, ClaimOutcome, Claims};
 use crate::{InstanceTags, Principal, PrincipalTags, Scope};
 
 /// The IAM actions of every AWS call this task makes. The deploy template's least-privilege
-/// test compares the task's role against this list, so keep it exact.
+/// test compares the task's role against this list, so keep it exact. `dynamodb:PutItem` is
+/// called in the security account only (the claims table), never through the member role.
 pub const IAM_ACTIONS: &[&str] = &[
+    "dynamodb:PutItem",
     "ec2:DescribeInstances",
     "iam:GetRole",
     "iam:GetRolePolicy",
@@ -251,6 +257,78 @@ where
         Err(Absent::NoSuchEntity)
     } else {
         Err(Absent::Error(classify_sdk_error(what, &err)))
+    }
+}
+
+/// Takes claims in the DynamoDB claims table (partition key `pk`, TTL attribute `expiresAt`)
+/// of the security account.
+#[derive(Debug, Clone)]
+pub struct AwsClaims {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+/// The claim condition: nobody holds the key, or this execution does (its own retry).
+pub const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR #e = :me";
+
+impl AwsClaims {
+    /// Claims in `table` through `client`, which acts in the security account (the task's own
+    /// credentials, not a member-account session).
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        AwsClaims {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn string_of(item: &HashMap<String, AttributeValue>, key: &str) -> Option<String> {
+    item.get(key)
+        .and_then(|v| v.as_s().ok())
+        .map(ToString::to_string)
+}
+
+#[async_trait]
+impl Claims for AwsClaims {
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, TaskError> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(&claim.key))
+            .item("execution", s(&claim.execution))
+            .item("findingId", s(&claim.finding_id))
+            .item("resource", s(&claim.resource))
+            .item("account", s(&claim.account))
+            .item("claimedAt", s(claim.claimed_at_rfc3339()))
+            .item(
+                "expiresAt",
+                AttributeValue::N(claim.expires_at().to_string()),
+            )
+            .condition_expression(CLAIM_CONDITION)
+            .expression_attribute_names("#e", "execution")
+            .expression_attribute_values(":me", s(&claim.execution))
+            // The holder comes back with the refusal: no second read.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(ClaimOutcome::Claimed),
+            Err(e) => match e.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
+                    let held = c.item();
+                    Ok(ClaimOutcome::Held {
+                        execution: held.and_then(|i| string_of(i, "execution")),
+                        claimed_at: held.and_then(|i| string_of(i, "claimedAt")),
+                    })
+                }
+                _ => Err(classify_sdk_error("dynamodb:PutItem", &e)),
+            },
+        }
     }
 }
 

@@ -5,12 +5,18 @@
 //! excluded accounts, root credentials and service-linked roles. A target that already carries
 //! this pipeline's containment (an instance tagged quarantined, a principal with the deny
 //! policy named after this finding) is `already-contained`, so a re-delivered finding does not
-//! act twice. Everything else is `eligible`.
+//! act twice. Everything else is `eligible`, once this execution has claimed the finding (see
+//! [`claim`]): a concurrent delivery of the same finding that loses the claim is
+//! `already-contained` too.
 //!
 //! The logic reads AWS through two narrow capabilities, [`InstanceTags`] and
-//! [`PrincipalTags`]; [`aws::AwsTargets`] implements both with the SDK.
+//! [`PrincipalTags`]; [`aws::AwsTargets`] implements both with the SDK. Claims go through
+//! [`Claims`]; [`aws::AwsClaims`] writes them to the DynamoDB table `CLAIMS_TABLE`.
 
 pub mod aws;
+pub mod claim;
+
+pub use claim::{Claim, ClaimOutcome, Claims};
 
 use async_trait::async_trait;
 use responder_core::finding::{CredentialKind, Finding, Resource, Tag};
@@ -122,8 +128,67 @@ fn exemption_reason(policy: &Policy, what: &str) -> String {
     )
 }
 
-/// Decides whether the pipeline may act on the input's target.
+/// Decides whether the pipeline may act on the input's target. An `eligible` target whose
+/// containment changes something (an instance, credentials) is claimed for this execution
+/// through `claims` first; `None` (no `CLAIMS_TABLE`) takes no claim. A dry run takes none
+/// either (it must not block the real run) and says it would.
 pub async fn check(
+    policy: &Policy,
+    input: &TaskInput,
+    instances: &dyn InstanceTags,
+    principals: &dyn PrincipalTags,
+    claims: Option<&dyn Claims>,
+) -> Result<ExemptionResult, TaskError> {
+    let r = assess(policy, input, instances, principals).await?;
+    let acts = matches!(
+        input.finding.resource,
+        Resource::Instance(_) | Resource::AccessKey(_)
+    ) && input.decision.route != Route::NotifyOnly;
+    if r.status != Eligibility::Eligible || !acts {
+        return Ok(r);
+    }
+    let key = &input.decision.idempotency_key;
+    let execution = input.execution_name();
+    if input.decision.dry_run {
+        return Ok(ExemptionResult {
+            reason: format!(
+                "{}; dry run: would claim {key} for execution {execution} (no claim taken)",
+                r.reason
+            ),
+            ..r
+        });
+    }
+    let Some(claims) = claims else {
+        return Ok(r);
+    };
+    let claim = Claim::of(input, chrono::Utc::now());
+    match claims.claim(&claim).await? {
+        ClaimOutcome::Claimed => Ok(ExemptionResult {
+            reason: format!("{}; claimed {key} for execution {execution}", r.reason),
+            ..r
+        }),
+        ClaimOutcome::Held {
+            execution: holder,
+            claimed_at,
+        } => {
+            let holder = holder.as_deref().unwrap_or("another execution");
+            let since = claimed_at
+                .map(|t| format!(" since {t}"))
+                .unwrap_or_default();
+            Ok(result(
+                Eligibility::AlreadyContained,
+                format!(
+                    "{} is claimed by execution {holder}{since} ({key}); that execution acts on this finding, this delivery does not",
+                    r.target
+                ),
+                r.target,
+            ))
+        }
+    }
+}
+
+/// The checks of the target's current state, without the claim.
+async fn assess(
     policy: &Policy,
     input: &TaskInput,
     instances: &dyn InstanceTags,

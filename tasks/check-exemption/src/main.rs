@@ -1,6 +1,7 @@
 //! The `check-exemption` Lambda: responder document in, `ExemptionResult` out.
 
-use check_exemption::aws::AwsTargets;
+use check_exemption::aws::{AwsClaims, AwsTargets};
+use check_exemption::Claims;
 use lambda_runtime::{service_fn, LambdaEvent};
 use responder_aws::{load_base_config, SessionConfig, SessionProvider};
 use responder_core::{Policy, TaskInput};
@@ -11,17 +12,26 @@ use tracing::Instrument;
 async fn main() -> Result<(), lambda_runtime::Error> {
     responder_core::lambda::init_tracing();
     // Configuration errors stop the Lambda at start, before any finding is judged.
-    let (policy, session) = Policy::from_env()
+    let (policy, session, table) = Policy::from_env()
         .and_then(|p| Ok((p, SessionConfig::from_env("check-exemption")?)))
+        .and_then(|(p, s)| Ok((p, s, check_exemption::claim::table_from_env()?)))
         .inspect_err(|e| tracing::error!(error = e.name, message = %e.message, "cannot start"))?;
-    let sessions = SessionProvider::new(load_base_config().await, session);
-    let targets = AwsTargets::new(sessions);
+    let base = load_base_config().await;
+    // Claims live in the security account: the base configuration, not a member session.
+    let claims = table.map(|t| AwsClaims::new(aws_sdk_dynamodb::Client::new(&base), t));
+    if claims.is_none() {
+        tracing::warn!(
+            "CLAIMS_TABLE is not set: concurrent duplicate deliveries of a finding are not guarded"
+        );
+    }
+    let targets = AwsTargets::new(SessionProvider::new(base, session));
     let (policy, targets) = (&policy, &targets);
+    let claims = claims.as_ref().map(|c| c as &dyn Claims);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let input = TaskInput::from_value(event.payload)?;
         let span = input.span("check-exemption");
         async {
-            let result = check_exemption::check(policy, &input, targets, targets).await;
+            let result = check_exemption::check(policy, &input, targets, targets, claims).await;
             match &result {
                 Ok(r) => tracing::info!(status = ?r.status, target = %r.target, reason = %r.reason, "checked"),
                 Err(e) => tracing::warn!(error = e.name, message = %e.message, "check failed"),

@@ -114,7 +114,7 @@ async fn run(
     input: &TaskInput,
     fake: &Fake,
 ) -> Result<ExemptionResult, TaskError> {
-    check(policy, input, fake, fake).await
+    check(policy, input, fake, fake, None).await
 }
 
 fn with_instance(id: &str, tags: Vec<Tag>) -> Fake {
@@ -480,7 +480,7 @@ async fn capability_errors_pass_through_with_their_names() {
     }
     let p = Policy::default();
     let input = input_from(EC2_HIGH, &p);
-    let e = check(&p, &input, &Throttled, &Fake::default())
+    let e = check(&p, &input, &Throttled, &Fake::default(), None)
         .await
         .expect_err("throttled");
     assert_eq!(e.name, names::REMEDIATION_THROTTLED);
@@ -495,4 +495,268 @@ fn result_serializes_as_the_state_machine_reads_it() {
         v,
         serde_json::json!({"status": "already-contained", "reason": "x", "target": "i-1"})
     );
+}
+
+/// Claims in memory, with the table's condition: absent, or held by the same execution.
+#[derive(Default)]
+struct FakeClaims {
+    held: Mutex<HashMap<String, Claim>>,
+    attempts: Mutex<Vec<String>>,
+}
+
+impl FakeClaims {
+    fn holding(claim: Claim) -> Self {
+        let f = FakeClaims::default();
+        f.held
+            .lock()
+            .expect("lock")
+            .insert(claim.key.clone(), claim);
+        f
+    }
+    fn held(&self) -> Vec<Claim> {
+        self.held.lock().expect("lock").values().cloned().collect()
+    }
+    fn attempts(&self) -> Vec<String> {
+        self.attempts.lock().expect("lock").clone()
+    }
+}
+
+#[async_trait]
+impl Claims for FakeClaims {
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, TaskError> {
+        self.attempts
+            .lock()
+            .expect("lock")
+            .push(format!("{} by {}", claim.key, claim.execution));
+        let mut held = self.held.lock().expect("lock");
+        match held.get(&claim.key) {
+            Some(h) if h.execution != claim.execution => Ok(ClaimOutcome::Held {
+                execution: Some(h.execution.clone()),
+                claimed_at: Some(h.claimed_at_rfc3339()),
+            }),
+            _ => {
+                held.insert(claim.key.clone(), claim.clone());
+                Ok(ClaimOutcome::Claimed)
+            }
+        }
+    }
+}
+
+async fn run_claiming(
+    policy: &Policy,
+    input: &TaskInput,
+    fake: &Fake,
+    claims: &FakeClaims,
+) -> Result<ExemptionResult, TaskError> {
+    check(policy, input, fake, fake, Some(claims)).await
+}
+
+fn with_execution(mut input: TaskInput, execution: &str) -> TaskInput {
+    input.execution = Some(execution.into());
+    input
+}
+
+#[tokio::test]
+async fn an_eligible_instance_is_claimed_for_the_execution() {
+    let p = Policy::default();
+    let input = input_from(EC2_HIGH, &p);
+    let fake = with_instance("i-0a1b2c3d4e5f60701", vec![]);
+    let claims = FakeClaims::default();
+    let r = run_claiming(&p, &input, &fake, &claims).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible);
+    assert!(r.reason.contains("claimed gd-"), "{}", r.reason);
+    let held = claims.held();
+    assert_eq!(held.len(), 1);
+    let c = &held[0];
+    assert_eq!(c.key, input.decision.idempotency_key);
+    assert_eq!(c.execution, "exec-1");
+    assert_eq!(c.finding_id, input.finding.id);
+    assert_eq!(c.resource, "i-0a1b2c3d4e5f60701");
+    assert_eq!(c.account, "111111111111");
+}
+
+#[tokio::test]
+async fn a_claim_held_by_another_execution_is_already_contained() {
+    let p = Policy::default();
+    let first = with_execution(input_from(EC2_HIGH, &p), "arn:exec:first");
+    let second = with_execution(input_from(EC2_HIGH, &p), "arn:exec:second");
+    let fake = with_instance("i-0a1b2c3d4e5f60701", vec![]);
+    let claims = FakeClaims::holding(Claim::of(&first, chrono::Utc::now()));
+    let r = run_claiming(&p, &second, &fake, &claims).await.expect("ok");
+    assert_eq!(r.status, Eligibility::AlreadyContained);
+    assert_eq!(r.target, "i-0a1b2c3d4e5f60701");
+    assert!(r.reason.contains("arn:exec:first"), "{}", r.reason);
+    assert!(r.reason.contains("claimed by execution"), "{}", r.reason);
+    assert_eq!(
+        claims.held()[0].execution,
+        "arn:exec:first",
+        "the claim stays"
+    );
+}
+
+#[tokio::test]
+async fn the_same_execution_claims_again_on_a_retry() {
+    let p = Policy::default();
+    let input = input_from(EC2_HIGH, &p);
+    let fake = with_instance("i-0a1b2c3d4e5f60701", vec![]);
+    let claims = FakeClaims::default();
+    for _ in 0..2 {
+        let r = run_claiming(&p, &input, &fake, &claims).await.expect("ok");
+        assert_eq!(r.status, Eligibility::Eligible);
+    }
+    assert_eq!(claims.attempts().len(), 2);
+    assert_eq!(claims.held().len(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_deliveries_yield_one_eligible() {
+    let p = Policy::default();
+    let a = with_execution(input_from(EC2_HIGH, &p), "exec-a");
+    let b = with_execution(input_from(EC2_HIGH, &p), "exec-b");
+    let fake = with_instance("i-0a1b2c3d4e5f60701", vec![]);
+    let claims = FakeClaims::default();
+    let (ra, rb) = tokio::join!(
+        run_claiming(&p, &a, &fake, &claims),
+        run_claiming(&p, &b, &fake, &claims)
+    );
+    let statuses = [ra.expect("a").status, rb.expect("b").status];
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == Eligibility::Eligible)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&Eligibility::AlreadyContained));
+}
+
+#[tokio::test]
+async fn a_dry_run_takes_no_claim() {
+    let p = Policy {
+        dry_run: true,
+        ..Policy::default()
+    };
+    let input = input_from(EC2_HIGH, &p);
+    assert!(input.decision.dry_run);
+    let fake = with_instance("i-0a1b2c3d4e5f60701", vec![]);
+    let claims = FakeClaims::default();
+    let r = run_claiming(&p, &input, &fake, &claims).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible);
+    assert!(
+        r.reason.contains("dry run: would claim gd-"),
+        "{}",
+        r.reason
+    );
+    assert!(claims.attempts().is_empty());
+}
+
+#[tokio::test]
+async fn without_a_claims_table_no_claim_is_taken() {
+    let p = Policy::default();
+    let input = input_from(EC2_HIGH, &p);
+    let fake = with_instance("i-0a1b2c3d4e5f60701", vec![]);
+    let r = run(&p, &input, &fake).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible);
+    assert!(!r.reason.contains("claim"), "{}", r.reason);
+}
+
+#[tokio::test]
+async fn iam_credentials_are_claimed_too() {
+    let p = Policy::default();
+    let input = input_from(IAM_USER, &p);
+    let claims = FakeClaims::default();
+    let r = run_claiming(&p, &input, &user_fake(vec![]), &claims)
+        .await
+        .expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible);
+    assert_eq!(claims.held().len(), 1);
+    assert_eq!(claims.held()[0].key, input.decision.idempotency_key);
+}
+
+#[tokio::test]
+async fn answers_before_the_claim_take_none() {
+    let p = Policy::default();
+    let claims = FakeClaims::default();
+    // Exempt and quarantined instances, root, notify-only, excluded account.
+    let input = input_from(EC2_HIGH, &p);
+    for tags in [
+        vec![tag("AutoRemediation", "disabled")],
+        vec![tag(markers::TAG_STATUS, markers::STATUS_QUARANTINED)],
+    ] {
+        let fake = with_instance("i-0a1b2c3d4e5f60701", tags);
+        let r = run_claiming(&p, &input, &fake, &claims).await.expect("ok");
+        assert_ne!(r.status, Eligibility::Eligible);
+    }
+    for event in [IAM_ROOT, S3, EKS] {
+        let input = input_from(event, &p);
+        run_claiming(&p, &input, &Fake::default(), &claims)
+            .await
+            .expect("ok");
+    }
+    let excluded = Policy {
+        exclude_accounts: vec!["222222222222".into()],
+        ..Policy::default()
+    };
+    let input = input_from(EC2_CROSS, &excluded);
+    let r = run_claiming(&excluded, &input, &Fake::default(), &claims)
+        .await
+        .expect("ok");
+    assert_eq!(r.status, Eligibility::Exempt);
+    assert!(claims.attempts().is_empty(), "{:?}", claims.attempts());
+}
+
+#[tokio::test]
+async fn claim_errors_pass_through_with_their_names() {
+    struct Slow;
+    #[async_trait]
+    impl Claims for Slow {
+        async fn claim(&self, _: &Claim) -> Result<ClaimOutcome, TaskError> {
+            Err(TaskError::new(names::REMEDIATION_THROTTLED, "slow down"))
+        }
+    }
+    let p = Policy::default();
+    let input = input_from(EC2_HIGH, &p);
+    let fake = with_instance("i-0a1b2c3d4e5f60701", vec![]);
+    let e = check(&p, &input, &fake, &fake, Some(&Slow))
+        .await
+        .expect_err("throttled");
+    assert_eq!(e.name, names::REMEDIATION_THROTTLED);
+}
+
+#[test]
+fn a_claim_expires_after_thirty_days() {
+    let p = Policy::default();
+    let input = input_from(EC2_HIGH, &p);
+    let at = chrono::DateTime::parse_from_rfc3339("2025-02-03T16:00:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let c = Claim::of(&input, at);
+    assert_eq!(c.claimed_at_rfc3339(), "2025-02-03T16:00:00Z");
+    assert_eq!(c.expires_at() - at.timestamp(), 30 * 24 * 3600);
+}
+
+#[test]
+fn the_claims_table_setting() {
+    use crate::claim::table_from_lookup;
+    let lookup = |v: String| move |k: &str| (k == "CLAIMS_TABLE").then(|| v.clone());
+    assert_eq!(table_from_lookup(|_| None).expect("unset"), None);
+    assert_eq!(table_from_lookup(lookup("  ".into())).expect("blank"), None);
+    assert_eq!(
+        table_from_lookup(lookup("guardduty-responder-claims".into())).expect("valid"),
+        Some("guardduty-responder-claims".to_string())
+    );
+    assert!(table_from_lookup(lookup("a.b_C-9".into())).is_ok());
+    assert!(table_from_lookup(lookup("t".repeat(255))).is_ok());
+    for bad in [
+        "ab".to_string(),
+        "claims table".into(),
+        "claims/x".into(),
+        "cl\u{e4}ims".into(),
+        "t".repeat(256),
+    ] {
+        let e = table_from_lookup(lookup(bad.clone())).expect_err(&bad);
+        assert_eq!(e.name, names::CONFIG_INVALID, "{bad}");
+        assert!(e.message.contains("CLAIMS_TABLE"), "{}", e.message);
+    }
 }

@@ -141,7 +141,7 @@ fn describe(id: &'static str, tags: &'static [(&'static str, &'static str)]) -> 
 }
 
 async fn run(t: &AwsTargets, input: &TaskInput) -> Result<ExemptionResult, TaskError> {
-    crate::check(&Policy::default(), input, t, t).await
+    crate::check(&Policy::default(), input, t, t, None).await
 }
 
 #[tokio::test]
@@ -483,6 +483,7 @@ fn iam_actions_are_sorted_unique_and_cover_the_calls() {
     sorted.dedup();
     assert_eq!(sorted, IAM_ACTIONS, "keep IAM_ACTIONS sorted and unique");
     for a in [
+        "dynamodb:PutItem",
         "ec2:DescribeInstances",
         "iam:ListUserTags",
         "iam:ListRoleTags",
@@ -493,11 +494,12 @@ fn iam_actions_are_sorted_unique_and_cover_the_calls() {
     ] {
         assert!(IAM_ACTIONS.contains(&a), "{a}");
     }
-    assert_eq!(IAM_ACTIONS.len(), 7);
+    assert_eq!(IAM_ACTIONS.len(), 8);
     // The source makes exactly these calls: every SDK operation named in this adapter
     // appears in the list.
     let source = include_str!("../aws.rs");
     for (op, action) in [
+        (".put_item()", "dynamodb:PutItem"),
         (".describe_instances()", "ec2:DescribeInstances"),
         (".list_user_tags()", "iam:ListUserTags"),
         (".list_role_tags()", "iam:ListRoleTags"),
@@ -507,5 +509,190 @@ fn iam_actions_are_sorted_unique_and_cover_the_calls() {
     ] {
         assert!(source.contains(op), "{op}");
         assert!(IAM_ACTIONS.contains(&action));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Claims (DynamoDB, in the security account)
+// ---------------------------------------------------------------------------------------------
+
+mod claims {
+    use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
+    use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+    use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+    use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+    use aws_smithy_types::error::ErrorMetadata;
+    use aws_smithy_types::retry::RetryConfig;
+    use responder_core::{names, Eligibility, Policy};
+
+    use super::{describe, input, targets, EC2_CROSS, EC2_HIGH};
+    use crate::aws::{AwsClaims, CLAIM_CONDITION};
+    use crate::claim::{Claim, ClaimOutcome, Claims};
+
+    const TABLE: &str = "guardduty-responder-claims";
+
+    fn dynamodb(rules: &[&Rule]) -> aws_sdk_dynamodb::Client {
+        mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, rules, |c| c
+            .retry_config(RetryConfig::disabled()))
+    }
+
+    fn claim(execution: &str) -> Claim {
+        let at = chrono::DateTime::parse_from_rfc3339("2025-02-03T16:00:00Z")
+            .expect("time")
+            .with_timezone(&chrono::Utc);
+        let mut input = input(EC2_HIGH);
+        input.execution = Some(execution.into());
+        Claim::of(&input, at)
+    }
+
+    fn s(item: &std::collections::HashMap<String, AttributeValue>, k: &str) -> Option<String> {
+        item.get(k).and_then(|v| v.as_s().ok()).cloned()
+    }
+
+    #[tokio::test]
+    async fn the_claim_is_a_conditional_put_of_the_documented_item() {
+        let c = claim("arn:aws:states:eu-west-1:111111111111:execution:rf:a");
+        let key = c.key.clone();
+        let put = mock!(aws_sdk_dynamodb::Client::put_item)
+            .match_requests(move |r| {
+                let item = r.item().expect("item");
+                let names = r.expression_attribute_names().expect("names");
+                let values = r.expression_attribute_values().expect("values");
+                r.table_name() == Some(TABLE)
+                    && r.condition_expression() == Some("attribute_not_exists(pk) OR #e = :me")
+                    && names.get("#e").map(String::as_str) == Some("execution")
+                    && values
+                        .get(":me")
+                        .and_then(|v| v.as_s().ok())
+                        .map(String::as_str)
+                        == Some("arn:aws:states:eu-west-1:111111111111:execution:rf:a")
+                    && r.return_values_on_condition_check_failure()
+                        == Some(&ReturnValuesOnConditionCheckFailure::AllOld)
+                    && s(item, "pk") == Some(key.clone())
+                    && s(item, "execution").as_deref()
+                        == Some("arn:aws:states:eu-west-1:111111111111:execution:rf:a")
+                    && s(item, "findingId").as_deref() == Some("3e1a5c7b9d2f4a6c8e0b1d3f5a7c9e11")
+                    && s(item, "resource").as_deref() == Some("i-0a1b2c3d4e5f60701")
+                    && s(item, "account").as_deref() == Some("111111111111")
+                    && s(item, "claimedAt").as_deref() == Some("2025-02-03T16:00:00Z")
+                    && item
+                        .get("expiresAt")
+                        .and_then(|v| v.as_n().ok())
+                        .map(String::as_str)
+                        == Some("1741190400")
+                    && item.len() == 7
+            })
+            .then_output(|| PutItemOutput::builder().build());
+        let claims = AwsClaims::new(dynamodb(&[&put]), TABLE);
+        assert_eq!(claims.claim(&c).await.expect("ok"), ClaimOutcome::Claimed);
+        assert_eq!(put.num_calls(), 1);
+        assert_eq!(CLAIM_CONDITION, "attribute_not_exists(pk) OR #e = :me");
+    }
+
+    #[tokio::test]
+    async fn a_failed_condition_is_a_claim_held_by_the_returned_execution() {
+        let refused = mock!(aws_sdk_dynamodb::Client::put_item).then_error(|| {
+            PutItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder()
+                    .message("The conditional request failed")
+                    .item("pk", AttributeValue::S("gd-x".into()))
+                    .item("execution", AttributeValue::S("arn:exec:first".into()))
+                    .item(
+                        "claimedAt",
+                        AttributeValue::S("2025-02-03T15:59:58Z".into()),
+                    )
+                    .build(),
+            )
+        });
+        let claims = AwsClaims::new(dynamodb(&[&refused]), TABLE);
+        assert_eq!(
+            claims.claim(&claim("arn:exec:second")).await.expect("ok"),
+            ClaimOutcome::Held {
+                execution: Some("arn:exec:first".into()),
+                claimed_at: Some("2025-02-03T15:59:58Z".into()),
+            }
+        );
+        // Without the old item (a table that does not return it), still held.
+        let bare = mock!(aws_sdk_dynamodb::Client::put_item).then_error(|| {
+            PutItemError::ConditionalCheckFailedException(
+                ConditionalCheckFailedException::builder().build(),
+            )
+        });
+        let claims = AwsClaims::new(dynamodb(&[&bare]), TABLE);
+        assert_eq!(
+            claims.claim(&claim("arn:exec:second")).await.expect("ok"),
+            ClaimOutcome::Held {
+                execution: None,
+                claimed_at: None
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn throttling_is_retryable_then_the_retry_claims() {
+        let put = mock!(aws_sdk_dynamodb::Client::put_item)
+            .sequence()
+            .error(|| {
+                PutItemError::generic(
+                    ErrorMetadata::builder()
+                        .code("ProvisionedThroughputExceededException")
+                        .message("slow down")
+                        .build(),
+                )
+            })
+            .output(|| PutItemOutput::builder().build())
+            .build();
+        let claims = AwsClaims::new(dynamodb(&[&put]), TABLE);
+        let e = claims.claim(&claim("a")).await.expect_err("throttled");
+        assert_eq!(e.name, names::REMEDIATION_THROTTLED);
+        assert!(e.is_retryable());
+        assert!(e.message.contains("dynamodb:PutItem"), "{}", e.message);
+        assert_eq!(
+            claims.claim(&claim("a")).await.expect("retry"),
+            ClaimOutcome::Claimed
+        );
+    }
+
+    #[tokio::test]
+    async fn access_denied_is_named() {
+        let put = mock!(aws_sdk_dynamodb::Client::put_item).then_error(|| {
+            PutItemError::generic(
+                ErrorMetadata::builder()
+                    .code("AccessDeniedException")
+                    .build(),
+            )
+        });
+        let claims = AwsClaims::new(dynamodb(&[&put]), TABLE);
+        assert_eq!(
+            claims.claim(&claim("a")).await.expect_err("denied").name,
+            names::REMEDIATION_ACCESS_DENIED
+        );
+    }
+
+    #[tokio::test]
+    async fn a_member_account_finding_is_read_there_and_claimed_in_the_security_account() {
+        // The targets assume the member role; the claims client is the task's own, so the
+        // only AssumeRole is the targets'.
+        let assume = responder_aws::test_util::assume_role_ok("check-exemption", "ASIAMEMBER");
+        let sts = responder_aws::test_util::sts(&[&assume]);
+        let (t, _) = targets(sts, vec![describe("i-0b2c3d4e5f6a70804", &[])], vec![]);
+        let put = mock!(aws_sdk_dynamodb::Client::put_item)
+            .match_requests(|r| {
+                r.item()
+                    .and_then(|i| i.get("account"))
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+                    == Some("222222222222")
+            })
+            .then_output(|| PutItemOutput::builder().build());
+        let claims = AwsClaims::new(dynamodb(&[&put]), TABLE);
+        let mut inp = input(EC2_CROSS);
+        inp.execution = Some("exec-1".into());
+        let r = crate::check(&Policy::default(), &inp, &t, &t, Some(&claims))
+            .await
+            .expect("ok");
+        assert_eq!(r.status, Eligibility::Eligible);
+        assert_eq!(put.num_calls(), 1);
+        assert_eq!(assume.num_calls(), 1);
     }
 }
