@@ -38,6 +38,7 @@ pub use contain::{isolate, Target};
 
 use responder_aws::SessionProvider;
 use responder_core::{TaskError, TaskInput, TaskReport};
+use tracing::Instrument;
 
 /// One invocation: reads the task input, acts in the finding's account and region through the
 /// remediation role, and returns the report.
@@ -48,28 +49,37 @@ pub async fn handle(
 ) -> Result<TaskReport, TaskError> {
     let input = TaskInput::from_value(event)?;
     let span = input.span(contain::TASK);
-    let _enter = span.enter();
-    let target = Target::from_input(&input)?;
-    let conf = sessions
-        .config_for(
-            &target.scope.partition,
-            &target.scope.account,
-            &target.scope.region,
-        )
-        .await?;
-    let report = isolate(
-        &target,
-        cfg,
-        &aws::Ec2Adapter::from_conf(&conf),
-        &aws::AutoScalingAdapter::from_conf(&conf),
-        &aws::LoadBalancingAdapter::from_conf(&conf),
+    // `instrument`, not `span.enter()`: a guard held across `.await` would leave the span
+    // entered while the task is suspended, so other work's log lines could land under it.
+    // Boxed: the containment's future is deeply nested, and wrapped in `Instrumented` the
+    // binary's future would otherwise exceed the compiler's layout depth limit.
+    Box::pin(
+        async {
+            let target = Target::from_input(&input)?;
+            let conf = sessions
+                .config_for(
+                    &target.scope.partition,
+                    &target.scope.account,
+                    &target.scope.region,
+                )
+                .await?;
+            let report = isolate(
+                &target,
+                cfg,
+                &aws::Ec2Adapter::from_conf(&conf),
+                &aws::AutoScalingAdapter::from_conf(&conf),
+                &aws::LoadBalancingAdapter::from_conf(&conf),
+            )
+            .await?;
+            tracing::info!(
+                instance = %target.instance_id,
+                changed = report.changed(),
+                dry_run = report.dry_run,
+                "isolation done"
+            );
+            Ok(report)
+        }
+        .instrument(span),
     )
-    .await?;
-    tracing::info!(
-        instance = %target.instance_id,
-        changed = report.changed(),
-        dry_run = report.dry_run,
-        "isolation done"
-    );
-    Ok(report)
+    .await
 }

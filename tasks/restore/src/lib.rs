@@ -14,6 +14,7 @@ pub use restore::{restore, RestoreRequest};
 use isolate::aws::{AutoScalingAdapter, Ec2Adapter, LoadBalancingAdapter};
 use responder_aws::SessionProvider;
 use responder_core::{TaskError, TaskReport};
+use tracing::Instrument;
 
 #[cfg(test)]
 mod tests;
@@ -50,22 +51,31 @@ pub async fn handle(
         account = %req.account_id,
         requested_by = req.requested_by.as_deref().unwrap_or("-"),
     );
-    let _enter = span.enter();
-    let conf = sessions
-        .config_for(&req.partition, &req.account_id, &req.region)
-        .await?;
-    let report = restore(
-        &req,
-        &Ec2Adapter::from_conf(&conf),
-        &AutoScalingAdapter::from_conf(&conf),
-        &LoadBalancingAdapter::from_conf(&conf),
+    // `instrument`, not `span.enter()`: a guard held across `.await` would leave the span
+    // entered while the task is suspended, so other work's log lines could land under it.
+    // Boxed: the rollback's future is deeply nested, and wrapped in `Instrumented` the
+    // binary's future would otherwise exceed the compiler's layout depth limit.
+    Box::pin(
+        async {
+            let conf = sessions
+                .config_for(&req.partition, &req.account_id, &req.region)
+                .await?;
+            let report = restore(
+                &req,
+                &Ec2Adapter::from_conf(&conf),
+                &AutoScalingAdapter::from_conf(&conf),
+                &LoadBalancingAdapter::from_conf(&conf),
+            )
+            .await?;
+            tracing::info!(
+                changed = report.changed(),
+                dry_run = report.dry_run,
+                reason = req.reason.as_deref().unwrap_or("-"),
+                "restore done"
+            );
+            Ok(report)
+        }
+        .instrument(span),
     )
-    .await?;
-    tracing::info!(
-        changed = report.changed(),
-        dry_run = report.dry_run,
-        reason = req.reason.as_deref().unwrap_or("-"),
-        "restore done"
-    );
-    Ok(report)
+    .await
 }
