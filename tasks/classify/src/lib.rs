@@ -20,7 +20,8 @@ pub struct Classified {
     pub decision: Decision,
 }
 
-/// Parses a GuardDuty EventBridge event and decides what to do with it.
+/// Parses a GuardDuty EventBridge event, or a Security Hub custom action an analyst chose on a
+/// GuardDuty finding, and decides what to do with it.
 ///
 /// Errors carry the stable names `Finding.Invalid`, `Finding.Unsupported` and
 /// `Finding.TooLarge`; the state machine records and notifies them without retrying.
@@ -168,6 +169,32 @@ mod tests {
             handle(&policy, &big).expect_err("big").name,
             names::FINDING_TOO_LARGE
         );
+    }
+
+    #[test]
+    fn a_custom_action_is_classified_like_guardduty_s_event() {
+        let event = fixture(include_str!(
+            "../../../fixtures/events/securityhub-custom-action-ec2.json"
+        ));
+        let c = handle(&Policy::default(), &event).expect("custom action");
+        assert_eq!(c.finding.id, "6c8e0a2b4d6f8a0c2e4b6d8f0a2c4e61");
+        assert_eq!(c.finding.finding_type, "Backdoor:EC2/C&CActivity.B!DNS");
+        assert_eq!(c.decision.disposition, Disposition::Contain);
+        assert!(c.decision.reasons[0].contains("Security Hub custom action"));
+        // Later tasks read the same document, flag included.
+        let mut doc = serde_json::to_value(&c).expect("json");
+        assert_eq!(doc["finding"]["requestedByAnalyst"], true);
+        doc["execution"] = serde_json::json!("arn:aws:states:eu-west-1:111111111111:execution:x:y");
+        let input = TaskInput::from_value(doc).expect("task input");
+        assert_eq!(input.finding, c.finding);
+        let e = handle(
+            &Policy::default(),
+            &fixture(include_str!(
+                "../../../fixtures/events/securityhub-custom-action-not-guardduty.json"
+            )),
+        )
+        .expect_err("inspector");
+        assert_eq!(e.name, names::FINDING_UNSUPPORTED);
     }
 
     #[test]

@@ -79,6 +79,31 @@ impl Policy {
     pub fn decide(&self, finding: &Finding) -> Decision {
         let tier = self.tier(finding.severity);
         let mut reasons = Vec::new();
+        // An analyst's request goes through the same rules (a MEDIUM finding still asks for
+        // approval); the reasons say who asked and how the finding was read.
+        let mut type_unmapped = false;
+        if finding.requested_by_analyst {
+            if let Some(origin) = &finding.security_hub {
+                reasons.push(format!(
+                    "requested through the Security Hub custom action {:?}",
+                    origin.action_name
+                ));
+                if origin.type_mapped {
+                    reasons.push(format!(
+                        "finding type {:?} rebuilt from the Security Hub type {:?}",
+                        finding.finding_type, origin.asff_type
+                    ));
+                } else {
+                    reasons.push(format!(
+                        "the Security Hub type {:?} does not map to a GuardDuty finding type; notify only",
+                        origin.asff_type
+                    ));
+                    type_unmapped = true;
+                }
+            } else {
+                reasons.push("requested by an analyst".into());
+            }
+        }
         let route = match &finding.resource {
             Resource::Instance(_) => Route::Ec2,
             Resource::AccessKey(_) => Route::Iam,
@@ -94,7 +119,7 @@ impl Policy {
             Route::Iam => Some(&self.iam),
             Route::NotifyOnly => None,
         };
-        let mut act = route_policy.is_some();
+        let mut act = route_policy.is_some() && !type_unmapped;
         if let Some(rp) = route_policy {
             if !rp.enabled {
                 reasons.push(format!(
@@ -366,6 +391,54 @@ mod tests {
             .any(|r| r.contains("not a recognised credential")));
         let d = p.decide(&iam("ASIA4EXAMPLE", "Root"));
         assert_eq!(d.disposition, Disposition::Notify);
+    }
+
+    #[test]
+    fn an_analyst_request_keeps_the_rules_and_says_who_asked() {
+        use crate::finding::SecurityHubOrigin;
+        let origin = |mapped: bool| SecurityHubOrigin {
+            action_name: "Contain (responder)".into(),
+            asff_type: "TTPs/Command and Control/Backdoor:EC2-C&CActivity.B".into(),
+            type_mapped: mapped,
+        };
+        let requested = |severity: f64, mapped: bool| Finding {
+            requested_by_analyst: true,
+            security_hub: Some(origin(mapped)),
+            ..ec2(severity, BACKDOOR, "111111111111")
+        };
+        let p = Policy::default();
+        let d = p.decide(&requested(5.0, true));
+        assert_eq!(
+            d.disposition,
+            Disposition::RequestApproval,
+            "MEDIUM still asks"
+        );
+        assert_eq!(
+            d.reasons[0],
+            "requested through the Security Hub custom action \"Contain (responder)\""
+        );
+        assert!(d
+            .reasons
+            .iter()
+            .any(|r| r.contains("rebuilt from the Security Hub type")));
+        assert_eq!(
+            p.decide(&requested(8.0, true)).disposition,
+            Disposition::Contain
+        );
+        assert_eq!(
+            p.decide(&requested(2.0, true)).disposition,
+            Disposition::Notify
+        );
+        // A type that could not be rebuilt is never acted on, whatever the severity.
+        let d = p.decide(&requested(8.0, false));
+        assert_eq!(d.disposition, Disposition::Notify);
+        assert!(d
+            .reasons
+            .iter()
+            .any(|r| r.contains("does not map to a GuardDuty finding type")));
+        // GuardDuty's own events carry none of these reasons.
+        let d = p.decide(&ec2(8.0, BACKDOOR, "111111111111"));
+        assert!(!d.reasons.iter().any(|r| r.contains("Security Hub")));
     }
 
     #[test]

@@ -12,6 +12,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{names, TaskError};
 
+mod asff;
+
 /// The largest event accepted, in bytes. EventBridge events are at most 256 KiB.
 pub const MAX_EVENT_BYTES: usize = 256 * 1024;
 
@@ -51,6 +53,32 @@ pub struct Finding {
     pub archived: bool,
     /// The affected resource.
     pub resource: Resource,
+    /// An analyst asked for this finding to be handled (a Security Hub custom action) rather
+    /// than GuardDuty delivering it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub requested_by_analyst: bool,
+    /// Where a finding that came through Security Hub was read from, for the decision's reasons
+    /// and the audit trail. `None` for GuardDuty's own events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_hub: Option<SecurityHubOrigin>,
+}
+
+/// How a finding sent by a Security Hub custom action was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityHubOrigin {
+    /// The custom action's name (`detail.actionName`).
+    pub action_name: String,
+    /// The ASFF finding type the GuardDuty type was read from (an entry of
+    /// `FindingProviderFields.Types` or `Types`).
+    pub asff_type: String,
+    /// Whether the GuardDuty type could be rebuilt from `asff_type`. When false, `type` holds
+    /// the ASFF type unchanged and the pipeline only notifies.
+    pub type_mapped: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// The affected resource, by `resource.resourceType`.
@@ -211,7 +239,10 @@ impl Finding {
         Self::from_event(&value)
     }
 
-    /// Parses an EventBridge event (`source = aws.guardduty`, `detail-type = GuardDuty Finding`).
+    /// Parses an EventBridge event: GuardDuty's own (`source = aws.guardduty`,
+    /// `detail-type = GuardDuty Finding`), or a Security Hub custom action
+    /// (`source = aws.securityhub`, `detail-type = Security Hub Findings - Custom Action`) sent
+    /// for one GuardDuty finding, read from its ASFF copy.
     pub fn from_event(event: &Value) -> Result<Self, TaskError> {
         let size = serde_json::to_vec(event).map(|v| v.len()).unwrap_or(0);
         if size > MAX_EVENT_BYTES {
@@ -225,16 +256,20 @@ impl Finding {
             .ok_or_else(|| TaskError::new(names::FINDING_INVALID, "event is not a JSON object"))?;
         let source = obj.get("source").and_then(Value::as_str).unwrap_or("");
         let detail_type = obj.get("detail-type").and_then(Value::as_str).unwrap_or("");
+        if source == "aws.securityhub" && detail_type == asff::CUSTOM_ACTION_DETAIL_TYPE {
+            return asff::from_custom_action(obj);
+        }
         if source != "aws.guardduty" || detail_type != "GuardDuty Finding" {
             let hint = if source == "aws.securityhub" {
-                " (a Security Hub copy of a finding; the pipeline acts on GuardDuty's own event)"
+                " (a Security Hub copy of a finding; the pipeline acts on GuardDuty's own event, or on an analyst's Security Hub custom action)"
             } else {
                 ""
             };
             return Err(TaskError::new(
                 names::FINDING_UNSUPPORTED,
                 format!(
-                    "expected source \"aws.guardduty\" and detail-type \"GuardDuty Finding\", got source {source:?} and detail-type {detail_type:?}{hint}"
+                    "expected source \"aws.guardduty\" and detail-type \"GuardDuty Finding\" (or \"{}\"), got source {source:?} and detail-type {detail_type:?}{hint}",
+                    asff::CUSTOM_ACTION_DETAIL_TYPE
                 ),
             ));
         }
@@ -307,6 +342,8 @@ impl Finding {
             sample,
             archived,
             resource,
+            requested_by_analyst: false,
+            security_hub: None,
         })
     }
 
@@ -665,6 +702,288 @@ mod tests {
         assert_eq!(i.network_interfaces.len(), 1);
         assert!(i.network_interfaces[0].network_interface_id.is_none());
         assert!(i.network_interfaces[0].security_group_ids.is_empty());
+    }
+
+    /// A Security Hub custom action event carrying the given ASFF findings.
+    fn custom_action(findings: Value) -> Value {
+        json!({
+            "version": "0",
+            "id": "8d2e4f6a-1b3c-4d5e-8f70-9a1b2c3d4e59",
+            "detail-type": "Security Hub Findings - Custom Action",
+            "source": "aws.securityhub",
+            "account": "111111111111",
+            "region": "eu-west-1",
+            "resources": ["arn:aws:securityhub:eu-west-1:111111111111:action/custom/ContainResponder"],
+            "detail": {
+                "actionName": "Contain (responder)",
+                "actionDescription": "Contain with the responder",
+                "findings": findings,
+            },
+        })
+    }
+
+    /// A GuardDuty finding in ASFF, as Security Hub holds it.
+    fn asff(asff_type: &str, resource: Value) -> Value {
+        json!({
+            "SchemaVersion": "2018-10-08",
+            "Id": "arn:aws:guardduty:eu-west-1:222222222222:detector/7a3c1e5f9b2d4c6e8a0b1c2d3e4f5a6b/finding/9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+            "ProductArn": "arn:aws:securityhub:eu-west-1::product/aws/guardduty",
+            "ProductName": "GuardDuty",
+            "AwsAccountId": "222222222222",
+            "Region": "eu-west-1",
+            "Types": [asff_type],
+            "Severity": {"Product": 5, "Label": "MEDIUM", "Normalized": 50},
+            "FindingProviderFields": {
+                "Types": [asff_type],
+                "Severity": {"Product": 5, "Label": "MEDIUM", "Normalized": 50},
+            },
+            "ProductFields": {"aws/guardduty/service/count": "3", "aws/securityhub/ProductName": "GuardDuty"},
+            "Resources": [resource],
+            "RecordState": "ACTIVE",
+        })
+    }
+
+    fn ec2_resource() -> Value {
+        json!({
+            "Type": "AwsEc2Instance",
+            "Id": "arn:aws:ec2:eu-west-1:222222222222:instance/i-0123456789abcdef0",
+            "Partition": "aws", "Region": "eu-west-1",
+            "Tags": {"Name": "web"},
+            "Details": {"AwsEc2Instance": {"VpcId": "vpc-1", "Type": "t3.small",
+                "NetworkInterfaces": [{"NetworkInterfaceId": "eni-0123456789abcdef0"}]}},
+        })
+    }
+
+    #[test]
+    fn a_custom_action_maps_id_type_severity_account_region_and_instance() {
+        let e = custom_action(json!([asff(
+            "TTPs/Command and Control/Backdoor:EC2-C&CActivity.B",
+            ec2_resource()
+        )]));
+        let f = Finding::from_event(&e).expect("custom action");
+        assert_eq!(f.id, "9f8e7d6c5b4a39281706f5e4d3c2b1a0");
+        assert!(f
+            .arn
+            .as_deref()
+            .is_some_and(|a| a.ends_with("/finding/9f8e7d6c5b4a39281706f5e4d3c2b1a0")));
+        assert_eq!(f.finding_type, "Backdoor:EC2/C&CActivity.B");
+        assert_eq!(f.severity, 5.0);
+        assert_eq!(f.account_id, "222222222222");
+        assert_eq!(f.delivered_by_account, "111111111111");
+        assert_eq!(
+            (f.region.as_str(), f.partition.as_str()),
+            ("eu-west-1", "aws")
+        );
+        assert_eq!((f.count, f.archived, f.sample), (3, false, false));
+        assert!(f.requested_by_analyst);
+        let origin = f.security_hub.as_ref().expect("origin");
+        assert_eq!(origin.action_name, "Contain (responder)");
+        assert!(origin.type_mapped);
+        let i = f.instance().expect("instance");
+        assert_eq!(i.instance_id, "i-0123456789abcdef0");
+        assert_eq!(i.network_interfaces.len(), 1);
+        assert_eq!(i.instance_type.as_deref(), Some("t3.small"));
+        assert_eq!(
+            i.tags,
+            vec![Tag {
+                key: "Name".into(),
+                value: "web".into()
+            }]
+        );
+        // Without Details the interfaces are simply unknown.
+        let mut bare = ec2_resource();
+        bare.as_object_mut().expect("object").remove("Details");
+        let f = Finding::from_event(&custom_action(json!([asff(
+            "TTPs/Command and Control/Backdoor:EC2-C&CActivity.B",
+            bare
+        )])))
+        .expect("bare");
+        assert!(f
+            .instance()
+            .expect("instance")
+            .network_interfaces
+            .is_empty());
+        // The flag round-trips, and GuardDuty's own findings do not carry it.
+        let v = serde_json::to_value(&f).expect("json");
+        assert_eq!(v["requestedByAnalyst"], true);
+        let own = parse(instance_detail("aaaa", "i-0123456789abcdef0", json!(1))).expect("ok");
+        let v = serde_json::to_value(&own).expect("json");
+        assert!(v.get("requestedByAnalyst").is_none() && v.get("securityHub").is_none());
+    }
+
+    #[test]
+    fn a_custom_action_maps_access_keys() {
+        let key = json!({
+            "Type": "AwsIamAccessKey",
+            "Id": "AWS::IAM::AccessKey:AKIA4EXAMPLEBUILDBOT",
+            "Partition": "aws", "Region": "eu-west-1",
+            "Details": {"AwsIamAccessKey": {"PrincipalName": "build-bot", "PrincipalType": "IAMUser",
+                "PrincipalId": "AIDA4EXAMPLE", "AccessKeyId": "AKIA4EXAMPLEBUILDBOT"}},
+        });
+        let f = Finding::from_event(&custom_action(json!([asff(
+            "TTPs/UnauthorizedAccess:IAMUser-MaliciousIPCaller",
+            key
+        )])))
+        .expect("access key");
+        assert_eq!(
+            f.finding_type,
+            "UnauthorizedAccess:IAMUser/MaliciousIPCaller"
+        );
+        let k = f.access_key().expect("access key");
+        assert_eq!(k.user_name.as_deref(), Some("build-bot"));
+        assert_eq!(k.access_key_id.as_deref(), Some("AKIA4EXAMPLEBUILDBOT"));
+        assert_eq!(k.principal_id.as_deref(), Some("AIDA4EXAMPLE"));
+        assert_eq!(k.credential_kind, CredentialKind::LongTermUserKey);
+    }
+
+    #[test]
+    fn asff_types_are_rebuilt_only_when_they_follow_the_scheme() {
+        let t = asff::guardduty_type_from_asff;
+        assert_eq!(
+            t("Effects/Data Exfiltration/UnauthorizedAccess:IAMUser-InstanceCredentialExfiltration.OutsideAWS").as_deref(),
+            Some("UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS")
+        );
+        assert_eq!(
+            t("TTPs/Command and Control/CryptoCurrency:EC2-BitcoinTool.B!DNS").as_deref(),
+            Some("CryptoCurrency:EC2/BitcoinTool.B!DNS")
+        );
+        assert_eq!(
+            t("TTPs/AttackSequence:IAM/CompromisedCredentials").as_deref(),
+            Some("AttackSequence:IAM/CompromisedCredentials")
+        );
+        // Names Security Hub does not derive from the GuardDuty type by the scheme.
+        assert_eq!(t("TTPs/DefenseEvasion/EC2:Unusual-DNS-Resolver"), None);
+        assert_eq!(t("TTPs/Credential Access/IAMUser-AnomalousBehavior"), None);
+        assert_eq!(
+            t("Software and Configuration Checks/Vulnerabilities/CVE"),
+            None
+        );
+
+        let f = Finding::from_event(&custom_action(json!([asff(
+            "TTPs/DefenseEvasion/EC2:Unusual-DNS-Resolver",
+            ec2_resource()
+        )])))
+        .expect("parsed, but not mapped");
+        assert_eq!(
+            f.finding_type,
+            "TTPs/DefenseEvasion/EC2:Unusual-DNS-Resolver"
+        );
+        assert!(!f.security_hub.as_ref().expect("origin").type_mapped);
+    }
+
+    #[test]
+    fn custom_action_severity_is_guardduty_s_not_security_hub_s() {
+        let mut a = asff(
+            "TTPs/Command and Control/Backdoor:EC2-C&CActivity.B",
+            ec2_resource(),
+        );
+        // An analyst rewrote the top-level severity; the provider's copy still holds GuardDuty's.
+        a["Severity"] = json!({"Label": "CRITICAL", "Normalized": 90});
+        a["FindingProviderFields"]["Severity"] =
+            json!({"Original": "8.0", "Label": "HIGH", "Normalized": 60});
+        assert_eq!(
+            Finding::from_event(&custom_action(json!([a.clone()])))
+                .expect("ok")
+                .severity,
+            8.0
+        );
+        // Only Security Hub's scale left: refused rather than guessed.
+        a["FindingProviderFields"]["Severity"] = json!({"Label": "HIGH", "Normalized": 60});
+        let e = Finding::from_event(&custom_action(json!([a]))).expect_err("no product severity");
+        assert_eq!(e.name, names::FINDING_INVALID);
+        assert!(e.message.contains("Normalized"), "{}", e.message);
+    }
+
+    #[test]
+    fn security_hub_imports_are_still_refused() {
+        let mut e = custom_action(json!([asff(
+            "TTPs/Command and Control/Backdoor:EC2-C&CActivity.B",
+            ec2_resource()
+        )]));
+        e["detail-type"] = json!("Security Hub Findings - Imported");
+        let err = Finding::from_event(&e).expect_err("imported");
+        assert_eq!(err.name, names::FINDING_UNSUPPORTED);
+        assert!(err.message.contains("Security Hub copy"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_custom_action_with_two_findings_is_refused() {
+        let one = asff(
+            "TTPs/Command and Control/Backdoor:EC2-C&CActivity.B",
+            ec2_resource(),
+        );
+        let err = Finding::from_event(&custom_action(json!([one.clone(), one]))).expect_err("two");
+        assert_eq!(err.name, names::FINDING_INVALID);
+        assert!(
+            err.message.contains("one finding per action"),
+            "{}",
+            err.message
+        );
+        let err = Finding::from_event(&custom_action(json!([]))).expect_err("none");
+        assert_eq!(err.name, names::FINDING_INVALID);
+    }
+
+    #[test]
+    fn a_custom_action_on_another_product_s_finding_is_unsupported() {
+        let mut a = asff(
+            "Software and Configuration Checks/Vulnerabilities/CVE",
+            ec2_resource(),
+        );
+        a["ProductName"] = json!("Inspector");
+        a["ProductArn"] = json!("arn:aws:securityhub:eu-west-1::product/aws/inspector");
+        a["ProductFields"]["aws/securityhub/ProductName"] = json!("Inspector");
+        let err = Finding::from_event(&custom_action(json!([a]))).expect_err("inspector");
+        assert_eq!(err.name, names::FINDING_UNSUPPORTED);
+        assert!(
+            err.message.contains("only GuardDuty findings"),
+            "{}",
+            err.message
+        );
+        assert!(err.message.contains("Inspector"), "{}", err.message);
+    }
+
+    #[test]
+    fn a_custom_action_refuses_ids_and_accounts_it_cannot_trust() {
+        let mut a = asff(
+            "TTPs/Command and Control/Backdoor:EC2-C&CActivity.B",
+            ec2_resource(),
+        );
+        a["Id"] = json!("arn:aws:guardduty:eu-west-1:222222222222:detector/d1");
+        let e = Finding::from_event(&custom_action(json!([a]))).expect_err("not a finding ARN");
+        assert!(
+            e.message.contains("not a GuardDuty finding ARN"),
+            "{}",
+            e.message
+        );
+        let mut a = asff(
+            "TTPs/Command and Control/Backdoor:EC2-C&CActivity.B",
+            ec2_resource(),
+        );
+        a["AwsAccountId"] = json!("333333333333");
+        let e = Finding::from_event(&custom_action(json!([a]))).expect_err("account mismatch");
+        assert_eq!(e.name, names::FINDING_INVALID);
+        let mut a = asff(
+            "TTPs/Command and Control/Backdoor:EC2-C&CActivity.B",
+            ec2_resource(),
+        );
+        a["Resources"][0]["Id"] = json!("arn:aws:ec2:eu-west-1:222222222222:volume/vol-1");
+        let e = Finding::from_event(&custom_action(json!([a]))).expect_err("not an instance");
+        assert!(
+            e.message.contains("does not name an EC2 instance"),
+            "{}",
+            e.message
+        );
+        // Archived in Security Hub, or in GuardDuty's own fields.
+        let mut a = asff(
+            "TTPs/Command and Control/Backdoor:EC2-C&CActivity.B",
+            ec2_resource(),
+        );
+        a["RecordState"] = json!("ARCHIVED");
+        assert!(
+            Finding::from_event(&custom_action(json!([a])))
+                .expect("ok")
+                .archived
+        );
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub fn instance_finding(instance_id: &str) -> Finding {
             instance_type: None,
             instance_state: None,
         }),
+        requested_by_analyst: false,
+        security_hub: None,
     }
 }
 

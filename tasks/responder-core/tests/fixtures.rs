@@ -161,6 +161,19 @@ fn cases() -> Vec<Case> {
         ),
         err("malformed-bad-account-id.json", names::FINDING_INVALID),
         err("securityhub-imported.json", names::FINDING_UNSUPPORTED),
+        // An analyst's Security Hub custom action on a GuardDuty finding: the same rules apply.
+        ok("securityhub-custom-action-ec2.json", High, Ec2, Contain)
+            .reasons(&[
+                "Security Hub custom action \"Contain (responder)\"",
+                "rebuilt from the Security Hub type",
+                "contain now",
+            ])
+            .interfaces(1)
+            .account("222222222222"),
+        err(
+            "securityhub-custom-action-not-guardduty.json",
+            names::FINDING_UNSUPPORTED,
+        ),
         err("other-source-ec2.json", names::FINDING_UNSUPPORTED),
     ]
 }
@@ -379,4 +392,36 @@ fn policy_switches_change_the_fixture_decisions() {
     assert!(d.dry_run);
     assert_eq!(d.disposition, Disposition::Contain);
     assert!(d.reasons.iter().any(|r| r.contains("dry run")));
+}
+
+#[test]
+fn a_custom_action_maps_to_the_finding_guardduty_would_send() {
+    let f = parse("securityhub-custom-action-ec2.json");
+    assert_eq!(f.id, "6c8e0a2b4d6f8a0c2e4b6d8f0a2c4e61");
+    assert_eq!(f.finding_type, "Backdoor:EC2/C&CActivity.B!DNS");
+    assert_eq!(
+        f.severity, 8.0,
+        "GuardDuty's severity, not Security Hub's Normalized 60"
+    );
+    assert_eq!(
+        (f.account_id.as_str(), f.region.as_str()),
+        ("222222222222", "eu-west-1")
+    );
+    assert_eq!(f.delivered_by_account, "111111111111");
+    assert_eq!((f.count, f.archived, f.sample), (4, false, false));
+    assert!(f.requested_by_analyst);
+    let i = f.instance().expect("instance");
+    assert_eq!(i.instance_id, "i-0a1b2c3d4e5f60761");
+    assert_eq!(
+        i.network_interfaces[0].network_interface_id.as_deref(),
+        Some("eni-0a1b2c3d4e5f60765")
+    );
+    // The same finding id and instance as GuardDuty's own event: one idempotency key, so a
+    // click on a finding already contained changes nothing twice.
+    let own = responder_core::Finding {
+        requested_by_analyst: false,
+        security_hub: None,
+        ..f.clone()
+    };
+    assert_eq!(f.idempotency_key(), own.idempotency_key());
 }
