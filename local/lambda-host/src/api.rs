@@ -93,24 +93,31 @@ impl ApiState {
     }
 }
 
-/// A running Runtime API server.
+/// A running Runtime API server. Dropping it stops handing out events (a pending
+/// `/invocation/next` then stays unanswered); the server itself runs until its
+/// [`ServerTask`] is dropped.
 pub(crate) struct ApiServer {
     pub(crate) addr: SocketAddr,
     pub(crate) state: Arc<ApiState>,
     pub(crate) events: mpsc::Sender<Event>,
     pub(crate) init: mpsc::UnboundedReceiver<InitSignal>,
-    task: JoinHandle<()>,
 }
 
-impl Drop for ApiServer {
+/// The server's accept loop; dropping it stops the server and closes every connection.
+/// The sandbox drops it only once its process is gone: a runtime whose connection
+/// closes (or whose `/invocation/next` is answered without an event) would log an
+/// error or panic, which Lambda's runtimes never see at shutdown (Lambda kills them).
+pub(crate) struct ServerTask(JoinHandle<()>);
+
+impl Drop for ServerTask {
     fn drop(&mut self) {
         // Aborting the accept loop drops its JoinSet, which aborts every connection.
-        self.task.abort();
+        self.0.abort();
     }
 }
 
 /// Binds 127.0.0.1 on an ephemeral port and serves the Runtime API there.
-pub(crate) async fn start() -> std::io::Result<ApiServer> {
+pub(crate) async fn start() -> std::io::Result<(ApiServer, ServerTask)> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     let (events_tx, events_rx) = mpsc::channel(1);
@@ -145,13 +152,15 @@ pub(crate) async fn start() -> std::io::Result<ApiServer> {
             }
         }
     });
-    Ok(ApiServer {
-        addr,
-        state,
-        events: events_tx,
-        init: init_rx,
-        task,
-    })
+    Ok((
+        ApiServer {
+            addr,
+            state,
+            events: events_tx,
+            init: init_rx,
+        },
+        ServerTask(task),
+    ))
 }
 
 type HttpResponse = Response<Full<Bytes>>;
@@ -266,11 +275,10 @@ async fn next(state: &ApiState) -> HttpResponse {
     }
     let event = state.events.lock().await.recv().await;
     let Some(event) = event else {
-        return error_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "ShuttingDown",
-            "the execution environment is shutting down",
-        );
+        // The sandbox is gone and its process is being killed. Like Lambda, never
+        // answer: `lambda_runtime` panics on a `next` answer without a request id.
+        // The request ends when the server stops, after the process has exited.
+        return std::future::pending().await;
     };
     let mut response = Response::new(Full::new(event.payload));
     let headers = response.headers_mut();

@@ -68,7 +68,8 @@ pub(crate) enum RunOutcome {
     Shutdown,
 }
 
-/// A function process with its Runtime API. Dropping it kills the process.
+/// A function process with its Runtime API. Dropping it kills the process; its
+/// Runtime API server stops once the process has exited.
 pub(crate) struct Sandbox {
     pub(crate) pid: u32,
     pub(crate) last_used: Instant,
@@ -92,7 +93,7 @@ impl Sandbox {
             executable: config.executable.clone(),
             source,
         };
-        let server = api::start().await.map_err(spawn_error)?;
+        let (server, server_task) = api::start().await.map_err(spawn_error)?;
         let env = process_environment(
             config,
             options,
@@ -126,10 +127,14 @@ impl Sandbox {
             let status = tokio::select! {
                 status = child.wait() => status,
                 _ = kill_rx => {
+                    // SIGKILL, as Lambda ends an execution environment: the runtime
+                    // gets no answer and no closed connection first.
                     let _ = child.start_kill();
                     child.wait().await
                 }
             };
+            // Only now that the process is gone: it must not see its server stop.
+            drop(server_task);
             let _ = exit_tx.send(Some(ExitInfo::from_status(status)));
         });
         Ok(Sandbox {

@@ -698,3 +698,61 @@ async fn direct_runtime_api_rejects_a_wrong_request_id() -> anyhow::Result<()> {
     host.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_kills_processes_without_answering_their_pending_next() -> anyhow::Result<()> {
+    // Lambda never answers a pending `/invocation/next` when it stops an execution
+    // environment: it freezes and kills it. An answer without a request id makes
+    // `lambda_runtime` panic, which would show up in every function's log at shutdown.
+    let seen: Arc<Mutex<Vec<LogLine>>> = Arc::default();
+    let sink_seen = Arc::clone(&seen);
+    let options = HostOptions::default()
+        .with_log_sink(move |line| sink_seen.lock().expect("lock").push(line));
+    let host = Arc::new(host_with(echo("quiet"), options));
+    // Several warm processes, each waiting in `/invocation/next`, and one busy.
+    let runs = warm_processes(&host, 3).await?;
+    let busy = {
+        let host = Arc::clone(&host);
+        tokio::spawn(async move { host.invoke("quiet", json!({"sleep_ms": 10_000})).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    host.shutdown().await;
+    assert!(matches!(busy.await?, Err(HostError::ShuttingDown)));
+    for pid in runs.iter().map(|r| r.pid) {
+        assert!(gone(pid).await, "shutdown must kill {pid}");
+    }
+    // Lines still in the pipes reach the sink once the processes are gone.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = seen.lock().expect("lock").clone();
+    assert!(
+        seen.iter().any(|l| l.line.starts_with("echo init")),
+        "the sink captured the processes' output"
+    );
+    let panics: Vec<&str> = seen
+        .iter()
+        .map(|l| l.line.as_str())
+        .filter(|l| l.contains("panicked"))
+        .collect();
+    assert!(panics.is_empty(), "{panics:?}");
+    Ok(())
+}
+
+/// Runs `n` invocations at once, so the function ends up with `n` warm processes.
+async fn warm_processes(
+    host: &Arc<LambdaHost>,
+    n: usize,
+) -> anyhow::Result<Vec<lambda_host::Invocation>> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let host = Arc::clone(host);
+            tokio::spawn(async move { host.invoke("quiet", json!({"sleep_ms": 200})).await })
+        })
+        .collect();
+    let mut runs = Vec::new();
+    for task in tasks {
+        runs.push(task.await??);
+    }
+    let pids: BTreeSet<u32> = runs.iter().map(|r| r.pid).collect();
+    assert_eq!(pids.len(), n, "one process per concurrent invocation");
+    Ok(runs)
+}
