@@ -4,8 +4,8 @@
 //! static test credentials) and a member account reached through the remediation role. In the
 //! security account: instances with one and two network interfaces (two VPCs), one in an Auto
 //! Scaling group behind a target group, one tagged exempt; an IAM user with an access key, an
-//! exempt user, a role; an SNS topic with an SQS subscriber the demo reads. In the member
-//! account: one instance.
+//! exempt user, a role; an SNS topic with an SQS subscriber the demo reads; the claims table.
+//! In the member account: one instance.
 
 use anyhow::{Context, Result};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -24,6 +24,9 @@ pub const MEMBER_ACCOUNT: &str = "222222222222";
 pub const REMEDIATION_ROLE: &str = "SOAR-RemediationRole";
 /// The ExternalId the local member role expects.
 pub const EXTERNAL_ID: &str = "local-external-id";
+/// The DynamoDB table where executions claim findings (`CLAIMS_TABLE`), in the security
+/// account.
+pub const CLAIMS_TABLE: &str = "guardduty-responder-claims";
 /// An AMI moto knows.
 const AMI: &str = "ami-12c6146b";
 
@@ -97,6 +100,8 @@ pub struct Estate {
     pub vpc_id: String,
     /// The `web` group of the main VPC.
     pub web_group_id: String,
+    /// The claims table (`CLAIMS_TABLE`).
+    pub claims_table: String,
 }
 
 /// Adds an instance with one interface in the main VPC of the security account.
@@ -534,6 +539,8 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
         .await
         .context("Subscribe")?;
 
+    let claims_table = claims_table(base).await?;
+
     // The member account: the remediation role and one instance.
     let member_cfg = member_config(base).await?;
     let member_iam = aws_sdk_iam::Client::new(&member_cfg);
@@ -571,5 +578,49 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
         subnet_id: net_a.subnet_id.clone(),
         vpc_id: net_a.vpc_id.clone(),
         web_group_id: net_a.group_id.clone(),
+        claims_table,
     })
+}
+
+/// Creates the claims table as the deployment does: key `pk` (string), on demand, TTL on
+/// `expiresAt`.
+async fn claims_table(base: &SdkConfig) -> Result<String> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        TimeToLiveSpecification,
+    };
+    let ddb = aws_sdk_dynamodb::Client::new(base);
+    ddb.create_table()
+        .table_name(CLAIMS_TABLE)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .context("attribute definition")?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .context("key schema")?,
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .context("CreateTable (claims)")?;
+    ddb.update_time_to_live()
+        .table_name(CLAIMS_TABLE)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name("expiresAt")
+                .enabled(true)
+                .build()
+                .context("TTL specification")?,
+        )
+        .send()
+        .await
+        .context("UpdateTimeToLive (claims)")?;
+    Ok(CLAIMS_TABLE.to_string())
 }

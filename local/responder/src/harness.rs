@@ -107,6 +107,7 @@ impl Harness {
             environment.insert("AWS_SESSION_TOKEN".into(), token.into());
         }
         environment.insert("SNS_TOPIC_ARN".into(), estate.topic_arn.clone());
+        environment.insert("CLAIMS_TABLE".into(), estate.claims_table.clone());
         environment.insert("APPROVAL_SECRET".into(), secret.clone());
         environment.insert("APPROVAL_BASE_URL".into(), url.clone());
         environment.insert(

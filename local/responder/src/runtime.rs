@@ -30,6 +30,7 @@ pub const FUNCTIONS: &[(&str, u64, u32)] = &[
 /// as the Lambdas use in AWS.
 pub const TASK_SETTINGS: &[&str] = &[
     "SNS_TOPIC_ARN",
+    "CLAIMS_TABLE",
     "APPROVAL_SECRET",
     "APPROVAL_BASE_URL",
     "REMEDIATION_ROLE_NAME",
