@@ -577,6 +577,21 @@ impl AutoScaling for AutoScalingAdapter {
             .map(|_| ())
             .map_err(|e| classify_sdk_error("autoscaling:AttachInstances", &e))
     }
+
+    async fn desired_capacity(&self, group: &str) -> Result<Option<i32>, TaskError> {
+        let out = self
+            .client
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(group)
+            .send()
+            .await
+            .map_err(|e| classify_sdk_error("autoscaling:DescribeAutoScalingGroups", &e))?;
+        Ok(out
+            .auto_scaling_groups()
+            .iter()
+            .find(|g| g.auto_scaling_group_name() == Some(group))
+            .and_then(|g| g.desired_capacity()))
+    }
 }
 
 /// [`LoadBalancing`] over the Elastic Load Balancing v2 client.

@@ -311,6 +311,31 @@ async fn detach_keeps_the_desired_capacity() {
 }
 
 #[tokio::test]
+async fn desired_capacity_is_read_for_the_named_group_only() {
+    use asg::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput;
+    use aws_sdk_autoscaling as asg;
+    let group = |name: &str, desired: i32| {
+        asg::types::AutoScalingGroup::builder()
+            .auto_scaling_group_name(name)
+            .desired_capacity(desired)
+            .build()
+    };
+    let found = mock!(asg::Client::describe_auto_scaling_groups)
+        .match_requests(|r| r.auto_scaling_group_names() == ["web-asg".to_string()])
+        .then_output(move || {
+            DescribeAutoScalingGroupsOutput::builder()
+                .auto_scaling_groups(group("web-asg-2", 7))
+                .auto_scaling_groups(group("web-asg", 3))
+                .build()
+        });
+    let missing = mock!(asg::Client::describe_auto_scaling_groups)
+        .then_output(|| DescribeAutoScalingGroupsOutput::builder().build());
+    let a = AutoScalingAdapter::new(mock_client!(asg, RuleMode::Sequential, [&found, &missing]));
+    assert_eq!(a.desired_capacity("web-asg").await.expect("read"), Some(3));
+    assert_eq!(a.desired_capacity("gone-asg").await.expect("read"), None);
+}
+
+#[tokio::test]
 async fn registrations_cover_instance_target_groups_in_the_vpcs_and_skip_draining() {
     use aws_sdk_elasticloadbalancingv2 as elb;
     use elb::types::{

@@ -87,8 +87,11 @@ pub trait AutoScaling: Send + Sync {
     async fn detach(&self, instance_id: &str, group: &str) -> Result<(), TaskError>;
     /// `DescribeAutoScalingGroups`: whether the group still exists.
     async fn group_exists(&self, group: &str) -> Result<bool, TaskError>;
-    /// `AttachInstances`.
+    /// `AttachInstances`: raises the group's desired capacity by one.
     async fn attach(&self, instance_id: &str, group: &str) -> Result<(), TaskError>;
+    /// `DescribeAutoScalingGroups`: the group's desired capacity, `None` when the group does not
+    /// exist.
+    async fn desired_capacity(&self, group: &str) -> Result<Option<i32>, TaskError>;
 }
 
 /// The Elastic Load Balancing (v2) calls of containment and rollback.

@@ -369,6 +369,8 @@ pub struct AsgState {
     pub detached: Vec<(String, String)>,
     /// Attach calls as `(instance, group)`.
     pub attached: Vec<(String, String)>,
+    /// Desired capacity by group; an attach raises it by one, as on AWS.
+    pub desired: BTreeMap<String, i32>,
 }
 
 /// A fake Auto Scaling.
@@ -384,6 +386,7 @@ impl FakeAutoScaling {
         {
             let mut s = lock(&self.state);
             s.groups.insert(group.into());
+            *s.desired.entry(group.into()).or_default() += 1;
             s.members.insert(
                 instance_id.into(),
                 AsgMembership {
@@ -424,6 +427,7 @@ impl AutoScaling for FakeAutoScaling {
             return Err(not_found(group));
         }
         s.attached.push((instance_id.into(), group.into()));
+        *s.desired.entry(group.into()).or_default() += 1;
         s.members.insert(
             instance_id.into(),
             AsgMembership {
@@ -432,6 +436,14 @@ impl AutoScaling for FakeAutoScaling {
             },
         );
         Ok(())
+    }
+
+    async fn desired_capacity(&self, group: &str) -> Result<Option<i32>, TaskError> {
+        let s = self.state();
+        if !s.groups.contains(group) {
+            return Ok(None);
+        }
+        Ok(Some(s.desired.get(group).copied().unwrap_or_default()))
     }
 }
 

@@ -14,6 +14,8 @@ pub const SNS_MESSAGE_LIMIT: usize = 256 * 1024;
 pub const SUBJECT_MAX: usize = 99;
 /// The longest message attribute value sent.
 pub const ATTRIBUTE_MAX: usize = 256;
+/// The restore report's evidence key for its note on the Auto Scaling group's desired capacity.
+const DESIRED_CAPACITY_NOTE: &str = "desiredCapacityNote";
 /// Version of the body's shape, for tools that parse it.
 pub const SCHEMA: &str = "guardduty-responder/notification/v1";
 
@@ -625,10 +627,24 @@ fn next_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
                 "The pipeline FAILED ({what}). Containment may be partial: the actions list what completed. Open the execution to see the failed step, then finish containment by hand or roll back what completed (below)."
             ));
         }
-        "restored" => steps.push(format!(
-            "{} was restored from quarantine. Check that it works and that the cause of the finding is fixed; evidence snapshots are kept.",
-            s.label.as_deref().unwrap_or("The instance")
-        )),
+        "restored" => {
+            steps.push(format!(
+                "{} was restored from quarantine. Check that it works and that the cause of the finding is fixed; evidence snapshots are kept.",
+                s.label.as_deref().unwrap_or("The instance")
+            ));
+            // Re-attaching to the Auto Scaling group raised its desired capacity, and the
+            // replacement launched during containment still runs: the restore report says so.
+            if let Some(note) = ctx
+                .report("restore")
+                .and_then(|r| r.get("evidence"))
+                .and_then(|e| e.get(DESIRED_CAPACITY_NOTE))
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+            {
+                steps.push(note.to_string());
+            }
+        }
         other => steps.push(format!(
             "Outcome {other:?}: open the execution to see what happened."
         )),

@@ -503,3 +503,38 @@ async fn a_rollback_names_the_restored_instance() {
         Some("222222222222")
     );
 }
+
+/// A rollback that re-attached the instance to its Auto Scaling group raised the group's desired
+/// capacity: the restore report's note reaches the next steps, right after the restore line.
+#[tokio::test]
+async fn a_rollback_passes_on_the_desired_capacity_note() {
+    let note = "Attaching the instance raised the desired capacity of Auto Scaling group web-asg by one, to 3; the replacement the group launched while the instance was contained is still running: scale the group in if the extra instance is not wanted.";
+    let doc = |evidence: Value| {
+        json!({
+            "outcome": "restored",
+            "request": {"accountId": "222222222222", "region": "eu-west-1", "instanceId": "i-0abc1234def567890"},
+            "results": {"restore": {"task": "restore", "dryRun": false, "actions": [
+                {"action": "attach-to-auto-scaling-group", "target": "web-asg", "outcome": "changed", "detail": "attached the instance"},
+                {"action": "review-desired-capacity", "target": "web-asg", "outcome": "skipped", "detail": note}],
+                "evidence": evidence}}
+        })
+    };
+    let body: Value = serde_json::from_str(
+        &compose(
+            &doc(json!({"desiredCapacityNote": note})),
+            &Settings::default(),
+        )
+        .body,
+    )
+    .expect("json");
+    let steps = body["nextSteps"].as_array().expect("steps");
+    assert!(steps[0]
+        .as_str()
+        .is_some_and(|s| s.contains("was restored from quarantine")));
+    assert_eq!(steps[1], note);
+
+    // Without the note (no group, or nothing attached) there is no such step.
+    let body: Value =
+        serde_json::from_str(&compose(&doc(json!({})), &Settings::default()).body).expect("json");
+    assert!(!body["nextSteps"].to_string().contains("desired capacity"));
+}

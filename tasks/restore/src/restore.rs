@@ -318,6 +318,8 @@ pub async fn restore(
         }
     }
 
+    // Pushed after the attach record; its sentence also goes into the evidence.
+    let mut capacity = None;
     if let Some(group) = &rec.auto_scaling_group {
         let action = "attach-to-auto-scaling-group";
         let member = asg.membership(id).await?;
@@ -345,12 +347,16 @@ pub async fn restore(
                 Outcome::WouldChange,
                 "would attach the instance",
             ));
+            capacity = Some(capacity_review(asg, group, true).await);
         } else {
             match asg.attach(id, group).await {
-                Ok(()) => report.push(
-                    ActionRecord::new(action, group, Outcome::Changed, "attached the instance")
-                        .with_states(json!({ "group": null }), json!({ "group": group })),
-                ),
+                Ok(()) => {
+                    report.push(
+                        ActionRecord::new(action, group, Outcome::Changed, "attached the instance")
+                            .with_states(json!({ "group": null }), json!({ "group": group })),
+                    );
+                    capacity = Some(capacity_review(asg, group, false).await);
+                }
                 Err(e) if e.name == names::REMEDIATION_TARGET_NOT_FOUND => {
                     report.push(ActionRecord::new(
                         action,
@@ -362,6 +368,10 @@ pub async fn restore(
                 Err(e) => return Err(e),
             }
         }
+    }
+    let capacity_note = capacity.as_ref().map(|review| review.detail.clone());
+    if let Some(review) = capacity {
+        report.push(review);
     }
 
     for tg in &rec.target_groups {
@@ -471,6 +481,9 @@ pub async fn restore(
         "findingId".into(),
         json!(instance.tags.get(markers::TAG_FINDING_ID)),
     );
+    if let Some(note) = capacity_note {
+        e.insert(DESIRED_CAPACITY_NOTE.into(), json!(note));
+    }
     let audit: BTreeMap<&str, &Option<String>> =
         [("reason", &req.reason), ("requestedBy", &req.requested_by)].into();
     for (k, v) in audit {
@@ -479,4 +492,54 @@ pub async fn restore(
         }
     }
     Ok(report)
+}
+
+/// The evidence key of the sentence telling analysts that re-attaching the instance raised its
+/// Auto Scaling group's desired capacity (the notification repeats it in its next steps).
+pub const DESIRED_CAPACITY_NOTE: &str = "desiredCapacityNote";
+
+/// The action that tells analysts the group's capacity needs a look: isolation detached the
+/// instance without decrementing the desired capacity, so the group launched a replacement, and
+/// `AttachInstances` raises the desired capacity by one. The responder does not scale the group
+/// in itself (which instance goes is the analysts' call), so the outcome is `skipped`.
+///
+/// A failure to read the capacity does not fail the rollback: the instance is attached already,
+/// and a retry would find it in the group and could no longer tell.
+async fn capacity_review(asg: &dyn AutoScaling, group: &str, dry: bool) -> ActionRecord {
+    let action = "review-desired-capacity";
+    let read = asg.desired_capacity(group).await;
+    let (now, after) = match (&read, dry) {
+        (Ok(Some(n)), true) => (Some(*n), Some(n.saturating_add(1))),
+        (Ok(Some(n)), false) => (Some(n.saturating_sub(1)), Some(*n)),
+        _ => (None, None),
+    };
+    let replacement = "the replacement the group launched while the instance was contained is \
+        still running: scale the group in if the extra instance is not wanted";
+    let detail = match (&read, after) {
+        (_, Some(after)) if dry => format!(
+            "Attaching the instance would raise the desired capacity of Auto Scaling group {group} \
+             by one, to {after}; {replacement}."
+        ),
+        (_, Some(after)) => format!(
+            "Attaching the instance raised the desired capacity of Auto Scaling group {group} by \
+             one, to {after}; {replacement}."
+        ),
+        (Err(e), None) => format!(
+            "Attaching the instance raises the desired capacity of Auto Scaling group {group} by \
+             one (the capacity could not be read: {}); {replacement}.",
+            e.name
+        ),
+        (Ok(_), None) => format!(
+            "Attaching the instance raises the desired capacity of Auto Scaling group {group} by \
+             one (the group reported no desired capacity); {replacement}."
+        ),
+    };
+    let record = ActionRecord::new(action, group, Outcome::Skipped, detail);
+    match (now, after) {
+        (Some(now), Some(after)) => record.with_states(
+            json!({ "desiredCapacity": now }),
+            json!({ "desiredCapacity": after }),
+        ),
+        _ => record,
+    }
 }

@@ -203,6 +203,153 @@ async fn a_throttled_restore_can_be_repeated() {
     assert_eq!(ec2.groups_of("eni-a"), vec!["sg-web", "sg-ssh"]);
 }
 
+/// The capacity review of a rollback that re-attached the instance, and its evidence note.
+fn capacity_review(r: &responder_core::TaskReport) -> (&responder_core::ActionRecord, &str) {
+    let review = r
+        .actions
+        .iter()
+        .find(|a| a.action == "review-desired-capacity")
+        .expect("capacity review");
+    let note = r.evidence[crate::restore::DESIRED_CAPACITY_NOTE]
+        .as_str()
+        .expect("note");
+    (review, note)
+}
+
+#[tokio::test]
+async fn reattaching_tells_analysts_the_desired_capacity_went_up_by_one() {
+    let (ec2, asg, elb) = isolated().await;
+    // Isolation detached without decrementing: the group still wants 1 (and launched a
+    // replacement); attaching the instance back makes it 2.
+    assert_eq!(asg.state().desired["web-asg"], 1);
+    let r = restore(&request(false), &ec2, &asg, &elb)
+        .await
+        .expect("restored");
+    assert_eq!(asg.state().desired["web-asg"], 2);
+    let (review, note) = capacity_review(&r);
+    assert_eq!(review.outcome, Outcome::Skipped);
+    assert_eq!(review.target, "web-asg");
+    assert_eq!(review.before, Some(json!({"desiredCapacity": 1})));
+    assert_eq!(review.after, Some(json!({"desiredCapacity": 2})));
+    assert!(note.contains("raised the desired capacity"), "{note}");
+    assert!(note.contains("to 2"), "{note}");
+    assert!(note.contains("replacement"), "{note}");
+    assert!(note.contains("scale the group in"), "{note}");
+    assert_eq!(review.detail, note);
+    // Recorded right after the attach it is about.
+    let attach = r
+        .actions
+        .iter()
+        .position(|a| a.action == "attach-to-auto-scaling-group")
+        .expect("attach");
+    assert_eq!(r.actions[attach + 1].action, "review-desired-capacity");
+}
+
+#[tokio::test]
+async fn a_dry_run_says_what_the_desired_capacity_would_become() {
+    let (ec2, asg, elb) = isolated().await;
+    let r = restore(&request(true), &ec2, &asg, &elb)
+        .await
+        .expect("dry run");
+    assert_eq!(asg.state().desired["web-asg"], 1);
+    let (review, note) = capacity_review(&r);
+    assert_eq!(review.outcome, Outcome::Skipped);
+    assert!(note.contains("would raise"), "{note}");
+    assert!(note.contains("to 2"), "{note}");
+    assert_eq!(review.after, Some(json!({"desiredCapacity": 2})));
+}
+
+#[tokio::test]
+async fn no_capacity_note_when_the_instance_was_not_attached() {
+    // The group is gone (nothing attached), or the instance is back in it already (a repeated
+    // rollback): nothing was added to the group by this run.
+    let gone = |asg: &FakeAutoScaling| asg.state().groups.clear();
+    let member = |asg: &FakeAutoScaling| {
+        asg.state().members.insert(
+            I.into(),
+            isolate::model::AsgMembership {
+                group: "web-asg".into(),
+                lifecycle_state: "InService".into(),
+            },
+        );
+    };
+    for (case, set_up) in [
+        ("group gone", &gone as &dyn Fn(&FakeAutoScaling)),
+        ("member", &member),
+    ] {
+        let (ec2, asg, elb) = isolated().await;
+        set_up(&asg);
+        let r = restore(&request(false), &ec2, &asg, &elb)
+            .await
+            .expect("restored");
+        assert!(asg.state().attached.is_empty(), "{case}");
+        assert!(
+            r.actions
+                .iter()
+                .all(|a| a.action != "review-desired-capacity"),
+            "{case}"
+        );
+        assert!(
+            r.evidence
+                .get(crate::restore::DESIRED_CAPACITY_NOTE)
+                .is_none(),
+            "{case}"
+        );
+    }
+}
+
+/// Auto Scaling whose `DescribeAutoScalingGroups` is throttled.
+struct CapacityUnreadable(FakeAutoScaling);
+
+#[async_trait::async_trait]
+impl isolate::caps::AutoScaling for CapacityUnreadable {
+    async fn membership(
+        &self,
+        instance_id: &str,
+    ) -> Result<Option<isolate::model::AsgMembership>, responder_core::TaskError> {
+        self.0.membership(instance_id).await
+    }
+    async fn detach(
+        &self,
+        instance_id: &str,
+        group: &str,
+    ) -> Result<(), responder_core::TaskError> {
+        self.0.detach(instance_id, group).await
+    }
+    async fn group_exists(&self, group: &str) -> Result<bool, responder_core::TaskError> {
+        self.0.group_exists(group).await
+    }
+    async fn attach(
+        &self,
+        instance_id: &str,
+        group: &str,
+    ) -> Result<(), responder_core::TaskError> {
+        self.0.attach(instance_id, group).await
+    }
+    async fn desired_capacity(&self, _: &str) -> Result<Option<i32>, responder_core::TaskError> {
+        Err(responder_core::TaskError::new(
+            names::REMEDIATION_THROTTLED,
+            "Rate exceeded",
+        ))
+    }
+}
+
+#[tokio::test]
+async fn an_unreadable_desired_capacity_still_gives_the_note_and_does_not_fail_the_rollback() {
+    let (ec2, asg, elb) = isolated().await;
+    let asg = CapacityUnreadable(asg);
+    let r = restore(&request(false), &ec2, &asg, &elb)
+        .await
+        .expect("restored");
+    assert_eq!(asg.0.state().attached.len(), 1);
+    let (review, note) = capacity_review(&r);
+    assert_eq!(review.outcome, Outcome::Skipped);
+    assert!(review.after.is_none());
+    assert!(note.contains("by one"), "{note}");
+    assert!(note.contains(names::REMEDIATION_THROTTLED), "{note}");
+    assert!(note.contains("scale the group in"), "{note}");
+}
+
 #[test]
 fn input_shapes() {
     let direct = RestoreRequest::from_value(json!({
