@@ -268,8 +268,9 @@ pub struct AwsClaims {
     table: String,
 }
 
-/// The claim condition: nobody holds the key, or this execution does (its own retry).
-pub const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR #e = :me";
+/// The claim condition: nobody holds the key, or this execution does (its own retry), or the
+/// holder's lease has lapsed.
+pub const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR #e = :me OR #x < :now";
 
 impl AwsClaims {
     /// Claims in `table` through `client`, which acts in the security account (the task's own
@@ -311,7 +312,9 @@ impl Claims for AwsClaims {
             )
             .condition_expression(CLAIM_CONDITION)
             .expression_attribute_names("#e", "execution")
+            .expression_attribute_names("#x", "expiresAt")
             .expression_attribute_values(":me", s(&claim.execution))
+            .expression_attribute_values(":now", AttributeValue::N(claim.now_epoch().to_string()))
             // The holder comes back with the refusal: no second read.
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()

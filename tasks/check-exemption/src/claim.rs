@@ -4,8 +4,10 @@
 //! once the earlier one has written them. Two deliveries of the same finding running at the
 //! same time would both pass those checks and both act (two isolations, two evidence sets). So
 //! right before answering `eligible`, `check-exemption` writes a claim keyed by the finding's
-//! idempotency key, on the condition that no other execution holds it; the loser answers
-//! `already-contained`. The same execution retrying its own claim (a Lambda retry) succeeds.
+//! idempotency key, on the condition that no other execution holds an unexpired claim; the loser
+//! answers `already-contained`. The same execution retrying its own claim (a Lambda retry)
+//! succeeds. Claims are leases ([`CLAIM_LEASE_MINUTES`], plus the approval wait when an analyst
+//! is asked), so a failed or rejected attempt does not block the finding's later updates.
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -14,9 +16,15 @@ use responder_core::{TaskError, TaskInput};
 /// The environment variable naming the claims table (in the security account).
 pub const CLAIMS_TABLE_ENV: &str = "CLAIMS_TABLE";
 
-/// How long a claim is kept (the table's TTL attribute `expiresAt` removes it afterwards):
-/// longer than GuardDuty keeps updating a finding, so an update never acts twice.
-pub const CLAIM_TTL_DAYS: i64 = 30;
+/// How long a claim on a finding to contain at once lasts. A claim guards the window in which
+/// two deliveries run at the same time; containment takes seconds. Once it lapses, a later
+/// delivery may act again: after a successful containment the quarantine marker, the evidence
+/// tags and the deny policy make that a no-op; after a failed one, GuardDuty's next update of
+/// the finding gets a fresh attempt instead of being skipped for good.
+pub const CLAIM_LEASE_MINUTES: i64 = 15;
+
+/// The approval wait assumed when the document does not say (the state machine's default).
+pub const DEFAULT_APPROVAL_TIMEOUT_SECONDS: u64 = 3600;
 
 /// One claim: the item written to the claims table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +41,9 @@ pub struct Claim {
     pub account: String,
     /// When the claim was taken.
     pub claimed_at: DateTime<Utc>,
+    /// How long it lasts: [`CLAIM_LEASE_MINUTES`], plus the approval wait for a finding that
+    /// waits for an analyst (so a duplicate does not send a second approval request).
+    pub lease: chrono::Duration,
 }
 
 impl Claim {
@@ -45,6 +56,7 @@ impl Claim {
             resource: input.finding.resource.identity(),
             account: input.finding.account_id.clone(),
             claimed_at: now,
+            lease: lease(input),
         }
     }
 
@@ -53,9 +65,29 @@ impl Claim {
         self.claimed_at.to_rfc3339_opts(SecondsFormat::Secs, true)
     }
 
-    /// `expiresAt`: epoch seconds, [`CLAIM_TTL_DAYS`] after the claim (the TTL attribute).
+    /// `expiresAt`: epoch seconds when the lease ends. A lapsed claim can be taken over, and
+    /// the table's TTL removes it later.
     pub fn expires_at(&self) -> i64 {
-        (self.claimed_at + chrono::Duration::days(CLAIM_TTL_DAYS)).timestamp()
+        (self.claimed_at + self.lease).timestamp()
+    }
+
+    /// `claimed_at` in epoch seconds: a held claim whose `expiresAt` is before it has lapsed.
+    pub fn now_epoch(&self) -> i64 {
+        self.claimed_at.timestamp()
+    }
+}
+
+/// The lease of a claim on `input`'s finding.
+pub fn lease(input: &TaskInput) -> chrono::Duration {
+    let base = chrono::Duration::minutes(CLAIM_LEASE_MINUTES);
+    if input.decision.disposition == responder_core::Disposition::RequestApproval {
+        let wait = input
+            .approval_timeout_seconds
+            .unwrap_or(DEFAULT_APPROVAL_TIMEOUT_SECONDS)
+            .min(7 * 24 * 3600);
+        base + chrono::Duration::seconds(wait as i64)
+    } else {
+        base
     }
 }
 

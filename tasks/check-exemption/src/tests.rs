@@ -16,6 +16,7 @@ fn input_from(event: &str, policy: &Policy) -> TaskInput {
         decision,
         execution: Some("exec-1".into()),
         results: None,
+        approval_timeout_seconds: None,
     }
 }
 
@@ -530,10 +531,12 @@ impl Claims for FakeClaims {
             .push(format!("{} by {}", claim.key, claim.execution));
         let mut held = self.held.lock().expect("lock");
         match held.get(&claim.key) {
-            Some(h) if h.execution != claim.execution => Ok(ClaimOutcome::Held {
-                execution: Some(h.execution.clone()),
-                claimed_at: Some(h.claimed_at_rfc3339()),
-            }),
+            Some(h) if h.execution != claim.execution && h.expires_at() >= claim.now_epoch() => {
+                Ok(ClaimOutcome::Held {
+                    execution: Some(h.execution.clone()),
+                    claimed_at: Some(h.claimed_at_rfc3339()),
+                })
+            }
             _ => {
                 held.insert(claim.key.clone(), claim.clone());
                 Ok(ClaimOutcome::Claimed)
@@ -725,7 +728,7 @@ async fn claim_errors_pass_through_with_their_names() {
 }
 
 #[test]
-fn a_claim_expires_after_thirty_days() {
+fn a_claim_is_a_lease_covering_containment_or_the_approval_wait() {
     let p = Policy::default();
     let input = input_from(EC2_HIGH, &p);
     let at = chrono::DateTime::parse_from_rfc3339("2025-02-03T16:00:00Z")
@@ -733,7 +736,43 @@ fn a_claim_expires_after_thirty_days() {
         .with_timezone(&chrono::Utc);
     let c = Claim::of(&input, at);
     assert_eq!(c.claimed_at_rfc3339(), "2025-02-03T16:00:00Z");
-    assert_eq!(c.expires_at() - at.timestamp(), 30 * 24 * 3600);
+    assert_eq!(c.expires_at() - at.timestamp(), 15 * 60);
+
+    let mut medium = input.clone();
+    medium.decision.disposition = responder_core::Disposition::RequestApproval;
+    medium.approval_timeout_seconds = Some(7200);
+    assert_eq!(
+        Claim::of(&medium, at).expires_at() - at.timestamp(),
+        7200 + 15 * 60
+    );
+    medium.approval_timeout_seconds = None;
+    assert_eq!(
+        Claim::of(&medium, at).expires_at() - at.timestamp(),
+        3600 + 15 * 60
+    );
+}
+
+/// A failed or rejected attempt must not block the finding for good: once the holder's lease
+/// has lapsed, a later delivery takes the claim over.
+#[tokio::test]
+async fn a_lapsed_claim_is_taken_over_by_a_later_delivery() {
+    let p = Policy::default();
+    let fake = with_instance("i-0a1b2c3d4e5f60701", vec![]);
+    let claims = FakeClaims::default();
+    let first = with_execution(input_from(EC2_HIGH, &p), "arn:exec:first");
+    let stale = Claim::of(&first, chrono::Utc::now() - chrono::Duration::minutes(16));
+    claims
+        .held
+        .lock()
+        .expect("lock")
+        .insert(stale.key.clone(), stale);
+    let later = with_execution(input_from(EC2_HIGH, &p), "arn:exec:later");
+    let r = run_claiming(&p, &later, &fake, &claims).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible, "{r:?}");
+    // A claim still within its lease keeps holding.
+    let third = with_execution(input_from(EC2_HIGH, &p), "arn:exec:third");
+    let r = run_claiming(&p, &third, &fake, &claims).await.expect("ok");
+    assert_eq!(r.status, Eligibility::AlreadyContained, "{r:?}");
 }
 
 #[test]

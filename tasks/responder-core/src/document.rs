@@ -25,6 +25,9 @@ pub struct TaskInput {
     /// Results of earlier tasks, by task name, for the tasks that report on them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub results: Option<Value>,
+    /// How long a MEDIUM finding waits for an analyst (set by the state machine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_timeout_seconds: Option<u64>,
 }
 
 impl TaskInput {

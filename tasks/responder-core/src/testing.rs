@@ -44,5 +44,6 @@ pub fn task_input(finding: Finding, dry_run: bool, execution: &str) -> TaskInput
         decision,
         execution: Some(execution.into()),
         results: None,
+        approval_timeout_seconds: None,
     }
 }

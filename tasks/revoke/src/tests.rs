@@ -238,6 +238,7 @@ fn input_from_event(event: &Value) -> TaskInput {
         decision,
         execution: Some("arn:aws:states:eu-west-1:111111111111:execution:respond:abc".into()),
         results: None,
+        approval_timeout_seconds: None,
     }
 }
 

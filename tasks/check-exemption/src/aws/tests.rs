@@ -38,6 +38,7 @@ fn input(event: &str) -> TaskInput {
         decision,
         execution: None,
         results: None,
+        approval_timeout_seconds: None,
     }
 }
 
@@ -559,8 +560,15 @@ mod claims {
                 let names = r.expression_attribute_names().expect("names");
                 let values = r.expression_attribute_values().expect("values");
                 r.table_name() == Some(TABLE)
-                    && r.condition_expression() == Some("attribute_not_exists(pk) OR #e = :me")
+                    && r.condition_expression()
+                        == Some("attribute_not_exists(pk) OR #e = :me OR #x < :now")
                     && names.get("#e").map(String::as_str) == Some("execution")
+                    && names.get("#x").map(String::as_str) == Some("expiresAt")
+                    && values
+                        .get(":now")
+                        .and_then(|v| v.as_n().ok())
+                        .map(String::as_str)
+                        == Some("1738598400")
                     && values
                         .get(":me")
                         .and_then(|v| v.as_s().ok())
@@ -579,14 +587,17 @@ mod claims {
                         .get("expiresAt")
                         .and_then(|v| v.as_n().ok())
                         .map(String::as_str)
-                        == Some("1741190400")
+                        == Some("1738599300")
                     && item.len() == 7
             })
             .then_output(|| PutItemOutput::builder().build());
         let claims = AwsClaims::new(dynamodb(&[&put]), TABLE);
         assert_eq!(claims.claim(&c).await.expect("ok"), ClaimOutcome::Claimed);
         assert_eq!(put.num_calls(), 1);
-        assert_eq!(CLAIM_CONDITION, "attribute_not_exists(pk) OR #e = :me");
+        assert_eq!(
+            CLAIM_CONDITION,
+            "attribute_not_exists(pk) OR #e = :me OR #x < :now"
+        );
     }
 
     #[tokio::test]
