@@ -267,57 +267,63 @@ pub async fn user(cfg: &SdkConfig, user_name: &str) -> Result<UserState> {
 
 /// A role's inline policies with their (decoded) documents.
 pub async fn role_policies(cfg: &SdkConfig, role_name: &str) -> Result<BTreeMap<String, Value>> {
-    let iam = aws_sdk_iam::Client::new(cfg);
-    let names = iam
-        .list_role_policies()
-        .role_name(role_name)
-        .send()
-        .await
-        .context("ListRolePolicies")?
-        .policy_names()
-        .to_vec();
-    let mut out = BTreeMap::new();
-    for n in names {
-        let doc = iam
-            .get_role_policy()
-            .role_name(role_name)
-            .policy_name(&n)
-            .send()
-            .await
-            .context("GetRolePolicy")?
-            .policy_document()
-            .to_string();
-        let decoded = percent_decode(&doc);
-        out.insert(
-            n,
-            serde_json::from_str(&decoded).unwrap_or(Value::String(decoded)),
-        );
-    }
-    Ok(out)
+    inline_policies(cfg, Principal::Role(role_name)).await
 }
 
 /// A user's inline policies with their (decoded) documents.
 pub async fn user_policies(cfg: &SdkConfig, user_name: &str) -> Result<BTreeMap<String, Value>> {
+    inline_policies(cfg, Principal::User(user_name)).await
+}
+
+/// An IAM principal with inline policies.
+#[derive(Debug, Clone, Copy)]
+enum Principal<'a> {
+    User(&'a str),
+    Role(&'a str),
+}
+
+async fn inline_policies(cfg: &SdkConfig, who: Principal<'_>) -> Result<BTreeMap<String, Value>> {
     let iam = aws_sdk_iam::Client::new(cfg);
-    let names = iam
-        .list_user_policies()
-        .user_name(user_name)
-        .send()
-        .await
-        .context("ListUserPolicies")?
-        .policy_names()
-        .to_vec();
-    let mut out = BTreeMap::new();
-    for n in names {
-        let doc = iam
-            .get_user_policy()
-            .user_name(user_name)
-            .policy_name(&n)
+    let names = match who {
+        Principal::User(u) => iam
+            .list_user_policies()
+            .user_name(u)
             .send()
             .await
-            .context("GetUserPolicy")?
-            .policy_document()
-            .to_string();
+            .context("ListUserPolicies")?
+            .policy_names()
+            .to_vec(),
+        Principal::Role(r) => iam
+            .list_role_policies()
+            .role_name(r)
+            .send()
+            .await
+            .context("ListRolePolicies")?
+            .policy_names()
+            .to_vec(),
+    };
+    let mut out = BTreeMap::new();
+    for n in names {
+        let doc = match who {
+            Principal::User(u) => iam
+                .get_user_policy()
+                .user_name(u)
+                .policy_name(&n)
+                .send()
+                .await
+                .context("GetUserPolicy")?
+                .policy_document()
+                .to_string(),
+            Principal::Role(r) => iam
+                .get_role_policy()
+                .role_name(r)
+                .policy_name(&n)
+                .send()
+                .await
+                .context("GetRolePolicy")?
+                .policy_document()
+                .to_string(),
+        };
         let decoded = percent_decode(&doc);
         out.insert(
             n,
