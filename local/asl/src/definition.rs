@@ -973,14 +973,7 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
         template_field(obj, "Parameters", loc, cx)
     };
     let result_selector = template_field(obj, "ResultSelector", loc, cx);
-    let retry = obj
-        .get("Retry")
-        .map(|r| parse_retry(r, &format!("{loc}/Retry"), cx))
-        .unwrap_or_default();
-    let catch = obj
-        .get("Catch")
-        .map(|c| parse_catch(c, &format!("{loc}/Catch"), false, cx))
-        .unwrap_or_default();
+    let (retry, catch) = retry_and_catch(obj, loc, false, cx);
     let assign = template_field(obj, "Assign", loc, cx);
 
     let kind = match t {
@@ -1012,91 +1005,16 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
             };
             let timeout = num_or_path(obj, "TimeoutSeconds", loc, cx, 1);
             let heartbeat = num_or_path(obj, "HeartbeatSeconds", loc, cx, 1);
-            if let (Some(NumberOrPath::Value(t)), Some(NumberOrPath::Value(h))) =
-                (&timeout, &heartbeat)
-            {
-                if h >= t {
-                    cx.schema(
-                        format!("{loc}/HeartbeatSeconds"),
-                        "HeartbeatSeconds must be smaller than TimeoutSeconds",
-                    );
-                }
-            }
-            Kind::Task(TaskSpec {
-                wait_for_token: resource.ends_with(".waitForTaskToken"),
-                resource,
-                timeout,
-                heartbeat,
-            })
+            task_kind(resource, timeout, heartbeat, loc, cx)
         }
-        "Choice" => {
-            let mut rules = Vec::new();
-            match obj.get("Choices").and_then(Value::as_array) {
-                Some(a) if !a.is_empty() => {
-                    for (i, r) in a.iter().enumerate() {
-                        let rloc = format!("{loc}/Choices/{i}");
-                        let mut errs = Vec::new();
-                        let next = r.get("Next").and_then(Value::as_str);
-                        let mut rule_obj = r.clone();
-                        let mut rule_assign = None;
-                        if let Some(m) = rule_obj.as_object_mut() {
-                            m.remove("Next");
-                            m.remove("Comment");
-                            if let Some(a) = m.remove("Assign") {
-                                match Template::compile(&a) {
-                                    Ok(t) => rule_assign = Some(t),
-                                    Err(e) => {
-                                        cx.schema(format!("{rloc}/Assign{}", e.location), e.message)
-                                    }
-                                }
-                            }
-                        }
-                        let cond = parse_condition(&rule_obj, &rloc, &mut errs);
-                        for (l, m) in errs {
-                            cx.schema(l, m);
-                        }
-                        match (cond, next) {
-                            (Some(c), Some(n)) => rules.push(ChoiceRule {
-                                condition: c,
-                                next: n.to_string(),
-                                assign: rule_assign,
-                                jsonata: None,
-                            }),
-                            (_, None) => cx.schema(
-                                format!("{rloc}/Next"),
-                                "A choice rule must have a 'Next' field",
-                            ),
-                            _ => {}
-                        }
-                    }
-                }
-                _ => cx.schema(
-                    format!("{loc}/Choices"),
-                    "Choices must be a non-empty array",
-                ),
-            }
-            let default = match obj.get("Default") {
-                None => None,
-                Some(Value::String(s)) => Some(s.clone()),
-                Some(_) => {
-                    cx.schema(format!("{loc}/Default"), "Default must be a string");
-                    None
-                }
-            };
-            Kind::Choice { rules, default }
-        }
-        "Wait" => {
-            let keys: Vec<&str> = ["Seconds", "Timestamp", "SecondsPath", "TimestampPath"]
-                .into_iter()
-                .filter(|k| obj.contains_key(*k))
-                .collect();
-            if keys.len() != 1 {
-                cx.schema(loc, "A Wait state must have exactly one of 'Seconds', 'Timestamp', 'SecondsPath' or 'TimestampPath'");
-                return None;
-            }
-            let k = keys[0];
-            let v = &obj[k];
-            let w = match k {
+        "Choice" => choice_kind(obj, loc, cx, jsonpath_choice_rule),
+        "Wait" => wait_kind(
+            obj,
+            loc,
+            &["Seconds", "Timestamp", "SecondsPath", "TimestampPath"],
+            "A Wait state must have exactly one of 'Seconds', 'Timestamp', 'SecondsPath' or 'TimestampPath'",
+            cx,
+            |k, v, _| match k {
                 "Seconds" => v.as_u64().map(WaitFor::Seconds),
                 "Timestamp" => v.as_str().and_then(parse_timestamp).map(WaitFor::Timestamp),
                 "SecondsPath" => v
@@ -1107,34 +1025,9 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
                     .as_str()
                     .and_then(|s| Path::parse(s).ok())
                     .map(WaitFor::TimestampPath),
-            };
-            match w {
-                Some(w) => Kind::Wait(w),
-                None => {
-                    cx.schema(format!("{loc}/{k}"), format!("Invalid value for '{k}'"));
-                    return None;
-                }
-            }
-        }
-        "Parallel" => {
-            let mut branches = Vec::new();
-            match obj.get("Branches").and_then(Value::as_array) {
-                Some(a) if !a.is_empty() => {
-                    for (i, b) in a.iter().enumerate() {
-                        let bloc = format!("{loc}/Branches/{i}");
-                        if let Some(m) = parse_machine(b, &bloc, false, cx) {
-                            crate::validate::check_graph(&m, &bloc, &mut cx.diags);
-                            branches.push(Arc::new(m));
-                        }
-                    }
-                }
-                _ => cx.schema(
-                    format!("{loc}/Branches"),
-                    "Branches must be a non-empty array",
-                ),
-            }
-            Kind::Parallel { branches }
-        }
+            },
+        )?,
+        "Parallel" => parallel_kind(obj, loc, cx),
         "Map" => {
             let (proc_key, proc) = match (obj.get("ItemProcessor"), obj.get("Iterator")) {
                 (Some(_), Some(_)) => {
@@ -1169,15 +1062,7 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
                 (None, Some(_)) => template_field(obj, "Parameters", loc, cx),
                 (None, None) => None,
             };
-            for k in ["ItemReader", "ResultWriter", "ItemBatcher"] {
-                if obj.contains_key(k) {
-                    cx.err(
-                        DiagnosticCode::UnsupportedFeature,
-                        format!("{loc}/{k}"),
-                        format!("'{k}' is not supported by this interpreter"),
-                    );
-                }
-            }
+            unsupported_map_fields(obj, loc, cx);
             let max_concurrency = num_or_path(obj, "MaxConcurrency", loc, cx, 0);
             let tfc_path = obj
                 .get("ToleratedFailureCountPath")
@@ -1216,6 +1101,230 @@ fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> 
         assign,
         jsonata: None,
     })
+}
+
+/// The `Retry` and `Catch` fields of a state (`jsonata`: the catchers take JSONata fields).
+fn retry_and_catch(
+    obj: &Map<String, Value>,
+    loc: &str,
+    jsonata: bool,
+    cx: &mut Ctx,
+) -> (Vec<Retrier>, Vec<Catcher>) {
+    let retry = obj
+        .get("Retry")
+        .map(|r| parse_retry(r, &format!("{loc}/Retry"), cx))
+        .unwrap_or_default();
+    let catch = obj
+        .get("Catch")
+        .map(|c| parse_catch(c, &format!("{loc}/Catch"), jsonata, cx))
+        .unwrap_or_default();
+    (retry, catch)
+}
+
+/// A Task state's spec once its fields are read; a heartbeat must be shorter than the timeout.
+fn task_kind(
+    resource: String,
+    timeout: Option<NumberOrPath>,
+    heartbeat: Option<NumberOrPath>,
+    loc: &str,
+    cx: &mut Ctx,
+) -> Kind {
+    if let (Some(NumberOrPath::Value(t)), Some(NumberOrPath::Value(h))) = (&timeout, &heartbeat) {
+        if h >= t {
+            cx.schema(
+                format!("{loc}/HeartbeatSeconds"),
+                "HeartbeatSeconds must be smaller than TimeoutSeconds",
+            );
+        }
+    }
+    Kind::Task(TaskSpec {
+        wait_for_token: resource.ends_with(".waitForTaskToken"),
+        resource,
+        timeout,
+        heartbeat,
+    })
+}
+
+/// A Parallel state's branches (the same in both query languages).
+fn parallel_kind(obj: &Map<String, Value>, loc: &str, cx: &mut Ctx) -> Kind {
+    let mut branches = Vec::new();
+    match obj.get("Branches").and_then(Value::as_array) {
+        Some(a) if !a.is_empty() => {
+            for (i, b) in a.iter().enumerate() {
+                let bloc = format!("{loc}/Branches/{i}");
+                if let Some(m) = parse_machine(b, &bloc, false, cx) {
+                    crate::validate::check_graph(&m, &bloc, &mut cx.diags);
+                    branches.push(Arc::new(m));
+                }
+            }
+        }
+        _ => cx.schema(
+            format!("{loc}/Branches"),
+            "Branches must be a non-empty array",
+        ),
+    }
+    Kind::Parallel { branches }
+}
+
+/// A Choice state: `rule` reads one rule of `Choices` in the state's query language and
+/// gives `None` to skip it (already reported), else the rule without its `next` (`None`
+/// when it did not parse); the `Next` of each rule and the `Default` are read here.
+fn choice_kind(
+    obj: &Map<String, Value>,
+    loc: &str,
+    cx: &mut Ctx,
+    rule: fn(&Value, &str, &mut Ctx) -> Option<Option<ChoiceRule>>,
+) -> Kind {
+    let mut rules = Vec::new();
+    match obj.get("Choices").and_then(Value::as_array) {
+        Some(a) if !a.is_empty() => {
+            for (i, r) in a.iter().enumerate() {
+                let rloc = format!("{loc}/Choices/{i}");
+                let Some(parsed) = rule(r, &rloc, cx) else {
+                    continue;
+                };
+                match (parsed, r.get("Next").and_then(Value::as_str)) {
+                    (Some(c), Some(n)) => rules.push(ChoiceRule {
+                        next: n.to_string(),
+                        ..c
+                    }),
+                    (_, None) => cx.schema(
+                        format!("{rloc}/Next"),
+                        "A choice rule must have a 'Next' field",
+                    ),
+                    _ => {}
+                }
+            }
+        }
+        _ => cx.schema(
+            format!("{loc}/Choices"),
+            "Choices must be a non-empty array",
+        ),
+    }
+    let default = match obj.get("Default") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            cx.schema(format!("{loc}/Default"), "Default must be a string");
+            None
+        }
+    };
+    Kind::Choice { rules, default }
+}
+
+/// One JSONPath choice rule (see [`choice_kind`]).
+fn jsonpath_choice_rule(r: &Value, rloc: &str, cx: &mut Ctx) -> Option<Option<ChoiceRule>> {
+    let mut errs = Vec::new();
+    let mut rule_obj = r.clone();
+    let mut rule_assign = None;
+    if let Some(m) = rule_obj.as_object_mut() {
+        m.remove("Next");
+        m.remove("Comment");
+        if let Some(a) = m.remove("Assign") {
+            match Template::compile(&a) {
+                Ok(t) => rule_assign = Some(t),
+                Err(e) => cx.schema(format!("{rloc}/Assign{}", e.location), e.message),
+            }
+        }
+    }
+    let cond = parse_condition(&rule_obj, rloc, &mut errs);
+    for (l, m) in errs {
+        cx.schema(l, m);
+    }
+    Some(cond.map(|condition| ChoiceRule {
+        condition,
+        next: String::new(),
+        assign: rule_assign,
+        jsonata: None,
+    }))
+}
+
+/// One JSONata choice rule (see [`choice_kind`]).
+fn jsonata_choice_rule(r: &Value, rloc: &str, cx: &mut Ctx) -> Option<Option<ChoiceRule>> {
+    let Some(ro) = r.as_object() else {
+        cx.schema(rloc, "A choice rule must be an object");
+        return None;
+    };
+    for k in ro.keys() {
+        if !["Condition", "Next", "Assign", "Output", "Comment"].contains(&k.as_str()) {
+            cx.schema(
+                format!("{rloc}/{}", esc(k)),
+                format!("The field '{k}' is not supported in a JSONata choice rule"),
+            );
+        }
+    }
+    let condition = match ro.get("Condition") {
+        Some(v @ Value::Bool(_)) => Some(JValue::Literal(v.clone())),
+        Some(v) if is_expression(v) => compile_jvalue(v, &format!("{rloc}/Condition"), cx),
+        Some(_) => {
+            cx.schema(
+                format!("{rloc}/Condition"),
+                "Condition must be a boolean or a JSONata expression",
+            );
+            None
+        }
+        None => {
+            cx.schema(
+                format!("{rloc}/Condition"),
+                "A JSONata choice rule must have a 'Condition' field",
+            );
+            None
+        }
+    };
+    let assign = jvalue_field(ro, "Assign", rloc, cx);
+    let output = jvalue_field(ro, "Output", rloc, cx);
+    Some(condition.map(|c| ChoiceRule {
+        condition: crate::choice::Condition::And(Vec::new()),
+        next: String::new(),
+        assign: None,
+        jsonata: Some(JsonataRule {
+            condition: c,
+            assign,
+            output,
+        }),
+    }))
+}
+
+/// A Wait state: exactly one of `keys` must be present (else `missing` is reported);
+/// `read` turns that field's value into what to wait for, `None` when it is invalid.
+fn wait_kind(
+    obj: &Map<String, Value>,
+    loc: &str,
+    keys: &[&str],
+    missing: &str,
+    cx: &mut Ctx,
+    read: impl FnOnce(&str, &Value, &mut Ctx) -> Option<WaitFor>,
+) -> Option<Kind> {
+    let present: Vec<&str> = keys
+        .iter()
+        .copied()
+        .filter(|k| obj.contains_key(*k))
+        .collect();
+    if present.len() != 1 {
+        cx.schema(loc, missing);
+        return None;
+    }
+    let k = present[0];
+    match read(k, &obj[k], cx) {
+        Some(w) => Some(Kind::Wait(w)),
+        None => {
+            cx.schema(format!("{loc}/{k}"), format!("Invalid value for '{k}'"));
+            None
+        }
+    }
+}
+
+/// Reports the distributed-map fields this interpreter does not run.
+fn unsupported_map_fields(obj: &Map<String, Value>, loc: &str, cx: &mut Ctx) {
+    for k in ["ItemReader", "ResultWriter", "ItemBatcher"] {
+        if obj.contains_key(k) {
+            cx.err(
+                DiagnosticCode::UnsupportedFeature,
+                format!("{loc}/{k}"),
+                format!("'{k}' is not supported by this interpreter"),
+            );
+        }
+    }
 }
 
 fn jvalue_field(obj: &Map<String, Value>, key: &str, loc: &str, cx: &mut Ctx) -> Option<JValue> {
@@ -1300,14 +1409,7 @@ fn parse_jsonata_state(
         output: jvalue_field(obj, "Output", loc, cx),
         assign: jvalue_field(obj, "Assign", loc, cx),
     };
-    let retry = obj
-        .get("Retry")
-        .map(|r| parse_retry(r, &format!("{loc}/Retry"), cx))
-        .unwrap_or_default();
-    let catch = obj
-        .get("Catch")
-        .map(|c| parse_catch(c, &format!("{loc}/Catch"), true, cx))
-        .unwrap_or_default();
+    let (retry, catch) = retry_and_catch(obj, loc, true, cx);
     let kind = match t {
         "Pass" => Kind::Pass { result: None },
         "Succeed" => Kind::Succeed,
@@ -1328,155 +1430,32 @@ fn parse_jsonata_state(
             };
             let timeout = jsonata_number(obj, "TimeoutSeconds", loc, cx, 1);
             let heartbeat = jsonata_number(obj, "HeartbeatSeconds", loc, cx, 1);
-            if let (Some(NumberOrPath::Value(t)), Some(NumberOrPath::Value(h))) =
-                (&timeout, &heartbeat)
-            {
-                if h >= t {
-                    cx.schema(
-                        format!("{loc}/HeartbeatSeconds"),
-                        "HeartbeatSeconds must be smaller than TimeoutSeconds",
-                    );
-                }
-            }
-            Kind::Task(TaskSpec {
-                wait_for_token: resource.ends_with(".waitForTaskToken"),
-                resource,
-                timeout,
-                heartbeat,
-            })
+            task_kind(resource, timeout, heartbeat, loc, cx)
         }
-        "Choice" => {
-            let mut rules = Vec::new();
-            match obj.get("Choices").and_then(Value::as_array) {
-                Some(a) if !a.is_empty() => {
-                    for (i, r) in a.iter().enumerate() {
-                        let rloc = format!("{loc}/Choices/{i}");
-                        let Some(ro) = r.as_object() else {
-                            cx.schema(&rloc, "A choice rule must be an object");
-                            continue;
-                        };
-                        for k in ro.keys() {
-                            if !["Condition", "Next", "Assign", "Output", "Comment"]
-                                .contains(&k.as_str())
-                            {
-                                cx.schema(
-                                    format!("{rloc}/{}", esc(k)),
-                                    format!(
-                                        "The field '{k}' is not supported in a JSONata choice rule"
-                                    ),
-                                );
-                            }
+        "Choice" => choice_kind(obj, loc, cx, jsonata_choice_rule),
+        "Wait" => wait_kind(
+            obj,
+            loc,
+            &["Seconds", "Timestamp"],
+            "A Wait state must have exactly one of 'Seconds' or 'Timestamp'",
+            cx,
+            |k, v, cx| {
+                if is_expression(v) {
+                    compile_jvalue(v, &format!("{loc}/{k}"), cx).map(|j| {
+                        if k == "Seconds" {
+                            WaitFor::SecondsExpr(j)
+                        } else {
+                            WaitFor::TimestampExpr(j)
                         }
-                        let condition = match ro.get("Condition") {
-                            Some(v @ Value::Bool(_)) => Some(JValue::Literal(v.clone())),
-                            Some(v) if is_expression(v) => {
-                                compile_jvalue(v, &format!("{rloc}/Condition"), cx)
-                            }
-                            Some(_) => {
-                                cx.schema(
-                                    format!("{rloc}/Condition"),
-                                    "Condition must be a boolean or a JSONata expression",
-                                );
-                                None
-                            }
-                            None => {
-                                cx.schema(
-                                    format!("{rloc}/Condition"),
-                                    "A JSONata choice rule must have a 'Condition' field",
-                                );
-                                None
-                            }
-                        };
-                        let assign = jvalue_field(ro, "Assign", &rloc, cx);
-                        let output = jvalue_field(ro, "Output", &rloc, cx);
-                        match (condition, ro.get("Next").and_then(Value::as_str)) {
-                            (Some(c), Some(n)) => rules.push(ChoiceRule {
-                                condition: crate::choice::Condition::And(Vec::new()),
-                                next: n.to_string(),
-                                assign: None,
-                                jsonata: Some(JsonataRule {
-                                    condition: c,
-                                    assign,
-                                    output,
-                                }),
-                            }),
-                            (_, None) => cx.schema(
-                                format!("{rloc}/Next"),
-                                "A choice rule must have a 'Next' field",
-                            ),
-                            _ => {}
-                        }
-                    }
+                    })
+                } else if k == "Seconds" {
+                    v.as_u64().map(WaitFor::Seconds)
+                } else {
+                    v.as_str().and_then(parse_timestamp).map(WaitFor::Timestamp)
                 }
-                _ => cx.schema(
-                    format!("{loc}/Choices"),
-                    "Choices must be a non-empty array",
-                ),
-            }
-            let default = match obj.get("Default") {
-                None => None,
-                Some(Value::String(s)) => Some(s.clone()),
-                Some(_) => {
-                    cx.schema(format!("{loc}/Default"), "Default must be a string");
-                    None
-                }
-            };
-            Kind::Choice { rules, default }
-        }
-        "Wait" => {
-            let keys: Vec<&str> = ["Seconds", "Timestamp"]
-                .into_iter()
-                .filter(|k| obj.contains_key(*k))
-                .collect();
-            if keys.len() != 1 {
-                cx.schema(
-                    loc,
-                    "A Wait state must have exactly one of 'Seconds' or 'Timestamp'",
-                );
-                return None;
-            }
-            let k = keys[0];
-            let v = &obj[k];
-            let w = if is_expression(v) {
-                compile_jvalue(v, &format!("{loc}/{k}"), cx).map(|j| {
-                    if k == "Seconds" {
-                        WaitFor::SecondsExpr(j)
-                    } else {
-                        WaitFor::TimestampExpr(j)
-                    }
-                })
-            } else if k == "Seconds" {
-                v.as_u64().map(WaitFor::Seconds)
-            } else {
-                v.as_str().and_then(parse_timestamp).map(WaitFor::Timestamp)
-            };
-            match w {
-                Some(w) => Kind::Wait(w),
-                None => {
-                    cx.schema(format!("{loc}/{k}"), format!("Invalid value for '{k}'"));
-                    return None;
-                }
-            }
-        }
-        "Parallel" => {
-            let mut branches = Vec::new();
-            match obj.get("Branches").and_then(Value::as_array) {
-                Some(a) if !a.is_empty() => {
-                    for (i, b) in a.iter().enumerate() {
-                        let bloc = format!("{loc}/Branches/{i}");
-                        if let Some(m) = parse_machine(b, &bloc, false, cx) {
-                            crate::validate::check_graph(&m, &bloc, &mut cx.diags);
-                            branches.push(Arc::new(m));
-                        }
-                    }
-                }
-                _ => cx.schema(
-                    format!("{loc}/Branches"),
-                    "Branches must be a non-empty array",
-                ),
-            }
-            Kind::Parallel { branches }
-        }
+            },
+        )?,
+        "Parallel" => parallel_kind(obj, loc, cx),
         "Map" => {
             let Some(proc) = obj.get("ItemProcessor") else {
                 cx.schema(loc, "A Map state must have an 'ItemProcessor' field");
@@ -1485,15 +1464,7 @@ fn parse_jsonata_state(
             let ploc = format!("{loc}/ItemProcessor");
             let processor = parse_machine(proc, &ploc, false, cx)?;
             crate::validate::check_graph(&processor, &ploc, &mut cx.diags);
-            for k in ["ItemReader", "ResultWriter", "ItemBatcher"] {
-                if obj.contains_key(k) {
-                    cx.err(
-                        DiagnosticCode::UnsupportedFeature,
-                        format!("{loc}/{k}"),
-                        format!("'{k}' is not supported by this interpreter"),
-                    );
-                }
-            }
+            unsupported_map_fields(obj, loc, cx);
             let items = match obj.get("Items") {
                 None => None,
                 Some(v) if v.is_array() || is_expression(v) => {
