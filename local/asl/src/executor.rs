@@ -755,31 +755,7 @@ async fn exec_state(
                 emit_exit: true,
             })
         }
-        Kind::Fail { error, cause } => {
-            let get = |f: &Option<StringOrDynamic>| -> Result<Option<String>, Failure> {
-                match f {
-                    None => Ok(None),
-                    Some(StringOrDynamic::Value(s)) => Ok(Some(s.clone())),
-                    Some(StringOrDynamic::Expr(j)) => {
-                        let v = q_eval(run, th, sc, j, "Error", &raw, None)?;
-                        match v {
-                            Value::String(s) => Ok(Some(s)),
-                            other => Ok(Some(to_json(&other))),
-                        }
-                    }
-                    Some(StringOrDynamic::Dynamic(t)) => {
-                        let v = eval_template(run, th, sc, t, &raw)?;
-                        match v {
-                            Value::String(s) => Ok(Some(s)),
-                            other => Ok(Some(to_json(&other))),
-                        }
-                    }
-                }
-            };
-            let error = get(error)?;
-            let cause = get(cause)?;
-            Err(Failure { error, cause })
-        }
+        Kind::Fail { error, cause } => Err(fail_failure(run, th, sc, error, cause, &raw)?),
         Kind::Choice { rules, default } => {
             let eff = apply_path_field(run, th, sc, &st.input_path, raw)?;
             let mut chosen: Option<(&String, Option<&Template>)> = None;
@@ -811,15 +787,7 @@ async fn exec_state(
                 Some(c) => c,
                 None => match default {
                     Some(d) => (d, st.assign.as_ref()),
-                    None => {
-                        return Err(Failure::new(
-                            errors::NO_CHOICE_MATCHED,
-                            format!(
-                                "An error occurred while executing the state '{}' (entered at the event id #{}). Failed to transition out of the state. No Choice rule matched and no Default target was specified.",
-                                sc.name, sc.entered_id
-                            ),
-                        ))
-                    }
+                    None => return Err(no_choice_matched(sc)),
                 },
             };
             let assign = eval_assign(run, th, sc, assign_t, &eff)?;
@@ -878,8 +846,7 @@ async fn exec_state(
                 }
             };
             if deadline > now {
-                let hold = std::mem::replace(&mut th.hold, Hold::none());
-                th.hold = run.clock.sleep_until(deadline, hold).await;
+                pause_until(run, th, deadline).await;
             }
             let assign = eval_assign(run, th, sc, st.assign.as_ref(), &eff)?;
             let output = apply_path_field(run, th, sc, &st.output_path, eff)?;
@@ -923,14 +890,7 @@ async fn with_retry(
     loop {
         let attempt = async {
             let eff = apply_path_field(run, th, sc, &st.input_path, raw.clone())?;
-            let result = match &st.kind {
-                Kind::Task(spec) => task_attempt(run, st, spec, eff, th, sc).await?,
-                Kind::Parallel { branches } => {
-                    parallel_attempt(run, st, branches, eff, th, sc).await?
-                }
-                Kind::Map(spec) => map_attempt(run, st, spec, eff, th, sc).await?,
-                _ => eff,
-            };
+            let result = attempt_kind(run, st, eff, th, sc).await?;
             finish(run, st, th, sc, raw.clone(), result, true)
         }
         .await;
@@ -938,30 +898,107 @@ async fn with_retry(
             Ok(step) => return Ok(step),
             Err(f) => f,
         };
-        if f.name() == errors::RUNTIME {
-            return Err(f);
-        }
-        let relaxed = std::mem::take(&mut sc.task_reported);
-        if let Some(delay) = retry_delay(&st.retry, &mut counts, &f, run.random.as_ref(), relaxed) {
-            let deadline = run.clock.now() + chrono::Duration::milliseconds(delay);
-            let hold = std::mem::replace(&mut th.hold, Hold::none());
-            th.hold = run.clock.sleep_until(deadline, hold).await;
-            sc.retry_count += 1;
+        let Some((c, f)) = retry_or_catch(run, st, th, sc, &mut counts, f).await? else {
             continue;
-        }
-        if let Some(c) = find_catcher(&st.catch, &f, relaxed) {
-            let err_out = f.to_catch_output();
-            let assign = eval_assign(run, th, sc, c.assign.as_ref(), &err_out)?;
-            let output = apply_result_path(sc, &c.result_path, raw, err_out)?;
-            apply_assign(th, assign);
-            return Ok(Step {
-                output,
-                next: Some(c.next.clone()),
-                emit_exit: true,
-            });
-        }
+        };
+        let err_out = f.to_catch_output();
+        let assign = eval_assign(run, th, sc, c.assign.as_ref(), &err_out)?;
+        let output = apply_result_path(sc, &c.result_path, raw, err_out)?;
+        apply_assign(th, assign);
+        return Ok(Step {
+            output,
+            next: Some(c.next.clone()),
+            emit_exit: true,
+        });
+    }
+}
+
+/// Sleeps the thread until `deadline` on the run's clock.
+async fn pause_until(run: &Arc<Run>, th: &mut Thread, deadline: DateTime<Utc>) {
+    let hold = std::mem::replace(&mut th.hold, Hold::none());
+    th.hold = run.clock.sleep_until(deadline, hold).await;
+}
+
+/// One attempt of a Task, Parallel or Map state on `input` (its effective input).
+async fn attempt_kind(
+    run: &Arc<Run>,
+    st: &Arc<State>,
+    input: Value,
+    th: &mut Thread,
+    sc: &mut StateCtx,
+) -> Result<Value, Failure> {
+    Ok(match &st.kind {
+        Kind::Task(spec) => task_attempt(run, st, spec, input, th, sc).await?,
+        Kind::Parallel { branches } => parallel_attempt(run, st, branches, input, th, sc).await?,
+        Kind::Map(spec) => map_attempt(run, st, spec, input, th, sc).await?,
+        _ => input,
+    })
+}
+
+/// After a failed attempt: `Ok(None)` once a retrier has waited its delay (attempt again),
+/// `Ok(Some((catcher, failure)))` when a catcher takes it, `Err` when the state fails with it.
+async fn retry_or_catch<'a>(
+    run: &Arc<Run>,
+    st: &'a State,
+    th: &mut Thread,
+    sc: &mut StateCtx,
+    counts: &mut [u32],
+    f: Failure,
+) -> Result<Option<(&'a Catcher, Failure)>, Failure> {
+    if f.name() == errors::RUNTIME {
         return Err(f);
     }
+    let relaxed = std::mem::take(&mut sc.task_reported);
+    if let Some(delay) = retry_delay(&st.retry, counts, &f, run.random.as_ref(), relaxed) {
+        pause_until(
+            run,
+            th,
+            run.clock.now() + chrono::Duration::milliseconds(delay),
+        )
+        .await;
+        sc.retry_count += 1;
+        return Ok(None);
+    }
+    match find_catcher(&st.catch, &f, relaxed) {
+        Some(c) => Ok(Some((c, f))),
+        None => Err(f),
+    }
+}
+
+/// The failure a Fail state raises, with its `Error` and `Cause` (a literal, a JSONPath
+/// template or a JSONata expression; a non-string value is given as JSON text).
+fn fail_failure(
+    run: &Run,
+    th: &Thread,
+    sc: &StateCtx,
+    error: &Option<StringOrDynamic>,
+    cause: &Option<StringOrDynamic>,
+    raw: &Value,
+) -> Result<Failure, Failure> {
+    let get = |f: &Option<StringOrDynamic>, field: &str| -> Result<Option<String>, Failure> {
+        let v = match f {
+            None => return Ok(None),
+            Some(StringOrDynamic::Value(s)) => return Ok(Some(s.clone())),
+            Some(StringOrDynamic::Expr(j)) => q_eval(run, th, sc, j, field, raw, None)?,
+            Some(StringOrDynamic::Dynamic(t)) => eval_template(run, th, sc, t, raw)?,
+        };
+        Ok(Some(value_text(&v)))
+    };
+    Ok(Failure {
+        error: get(error, "Error")?,
+        cause: get(cause, "Cause")?,
+    })
+}
+
+/// No Choice rule matched and there is no `Default`.
+fn no_choice_matched(sc: &StateCtx) -> Failure {
+    Failure::new(
+        errors::NO_CHOICE_MATCHED,
+        format!(
+            "An error occurred while executing the state '{}' (entered at the event id #{}). Failed to transition out of the state. No Choice rule matched and no Default target was specified.",
+            sc.name, sc.entered_id
+        ),
+    )
 }
 
 /// The delay before the next attempt, in milliseconds, or `None` when no retrier applies.
@@ -1882,30 +1919,7 @@ async fn exec_jsonata(
             };
             Ok(step(out, None))
         }
-        Kind::Fail { error, cause } => {
-            let get =
-                |f: &Option<StringOrDynamic>, field: &str| -> Result<Option<String>, Failure> {
-                    match f {
-                        None => Ok(None),
-                        Some(StringOrDynamic::Value(s)) => Ok(Some(s.clone())),
-                        Some(StringOrDynamic::Expr(j)) => {
-                            match q_eval(run, th, sc, j, field, &raw, None)? {
-                                Value::String(s) => Ok(Some(s)),
-                                other => Ok(Some(to_json(&other))),
-                            }
-                        }
-                        Some(StringOrDynamic::Dynamic(t)) => {
-                            match eval_template(run, th, sc, t, &raw)? {
-                                Value::String(s) => Ok(Some(s)),
-                                other => Ok(Some(to_json(&other))),
-                            }
-                        }
-                    }
-                };
-            let error = get(error, "Error")?;
-            let cause = get(cause, "Cause")?;
-            Err(Failure { error, cause })
-        }
+        Kind::Fail { error, cause } => Err(fail_failure(run, th, sc, error, cause, &raw)?),
         Kind::Choice { rules, default } => {
             for r in rules {
                 let Some(jr) = &r.jsonata else { continue };
@@ -1955,13 +1969,7 @@ async fn exec_jsonata(
                     )?;
                     Ok(step(out, Some(d.clone())))
                 }
-                None => Err(Failure::new(
-                    errors::NO_CHOICE_MATCHED,
-                    format!(
-                        "An error occurred while executing the state '{}' (entered at the event id #{}). Failed to transition out of the state. No Choice rule matched and no Default target was specified.",
-                        sc.name, sc.entered_id
-                    ),
-                )),
+                None => Err(no_choice_matched(sc)),
             }
         }
         Kind::Wait(w) => {
@@ -2002,8 +2010,7 @@ async fn exec_jsonata(
                 WaitFor::SecondsPath(_) | WaitFor::TimestampPath(_) => now,
             };
             if deadline > now {
-                let hold = std::mem::replace(&mut th.hold, Hold::none());
-                th.hold = run.clock.sleep_until(deadline, hold).await;
+                pause_until(run, th, deadline).await;
             }
             let out = q_finish(
                 run,
@@ -2035,14 +2042,7 @@ async fn jsonata_with_retry(
     let mut counts = vec![0u32; st.retry.len()];
     loop {
         let attempt = async {
-            let result = match &st.kind {
-                Kind::Task(spec) => task_attempt(run, st, spec, raw.clone(), th, sc).await?,
-                Kind::Parallel { branches } => {
-                    parallel_attempt(run, st, branches, raw.clone(), th, sc).await?
-                }
-                Kind::Map(spec) => map_attempt(run, st, spec, raw.clone(), th, sc).await?,
-                _ => raw.clone(),
-            };
+            let result = attempt_kind(run, st, raw.clone(), th, sc).await?;
             q_finish(
                 run,
                 th,
@@ -2065,36 +2065,25 @@ async fn jsonata_with_retry(
             }
             Err(f) => f,
         };
-        if f.name() == errors::RUNTIME {
-            return Err(f);
-        }
-        let relaxed = std::mem::take(&mut sc.task_reported);
-        if let Some(delay) = retry_delay(&st.retry, &mut counts, &f, run.random.as_ref(), relaxed) {
-            let deadline = run.clock.now() + chrono::Duration::milliseconds(delay);
-            let hold = std::mem::replace(&mut th.hold, Hold::none());
-            th.hold = run.clock.sleep_until(deadline, hold).await;
-            sc.retry_count += 1;
+        let Some((c, f)) = retry_or_catch(run, st, th, sc, &mut counts, f).await? else {
             continue;
-        }
-        if let Some(c) = find_catcher(&st.catch, &f, relaxed) {
-            let err_out = f.to_catch_output();
-            let cj = c.jsonata.clone().unwrap_or_default();
-            let output = q_finish(
-                run,
-                th,
-                sc,
-                cj.output.as_ref(),
-                cj.assign.as_ref(),
-                &raw,
-                err_out.clone(),
-                Some(("errorOutput", &err_out)),
-            )?;
-            return Ok(Step {
-                output,
-                next: Some(c.next.clone()),
-                emit_exit: true,
-            });
-        }
-        return Err(f);
+        };
+        let err_out = f.to_catch_output();
+        let cj = c.jsonata.clone().unwrap_or_default();
+        let output = q_finish(
+            run,
+            th,
+            sc,
+            cj.output.as_ref(),
+            cj.assign.as_ref(),
+            &raw,
+            err_out.clone(),
+            Some(("errorOutput", &err_out)),
+        )?;
+        return Ok(Step {
+            output,
+            next: Some(c.next.clone()),
+            emit_exit: true,
+        });
     }
 }
