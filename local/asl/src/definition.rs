@@ -678,6 +678,39 @@ fn error_equals(v: Option<&Value>, loc: &str, cx: &mut Ctx) -> Vec<String> {
     list
 }
 
+/// What a retrier and a catcher (`noun`) check alike: the entry is an object with only
+/// `allowed` fields and a valid `ErrorEquals`, where `States.ALL` may only stand in the
+/// `last` entry. Gives the object and its error names, `None` when it is not an object.
+fn handler_entry<'v>(
+    v: &'v Value,
+    loc: &str,
+    noun: &str,
+    allowed: &[&str],
+    last: bool,
+    cx: &mut Ctx,
+) -> Option<(&'v Map<String, Value>, Vec<String>)> {
+    let Some(o) = v.as_object() else {
+        cx.schema(loc, format!("A {noun} must be an object"));
+        return None;
+    };
+    for k in o.keys() {
+        if !allowed.contains(&k.as_str()) {
+            cx.schema(
+                format!("{loc}/{}", esc(k)),
+                format!("The field '{k}' is not supported in a {noun}"),
+            );
+        }
+    }
+    let ee = error_equals(o.get("ErrorEquals"), loc, cx);
+    if ee.iter().any(|e| e == errors::ALL) && !last {
+        cx.schema(
+            format!("{loc}/ErrorEquals"),
+            format!("A {noun} with 'States.ALL' must be the last one"),
+        );
+    }
+    Some((o, ee))
+}
+
 fn parse_retry(v: &Value, loc: &str, cx: &mut Ctx) -> Vec<Retrier> {
     let Some(arr) = v.as_array() else {
         cx.schema(loc, "Retry must be an array");
@@ -686,35 +719,19 @@ fn parse_retry(v: &Value, loc: &str, cx: &mut Ctx) -> Vec<Retrier> {
     let mut out = Vec::new();
     for (i, r) in arr.iter().enumerate() {
         let rloc = format!("{loc}/{i}");
-        let Some(o) = r.as_object() else {
-            cx.schema(&rloc, "A retrier must be an object");
+        let allowed = [
+            "ErrorEquals",
+            "IntervalSeconds",
+            "MaxAttempts",
+            "BackoffRate",
+            "MaxDelaySeconds",
+            "JitterStrategy",
+            "Comment",
+        ];
+        let last = i + 1 == arr.len();
+        let Some((o, ee)) = handler_entry(r, &rloc, "retrier", &allowed, last, cx) else {
             continue;
         };
-        for k in o.keys() {
-            if ![
-                "ErrorEquals",
-                "IntervalSeconds",
-                "MaxAttempts",
-                "BackoffRate",
-                "MaxDelaySeconds",
-                "JitterStrategy",
-                "Comment",
-            ]
-            .contains(&k.as_str())
-            {
-                cx.schema(
-                    format!("{rloc}/{}", esc(k)),
-                    format!("The field '{k}' is not supported in a retrier"),
-                );
-            }
-        }
-        let ee = error_equals(o.get("ErrorEquals"), &rloc, cx);
-        if ee.iter().any(|e| e == errors::ALL) && i + 1 != arr.len() {
-            cx.schema(
-                format!("{rloc}/ErrorEquals"),
-                "A retrier with 'States.ALL' must be the last one",
-            );
-        }
         let interval = match o.get("IntervalSeconds") {
             None => 1.0,
             Some(v) => match v.as_u64() {
@@ -798,34 +815,18 @@ fn parse_catch(v: &Value, loc: &str, jsonata: bool, cx: &mut Ctx) -> Vec<Catcher
     let mut out = Vec::new();
     for (i, c) in arr.iter().enumerate() {
         let cloc = format!("{loc}/{i}");
-        let Some(o) = c.as_object() else {
-            cx.schema(&cloc, "A catcher must be an object");
+        let allowed = [
+            "ErrorEquals",
+            "Next",
+            "ResultPath",
+            "Assign",
+            "Comment",
+            "Output",
+        ];
+        let last = i + 1 == arr.len();
+        let Some((o, ee)) = handler_entry(c, &cloc, "catcher", &allowed, last, cx) else {
             continue;
         };
-        for k in o.keys() {
-            if ![
-                "ErrorEquals",
-                "Next",
-                "ResultPath",
-                "Assign",
-                "Comment",
-                "Output",
-            ]
-            .contains(&k.as_str())
-            {
-                cx.schema(
-                    format!("{cloc}/{}", esc(k)),
-                    format!("The field '{k}' is not supported in a catcher"),
-                );
-            }
-        }
-        let ee = error_equals(o.get("ErrorEquals"), &cloc, cx);
-        if ee.iter().any(|e| e == errors::ALL) && i + 1 != arr.len() {
-            cx.schema(
-                format!("{cloc}/ErrorEquals"),
-                "A catcher with 'States.ALL' must be the last one",
-            );
-        }
         let next = match o.get("Next").and_then(Value::as_str) {
             Some(n) => n.to_string(),
             None => {
