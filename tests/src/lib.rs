@@ -225,6 +225,8 @@ pub struct World {
     pub user_policies: BTreeMap<String, BTreeMap<String, Value>>,
     /// The role's inline policy documents.
     pub role_policies: BTreeMap<String, Value>,
+    /// The main VPC's network ACLs, one line per entry.
+    pub network_acls: BTreeMap<String, Vec<String>>,
 }
 
 /// The seeded instances with the SDK configuration of their account.
@@ -273,6 +275,7 @@ pub async fn world(h: &Harness) -> Result<World> {
         users,
         user_policies,
         role_policies: readback::role_policies(&h.security, &e.role_name).await?,
+        network_acls: readback::network_acls(&h.security, &e.vpc_id).await?,
     })
 }
 

@@ -3,8 +3,10 @@
 //! Two accounts: the security account that runs the pipeline (moto's default account for the
 //! static test credentials) and a member account reached through the remediation role. In the
 //! security account: instances with one and two network interfaces (two VPCs), one in an Auto
-//! Scaling group behind a target group, one tagged exempt; an IAM user with an access key, an
-//! exempt user, a role; an SNS topic with an SQS subscriber the demo reads; the claims table.
+//! Scaling group behind a target group, one tagged exempt; in the main VPC a NAT gateway's
+//! subnet sharing the default network ACL and an endpoints subnet with its own ACL and the
+//! Session Manager endpoints; an IAM user with an access key, an exempt user, a role; an SNS
+//! topic with an SQS subscriber the demo reads; the claims table.
 //! In the member account: one instance.
 
 use anyhow::{Context, Result};
@@ -102,6 +104,137 @@ pub struct Estate {
     pub web_group_id: String,
     /// The claims table (`CLAIMS_TABLE`).
     pub claims_table: String,
+    /// The main VPC's network around its instances: the subnets, ACLs and Session Manager
+    /// endpoints containment works with.
+    pub main_vpc: VpcNetwork,
+}
+
+/// The main VPC's network beyond the instances' subnet: a NAT gateway's subnet that shares the
+/// default network ACL with the instances' subnet, and an endpoints subnet with its own ACL and
+/// the Session Manager interface endpoints (`ssm`, `ssmmessages`, `ec2messages`) behind their
+/// own security group. The second VPC has neither.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VpcNetwork {
+    /// The VPC's default network ACL (the instances' and the NAT gateway's subnets).
+    pub default_acl_id: String,
+    /// The NAT gateway's subnet.
+    pub nat_subnet_id: String,
+    /// The endpoints' subnet.
+    pub endpoint_subnet_id: String,
+    /// The endpoints' subnet's network ACL.
+    pub endpoint_acl_id: String,
+    /// The security group of the Session Manager endpoints.
+    pub endpoint_group_id: String,
+    /// The endpoint ids.
+    pub endpoint_ids: Vec<String>,
+}
+
+/// Adds the main VPC's NAT and endpoint subnets, the endpoints' ACL and the Session Manager
+/// endpoints.
+async fn vpc_network(ec2: &aws_sdk_ec2::Client, region: &str, net: &Network) -> Result<VpcNetwork> {
+    use aws_sdk_ec2::types::{Filter, RuleAction, VpcEndpointType};
+    let subnet = |cidr: &'static str| async move {
+        ec2.create_subnet()
+            .vpc_id(&net.vpc_id)
+            .cidr_block(cidr)
+            .availability_zone(format!("{region}a"))
+            .send()
+            .await
+            .with_context(|| format!("CreateSubnet {cidr}"))?
+            .subnet()
+            .and_then(|s| s.subnet_id())
+            .map(str::to_string)
+            .context("CreateSubnet returned no id")
+    };
+    let nat_subnet_id = subnet("10.10.2.0/24").await?;
+    let endpoint_subnet_id = subnet("10.10.3.0/24").await?;
+    let acls = ec2
+        .describe_network_acls()
+        .filters(Filter::builder().name("vpc-id").values(&net.vpc_id).build())
+        .send()
+        .await
+        .context("DescribeNetworkAcls")?;
+    let default = acls
+        .network_acls()
+        .iter()
+        .find(|a| a.is_default() == Some(true))
+        .context("the VPC has no default network ACL")?;
+    let default_acl_id = default.network_acl_id().unwrap_or_default().to_string();
+    let association = default
+        .associations()
+        .iter()
+        .find(|a| a.subnet_id() == Some(endpoint_subnet_id.as_str()))
+        .and_then(|a| a.network_acl_association_id())
+        .context("the endpoints' subnet is not associated with the default ACL")?
+        .to_string();
+    // The endpoints' subnet gets an ACL of its own, as many estates have: allow all at 100.
+    let endpoint_acl_id = ec2
+        .create_network_acl()
+        .vpc_id(&net.vpc_id)
+        .send()
+        .await
+        .context("CreateNetworkAcl")?
+        .network_acl()
+        .and_then(|a| a.network_acl_id())
+        .context("CreateNetworkAcl returned no id")?
+        .to_string();
+    for egress in [false, true] {
+        ec2.create_network_acl_entry()
+            .network_acl_id(&endpoint_acl_id)
+            .rule_number(100)
+            .protocol("-1")
+            .rule_action(RuleAction::Allow)
+            .egress(egress)
+            .cidr_block("0.0.0.0/0")
+            .send()
+            .await
+            .context("CreateNetworkAclEntry")?;
+    }
+    ec2.replace_network_acl_association()
+        .association_id(association)
+        .network_acl_id(&endpoint_acl_id)
+        .send()
+        .await
+        .context("ReplaceNetworkAclAssociation")?;
+    let endpoint_group_id = ec2
+        .create_security_group()
+        .group_name("ssm-endpoints")
+        .description("Systems Manager interface endpoints")
+        .vpc_id(&net.vpc_id)
+        .send()
+        .await
+        .context("CreateSecurityGroup (endpoints)")?
+        .group_id()
+        .context("CreateSecurityGroup returned no id")?
+        .to_string();
+    let mut endpoint_ids = Vec::new();
+    for service in ["ssm", "ssmmessages", "ec2messages"] {
+        let id = ec2
+            .create_vpc_endpoint()
+            .vpc_id(&net.vpc_id)
+            .vpc_endpoint_type(VpcEndpointType::Interface)
+            .service_name(format!("com.amazonaws.{region}.{service}"))
+            .subnet_ids(&endpoint_subnet_id)
+            .security_group_ids(&endpoint_group_id)
+            .private_dns_enabled(true)
+            .send()
+            .await
+            .with_context(|| format!("CreateVpcEndpoint {service}"))?
+            .vpc_endpoint()
+            .and_then(|e| e.vpc_endpoint_id())
+            .context("CreateVpcEndpoint returned no id")?
+            .to_string();
+        endpoint_ids.push(id);
+    }
+    Ok(VpcNetwork {
+        default_acl_id,
+        nat_subnet_id,
+        endpoint_subnet_id,
+        endpoint_acl_id,
+        endpoint_group_id,
+        endpoint_ids,
+    })
 }
 
 /// Adds an instance with one interface in the main VPC of the security account.
@@ -341,6 +474,7 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
     let ec2 = aws_sdk_ec2::Client::new(base);
     let net_a = network(&ec2, &region, "10.10.0.0/16", "10.10.1.0/24", "web").await?;
     let net_b = network(&ec2, &region, "10.20.0.0/16", "10.20.1.0/24", "mgmt").await?;
+    let main_vpc = vpc_network(&ec2, &region, &net_a).await?;
 
     let web = instance(&ec2, security_account, "web-1", &net_a, &[("env", "prod")]).await?;
     let mut multi = instance(&ec2, security_account, "bastion-multi", &net_a, &[]).await?;
@@ -579,6 +713,7 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
         vpc_id: net_a.vpc_id.clone(),
         web_group_id: net_a.group_id.clone(),
         claims_table,
+        main_vpc,
     })
 }
 

@@ -48,6 +48,9 @@ pub struct RunSummary {
 /// Terminal states of `remediate-finding` and the outcome each stands for.
 const TERMINALS: &[(&str, &str)] = &[
     ("Contained", "contained"),
+    ("ContainedWithoutEvidence", "contained-evidence-incomplete"),
+    ("ContainedIncompletely", "partially-contained"),
+    ("ContainmentFailed", "failed"),
     ("Skipped", "skipped"),
     ("Recorded", "recorded"),
     ("ApprovalRejected", "approval-rejected"),
@@ -211,6 +214,10 @@ pub fn summarize(
     }
     if let Some(ev) = doc.get("evidence").and_then(Value::as_object) {
         reports.extend(ev.values());
+    }
+    // The instance route's parallel containment: isolate, snapshot, tag (and secure).
+    if let Some(c) = doc.get("containment").and_then(Value::as_object) {
+        reports.extend(c.values().filter(|v| v.is_object()));
     }
     for r in reports {
         let task = r

@@ -22,6 +22,8 @@ pub struct InterfaceState {
     pub group_names: Vec<String>,
     /// Its tags.
     pub tags: BTreeMap<String, String>,
+    /// Its private IPv4 addresses.
+    pub private_ips: Vec<String>,
 }
 
 /// An instance as EC2, Auto Scaling and ELBv2 have it now.
@@ -96,6 +98,11 @@ pub async fn instance(cfg: &SdkConfig, instance_id: &str) -> Result<InstanceStat
                 .groups()
                 .iter()
                 .map(|g| g.group_name().unwrap_or_default().to_string())
+                .collect(),
+            private_ips: n
+                .private_ip_addresses()
+                .iter()
+                .filter_map(|a| a.private_ip_address().map(str::to_string))
                 .collect(),
             tags: ec2_tags(n.tag_set()),
         })
@@ -387,6 +394,8 @@ pub struct SecurityGroupState {
     pub ingress_rules: usize,
     /// How many outbound rules it has.
     pub egress_rules: usize,
+    /// Its outbound rules, one line per peer: `tcp 443-443 -> sg-0abc`, `-1 -> 0.0.0.0/0`.
+    pub egress: Vec<String>,
     /// Its tags.
     pub tags: BTreeMap<String, String>,
 }
@@ -407,11 +416,93 @@ pub async fn security_groups(cfg: &SdkConfig) -> Result<Vec<SecurityGroupState>>
             vpc_id: g.vpc_id().unwrap_or_default().to_string(),
             ingress_rules: g.ip_permissions().len(),
             egress_rules: g.ip_permissions_egress().len(),
+            egress: rule_lines(g.ip_permissions_egress()),
             tags: ec2_tags(g.tags()),
         })
         .collect();
     groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
     Ok(groups)
+}
+
+/// One line per peer of a list of group permissions.
+fn rule_lines(perms: &[aws_sdk_ec2::types::IpPermission]) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in perms {
+        let proto = p.ip_protocol().unwrap_or("-1");
+        let ports = match (p.from_port(), p.to_port()) {
+            (Some(f), Some(t)) if proto != "-1" => format!(" {f}-{t}"),
+            _ => String::new(),
+        };
+        let peers = p
+            .ip_ranges()
+            .iter()
+            .filter_map(|r| r.cidr_ip().map(str::to_string))
+            .chain(
+                p.ipv6_ranges()
+                    .iter()
+                    .filter_map(|r| r.cidr_ipv6().map(str::to_string)),
+            )
+            .chain(
+                p.user_id_group_pairs()
+                    .iter()
+                    .filter_map(|g| g.group_id().map(str::to_string)),
+            )
+            .chain(
+                p.prefix_list_ids()
+                    .iter()
+                    .filter_map(|l| l.prefix_list_id().map(str::to_string)),
+            );
+        for peer in peers {
+            out.push(format!("{proto}{ports} -> {peer}"));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Every network ACL of a VPC with its entries, one line each, sorted:
+/// `in 1 deny -1 10.10.1.5/32`, `out 100 allow -1 0.0.0.0/0`, `in 1 allow 6 443-443 10.10.1.5/32`.
+pub async fn network_acls(cfg: &SdkConfig, vpc_id: &str) -> Result<BTreeMap<String, Vec<String>>> {
+    let out = aws_sdk_ec2::Client::new(cfg)
+        .describe_network_acls()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(vpc_id)
+                .build(),
+        )
+        .send()
+        .await
+        .context("DescribeNetworkAcls")?;
+    let mut acls = BTreeMap::new();
+    for a in out.network_acls() {
+        let mut lines: Vec<(bool, i32, String)> = a
+            .entries()
+            .iter()
+            .map(|e| {
+                let egress = e.egress().unwrap_or(false);
+                let n = e.rule_number().unwrap_or_default();
+                let ports = e
+                    .port_range()
+                    .and_then(|p| Some(format!(" {}-{}", p.from()?, p.to()?)))
+                    .unwrap_or_default();
+                let line = format!(
+                    "{} {n} {} {}{ports} {}",
+                    if egress { "out" } else { "in" },
+                    e.rule_action().map(|r| r.as_str()).unwrap_or("?"),
+                    e.protocol().unwrap_or("?"),
+                    e.cidr_block().or(e.ipv6_cidr_block()).unwrap_or("?")
+                );
+                (egress, n, line)
+            })
+            .collect();
+        lines.sort();
+        acls.insert(
+            a.network_acl_id().unwrap_or_default().to_string(),
+            lines.into_iter().map(|(_, _, l)| l).collect(),
+        );
+    }
+    Ok(acls)
 }
 
 /// Decodes a URL-encoded policy document (IAM returns them encoded as RFC 3986 says: a space

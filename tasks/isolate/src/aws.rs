@@ -13,8 +13,9 @@ use aws_sdk_elasticloadbalancingv2 as elb;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use ec2::types::{
-    AttributeBooleanValue, AttributeValue, Filter, InstanceAttributeName, IpPermission, IpRange,
-    Ipv6Range, PrefixListId, ResourceType, Tag, TagSpecification, UserIdGroupPair,
+    AttributeBooleanValue, AttributeValue, ConnectionTrackingSpecificationRequest, Filter,
+    InstanceAttributeName, IpPermission, IpRange, Ipv6Range, PortRange, PrefixListId, ResourceType,
+    RuleAction, Tag, TagSpecification, UserIdGroupPair,
 };
 use elb::types::{TargetDescription, TargetHealthStateEnum, TargetTypeEnum};
 use responder_aws::classify_sdk_error;
@@ -23,8 +24,8 @@ use responder_core::{markers, names, TaskError};
 
 use crate::caps::{AutoScaling, Ec2Isolation, LoadBalancing};
 use crate::model::{
-    AsgMembership, GroupRole, GroupRule, Instance, InstanceAttributes, Interface, Peer,
-    Registration, SecurityGroup,
+    AclEntry, AsgMembership, ConnTracking, GroupRole, GroupRule, Instance, InstanceAttributes,
+    Interface, NetworkAcl, Peer, Registration, SecurityGroup, VpcEndpoint,
 };
 
 /// The IAM actions of the calls the isolate task makes, exactly (the deploy template's
@@ -42,8 +43,13 @@ pub const IAM_ACTIONS: &[&str] = &[
     "ec2:ModifyNetworkInterfaceAttribute",
     "ec2:ModifyInstanceAttribute",
     "ec2:CreateTags",
+    "ec2:DescribeNetworkAcls",
+    "ec2:CreateNetworkAclEntry",
+    "ec2:DescribeVpcEndpoints",
     "autoscaling:DescribeAutoScalingInstances",
+    "autoscaling:SetInstanceProtection",
     "autoscaling:DetachInstances",
+    "autoscaling:EnterStandby",
     "elasticloadbalancing:DescribeTargetGroups",
     "elasticloadbalancing:DescribeTargetHealth",
     "elasticloadbalancing:DeregisterTargets",
@@ -248,15 +254,41 @@ impl Ec2Isolation for Ec2Adapter {
             .network_interfaces()
             .iter()
             .filter_map(|n| {
+                let mut ipv4: Vec<(bool, String)> = n
+                    .private_ip_addresses()
+                    .iter()
+                    .filter_map(|a| {
+                        Some((
+                            !a.primary().unwrap_or(false),
+                            a.private_ip_address()?.to_string(),
+                        ))
+                    })
+                    .collect();
+                if ipv4.is_empty() {
+                    ipv4.extend(n.private_ip_address().map(|a| (false, a.to_string())));
+                }
+                ipv4.sort();
                 Some(Interface {
                     id: n.network_interface_id()?.to_string(),
                     vpc_id: n.vpc_id().unwrap_or_default().to_string(),
+                    subnet_id: n.subnet_id().unwrap_or_default().to_string(),
                     group_ids: n
                         .groups()
                         .iter()
                         .filter_map(|g| g.group_id().map(str::to_string))
                         .collect(),
                     tags: tags_map(n.tag_set()),
+                    ipv4: ipv4.into_iter().map(|(_, a)| a).collect(),
+                    ipv6: n
+                        .ipv6_addresses()
+                        .iter()
+                        .filter_map(|a| a.ipv6_address().map(str::to_string))
+                        .collect(),
+                    conntrack: n.connection_tracking_configuration().map(|c| ConnTracking {
+                        tcp_established: c.tcp_established_timeout(),
+                        udp_stream: c.udp_stream_timeout(),
+                        udp: c.udp_timeout(),
+                    }),
                 })
             })
             .collect())
@@ -267,25 +299,16 @@ impl Ec2Isolation for Ec2Adapter {
         vpc_id: &str,
         role: GroupRole,
     ) -> Result<Option<SecurityGroup>, TaskError> {
+        // By name only: a group name is unique in its VPC and cannot be changed, whereas a
+        // role tag can be put on any group by whoever may tag, and the quarantine group's
+        // rules are rewritten by containment.
         let by_name = self
             .groups_where(vec![
                 filter("vpc-id", vpc_id),
                 filter("group-name", role.group_name()),
             ])
             .await?;
-        if let Some(g) = by_name.into_iter().next() {
-            return Ok(Some(g));
-        }
-        let by_tag = self
-            .groups_where(vec![
-                filter("vpc-id", vpc_id),
-                filter(
-                    &format!("tag:{}", markers::TAG_GROUP_ROLE),
-                    role.tag_value(),
-                ),
-            ])
-            .await?;
-        Ok(by_tag.into_iter().next())
+        Ok(by_name.into_iter().next())
     }
 
     async fn create_group(
@@ -499,6 +522,174 @@ impl Ec2Isolation for Ec2Adapter {
             .await;
         dry_run_result("ec2:DeleteTags", dry_run, res).map(|_| ())
     }
+
+    async fn network_acls(&self, vpc_id: &str) -> Result<Vec<NetworkAcl>, TaskError> {
+        let mut acls = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .describe_network_acls()
+                .filters(filter("vpc-id", vpc_id))
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify_sdk_error("ec2:DescribeNetworkAcls", &e))?;
+            for a in out.network_acls() {
+                let Some(id) = a.network_acl_id() else {
+                    continue;
+                };
+                acls.push(NetworkAcl {
+                    id: id.to_string(),
+                    vpc_id: a.vpc_id().unwrap_or(vpc_id).to_string(),
+                    subnet_ids: a
+                        .associations()
+                        .iter()
+                        .filter_map(|s| s.subnet_id().map(str::to_string))
+                        .collect(),
+                    entries: a
+                        .entries()
+                        .iter()
+                        .filter_map(|e| {
+                            Some(AclEntry {
+                                egress: e.egress().unwrap_or(false),
+                                rule_number: e.rule_number()?,
+                                allow: e.rule_action() == Some(&RuleAction::Allow),
+                                protocol: e.protocol().unwrap_or("-1").to_string(),
+                                cidr: e.cidr_block().or_else(|| e.ipv6_cidr_block())?.to_string(),
+                                ports: e.port_range().and_then(|p| Some((p.from()?, p.to()?))),
+                            })
+                        })
+                        .collect(),
+                });
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(acls)
+    }
+
+    async fn create_acl_entry(
+        &self,
+        acl_id: &str,
+        entry: &AclEntry,
+        dry_run: bool,
+    ) -> Result<(), TaskError> {
+        let mut req = self
+            .client
+            .create_network_acl_entry()
+            .network_acl_id(acl_id)
+            .rule_number(entry.rule_number)
+            .egress(entry.egress)
+            .protocol(&entry.protocol)
+            .rule_action(if entry.allow {
+                RuleAction::Allow
+            } else {
+                RuleAction::Deny
+            })
+            .dry_run(dry_run);
+        req = if entry.cidr.contains(':') {
+            req.ipv6_cidr_block(&entry.cidr)
+        } else {
+            req.cidr_block(&entry.cidr)
+        };
+        if let Some((from, to)) = entry.ports {
+            req = req.port_range(PortRange::builder().from(from).to(to).build());
+        }
+        let res = req.send().await;
+        dry_run_result("ec2:CreateNetworkAclEntry", dry_run, res).map(|_| ())
+    }
+
+    async fn delete_acl_entry(
+        &self,
+        acl_id: &str,
+        egress: bool,
+        rule_number: i32,
+    ) -> Result<(), TaskError> {
+        match self
+            .client
+            .delete_network_acl_entry()
+            .network_acl_id(acl_id)
+            .egress(egress)
+            .rule_number(rule_number)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Already gone: a repeat of an interrupted rollback.
+            Err(e) if error_code(&e) == Some("InvalidNetworkAclEntry.NotFound") => Ok(()),
+            Err(e) => Err(classify_sdk_error("ec2:DeleteNetworkAclEntry", &e)),
+        }
+    }
+
+    async fn vpc_endpoints(&self, vpc_id: &str) -> Result<Vec<VpcEndpoint>, TaskError> {
+        let mut endpoints = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .describe_vpc_endpoints()
+                .filters(filter("vpc-id", vpc_id))
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify_sdk_error("ec2:DescribeVpcEndpoints", &e))?;
+            for e in out.vpc_endpoints() {
+                let Some(id) = e.vpc_endpoint_id() else {
+                    continue;
+                };
+                endpoints.push(VpcEndpoint {
+                    id: id.to_string(),
+                    service_name: e.service_name().unwrap_or_default().to_string(),
+                    endpoint_type: e
+                        .vpc_endpoint_type()
+                        .map(|t| t.as_str().to_string())
+                        .unwrap_or_default(),
+                    state: e
+                        .state()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    group_ids: e
+                        .groups()
+                        .iter()
+                        .filter_map(|g| g.group_id().map(str::to_string))
+                        .collect(),
+                    subnet_ids: e.subnet_ids().to_vec(),
+                    interface_ids: e.network_interface_ids().to_vec(),
+                });
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(endpoints)
+    }
+
+    async fn set_connection_tracking(
+        &self,
+        interface_id: &str,
+        timeouts: &ConnTracking,
+        dry_run: bool,
+    ) -> Result<(), TaskError> {
+        let res = self
+            .client
+            .modify_network_interface_attribute()
+            .network_interface_id(interface_id)
+            .connection_tracking_specification(
+                ConnectionTrackingSpecificationRequest::builder()
+                    .set_tcp_established_timeout(timeouts.tcp_established)
+                    .set_udp_stream_timeout(timeouts.udp_stream)
+                    .set_udp_timeout(timeouts.udp)
+                    .build(),
+            )
+            .dry_run(dry_run)
+            .send()
+            .await;
+        dry_run_result("ec2:ModifyNetworkInterfaceAttribute", dry_run, res).map(|_| ())
+    }
 }
 
 /// [`AutoScaling`] over the Auto Scaling client.
@@ -537,6 +728,7 @@ impl AutoScaling for AutoScalingAdapter {
                 Some(AsgMembership {
                     group: i.auto_scaling_group_name()?.to_string(),
                     lifecycle_state: i.lifecycle_state().unwrap_or("").to_string(),
+                    protected_from_scale_in: i.protected_from_scale_in().unwrap_or(false),
                 })
             }))
     }
@@ -551,6 +743,46 @@ impl AutoScaling for AutoScalingAdapter {
             .await
             .map(|_| ())
             .map_err(|e| classify_sdk_error("autoscaling:DetachInstances", &e))
+    }
+
+    async fn set_scale_in_protection(
+        &self,
+        instance_id: &str,
+        group: &str,
+        protected: bool,
+    ) -> Result<(), TaskError> {
+        self.client
+            .set_instance_protection()
+            .auto_scaling_group_name(group)
+            .instance_ids(instance_id)
+            .protected_from_scale_in(protected)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("autoscaling:SetInstanceProtection", &e))
+    }
+
+    async fn enter_standby(&self, instance_id: &str, group: &str) -> Result<(), TaskError> {
+        self.client
+            .enter_standby()
+            .auto_scaling_group_name(group)
+            .instance_ids(instance_id)
+            .should_decrement_desired_capacity(false)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("autoscaling:EnterStandby", &e))
+    }
+
+    async fn exit_standby(&self, instance_id: &str, group: &str) -> Result<(), TaskError> {
+        self.client
+            .exit_standby()
+            .auto_scaling_group_name(group)
+            .instance_ids(instance_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("autoscaling:ExitStandby", &e))
     }
 
     async fn group_exists(&self, group: &str) -> Result<bool, TaskError> {

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use responder_core::TaskError;
 
 use crate::model::{
-    AsgMembership, GroupRole, GroupRule, Instance, InstanceAttributes, Interface, Registration,
-    SecurityGroup,
+    AclEntry, AsgMembership, ConnTracking, GroupRole, GroupRule, Instance, InstanceAttributes,
+    Interface, NetworkAcl, Registration, SecurityGroup, VpcEndpoint,
 };
 
 /// The EC2 calls of containment and rollback.
@@ -75,6 +75,31 @@ pub trait Ec2Isolation: Send + Sync {
         keys: &[String],
         dry_run: bool,
     ) -> Result<(), TaskError>;
+    /// `DescribeNetworkAcls` of a VPC: every ACL with its entries and associations.
+    async fn network_acls(&self, vpc_id: &str) -> Result<Vec<NetworkAcl>, TaskError>;
+    /// `CreateNetworkAclEntry`.
+    async fn create_acl_entry(
+        &self,
+        acl_id: &str,
+        entry: &AclEntry,
+        dry_run: bool,
+    ) -> Result<(), TaskError>;
+    /// `DeleteNetworkAclEntry`; an entry already gone is not an error.
+    async fn delete_acl_entry(
+        &self,
+        acl_id: &str,
+        egress: bool,
+        rule_number: i32,
+    ) -> Result<(), TaskError>;
+    /// `DescribeVpcEndpoints` of a VPC.
+    async fn vpc_endpoints(&self, vpc_id: &str) -> Result<Vec<VpcEndpoint>, TaskError>;
+    /// `ModifyNetworkInterfaceAttribute(ConnectionTrackingSpecification)`.
+    async fn set_connection_tracking(
+        &self,
+        interface_id: &str,
+        timeouts: &ConnTracking,
+        dry_run: bool,
+    ) -> Result<(), TaskError>;
 }
 
 /// The Auto Scaling calls of containment and rollback.
@@ -85,6 +110,17 @@ pub trait AutoScaling: Send + Sync {
     /// `DetachInstances` with `ShouldDecrementDesiredCapacity=false`: the group launches a
     /// replacement and the instance stays for forensics.
     async fn detach(&self, instance_id: &str, group: &str) -> Result<(), TaskError>;
+    /// `SetInstanceProtection`: scale-in protection on or off.
+    async fn set_scale_in_protection(
+        &self,
+        instance_id: &str,
+        group: &str,
+        protected: bool,
+    ) -> Result<(), TaskError>;
+    /// `EnterStandby` with `ShouldDecrementDesiredCapacity=false`.
+    async fn enter_standby(&self, instance_id: &str, group: &str) -> Result<(), TaskError>;
+    /// `ExitStandby`.
+    async fn exit_standby(&self, instance_id: &str, group: &str) -> Result<(), TaskError>;
     /// `DescribeAutoScalingGroups`: whether the group still exists.
     async fn group_exists(&self, group: &str) -> Result<bool, TaskError>;
     /// `AttachInstances`: raises the group's desired capacity by one.

@@ -10,8 +10,8 @@ use responder_core::{markers, names, TaskError};
 
 use crate::caps::{AutoScaling, Ec2Isolation, LoadBalancing};
 use crate::model::{
-    AsgMembership, GroupRole, GroupRule, Instance, InstanceAttributes, Interface, Registration,
-    SecurityGroup,
+    AclEntry, AsgMembership, ConnTracking, GroupRole, GroupRule, Instance, InstanceAttributes,
+    Interface, NetworkAcl, Registration, SecurityGroup, VpcEndpoint,
 };
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -44,10 +44,25 @@ pub struct Ec2State {
     pub calls: Vec<String>,
     /// Errors returned once by the next call of the given name.
     pub fail_once: Vec<(String, TaskError)>,
+    /// Errors returned by calls of a name whose resource contains a string, while the count
+    /// lasts: `(call, needle, count, error)`.
+    pub fail_when: Vec<(String, String, u32, TaskError)>,
     /// When set, `set_interface_groups` answers success but changes nothing.
     pub ignore_group_changes: bool,
     /// When set, dry runs answer `UnauthorizedOperation` (access denied).
     pub deny: bool,
+    /// Network ACLs.
+    pub acls: Vec<NetworkAcl>,
+    /// VPC endpoints, by VPC.
+    pub endpoints: BTreeMap<String, Vec<VpcEndpoint>>,
+    /// Entries per ACL direction beyond which `CreateNetworkAclEntry` answers
+    /// `NetworkAclEntryLimitExceeded` (AWS's default quota is 20), when set.
+    pub acl_entry_limit: Option<usize>,
+    /// Groups created by the fake that stay invisible to the next N calls naming them
+    /// (`InvalidGroup.NotFound`), as EC2's eventual consistency can.
+    pub invisible_for: BTreeMap<String, u32>,
+    /// When set, groups created from now on stay invisible for this many calls.
+    pub new_groups_invisible_for: u32,
     next_id: u32,
 }
 
@@ -80,13 +95,17 @@ impl FakeEc2 {
                 },
             );
             for (id, vpc, groups) in interfaces {
+                let n = s.interfaces.len();
                 s.interfaces.insert(
                     id.to_string(),
                     Interface {
                         id: id.to_string(),
                         vpc_id: vpc.to_string(),
+                        subnet_id: format!("subnet-{vpc}"),
                         group_ids: groups.iter().map(|g| g.to_string()).collect(),
                         tags: BTreeMap::new(),
+                        ipv4: vec![format!("10.0.{n}.{}", 10 + n)],
+                        ..Default::default()
                     },
                 );
             }
@@ -102,6 +121,70 @@ impl FakeEc2 {
     /// Makes the next call named `call` fail with `error`.
     pub fn fail_next(&self, call: &str, error: TaskError) {
         self.state().fail_once.push((call.into(), error));
+    }
+
+    /// Makes the next `times` calls named `call` whose resource contains `needle` fail.
+    pub fn fail_when(&self, call: &str, needle: &str, times: u32, error: TaskError) {
+        self.state()
+            .fail_when
+            .push((call.into(), needle.into(), times, error));
+    }
+
+    /// Adds a network ACL of a VPC with AWS's default entries (allow all at 100, deny at
+    /// 32767, both ways), associated with the given subnets.
+    pub fn with_acl(self, acl_id: &str, vpc_id: &str, subnets: &[&str]) -> Self {
+        {
+            let mut s = lock(&self.state);
+            let entry = |egress, n, allow| AclEntry {
+                egress,
+                rule_number: n,
+                allow,
+                protocol: "-1".into(),
+                cidr: "0.0.0.0/0".into(),
+                ports: None,
+            };
+            s.acls.push(NetworkAcl {
+                id: acl_id.into(),
+                vpc_id: vpc_id.into(),
+                subnet_ids: subnets.iter().map(|x| x.to_string()).collect(),
+                entries: vec![
+                    entry(false, 100, true),
+                    entry(false, 32767, false),
+                    entry(true, 100, true),
+                    entry(true, 32767, false),
+                ],
+            });
+        }
+        self
+    }
+
+    /// Adds an interface endpoint to a VPC.
+    pub fn with_endpoint(self, vpc_id: &str, endpoint: VpcEndpoint) -> Self {
+        lock(&self.state)
+            .endpoints
+            .entry(vpc_id.into())
+            .or_default()
+            .push(endpoint);
+        self
+    }
+
+    /// The entries of a network ACL now.
+    pub fn acl_entries(&self, acl_id: &str) -> Vec<AclEntry> {
+        self.state()
+            .acls
+            .iter()
+            .find(|a| a.id == acl_id)
+            .map(|a| a.entries.clone())
+            .unwrap_or_default()
+    }
+
+    /// The tags of an interface now.
+    pub fn interface_tags(&self, interface_id: &str) -> BTreeMap<String, String> {
+        self.state()
+            .interfaces
+            .get(interface_id)
+            .map(|i| i.tags.clone())
+            .unwrap_or_default()
     }
 
     /// The groups an interface holds now.
@@ -138,11 +221,38 @@ impl FakeEc2 {
             let (_, e) = s.fail_once.remove(i);
             return Err(e);
         }
+        if let Some(rule) = s
+            .fail_when
+            .iter_mut()
+            .find(|(c, needle, n, _)| c == call && *n > 0 && resource.contains(needle.as_str()))
+        {
+            rule.2 -= 1;
+            return Err(rule.3.clone());
+        }
         if dry_run && s.deny {
             return Err(TaskError::new(
                 names::REMEDIATION_ACCESS_DENIED,
                 format!("{call} failed: UnauthorizedOperation"),
             ));
+        }
+        // A group created moments ago is not visible yet to calls naming it.
+        let named: Vec<String> = s
+            .invisible_for
+            .keys()
+            .filter(|g| resource.contains(g.as_str()))
+            .cloned()
+            .collect();
+        for g in named {
+            if let Some(n) = s.invisible_for.get_mut(&g) {
+                if *n > 0 {
+                    *n -= 1;
+                    return Err(TaskError::new(
+                        names::REMEDIATION_TARGET_NOT_FOUND,
+                        format!("{call} failed: InvalidGroup.NotFound: The security group '{g}' does not exist"),
+                    )
+                    .with_aws_code("InvalidGroup.NotFound"));
+                }
+            }
         }
         Ok(s)
     }
@@ -189,12 +299,7 @@ impl Ec2Isolation for FakeEc2 {
         let s = self.enter("find_group", vpc_id, false)?;
         Ok(s.groups
             .iter()
-            .find(|g| {
-                g.group.vpc_id == vpc_id
-                    && (g.name == role.group_name()
-                        || g.tags.get(markers::TAG_GROUP_ROLE).map(String::as_str)
-                            == Some(role.tag_value()))
-            })
+            .find(|g| g.group.vpc_id == vpc_id && g.name == role.group_name())
             .map(|g| g.group.clone()))
     }
 
@@ -210,6 +315,10 @@ impl Ec2Isolation for FakeEc2 {
         }
         s.next_id += 1;
         let id = format!("sg-{}{:04}", role.tag_value(), s.next_id);
+        let invisible = s.new_groups_invisible_for;
+        if invisible > 0 {
+            s.invisible_for.insert(id.clone(), invisible);
+        }
         s.groups.push(FakeGroup {
             group: SecurityGroup {
                 id: id.clone(),
@@ -355,6 +464,108 @@ impl Ec2Isolation for FakeEc2 {
         }
         Ok(())
     }
+
+    async fn network_acls(&self, vpc_id: &str) -> Result<Vec<NetworkAcl>, TaskError> {
+        let s = self.enter("describe_network_acls", vpc_id, false)?;
+        Ok(s.acls
+            .iter()
+            .filter(|a| a.vpc_id == vpc_id)
+            .cloned()
+            .collect())
+    }
+
+    async fn create_acl_entry(
+        &self,
+        acl_id: &str,
+        entry: &AclEntry,
+        dry_run: bool,
+    ) -> Result<(), TaskError> {
+        let mut s = self.enter(
+            "create_acl_entry",
+            &format!(
+                "{acl_id}:{}:{}",
+                if entry.egress { "out" } else { "in" },
+                entry.rule_number
+            ),
+            dry_run,
+        )?;
+        let limit = s.acl_entry_limit;
+        let acl = s
+            .acls
+            .iter_mut()
+            .find(|a| a.id == acl_id)
+            .ok_or_else(|| not_found(acl_id))?;
+        if acl
+            .entries
+            .iter()
+            .any(|e| e.egress == entry.egress && e.rule_number == entry.rule_number)
+        {
+            return Err(TaskError::new(
+                names::REMEDIATION_FAILED,
+                format!("NetworkAclEntryAlreadyExists: {}", entry.rule_number),
+            )
+            .with_aws_code("NetworkAclEntryAlreadyExists"));
+        }
+        let count = acl
+            .entries
+            .iter()
+            .filter(|e| e.egress == entry.egress && e.rule_number < 32767)
+            .count();
+        if limit.is_some_and(|l| count >= l) {
+            return Err(TaskError::new(
+                names::REMEDIATION_FAILED,
+                format!("NetworkAclEntryLimitExceeded: {count} entries"),
+            )
+            .with_aws_code("NetworkAclEntryLimitExceeded"));
+        }
+        if !dry_run {
+            acl.entries.push(entry.clone());
+        }
+        Ok(())
+    }
+
+    async fn delete_acl_entry(
+        &self,
+        acl_id: &str,
+        egress: bool,
+        rule_number: i32,
+    ) -> Result<(), TaskError> {
+        let mut s = self.enter(
+            "delete_acl_entry",
+            &format!(
+                "{acl_id}:{}:{rule_number}",
+                if egress { "out" } else { "in" }
+            ),
+            false,
+        )?;
+        if let Some(acl) = s.acls.iter_mut().find(|a| a.id == acl_id) {
+            acl.entries
+                .retain(|e| !(e.egress == egress && e.rule_number == rule_number));
+        }
+        Ok(())
+    }
+
+    async fn vpc_endpoints(&self, vpc_id: &str) -> Result<Vec<VpcEndpoint>, TaskError> {
+        let s = self.enter("describe_vpc_endpoints", vpc_id, false)?;
+        Ok(s.endpoints.get(vpc_id).cloned().unwrap_or_default())
+    }
+
+    async fn set_connection_tracking(
+        &self,
+        interface_id: &str,
+        timeouts: &ConnTracking,
+        dry_run: bool,
+    ) -> Result<(), TaskError> {
+        let mut s = self.enter("set_connection_tracking", interface_id, dry_run)?;
+        let iface = s
+            .interfaces
+            .get_mut(interface_id)
+            .ok_or_else(|| not_found(interface_id))?;
+        if !dry_run {
+            iface.conntrack = Some(*timeouts);
+        }
+        Ok(())
+    }
 }
 
 /// Auto Scaling state.
@@ -371,6 +582,10 @@ pub struct AsgState {
     pub attached: Vec<(String, String)>,
     /// Desired capacity by group; an attach raises it by one, as on AWS.
     pub desired: BTreeMap<String, i32>,
+    /// Every call, in order, as `name instance`.
+    pub calls: Vec<String>,
+    /// Calls that answer with an error instead, by name (`detach`, `enter_standby`, ...).
+    pub refuse: BTreeMap<String, TaskError>,
 }
 
 /// A fake Auto Scaling.
@@ -392,10 +607,26 @@ impl FakeAutoScaling {
                 AsgMembership {
                     group: group.into(),
                     lifecycle_state: "InService".into(),
+                    protected_from_scale_in: false,
                 },
             );
         }
         self
+    }
+
+    /// Makes every call named `call` answer `error`.
+    pub fn refusing(self, call: &str, error: TaskError) -> Self {
+        lock(&self.state).refuse.insert(call.into(), error);
+        self
+    }
+
+    fn enter(&self, call: &str, instance_id: &str) -> Result<MutexGuard<'_, AsgState>, TaskError> {
+        let mut s = self.state();
+        s.calls.push(format!("{call} {instance_id}"));
+        if let Some(e) = s.refuse.get(call) {
+            return Err(e.clone());
+        }
+        Ok(s)
     }
 
     /// The state, locked.
@@ -407,13 +638,52 @@ impl FakeAutoScaling {
 #[async_trait]
 impl AutoScaling for FakeAutoScaling {
     async fn membership(&self, instance_id: &str) -> Result<Option<AsgMembership>, TaskError> {
-        Ok(self.state().members.get(instance_id).cloned())
+        Ok(self
+            .enter("membership", instance_id)?
+            .members
+            .get(instance_id)
+            .cloned())
     }
 
     async fn detach(&self, instance_id: &str, group: &str) -> Result<(), TaskError> {
-        let mut s = self.state();
+        let mut s = self.enter("detach", instance_id)?;
         s.detached.push((instance_id.into(), group.into()));
         s.members.remove(instance_id);
+        Ok(())
+    }
+
+    async fn set_scale_in_protection(
+        &self,
+        instance_id: &str,
+        _group: &str,
+        protected: bool,
+    ) -> Result<(), TaskError> {
+        let mut s = self.enter("set_scale_in_protection", instance_id)?;
+        let m = s
+            .members
+            .get_mut(instance_id)
+            .ok_or_else(|| not_found(instance_id))?;
+        m.protected_from_scale_in = protected;
+        Ok(())
+    }
+
+    async fn enter_standby(&self, instance_id: &str, _group: &str) -> Result<(), TaskError> {
+        let mut s = self.enter("enter_standby", instance_id)?;
+        let m = s
+            .members
+            .get_mut(instance_id)
+            .ok_or_else(|| not_found(instance_id))?;
+        m.lifecycle_state = "Standby".into();
+        Ok(())
+    }
+
+    async fn exit_standby(&self, instance_id: &str, _group: &str) -> Result<(), TaskError> {
+        let mut s = self.enter("exit_standby", instance_id)?;
+        let m = s
+            .members
+            .get_mut(instance_id)
+            .ok_or_else(|| not_found(instance_id))?;
+        m.lifecycle_state = "InService".into();
         Ok(())
     }
 
@@ -433,6 +703,7 @@ impl AutoScaling for FakeAutoScaling {
             AsgMembership {
                 group: group.into(),
                 lifecycle_state: "InService".into(),
+                protected_from_scale_in: false,
             },
         );
         Ok(())

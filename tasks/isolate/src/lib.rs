@@ -1,19 +1,11 @@
 //! The `isolate` task: contains a compromised EC2 instance without stopping or terminating it,
 //! so its memory, processes and disks stay available for forensics.
 //!
-//! Steps, each recorded with its before and after state (see [`contain::isolate`]):
-//! 1. read the instance and its real interfaces from EC2 (the finding may list none);
-//! 2. per VPC, find or create the quarantine group (no inbound rules, outbound only to
-//!    `QUARANTINE_EGRESS_CIDRS`) and the untrack group (allows all traffic);
-//! 3. per interface, record its groups in a tag on the interface, then move it to the untrack
-//!    group and on to the quarantine group: the first step turns tracked connections into
-//!    untracked ones, which the second step then cuts;
-//! 4. record termination protection and shutdown behaviour on the instance, then turn
-//!    protection on and make an instance-initiated shutdown stop;
-//! 5. detach it from its Auto Scaling group, keeping the desired capacity;
-//! 6. deregister it from its target groups;
-//! 7. verify every interface holds exactly its VPC's quarantine group;
-//! 8. mark it `quarantined` with the finding id.
+//! The steps, each recorded with its before and after state, are listed and explained in
+//! [`contain`]: out of the Auto Scaling group's hands first, then the quarantine groups (the
+//! move through the untrack group), per-address deny entries in the network ACLs the
+//! instance's traffic crosses, the shortest connection-tracking timeouts, termination
+//! protection, out of its target groups, read back, marked.
 //!
 //! The rollback records ([`record`]) are shared with the `restore` task, which depends on
 //! this library for them, for the capability traits and for the adapters.
@@ -30,11 +22,13 @@ pub mod record;
 #[cfg(test)]
 mod aws_tests;
 #[cfg(test)]
+mod contain_tests;
+#[cfg(test)]
 mod logic_tests;
 
 pub use caps::{AutoScaling, Ec2Isolation, LoadBalancing};
 pub use config::IsolateConfig;
-pub use contain::{isolate, Target};
+pub use contain::{isolate, Mode, Target};
 
 use responder_aws::SessionProvider;
 use responder_core::{TaskError, TaskInput, TaskReport};
@@ -47,6 +41,9 @@ pub async fn handle(
     sessions: &SessionProvider,
     cfg: &IsolateConfig,
 ) -> Result<TaskReport, TaskError> {
+    // The state machine's last step after a failed containment asks only to secure the
+    // interfaces (no interface left in the allow-all untrack group).
+    let secure = event.get("mode").and_then(serde_json::Value::as_str) == Some("secure");
     let input = TaskInput::from_value(event)?;
     let span = input.span(contain::TASK);
     // `instrument`, not `span.enter()`: a guard held across `.await` would leave the span
@@ -55,7 +52,10 @@ pub async fn handle(
     // binary's future would otherwise exceed the compiler's layout depth limit.
     Box::pin(
         async {
-            let target = Target::from_input(&input)?;
+            let mut target = Target::from_input(&input)?;
+            if secure {
+                target.mode = Mode::Secure;
+            }
             let conf = sessions
                 .config_for(
                     &target.scope.partition,

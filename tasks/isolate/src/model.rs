@@ -25,10 +25,105 @@ pub struct Interface {
     pub id: String,
     /// Its VPC.
     pub vpc_id: String,
+    /// Its subnet.
+    pub subnet_id: String,
     /// Its security group ids, in the order EC2 returns them.
     pub group_ids: Vec<String>,
     /// Its tags.
     pub tags: BTreeMap<String, String>,
+    /// Its private IPv4 addresses, primary first.
+    pub ipv4: Vec<String>,
+    /// Its IPv6 addresses.
+    pub ipv6: Vec<String>,
+    /// Its connection-tracking idle timeouts, as EC2 reports them (`None`: EC2 reported none,
+    /// the defaults apply).
+    pub conntrack: Option<ConnTracking>,
+}
+
+/// An interface's connection-tracking idle timeouts, in seconds
+/// (`ConnectionTrackingSpecification`). `None` in a field: EC2's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnTracking {
+    /// Established TCP flows (default 432,000 s, five days; 60 to 432,000).
+    pub tcp_established: Option<i32>,
+    /// UDP flows that saw traffic both ways more than once (default 180 s; 60 to 180).
+    pub udp_stream: Option<i32>,
+    /// Other UDP flows (default 30 s; 30 to 60).
+    pub udp: Option<i32>,
+}
+
+impl ConnTracking {
+    /// The shortest idle timeouts EC2 accepts: an established flow that the groups cannot cut
+    /// ends a minute after it goes quiet instead of five days later.
+    pub const SHORTEST: ConnTracking = ConnTracking {
+        tcp_established: Some(60),
+        udp_stream: Some(60),
+        udp: Some(30),
+    };
+}
+
+/// A network ACL with its entries and the subnets it is associated with.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NetworkAcl {
+    /// The ACL id.
+    pub id: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// The subnets it is associated with.
+    pub subnet_ids: Vec<String>,
+    /// Its entries, both directions (the default `*` entries, rule number 32767, included).
+    pub entries: Vec<AclEntry>,
+}
+
+/// One network ACL entry.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AclEntry {
+    /// Outbound (`true`) or inbound.
+    pub egress: bool,
+    /// 1 to 32766 (32767 is the default entry).
+    pub rule_number: i32,
+    /// `allow` (`true`) or `deny`.
+    pub allow: bool,
+    /// `-1` for all protocols, or a protocol number (`6` is TCP).
+    pub protocol: String,
+    /// The other side: an IPv4 or IPv6 CIDR. In an inbound entry it is the source, in an
+    /// outbound entry the destination.
+    pub cidr: String,
+    /// The destination port range, for TCP and UDP entries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ports: Option<(i32, i32)>,
+}
+
+impl AclEntry {
+    /// Whether two entries match the same traffic with the same action (rule number aside).
+    pub fn same_rule(&self, other: &AclEntry) -> bool {
+        self.egress == other.egress
+            && self.allow == other.allow
+            && self.protocol == other.protocol
+            && self.cidr == other.cidr
+            && (self.protocol == "-1" || self.ports == other.ports)
+    }
+}
+
+/// A VPC endpoint as `DescribeVpcEndpoints` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VpcEndpoint {
+    /// The endpoint id.
+    pub id: String,
+    /// `com.amazonaws.<region>.ssm`, ...
+    pub service_name: String,
+    /// `Interface`, `Gateway`, `GatewayLoadBalancer`.
+    pub endpoint_type: String,
+    /// `available`, `pending`, ...
+    pub state: String,
+    /// The security groups of an interface endpoint.
+    pub group_ids: Vec<String>,
+    /// The subnets of an interface endpoint.
+    pub subnet_ids: Vec<String>,
+    /// The network interfaces of an interface endpoint.
+    pub interface_ids: Vec<String>,
 }
 
 impl Interface {
@@ -146,10 +241,38 @@ impl GroupRule {
         }
     }
 
+    /// An outbound rule allowing only TCP 443 to a peer.
+    pub fn https_egress(peer: Peer) -> Self {
+        GroupRule {
+            egress: true,
+            protocol: "tcp".into(),
+            from_port: Some(443),
+            to_port: Some(443),
+            peer,
+        }
+    }
+
+    /// A peer for a CIDR, IPv4 or IPv6.
+    pub fn cidr_peer(cidr: &str) -> Peer {
+        if cidr.contains(':') {
+            Peer::Cidr6(cidr.to_string())
+        } else {
+            Peer::Cidr(cidr.to_string())
+        }
+    }
+
     /// Whether two rules allow the same traffic. EC2 reports all-protocol rules with no ports
     /// or with `-1`/`0..65535`, so ports are ignored for protocol `-1`.
     pub fn same_as(&self, other: &GroupRule) -> bool {
-        if self.egress != other.egress || self.peer != other.peer || self.protocol != other.protocol
+        let proto = |p: &str| match p {
+            "6" => "tcp".to_string(),
+            "17" => "udp".to_string(),
+            "1" => "icmp".to_string(),
+            other => other.to_ascii_lowercase(),
+        };
+        if self.egress != other.egress
+            || self.peer != other.peer
+            || proto(&self.protocol) != proto(&other.protocol)
         {
             return false;
         }
@@ -176,6 +299,8 @@ pub struct AsgMembership {
     pub group: String,
     /// The lifecycle state (`InService`, `Standby`, `Detaching`, ...).
     pub lifecycle_state: String,
+    /// Whether the instance is protected from scale in.
+    pub protected_from_scale_in: bool,
 }
 
 impl AsgMembership {
@@ -183,6 +308,15 @@ impl AsgMembership {
     pub fn is_leaving(&self) -> bool {
         let s = self.lifecycle_state.as_str();
         s.starts_with("Detach") || s.starts_with("Terminat")
+    }
+
+    /// Whether the group no longer health-checks or replaces the instance: in standby
+    /// ("Amazon EC2 Auto Scaling does not perform health checks on instances that are in a
+    /// standby state", Auto Scaling User Guide, "Temporarily remove instances from your Auto
+    /// Scaling group").
+    pub fn is_standby(&self) -> bool {
+        self.lifecycle_state.starts_with("Standby")
+            || self.lifecycle_state.starts_with("EnteringStandby")
     }
 }
 

@@ -9,13 +9,24 @@
 //!   continued the same way in `<key>:2`, ... when longer than one value, split between items:
 //!   - `dat=true|false`: `DisableApiTermination` before isolation;
 //!   - `isb=stop|terminate`: `InstanceInitiatedShutdownBehavior` before isolation;
-//!   - `asg=NAME`: the Auto Scaling group the instance was detached from;
+//!   - `asg=NAME`: the Auto Scaling group the instance was taken out of;
+//!   - `asgm=detached|standby`: how it was taken out (detached, or put in standby when the
+//!     group refused the detach);
+//!   - `sip=true|false`: its scale-in protection in that group before isolation;
 //!   - `tg=NAME/ID@PORT,PORT`: a target group it was deregistered from, by the last part of its
 //!     ARN (`targetgroup/NAME/ID`; the rest is the instance's partition, region and account),
 //!     with the ports; `tga=ARN@PORTS` holds a full ARN that does not fit that pattern.
 //!
 //!   Values escape `%`, `;`, `=`, `@`, `,` and space as `%XX`. Example:
 //!   `dat=false;isb=terminate;asg=web-prod;tg=web/73e2d6bc24d8a067@80,443`.
+//!
+//! * On each network interface, [`markers::TAG_NETWORK_ACL_ENTRIES`]: the network ACL entries
+//!   isolation added for its addresses, space-separated `ACL:in|out:RULE`, e.g.
+//!   `acl-0a1b:in:3 acl-0a1b:out:3`, continued like the groups; rollback deletes exactly these
+//!   (after checking each still matches what isolation adds).
+//! * On each network interface, [`markers::TAG_ORIGINAL_CONNTRACK`]: its connection-tracking
+//!   idle timeouts before isolation, `tcp=432000;udps=180;udp=30`, an absent item meaning
+//!   EC2's default.
 //!
 //! A record is written before the change it records and never overwritten, so a re-run keeps
 //! the true originals; rollback removes it.
@@ -25,7 +36,7 @@ use std::collections::BTreeMap;
 use responder_core::markers::{self, limits};
 use serde::Serialize;
 
-use crate::model::Registration;
+use crate::model::{ConnTracking, Registration};
 
 /// The most continuation tags read for one record.
 const MAX_CHUNKS: usize = 16;
@@ -105,6 +116,100 @@ pub fn decode_groups(tags: &BTreeMap<String, String>) -> Option<Vec<String>> {
         .map(|v| v.split_whitespace().map(str::to_string).collect())
 }
 
+/// One network ACL entry isolation added, as recorded on the interface.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AclEntryRef {
+    /// The ACL.
+    pub acl_id: String,
+    /// Outbound (`true`) or inbound.
+    pub egress: bool,
+    /// The rule number.
+    pub rule_number: i32,
+}
+
+impl AclEntryRef {
+    fn encode(&self) -> String {
+        let dir = if self.egress { "out" } else { "in" };
+        format!("{}:{dir}:{}", self.acl_id, self.rule_number)
+    }
+
+    fn decode(s: &str) -> Option<Self> {
+        let mut parts = s.split(':');
+        let (acl, dir, rule) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || !acl.starts_with("acl-") {
+            return None;
+        }
+        let egress = match dir {
+            "in" => false,
+            "out" => true,
+            _ => return None,
+        };
+        let rule_number: i32 = rule.parse().ok()?;
+        (1..=32766).contains(&rule_number).then(|| AclEntryRef {
+            acl_id: acl.to_string(),
+            egress,
+            rule_number,
+        })
+    }
+}
+
+/// The tags recording the ACL entries added for an interface.
+pub fn encode_acl_entries(entries: &[AclEntryRef]) -> Vec<(String, String)> {
+    let items: Vec<String> = entries.iter().map(AclEntryRef::encode).collect();
+    to_chunks(markers::TAG_NETWORK_ACL_ENTRIES, &items, ' ')
+}
+
+/// The ACL entries recorded on an interface; items that do not parse are left out.
+pub fn decode_acl_entries(tags: &BTreeMap<String, String>) -> Option<Vec<AclEntryRef>> {
+    from_chunks(tags, markers::TAG_NETWORK_ACL_ENTRIES, ' ').map(|v| {
+        v.split_whitespace()
+            .filter_map(AclEntryRef::decode)
+            .collect()
+    })
+}
+
+/// The tag recording an interface's connection-tracking timeouts before isolation.
+pub fn encode_conntrack(c: &ConnTracking) -> (String, String) {
+    let mut items = Vec::new();
+    if let Some(v) = c.tcp_established {
+        items.push(format!("tcp={v}"));
+    }
+    if let Some(v) = c.udp_stream {
+        items.push(format!("udps={v}"));
+    }
+    if let Some(v) = c.udp {
+        items.push(format!("udp={v}"));
+    }
+    (markers::TAG_ORIGINAL_CONNTRACK.to_string(), items.join(";"))
+}
+
+/// An interface's recorded connection-tracking timeouts, if it has a record.
+pub fn decode_conntrack(tags: &BTreeMap<String, String>) -> Option<ConnTracking> {
+    let raw = tags.get(markers::TAG_ORIGINAL_CONNTRACK)?;
+    let mut c = ConnTracking::default();
+    for item in raw.split(';') {
+        match item.split_once('=') {
+            Some(("tcp", v)) => c.tcp_established = v.parse().ok(),
+            Some(("udps", v)) => c.udp_stream = v.parse().ok(),
+            Some(("udp", v)) => c.udp = v.parse().ok(),
+            _ => {}
+        }
+    }
+    Some(c)
+}
+
+/// How an instance was taken out of its Auto Scaling group's hands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AsgRemoval {
+    /// `DetachInstances`: the instance left the group; rollback attaches it again.
+    Detached,
+    /// `EnterStandby`: the instance stays in the group, not health-checked; rollback exits
+    /// standby.
+    Standby,
+}
+
 /// Where target group ARNs live, to shorten them in the record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArnScope {
@@ -133,8 +238,14 @@ pub struct OriginalAttributes {
     pub termination_protection: Option<bool>,
     /// Shutdown behaviour before isolation.
     pub shutdown_behavior: Option<String>,
-    /// The Auto Scaling group the instance was detached from.
+    /// The Auto Scaling group the instance was taken out of.
     pub auto_scaling_group: Option<String>,
+    /// How it was taken out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_scaling_removal: Option<AsgRemoval>,
+    /// Its scale-in protection in the group before isolation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale_in_protection: Option<bool>,
     /// The target groups the instance was deregistered from.
     pub target_groups: Vec<Registration>,
 }
@@ -153,6 +264,12 @@ impl OriginalAttributes {
         if out.auto_scaling_group.is_none() {
             out.auto_scaling_group
                 .clone_from(&current.auto_scaling_group);
+        }
+        if out.auto_scaling_removal.is_none() {
+            out.auto_scaling_removal = current.auto_scaling_removal;
+        }
+        if out.scale_in_protection.is_none() {
+            out.scale_in_protection = current.scale_in_protection;
         }
         for reg in &current.target_groups {
             match out
@@ -186,6 +303,14 @@ impl OriginalAttributes {
         if let Some(asg) = &self.auto_scaling_group {
             items.push(format!("asg={}", escape(asg)));
         }
+        match self.auto_scaling_removal {
+            Some(AsgRemoval::Detached) => items.push("asgm=detached".into()),
+            Some(AsgRemoval::Standby) => items.push("asgm=standby".into()),
+            None => {}
+        }
+        if let Some(sip) = self.scale_in_protection {
+            items.push(format!("sip={sip}"));
+        }
         let prefix = scope.target_group_prefix();
         for tg in &self.target_groups {
             let ports: Vec<String> = tg.ports.iter().map(i32::to_string).collect();
@@ -212,6 +337,14 @@ impl OriginalAttributes {
                 "dat" => out.termination_protection = value.parse().ok(),
                 "isb" => out.shutdown_behavior = Some(unescape(value)),
                 "asg" => out.auto_scaling_group = Some(unescape(value)),
+                "asgm" => {
+                    out.auto_scaling_removal = match value {
+                        "detached" => Some(AsgRemoval::Detached),
+                        "standby" => Some(AsgRemoval::Standby),
+                        _ => None,
+                    }
+                }
+                "sip" => out.scale_in_protection = value.parse().ok(),
                 "tg" | "tga" => {
                     let (arn, ports) = value.split_once('@').unwrap_or((value, ""));
                     let arn = unescape(arn);
@@ -318,6 +451,8 @@ mod tests {
             termination_protection: Some(false),
             shutdown_behavior: Some("terminate".into()),
             auto_scaling_group: Some("web prod;a=b@c,d%".into()),
+            auto_scaling_removal: Some(AsgRemoval::Standby),
+            scale_in_protection: Some(false),
             target_groups: vec![
                 Registration {
                     target_group_arn:
@@ -336,7 +471,7 @@ mod tests {
         let enc = rec.encode(&scope());
         assert_eq!(enc.len(), 1);
         assert!(enc[0].1.starts_with(
-            "dat=false;isb=terminate;asg=web%20prod%3Ba%3Db%40c%2Cd%25;tg=web/73e2d6bc24d8a067@80,443;tga="
+            "dat=false;isb=terminate;asg=web%20prod%3Ba%3Db%40c%2Cd%25;asgm=standby;sip=false;tg=web/73e2d6bc24d8a067@80,443;tga="
         ));
         assert_eq!(OriginalAttributes::decode(&tags(enc), &scope()), Some(rec));
     }
@@ -347,6 +482,8 @@ mod tests {
             termination_protection: Some(true),
             shutdown_behavior: Some("stop".into()),
             auto_scaling_group: None,
+            auto_scaling_removal: None,
+            scale_in_protection: None,
             target_groups: (0..12)
                 .map(|i| Registration {
                     target_group_arn: format!(
@@ -363,11 +500,53 @@ mod tests {
     }
 
     #[test]
+    fn acl_entries_and_conntrack_round_trip_and_forged_items_are_dropped() {
+        let entries = vec![
+            AclEntryRef {
+                acl_id: "acl-0a1b".into(),
+                egress: false,
+                rule_number: 3,
+            },
+            AclEntryRef {
+                acl_id: "acl-0a1b".into(),
+                egress: true,
+                rule_number: 3,
+            },
+        ];
+        let enc = encode_acl_entries(&entries);
+        assert_eq!(enc[0].1, "acl-0a1b:in:3 acl-0a1b:out:3");
+        assert_eq!(decode_acl_entries(&tags(enc)), Some(entries));
+        // A value written by someone else: only well-formed items within the rule range count.
+        let forged = tags(vec![(
+            markers::TAG_NETWORK_ACL_ENTRIES.to_string(),
+            "acl-1:in:0 acl-1:in:32767 sg-1:in:5 acl-1:sideways:5 acl-1:out:7".into(),
+        )]);
+        assert_eq!(
+            decode_acl_entries(&forged),
+            Some(vec![AclEntryRef {
+                acl_id: "acl-1".into(),
+                egress: true,
+                rule_number: 7
+            }])
+        );
+        let c = ConnTracking {
+            tcp_established: Some(432000),
+            udp_stream: None,
+            udp: Some(30),
+        };
+        let (k, v) = encode_conntrack(&c);
+        assert_eq!(v, "tcp=432000;udp=30");
+        assert_eq!(decode_conntrack(&tags(vec![(k, v)])), Some(c));
+    }
+
+    #[test]
     fn merge_keeps_recorded_values_and_adds_new_ones() {
         let recorded = OriginalAttributes {
             termination_protection: Some(false),
             shutdown_behavior: Some("terminate".into()),
             auto_scaling_group: None,
+            auto_scaling_removal: None,
+            scale_in_protection: None,
             target_groups: vec![Registration {
                 target_group_arn: "a".into(),
                 ports: vec![80],
@@ -377,6 +556,8 @@ mod tests {
             termination_protection: Some(true),
             shutdown_behavior: Some("stop".into()),
             auto_scaling_group: Some("asg".into()),
+            auto_scaling_removal: Some(AsgRemoval::Detached),
+            scale_in_protection: Some(true),
             target_groups: vec![
                 Registration {
                     target_group_arn: "a".into(),
@@ -392,6 +573,7 @@ mod tests {
         assert_eq!(m.termination_protection, Some(false));
         assert_eq!(m.shutdown_behavior.as_deref(), Some("terminate"));
         assert_eq!(m.auto_scaling_group.as_deref(), Some("asg"));
+        assert_eq!(m.auto_scaling_removal, Some(AsgRemoval::Detached));
         assert_eq!(m.target_groups[0].ports, vec![80, 443]);
         assert_eq!(m.target_groups.len(), 2);
         assert_eq!(m.merged_with(&now), m, "merging again changes nothing");

@@ -216,6 +216,40 @@ impl Context {
             })
     }
 
+    /// The shortfalls every task reported (`incomplete`), tagged with the task.
+    fn incomplete(&self) -> Vec<Value> {
+        self.results
+            .iter()
+            .filter_map(|(task, r)| Some((task, r.get("incomplete")?.as_array()?)))
+            .flat_map(|(task, list)| {
+                list.iter().map(move |s| {
+                    let mut s = s.clone();
+                    if let Some(o) = s.as_object_mut() {
+                        o.insert("task".into(), json!(task));
+                    }
+                    s
+                })
+            })
+            .collect()
+    }
+
+    /// What the containment does not cut, from every task's `caveats`, once each.
+    fn caveats(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for c in self
+            .results
+            .iter()
+            .filter_map(|(_, r)| r.get("caveats")?.as_array())
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            if !out.iter().any(|o| o == c) {
+                out.push(c.to_string());
+            }
+        }
+        out
+    }
+
     /// Whether any task changed anything.
     fn changed_anything(&self) -> bool {
         self.actions()
@@ -513,6 +547,14 @@ fn body(ctx: &Context, settings: &Settings) -> Value {
         }
     }
     body.insert("evidence".into(), Value::Object(evidence));
+    let incomplete = ctx.incomplete();
+    if !incomplete.is_empty() {
+        body.insert("incomplete".into(), Value::Array(incomplete));
+    }
+    let caveats = ctx.caveats();
+    if !caveats.is_empty() {
+        body.insert("caveats".into(), json!(caveats));
+    }
     if !other.is_empty() {
         body.insert("otherResults".into(), Value::Object(other));
     }
@@ -601,6 +643,32 @@ fn next_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
     };
     match ctx.outcome.as_str() {
         "contained" => {}
+        "partially-contained" => {
+            for short in ctx.incomplete() {
+                steps.push(format!(
+                    "INCOMPLETE ({}): {}",
+                    short.get("error").and_then(Value::as_str).unwrap_or("unknown"),
+                    short.get("detail").and_then(Value::as_str).unwrap_or("")
+                ));
+            }
+        }
+        "contained-evidence-incomplete" => {
+            let why = ctx
+                .report("snapshot")
+                .map(error_info)
+                .map(|e| {
+                    format!(
+                        "{}: {}",
+                        e.get("error").and_then(Value::as_str).unwrap_or("unknown error"),
+                        e.get("cause").and_then(Value::as_str).unwrap_or("")
+                    )
+                })
+                .unwrap_or_else(|| "no details".into());
+            steps.push(format!(
+                "The instance is contained, but the evidence snapshots FAILED ({why}). Take them by hand now, before anything changes the disks: aws ec2 create-snapshots --instance-specification InstanceId={} --copy-tags-from-source volume",
+                s.label.as_deref().unwrap_or("<instance id>")
+            ));
+        }
         "skipped" => steps.push(format!(
             "Nothing was changed: {}. Review the finding and act by hand if it is real.",
             ctx.reason.clone().or_else(|| exemption_reason(ctx)).unwrap_or_else(reasons)
@@ -649,7 +717,10 @@ fn next_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
             "Outcome {other:?}: open the execution to see what happened."
         )),
     }
-    let acted = ctx.outcome == "contained" || ctx.changed_anything();
+    let acted = matches!(
+        ctx.outcome.as_str(),
+        "contained" | "partially-contained" | "contained-evidence-incomplete"
+    ) || ctx.changed_anything();
     if acted && !ctx.dry_run {
         match ctx.route.as_deref() {
             Some("ec2") => steps.extend(ec2_steps(ctx, settings)),
@@ -686,9 +757,9 @@ fn ec2_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
         .as_deref()
         .unwrap_or("<restore-instance state machine ARN>");
     vec![
-        format!("Instance {instance} in {account} ({region}) is isolated in the quarantine security group; its original groups and the evidence snapshots are listed under evidence."),
+        format!("Instance {instance} in {account} ({region}) is isolated: its interfaces are in the quarantine security group, and deny entries for its addresses are in the network ACLs its traffic crosses. Its original groups, the ACL entries and the evidence snapshots are listed under evidence; what containment does not cut (DNS, the metadata service, traffic inside its own subnet) is listed under caveats."),
         "Investigate from the snapshots (create volumes from them in a forensic account); avoid logging in to the instance.".to_string(),
-        format!("To roll back: start the restore-instance state machine with {input}, e.g. aws stepfunctions start-execution --state-machine-arn {machine} --input '{input}'. It puts back the original security groups."),
+        format!("To roll back: start the restore-instance state machine with {input}, e.g. aws stepfunctions start-execution --state-machine-arn {machine} --input '{input}'. It puts back the original security groups, removes the network ACL entries and returns the instance to its Auto Scaling group."),
     ]
 }
 

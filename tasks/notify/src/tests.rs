@@ -538,3 +538,64 @@ async fn a_rollback_passes_on_the_desired_capacity_note() {
         serde_json::from_str(&compose(&doc(json!({})), &Settings::default()).body).expect("json");
     assert!(!body["nextSteps"].to_string().contains("desired capacity"));
 }
+
+#[tokio::test]
+async fn a_partial_containment_names_each_shortfall_and_the_caveats() {
+    let mut isolate = isolate_report();
+    isolate["incomplete"] = json!([{
+        "error": names::REMEDIATION_NETWORK_ACL_FULL,
+        "action": "deny-in-network-acls",
+        "detail": "network ACL acl-0nat has no room for the inbound deny entries"
+    }]);
+    isolate["caveats"] = json!(["DNS is not cut: queries to the Route 53 Resolver still work."]);
+    let doc = document(
+        &ec2_event(),
+        "partially-contained",
+        json!({ "isolate": isolate.clone(), "tag": { "task": "tag", "actions": [], "caveats": ["DNS is not cut: queries to the Route 53 Resolver still work."] } }),
+    );
+    let (_, p) = send(&doc).await;
+    let (subject, body, attrs) = p.one();
+    assert!(subject.contains("partially-contained"), "{subject}");
+    assert_eq!(attrs["outcome"], "partially-contained");
+    assert_eq!(
+        body["incomplete"],
+        json!([{
+            "error": "Remediation.NetworkAclFull",
+            "action": "deny-in-network-acls",
+            "detail": "network ACL acl-0nat has no room for the inbound deny entries",
+            "task": "isolate"
+        }])
+    );
+    // Each caveat once, however many reports carry it.
+    assert_eq!(
+        body["caveats"],
+        json!(["DNS is not cut: queries to the Route 53 Resolver still work."])
+    );
+    let steps = body["nextSteps"].to_string();
+    assert!(
+        steps.contains("INCOMPLETE (Remediation.NetworkAclFull): network ACL acl-0nat"),
+        "{steps}"
+    );
+    assert!(steps.contains("To roll back"), "rollback offered: {steps}");
+}
+
+#[tokio::test]
+async fn contained_without_evidence_says_to_take_the_snapshots_by_hand() {
+    let doc = document(
+        &ec2_event(),
+        "contained-evidence-incomplete",
+        json!({
+            "isolate": isolate_report(),
+            "snapshot": {"task": "snapshot", "error": "Snapshot.LimitExceeded", "cause": "{\"errorType\":\"Snapshot.LimitExceeded\",\"errorMessage\":\"too many pending snapshots\"}"}
+        }),
+    );
+    let (_, p) = send(&doc).await;
+    let (_, body, _) = p.one();
+    let steps = body["nextSteps"].to_string();
+    assert!(
+        steps.contains(
+            "evidence snapshots FAILED (Snapshot.LimitExceeded: too many pending snapshots)"
+        ) && steps.contains("aws ec2 create-snapshots --instance-specification InstanceId=i-"),
+        "{steps}"
+    );
+}

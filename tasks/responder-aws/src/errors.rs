@@ -112,5 +112,9 @@ where
         ),
         other => (names::REMEDIATION_FAILED, format!("{other}")),
     };
-    TaskError::new(name, format!("{what} failed: {detail}"))
+    let task_error = TaskError::new(name, format!("{what} failed: {detail}"));
+    match error_code(err) {
+        Some(code) => task_error.with_aws_code(code),
+        None => task_error,
+    }
 }

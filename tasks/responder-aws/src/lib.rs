@@ -2,6 +2,7 @@
 //! sessions through the remediation role, and the mapping of SDK errors to stable error names.
 
 pub mod clients;
+pub mod consistency;
 #[cfg(feature = "ec2")]
 pub mod ec2;
 pub mod errors;

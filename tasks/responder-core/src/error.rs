@@ -34,6 +34,14 @@ pub mod names {
     pub const REMEDIATION_VERIFICATION_FAILED: &str = "Remediation.VerificationFailed";
     /// Any other AWS error during a remediation call.
     pub const REMEDIATION_FAILED: &str = "Remediation.Failed";
+    /// A network ACL the contained instance's traffic crosses has no room for the per-address
+    /// deny entries (its entry quota, or no free rule number below its first allow entry).
+    /// Reported after every other containment step ran; the interfaces are quarantined.
+    pub const REMEDIATION_NETWORK_ACL_FULL: &str = "Remediation.NetworkAclFull";
+    /// A deny on IAM credentials could not be attached after their key was deactivated, or
+    /// another step of credential containment stopped halfway: sessions already minted may
+    /// still work. Never retried silently; always notified.
+    pub const REMEDIATION_INCOMPLETE: &str = "Remediation.Incomplete";
     /// The account's snapshot limit (or concurrent snapshot limit) was reached. Retryable.
     pub const SNAPSHOT_LIMIT_EXCEEDED: &str = "Snapshot.LimitExceeded";
     /// A rollback was asked for but no record of the original state exists.
@@ -57,6 +65,8 @@ pub mod names {
         REMEDIATION_TARGET_NOT_FOUND,
         REMEDIATION_VERIFICATION_FAILED,
         REMEDIATION_FAILED,
+        REMEDIATION_NETWORK_ACL_FULL,
+        REMEDIATION_INCOMPLETE,
         SNAPSHOT_LIMIT_EXCEEDED,
         RESTORE_NO_RECORD,
         APPROVAL_REJECTED,
@@ -69,6 +79,10 @@ pub mod names {
         REMEDIATION_TRANSIENT,
         SNAPSHOT_LIMIT_EXCEEDED,
     ];
+
+    /// The names a state machine retries a few times after a change: a read-back that did not
+    /// show the change yet (EC2 and IAM are eventually consistent), which a re-run converges.
+    pub const RETRYABLE_AFTER_CHANGE: &[&str] = &[REMEDIATION_VERIFICATION_FAILED];
 }
 
 /// An error with a stable name, as every task's own error enum implements it.
@@ -84,6 +98,10 @@ pub struct TaskError {
     pub name: &'static str,
     /// What went wrong, for the analyst reading the failure notification.
     pub message: String,
+    /// The AWS error code behind it (`InvalidGroup.NotFound`, `Throttling`...), when AWS
+    /// answered one: the logic tells a resource it just created and cannot see yet apart from
+    /// one that really is missing by this code, not by the message.
+    pub aws_code: Option<String>,
 }
 
 impl TaskError {
@@ -92,7 +110,19 @@ impl TaskError {
         Self {
             name,
             message: message.into(),
+            aws_code: None,
         }
+    }
+
+    /// The same error, carrying the AWS error code behind it.
+    pub fn with_aws_code(mut self, code: impl Into<String>) -> Self {
+        self.aws_code = Some(code.into());
+        self
+    }
+
+    /// Whether AWS answered this error with `code`.
+    pub fn has_aws_code(&self, code: &str) -> bool {
+        self.aws_code.as_deref() == Some(code)
     }
 
     /// A bad input document.

@@ -20,4 +20,4 @@ pub use error::{names, NamedError, TaskError};
 pub use exemption::{Eligibility, ExemptionResult};
 pub use finding::{AccessKeyTarget, CredentialKind, Finding, InstanceTarget, Resource};
 pub use policy::Policy;
-pub use report::{ActionRecord, Outcome, TaskReport};
+pub use report::{ActionRecord, Outcome, Shortfall, TaskReport};

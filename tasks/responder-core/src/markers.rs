@@ -23,6 +23,11 @@ pub const TAG_ORIGINAL_GROUPS: &str = "guardduty-responder:original-groups";
 /// On an instance: attributes changed by isolation, as a compact record for rollback
 /// (termination protection, shutdown behaviour, Auto Scaling group, target groups).
 pub const TAG_ORIGINAL_ATTRIBUTES: &str = "guardduty-responder:original-attributes";
+/// On a network interface: the network ACL entries isolation added for its addresses
+/// (`acl-ID:in|out:RULE`, space-separated), which rollback deletes.
+pub const TAG_NETWORK_ACL_ENTRIES: &str = "guardduty-responder:network-acl-entries";
+/// On a network interface: its connection-tracking idle timeouts before isolation.
+pub const TAG_ORIGINAL_CONNTRACK: &str = "guardduty-responder:original-conntrack";
 /// On a snapshot: its purpose.
 pub const TAG_PURPOSE: &str = "guardduty-responder:purpose";
 /// On a snapshot: the instance it was taken from.

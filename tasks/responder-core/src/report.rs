@@ -66,6 +66,19 @@ impl ActionRecord {
     }
 }
 
+/// A step a task could not complete although it succeeded overall: what it did holds, this
+/// part does not. The state machine notifies it and fails the execution with `error`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shortfall {
+    /// The stable error name (`responder_core::names`).
+    pub error: String,
+    /// The action that fell short, as in [`ActionRecord::action`].
+    pub action: String,
+    /// What is missing and what to do about it, for the analyst.
+    pub detail: String,
+}
+
 /// A task's result document, stored by the state machine under `results.<task>`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -79,6 +92,13 @@ pub struct TaskReport {
     /// Evidence ids for the analyst: snapshot ids, original groups, policy names.
     #[serde(default)]
     pub evidence: Map<String, Value>,
+    /// Steps that could not be completed (empty when everything held).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<Shortfall>,
+    /// What this containment does not cut, said plainly (for example DNS to the Route 53
+    /// Resolver), so nobody believes more than holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caveats: Vec<String>,
 }
 
 impl TaskReport {
@@ -89,6 +109,30 @@ impl TaskReport {
             dry_run,
             actions: Vec::new(),
             evidence: Map::new(),
+            incomplete: Vec::new(),
+            caveats: Vec::new(),
+        }
+    }
+
+    /// Records a step that fell short.
+    pub fn fall_short(
+        &mut self,
+        error: &'static str,
+        action: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
+        self.incomplete.push(Shortfall {
+            error: error.to_string(),
+            action: action.into(),
+            detail: detail.into(),
+        });
+    }
+
+    /// Adds a caveat once.
+    pub fn caveat(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        if !self.caveats.contains(&text) {
+            self.caveats.push(text);
         }
     }
 

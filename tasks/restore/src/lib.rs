@@ -1,11 +1,14 @@
 //! The `restore` task: rolls back an isolation after a false positive, from the records
 //! isolation left on the interfaces and the instance (see `isolate::record`).
 //!
-//! Each interface gets back its recorded groups (verified), the instance its termination
-//! protection and shutdown behaviour, its Auto Scaling group and its target groups (skipped
-//! with the reason when they no longer exist); then the records are removed and the instance
-//! is marked `restored`, keeping the finding id tag for the audit trail. With no record on any
-//! interface it refuses with `Restore.NoRecord`.
+//! Each interface gets back its recorded groups (verified); the network ACL entries isolation
+//! added for its addresses are deleted (each checked to still be one isolation adds, then read
+//! back) and its connection-tracking timeouts put back; the instance gets back its termination
+//! protection and shutdown behaviour, its Auto Scaling group (out of standby, or attached
+//! again) with its scale-in protection, and its target groups (skipped with the reason when
+//! they no longer exist); then the records are removed and the instance is marked `restored`,
+//! keeping the finding id tag for the audit trail. With no record on any interface it refuses
+//! with `Restore.NoRecord`.
 
 pub mod restore;
 
@@ -29,9 +32,13 @@ pub const IAM_ACTIONS: &[&str] = &[
     "ec2:ModifyInstanceAttribute",
     "ec2:CreateTags",
     "ec2:DeleteTags",
+    "ec2:DescribeNetworkAcls",
+    "ec2:DeleteNetworkAclEntry",
     "autoscaling:DescribeAutoScalingInstances",
     "autoscaling:DescribeAutoScalingGroups",
     "autoscaling:AttachInstances",
+    "autoscaling:ExitStandby",
+    "autoscaling:SetInstanceProtection",
     "elasticloadbalancing:DescribeTargetHealth",
     "elasticloadbalancing:RegisterTargets",
     "sts:AssumeRole",

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use isolate::caps::{AutoScaling, Ec2Isolation, LoadBalancing};
-use isolate::model::same_groups;
+use isolate::model::{same_groups, AclEntry, ConnTracking, Interface, NetworkAcl};
 use isolate::record::{self, ArnScope, OriginalAttributes};
 use responder_core::finding::is_resource_id;
 use responder_core::{markers, names, ActionRecord, Outcome, TaskError, TaskInput, TaskReport};
@@ -167,7 +167,7 @@ pub async fn restore(
         )
     })?;
     let found = ec2.describe_interfaces(&instance.interface_ids).await?;
-    let recorded: Vec<(isolate::model::Interface, Vec<String>)> = instance
+    let recorded: Vec<(Interface, Vec<String>)> = instance
         .interface_ids
         .iter()
         .filter_map(|i| found.iter().find(|f| &f.id == i))
@@ -251,7 +251,12 @@ pub async fn restore(
         ));
     }
 
-    // 2. Instance attributes, Auto Scaling group and target groups, where recorded.
+    // 2. What the interfaces' records say isolation added around them: network ACL entries
+    //    and shortened connection-tracking timeouts.
+    network_acls(&mut report, ec2, &recorded, dry).await?;
+    connection_tracking(&mut report, ec2, &recorded, dry).await?;
+
+    // 3. Instance attributes, Auto Scaling group and target groups, where recorded.
     let scope = req.scope();
     let attrs_record = OriginalAttributes::decode(&instance.tags, &scope);
     let rec = attrs_record.clone().unwrap_or_default();
@@ -323,10 +328,27 @@ pub async fn restore(
     if let Some(group) = &rec.auto_scaling_group {
         let action = "attach-to-auto-scaling-group";
         let member = asg.membership(id).await?;
-        if member
+        let in_group = member
             .as_ref()
-            .is_some_and(|m| &m.group == group && !m.is_leaving())
-        {
+            .filter(|m| &m.group == group && !m.is_leaving());
+        if let Some(m) = in_group.filter(|m| m.is_standby()) {
+            // Isolation put it in standby because the group refused the detach.
+            if !dry {
+                asg.exit_standby(id, group).await?;
+            }
+            report.push(
+                ActionRecord::new(
+                    "exit-standby",
+                    group,
+                    change(dry),
+                    "returned the instance to service from standby",
+                )
+                .with_states(
+                    json!({ "lifecycleState": m.lifecycle_state }),
+                    json!({ "lifecycleState": "InService" }),
+                ),
+            );
+        } else if in_group.is_some() {
             report.push(ActionRecord::new(
                 action,
                 group,
@@ -372,6 +394,9 @@ pub async fn restore(
     let capacity_note = capacity.as_ref().map(|review| review.detail.clone());
     if let Some(review) = capacity {
         report.push(review);
+    }
+    if let (Some(group), Some(protected)) = (&rec.auto_scaling_group, rec.scale_in_protection) {
+        scale_in_protection(&mut report, asg, id, group, protected, dry).await?;
     }
 
     for tg in &rec.target_groups {
@@ -430,9 +455,17 @@ pub async fn restore(
         }
     }
 
-    // 3. The records go, the status says restored; the finding id stays for the audit trail.
+    // 4. The records go, the status says restored; the finding id stays for the audit trail.
     for (iface, _) in &recorded {
-        let keys = record::present_keys(&iface.tags, markers::TAG_ORIGINAL_GROUPS);
+        let mut keys = record::present_keys(&iface.tags, markers::TAG_ORIGINAL_GROUPS);
+        keys.extend(record::present_keys(
+            &iface.tags,
+            markers::TAG_NETWORK_ACL_ENTRIES,
+        ));
+        keys.extend(record::present_keys(
+            &iface.tags,
+            markers::TAG_ORIGINAL_CONNTRACK,
+        ));
         ec2.delete_tags(&iface.id, &keys, dry).await?;
         report.push(ActionRecord::new(
             "remove-original-groups-record",
@@ -492,6 +525,232 @@ pub async fn restore(
         }
     }
     Ok(report)
+}
+
+/// Whether an ACL entry is one isolation adds for one of these addresses: a deny of all
+/// traffic, or the Session Manager allows (TCP 443 in, TCP ephemeral ports out). An entry that
+/// is something else now (someone replaced it) is left alone.
+fn is_isolation_entry(e: &AclEntry, addresses: &[String]) -> bool {
+    if !addresses.contains(&e.cidr) {
+        return false;
+    }
+    let all = e.protocol == "-1" && !e.allow;
+    let https_in = e.allow && !e.egress && e.protocol == "6" && e.ports == Some((443, 443));
+    let replies_out = e.allow && e.egress && e.protocol == "6" && e.ports == Some((1024, 65535));
+    all || https_in || replies_out
+}
+
+/// Deletes the network ACL entries recorded on the interfaces, after checking each is still
+/// one isolation added for that interface's addresses, then reads the ACLs back.
+async fn network_acls(
+    report: &mut TaskReport,
+    ec2: &dyn Ec2Isolation,
+    recorded: &[(Interface, Vec<String>)],
+    dry: bool,
+) -> Result<(), TaskError> {
+    let mut by_vpc: BTreeMap<&str, Vec<NetworkAcl>> = BTreeMap::new();
+    for (iface, _) in recorded {
+        let Some(entries) = record::decode_acl_entries(&iface.tags) else {
+            continue;
+        };
+        if entries.is_empty() {
+            continue;
+        }
+        if !by_vpc.contains_key(iface.vpc_id.as_str()) {
+            by_vpc.insert(&iface.vpc_id, ec2.network_acls(&iface.vpc_id).await?);
+        }
+        let acls = &by_vpc[iface.vpc_id.as_str()];
+        let addresses: Vec<String> = iface
+            .ipv4
+            .iter()
+            .map(|a| format!("{a}/32"))
+            .chain(iface.ipv6.iter().map(|a| format!("{a}/128")))
+            .collect();
+        let mut deleted = Vec::new();
+        let mut gone = 0;
+        let mut foreign = Vec::new();
+        for r in &entries {
+            let found = acls.iter().find(|a| a.id == r.acl_id).and_then(|a| {
+                a.entries
+                    .iter()
+                    .find(|e| e.egress == r.egress && e.rule_number == r.rule_number)
+            });
+            match found {
+                None => gone += 1,
+                Some(e) if is_isolation_entry(e, &addresses) => {
+                    if !dry {
+                        ec2.delete_acl_entry(&r.acl_id, r.egress, r.rule_number)
+                            .await?;
+                    }
+                    deleted.push(json!({ "networkAclId": r.acl_id, "entry": e }));
+                }
+                Some(e) => foreign.push(json!({ "networkAclId": r.acl_id, "entry": e })),
+            }
+        }
+        let outcome = if deleted.is_empty() {
+            Outcome::Unchanged
+        } else {
+            change(dry)
+        };
+        let mut detail = format!(
+            "{} {} network ACL entries isolation added for its addresses ({gone} already gone)",
+            if dry { "would delete" } else { "deleted" },
+            deleted.len()
+        );
+        if !foreign.is_empty() {
+            detail.push_str(&format!(
+                "; {} recorded rule number(s) now hold other entries, left alone",
+                foreign.len()
+            ));
+        }
+        report.push(
+            ActionRecord::new("remove-network-acl-entries", &iface.id, outcome, detail)
+                .with_states(json!(deleted), json!([])),
+        );
+    }
+    if dry || by_vpc.is_empty() {
+        return Ok(());
+    }
+    // Read back: none of the deleted entries is there any more.
+    for (vpc, before) in &by_vpc {
+        let after = ec2.network_acls(vpc).await?;
+        for (iface, _) in recorded.iter().filter(|(i, _)| i.vpc_id == *vpc) {
+            for r in record::decode_acl_entries(&iface.tags).unwrap_or_default() {
+                let was_ours = before
+                    .iter()
+                    .find(|a| a.id == r.acl_id)
+                    .and_then(|a| {
+                        a.entries
+                            .iter()
+                            .find(|e| e.egress == r.egress && e.rule_number == r.rule_number)
+                    })
+                    .is_some_and(|e| {
+                        let addrs: Vec<String> = iface
+                            .ipv4
+                            .iter()
+                            .map(|a| format!("{a}/32"))
+                            .chain(iface.ipv6.iter().map(|a| format!("{a}/128")))
+                            .collect();
+                        is_isolation_entry(e, &addrs)
+                    });
+                let still = after.iter().find(|a| a.id == r.acl_id).is_some_and(|a| {
+                    a.entries
+                        .iter()
+                        .any(|e| e.egress == r.egress && e.rule_number == r.rule_number)
+                });
+                if was_ours && still {
+                    return Err(TaskError::new(
+                        names::REMEDIATION_VERIFICATION_FAILED,
+                        format!(
+                            "network ACL {} still holds rule {} ({}) after the rollback deleted it",
+                            r.acl_id,
+                            r.rule_number,
+                            if r.egress { "outbound" } else { "inbound" }
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Puts back the connection-tracking timeouts recorded on the interfaces. A timeout EC2 did
+/// not report before isolation goes back to its documented default for most instance types
+/// (TCP established 432,000 s, UDP stream 180 s, UDP 30 s).
+async fn connection_tracking(
+    report: &mut TaskReport,
+    ec2: &dyn Ec2Isolation,
+    recorded: &[(Interface, Vec<String>)],
+    dry: bool,
+) -> Result<(), TaskError> {
+    for (iface, _) in recorded {
+        let Some(orig) = record::decode_conntrack(&iface.tags) else {
+            continue;
+        };
+        let wanted = ConnTracking {
+            tcp_established: orig.tcp_established.or(Some(432_000)),
+            udp_stream: orig.udp_stream.or(Some(180)),
+            udp: orig.udp.or(Some(30)),
+        };
+        if iface.conntrack == Some(wanted) {
+            report.push(ActionRecord::new(
+                "restore-connection-tracking",
+                &iface.id,
+                Outcome::Unchanged,
+                "as recorded",
+            ));
+            continue;
+        }
+        match ec2.set_connection_tracking(&iface.id, &wanted, dry).await {
+            Ok(()) => report.push(
+                ActionRecord::new(
+                    "restore-connection-tracking",
+                    &iface.id,
+                    change(dry),
+                    "put back the recorded connection-tracking idle timeouts",
+                )
+                .with_states(json!(iface.conntrack), json!(wanted)),
+            ),
+            Err(e)
+                if e.name == names::REMEDIATION_THROTTLED
+                    || e.name == names::REMEDIATION_TRANSIENT =>
+            {
+                return Err(e)
+            }
+            Err(e) => report.push(ActionRecord::new(
+                "restore-connection-tracking",
+                &iface.id,
+                Outcome::Skipped,
+                format!("EC2 refused the timeouts: {}", e.message),
+            )),
+        }
+    }
+    Ok(())
+}
+
+/// Puts back the instance's scale-in protection in its Auto Scaling group, as recorded.
+async fn scale_in_protection(
+    report: &mut TaskReport,
+    asg: &dyn AutoScaling,
+    id: &str,
+    group: &str,
+    protected: bool,
+    dry: bool,
+) -> Result<(), TaskError> {
+    let action = "restore-scale-in-protection";
+    let now = asg.membership(id).await?;
+    let Some(m) = now.filter(|m| m.group == group && !m.is_leaving()) else {
+        report.push(ActionRecord::new(
+            action,
+            group,
+            Outcome::Skipped,
+            "the instance is not in the group",
+        ));
+        return Ok(());
+    };
+    if m.protected_from_scale_in == protected {
+        report.push(ActionRecord::new(
+            action,
+            group,
+            Outcome::Unchanged,
+            "as recorded",
+        ));
+        return Ok(());
+    }
+    if !dry {
+        asg.set_scale_in_protection(id, group, protected).await?;
+    }
+    report.push(
+        ActionRecord::new(
+            action,
+            group,
+            change(dry),
+            format!("set scale-in protection back to {protected}"),
+        )
+        .with_states(json!(m.protected_from_scale_in), json!(protected)),
+    );
+    Ok(())
 }
 
 /// The evidence key of the sentence telling analysts that re-attaching the instance raised its

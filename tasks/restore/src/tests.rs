@@ -29,13 +29,16 @@ fn request(dry_run: bool) -> RestoreRequest {
 }
 
 fn world() -> (FakeEc2, FakeAutoScaling, FakeLoadBalancing) {
-    let ec2 = FakeEc2::default().with_instance(
-        I,
-        &[
-            ("eni-a", "vpc-1", &["sg-web", "sg-ssh"][..]),
-            ("eni-b", "vpc-2", &["sg-db"][..]),
-        ],
-    );
+    let ec2 = FakeEc2::default()
+        .with_instance(
+            I,
+            &[
+                ("eni-a", "vpc-1", &["sg-web", "sg-ssh"][..]),
+                ("eni-b", "vpc-2", &["sg-db"][..]),
+            ],
+        )
+        .with_acl("acl-shared", "vpc-1", &["subnet-vpc-1", "subnet-nat"])
+        .with_acl("acl-2", "vpc-2", &["subnet-other"]);
     {
         let mut s = ec2.state();
         let a = s.attributes.get_mut(I).expect("attrs");
@@ -56,10 +59,13 @@ async fn isolated() -> (FakeEc2, FakeAutoScaling, FakeLoadBalancing) {
         finding_id: "f-1".into(),
         scope: scope(),
         dry_run: false,
+        mode: isolate::Mode::Contain,
     };
-    isolate(&t, &IsolateConfig::default(), &ec2, &asg, &elb)
-        .await
-        .expect("isolated");
+    let cfg = IsolateConfig {
+        backoff: responder_aws::consistency::Backoff::NONE,
+        ..IsolateConfig::default()
+    };
+    isolate(&t, &cfg, &ec2, &asg, &elb).await.expect("isolated");
     (ec2, asg, elb)
 }
 
@@ -73,6 +79,31 @@ async fn isolate_then_restore_gives_back_the_exact_original_state() {
     assert_eq!(r.task, "restore");
     assert_eq!(ec2.groups_of("eni-a"), vec!["sg-web", "sg-ssh"]);
     assert_eq!(ec2.groups_of("eni-b"), vec!["sg-db"]);
+    // The network ACLs hold exactly their default entries again.
+    for acl in ["acl-shared", "acl-2"] {
+        let numbers: Vec<i32> = ec2.acl_entries(acl).iter().map(|e| e.rule_number).collect();
+        assert_eq!(numbers, vec![100, 32767, 100, 32767], "{acl}");
+    }
+    // Connection tracking back to EC2's documented defaults (none was reported before).
+    assert_eq!(
+        ec2.state().interfaces["eni-a"].conntrack,
+        Some(isolate::model::ConnTracking {
+            tcp_established: Some(432_000),
+            udp_stream: Some(180),
+            udp: Some(30)
+        })
+    );
+    // No rollback record is left on the interfaces.
+    for eni in ["eni-a", "eni-b"] {
+        let tags = ec2.interface_tags(eni);
+        for key in [
+            markers::TAG_ORIGINAL_GROUPS,
+            markers::TAG_NETWORK_ACL_ENTRIES,
+            markers::TAG_ORIGINAL_CONNTRACK,
+        ] {
+            assert!(!tags.contains_key(key), "{eni}: {tags:?}");
+        }
+    }
     {
         let s = ec2.state();
         let a = &s.attributes[I];
@@ -270,6 +301,7 @@ async fn no_capacity_note_when_the_instance_was_not_attached() {
             isolate::model::AsgMembership {
                 group: "web-asg".into(),
                 lifecycle_state: "InService".into(),
+                protected_from_scale_in: false,
             },
         );
     };
@@ -318,6 +350,30 @@ impl isolate::caps::AutoScaling for CapacityUnreadable {
     }
     async fn group_exists(&self, group: &str) -> Result<bool, responder_core::TaskError> {
         self.0.group_exists(group).await
+    }
+    async fn set_scale_in_protection(
+        &self,
+        instance_id: &str,
+        group: &str,
+        protected: bool,
+    ) -> Result<(), responder_core::TaskError> {
+        self.0
+            .set_scale_in_protection(instance_id, group, protected)
+            .await
+    }
+    async fn enter_standby(
+        &self,
+        instance_id: &str,
+        group: &str,
+    ) -> Result<(), responder_core::TaskError> {
+        self.0.enter_standby(instance_id, group).await
+    }
+    async fn exit_standby(
+        &self,
+        instance_id: &str,
+        group: &str,
+    ) -> Result<(), responder_core::TaskError> {
+        self.0.exit_standby(instance_id, group).await
     }
     async fn attach(
         &self,
@@ -385,4 +441,67 @@ fn input_shapes() {
             names::INPUT_INVALID
         );
     }
+}
+
+#[tokio::test]
+async fn an_acl_entry_replaced_by_someone_else_is_left_alone() {
+    let (ec2, asg, elb) = isolated().await;
+    // Someone replaced the inbound deny with an entry of their own at the same number.
+    {
+        let mut s = ec2.state();
+        let acl = s
+            .acls
+            .iter_mut()
+            .find(|a| a.id == "acl-shared")
+            .expect("acl");
+        let e = acl
+            .entries
+            .iter_mut()
+            .find(|e| !e.egress && e.rule_number < 100)
+            .expect("ours");
+        e.cidr = "198.51.100.0/24".into();
+    }
+    let r = restore(&request(false), &ec2, &asg, &elb)
+        .await
+        .expect("restored");
+    assert!(ec2
+        .acl_entries("acl-shared")
+        .iter()
+        .any(|e| e.cidr == "198.51.100.0/24"));
+    let rec = r
+        .actions
+        .iter()
+        .find(|a| a.action == "remove-network-acl-entries" && a.target == "eni-a")
+        .expect("reported");
+    assert!(rec.detail.contains("left alone"), "{}", rec.detail);
+}
+
+#[tokio::test]
+async fn an_instance_put_in_standby_returns_to_service_with_its_protection() {
+    let (ec2, _, elb) = world();
+    let asg = FakeAutoScaling::default()
+        .with_member(I, "web-asg")
+        .refusing(
+            "detach",
+            responder_core::TaskError::new(names::REMEDIATION_FAILED, "ValidationError"),
+        );
+    let t = Target {
+        instance_id: I.into(),
+        finding_id: "f-1".into(),
+        scope: scope(),
+        dry_run: false,
+        mode: isolate::Mode::Contain,
+    };
+    let cfg = IsolateConfig {
+        backoff: responder_aws::consistency::Backoff::NONE,
+        ..IsolateConfig::default()
+    };
+    isolate(&t, &cfg, &ec2, &asg, &elb).await.expect("isolated");
+    assert_eq!(asg.state().members[I].lifecycle_state, "Standby");
+    let r = restore(&request(false), &ec2, &asg, &elb)
+        .await
+        .expect("restored");
+    assert_eq!(asg.state().members[I].lifecycle_state, "InService");
+    assert!(asg.state().attached.is_empty(), "not attached twice");
+    assert!(r.actions.iter().any(|a| a.action == "exit-standby"));
 }

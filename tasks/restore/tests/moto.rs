@@ -93,6 +93,7 @@ async fn isolate_then_restore_against_moto() {
             account: "123456789012".into(),
         },
         dry_run: false,
+        mode: isolate::Mode::Contain,
     };
     let (e, a, l) = (
         Ec2Adapter::from_conf(&conf),
@@ -101,7 +102,7 @@ async fn isolate_then_restore_against_moto() {
     );
     let cfg = IsolateConfig {
         egress_cidrs: vec!["10.20.9.9/32".into()],
-        cut_tracked_connections: true,
+        ..IsolateConfig::default()
     };
     let report = isolate(&target, &cfg, &e, &a, &l).await.expect("isolated");
     println!("{}", serde_json::to_string_pretty(&report).expect("json"));

@@ -53,6 +53,42 @@ async fn high_ec2_finding_on_one_interface_is_contained() -> Result<()> {
             st.tags.get(markers::TAG_STATUS).map(String::as_str),
             Some(markers::STATUS_QUARANTINED)
         );
+        // The quarantine group's only egress: TCP 443 to the Session Manager endpoints' group.
+        assert_eq!(
+            q.egress,
+            [format!("tcp 443-443 -> {}", e.main_vpc.endpoint_group_id)],
+            "quarantine egress"
+        );
+        // Deny entries both ways for the instance's address in the ACLs its traffic crosses:
+        // the default ACL (shared with the NAT gateway's subnet) and the endpoints' ACL, where
+        // Session Manager's HTTPS and its replies are allowed just before the deny.
+        let addr = format!("{}/32", eni.private_ips[0]);
+        let acls = readback::network_acls(&h.security, &e.vpc_id).await?;
+        let for_addr = |acl: &str| -> Vec<String> {
+            acls.get(acl)
+                .map(|l| l.iter().filter(|l| l.ends_with(&addr)).cloned().collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            for_addr(&e.main_vpc.default_acl_id),
+            [
+                format!("in 1 deny -1 {addr}"),
+                format!("out 1 deny -1 {addr}")
+            ]
+        );
+        assert_eq!(
+            for_addr(&e.main_vpc.endpoint_acl_id),
+            [
+                format!("in 1 allow 6 443-443 {addr}"),
+                format!("in 2 deny -1 {addr}"),
+                format!("out 1 allow 6 1024-65535 {addr}"),
+                format!("out 2 deny -1 {addr}")
+            ]
+        );
+        assert!(
+            eni.tags.contains_key(markers::TAG_NETWORK_ACL_ENTRIES),
+            "the entries are recorded on the interface for the rollback"
+        );
         // Incident tags.
         assert_eq!(
             st.tags.get(markers::TAG_FINDING_ID).map(String::as_str),
@@ -142,6 +178,32 @@ async fn two_interfaces_in_two_vpcs_each_get_their_vpcs_quarantine_group() -> Re
             quarantine_groups.insert(g.group_id.clone());
         }
         assert_eq!(quarantine_groups.len(), 2, "one quarantine group per VPC");
+        // Session Manager egress only where the VPC has its endpoints; nothing elsewhere.
+        for g in groups
+            .iter()
+            .filter(|g| quarantine_groups.contains(&g.group_id))
+        {
+            if g.vpc_id == e.vpc_id {
+                assert_eq!(
+                    g.egress,
+                    [format!("tcp 443-443 -> {}", e.main_vpc.endpoint_group_id)]
+                );
+            } else {
+                assert!(
+                    g.egress.is_empty(),
+                    "no egress without endpoints: {:?}",
+                    g.egress
+                );
+            }
+        }
+        let notes = notifications_for(&h, id).await?;
+        let body = notes[0].json().context("JSON")?;
+        let caveats = body["caveats"].to_string();
+        assert!(
+            caveats.contains("Session Manager is unavailable in")
+                && caveats.contains("DNS is not cut"),
+            "{caveats}"
+        );
         assert!(st.termination_protection);
         assert_eq!(outcomes_for(&h, id).await?, ["contained"]);
         Ok(())
@@ -226,6 +288,26 @@ async fn auto_scaling_instance_is_detached_and_deregistered_keeping_desired_capa
         );
         let s = h.run("asg", &event).await?;
         assert_eq!(s.outcome, "contained", "{s:#?}");
+        // Out of the group's hands before any interface moved: a quarantined instance fails
+        // its health checks, and the group would terminate it with the evidence.
+        let actions: Vec<String> = s
+            .actions
+            .iter()
+            .filter(|a| a.get("task").and_then(serde_json::Value::as_str) == Some("isolate"))
+            .filter_map(|a| {
+                a.get("action")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_string)
+            })
+            .collect();
+        let protect = actions
+            .iter()
+            .position(|a| a == "protect-from-auto-scaling");
+        let moved = actions.iter().position(|a| a == "set-interface-groups");
+        assert!(
+            matches!((protect, moved), (Some(p), Some(m)) if p < m),
+            "{actions:?}"
+        );
         let st = readback::instance(&h.security, &e.scaled.instance_id).await?;
         assert_eq!(st.auto_scaling_group, None, "detached");
         let asg = readback::auto_scaling_group(&h.security, &e.auto_scaling_group).await?;

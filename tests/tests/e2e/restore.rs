@@ -33,6 +33,16 @@ async fn restore_after_a_false_positive_puts_the_instance_back() -> Result<()> {
         let contained = readback::instance(&h.security, &e.scaled.instance_id).await?;
         assert!(contained.termination_protection);
         assert_eq!(contained.auto_scaling_group, None);
+        let addr = format!("{}/32", contained.interfaces[0].private_ips[0]);
+        let entries_for_addr = |acls: &std::collections::BTreeMap<String, Vec<String>>| {
+            acls.values()
+                .flatten()
+                .filter(|l| l.ends_with(&addr))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let acls = readback::network_acls(&h.security, &e.vpc_id).await?;
+        assert_eq!(entries_for_addr(&acls).len(), 6, "{acls:#?}");
         let snaps = readback::evidence_snapshots(&h.security, &e.scaled.instance_id).await?;
         assert!(!snaps.is_empty());
 
@@ -65,6 +75,15 @@ async fn restore_after_a_false_positive_puts_the_instance_back() -> Result<()> {
                 .collect::<Vec<_>>()
         };
         assert_eq!(groups(&after), groups(&before), "original groups back");
+        let acls = readback::network_acls(&h.security, &e.vpc_id).await?;
+        assert!(
+            entries_for_addr(&acls).is_empty(),
+            "every ACL entry for the instance removed: {acls:#?}"
+        );
+        assert!(after
+            .interfaces
+            .iter()
+            .all(|i| !i.tags.contains_key(markers::TAG_NETWORK_ACL_ENTRIES)));
         assert_eq!(after.termination_protection, before.termination_protection);
         assert_eq!(after.shutdown_behavior, before.shutdown_behavior);
         assert_eq!(
