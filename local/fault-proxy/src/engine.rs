@@ -86,6 +86,7 @@ pub struct Engine {
     upstream: Upstream,
     state: Mutex<State>,
     crash_hook: Mutex<Option<CrashHook>>,
+    crash_hold: Duration,
 }
 
 impl std::fmt::Debug for Engine {
@@ -99,7 +100,12 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     /// An engine playing `scenario` in front of `upstream`.
-    pub fn new(scenario: Scenario, upstream: Upstream, session_prefix: &str) -> Self {
+    pub fn new(
+        scenario: Scenario,
+        upstream: Upstream,
+        session_prefix: &str,
+        crash_hold: Duration,
+    ) -> Self {
         let rules = scenario
             .rules
             .iter()
@@ -118,7 +124,13 @@ impl Engine {
                 calls: HashMap::new(),
             }),
             crash_hook: Mutex::new(None),
+            crash_hold,
         }
+    }
+
+    /// How long a call whose caller is being killed is held.
+    pub fn crash_hold(&self) -> Duration {
+        self.crash_hold
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

@@ -48,6 +48,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
@@ -98,6 +99,10 @@ pub struct ProxyOptions {
     pub listen: SocketAddr,
     /// Role session names starting with this name the task after it.
     pub session_prefix: String,
+    /// How long a call whose caller is being killed is held before its connection is closed.
+    /// The caller's process is normally gone long before; holding the answer keeps the caller's
+    /// SDK from seeing a closed connection, and retrying, in the moment before the kill lands.
+    pub crash_hold: Duration,
 }
 
 impl Default for ProxyOptions {
@@ -105,6 +110,7 @@ impl Default for ProxyOptions {
         ProxyOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             session_prefix: SESSION_PREFIX.to_owned(),
+            crash_hold: Duration::from_secs(10),
         }
     }
 }
@@ -144,7 +150,12 @@ impl FaultProxy {
             return Err(ProxyError::NotLoopback(options.listen));
         }
         let upstream = upstream::Upstream::new(upstream)?;
-        let engine = Arc::new(Engine::new(scenario, upstream, &options.session_prefix));
+        let engine = Arc::new(Engine::new(
+            scenario,
+            upstream,
+            &options.session_prefix,
+            options.crash_hold,
+        ));
         let listener = server::bind(options.listen)
             .await
             .map_err(|source| ProxyError::Bind {

@@ -20,11 +20,6 @@ use crate::engine::{CrashRequest, Engine, Verdict};
 use crate::request::AwsRequest;
 use crate::shapes;
 
-/// How long a call whose caller is being killed is held before its connection is closed. The
-/// caller's process is normally gone long before: holding the answer keeps its SDK from seeing
-/// a closed connection (which it would retry) in the moment before the kill lands.
-const CRASH_HOLD: Duration = Duration::from_secs(10);
-
 /// The error that makes hyper close a connection without answering.
 #[derive(Debug)]
 pub(crate) struct Dropped;
@@ -176,7 +171,7 @@ async fn handle(
             if killed {
                 outcome.crash = true;
                 engine.record(&request, task.as_deref(), &outcome);
-                tokio::time::sleep(CRASH_HOLD).await;
+                tokio::time::sleep(engine.crash_hold()).await;
                 return Err(Dropped);
             }
             tracing::warn!(
