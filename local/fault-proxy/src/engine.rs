@@ -271,6 +271,7 @@ impl Engine {
         let unavailable = rng.chance(0.5);
 
         let mut fired: Option<Rule> = None;
+        let mut fired_rules = Vec::new();
         for active in state.rules.iter_mut() {
             if !active.applies(request, task) {
                 continue;
@@ -280,13 +281,19 @@ impl Engine {
                 // the rules before it.
                 active.matched += 1;
             } else if active.fires(now, &mut rng) {
-                fired = Some(active.rule.clone());
+                latency += Duration::from_millis(active.rule.delay_ms.unwrap_or(0));
+                fired_rules.push(active.rule.describe());
+                // A rule that only delays leaves the call's fate to what follows.
+                if active.rule.error.is_some() || active.rule.reset || active.rule.crash.is_some() {
+                    fired = Some(active.rule.clone());
+                }
             }
+        }
+        for description in fired_rules {
+            *state.tally.rules_fired.entry(description).or_default() += 1;
         }
         let service = request.service.as_str();
         let verdict = if let Some(rule) = fired {
-            *state.tally.rules_fired.entry(rule.describe()).or_default() += 1;
-            latency += Duration::from_millis(rule.delay_ms.unwrap_or(0));
             if let Some(error) = &rule.error {
                 Verdict::Error(shapes::named(
                     service,
@@ -298,13 +305,11 @@ impl Engine {
                 Verdict::Reset {
                     after_forward: rule.after_forward,
                 }
-            } else if let Some(kind) = rule.crash {
+            } else {
                 Verdict::Crash {
-                    kind,
+                    kind: rule.crash.unwrap_or(CrashKind::Exit),
                     after_forward: rule.after_forward,
                 }
-            } else {
-                Verdict::Forward
             }
         } else if reset {
             Verdict::Reset {
@@ -382,4 +387,100 @@ fn quota_applies(request: &AwsRequest) -> bool {
                     | "CreateNetworkInterface"
             )
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use http::HeaderValue;
+
+    fn engine(toml_text: &str) -> Engine {
+        let scenario = Scenario::parse(toml_text, "test").expect("scenario");
+        let upstream = Upstream::new("http://127.0.0.1:9").expect("url");
+        Engine::new(scenario, upstream, "guardduty-responder-", Duration::ZERO)
+    }
+
+    fn request(service: &str, body: &str) -> AwsRequest {
+        let mut h = HeaderMap::new();
+        h.insert(
+            http::header::AUTHORIZATION,
+            HeaderValue::from_str(&format!(
+                "AWS4-HMAC-SHA256 Credential=AKID/20240101/eu-west-1/{service}/aws4_request, SignedHeaders=host, Signature=x"
+            ))
+            .expect("header"),
+        );
+        AwsRequest::parse(&h, None, Bytes::from(body.to_owned()))
+    }
+
+    #[test]
+    fn a_rule_wins_over_random_faults_and_a_delay_only_rule_does_not_decide() {
+        let e = engine(
+            r#"
+            [defaults]
+            throttle = 1.0
+            [[rules]]
+            action = "DescribeVpcs"
+            delay_ms = 250
+            [[rules]]
+            action = "DescribeVpcs"
+            error = "IncorrectState"
+            "#,
+        );
+        let (d, _) = e.decide_locally(&request("ec2", "Action=DescribeVpcs"), None);
+        assert_eq!(
+            d.verdict,
+            Verdict::Error(AwsError::new("IncorrectState", 400, ""))
+        );
+        assert_eq!(d.latency, Duration::from_millis(250));
+        // Where no rule decides, the random throttling does.
+        let (d, _) = e.decide_locally(&request("ec2", "Action=DescribeRegions"), None);
+        assert_eq!(d.verdict, Verdict::Error(shapes::throttling("ec2")));
+        assert_eq!(e.counts().rules_fired.len(), 2);
+    }
+
+    #[test]
+    fn what_moto_answers_opens_windows_and_names_sessions() {
+        let e = engine("[consistency]\nsecurity-group = 60");
+        let create = request("ec2", "Action=CreateSecurityGroup&GroupName=q");
+        e.learn(&create, 200, "<r><groupId>sg-9</groupId></r>");
+        let (d, check) =
+            e.decide_locally(&request("ec2", "Action=CreateTags&ResourceId.1=sg-9"), None);
+        assert_eq!(
+            d.verdict,
+            Verdict::Error(AwsError::new(
+                "InvalidGroup.NotFound",
+                400,
+                "The security group 'sg-9' does not exist"
+            ))
+        );
+        assert!(!check, "a refused call needs no quota check");
+        // A failed creation opens nothing.
+        e.learn(&create, 400, "<r><groupId>sg-10</groupId></r>");
+        let (d, _) = e.decide_locally(
+            &request("ec2", "Action=CreateTags&ResourceId.1=sg-10"),
+            None,
+        );
+        assert_eq!(d.verdict, Verdict::Forward);
+
+        e.learn(
+            &request(
+                "sts",
+                "Action=AssumeRole&RoleSessionName=guardduty-responder-tag",
+            ),
+            200,
+            "<r><AccessKeyId>ASIATAG</AccessKeyId></r>",
+        );
+        assert_eq!(e.task_of_key("ASIATAG").as_deref(), Some("tag"));
+        assert_eq!(e.counts().windows_opened.get("security-group"), Some(&1));
+    }
+
+    #[test]
+    fn quota_checks_are_asked_for_only_where_a_quota_applies() {
+        let e = engine("[quotas]\naws = true");
+        let (d, check) = e.decide_locally(&request("iam", "Action=PutUserPolicy&UserName=u"), None);
+        assert_eq!((d.verdict, check), (Verdict::Forward, true));
+        let (_, check) = e.decide_locally(&request("iam", "Action=GetUser"), None);
+        assert!(!check);
+    }
 }
