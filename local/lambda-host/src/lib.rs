@@ -24,6 +24,7 @@
 
 mod api;
 mod config;
+mod crash;
 mod error;
 mod ids;
 mod logs;
@@ -36,17 +37,18 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
 pub use config::{
     FunctionConfig, HostOptions, InvokeOptions, MAX_PAYLOAD_BYTES, RESERVED_ENVIRONMENT,
 };
+pub use crash::{Crash, CrashPlan};
 pub use error::{ErrorKind, FunctionError, HostError};
 pub use logs::{LogLine, LogSink, LogStream};
 pub use report::Report;
 
 use api::{Answer, Event};
-use sandbox::{ExitInfo, RunOutcome, Sandbox};
+use sandbox::{ExitInfo, Injected, RunOutcome, Sandbox};
 
 /// The result of one invocation, as Lambda's `Invoke` would return it plus what
 /// Lambda logs about it.
@@ -89,11 +91,26 @@ struct Pool {
     retired: AtomicBool,
     processes_started: AtomicU64,
     invocations: AtomicU64,
+    /// The invocations running now, by request id, each with the way to crash it.
+    running: Mutex<HashMap<String, mpsc::UnboundedSender<Crash>>>,
+    /// Crashes planned for coming invocations.
+    plans: Mutex<Vec<CrashPlan>>,
 }
 
 impl Pool {
     fn idle(&self) -> MutexGuard<'_, Vec<Sandbox>> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn running(&self) -> MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<Crash>>> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The crash planned for the nth invocation, taken out of the plans.
+    fn take_plan(&self, invocation: u64) -> Option<CrashPlan> {
+        let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
+        let i = plans.iter().position(|p| p.invocation == invocation)?;
+        Some(plans.remove(i))
     }
 
     /// The most recently used live process, dropping (killing) dead or expired ones.
@@ -191,6 +208,8 @@ impl LambdaHost {
             retired: AtomicBool::new(false),
             processes_started: AtomicU64::new(0),
             invocations: AtomicU64::new(0),
+            running: Mutex::new(HashMap::new()),
+            plans: Mutex::new(Vec::new()),
         });
         let old = self
             .inner
@@ -251,6 +270,34 @@ impl LambdaHost {
         })
     }
 
+    /// Plans a crash: the `plan.invocation`th invocation of the function is killed
+    /// `plan.after` into its run and reported as Lambda reports that kind of end. An
+    /// invocation that answers first is not affected (and the plan is spent).
+    pub fn plan_crash(&self, function: &str, plan: CrashPlan) -> Result<(), HostError> {
+        let pool = self.pool(function)?;
+        pool.plans
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(plan);
+        Ok(())
+    }
+
+    /// Kills every invocation of the function running now, reported as `crash` (its process
+    /// is killed before the invocation returns; the next invocation starts a new process).
+    /// Returns how many invocations were running. A fault-injecting endpoint calls this when
+    /// it sees the call the crash is meant to interrupt.
+    pub fn crash_running(&self, function: &str, crash: Crash) -> Result<usize, HostError> {
+        let pool = self.pool(function)?;
+        let running = pool.running();
+        let mut told = 0;
+        for sender in running.values() {
+            if sender.send(crash).is_ok() {
+                told += 1;
+            }
+        }
+        Ok(told)
+    }
+
     fn pool(&self, function: &str) -> Result<Arc<Pool>, HostError> {
         self.inner
             .functions
@@ -294,8 +341,11 @@ impl LambdaHost {
             });
         }
         let _permits = self.acquire(&pool).await?;
-        pool.invocations.fetch_add(1, Ordering::SeqCst);
+        let nth = pool.invocations.fetch_add(1, Ordering::SeqCst) + 1;
         let request_id = ids::request_id();
+        let (crash_tx, mut crashes) = mpsc::unbounded_channel();
+        let _running = Running::register(&pool, &request_id, crash_tx);
+        let planned = pool.take_plan(nth).map(|p| (p.after, p.crash));
         let config = &pool.config;
         let options = &inner.options;
 
@@ -369,6 +419,10 @@ impl LambdaHost {
                 event,
                 config.timeout,
                 init_duration.is_some(),
+                Injected {
+                    crashes: &mut crashes,
+                    planned,
+                },
                 &mut shutdown,
             )
             .await;
@@ -410,6 +464,18 @@ impl LambdaHost {
                         info.describe()
                     ),
                 ))
+            }
+            RunOutcome::Crashed(crash) => {
+                keep = false;
+                status = Some(crash.status());
+                tracing::info!(
+                    function = %config.name,
+                    pid = sandbox.pid,
+                    request_id = %request_id,
+                    ?crash,
+                    "injected crash: the process was killed"
+                );
+                Err(crash.error(&request_id, config.timeout))
             }
             RunOutcome::Shutdown => return Err(HostError::ShuttingDown),
         };
@@ -521,6 +587,29 @@ impl LambdaHost {
             }
         })
         .await;
+    }
+}
+
+/// An invocation's entry among the running ones, removed when the invocation ends (whichever
+/// way it returns).
+struct Running {
+    pool: Arc<Pool>,
+    request_id: String,
+}
+
+impl Running {
+    fn register(pool: &Arc<Pool>, request_id: &str, sender: mpsc::UnboundedSender<Crash>) -> Self {
+        pool.running().insert(request_id.to_owned(), sender);
+        Running {
+            pool: Arc::clone(pool),
+            request_id: request_id.to_owned(),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.pool.running().remove(&self.request_id);
     }
 }
 

@@ -7,10 +7,11 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::api::{self, Answer, ApiServer, Event, InitSignal};
 use crate::config::{process_environment, FunctionConfig, HostOptions};
+use crate::crash::Crash;
 use crate::error::{ErrorKind, FunctionError, HostError};
 use crate::ids;
 use crate::logs::{LogCapture, LogStream};
@@ -64,6 +65,8 @@ pub(crate) enum RunOutcome {
     TimedOut,
     /// The process exited first.
     Exited(ExitInfo),
+    /// A crash was injected first; the process has been killed.
+    Crashed(Crash),
     /// The host is shutting down.
     Shutdown,
 }
@@ -77,7 +80,7 @@ pub(crate) struct Sandbox {
     server: ApiServer,
     exit: watch::Receiver<Option<ExitInfo>>,
     /// Dropping this sender tells the waiter task to kill the process.
-    _kill: oneshot::Sender<()>,
+    kill: Option<oneshot::Sender<()>>,
     pub(crate) logs: Arc<LogCapture>,
     peak_kb: u64,
 }
@@ -143,7 +146,7 @@ impl Sandbox {
             started,
             server,
             exit: exit_rx,
-            _kill: kill_tx,
+            kill: Some(kill_tx),
             logs,
             peak_kb: 0,
         })
@@ -152,6 +155,13 @@ impl Sandbox {
     /// A receiver that turns `Some` when the process has exited (and was reaped).
     pub(crate) fn exit_watch(&self) -> watch::Receiver<Option<ExitInfo>> {
         self.exit.clone()
+    }
+
+    /// Kills the process (SIGKILL) and waits until it is gone, so that it makes no call after
+    /// its invocation has been reported.
+    pub(crate) async fn kill(&mut self) {
+        self.kill.take();
+        Self::wait_exit(&mut self.exit).await;
     }
 
     /// The process has exited (e.g. crashed while idle).
@@ -232,13 +242,16 @@ impl Sandbox {
         Err((outcome, init_duration))
     }
 
-    /// Hands one event to the runtime and waits for its answer, the timeout, the
-    /// process's exit, or shutdown. Returns the outcome and the invocation's duration.
+    /// Hands one event to the runtime and waits for its answer, the timeout, the process's
+    /// exit, an injected crash (from `crashes`, or `planned` after its delay), or shutdown.
+    /// Returns the outcome and the invocation's duration. After a timeout or a crash the
+    /// process is already dead.
     pub(crate) async fn run(
         &mut self,
         event: Event,
         timeout: Duration,
         keep_init_logs: bool,
+        injected: Injected<'_>,
         shutdown: &mut watch::Receiver<bool>,
     ) -> (RunOutcome, Duration) {
         self.logs.begin(&event.request_id, keep_init_logs);
@@ -250,6 +263,15 @@ impl Sandbox {
                 start.elapsed(),
             );
         }
+        let planned = async {
+            match injected.planned {
+                Some((after, crash)) => {
+                    tokio::time::sleep(after).await;
+                    crash
+                }
+                None => std::future::pending().await,
+            }
+        };
         let outcome = tokio::select! {
             biased;
             answer = answer => match answer {
@@ -257,13 +279,21 @@ impl Sandbox {
                 Err(_) => RunOutcome::Exited(Self::wait_exit(&mut self.exit).await),
             },
             info = Self::wait_exit(&mut self.exit) => RunOutcome::Exited(info),
+            Some(crash) = injected.crashes.recv() => RunOutcome::Crashed(crash),
+            crash = planned => RunOutcome::Crashed(crash),
             () = tokio::time::sleep(timeout) => RunOutcome::TimedOut,
             () = stopped(shutdown) => RunOutcome::Shutdown,
         };
         let duration = start.elapsed();
-        // Sample the peak before the process may be killed.
+        // Sample the peak before the process is killed.
         self.sample_memory();
         match outcome {
+            RunOutcome::TimedOut | RunOutcome::Crashed(_) => {
+                // Like Lambda, the environment is stopped before the invocation is reported:
+                // a process left running could still call AWS while its retry runs.
+                self.kill().await;
+                self.logs.wait_closed(Duration::from_millis(200)).await;
+            }
             RunOutcome::Exited(_) => self.logs.wait_closed(Duration::from_millis(200)).await,
             _ => self.logs.settle(),
         }
@@ -282,6 +312,14 @@ impl Sandbox {
     pub(crate) fn peak_mb(&self) -> u32 {
         u32::try_from(self.peak_kb.div_ceil(1024)).unwrap_or(u32::MAX)
     }
+}
+
+/// Crashes that may be injected into one invocation.
+pub(crate) struct Injected<'a> {
+    /// Crashes asked for while it runs ([`crate::LambdaHost::crash_running`]).
+    pub(crate) crashes: &'a mut mpsc::UnboundedReceiver<Crash>,
+    /// A crash planned this long after the event is handed over.
+    pub(crate) planned: Option<(Duration, Crash)>,
 }
 
 /// Resolves once the host's shutdown flag is set (never if the host is gone,

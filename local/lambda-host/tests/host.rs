@@ -756,3 +756,156 @@ async fn warm_processes(
     assert_eq!(pids.len(), n, "one process per concurrent invocation");
     Ok(runs)
 }
+
+#[tokio::test]
+async fn a_planned_crash_ends_the_nth_invocation_like_a_timeout() -> anyhow::Result<()> {
+    let host = host(echo("planned"));
+    host.plan_crash(
+        "planned",
+        lambda_host::CrashPlan {
+            invocation: 2,
+            after: Duration::from_millis(200),
+            crash: lambda_host::Crash::Timeout,
+        },
+    )?;
+    let first = host.invoke("planned", json!({"sleep_ms": 300})).await?;
+    assert!(
+        first.result.is_ok(),
+        "the first invocation is not the planned one"
+    );
+    let crashed = host.invoke("planned", json!({"sleep_ms": 5_000})).await?;
+    let error = crashed.result.expect_err("must be ended");
+    assert_eq!(error.error_type, "Sandbox.Timedout");
+    assert_eq!(error.kind, ErrorKind::Timeout);
+    // Lambda names the configured timeout, whenever the environment was really stopped.
+    assert_eq!(
+        error.error_message,
+        format!(
+            "RequestId: {} Error: Task timed out after 3.00 seconds",
+            crashed.request_id
+        )
+    );
+    assert_eq!(crashed.report.status, Some("timeout"));
+    assert!(crashed.report.duration >= Duration::from_millis(200));
+    assert!(crashed.report.duration < Duration::from_secs(3));
+    assert_eq!(
+        crashed.pid, first.pid,
+        "the warm process was the one killed"
+    );
+    assert!(
+        !pid_alive(crashed.pid),
+        "the process is dead before the invocation is reported"
+    );
+    let next = host.invoke("planned", json!({"pid": true})).await?;
+    assert_eq!(next.result, Ok(json!({"pid": next.pid})));
+    assert!(
+        next.report.cold_start,
+        "a fresh process serves the next invocation"
+    );
+    assert_ne!(next.pid, crashed.pid);
+    host.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn planned_crashes_as_out_of_memory_and_exit() -> anyhow::Result<()> {
+    let host = host(echo("kinds"));
+    for (n, crash) in [
+        (1, lambda_host::Crash::OutOfMemory),
+        (2, lambda_host::Crash::Exit),
+    ] {
+        host.plan_crash(
+            "kinds",
+            lambda_host::CrashPlan {
+                invocation: n,
+                after: Duration::from_millis(100),
+                crash,
+            },
+        )?;
+    }
+    let oom = host.invoke("kinds", json!({"sleep_ms": 2_000})).await?;
+    let error = oom.result.expect_err("out of memory");
+    assert_eq!(
+        (error.error_type.as_str(), error.kind),
+        ("Runtime.OutOfMemory", ErrorKind::OutOfMemory)
+    );
+    assert_eq!(oom.report.status, Some("error"));
+    assert_eq!(
+        oom.report.error_type.as_deref(),
+        Some("Runtime.OutOfMemory")
+    );
+    let exit = host.invoke("kinds", json!({"sleep_ms": 2_000})).await?;
+    let error = exit.result.expect_err("killed");
+    assert_eq!(error.error_type, "Runtime.ExitError");
+    assert_eq!(error.kind, ErrorKind::Crash);
+    assert_eq!(
+        error.error_message,
+        format!(
+            "RequestId: {} Error: Runtime exited with error: signal: killed",
+            exit.request_id
+        )
+    );
+    assert_ne!(exit.pid, oom.pid);
+    host.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_plan_is_spent_when_the_invocation_answers_first() -> anyhow::Result<()> {
+    let host = host(echo("spent"));
+    host.plan_crash(
+        "spent",
+        lambda_host::CrashPlan {
+            invocation: 1,
+            after: Duration::from_secs(2),
+            crash: lambda_host::Crash::Exit,
+        },
+    )?;
+    let quick = host.invoke("spent", json!({"pid": true})).await?;
+    assert!(quick.result.is_ok());
+    let again = host.invoke("spent", json!({"pid": true})).await?;
+    assert!(again.result.is_ok());
+    assert_eq!(again.pid, quick.pid, "nothing was killed");
+    assert!(matches!(
+        host.plan_crash(
+            "unknown",
+            lambda_host::CrashPlan {
+                invocation: 1,
+                after: Duration::ZERO,
+                crash: lambda_host::Crash::Exit
+            }
+        ),
+        Err(HostError::FunctionNotFound(_))
+    ));
+    host.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn crash_running_kills_the_running_invocation_now() -> anyhow::Result<()> {
+    let host = Arc::new(host(echo("victim")));
+    let warm = host.invoke("victim", json!({"pid": true})).await?;
+    assert_eq!(
+        host.crash_running("victim", lambda_host::Crash::Exit)?,
+        0,
+        "nothing runs: nothing to kill"
+    );
+    let running = {
+        let host = Arc::clone(&host);
+        tokio::spawn(async move { host.invoke("victim", json!({"sleep_ms": 10_000})).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(host.crash_running("victim", lambda_host::Crash::Exit)?, 1);
+    let killed = running.await??;
+    let error = killed.result.expect_err("killed");
+    assert_eq!(error.error_type, "Runtime.ExitError");
+    assert!(killed.report.duration < Duration::from_secs(5));
+    assert_eq!(killed.pid, warm.pid);
+    assert!(!pid_alive(killed.pid));
+    let next = host.invoke("victim", json!({"pid": true})).await?;
+    assert!(next.report.cold_start);
+    assert_ne!(next.pid, killed.pid);
+    assert_eq!(host.stats("victim").map(|s| s.processes_started), Some(2));
+    host.shutdown().await;
+    Ok(())
+}

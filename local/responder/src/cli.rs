@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use serde_json::Value;
 
+use crate::faults::Faults;
 use crate::harness::HarnessOptions;
 use crate::runtime::{LocalRuntime, RuntimeConfig};
 use crate::server::{self, Endpoint};
@@ -31,12 +32,20 @@ pub enum Command {
         /// Address to listen on (loopback).
         #[arg(long, default_value = "127.0.0.1:8083")]
         listen: SocketAddr,
+        /// Tasks call the emulator (AWS_ENDPOINT_URL) through a fault proxy playing this
+        /// scenario: a file, or calm, slow, bad-day, flaky-network.
+        #[arg(long, value_name = "SCENARIO")]
+        faults: Option<String>,
     },
     /// Run EventBridge events through remediate-finding and report what happened.
     Run {
         /// One JSON object per event per line.
         #[arg(long)]
         json: bool,
+        /// Tasks call the emulator (AWS_ENDPOINT_URL) through a fault proxy playing this
+        /// scenario; what it injected is printed at the end (on stderr with --json).
+        #[arg(long, value_name = "SCENARIO")]
+        faults: Option<String>,
         /// Event files.
         #[arg(required = true)]
         events: Vec<PathBuf>,
@@ -60,27 +69,40 @@ pub enum Command {
         full: bool,
     },
     /// The local end-to-end demo: moto, a seeded estate, findings through the pipeline, a report.
-    Demo,
+    Demo {
+        /// Tasks call moto through a fault proxy playing this scenario (a file, or calm, slow,
+        /// bad-day, flaky-network); the report ends with what it injected.
+        #[arg(long, value_name = "SCENARIO")]
+        faults: Option<String>,
+    },
 }
 
 /// Runs the CLI; returns the process exit code.
 pub async fn main(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Serve { listen } => serve(listen).await.map(|_| 0),
-        Command::Run { json, events } => run(json, events).await,
+        Command::Serve { listen, faults } => serve(listen, faults).await.map(|_| 0),
+        Command::Run {
+            json,
+            faults,
+            events,
+        } => run(json, faults, events).await,
         Command::History {
             execution,
             endpoint,
             file,
             full,
         } => history(&execution, &endpoint, file, full).await.map(|_| 0),
-        Command::Demo => demo().await,
+        Command::Demo { faults } => demo(faults).await,
     }
 }
 
 /// Starts the runtime with the approval pages on a listener whose address is known first, so
-/// the links the tasks sign point at it unless `APPROVAL_BASE_URL` says otherwise.
-async fn start(listen: SocketAddr) -> Result<(LocalRuntime, server::Server)> {
+/// the links the tasks sign point at it unless `APPROVAL_BASE_URL` says otherwise. With
+/// `faults`, the tasks call the emulator named by `AWS_ENDPOINT_URL` through a fault proxy.
+async fn start(
+    listen: SocketAddr,
+    faults: Option<String>,
+) -> Result<(LocalRuntime, server::Server)> {
     let listener = server::bind(listen).await?;
     let url = format!("http://{}", listener.local_addr()?);
     let mut config = RuntimeConfig::from_env()?;
@@ -88,6 +110,12 @@ async fn start(listen: SocketAddr) -> Result<(LocalRuntime, server::Server)> {
         .environment
         .entry("APPROVAL_BASE_URL".into())
         .or_insert_with(|| url.clone());
+    if let Some(scenario) = faults {
+        let Some(upstream) = config.environment.get("AWS_ENDPOINT_URL").cloned() else {
+            bail!("--faults needs AWS_ENDPOINT_URL naming an emulator (http://127.0.0.1:PORT); faults are never injected in front of AWS");
+        };
+        config.faults = Some(Faults::load(&scenario, &upstream).await?);
+    }
     let runtime = LocalRuntime::start(config)?;
     let secret = crate::approval::secret_from_env()?;
     let sdk = crate::approval::sdk_config().await?;
@@ -103,15 +131,23 @@ async fn start(listen: SocketAddr) -> Result<(LocalRuntime, server::Server)> {
     Ok((runtime, srv))
 }
 
-async fn serve(listen: SocketAddr) -> Result<()> {
+async fn serve(listen: SocketAddr, faults: Option<String>) -> Result<()> {
     if !listen.ip().is_loopback() {
         bail!("--listen must be a loopback address (127.0.0.1:PORT); the endpoint has no authentication");
     }
-    let (runtime, srv) = start(listen).await?;
+    let (runtime, srv) = start(listen, faults).await?;
     println!(
         "Step Functions endpoint and approval pages on {}",
         srv.url()
     );
+    if let Some(f) = &runtime.config.faults {
+        println!(
+            "Tasks call AWS through the fault proxy {} (scenario {}); its control API: {}/__faults/report, /__faults/counts, /__faults/rules",
+            f.proxy.url(),
+            f.proxy.scenario().name,
+            f.proxy.url()
+        );
+    }
     let mut names: Vec<_> = runtime.machines.iter().collect();
     names.sort();
     for (name, arn) in names {
@@ -128,11 +164,15 @@ async fn serve(listen: SocketAddr) -> Result<()> {
     println!("stopping");
     runtime.shutdown().await;
     srv.stop();
+    if let Some(f) = &runtime.config.faults {
+        print!("{}", f.report());
+        f.stop();
+    }
     Ok(())
 }
 
-async fn run(json: bool, events: Vec<PathBuf>) -> Result<i32> {
-    let (runtime, srv) = start(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+async fn run(json: bool, faults: Option<String>, events: Vec<PathBuf>) -> Result<i32> {
+    let (runtime, srv) = start(SocketAddr::from(([127, 0, 0, 1], 0)), faults).await?;
     let mut failed = 0;
     for path in &events {
         let label = path.display().to_string();
@@ -181,6 +221,15 @@ async fn run(json: bool, events: Vec<PathBuf>) -> Result<i32> {
     }
     runtime.shutdown().await;
     srv.stop();
+    if let Some(f) = &runtime.config.faults {
+        // The JSON lines stay alone on stdout.
+        if json {
+            eprint!("{}", f.report());
+        } else {
+            print!("{}", f.report());
+        }
+        f.stop();
+    }
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
@@ -254,7 +303,10 @@ async fn history(execution: &str, endpoint: &str, file: bool, full: bool) -> Res
     Ok(())
 }
 
-async fn demo() -> Result<i32> {
+async fn demo(faults: Option<String>) -> Result<i32> {
+    let faults = faults
+        .map(|s| fault_proxy::Scenario::load(&s))
+        .transpose()?;
     let bin_dir = std::env::current_exe()?
         .parent()
         .map(PathBuf::from)
@@ -279,13 +331,16 @@ async fn demo() -> Result<i32> {
             );
         }
     });
-    let checks = crate::demo::run(HarnessOptions {
-        bin_dir,
-        statemachines_dir,
-        approval_timeout_seconds: 3600,
-        extra_env: Default::default(),
-        log_sink: Some(sink),
-    })
+    let checks = crate::demo::run(
+        HarnessOptions {
+            bin_dir,
+            statemachines_dir,
+            approval_timeout_seconds: 3600,
+            extra_env: Default::default(),
+            log_sink: Some(sink),
+        },
+        faults,
+    )
     .await?;
     println!("Task logs (JSON lines): {}", log_path.display());
     Ok(if checks.failed() == 0 { 0 } else { 1 })

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use fault_proxy::Scenario;
 use serde_json::Value;
 
 use crate::harness::{Harness, HarnessOptions};
@@ -35,13 +36,25 @@ fn header(title: &str) {
     println!("\n== {title}");
 }
 
-/// Runs the demo and prints its report. Returns the checks made.
-pub async fn run(opts: HarnessOptions) -> Result<Checks> {
+/// Runs the demo and prints its report. Returns the checks made. With `faults`, the tasks
+/// call AWS through a fault proxy playing that scenario, and the report ends with what it
+/// injected.
+pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Checks> {
     let started = Instant::now();
     header("Starting the AWS emulator (moto), seeding the estate, starting the local runtime");
-    let h = Harness::start(opts).await?;
+    let h = Harness::start_with(opts, faults).await?;
     let e = &h.estate;
     println!("emulator        {}", h.moto.endpoint());
+    if let Some(f) = &h.faults {
+        let s = f.proxy.scenario();
+        println!(
+            "fault proxy     {}  scenario {} (seed {}): {}",
+            f.proxy.url(),
+            s.name,
+            s.seed,
+            s.description
+        );
+    }
     println!(
         "step functions  {}  (aws stepfunctions --endpoint-url {} list-executions ...)",
         h.server.url(),
@@ -426,6 +439,11 @@ pub async fn run(opts: HarnessOptions) -> Result<Checks> {
             "  {f:<16} {n:>6} {cold:>6} {:>12.1} {mem:>10}",
             total / *n as f64
         );
+    }
+
+    if let Some(f) = &h.faults {
+        header("Faults injected between the tasks and the emulator (fault-proxy)");
+        print!("{}", f.report());
     }
 
     header("Summary");

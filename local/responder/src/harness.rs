@@ -9,9 +9,11 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use aws_config::SdkConfig;
+use fault_proxy::Scenario;
 use serde_json::Value;
 
 use crate::estate::{self, Estate};
+use crate::faults::Faults;
 use crate::moto::{self, Moto};
 use crate::pipeline::{self, RunSummary};
 use crate::readback::{self, Notification};
@@ -56,6 +58,8 @@ pub struct Harness {
     pub runtime: LocalRuntime,
     /// The endpoint (Step Functions API and approval pages).
     pub server: Server,
+    /// The fault proxy between the tasks and the emulator, when faults are injected.
+    pub faults: Option<Faults>,
     inbox: tokio::sync::Mutex<Vec<Notification>>,
 }
 
@@ -80,6 +84,12 @@ fn local_secret() -> Result<String> {
 impl Harness {
     /// Starts moto, seeds the estate, starts the runtime and the endpoint.
     pub async fn start(opts: HarnessOptions) -> Result<Self> {
+        Self::start_with(opts, None).await
+    }
+
+    /// [`Harness::start`], with the tasks calling AWS through a fault proxy playing `faults`
+    /// (the harness's own seeding and reading back still go straight to the emulator).
+    pub async fn start_with(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Self> {
         let moto = Moto::start().await?;
         let endpoint = moto.endpoint();
         let security =
@@ -118,6 +128,10 @@ impl Harness {
         environment.insert("PIPELINE_ACCOUNT_ID".into(), moto::SECURITY_ACCOUNT.into());
         environment.insert("RUST_LOG".into(), "info".into());
         environment.extend(opts.extra_env.clone());
+        let faults = match faults {
+            Some(scenario) => Some(Faults::start(scenario, &endpoint).await?),
+            None => None,
+        };
         let config = RuntimeConfig {
             bin_dir: opts.bin_dir.clone(),
             statemachines_dir: opts.statemachines_dir.clone(),
@@ -127,6 +141,7 @@ impl Harness {
             approval_timeout_seconds: opts.approval_timeout_seconds,
             clock: Arc::new(asl::RealClock),
             log_sink: opts.log_sink.clone(),
+            faults: faults.clone(),
         };
         let runtime = LocalRuntime::start(config)?;
         let approval = crate::approval::pages(&secret, &security, &url)?;
@@ -145,6 +160,7 @@ impl Harness {
             estate,
             runtime,
             server,
+            faults,
             inbox: tokio::sync::Mutex::new(Vec::new()),
         })
     }
@@ -228,10 +244,13 @@ impl Harness {
         )
     }
 
-    /// Stops the task processes, the endpoint and the emulator.
+    /// Stops the task processes, the endpoint, the fault proxy and the emulator.
     pub async fn stop(self) {
         self.runtime.shutdown().await;
         self.server.stop();
+        if let Some(faults) = &self.faults {
+            faults.stop();
+        }
         self.moto.stop().await;
     }
 }

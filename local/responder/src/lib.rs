@@ -7,6 +7,7 @@ pub mod approval;
 pub mod cli;
 pub mod demo;
 pub mod estate;
+pub mod faults;
 pub mod harness;
 pub mod history_view;
 pub mod http_client;

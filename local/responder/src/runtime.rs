@@ -83,6 +83,8 @@ pub struct RuntimeConfig {
     pub clock: Arc<dyn Clock>,
     /// Receives every task log line (`function`, line).
     pub log_sink: Option<TaskLogSink>,
+    /// The fault proxy the tasks call AWS through, if faults are injected.
+    pub faults: Option<crate::faults::Faults>,
 }
 
 impl std::fmt::Debug for RuntimeConfig {
@@ -93,6 +95,7 @@ impl std::fmt::Debug for RuntimeConfig {
             .field("region", &self.region)
             .field("account_id", &self.account_id)
             .field("environment", &self.environment.keys().collect::<Vec<_>>())
+            .field("faults", &self.faults)
             .finish_non_exhaustive()
     }
 }
@@ -145,6 +148,7 @@ impl RuntimeConfig {
             approval_timeout_seconds,
             clock: Arc::new(RealClock),
             log_sink: None,
+            faults: None,
         })
     }
 
@@ -286,8 +290,15 @@ impl LocalRuntime {
             let mut f = FunctionConfig::new(*name, config.bin_dir.join(name));
             f.timeout = Duration::from_secs(*timeout);
             f.memory_mb = *memory;
+            // With faults, each function calls AWS through its own endpoint on the proxy.
+            if let Some(url) = config.faults.as_ref().and_then(|x| x.endpoints.get(*name)) {
+                f.environment.insert("AWS_ENDPOINT_URL".into(), url.clone());
+            }
             host.register(f)
                 .with_context(|| format!("registering the {name} function"))?;
+        }
+        if let Some(faults) = &config.faults {
+            faults.connect_crashes(Arc::clone(&host));
         }
         let engine = Engine::new(EngineConfig {
             clock: config.clock.clone(),

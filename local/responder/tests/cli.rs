@@ -136,3 +136,72 @@ fn history_reads_a_saved_history_file() {
     assert!(stdout.contains("Error     Finding.Invalid"), "{stdout}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn run_with_faults_keeps_json_lines_on_stdout_and_reports_on_stderr() {
+    let moto = Moto::start().await.expect("moto (run `make setup`)");
+    let base = estate::emulator_config(&moto.endpoint(), moto::REGION).await;
+    let seeded = estate::seed(&base, moto::SECURITY_ACCOUNT)
+        .await
+        .expect("seed");
+    let out = responder_command(&moto.endpoint(), &seeded.topic_arn)
+        .args([
+            "run",
+            "--json",
+            "--faults",
+            "calm",
+            "fixtures/events/ec2-low.json",
+        ])
+        .output()
+        .expect("responder runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert_eq!(lines[0]["outcome"], "recorded", "{stderr}");
+    assert!(
+        stderr.contains("fault-proxy scenario calm"),
+        "the report goes to stderr: {stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("notify ") && l.contains("Publish")),
+        "notify's Publish is counted: {stderr}"
+    );
+}
+
+#[test]
+fn faults_need_an_emulator_and_a_known_scenario() {
+    let run = |extra: &[(&str, &str)], scenario: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_responder"));
+        cmd.current_dir(repo())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_REGION", "eu-west-1");
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        cmd.args(["run", "--faults", scenario, "fixtures/events/ec2-low.json"])
+            .output()
+            .expect("responder runs")
+    };
+    let out = run(&[], "calm");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--faults needs AWS_ENDPOINT_URL"),
+        "{stderr}"
+    );
+    let out = run(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:9")], "no-such-day");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no scenario file or named scenario \"no-such-day\"")
+            && stderr.contains("bad-day"),
+        "{stderr}"
+    );
+}
