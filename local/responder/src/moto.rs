@@ -77,6 +77,9 @@ impl Moto {
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             // Set, it would put every request in one account (no cross-account isolation).
             .env_remove("MOTO_ACCOUNT_ID")
+            // AWS's managed policies (AWSDenyAll among them) exist in every account on AWS;
+            // moto loads them only when asked.
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

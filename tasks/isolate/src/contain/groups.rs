@@ -67,8 +67,6 @@ pub struct VpcPlan {
     pub quarantine: Option<String>,
     /// The untrack group, where an interface still has to move through it.
     pub untrack: Option<String>,
-    /// Whether this run created the quarantine or untrack group (eventual consistency).
-    pub fresh_groups: BTreeSet<String>,
     /// Session Manager through the quarantine group.
     pub session_manager: SessionManager,
 }
@@ -177,14 +175,13 @@ fn wanted_rules(role: GroupRole, run: &Run<'_>, sm: &SessionManager) -> Vec<Grou
 }
 
 /// Finds or creates the group of a role in a VPC and brings its rules to the wanted set.
-/// Returns its id (`None` in a dry run when it does not exist yet) and whether this run
-/// created it.
+/// Returns its id (`None` in a dry run when it does not exist yet).
 async fn ensure_group(
     run: &mut Run<'_>,
     vpc_id: &str,
     role: GroupRole,
     wanted: Vec<GroupRule>,
-) -> Result<(Option<String>, bool), TaskError> {
+) -> Result<Option<String>, TaskError> {
     let dry = run.dry();
     let action = match role {
         GroupRole::Quarantine => "ensure-quarantine-group",
@@ -207,7 +204,7 @@ async fn ensure_group(
                     )
                     .with_states(Value::Null, json!({ "rules": wanted })),
                 );
-                return Ok((None, false));
+                return Ok(None);
             };
             // A new group comes with EC2's default allow-all egress rule. Reading it back
             // right after creation may not find it yet (eventual consistency): assume that
@@ -242,8 +239,10 @@ async fn ensure_group(
     let changes_rules = !to_revoke.is_empty() || !to_add.is_empty();
     if changes_rules && !dry {
         let backoff = run.cfg.backoff;
-        // A group this run created may answer InvalidGroup.NotFound for a few seconds.
-        let retry_on = |e: &TaskError| created && not_visible(e);
+        // A group this run created, or one another run created moments ago and this run just
+        // found by name, may answer InvalidGroup.NotFound for a few seconds: EC2's reads and
+        // writes converge separately. A group that really is gone fails after the bound.
+        let retry_on = not_visible;
         if !to_revoke.is_empty() {
             consistency::retry(backoff, retry_on, || {
                 ec2.revoke_rules(&group.id, &to_revoke)
@@ -293,7 +292,7 @@ async fn ensure_group(
             json!({ "groupId": group.id, "rules": after_rules }),
         ),
     );
-    Ok((Some(group.id), created))
+    Ok(Some(group.id))
 }
 
 /// The quarantine group of every VPC of the interfaces, and the untrack group where an
@@ -307,32 +306,23 @@ pub(super) async fn prepare(
     for vpc in vpcs {
         let sm = session_manager(run, &vpc).await?;
         let wanted = wanted_rules(GroupRole::Quarantine, run, &sm);
-        let (quarantine, q_fresh) = ensure_group(run, &vpc, GroupRole::Quarantine, wanted).await?;
+        let quarantine = ensure_group(run, &vpc, GroupRole::Quarantine, wanted).await?;
         let pending = interfaces.iter().any(|i| {
             i.vpc_id == vpc
                 && quarantine
                     .as_ref()
                     .is_none_or(|q| !i.holds_exactly(std::slice::from_ref(q)))
         });
-        let mut fresh_groups = BTreeSet::new();
-        if q_fresh {
-            fresh_groups.extend(quarantine.clone());
-        }
         let mut untrack = None;
         if run.cfg.cut_tracked_connections && pending {
             let wanted = wanted_rules(GroupRole::Untrack, run, &sm);
-            let (u, u_fresh) = ensure_group(run, &vpc, GroupRole::Untrack, wanted).await?;
-            if u_fresh {
-                fresh_groups.extend(u.clone());
-            }
-            untrack = u;
+            untrack = ensure_group(run, &vpc, GroupRole::Untrack, wanted).await?;
         }
         plans.insert(
             vpc,
             VpcPlan {
                 quarantine,
                 untrack,
-                fresh_groups,
                 session_manager: sm,
             },
         );

@@ -154,12 +154,9 @@ async fn one(
     // First move. If it fails the interface still holds its own groups: nothing to undo.
     if let Some(u) = &u {
         if !iface.holds_exactly(std::slice::from_ref(u)) {
-            let fresh = plan.fresh_groups.contains(u);
-            consistency::retry(
-                backoff,
-                |e| passing(e) && (fresh || !not_visible(e)),
-                || ec2.set_interface_groups(&iface.id, std::slice::from_ref(u), false),
-            )
+            consistency::retry(backoff, passing, || {
+                ec2.set_interface_groups(&iface.id, std::slice::from_ref(u), false)
+            })
             .await
             .0?;
         }
