@@ -1,4 +1,4 @@
-//! The AWS adapters of [`InstanceTags`], [`PrincipalTags`] and [`Claims`].
+//! The AWS adapters of [`Instances`], [`Principals`], [`Claims`] and [`Executions`].
 //!
 //! Each target read resolves the SDK configuration of the finding's account and region through
 //! the [`SessionProvider`] (assuming the remediation role in member accounts; cached), builds
@@ -13,21 +13,28 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 use aws_sdk_ec2::types::{Filter, InstanceStateName};
 use responder_aws::errors::error_code;
 use responder_aws::{classify_sdk_error, ClientFactory, Clients, SessionProvider};
+use responder_core::denies::parse_returned_document;
 use responder_core::finding::Tag;
-use responder_core::TaskError;
+use responder_core::{names, TaskError};
+use serde_json::Value;
 
-use crate::claim::{Claim, ClaimOutcome, Claims};
-use crate::{InstanceTags, Principal, PrincipalTags, Scope};
+use crate::claim::{Claim, ClaimOutcome, Claims, Executions};
+use crate::state::{GroupRules, InstanceNow, InterfaceNow, Instances, Principals};
+use crate::{Principal, Scope};
 
 /// The IAM actions of every AWS call this task makes. The deploy template's least-privilege
 /// test compares the task's role against this list, so keep it exact. `dynamodb:PutItem` is
 /// called in the security account only (the claims table), never through the member role.
 pub const IAM_ACTIONS: &[&str] = &[
     "dynamodb:PutItem",
+    "states:DescribeExecution",
     "ec2:DescribeInstances",
+    "ec2:DescribeSecurityGroups",
     "iam:GetRole",
     "iam:GetRolePolicy",
     "iam:GetUserPolicy",
+    "iam:ListAccessKeys",
+    "iam:ListAttachedUserPolicies",
     "iam:ListRoleTags",
     "iam:ListUserTags",
     "sts:AssumeRole",
@@ -84,13 +91,24 @@ fn iam_tags(tags: &[aws_sdk_iam::types::Tag]) -> impl Iterator<Item = Tag> + '_ 
     })
 }
 
+fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> Vec<Tag> {
+    tags.iter()
+        .filter_map(|t| {
+            Some(Tag {
+                key: t.key()?.to_string(),
+                value: t.value().unwrap_or_default().to_string(),
+            })
+        })
+        .collect()
+}
+
 #[async_trait]
-impl InstanceTags for AwsTargets {
-    async fn instance_tags(
+impl Instances for AwsTargets {
+    async fn instance(
         &self,
         scope: Scope<'_>,
         instance_id: &str,
-    ) -> Result<Option<Vec<Tag>>, TaskError> {
+    ) -> Result<Option<InstanceNow>, TaskError> {
         let ec2 = self.ec2_client(scope).await?;
         // A filter instead of InstanceIds: an unknown id is then an empty answer rather than
         // an InvalidInstanceID.NotFound error, and both mean the same here.
@@ -127,23 +145,78 @@ impl InstanceTags for AwsTargets {
         {
             return Ok(None);
         }
-        Ok(Some(
-            instance
-                .tags()
+        Ok(Some(InstanceNow {
+            tags: ec2_tags(instance.tags()),
+            interfaces: instance
+                .network_interfaces()
                 .iter()
-                .filter_map(|t| {
-                    Some(Tag {
-                        key: t.key()?.to_string(),
-                        value: t.value().unwrap_or_default().to_string(),
+                .filter_map(|n| {
+                    Some(InterfaceNow {
+                        id: n.network_interface_id()?.to_string(),
+                        vpc_id: n.vpc_id().unwrap_or_default().to_string(),
+                        groups: n
+                            .groups()
+                            .iter()
+                            .filter_map(|g| {
+                                Some((
+                                    g.group_id()?.to_string(),
+                                    g.group_name().unwrap_or_default().to_string(),
+                                ))
+                            })
+                            .collect(),
                     })
                 })
                 .collect(),
-        ))
+        }))
+    }
+
+    async fn group_rules(
+        &self,
+        scope: Scope<'_>,
+        group_ids: &[String],
+    ) -> Result<Vec<GroupRules>, TaskError> {
+        let ec2 = self.ec2_client(scope).await?;
+        let out = match ec2
+            .describe_security_groups()
+            .set_group_ids(Some(group_ids.to_vec()))
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            // A group that vanished holds nothing: not contained.
+            Err(e) if error_code(&e).is_some_and(|c| c.starts_with("InvalidGroup")) => {
+                return Ok(Vec::new())
+            }
+            Err(e) => return Err(classify_sdk_error("ec2:DescribeSecurityGroups", &e)),
+        };
+        Ok(out
+            .security_groups()
+            .iter()
+            .filter_map(|g| {
+                Some(GroupRules {
+                    id: g.group_id()?.to_string(),
+                    name: g.group_name().unwrap_or_default().to_string(),
+                    vpc_id: g.vpc_id().unwrap_or_default().to_string(),
+                    ingress: g.ip_permissions().len(),
+                    egress: g
+                        .ip_permissions_egress()
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.ip_protocol().unwrap_or("-1").to_string(),
+                                p.from_port(),
+                                p.to_port(),
+                            )
+                        })
+                        .collect(),
+                })
+            })
+            .collect())
     }
 }
 
 #[async_trait]
-impl PrincipalTags for AwsTargets {
+impl Principals for AwsTargets {
     async fn principal_tags(
         &self,
         scope: Scope<'_>,
@@ -207,35 +280,85 @@ impl PrincipalTags for AwsTargets {
             .unwrap_or_else(|| "/".to_string()))
     }
 
-    async fn has_inline_policy(
+    async fn key_active(
+        &self,
+        scope: Scope<'_>,
+        user: &str,
+        access_key_id: &str,
+    ) -> Result<Option<bool>, TaskError> {
+        let iam = self.iam_client(scope).await?;
+        // A user has at most two access keys: one page holds them all.
+        let out = iam
+            .list_access_keys()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(|e| classify_sdk_error("iam:ListAccessKeys", &e))?;
+        Ok(out
+            .access_key_metadata()
+            .iter()
+            .find(|k| k.access_key_id() == Some(access_key_id))
+            .map(|k| k.status() == Some(&aws_sdk_iam::types::StatusType::Active)))
+    }
+
+    async fn attached_user_policies(
+        &self,
+        scope: Scope<'_>,
+        user: &str,
+    ) -> Result<Vec<String>, TaskError> {
+        let iam = self.iam_client(scope).await?;
+        let mut arns = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = iam
+                .list_attached_user_policies()
+                .user_name(user)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| classify_sdk_error("iam:ListAttachedUserPolicies", &e))?;
+            arns.extend(
+                out.attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_string)),
+            );
+            match out.marker() {
+                Some(m) if out.is_truncated() => marker = Some(m.to_string()),
+                _ => return Ok(arns),
+            }
+        }
+    }
+
+    async fn inline_policy(
         &self,
         scope: Scope<'_>,
         principal: Principal<'_>,
         policy_name: &str,
-    ) -> Result<bool, TaskError> {
+    ) -> Result<Option<Value>, TaskError> {
         let iam = self.iam_client(scope).await?;
-        let found = match principal {
+        let text = match principal {
             Principal::User(name) => iam
                 .get_user_policy()
                 .user_name(name)
                 .policy_name(policy_name)
                 .send()
                 .await
-                .map(|_| ())
-                .or_else(|e| absent(e, "iam:GetUserPolicy")),
+                .map(|o| o.policy_document)
+                .map_err(|e| absent(e, "iam:GetUserPolicy")),
             Principal::Role(name) => iam
                 .get_role_policy()
                 .role_name(name)
                 .policy_name(policy_name)
                 .send()
                 .await
-                .map(|_| ())
-                .or_else(|e| absent(e, "iam:GetRolePolicy")),
+                .map(|o| o.policy_document)
+                .map_err(|e| absent(e, "iam:GetRolePolicy")),
         };
-        found.map(|()| true).or_else(|e| match e {
-            Absent::NoSuchEntity => Ok(false),
-            Absent::Error(e) => Err(e),
-        })
+        match text {
+            Ok(t) => Ok(parse_returned_document(&t)),
+            Err(Absent::NoSuchEntity) => Ok(None),
+            Err(Absent::Error(e)) => Err(e),
+        }
     }
 }
 
@@ -245,18 +368,15 @@ enum Absent {
 }
 
 /// `NoSuchEntity` on a policy read means "no such policy"; anything else is an error.
-fn absent<E, R>(
-    err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
-    what: &str,
-) -> Result<(), Absent>
+fn absent<E, R>(err: aws_smithy_runtime_api::client::result::SdkError<E, R>, what: &str) -> Absent
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
     if error_code(&err) == Some("NoSuchEntity") {
-        Err(Absent::NoSuchEntity)
+        Absent::NoSuchEntity
     } else {
-        Err(Absent::Error(classify_sdk_error(what, &err)))
+        Absent::Error(classify_sdk_error(what, &err))
     }
 }
 
@@ -293,10 +413,15 @@ fn string_of(item: &HashMap<String, AttributeValue>, key: &str) -> Option<String
         .map(ToString::to_string)
 }
 
-#[async_trait]
-impl Claims for AwsClaims {
-    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, TaskError> {
-        let out = self
+impl AwsClaims {
+    /// Writes the claim under `condition`; the refusal names the holder.
+    async fn put(
+        &self,
+        claim: &Claim,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<ClaimOutcome, TaskError> {
+        let mut req = self
             .client
             .put_item()
             .table_name(&self.table)
@@ -310,16 +435,17 @@ impl Claims for AwsClaims {
                 "expiresAt",
                 AttributeValue::N(claim.expires_at().to_string()),
             )
-            .condition_expression(CLAIM_CONDITION)
+            .condition_expression(condition)
             .expression_attribute_names("#e", "execution")
-            .expression_attribute_names("#x", "expiresAt")
-            .expression_attribute_values(":me", s(&claim.execution))
-            .expression_attribute_values(":now", AttributeValue::N(claim.now_epoch().to_string()))
             // The holder comes back with the refusal: no second read.
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match out {
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        if condition.contains("#x") {
+            req = req.expression_attribute_names("#x", "expiresAt");
+        }
+        for (k, v) in values {
+            req = req.expression_attribute_values(*k, v.clone());
+        }
+        match req.send().await {
             Ok(_) => Ok(ClaimOutcome::Claimed),
             Err(e) => match e.as_service_error() {
                 Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
@@ -331,6 +457,76 @@ impl Claims for AwsClaims {
                 }
                 _ => Err(classify_sdk_error("dynamodb:PutItem", &e)),
             },
+        }
+    }
+}
+
+/// The take-over condition: the ended holder still holds the key.
+pub const TAKE_OVER_CONDITION: &str = "#e = :holder";
+
+#[async_trait]
+impl Claims for AwsClaims {
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, TaskError> {
+        self.put(
+            claim,
+            CLAIM_CONDITION,
+            &[
+                (":me", s(&claim.execution)),
+                (":now", AttributeValue::N(claim.now_epoch().to_string())),
+            ],
+        )
+        .await
+    }
+
+    async fn take_over(&self, claim: &Claim, holder: &str) -> Result<ClaimOutcome, TaskError> {
+        self.put(claim, TAKE_OVER_CONDITION, &[(":holder", s(holder))])
+            .await
+    }
+}
+
+/// Reads executions of the pipeline's state machines (in the security account).
+#[derive(Debug, Clone)]
+pub struct AwsExecutions {
+    client: aws_sdk_sfn::Client,
+}
+
+impl AwsExecutions {
+    /// Reads through `client`, which acts in the security account.
+    pub fn new(client: aws_sdk_sfn::Client) -> Self {
+        AwsExecutions { client }
+    }
+}
+
+#[async_trait]
+impl Executions for AwsExecutions {
+    async fn running(&self, execution_arn: &str) -> Result<Option<bool>, TaskError> {
+        if !execution_arn.starts_with("arn:") {
+            // A manual run names no execution: nothing to ask.
+            return Ok(None);
+        }
+        match self
+            .client
+            .describe_execution()
+            .execution_arn(execution_arn)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(
+                out.status() == &aws_sdk_sfn::types::ExecutionStatus::Running,
+            )),
+            // Expired from the history (90 days after it ended): it ended.
+            Err(e) if error_code(&e) == Some("ExecutionDoesNotExist") => Ok(Some(false)),
+            Err(e) => {
+                let err = classify_sdk_error("states:DescribeExecution", &e);
+                if err.name == names::REMEDIATION_THROTTLED || err.name == names::REMEDIATION_TRANSIENT {
+                    Err(err)
+                } else {
+                    // Cannot tell (no permission, another account's execution): the claim
+                    // stands, as without this check.
+                    tracing::warn!(error = %err, "cannot tell whether the claim's holder runs");
+                    Ok(None)
+                }
+            }
         }
     }
 }

@@ -1,13 +1,19 @@
-//! The claim: the first execution of a finding to pass the checks claims it, atomically.
+//! The claim: the first execution to pass the checks for a RESOURCE claims it, atomically.
 //!
-//! The quarantine tag and the deny policy only tell a later delivery that an earlier one acted
-//! once the earlier one has written them. Two deliveries of the same finding running at the
-//! same time would both pass those checks and both act (two isolations, two evidence sets). So
-//! right before answering `eligible`, `check-exemption` writes a claim keyed by the finding's
-//! idempotency key, on the condition that no other execution holds an unexpired claim; the loser
-//! answers `already-contained`. The same execution retrying its own claim (a Lambda retry)
-//! succeeds. Claims are leases ([`CLAIM_LEASE_MINUTES`], plus the approval wait when an analyst
-//! is asked), so a failed or rejected attempt does not block the finding's later updates.
+//! The real state only tells a later execution that an earlier one acted once the earlier one
+//! has acted. Two executions for the same instance or principal running at the same time (a
+//! duplicate delivery, or two different findings on one instance) would both pass the checks
+//! and both act: two isolations, two evidence sets. So right before answering `eligible`,
+//! `check-exemption` writes a claim keyed by the resource ([`resource_key`]), on the condition
+//! that no other execution holds an unexpired claim; the loser answers `already-contained`
+//! and names the holder. The same execution retrying its own claim (a Lambda retry) succeeds.
+//!
+//! A claim is a lease long enough to outlast the worst case of the state machine's retries
+//! ([`CLAIM_LEASE_MINUTES`], plus the approval wait when an analyst is asked; a test derives
+//! the worst case from the state machine), so it never lapses while its holder still acts.
+//! It also never blocks for long after its holder ended: a claim whose holder is no longer
+//! running (read with `states:DescribeExecution`) is taken over at once, so a failed, rejected
+//! or timed-out attempt does not hold up the next finding on the resource.
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -16,12 +22,11 @@ use responder_core::{TaskError, TaskInput};
 /// The environment variable naming the claims table (in the security account).
 pub const CLAIMS_TABLE_ENV: &str = "CLAIMS_TABLE";
 
-/// How long a claim on a finding to contain at once lasts. A claim guards the window in which
-/// two deliveries run at the same time; containment takes seconds. Once it lapses, a later
-/// delivery may act again: after a successful containment the quarantine marker, the evidence
-/// tags and the deny policy make that a no-op; after a failed one, GuardDuty's next update of
-/// the finding gets a fresh attempt instead of being skipped for good.
-pub const CLAIM_LEASE_MINUTES: i64 = 15;
+/// How long a claim on a resource to contain at once lasts: longer than the worst case of the
+/// state machine's retries of every task between the claim and the end of containment (each
+/// attempt bounded by its state's `TimeoutSeconds`), so it cannot lapse while its execution is
+/// still acting. A holder that ended is taken over before the lease ends.
+pub const CLAIM_LEASE_MINUTES: i64 = 180;
 
 /// The approval wait assumed when the document does not say (the state machine's default).
 pub const DEFAULT_APPROVAL_TIMEOUT_SECONDS: u64 = 3600;
@@ -29,7 +34,7 @@ pub const DEFAULT_APPROVAL_TIMEOUT_SECONDS: u64 = 3600;
 /// One claim: the item written to the claims table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
-    /// The finding's idempotency key (finding id and resource): the table's key `pk`.
+    /// The resource's key ([`resource_key`]): the table's key `pk`.
     pub key: String,
     /// The execution that claims it.
     pub execution: String,
@@ -50,7 +55,7 @@ impl Claim {
     /// The claim of `input`'s finding by `input`'s execution, taken at `now`.
     pub fn of(input: &TaskInput, now: DateTime<Utc>) -> Self {
         Claim {
-            key: input.decision.idempotency_key.clone(),
+            key: resource_key(input),
             execution: input.execution_name().to_string(),
             finding_id: input.finding.id.clone(),
             resource: input.finding.resource.identity(),
@@ -77,7 +82,40 @@ impl Claim {
     }
 }
 
-/// The lease of a claim on `input`'s finding.
+/// The claim key of the resource a finding's containment acts on:
+/// `resource#PARTITION#ACCOUNT#REGION#TARGET`, the target being the instance id, `user/NAME`,
+/// `role/NAME`, or `role/NAME/i-...` for one instance's sessions of a role (containing those
+/// does not touch the role's other sessions, so it does not wait for them).
+pub fn resource_key(input: &TaskInput) -> String {
+    use responder_core::finding::{CredentialKind, Resource};
+    let f = &input.finding;
+    let target = match &f.resource {
+        Resource::Instance(i) => i.instance_id.clone(),
+        Resource::AccessKey(k) => {
+            let name = k.user_name.as_deref().unwrap_or("-");
+            match k.credential_kind {
+                CredentialKind::RoleSession => match k
+                    .principal_id
+                    .as_deref()
+                    .and_then(|p| p.split_once(':'))
+                    .filter(|(_, i)| i.starts_with("i-"))
+                {
+                    Some((_, instance)) => format!("role/{name}/{instance}"),
+                    None => format!("role/{name}"),
+                },
+                CredentialKind::Root => "root".to_string(),
+                _ => format!("user/{name}"),
+            }
+        }
+        Resource::Other { resource_type } => resource_type.clone(),
+    };
+    format!(
+        "resource#{}#{}#{}#{target}",
+        f.partition, f.account_id, f.region
+    )
+}
+
+/// The lease of a claim on `input`'s resource.
 pub fn lease(input: &TaskInput) -> chrono::Duration {
     let base = chrono::Duration::minutes(CLAIM_LEASE_MINUTES);
     if input.decision.disposition == responder_core::Disposition::RequestApproval {
@@ -110,6 +148,43 @@ pub enum ClaimOutcome {
 pub trait Claims: Send + Sync {
     /// Claims `claim.key` for `claim.execution`, unless another execution holds it.
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, TaskError>;
+    /// Claims `claim.key` for `claim.execution` if `holder` still holds it (a holder that
+    /// ended); another execution that took it over meanwhile wins.
+    async fn take_over(&self, claim: &Claim, holder: &str) -> Result<ClaimOutcome, TaskError>;
+}
+
+/// Tells whether an execution still runs.
+#[async_trait]
+pub trait Executions: Send + Sync {
+    /// `Some(true)` while the execution runs, `Some(false)` once it ended (succeeded, failed,
+    /// timed out, aborted), `None` when that cannot be told (the claim then stands).
+    async fn running(&self, execution_arn: &str) -> Result<Option<bool>, TaskError>;
+}
+
+/// Claims the resource for this execution, taking over a claim whose holder has ended.
+pub async fn take(
+    claims: &dyn Claims,
+    executions: &dyn Executions,
+    claim: &Claim,
+) -> Result<ClaimOutcome, TaskError> {
+    let outcome = claims.claim(claim).await?;
+    let ClaimOutcome::Held {
+        execution: Some(holder),
+        ..
+    } = &outcome
+    else {
+        return Ok(outcome);
+    };
+    if holder == &claim.execution {
+        return Ok(ClaimOutcome::Claimed);
+    }
+    match executions.running(holder).await? {
+        Some(false) => {
+            tracing::info!(holder = %holder, key = %claim.key, "the claim's holder has ended: taking it over");
+            claims.take_over(claim, holder).await
+        }
+        _ => Ok(outcome),
+    }
 }
 
 /// Reads `CLAIMS_TABLE` through `get`: `None` when unset or blank (claims are then not taken),

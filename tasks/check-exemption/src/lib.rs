@@ -1,25 +1,37 @@
-//! `check-exemption`: decides whether the pipeline may act on a finding's target.
+//! `check-exemption`: decides whether the pipeline may act on a finding's target, from inputs
+//! an attacker in the member account cannot steer.
 //!
-//! It reads the target's CURRENT state (tags change after GuardDuty saw them): an instance
-//! tagged with the policy's exemption tag, or a user or role tagged with it, is `exempt`; so are
-//! excluded accounts, root credentials and service-linked roles. A target that already carries
-//! this pipeline's containment (an instance tagged quarantined, a principal with the deny
-//! policy named after this finding) is `already-contained`, so a re-delivered finding does not
-//! act twice. Everything else is `eligible`, once this execution has claimed the finding (see
-//! [`claim`]): a concurrent delivery of the same finding that loses the claim is
-//! `already-contained` too.
+//! The trust model (ARCHITECTURE.md, "Trust model"): the event's `detail` (GuardDuty's record
+//! at detection), the policy (owned by the security account) and the real state of resources
+//! are trusted; tags and other attributes writable from the member account never decide alone.
 //!
-//! The logic reads AWS through two narrow capabilities, [`InstanceTags`] and
-//! [`PrincipalTags`]; [`aws::AwsTargets`] implements both with the SDK. Claims go through
-//! [`Claims`]; [`aws::AwsClaims`] writes them to the DynamoDB table `CLAIMS_TABLE`.
+//! - **Exempt** when the policy says so (`exclude_accounts`, `exemptions.*`, each with an
+//!   optional end date), or when the exemption tag is on the resource now AND was in
+//!   GuardDuty's record of it at detection (`resource.instanceDetails.tags`). A tag added after
+//!   detection is reported as ignored. GuardDuty records no tags for IAM principals, so a tag
+//!   never exempts a user or role: the policy does. Root credentials, service-linked roles and
+//!   roles reserved by IAM Identity Center are never changed automatically either.
+//! - **Already contained** only when the real state says so: every interface of the instance
+//!   holds exactly its VPC's quarantine group with no inbound rule and nothing outbound but
+//!   TCP 443; the user's key inactive with a deny-all attached; the instance's stolen session
+//!   named in the role's deny. A quarantine marker tag the real state contradicts is reported
+//!   as ignored and containment proceeds.
+//! - Otherwise **eligible**, once this execution holds the claim on the RESOURCE (see
+//!   [`claim`]): two findings on one instance at once act once.
+//!
+//! Every result names its `source`, and what it looked at and did not trust (`ignored`).
 
 pub mod aws;
 pub mod claim;
+pub mod state;
 
-pub use claim::{Claim, ClaimOutcome, Claims};
+pub use claim::{Claim, ClaimOutcome, Claims, Executions};
+pub use state::{GroupRules, InstanceNow, InterfaceNow, Instances, Principals};
 
-use async_trait::async_trait;
-use responder_core::finding::{CredentialKind, Finding, Resource, Tag};
+use chrono::{DateTime, Utc};
+use responder_core::denies::{self, DENY_ALL_POLICY, DENY_INSTANCE_SESSIONS_POLICY};
+use responder_core::exemptions::ExemptionKind;
+use responder_core::finding::{AccessKeyTarget, CredentialKind, Finding, InstanceTarget, Resource};
 use responder_core::{
     markers, names, Eligibility, ExemptionResult, Policy, Route, TaskError, TaskInput,
 };
@@ -65,81 +77,57 @@ impl Principal<'_> {
     }
 }
 
-/// Reads an instance's current tags.
-#[async_trait]
-pub trait InstanceTags: Send + Sync {
-    /// The instance's tags now, or `None` when the instance does not exist (or is terminated).
-    async fn instance_tags(
-        &self,
-        scope: Scope<'_>,
-        instance_id: &str,
-    ) -> Result<Option<Vec<Tag>>, TaskError>;
-}
-
-/// Reads an IAM principal's current tags, role path and inline policies.
-#[async_trait]
-pub trait PrincipalTags: Send + Sync {
-    /// The principal's tags. A principal that does not exist is `Remediation.TargetNotFound`.
-    async fn principal_tags(
-        &self,
-        scope: Scope<'_>,
-        principal: Principal<'_>,
-    ) -> Result<Vec<Tag>, TaskError>;
-
-    /// A role's path (`/aws-service-role/...` for service-linked roles).
-    async fn role_path(&self, scope: Scope<'_>, role: &str) -> Result<String, TaskError>;
-
-    /// Whether the principal has an inline policy of this name.
-    async fn has_inline_policy(
-        &self,
-        scope: Scope<'_>,
-        principal: Principal<'_>,
-        policy_name: &str,
-    ) -> Result<bool, TaskError>;
-}
-
 /// The path prefix of service-linked roles, which only their AWS service may change.
 pub const SERVICE_LINKED_ROLE_PATH: &str = "/aws-service-role/";
+/// The path prefix of the roles IAM Identity Center owns and overwrites.
+pub const IDENTITY_CENTER_ROLE_PATH: &str = "/aws-reserved/sso.amazonaws.com/";
+/// The key of the tag only Auto Scaling writes on its instances (`aws:` tags cannot be created,
+/// changed or deleted by users: EC2 User Guide, "Tag restrictions").
+pub const AUTO_SCALING_GROUP_TAG: &str = "aws:autoscaling:groupName";
 
-/// The name of the inline deny policy the `revoke` task attaches for a finding; its presence
-/// means this finding's credentials are already contained.
-pub use responder_core::markers::deny_policy_name;
+/// A result under construction.
+struct Verdict {
+    target: String,
+    ignored: Vec<String>,
+}
 
-fn result(
-    status: Eligibility,
-    reason: impl Into<String>,
-    target: impl Into<String>,
-) -> ExemptionResult {
-    ExemptionResult {
-        status,
-        reason: reason.into(),
-        target: target.into(),
+impl Verdict {
+    fn new(target: impl Into<String>) -> Self {
+        Verdict {
+            target: target.into(),
+            ignored: Vec::new(),
+        }
+    }
+
+    fn is(
+        self,
+        status: Eligibility,
+        reason: impl Into<String>,
+        source: impl Into<String>,
+    ) -> ExemptionResult {
+        ExemptionResult {
+            status,
+            reason: reason.into(),
+            target: self.target,
+            source: source.into(),
+            ignored: self.ignored,
+        }
     }
 }
 
-fn tags_iter(tags: &[Tag]) -> impl Iterator<Item = (&str, &str)> {
-    tags.iter().map(|t| (t.key.as_str(), t.value.as_str()))
-}
-
-fn exemption_reason(policy: &Policy, what: &str) -> String {
-    format!(
-        "{what} is tagged {}={}; automatic remediation is disabled for it",
-        policy.exemption_tag.key, policy.exemption_tag.value
-    )
-}
-
 /// Decides whether the pipeline may act on the input's target. An `eligible` target whose
-/// containment changes something (an instance, credentials) is claimed for this execution
-/// through `claims` first; `None` (no `CLAIMS_TABLE`) takes no claim. A dry run takes none
-/// either (it must not block the real run) and says it would.
+/// containment changes something is claimed for this execution through `claims` first (a
+/// claim held by an execution that has ended is taken over, checked through `executions`);
+/// `None` (no `CLAIMS_TABLE`) takes no claim. A dry run takes none either and says it would.
 pub async fn check(
     policy: &Policy,
     input: &TaskInput,
-    instances: &dyn InstanceTags,
-    principals: &dyn PrincipalTags,
-    claims: Option<&dyn Claims>,
+    instances: &dyn Instances,
+    principals: &dyn Principals,
+    claims: Option<(&dyn Claims, &dyn Executions)>,
+    now: DateTime<Utc>,
 ) -> Result<ExemptionResult, TaskError> {
-    let r = assess(policy, input, instances, principals).await?;
+    let r = assess(policy, input, instances, principals, now).await?;
     let acts = matches!(
         input.finding.resource,
         Resource::Instance(_) | Resource::AccessKey(_)
@@ -147,24 +135,26 @@ pub async fn check(
     if r.status != Eligibility::Eligible || !acts {
         return Ok(r);
     }
-    let key = &input.decision.idempotency_key;
+    let claim = Claim::of(input, now);
     let execution = input.execution_name();
     if input.decision.dry_run {
         return Ok(ExemptionResult {
             reason: format!(
-                "{}; dry run: would claim {key} for execution {execution} (no claim taken)",
-                r.reason
+                "{}; dry run: would claim {} for execution {execution} (no claim taken)",
+                r.reason, claim.key
             ),
             ..r
         });
     }
-    let Some(claims) = claims else {
+    let Some((claims, executions)) = claims else {
         return Ok(r);
     };
-    let claim = Claim::of(input, chrono::Utc::now());
-    match claims.claim(&claim).await? {
+    match claim::take(claims, executions, &claim).await? {
         ClaimOutcome::Claimed => Ok(ExemptionResult {
-            reason: format!("{}; claimed {key} for execution {execution}", r.reason),
+            reason: format!(
+                "{}; claimed {} for execution {execution}",
+                r.reason, claim.key
+            ),
             ..r
         }),
         ClaimOutcome::Held {
@@ -175,155 +165,304 @@ pub async fn check(
             let since = claimed_at
                 .map(|t| format!(" since {t}"))
                 .unwrap_or_default();
-            Ok(result(
-                Eligibility::AlreadyContained,
-                format!(
-                    "{} is claimed by execution {holder}{since} ({key}); that execution acts on this finding, this delivery does not",
-                    r.target
+            Ok(ExemptionResult {
+                status: Eligibility::AlreadyContained,
+                reason: format!(
+                    "{} is being handled by execution {holder}{since}, which is still running ({}); this finding does not act on it twice",
+                    r.target, claim.key
                 ),
-                r.target,
-            ))
+                source: format!("claims table: {}", claim.key),
+                ..r
+            })
         }
     }
 }
 
-/// The checks of the target's current state, without the claim.
+/// The checks of the target, without the claim.
 async fn assess(
     policy: &Policy,
     input: &TaskInput,
-    instances: &dyn InstanceTags,
-    principals: &dyn PrincipalTags,
+    instances: &dyn Instances,
+    principals: &dyn Principals,
+    now: DateTime<Utc>,
 ) -> Result<ExemptionResult, TaskError> {
     let finding = &input.finding;
-    let scope = Scope::of(finding);
     let identity = finding.resource.identity();
     // No AWS call for a target the pipeline must never touch.
-    if !policy.account_allowed(&finding.account_id) {
-        return Ok(result(
+    if policy.exclude_accounts.iter().any(|a| a == &finding.account_id)
+        || !policy.account_allowed(&finding.account_id)
+    {
+        return Ok(Verdict::new(identity).is(
             Eligibility::Exempt,
             format!("account {} is excluded by policy", finding.account_id),
-            identity,
+            "policy exclude_accounts / include_accounts",
+        ));
+    }
+    if let Some(e) = policy
+        .exemptions
+        .find(ExemptionKind::Account, &finding.account_id, now)
+    {
+        return Ok(Verdict::new(identity).is(
+            Eligibility::Exempt,
+            format!("account {} is exempt", finding.account_id),
+            e.describe(ExemptionKind::Account),
         ));
     }
     if input.decision.route == Route::NotifyOnly {
-        return Ok(result(
+        return Ok(Verdict::new(identity).is(
             Eligibility::Eligible,
             format!(
                 "resource type {} is notify-only; nothing would be changed",
                 finding.resource.resource_type()
             ),
-            identity,
+            "decision route notify-only",
         ));
     }
+    let scope = Scope::of(finding);
     match &finding.resource {
         Resource::Instance(target) => {
-            let id = &target.instance_id;
-            let tags = instances.instance_tags(scope, id).await?.ok_or_else(|| {
-                TaskError::new(
-                    names::REMEDIATION_TARGET_NOT_FOUND,
-                    format!(
-                        "instance {id} was not found in account {} region {}",
-                        scope.account, scope.region
-                    ),
-                )
-            })?;
-            if policy.exemption_tag.matches(tags_iter(&tags)) {
-                return Ok(result(
-                    Eligibility::Exempt,
-                    exemption_reason(policy, &format!("instance {id}")),
-                    id.as_str(),
-                ));
-            }
-            let quarantined = tags.iter().any(|t| {
-                t.key == markers::TAG_STATUS
-                    && t.value.eq_ignore_ascii_case(markers::STATUS_QUARANTINED)
-            });
-            if quarantined {
-                let by = tags
-                    .iter()
-                    .find(|t| t.key == markers::TAG_FINDING_ID)
-                    .map(|t| format!(" (by finding {})", t.value))
-                    .unwrap_or_default();
-                return Ok(result(
-                    Eligibility::AlreadyContained,
-                    format!("instance {id} is already quarantined{by}"),
-                    id.as_str(),
-                ));
-            }
-            Ok(result(
-                Eligibility::Eligible,
-                format!("instance {id} is not exempt and not contained"),
-                id.as_str(),
-            ))
+            instance(policy, target, scope, instances, now).await
         }
-        Resource::AccessKey(key) => {
-            let principal = match key.credential_kind {
-                CredentialKind::Root => {
-                    return Ok(result(
-                        Eligibility::Exempt,
-                        "root credentials are never changed automatically",
-                        "root",
-                    ))
-                }
-                CredentialKind::Unknown => {
-                    return Ok(result(
-                        Eligibility::Exempt,
-                        format!(
-                            "access key {:?} of user type {:?} is not a credential the pipeline changes",
-                            key.access_key_id.as_deref().unwrap_or(""),
-                            key.user_type.as_deref().unwrap_or("")
-                        ),
-                        identity,
-                    ))
-                }
-                CredentialKind::LongTermUserKey | CredentialKind::UserSession => {
-                    Principal::User(named(key.user_name.as_deref(), "user")?)
-                }
-                CredentialKind::RoleSession => {
-                    Principal::Role(named(key.user_name.as_deref(), "role")?)
-                }
-            };
-            let label = principal.label();
-            if let Principal::Role(role) = principal {
-                let path = principals.role_path(scope, role).await?;
-                if path.starts_with(SERVICE_LINKED_ROLE_PATH) {
-                    return Ok(result(
-                        Eligibility::Exempt,
-                        format!("{label} is a service-linked role (path {path}); only its AWS service may change it"),
-                        label,
-                    ));
-                }
-            }
-            let tags = principals.principal_tags(scope, principal).await?;
-            if policy.exemption_tag.matches(tags_iter(&tags)) {
-                return Ok(result(
-                    Eligibility::Exempt,
-                    exemption_reason(policy, &label),
-                    label,
-                ));
-            }
-            let policy_name = deny_policy_name(&input.decision.idempotency_key);
-            if principals
-                .has_inline_policy(scope, principal, &policy_name)
-                .await?
-            {
-                return Ok(result(
-                    Eligibility::AlreadyContained,
-                    format!("{label} already has the deny policy {policy_name}"),
-                    label,
-                ));
-            }
-            Ok(result(
-                Eligibility::Eligible,
-                format!("{label} is not exempt and not contained"),
-                label,
-            ))
-        }
-        Resource::Other { resource_type } => Ok(result(
+        Resource::AccessKey(key) => credentials(policy, key, scope, principals, now).await,
+        Resource::Other { resource_type } => Ok(Verdict::new(identity).is(
             Eligibility::Eligible,
             format!("resource type {resource_type} has no automatic containment"),
-            identity,
+            "finding resource type",
         )),
+    }
+}
+
+/// An instance: policy, tag at detection and now, real containment.
+async fn instance(
+    policy: &Policy,
+    target: &InstanceTarget,
+    scope: Scope<'_>,
+    instances: &dyn Instances,
+    now: DateTime<Utc>,
+) -> Result<ExemptionResult, TaskError> {
+    let id = target.instance_id.as_str();
+    let mut v = Verdict::new(id);
+    if let Some(e) = policy.exemptions.find(ExemptionKind::Instance, id, now) {
+        return Ok(v.is(
+            Eligibility::Exempt,
+            format!("instance {id} is exempt"),
+            e.describe(ExemptionKind::Instance),
+        ));
+    }
+    let state = instances.instance(scope, id).await?.ok_or_else(|| {
+        TaskError::new(
+            names::REMEDIATION_TARGET_NOT_FOUND,
+            format!(
+                "instance {id} was not found in account {} region {}",
+                scope.account, scope.region
+            ),
+        )
+    })?;
+    let tag = |key: &str| state.tags.iter().find(|t| t.key == key).map(|t| t.value.as_str());
+    if let Some(group) = tag(AUTO_SCALING_GROUP_TAG) {
+        if let Some(e) = policy
+            .exemptions
+            .find(ExemptionKind::AutoScalingGroup, group, now)
+        {
+            return Ok(v.is(
+                Eligibility::Exempt,
+                format!("instance {id} belongs to Auto Scaling group {group}, which is exempt"),
+                format!(
+                    "{} (group read from the instance's {AUTO_SCALING_GROUP_TAG} tag, which only AWS writes)",
+                    e.describe(ExemptionKind::AutoScalingGroup)
+                ),
+            ));
+        }
+    }
+    let wanted = &policy.exemption_tag;
+    let now_tagged = wanted.matches(state.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())));
+    let at_detection = wanted.matches(target.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())));
+    match (now_tagged, at_detection) {
+        (true, true) => {
+            return Ok(v.is(
+                Eligibility::Exempt,
+                format!(
+                    "instance {id} is tagged {}={}; automatic remediation is disabled for it",
+                    wanted.key, wanted.value
+                ),
+                format!(
+                    "tag {}={} in GuardDuty's record of the instance at detection and on it now",
+                    wanted.key, wanted.value
+                ),
+            ))
+        }
+        (true, false) => v.ignored.push(format!(
+            "tag {}={} is on instance {id} now but was not in GuardDuty's record of it at detection: it may have been added by the attacker, so it does not exempt the instance",
+            wanted.key, wanted.value
+        )),
+        (false, true) => v.ignored.push(format!(
+            "tag {}={} was on instance {id} at detection but is not any more: it no longer exempts the instance",
+            wanted.key, wanted.value
+        )),
+        (false, false) => {}
+    }
+    let held = state::quarantined(scope, &state, instances).await?;
+    if let Some(groups) = held {
+        return Ok(v.is(
+            Eligibility::AlreadyContained,
+            format!("every interface of instance {id} holds only its VPC's quarantine group ({})", groups.join(", ")),
+            "real state: the interfaces' groups and the quarantine groups' rules, read from EC2",
+        ));
+    }
+    if tag(markers::TAG_STATUS).is_some_and(|s| s.eq_ignore_ascii_case(markers::STATUS_QUARANTINED)) {
+        v.ignored.push(format!(
+            "instance {id} is tagged {}={} but its interfaces are not all in a quarantine group: the marker is stale or forged, and containment proceeds",
+            markers::TAG_STATUS,
+            markers::STATUS_QUARANTINED
+        ));
+    }
+    Ok(v.is(
+        Eligibility::Eligible,
+        format!("instance {id} is not exempt and not contained"),
+        "policy, GuardDuty's record of the instance, and its real state in EC2",
+    ))
+}
+
+/// IAM credentials: what may never be changed, the policy, real containment.
+async fn credentials(
+    policy: &Policy,
+    key: &AccessKeyTarget,
+    scope: Scope<'_>,
+    principals: &dyn Principals,
+    now: DateTime<Utc>,
+) -> Result<ExemptionResult, TaskError> {
+    let principal = match key.credential_kind {
+        CredentialKind::Root => {
+            return Ok(Verdict::new("root").is(
+                Eligibility::Exempt,
+                "root credentials are never changed automatically: secure the root user by hand (rotate its password, delete any root access key, check its MFA)",
+                "rule: the root user is never changed automatically",
+            ))
+        }
+        CredentialKind::Unknown => {
+            return Ok(Verdict::new(key.access_key_id.clone().unwrap_or_default()).is(
+                Eligibility::Exempt,
+                format!(
+                    "access key {:?} of user type {:?} is not a credential the pipeline changes",
+                    key.access_key_id.as_deref().unwrap_or(""),
+                    key.user_type.as_deref().unwrap_or("")
+                ),
+                "finding accessKeyDetails (key prefix and user type)",
+            ))
+        }
+        CredentialKind::LongTermUserKey | CredentialKind::UserSession => {
+            Principal::User(named(key.user_name.as_deref(), "user")?)
+        }
+        CredentialKind::RoleSession => Principal::Role(named(key.user_name.as_deref(), "role")?),
+    };
+    let label = principal.label();
+    let mut v = Verdict::new(label.clone());
+    let (kind, name) = match principal {
+        Principal::User(n) => (ExemptionKind::User, n),
+        Principal::Role(n) => (ExemptionKind::Role, n),
+    };
+    if let Principal::Role(role) = principal {
+        let path = principals.role_path(scope, role).await?;
+        if path.starts_with(SERVICE_LINKED_ROLE_PATH) {
+            return Ok(v.is(
+                Eligibility::Exempt,
+                format!("{label} is a service-linked role (path {path}); only its AWS service may change it"),
+                "real state: the role's path, read from IAM",
+            ));
+        }
+        if path.starts_with(IDENTITY_CENTER_ROLE_PATH) {
+            return Ok(v.is(
+                Eligibility::Exempt,
+                format!("{label} belongs to IAM Identity Center (path {path}), which overwrites changes made to it. By hand: disable the user or remove the account assignment of the permission set in IAM Identity Center and revoke its active sessions, or deny the role's ARN with a service control policy"),
+                "real state: the role's path, read from IAM",
+            ));
+        }
+    }
+    if let Some(e) = policy.exemptions.find(kind, name, now) {
+        return Ok(v.is(
+            Eligibility::Exempt,
+            format!("{label} is exempt"),
+            e.describe(kind),
+        ));
+    }
+    let tags = principals.principal_tags(scope, principal).await?;
+    let wanted = &policy.exemption_tag;
+    if wanted.matches(tags.iter().map(|t| (t.key.as_str(), t.value.as_str()))) {
+        v.ignored.push(format!(
+            "{label} is tagged {}={}, but GuardDuty's record of a finding carries no tags for IAM principals and whoever may tag the principal may have added it: exempt it in the policy ({}) instead",
+            wanted.key,
+            wanted.value,
+            kind.field()
+        ));
+    }
+    if let Some(why) = credentials_contained(key, principal, scope, principals).await? {
+        return Ok(v.is(
+            Eligibility::AlreadyContained,
+            why,
+            "real state: the key's status and the principal's policies, read from IAM",
+        ));
+    }
+    Ok(v.is(
+        Eligibility::Eligible,
+        format!("{label} is not exempt and not contained"),
+        "policy, GuardDuty's record of the credentials, and their real state in IAM",
+    ))
+}
+
+/// Whether the credentials' containment is in place, read from IAM. A role-wide or user-wide
+/// "sessions before a cutoff" deny never counts: sessions issued after its cutoff are not
+/// covered, so containment runs again and moves the cutoff on.
+async fn credentials_contained(
+    key: &AccessKeyTarget,
+    principal: Principal<'_>,
+    scope: Scope<'_>,
+    principals: &dyn Principals,
+) -> Result<Option<String>, TaskError> {
+    match (key.credential_kind, principal) {
+        (CredentialKind::LongTermUserKey, Principal::User(user)) => {
+            let Some(key_id) = key.access_key_id.as_deref() else {
+                return Ok(None);
+            };
+            if principals.key_active(scope, user, key_id).await? != Some(false) {
+                return Ok(None);
+            }
+            let arn = denies::aws_deny_all_arn(scope.partition);
+            let managed = principals
+                .attached_user_policies(scope, user)
+                .await?
+                .contains(&arn);
+            let inline = !managed
+                && principals
+                    .inline_policy(scope, principal, DENY_ALL_POLICY)
+                    .await?
+                    .is_some_and(|d| denies::denies_everything(&d));
+            Ok((managed || inline).then(|| {
+                format!(
+                    "access key {key_id} of user {user} is Inactive and {} denies the user everything",
+                    if managed { "AWSDenyAll" } else { DENY_ALL_POLICY }
+                )
+            }))
+        }
+        (CredentialKind::RoleSession, Principal::Role(role)) => {
+            let Some(session) = key
+                .principal_id
+                .as_deref()
+                .filter(|p| p.split_once(':').is_some_and(|(_, i)| i.starts_with("i-")))
+            else {
+                return Ok(None);
+            };
+            let doc = principals
+                .inline_policy(scope, principal, DENY_INSTANCE_SESSIONS_POLICY)
+                .await?;
+            let named = doc
+                .as_ref()
+                .map(denies::instance_sessions)
+                .is_some_and(|(s, _)| s.iter().any(|x| x == session));
+            Ok(named.then(|| {
+                format!("the sessions of role {role} on {session} are denied by {DENY_INSTANCE_SESSIONS_POLICY}")
+            }))
+        }
+        _ => Ok(None),
     }
 }
 

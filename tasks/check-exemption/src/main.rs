@@ -1,7 +1,7 @@
 //! The `check-exemption` Lambda: responder document in, `ExemptionResult` out.
 
-use check_exemption::aws::{AwsClaims, AwsTargets};
-use check_exemption::Claims;
+use check_exemption::aws::{AwsClaims, AwsExecutions, AwsTargets};
+use check_exemption::{Claims, Executions};
 use lambda_runtime::{service_fn, LambdaEvent};
 use responder_aws::{load_base_config, SessionConfig, SessionProvider};
 use responder_core::{Policy, TaskInput};
@@ -17,23 +17,27 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .and_then(|(p, s)| Ok((p, s, check_exemption::claim::table_from_env()?)))
         .inspect_err(|e| tracing::error!(error = e.name, message = %e.message, "cannot start"))?;
     let base = load_base_config().await;
-    // Claims live in the security account: the base configuration, not a member session.
+    // Claims and executions live in the security account: the base configuration, not a
+    // member session.
     let claims = table.map(|t| AwsClaims::new(aws_sdk_dynamodb::Client::new(&base), t));
     if claims.is_none() {
-        tracing::warn!(
-            "CLAIMS_TABLE is not set: concurrent duplicate deliveries of a finding are not guarded"
-        );
+        tracing::warn!("CLAIMS_TABLE is not set: concurrent executions on one resource are not guarded");
     }
+    let executions = AwsExecutions::new(aws_sdk_sfn::Client::new(&base));
     let targets = AwsTargets::new(SessionProvider::new(base, session));
-    let (policy, targets) = (&policy, &targets);
-    let claims = claims.as_ref().map(|c| c as &dyn Claims);
+    let (policy, targets, executions) = (&policy, &targets, &executions);
+    let claims = claims
+        .as_ref()
+        .map(|c| (c as &dyn Claims, executions as &dyn Executions));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let input = TaskInput::from_value(event.payload)?;
         let span = input.span("check-exemption");
+        let now = chrono::Utc::now();
         async {
-            let result = check_exemption::check(policy, &input, targets, targets, claims).await;
+            let result =
+                check_exemption::check(policy, &input, targets, targets, claims, now).await;
             match &result {
-                Ok(r) => tracing::info!(status = ?r.status, target = %r.target, reason = %r.reason, "checked"),
+                Ok(r) => tracing::info!(status = ?r.status, target = %r.target, source = %r.source, reason = %r.reason, "checked"),
                 Err(e) => tracing::warn!(error = e.name, message = %e.message, "check failed"),
             }
             result

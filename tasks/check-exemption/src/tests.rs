@@ -1,23 +1,30 @@
-//! The exemption rules against in-memory fakes of the capabilities.
+//! The exemption rules against in-memory fakes of the capabilities: what an attacker in the
+//! member account can write never decides.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use super::*;
+use async_trait::async_trait;
+use chrono::TimeZone;
 use responder_core::finding::Tag;
-use serde_json::Value;
+use serde_json::{json, Value};
 
-fn input_from(event: &str, policy: &Policy) -> TaskInput {
-    let event: Value = serde_json::from_str(event).expect("fixture is JSON");
-    let finding = Finding::from_event(&event).expect("fixture parses");
+use super::*;
+
+fn input_from(event: &Value, policy: &Policy) -> TaskInput {
+    let finding = Finding::from_event(event).expect("fixture parses");
     let decision = policy.decide(&finding);
     TaskInput {
         finding,
         decision,
-        execution: Some("exec-1".into()),
+        execution: Some("arn:aws:states:eu-west-1:111111111111:execution:remediate-finding:exec-1".into()),
         results: None,
         approval_timeout_seconds: None,
     }
+}
+
+fn fixture(text: &str) -> Value {
+    serde_json::from_str(text).expect("fixture is JSON")
 }
 
 const EC2_HIGH: &str = include_str!("../../../fixtures/events/ec2-high-single-eni.json");
@@ -26,7 +33,12 @@ const IAM_USER: &str = include_str!("../../../fixtures/events/iam-high-akia-user
 const IAM_ROLE: &str = include_str!("../../../fixtures/events/iam-high-asia-role.json");
 const IAM_ROOT: &str = include_str!("../../../fixtures/events/iam-root.json");
 const S3: &str = include_str!("../../../fixtures/events/s3-notify-only.json");
-const EKS: &str = include_str!("../../../fixtures/events/eks-notify-only.json");
+
+const I: &str = "i-0a1b2c3d4e5f60701";
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 5, 10, 0, 0).single().expect("time")
+}
 
 fn tag(k: &str, v: &str) -> Tag {
     Tag {
@@ -35,500 +47,312 @@ fn tag(k: &str, v: &str) -> Tag {
     }
 }
 
+/// The EC2 finding with these tags in GuardDuty's record of the instance.
+fn ec2_with_detection_tags(tags: &[(&str, &str)]) -> Value {
+    let mut e = fixture(EC2_HIGH);
+    e["detail"]["resource"]["instanceDetails"]["tags"] = json!(tags
+        .iter()
+        .map(|(k, v)| json!({"key": k, "value": v}))
+        .collect::<Vec<_>>());
+    e
+}
+
 #[derive(Default)]
 struct Fake {
-    instances: HashMap<String, Vec<Tag>>,
+    instances: HashMap<String, InstanceNow>,
+    groups: Vec<GroupRules>,
     users: HashMap<String, Vec<Tag>>,
-    roles: HashMap<String, (String, Vec<Tag>)>,
-    inline_policies: HashSet<(String, String)>,
+    roles: HashMap<String, String>,
+    keys: HashMap<(String, String), bool>,
+    attached: HashMap<String, Vec<String>>,
+    inline: HashMap<(String, String), Value>,
     calls: Mutex<Vec<String>>,
 }
 
 impl Fake {
-    fn record(&self, scope: Scope<'_>, what: String) {
-        self.calls
-            .lock()
-            .expect("lock")
-            .push(format!("{}/{}: {what}", scope.account, scope.region));
+    fn record(&self, what: String) {
+        self.calls.lock().expect("lock").push(what);
     }
     fn calls(&self) -> Vec<String> {
         self.calls.lock().expect("lock").clone()
     }
-    fn not_found(what: &str) -> TaskError {
-        TaskError::new(
-            names::REMEDIATION_TARGET_NOT_FOUND,
-            format!("{what} not found"),
-        )
-    }
-}
-
-#[async_trait]
-impl InstanceTags for Fake {
-    async fn instance_tags(
-        &self,
-        scope: Scope<'_>,
-        instance_id: &str,
-    ) -> Result<Option<Vec<Tag>>, TaskError> {
-        self.record(scope, format!("instance_tags {instance_id}"));
-        Ok(self.instances.get(instance_id).cloned())
-    }
-}
-
-#[async_trait]
-impl PrincipalTags for Fake {
-    async fn principal_tags(
-        &self,
-        scope: Scope<'_>,
-        principal: Principal<'_>,
-    ) -> Result<Vec<Tag>, TaskError> {
-        self.record(scope, format!("principal_tags {}", principal.label()));
-        match principal {
-            Principal::User(u) => self.users.get(u).cloned(),
-            Principal::Role(r) => self.roles.get(r).map(|(_, t)| t.clone()),
-        }
-        .ok_or_else(|| Self::not_found(&principal.label()))
-    }
-
-    async fn role_path(&self, scope: Scope<'_>, role: &str) -> Result<String, TaskError> {
-        self.record(scope, format!("role_path {role}"));
-        self.roles
-            .get(role)
-            .map(|(p, _)| p.clone())
-            .ok_or_else(|| Self::not_found(role))
-    }
-
-    async fn has_inline_policy(
-        &self,
-        scope: Scope<'_>,
-        principal: Principal<'_>,
-        policy_name: &str,
-    ) -> Result<bool, TaskError> {
-        self.record(scope, format!("has_inline_policy {}", principal.label()));
-        Ok(self
-            .inline_policies
-            .contains(&(principal.label(), policy_name.to_string())))
-    }
-}
-
-async fn run(
-    policy: &Policy,
-    input: &TaskInput,
-    fake: &Fake,
-) -> Result<ExemptionResult, TaskError> {
-    check(policy, input, fake, fake, None).await
-}
-
-fn with_instance(id: &str, tags: Vec<Tag>) -> Fake {
-    let mut f = Fake::default();
-    f.instances.insert(id.into(), tags);
-    f
-}
-
-#[tokio::test]
-async fn untagged_instance_is_eligible() {
-    let p = Policy::default();
-    let input = input_from(EC2_HIGH, &p);
-    let fake = with_instance("i-0a1b2c3d4e5f60701", vec![tag("Name", "web-01")]);
-    let r = run(&p, &input, &fake).await.expect("ok");
-    assert_eq!(r.status, Eligibility::Eligible);
-    assert_eq!(r.target, "i-0a1b2c3d4e5f60701");
-    assert_eq!(
-        fake.calls(),
-        ["111111111111/eu-west-1: instance_tags i-0a1b2c3d4e5f60701"]
-    );
-}
-
-#[tokio::test]
-async fn exemption_tag_value_matches_case_insensitively() {
-    let p = Policy::default();
-    let input = input_from(EC2_HIGH, &p);
-    for value in ["disabled", "DISABLED", "Disabled"] {
-        let fake = with_instance("i-0a1b2c3d4e5f60701", vec![tag("AutoRemediation", value)]);
-        let r = run(&p, &input, &fake).await.expect("ok");
-        assert_eq!(r.status, Eligibility::Exempt, "{value}");
-        assert!(
-            r.reason.contains("AutoRemediation=disabled"),
-            "{}",
-            r.reason
+    fn with_instance(mut self, tags: Vec<Tag>, groups: &[(&str, &str)]) -> Self {
+        self.instances.insert(
+            I.into(),
+            InstanceNow {
+                tags,
+                interfaces: vec![InterfaceNow {
+                    id: "eni-1".into(),
+                    vpc_id: "vpc-1".into(),
+                    groups: groups
+                        .iter()
+                        .map(|(i, n)| (i.to_string(), n.to_string()))
+                        .collect(),
+                }],
+            },
         );
+        self
     }
-    let fake = with_instance(
-        "i-0a1b2c3d4e5f60701",
-        vec![tag("AutoRemediation", "enabled")],
-    );
-    assert_eq!(
-        run(&p, &input, &fake).await.expect("ok").status,
-        Eligibility::Eligible
-    );
-    // The key is matched exactly.
-    let fake = with_instance(
-        "i-0a1b2c3d4e5f60701",
-        vec![tag("autoremediation", "disabled")],
-    );
-    assert_eq!(
-        run(&p, &input, &fake).await.expect("ok").status,
-        Eligibility::Eligible
-    );
-}
-
-#[tokio::test]
-async fn exemption_tag_is_configurable() {
-    let p = Policy::from_lookup(|k| match k {
-        "EXEMPTION_TAG_KEY" => Some("SecurityAutomation".into()),
-        "EXEMPTION_TAG_VALUE" => Some("off".into()),
-        _ => None,
-    })
-    .expect("policy");
-    let input = input_from(EC2_HIGH, &p);
-    let fake = with_instance(
-        "i-0a1b2c3d4e5f60701",
-        vec![tag("SecurityAutomation", "OFF")],
-    );
-    let r = run(&p, &input, &fake).await.expect("ok");
-    assert_eq!(r.status, Eligibility::Exempt);
-    assert!(r.reason.contains("SecurityAutomation=off"), "{}", r.reason);
-    let fake = with_instance(
-        "i-0a1b2c3d4e5f60701",
-        vec![tag("AutoRemediation", "disabled")],
-    );
-    assert_eq!(
-        run(&p, &input, &fake).await.expect("ok").status,
-        Eligibility::Eligible
-    );
-}
-
-#[tokio::test]
-async fn the_current_tags_count_not_the_ones_in_the_finding() {
-    // The finding saw no exemption tag; the instance has one now.
-    let p = Policy::default();
-    let input = input_from(EC2_HIGH, &p);
-    assert!(!input
-        .finding
-        .instance()
-        .expect("instance")
-        .tags
-        .iter()
-        .any(|t| t.key == "AutoRemediation"));
-    let fake = with_instance(
-        "i-0a1b2c3d4e5f60701",
-        vec![tag("AutoRemediation", "disabled")],
-    );
-    assert_eq!(
-        run(&p, &input, &fake).await.expect("ok").status,
-        Eligibility::Exempt
-    );
-}
-
-#[tokio::test]
-async fn quarantined_instance_is_already_contained() {
-    let p = Policy::default();
-    let input = input_from(EC2_HIGH, &p);
-    let fake = with_instance(
-        "i-0a1b2c3d4e5f60701",
-        vec![
-            tag(markers::TAG_STATUS, markers::STATUS_QUARANTINED),
-            tag(markers::TAG_FINDING_ID, "3e1a5c7b9d2f4a6c8e0b1d3f5a7c9e11"),
-        ],
-    );
-    let r = run(&p, &input, &fake).await.expect("ok");
-    assert_eq!(r.status, Eligibility::AlreadyContained);
-    assert!(
-        r.reason.contains("3e1a5c7b9d2f4a6c8e0b1d3f5a7c9e11"),
-        "{}",
-        r.reason
-    );
-    // A restored instance may be contained again.
-    let fake = with_instance(
-        "i-0a1b2c3d4e5f60701",
-        vec![tag(markers::TAG_STATUS, markers::STATUS_RESTORED)],
-    );
-    assert_eq!(
-        run(&p, &input, &fake).await.expect("ok").status,
-        Eligibility::Eligible
-    );
-}
-
-#[tokio::test]
-async fn exemption_wins_over_containment() {
-    let p = Policy::default();
-    let input = input_from(EC2_HIGH, &p);
-    let fake = with_instance(
-        "i-0a1b2c3d4e5f60701",
-        vec![
-            tag(markers::TAG_STATUS, markers::STATUS_QUARANTINED),
-            tag("AutoRemediation", "disabled"),
-        ],
-    );
-    assert_eq!(
-        run(&p, &input, &fake).await.expect("ok").status,
-        Eligibility::Exempt
-    );
-}
-
-#[tokio::test]
-async fn missing_instance_is_target_not_found() {
-    let p = Policy::default();
-    let input = input_from(EC2_HIGH, &p);
-    let e = run(&p, &input, &Fake::default())
-        .await
-        .expect_err("not found");
-    assert_eq!(e.name, names::REMEDIATION_TARGET_NOT_FOUND);
-    assert!(e.message.contains("i-0a1b2c3d4e5f60701"), "{}", e.message);
-}
-
-#[tokio::test]
-async fn cross_account_reads_in_the_member_account() {
-    let p = Policy::default();
-    let input = input_from(EC2_CROSS, &p);
-    let fake = with_instance("i-0b2c3d4e5f6a70804", vec![]);
-    let r = run(&p, &input, &fake).await.expect("ok");
-    assert_eq!(r.status, Eligibility::Eligible);
-    assert_eq!(
-        fake.calls(),
-        ["222222222222/eu-west-1: instance_tags i-0b2c3d4e5f6a70804"]
-    );
-}
-
-#[tokio::test]
-async fn excluded_account_is_exempt_without_any_call() {
-    let p = Policy {
-        exclude_accounts: vec!["222222222222".into()],
-        ..Policy::default()
-    };
-    let input = input_from(EC2_CROSS, &p);
-    let fake = Fake::default();
-    let r = run(&p, &input, &fake).await.expect("ok");
-    assert_eq!(r.status, Eligibility::Exempt);
-    assert_eq!(r.reason, "account 222222222222 is excluded by policy");
-    assert_eq!(r.target, "i-0b2c3d4e5f6a70804");
-    assert!(fake.calls().is_empty());
-    let p = Policy {
-        include_accounts: vec!["111111111111".into()],
-        ..Policy::default()
-    };
-    assert_eq!(
-        run(&p, &input, &fake).await.expect("ok").status,
-        Eligibility::Exempt
-    );
-}
-
-#[tokio::test]
-async fn notify_only_is_eligible_without_any_call() {
-    let p = Policy::default();
-    for event in [S3, EKS] {
-        let input = input_from(event, &p);
-        let fake = Fake::default();
-        let r = run(&p, &input, &fake).await.expect("ok");
-        assert_eq!(r.status, Eligibility::Eligible);
-        assert!(r.reason.contains("notify-only"), "{}", r.reason);
-        assert!(fake.calls().is_empty());
+    fn with_group(mut self, id: &str, name: &str, ingress: usize, egress: &[(&str, i32)]) -> Self {
+        self.groups.push(GroupRules {
+            id: id.into(),
+            name: name.into(),
+            vpc_id: "vpc-1".into(),
+            ingress,
+            egress: egress
+                .iter()
+                .map(|(p, port)| (p.to_string(), Some(*port), Some(*port)))
+                .collect(),
+        });
+        self
     }
 }
 
-fn user_fake(tags: Vec<Tag>) -> Fake {
-    let mut f = Fake::default();
-    f.users.insert("build-bot".into(), tags);
-    f
+fn not_found(what: &str) -> TaskError {
+    TaskError::new(names::REMEDIATION_TARGET_NOT_FOUND, format!("{what} not found"))
 }
 
-fn role_fake(path: &str, tags: Vec<Tag>) -> Fake {
-    let mut f = Fake::default();
-    f.roles.insert("web-app-role".into(), (path.into(), tags));
-    f
-}
-
-#[tokio::test]
-async fn iam_user_rules() {
-    let p = Policy::default();
-    let input = input_from(IAM_USER, &p);
-    let r = run(&p, &input, &user_fake(vec![])).await.expect("ok");
-    assert_eq!(r.status, Eligibility::Eligible);
-    assert_eq!(r.target, "user/build-bot");
-
-    let r = run(
-        &p,
-        &input,
-        &user_fake(vec![tag("AutoRemediation", "Disabled")]),
-    )
-    .await
-    .expect("ok");
-    assert_eq!(r.status, Eligibility::Exempt);
-
-    let mut fake = user_fake(vec![]);
-    fake.inline_policies.insert((
-        "user/build-bot".into(),
-        format!(
-            "guardduty-responder-deny-{}",
-            input.decision.idempotency_key
-        ),
-    ));
-    let r = run(&p, &input, &fake).await.expect("ok");
-    assert_eq!(r.status, Eligibility::AlreadyContained);
-    assert!(
-        r.reason.contains("guardduty-responder-deny-gd-"),
-        "{}",
-        r.reason
-    );
-
-    // A deny policy of another finding does not count.
-    let mut fake = user_fake(vec![]);
-    fake.inline_policies.insert((
-        "user/build-bot".into(),
-        "guardduty-responder-deny-gd-0000".into(),
-    ));
-    assert_eq!(
-        run(&p, &input, &fake).await.expect("ok").status,
-        Eligibility::Eligible
-    );
-
-    let e = run(&p, &input, &Fake::default())
-        .await
-        .expect_err("no user");
-    assert_eq!(e.name, names::REMEDIATION_TARGET_NOT_FOUND);
-}
-
-#[tokio::test]
-async fn iam_role_rules() {
-    let p = Policy::default();
-    let input = input_from(IAM_ROLE, &p);
-    let fake = role_fake("/", vec![]);
-    let r = run(&p, &input, &fake).await.expect("ok");
-    assert_eq!(r.status, Eligibility::Eligible);
-    assert_eq!(r.target, "role/web-app-role");
-    assert_eq!(
-        fake.calls(),
-        [
-            "111111111111/eu-west-1: role_path web-app-role",
-            "111111111111/eu-west-1: principal_tags role/web-app-role",
-            "111111111111/eu-west-1: has_inline_policy role/web-app-role",
-        ]
-    );
-
-    let r = run(
-        &p,
-        &input,
-        &role_fake("/", vec![tag("AutoRemediation", "disabled")]),
-    )
-    .await
-    .expect("ok");
-    assert_eq!(r.status, Eligibility::Exempt);
-
-    let r = run(
-        &p,
-        &input,
-        &role_fake("/aws-service-role/elasticbeanstalk.amazonaws.com/", vec![]),
-    )
-    .await
-    .expect("ok");
-    assert_eq!(r.status, Eligibility::Exempt);
-    assert!(r.reason.contains("service-linked role"), "{}", r.reason);
-
-    let mut fake = role_fake("/app/", vec![]);
-    fake.inline_policies.insert((
-        "role/web-app-role".into(),
-        deny_policy_name(&input.decision.idempotency_key),
-    ));
-    assert_eq!(
-        run(&p, &input, &fake).await.expect("ok").status,
-        Eligibility::AlreadyContained
-    );
-}
-
-#[tokio::test]
-async fn root_is_exempt_without_any_call() {
-    let p = Policy::default();
-    let input = input_from(IAM_ROOT, &p);
-    let fake = Fake::default();
-    let r = run(&p, &input, &fake).await.expect("ok");
-    assert_eq!(r.status, Eligibility::Exempt);
-    assert_eq!(r.reason, "root credentials are never changed automatically");
-    assert_eq!(r.target, "root");
-    assert!(fake.calls().is_empty());
-}
-
-#[tokio::test]
-async fn unknown_credentials_and_missing_names() {
-    let p = Policy::default();
-    let mut input = input_from(IAM_USER, &p);
-    if let Resource::AccessKey(k) = &mut input.finding.resource {
-        k.credential_kind = CredentialKind::Unknown;
+#[async_trait]
+impl Instances for Fake {
+    async fn instance(&self, _: Scope<'_>, id: &str) -> Result<Option<InstanceNow>, TaskError> {
+        self.record(format!("instance {id}"));
+        Ok(self.instances.get(id).cloned())
     }
-    let r = run(&p, &input, &Fake::default()).await.expect("ok");
-    assert_eq!(r.status, Eligibility::Exempt);
-
-    let mut input = input_from(IAM_USER, &p);
-    if let Resource::AccessKey(k) = &mut input.finding.resource {
-        k.user_name = None;
+    async fn group_rules(&self, _: Scope<'_>, ids: &[String]) -> Result<Vec<GroupRules>, TaskError> {
+        self.record(format!("group_rules {}", ids.join(",")));
+        Ok(self.groups.iter().filter(|g| ids.contains(&g.id)).cloned().collect())
     }
-    let e = run(&p, &input, &Fake::default())
-        .await
-        .expect_err("no name");
-    assert_eq!(e.name, names::REMEDIATION_TARGET_NOT_FOUND);
 }
 
-#[tokio::test]
-async fn capability_errors_pass_through_with_their_names() {
-    struct Throttled;
-    #[async_trait]
-    impl InstanceTags for Throttled {
-        async fn instance_tags(
-            &self,
-            _: Scope<'_>,
-            _: &str,
-        ) -> Result<Option<Vec<Tag>>, TaskError> {
-            Err(TaskError::new(names::REMEDIATION_THROTTLED, "slow down"))
+#[async_trait]
+impl Principals for Fake {
+    async fn principal_tags(&self, _: Scope<'_>, p: Principal<'_>) -> Result<Vec<Tag>, TaskError> {
+        self.record(format!("tags {}", p.label()));
+        match p {
+            Principal::User(u) => self.users.get(u).cloned().ok_or_else(|| not_found(u)),
+            Principal::Role(r) => self.roles.get(r).map(|_| Vec::new()).ok_or_else(|| not_found(r)),
         }
     }
+    async fn role_path(&self, _: Scope<'_>, role: &str) -> Result<String, TaskError> {
+        self.record(format!("role_path {role}"));
+        self.roles.get(role).cloned().ok_or_else(|| not_found(role))
+    }
+    async fn key_active(&self, _: Scope<'_>, user: &str, key: &str) -> Result<Option<bool>, TaskError> {
+        self.record(format!("key {user}"));
+        Ok(self.keys.get(&(user.to_string(), key.to_string())).copied())
+    }
+    async fn attached_user_policies(&self, _: Scope<'_>, user: &str) -> Result<Vec<String>, TaskError> {
+        self.record(format!("attached {user}"));
+        Ok(self.attached.get(user).cloned().unwrap_or_default())
+    }
+    async fn inline_policy(&self, _: Scope<'_>, p: Principal<'_>, name: &str) -> Result<Option<Value>, TaskError> {
+        self.record(format!("inline {} {name}", p.label()));
+        Ok(self.inline.get(&(p.label(), name.to_string())).cloned())
+    }
+}
+
+async fn run(policy: &Policy, input: &TaskInput, fake: &Fake) -> Result<ExemptionResult, TaskError> {
+    check(policy, input, fake, fake, None, now()).await
+}
+
+#[tokio::test]
+async fn an_untagged_instance_is_eligible_and_says_what_decided() {
     let p = Policy::default();
-    let input = input_from(EC2_HIGH, &p);
-    let e = check(&p, &input, &Throttled, &Fake::default(), None)
-        .await
-        .expect_err("throttled");
-    assert_eq!(e.name, names::REMEDIATION_THROTTLED);
-    assert!(e.is_retryable());
+    let fake = Fake::default().with_instance(vec![tag("Name", "web-01")], &[("sg-web", "web")]);
+    let r = run(&p, &input_from(&fixture(EC2_HIGH), &p), &fake).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible);
+    assert_eq!(r.target, I);
+    assert!(r.source.contains("real state"), "{}", r.source);
+    assert!(r.ignored.is_empty());
 }
 
-#[test]
-fn result_serializes_as_the_state_machine_reads_it() {
-    let r = result(Eligibility::AlreadyContained, "x", "i-1");
-    let v = serde_json::to_value(&r).expect("json");
-    assert_eq!(
-        v,
-        serde_json::json!({"status": "already-contained", "reason": "x", "target": "i-1"})
+#[tokio::test]
+async fn an_exemption_tag_added_after_detection_is_ignored() {
+    let p = Policy::default();
+    // Not in GuardDuty's record; on the instance now (the attacker tagged it).
+    let fake = Fake::default().with_instance(vec![tag("AutoRemediation", "disabled")], &[("sg-web", "web")]);
+    let r = run(&p, &input_from(&fixture(EC2_HIGH), &p), &fake).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible);
+    assert_eq!(r.ignored.len(), 1);
+    assert!(r.ignored[0].contains("was not in GuardDuty's record"), "{:?}", r.ignored);
+}
+
+#[tokio::test]
+async fn an_exemption_tag_present_at_detection_and_now_is_honoured() {
+    let p = Policy::default();
+    let event = ec2_with_detection_tags(&[("AutoRemediation", "Disabled")]);
+    let fake = Fake::default().with_instance(vec![tag("AutoRemediation", "DISABLED")], &[("sg-web", "web")]);
+    let r = run(&p, &input_from(&event, &p), &fake).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Exempt);
+    assert!(r.source.contains("at detection and on it now"), "{}", r.source);
+    // Removed since detection: no longer exempt.
+    let fake = Fake::default().with_instance(vec![], &[("sg-web", "web")]);
+    let r = run(&p, &input_from(&event, &p), &fake).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible);
+    assert!(r.ignored[0].contains("is not any more"));
+}
+
+#[tokio::test]
+async fn policy_exemptions_by_instance_group_account_with_expiry() {
+    let policy = |exemptions: Value| -> Policy {
+        Policy::from_json(&json!({ "exemptions": exemptions }).to_string()).expect("policy")
+    };
+    let fake = Fake::default().with_instance(
+        vec![tag(AUTO_SCALING_GROUP_TAG, "payments-asg")],
+        &[("sg-web", "web")],
     );
+    let cases = [
+        (json!({"instances": [{"id": I, "reason": "load test"}]}), Eligibility::Exempt, "exemptions.instances"),
+        (json!({"instances": [{"id": I, "expires": "2026-12-04"}]}), Eligibility::Eligible, ""),
+        (json!({"auto_scaling_groups": [{"id": "payments-asg"}]}), Eligibility::Exempt, "only AWS writes"),
+        (json!({"accounts": [{"id": "111111111111", "expires": "2027-01-01"}]}), Eligibility::Exempt, "exemptions.accounts"),
+    ];
+    for (ex, status, source) in cases {
+        let p = policy(ex.clone());
+        let r = run(&p, &input_from(&fixture(EC2_HIGH), &p), &fake).await.expect("ok");
+        assert_eq!(r.status, status, "{ex}");
+        assert!(r.source.contains(source), "{ex}: {}", r.source);
+    }
+    // A group named in a tag anyone can write does not exempt: only the aws: tag counts.
+    let p = policy(json!({"auto_scaling_groups": [{"id": "payments-asg"}]}));
+    let fake = Fake::default().with_instance(vec![tag("autoscaling:groupName", "payments-asg")], &[("sg-web", "web")]);
+    let r = run(&p, &input_from(&fixture(EC2_HIGH), &p), &fake).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible);
 }
 
-/// Claims in memory, with the table's condition: absent, or held by the same execution.
+#[tokio::test]
+async fn already_contained_comes_from_the_real_state_never_the_marker() {
+    let p = Policy::default();
+    let q = markers::QUARANTINE_GROUP_NAME;
+    let input = input_from(&fixture(EC2_HIGH), &p);
+    // Really contained: the only group is the quarantine group, admitting nothing, 443 out.
+    let fake = Fake::default()
+        .with_instance(vec![], &[("sg-q", q)])
+        .with_group("sg-q", q, 0, &[("tcp", 443)]);
+    let r = run(&p, &input, &fake).await.expect("ok");
+    assert_eq!(r.status, Eligibility::AlreadyContained);
+    assert!(r.source.starts_with("real state"));
+
+    // A forged marker on an instance still in its own groups: containment proceeds.
+    let marker = vec![tag(markers::TAG_STATUS, markers::STATUS_QUARANTINED)];
+    let fake = Fake::default().with_instance(marker.clone(), &[("sg-web", "web")]);
+    let r = run(&p, &input, &fake).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible);
+    assert!(r.ignored.iter().any(|i| i.contains("stale or forged")), "{:?}", r.ignored);
+
+    // A group named like the quarantine group but letting everything out does not count.
+    let fake = Fake::default()
+        .with_instance(marker.clone(), &[("sg-fake", q)])
+        .with_group("sg-fake", q, 0, &[("-1", 0)]);
+    assert_eq!(run(&p, &input, &fake).await.expect("ok").status, Eligibility::Eligible);
+    // Nor one that admits traffic in, nor the quarantine group next to another group.
+    let fake = Fake::default()
+        .with_instance(vec![], &[("sg-q", q)])
+        .with_group("sg-q", q, 1, &[("tcp", 443)]);
+    assert_eq!(run(&p, &input, &fake).await.expect("ok").status, Eligibility::Eligible);
+    let fake = Fake::default()
+        .with_instance(vec![], &[("sg-q", q), ("sg-web", "web")])
+        .with_group("sg-q", q, 0, &[]);
+    assert_eq!(run(&p, &input, &fake).await.expect("ok").status, Eligibility::Eligible);
+}
+
+#[tokio::test]
+async fn a_missing_instance_is_target_not_found_and_member_accounts_are_read_there() {
+    let p = Policy::default();
+    let e = run(&p, &input_from(&fixture(EC2_HIGH), &p), &Fake::default())
+        .await
+        .expect_err("missing");
+    assert_eq!(e.name, names::REMEDIATION_TARGET_NOT_FOUND);
+    let input = input_from(&fixture(EC2_CROSS), &p);
+    assert_ne!(input.finding.account_id, "111111111111");
+}
+
+#[tokio::test]
+async fn excluded_accounts_and_notify_only_make_no_call() {
+    let p = Policy {
+        exclude_accounts: vec!["111111111111".into()],
+        ..Policy::default()
+    };
+    let fake = Fake::default();
+    let r = run(&p, &input_from(&fixture(EC2_HIGH), &p), &fake).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Exempt);
+    let p = Policy::default();
+    let r = run(&p, &input_from(&fixture(S3), &p), &fake).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible);
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+}
+
+#[tokio::test]
+async fn principals_are_exempt_by_policy_never_by_tag() {
+    let p = Policy::default();
+    let input = input_from(&fixture(IAM_USER), &p);
+    let mut fake = Fake::default();
+    fake.users.insert("build-bot".into(), vec![tag("AutoRemediation", "disabled")]);
+    let r = run(&p, &input, &fake).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible);
+    assert!(r.ignored[0].contains("exemptions.users"), "{:?}", r.ignored);
+
+    let p = Policy::from_json(r#"{"exemptions": {"users": [{"id": "build-bot", "reason": "break-glass"}]}}"#).expect("policy");
+    let r = run(&p, &input_from(&fixture(IAM_USER), &p), &fake).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Exempt);
+    assert_eq!(r.source, "policy exemptions.users: build-bot (break-glass)");
+}
+
+#[tokio::test]
+async fn roots_service_linked_and_identity_center_roles_are_never_changed() {
+    let p = Policy::default();
+    let r = run(&p, &input_from(&fixture(IAM_ROOT), &p), &Fake::default()).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Exempt);
+    assert!(r.reason.contains("root"));
+    for (path, says) in [
+        ("/aws-service-role/ecs.amazonaws.com/", "service-linked"),
+        ("/aws-reserved/sso.amazonaws.com/", "remove the account assignment"),
+    ] {
+        let mut fake = Fake::default();
+        fake.roles.insert("web-app-role".into(), path.into());
+        let r = run(&p, &input_from(&fixture(IAM_ROLE), &p), &fake).await.expect("ok");
+        assert_eq!(r.status, Eligibility::Exempt, "{path}");
+        assert!(r.reason.contains(says), "{}", r.reason);
+    }
+}
+
+#[tokio::test]
+async fn credentials_are_already_contained_only_when_iam_says_so() {
+    let p = Policy::default();
+    let input = input_from(&fixture(IAM_USER), &p);
+    let key = ("build-bot".to_string(), "AKIA4EXAMPLEBUILDBOT".to_string());
+    let mut fake = Fake::default();
+    fake.users.insert("build-bot".into(), vec![]);
+    fake.keys.insert(key.clone(), false);
+    // Inactive key but no deny: not contained (sessions minted from it still work).
+    assert_eq!(run(&p, &input, &fake).await.expect("ok").status, Eligibility::Eligible);
+    fake.attached.insert("build-bot".into(), vec!["arn:aws:iam::aws:policy/AWSDenyAll".into()]);
+    assert_eq!(run(&p, &input, &fake).await.expect("ok").status, Eligibility::AlreadyContained);
+    // Active key with the deny: not contained.
+    fake.keys.insert(key, true);
+    assert_eq!(run(&p, &input, &fake).await.expect("ok").status, Eligibility::Eligible);
+
+    // The instance's stolen session named in the role's deny.
+    let input = input_from(&fixture(IAM_ROLE), &p);
+    let mut fake = Fake::default();
+    fake.roles.insert("web-app-role".into(), "/".into());
+    assert_eq!(run(&p, &input, &fake).await.expect("ok").status, Eligibility::Eligible);
+    fake.inline.insert(
+        ("role/web-app-role".into(), denies::DENY_INSTANCE_SESSIONS_POLICY.into()),
+        denies::deny_instance_sessions(&["AROA4EXAMPLEWEBAPPRL:i-0a1b2c3d4e5f60701".into()], &[]),
+    );
+    assert_eq!(run(&p, &input, &fake).await.expect("ok").status, Eligibility::AlreadyContained);
+}
+
+/// An in-memory claims table with DynamoDB's conditional semantics.
 #[derive(Default)]
 struct FakeClaims {
     held: Mutex<HashMap<String, Claim>>,
-    attempts: Mutex<Vec<String>>,
-}
-
-impl FakeClaims {
-    fn holding(claim: Claim) -> Self {
-        let f = FakeClaims::default();
-        f.held
-            .lock()
-            .expect("lock")
-            .insert(claim.key.clone(), claim);
-        f
-    }
-    fn held(&self) -> Vec<Claim> {
-        self.held.lock().expect("lock").values().cloned().collect()
-    }
-    fn attempts(&self) -> Vec<String> {
-        self.attempts.lock().expect("lock").clone()
-    }
 }
 
 #[async_trait]
 impl Claims for FakeClaims {
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, TaskError> {
-        self.attempts
-            .lock()
-            .expect("lock")
-            .push(format!("{} by {}", claim.key, claim.execution));
         let mut held = self.held.lock().expect("lock");
         match held.get(&claim.key) {
             Some(h) if h.execution != claim.execution && h.expires_at() >= claim.now_epoch() => {
@@ -543,95 +367,88 @@ impl Claims for FakeClaims {
             }
         }
     }
-}
-
-async fn run_claiming(
-    policy: &Policy,
-    input: &TaskInput,
-    fake: &Fake,
-    claims: &FakeClaims,
-) -> Result<ExemptionResult, TaskError> {
-    check(policy, input, fake, fake, Some(claims)).await
-}
-
-fn with_execution(mut input: TaskInput, execution: &str) -> TaskInput {
-    input.execution = Some(execution.into());
-    input
-}
-
-#[tokio::test]
-async fn an_eligible_instance_is_claimed_for_the_execution() {
-    let p = Policy::default();
-    let input = input_from(EC2_HIGH, &p);
-    let fake = with_instance("i-0a1b2c3d4e5f60701", vec![]);
-    let claims = FakeClaims::default();
-    let r = run_claiming(&p, &input, &fake, &claims).await.expect("ok");
-    assert_eq!(r.status, Eligibility::Eligible);
-    assert!(r.reason.contains("claimed gd-"), "{}", r.reason);
-    let held = claims.held();
-    assert_eq!(held.len(), 1);
-    let c = &held[0];
-    assert_eq!(c.key, input.decision.idempotency_key);
-    assert_eq!(c.execution, "exec-1");
-    assert_eq!(c.finding_id, input.finding.id);
-    assert_eq!(c.resource, "i-0a1b2c3d4e5f60701");
-    assert_eq!(c.account, "111111111111");
-}
-
-#[tokio::test]
-async fn a_claim_held_by_another_execution_is_already_contained() {
-    let p = Policy::default();
-    let first = with_execution(input_from(EC2_HIGH, &p), "arn:exec:first");
-    let second = with_execution(input_from(EC2_HIGH, &p), "arn:exec:second");
-    let fake = with_instance("i-0a1b2c3d4e5f60701", vec![]);
-    let claims = FakeClaims::holding(Claim::of(&first, chrono::Utc::now()));
-    let r = run_claiming(&p, &second, &fake, &claims).await.expect("ok");
-    assert_eq!(r.status, Eligibility::AlreadyContained);
-    assert_eq!(r.target, "i-0a1b2c3d4e5f60701");
-    assert!(r.reason.contains("arn:exec:first"), "{}", r.reason);
-    assert!(r.reason.contains("claimed by execution"), "{}", r.reason);
-    assert_eq!(
-        claims.held()[0].execution,
-        "arn:exec:first",
-        "the claim stays"
-    );
-}
-
-#[tokio::test]
-async fn the_same_execution_claims_again_on_a_retry() {
-    let p = Policy::default();
-    let input = input_from(EC2_HIGH, &p);
-    let fake = with_instance("i-0a1b2c3d4e5f60701", vec![]);
-    let claims = FakeClaims::default();
-    for _ in 0..2 {
-        let r = run_claiming(&p, &input, &fake, &claims).await.expect("ok");
-        assert_eq!(r.status, Eligibility::Eligible);
+    async fn take_over(&self, claim: &Claim, holder: &str) -> Result<ClaimOutcome, TaskError> {
+        let mut held = self.held.lock().expect("lock");
+        match held.get(&claim.key) {
+            Some(h) if h.execution != holder => Ok(ClaimOutcome::Held {
+                execution: Some(h.execution.clone()),
+                claimed_at: None,
+            }),
+            _ => {
+                held.insert(claim.key.clone(), claim.clone());
+                Ok(ClaimOutcome::Claimed)
+            }
+        }
     }
-    assert_eq!(claims.attempts().len(), 2);
-    assert_eq!(claims.held().len(), 1);
+}
+
+/// Executions that are running or not, by ARN.
+#[derive(Default)]
+struct FakeExecutions {
+    ended: HashSet<String>,
+}
+
+#[async_trait]
+impl Executions for FakeExecutions {
+    async fn running(&self, arn: &str) -> Result<Option<bool>, TaskError> {
+        Ok(Some(!self.ended.contains(arn)))
+    }
+}
+
+fn exec(input: &TaskInput, name: &str) -> TaskInput {
+    TaskInput {
+        execution: Some(format!("arn:aws:states:eu-west-1:111111111111:execution:remediate-finding:{name}")),
+        ..input.clone()
+    }
 }
 
 #[tokio::test]
-async fn concurrent_deliveries_yield_one_eligible() {
+async fn two_findings_on_one_instance_act_once_while_the_first_runs() {
     let p = Policy::default();
-    let a = with_execution(input_from(EC2_HIGH, &p), "exec-a");
-    let b = with_execution(input_from(EC2_HIGH, &p), "exec-b");
-    let fake = with_instance("i-0a1b2c3d4e5f60701", vec![]);
+    let fake = Fake::default().with_instance(vec![], &[("sg-web", "web")]);
     let claims = FakeClaims::default();
-    let (ra, rb) = tokio::join!(
-        run_claiming(&p, &a, &fake, &claims),
-        run_claiming(&p, &b, &fake, &claims)
+    let executions = FakeExecutions::default();
+    let first = exec(&input_from(&fixture(EC2_HIGH), &p), "first");
+    // Another finding (another id, another type) on the same instance.
+    let mut other = fixture(EC2_HIGH);
+    other["detail"]["id"] = json!("another-finding-on-the-same-instance");
+    other["detail"]["type"] = json!("CryptoCurrency:EC2/BitcoinTool.B!DNS");
+    let second = exec(&input_from(&other, &p), "second");
+    assert_eq!(claim::resource_key(&first), claim::resource_key(&second));
+    assert_eq!(claim::resource_key(&first), "resource#aws#111111111111#eu-west-1#i-0a1b2c3d4e5f60701");
+
+    let c = Some((&claims as &dyn Claims, &executions as &dyn Executions));
+    let (a, b) = tokio::join!(
+        check(&p, &first, &fake, &fake, c, now()),
+        check(&p, &second, &fake, &fake, c, now())
     );
-    let statuses = [ra.expect("a").status, rb.expect("b").status];
-    assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == Eligibility::Eligible)
-            .count(),
-        1,
-        "{statuses:?}"
-    );
-    assert!(statuses.contains(&Eligibility::AlreadyContained));
+    let statuses = [a.expect("a").status, b.expect("b").status];
+    assert_eq!(statuses.iter().filter(|s| **s == Eligibility::Eligible).count(), 1, "{statuses:?}");
+    // The same execution again (a Lambda retry) keeps its claim.
+    let again = check(&p, &first, &fake, &fake, c, now()).await.expect("retry");
+    let holder = claims.held.lock().expect("lock")[&claim::resource_key(&first)].execution.clone();
+    assert_eq!(again.status == Eligibility::Eligible, holder == first.execution_name());
+}
+
+#[tokio::test]
+async fn a_claim_whose_holder_ended_is_taken_over_at_once() {
+    let p = Policy::default();
+    let fake = Fake::default().with_instance(vec![], &[("sg-web", "web")]);
+    let claims = FakeClaims::default();
+    let first = exec(&input_from(&fixture(EC2_HIGH), &p), "failed-one");
+    let second = exec(&input_from(&fixture(EC2_HIGH), &p), "next-one");
+    let running = FakeExecutions::default();
+    let c = Some((&claims as &dyn Claims, &running as &dyn Executions));
+    assert_eq!(check(&p, &first, &fake, &fake, c, now()).await.expect("a").status, Eligibility::Eligible);
+    let held = check(&p, &second, &fake, &fake, c, now()).await.expect("b");
+    assert_eq!(held.status, Eligibility::AlreadyContained);
+    assert!(held.reason.contains("failed-one") && held.reason.contains("still running"), "{}", held.reason);
+    // The first execution ended (failed): the next one takes the resource over.
+    let ended = FakeExecutions {
+        ended: [first.execution_name().to_string()].into(),
+    };
+    let c = Some((&claims as &dyn Claims, &ended as &dyn Executions));
+    assert_eq!(check(&p, &second, &fake, &fake, c, now()).await.expect("b").status, Eligibility::Eligible);
 }
 
 #[tokio::test]
@@ -640,162 +457,66 @@ async fn a_dry_run_takes_no_claim() {
         dry_run: true,
         ..Policy::default()
     };
-    let input = input_from(EC2_HIGH, &p);
-    assert!(input.decision.dry_run);
-    let fake = with_instance("i-0a1b2c3d4e5f60701", vec![]);
+    let fake = Fake::default().with_instance(vec![], &[("sg-web", "web")]);
     let claims = FakeClaims::default();
-    let r = run_claiming(&p, &input, &fake, &claims).await.expect("ok");
-    assert_eq!(r.status, Eligibility::Eligible);
-    assert!(
-        r.reason.contains("dry run: would claim gd-"),
-        "{}",
-        r.reason
-    );
-    assert!(claims.attempts().is_empty());
-}
-
-#[tokio::test]
-async fn without_a_claims_table_no_claim_is_taken() {
-    let p = Policy::default();
-    let input = input_from(EC2_HIGH, &p);
-    let fake = with_instance("i-0a1b2c3d4e5f60701", vec![]);
-    let r = run(&p, &input, &fake).await.expect("ok");
-    assert_eq!(r.status, Eligibility::Eligible);
-    assert!(!r.reason.contains("claim"), "{}", r.reason);
-}
-
-#[tokio::test]
-async fn iam_credentials_are_claimed_too() {
-    let p = Policy::default();
-    let input = input_from(IAM_USER, &p);
-    let claims = FakeClaims::default();
-    let r = run_claiming(&p, &input, &user_fake(vec![]), &claims)
-        .await
-        .expect("ok");
-    assert_eq!(r.status, Eligibility::Eligible);
-    assert_eq!(claims.held().len(), 1);
-    assert_eq!(claims.held()[0].key, input.decision.idempotency_key);
-}
-
-#[tokio::test]
-async fn answers_before_the_claim_take_none() {
-    let p = Policy::default();
-    let claims = FakeClaims::default();
-    // Exempt and quarantined instances, root, notify-only, excluded account.
-    let input = input_from(EC2_HIGH, &p);
-    for tags in [
-        vec![tag("AutoRemediation", "disabled")],
-        vec![tag(markers::TAG_STATUS, markers::STATUS_QUARANTINED)],
-    ] {
-        let fake = with_instance("i-0a1b2c3d4e5f60701", tags);
-        let r = run_claiming(&p, &input, &fake, &claims).await.expect("ok");
-        assert_ne!(r.status, Eligibility::Eligible);
-    }
-    for event in [IAM_ROOT, S3, EKS] {
-        let input = input_from(event, &p);
-        run_claiming(&p, &input, &Fake::default(), &claims)
-            .await
-            .expect("ok");
-    }
-    let excluded = Policy {
-        exclude_accounts: vec!["222222222222".into()],
-        ..Policy::default()
-    };
-    let input = input_from(EC2_CROSS, &excluded);
-    let r = run_claiming(&excluded, &input, &Fake::default(), &claims)
-        .await
-        .expect("ok");
-    assert_eq!(r.status, Eligibility::Exempt);
-    assert!(claims.attempts().is_empty(), "{:?}", claims.attempts());
-}
-
-#[tokio::test]
-async fn claim_errors_pass_through_with_their_names() {
-    struct Slow;
-    #[async_trait]
-    impl Claims for Slow {
-        async fn claim(&self, _: &Claim) -> Result<ClaimOutcome, TaskError> {
-            Err(TaskError::new(names::REMEDIATION_THROTTLED, "slow down"))
-        }
-    }
-    let p = Policy::default();
-    let input = input_from(EC2_HIGH, &p);
-    let fake = with_instance("i-0a1b2c3d4e5f60701", vec![]);
-    let e = check(&p, &input, &fake, &fake, Some(&Slow))
-        .await
-        .expect_err("throttled");
-    assert_eq!(e.name, names::REMEDIATION_THROTTLED);
+    let executions = FakeExecutions::default();
+    let c = Some((&claims as &dyn Claims, &executions as &dyn Executions));
+    let r = check(&p, &input_from(&fixture(EC2_HIGH), &p), &fake, &fake, c, now()).await.expect("ok");
+    assert!(r.reason.contains("dry run: would claim resource#"), "{}", r.reason);
+    assert!(claims.held.lock().expect("lock").is_empty());
 }
 
 #[test]
-fn a_claim_is_a_lease_covering_containment_or_the_approval_wait() {
-    let p = Policy::default();
-    let input = input_from(EC2_HIGH, &p);
-    let at = chrono::DateTime::parse_from_rfc3339("2025-02-03T16:00:00Z")
-        .expect("time")
-        .with_timezone(&chrono::Utc);
-    let c = Claim::of(&input, at);
-    assert_eq!(c.claimed_at_rfc3339(), "2025-02-03T16:00:00Z");
-    assert_eq!(c.expires_at() - at.timestamp(), 15 * 60);
-
-    let mut medium = input.clone();
-    medium.decision.disposition = responder_core::Disposition::RequestApproval;
-    medium.approval_timeout_seconds = Some(7200);
-    assert_eq!(
-        Claim::of(&medium, at).expires_at() - at.timestamp(),
-        7200 + 15 * 60
+fn the_lease_outlasts_the_worst_case_of_the_state_machines_retries() {
+    // Every attempt of every task from CheckExemption to the end of containment, each bounded
+    // by its TimeoutSeconds, plus the retry intervals: the claim must still hold at the end.
+    let machine: Value = serde_json::from_str(include_str!(
+        "../../../statemachines/remediate-finding.asl.json"
+    ))
+    .expect("JSON");
+    fn worst(state: &Value) -> u64 {
+        let timeout = state["TimeoutSeconds"].as_u64().unwrap_or(0);
+        let mut attempts = 1;
+        let mut waits = 0;
+        for r in state["Retry"].as_array().into_iter().flatten() {
+            let n = r["MaxAttempts"].as_u64().unwrap_or(3);
+            attempts += n;
+            let max_delay = r["MaxDelaySeconds"].as_u64().unwrap_or(3600);
+            let (mut d, rate) = (r["IntervalSeconds"].as_f64().unwrap_or(1.0), r["BackoffRate"].as_f64().unwrap_or(2.0));
+            for _ in 0..n {
+                waits += (d as u64).min(max_delay);
+                d *= rate;
+            }
+        }
+        attempts * timeout + waits
+    }
+    let states = &machine["States"];
+    let branches = states["ContainInstance"]["Branches"].as_array().expect("branches");
+    let contain = branches
+        .iter()
+        .map(|b| {
+            let start = b["StartAt"].as_str().expect("start");
+            worst(&b["States"][start])
+        })
+        .max()
+        .unwrap_or(0)
+        + worst(&states["SecureInterfaces"]);
+    // The instance and the credential routes are alternatives.
+    let total = worst(&states["CheckExemption"]) + contain.max(worst(&states["Revoke"]));
+    assert!(
+        claim::CLAIM_LEASE_MINUTES * 60 >= total as i64,
+        "the lease ({} min) is shorter than the worst case ({} s)",
+        claim::CLAIM_LEASE_MINUTES,
+        total
     );
-    medium.approval_timeout_seconds = None;
-    assert_eq!(
-        Claim::of(&medium, at).expires_at() - at.timestamp(),
-        3600 + 15 * 60
-    );
-}
-
-/// A failed or rejected attempt must not block the finding for good: once the holder's lease
-/// has lapsed, a later delivery takes the claim over.
-#[tokio::test]
-async fn a_lapsed_claim_is_taken_over_by_a_later_delivery() {
-    let p = Policy::default();
-    let fake = with_instance("i-0a1b2c3d4e5f60701", vec![]);
-    let claims = FakeClaims::default();
-    let first = with_execution(input_from(EC2_HIGH, &p), "arn:exec:first");
-    let stale = Claim::of(&first, chrono::Utc::now() - chrono::Duration::minutes(16));
-    claims
-        .held
-        .lock()
-        .expect("lock")
-        .insert(stale.key.clone(), stale);
-    let later = with_execution(input_from(EC2_HIGH, &p), "arn:exec:later");
-    let r = run_claiming(&p, &later, &fake, &claims).await.expect("ok");
-    assert_eq!(r.status, Eligibility::Eligible, "{r:?}");
-    // A claim still within its lease keeps holding.
-    let third = with_execution(input_from(EC2_HIGH, &p), "arn:exec:third");
-    let r = run_claiming(&p, &third, &fake, &claims).await.expect("ok");
-    assert_eq!(r.status, Eligibility::AlreadyContained, "{r:?}");
 }
 
 #[test]
 fn the_claims_table_setting() {
-    use crate::claim::table_from_lookup;
-    let lookup = |v: String| move |k: &str| (k == "CLAIMS_TABLE").then(|| v.clone());
-    assert_eq!(table_from_lookup(|_| None).expect("unset"), None);
-    assert_eq!(table_from_lookup(lookup("  ".into())).expect("blank"), None);
+    assert_eq!(claim::table_from_lookup(|_| None), Ok(None));
     assert_eq!(
-        table_from_lookup(lookup("guardduty-responder-claims".into())).expect("valid"),
-        Some("guardduty-responder-claims".to_string())
+        claim::table_from_lookup(|_| Some("guardduty-responder-claims".into())),
+        Ok(Some("guardduty-responder-claims".into()))
     );
-    assert!(table_from_lookup(lookup("a.b_C-9".into())).is_ok());
-    assert!(table_from_lookup(lookup("t".repeat(255))).is_ok());
-    for bad in [
-        "ab".to_string(),
-        "claims table".into(),
-        "claims/x".into(),
-        "cl\u{e4}ims".into(),
-        "t".repeat(256),
-    ] {
-        let e = table_from_lookup(lookup(bad.clone())).expect_err(&bad);
-        assert_eq!(e.name, names::CONFIG_INVALID, "{bad}");
-        assert!(e.message.contains("CLAIMS_TABLE"), "{}", e.message);
-    }
+    assert!(claim::table_from_lookup(|_| Some("no spaces".into())).is_err());
 }

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use responder_core::markers::deny_policy_name;
 use responder_core::{Finding, Policy, Resource};
 use serde_json::{json, Map, Value};
 
@@ -764,6 +763,9 @@ fn ec2_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
 }
 
 fn iam_steps(ctx: &Context) -> Vec<String> {
+    use responder_core::denies::{
+        DENY_ALL_POLICY, DENY_INSTANCE_SESSIONS_POLICY, REVOKE_SESSIONS_POLICY,
+    };
     let evidence = ctx.report("revoke").and_then(|r| r.get("evidence"));
     let ev = |k: &str| {
         evidence
@@ -771,14 +773,6 @@ fn iam_steps(ctx: &Context) -> Vec<String> {
             .and_then(Value::as_str)
             .map(str::to_string)
     };
-    let policy = ev("policyName").or_else(|| {
-        ctx.decision
-            .as_ref()
-            .and_then(|d| d.get("idempotencyKey"))
-            .and_then(Value::as_str)
-            .map(deny_policy_name)
-    });
-    let policy = policy.as_deref().unwrap_or("<policy name>");
     let principal = ev("principal").or_else(|| ctx.summary.label.clone());
     let key = ev("accessKeyId").or_else(|| {
         ctx.summary
@@ -789,19 +783,35 @@ fn iam_steps(ctx: &Context) -> Vec<String> {
     });
     let key = key.as_deref().unwrap_or("<access key id>");
     match principal.as_deref().and_then(|p| p.split_once('/')) {
+        Some(("role", role)) if ev("sourceInstance").is_some() => {
+            let instance = ev("sourceInstance").unwrap_or_default();
+            vec![
+                format!("Credentials of role {role} delivered to instance {instance} are denied wherever they are used (inline policy {DENY_INSTANCE_SESSIONS_POLICY}, by aws:userid and ec2:SourceInstanceARN), including ones it receives later; the role's other holders keep working."),
+                format!("Investigate instance {instance}: how were its credentials taken (SSRF to the metadata service, code on the host)? Until it is rebuilt, keep it contained."),
+                format!("To roll back for this instance only: remove its entries from the inline policy {DENY_INSTANCE_SESSIONS_POLICY} of role {role} (aws iam get-role-policy / put-role-policy), or delete the policy if it names no other instance."),
+            ]
+        }
         Some(("role", role)) => vec![
-            format!("Sessions of role {role} issued before the cutoff (evidence tokenIssueTimeCutoff) are denied by inline policy {policy}; new sessions work. Find and fix how the credentials leaked (an instance reachable from outside, a CI secret)."),
-            format!("To roll back: aws iam delete-role-policy --role-name {role} --policy-name {policy}. This re-enables the old sessions that have not expired yet, so remove it only after the role's maximum session duration (up to 12 hours) has passed."),
+            format!("Sessions of role {role} issued before the cutoff (evidence tokenIssueTimeCutoff) are denied by inline policy {REVOKE_SESSIONS_POLICY}; new sessions work. Find and fix how the credentials leaked (an instance reachable from outside, a CI secret)."),
+            format!("To roll back: aws iam delete-role-policy --role-name {role} --policy-name {REVOKE_SESSIONS_POLICY}. This re-enables the old sessions that have not expired yet, so remove it only after the role's maximum session duration (up to 12 hours) has passed."),
         ],
-        Some(("user", user)) if ctx.changed("revoke", "deactivate-access-key") || key.starts_with("AKIA") => vec![
-            format!("Access key {key} of user {user} is Inactive and inline policy {policy} denies every action of the user."),
-            format!("Rotate: create a new key for the owner, move its consumers, then delete the leaked key (aws iam delete-access-key --user-name {user} --access-key-id {key}). Check CloudTrail for what the key did."),
-            format!("To roll back after rotation: aws iam delete-user-policy --user-name {user} --policy-name {policy}; reactivate the key only if the investigation shows it was not leaked: aws iam update-access-key --user-name {user} --access-key-id {key} --status Active."),
-        ],
+        Some(("user", user)) if ctx.changed("revoke", "deactivate-access-key") || key.starts_with("AKIA") => {
+            let deny = ev("deny").unwrap_or_else(|| "AWSDenyAll".into());
+            let undo = if deny == DENY_ALL_POLICY {
+                format!("aws iam delete-user-policy --user-name {user} --policy-name {DENY_ALL_POLICY}")
+            } else {
+                format!("aws iam detach-user-policy --user-name {user} --policy-arn arn:aws:iam::aws:policy/AWSDenyAll")
+            };
+            vec![
+                format!("Access key {key} of user {user} is Inactive and {deny} denies every action of the user."),
+                format!("Rotate: create a new key for the owner, move its consumers, then delete the leaked key (aws iam delete-access-key --user-name {user} --access-key-id {key}). Check CloudTrail for what the key did."),
+                format!("To roll back after rotation: {undo}; reactivate the key only if the investigation shows it was not leaked: aws iam update-access-key --user-name {user} --access-key-id {key} --status Active."),
+            ]
+        }
         Some(("user", user)) => vec![
-            format!("Sessions of user {user} issued before the cutoff are denied by inline policy {policy}. No long-term key was deactivated: review the user's keys (evidence userAccessKeys) and rotate the one that minted the session."),
-            format!("To roll back: aws iam delete-user-policy --user-name {user} --policy-name {policy}."),
+            format!("Sessions of user {user} issued before the cutoff are denied by inline policy {REVOKE_SESSIONS_POLICY}. No long-term key was deactivated: review the user's keys (evidence userAccessKeys) and rotate the one that minted the session."),
+            format!("To roll back: aws iam delete-user-policy --user-name {user} --policy-name {REVOKE_SESSIONS_POLICY}."),
         ],
-        _ => vec![format!("Review the credentials named by the finding; the deny policy is {policy}.")],
+        _ => vec!["Review the credentials named by the finding.".to_string()],
     }
 }

@@ -205,7 +205,7 @@ async fn revoked_user_key_message_names_the_policy_and_the_rollback() {
                 {"action": "deactivate-access-key", "target": "user/ci-deployer/AKIAIOSFODNN7EXAMPLE", "outcome": "changed", "detail": "set Inactive"},
                 {"action": "attach-deny-policy", "target": "user/ci-deployer", "outcome": "changed", "detail": "attached"}
             ],
-            "evidence": {"policyName": "guardduty-responder-deny-gd-0011", "principal": "user/ci-deployer",
+            "evidence": {"deny": "AWSDenyAll", "principal": "user/ci-deployer",
                          "accessKeyId": "AKIAIOSFODNN7EXAMPLE", "keyStatusBefore": "Active"}
         }}),
     );
@@ -216,30 +216,25 @@ async fn revoked_user_key_message_names_the_policy_and_the_rollback() {
         "[HIGH] contained user/ci-deployer in 222222222222: UnauthorizedAccess:IAMUser/MaliciousIPCaller"
     );
     assert_eq!(attrs["route"], "iam");
-    assert_eq!(
-        body["evidence"]["revoke"]["policyName"],
-        "guardduty-responder-deny-gd-0011"
-    );
+    assert_eq!(body["evidence"]["revoke"]["deny"], "AWSDenyAll");
     let steps = body["nextSteps"].to_string();
-    assert!(steps.contains("aws iam delete-user-policy --user-name ci-deployer --policy-name guardduty-responder-deny-gd-0011"), "{steps}");
+    assert!(steps.contains("aws iam detach-user-policy --user-name ci-deployer --policy-arn arn:aws:iam::aws:policy/AWSDenyAll"), "{steps}");
     assert!(steps.contains("aws iam update-access-key --user-name ci-deployer --access-key-id AKIAIOSFODNN7EXAMPLE --status Active"), "{steps}");
 }
 
 #[tokio::test]
 async fn revoked_role_sessions_warn_that_removing_the_policy_reenables_old_sessions() {
     let ev = iam_event("ASIAIOSFODNN7EXAMPLE", "AssumedRole", "web-tier-role");
-    let finding = Finding::from_event(&ev).unwrap();
-    let key = finding.idempotency_key();
-    // Without a revoke report (e.g. it was lost), the policy name still follows the decision.
+    // Without a revoke report (e.g. it was lost), the policy name is still the role's one.
     let doc = document(&ev, "contained", json!({}));
     let (_, p) = send(&doc).await;
     let (subject, body, _) = p.one();
     assert!(subject.contains("role/web-tier-role"), "{subject}");
     let steps = body["nextSteps"].to_string();
     assert!(
-        steps.contains(&format!(
-            "aws iam delete-role-policy --role-name web-tier-role --policy-name guardduty-responder-deny-{key}"
-        )),
+        steps.contains(
+            "aws iam delete-role-policy --role-name web-tier-role --policy-name guardduty-responder-revoke-sessions"
+        ),
         "{steps}"
     );
     assert!(steps.contains("re-enables the old sessions"), "{steps}");

@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 pub enum Eligibility {
     /// Act.
     Eligible,
-    /// Never act: tagged exempt, or in an excluded account.
+    /// Never act: exempt by the policy, or by a tag present at detection and now.
     Exempt,
-    /// This finding's containment is already in place (a re-delivery or an update).
+    /// The resource's containment is in place, read from its real state (or another
+    /// execution that is still running holds the resource).
     AlreadyContained,
 }
 
@@ -24,4 +25,12 @@ pub struct ExemptionResult {
     pub reason: String,
     /// The target that was checked (instance id, `user/NAME`, `role/NAME`).
     pub target: String,
+    /// What decided: the policy entry, the tag present at detection and now, the real state
+    /// read from AWS, the claim table.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
+    /// What was looked at and deliberately not trusted (a tag added after detection, a
+    /// quarantine marker the real state contradicts), for the analyst.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
 }

@@ -3,9 +3,11 @@
 //! names the state machines match on. Nothing here calls AWS.
 
 pub mod decision;
+pub mod denies;
 pub mod document;
 pub mod error;
 pub mod exemption;
+pub mod exemptions;
 pub mod finding;
 pub mod lambda;
 pub mod markers;

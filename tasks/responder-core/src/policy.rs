@@ -34,8 +34,12 @@ pub struct Policy {
     pub exclude_accounts: Vec<String>,
     /// A global dry run: every task reports what it would do and changes nothing.
     pub dry_run: bool,
-    /// The tag that exempts a resource from automatic remediation.
+    /// The tag that exempts a resource from automatic remediation, honoured only when
+    /// GuardDuty's record of the resource at detection carried it too.
     pub exemption_tag: TagMatch,
+    /// Accounts, instances, Auto Scaling groups, roles and users never changed automatically,
+    /// each optionally until a date: owned by the security account, not grantable by a tag.
+    pub exemptions: crate::exemptions::Exemptions,
 }
 
 /// The settings of one route.
@@ -123,6 +127,7 @@ impl Default for Policy {
             exclude_accounts: Vec::new(),
             dry_run: false,
             exemption_tag: TagMatch::default(),
+            exemptions: crate::exemptions::Exemptions::default(),
         }
     }
 }
@@ -253,6 +258,7 @@ impl Policy {
                 }
             }
         }
+        problems.extend(self.exemptions.problems());
         if self.exemption_tag.key.is_empty() || self.exemption_tag.key.len() > 128 {
             problems.push("exemption_tag.key must be 1 to 128 characters".to_string());
         }

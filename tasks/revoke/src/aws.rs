@@ -8,16 +8,16 @@ use responder_core::{names, TaskError, TaskInput};
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::documents::parse_returned_document;
+use responder_core::denies::parse_returned_document;
 use crate::{AccessKey, Iam, KeyStatus, Principal, Settings};
 
 /// Exactly the IAM actions of the calls this task makes (the deploy template's least-privilege
 /// test compares against this list).
 pub const IAM_ACTIONS: &[&str] = &[
     "sts:AssumeRole",
-    "iam:ListUserTags",
-    "iam:ListRoleTags",
     "iam:GetRole",
+    "iam:ListAttachedUserPolicies",
+    "iam:AttachUserPolicy",
     "iam:ListAccessKeys",
     "iam:UpdateAccessKey",
     "iam:GetUserPolicy",
@@ -41,31 +41,6 @@ impl IamClient {
 
 #[async_trait]
 impl Iam for IamClient {
-    async fn tags(&self, principal: &Principal) -> Result<Vec<(String, String)>, TaskError> {
-        // A user or role has at most 50 tags; one page (default 100) holds them all.
-        let tags = match principal {
-            Principal::User(n) => {
-                self.client
-                    .list_user_tags()
-                    .user_name(n)
-                    .send()
-                    .await
-                    .map_err(|e| classify_sdk_error("iam:ListUserTags", &e))?
-                    .tags
-            }
-            Principal::Role(n) => {
-                self.client
-                    .list_role_tags()
-                    .role_name(n)
-                    .send()
-                    .await
-                    .map_err(|e| classify_sdk_error("iam:ListRoleTags", &e))?
-                    .tags
-            }
-        };
-        Ok(tags.into_iter().map(|t| (t.key, t.value)).collect())
-    }
-
     async fn role_path(&self, role: &str) -> Result<String, TaskError> {
         let out = self
             .client
@@ -164,6 +139,41 @@ impl Iam for IamClient {
                 ),
             )
         })
+    }
+
+    async fn attached_user_policies(&self, user: &str) -> Result<Vec<String>, TaskError> {
+        let mut arns = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_attached_user_policies()
+                .user_name(user)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| classify_sdk_error("iam:ListAttachedUserPolicies", &e))?;
+            arns.extend(
+                out.attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_string)),
+            );
+            match out.marker() {
+                Some(m) if out.is_truncated() => marker = Some(m.to_string()),
+                _ => return Ok(arns),
+            }
+        }
+    }
+
+    async fn attach_user_policy(&self, user: &str, policy_arn: &str) -> Result<(), TaskError> {
+        self.client
+            .attach_user_policy()
+            .user_name(user)
+            .policy_arn(policy_arn)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("iam:AttachUserPolicy", &e))
     }
 
     async fn put_inline_policy(

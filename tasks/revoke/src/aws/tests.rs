@@ -9,13 +9,14 @@ use aws_sdk_iam::operation::get_role::GetRoleOutput;
 use aws_sdk_iam::operation::get_role_policy::{GetRolePolicyError, GetRolePolicyOutput};
 use aws_sdk_iam::operation::get_user_policy::{GetUserPolicyError, GetUserPolicyOutput};
 use aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput;
-use aws_sdk_iam::operation::list_role_tags::ListRoleTagsOutput;
-use aws_sdk_iam::operation::list_user_tags::{ListUserTagsError, ListUserTagsOutput};
+use aws_sdk_iam::operation::attach_user_policy::{AttachUserPolicyError, AttachUserPolicyOutput};
+use aws_sdk_iam::operation::list_access_keys::ListAccessKeysError;
+use aws_sdk_iam::operation::list_attached_user_policies::ListAttachedUserPoliciesOutput;
 use aws_sdk_iam::operation::put_role_policy::PutRolePolicyOutput;
 use aws_sdk_iam::operation::put_user_policy::{PutUserPolicyError, PutUserPolicyOutput};
 use aws_sdk_iam::operation::update_access_key::UpdateAccessKeyOutput;
 use aws_sdk_iam::types::error::NoSuchEntityException;
-use aws_sdk_iam::types::{AccessKeyMetadata, Role};
+use aws_sdk_iam::types::{AccessKeyMetadata, AttachedPolicy, Role};
 use aws_sdk_iam::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::error::ErrorMetadata;
@@ -25,7 +26,7 @@ use responder_core::{Outcome, Policy, TaskReport};
 use serde_json::json;
 
 use super::*;
-use crate::documents::{denies_everything, deny_all_unconditionally, policy_name};
+use responder_core::denies;
 
 const AKIA: &str = "AKIAIOSFODNN7EXAMPLE";
 
@@ -52,7 +53,10 @@ fn input(key: &str, user_type: &str, user: &str) -> TaskInput {
 }
 
 fn settings() -> Settings {
-    Settings::new(&Policy::default(), "SOAR-RemediationRole")
+    Settings {
+        backoff: responder_aws::consistency::Backoff::NONE,
+        ..Settings::new(&Policy::default(), "SOAR-RemediationRole")
+    }
 }
 
 /// Encodes like IAM does when it returns a policy document (RFC 3986 unreserved kept).
@@ -97,20 +101,37 @@ fn keys(status: StatusType) -> Rule {
         })
 }
 
-fn user_tags(tags: &[(&'static str, &'static str)]) -> Rule {
-    let tags = tags.to_vec();
-    mock!(Client::list_user_tags).then_output(move || {
-        let mut b = ListUserTagsOutput::builder().set_tags(Some(Vec::new()));
-        for (k, v) in &tags {
-            b = b.tags(
-                aws_sdk_iam::types::Tag::builder()
-                    .key(*k)
-                    .value(*v)
-                    .build()
-                    .expect("tag"),
+const DENY_ALL_ARN: &str = "arn:aws:iam::aws:policy/AWSDenyAll";
+
+fn attached(arns: &'static [&'static str]) -> Rule {
+    mock!(Client::list_attached_user_policies).then_output(move || {
+        let mut b = ListAttachedUserPoliciesOutput::builder().is_truncated(false);
+        for arn in arns {
+            b = b.attached_policies(
+                AttachedPolicy::builder()
+                    .policy_arn(*arn)
+                    .policy_name("p")
+                    .build(),
             );
         }
-        b.build().expect("output")
+        b.build()
+    })
+}
+
+fn role(path: &'static str) -> Rule {
+    mock!(Client::get_role).then_output(move || {
+        GetRoleOutput::builder()
+            .role(
+                Role::builder()
+                    .path(path)
+                    .role_name("r")
+                    .role_id("AROAEXAMPLE")
+                    .arn("arn:aws:iam::222222222222:role/r")
+                    .create_date(aws_smithy_types::DateTime::from_secs(0))
+                    .build()
+                    .expect("role"),
+            )
+            .build()
     })
 }
 
@@ -119,223 +140,178 @@ async fn run(client: Client, input: &TaskInput) -> Result<TaskReport, TaskError>
 }
 
 #[tokio::test]
-async fn akia_deactivates_puts_unconditional_deny_and_reads_back_url_encoded() {
+async fn akia_deactivates_then_attaches_aws_deny_all_and_reads_both_back() {
     let input = input(AKIA, "IAMUser", "ci-deployer");
-    let name = policy_name(&input.decision.idempotency_key);
-    let tags = user_tags(&[("team", "ci")]);
     let before = keys(StatusType::Active);
-    let no_policy = mock!(Client::get_user_policy)
-        .then_error(|| GetUserPolicyError::NoSuchEntityException(no_such_entity()));
-    let deactivate = mock!(Client::update_access_key)
+    let update = mock!(Client::update_access_key)
         .match_requests(|r| {
             r.user_name() == Some("ci-deployer")
                 && r.access_key_id() == Some(AKIA)
                 && r.status() == Some(&StatusType::Inactive)
         })
         .then_output(|| UpdateAccessKeyOutput::builder().build());
-    let expected_name = name.clone();
+    let none_attached = attached(&[]);
+    let no_inline = mock!(Client::get_user_policy)
+        .match_requests(|r| r.policy_name() == Some(denies::DENY_ALL_POLICY))
+        .then_error(|| GetUserPolicyError::NoSuchEntityException(no_such_entity()));
+    let attach = mock!(Client::attach_user_policy)
+        .match_requests(|r| {
+            r.user_name() == Some("ci-deployer") && r.policy_arn() == Some(DENY_ALL_ARN)
+        })
+        .then_output(|| AttachUserPolicyOutput::builder().build());
+    let after = keys(StatusType::Inactive);
+    let now_attached = attached(&[DENY_ALL_ARN]);
+    let client = mock_client!(
+        aws_sdk_iam,
+        RuleMode::Sequential,
+        [&before, &update, &none_attached, &no_inline, &attach, &after, &now_attached]
+    );
+    let report = run(client, &input).await.expect("report");
+    assert_eq!(attach.num_calls(), 1);
+    assert_eq!(report.evidence["deny"], "AWSDenyAll");
+    assert!(report.actions.iter().all(|a| a.outcome == Outcome::Changed));
+}
+
+#[tokio::test]
+async fn a_user_at_its_managed_policy_quota_gets_the_inline_deny_read_back_url_encoded() {
+    let input = input(AKIA, "IAMUser", "ci-deployer");
+    let before = keys(StatusType::Inactive);
+    let none_attached = attached(&[]);
+    let no_inline = mock!(Client::get_user_policy)
+        .then_error(|| GetUserPolicyError::NoSuchEntityException(no_such_entity()));
+    let attach = mock!(Client::attach_user_policy).then_error(|| {
+        AttachUserPolicyError::generic(
+            ErrorMetadata::builder()
+                .code("LimitExceeded")
+                .message("Cannot exceed quota for PoliciesPerUser: 10")
+                .build(),
+        )
+    });
     let put = mock!(Client::put_user_policy)
-        .match_requests(move |r| {
-            let doc: Value =
-                serde_json::from_str(r.policy_document().unwrap_or("")).unwrap_or_default();
-            r.user_name() == Some("ci-deployer")
-                && r.policy_name() == Some(expected_name.as_str())
-                && doc == deny_all_unconditionally()
+        .match_requests(|r| {
+            let doc: Value = serde_json::from_str(r.policy_document().unwrap_or("")).unwrap_or_default();
+            r.policy_name() == Some(denies::DENY_ALL_POLICY) && doc == denies::deny_all()
         })
         .then_output(|| PutUserPolicyOutput::builder().build());
     let after = keys(StatusType::Inactive);
-    let read_back_name = name.clone();
-    let read_back = mock!(Client::get_user_policy).then_output(move || {
-        GetUserPolicyOutput::builder()
-            .user_name("ci-deployer")
-            .policy_name(read_back_name.clone())
-            .policy_document(url_encode(&deny_all_unconditionally().to_string()))
-            .build()
-            .expect("output")
-    });
-    let client = mock_client!(
-        aws_sdk_iam,
-        RuleMode::Sequential,
-        [
-            &tags,
-            &before,
-            &deactivate,
-            &no_policy,
-            &put,
-            &after,
-            &read_back
-        ]
-    );
-    let report = run(client, &input).await.expect("report");
-    for rule in [
-        &tags,
-        &before,
-        &deactivate,
-        &no_policy,
-        &put,
-        &after,
-        &read_back,
-    ] {
-        assert_eq!(rule.num_calls(), 1);
-    }
-    assert!(report.actions.iter().all(|a| a.outcome == Outcome::Changed));
-    assert_eq!(report.evidence["policyName"], json!(name));
-    assert_eq!(report.evidence["keyStatusBefore"], "Active");
-}
-
-#[tokio::test]
-async fn read_back_with_a_conditioned_deny_fails_verification_for_a_long_term_key() {
-    let input = input(AKIA, "IAMUser", "ci-deployer");
-    let tags = user_tags(&[]);
-    let before = keys(StatusType::Active);
-    let no_policy = mock!(Client::get_user_policy)
-        .then_error(|| GetUserPolicyError::NoSuchEntityException(no_such_entity()));
-    let deactivate =
-        mock!(Client::update_access_key).then_output(|| UpdateAccessKeyOutput::builder().build());
-    let put = mock!(Client::put_user_policy).then_output(|| PutUserPolicyOutput::builder().build());
-    let after = keys(StatusType::Inactive);
-    // What IAM holds is a deny conditioned on the token issue time: it would not bind the key.
     let read_back = mock!(Client::get_user_policy).then_output(|| {
         GetUserPolicyOutput::builder()
             .user_name("ci-deployer")
-            .policy_name("p")
-            .policy_document(url_encode(
-                &crate::documents::deny_sessions_issued_before("2024-01-01T00:00:00Z").to_string(),
-            ))
+            .policy_name(denies::DENY_ALL_POLICY)
+            .policy_document(url_encode(&denies::deny_all().to_string()))
             .build()
             .expect("output")
     });
     let client = mock_client!(
         aws_sdk_iam,
         RuleMode::Sequential,
-        [
-            &tags,
-            &before,
-            &deactivate,
-            &no_policy,
-            &put,
-            &after,
-            &read_back
-        ]
+        [&before, &none_attached, &no_inline, &attach, &put, &after, &read_back]
     );
-    let err = run(client, &input).await.expect_err("verification");
-    assert_eq!(err.name, names::REMEDIATION_VERIFICATION_FAILED);
+    let report = run(client, &input).await.expect("contained");
+    assert_eq!(put.num_calls(), 1);
+    assert_eq!(report.evidence["deny"], denies::DENY_ALL_POLICY);
 }
 
 #[tokio::test]
-async fn key_still_active_after_update_fails_verification() {
+async fn a_key_inactive_with_both_quotas_full_is_incomplete() {
     let input = input(AKIA, "IAMUser", "ci-deployer");
-    let tags = user_tags(&[]);
-    let before = keys(StatusType::Active);
-    let no_policy = mock!(Client::get_user_policy)
+    let before = keys(StatusType::Inactive);
+    let none_attached = attached(&[]);
+    let no_inline = mock!(Client::get_user_policy)
         .then_error(|| GetUserPolicyError::NoSuchEntityException(no_such_entity()));
-    let deactivate =
-        mock!(Client::update_access_key).then_output(|| UpdateAccessKeyOutput::builder().build());
-    let put = mock!(Client::put_user_policy).then_output(|| PutUserPolicyOutput::builder().build());
-    let after = keys(StatusType::Active);
+    let attach = mock!(Client::attach_user_policy).then_error(|| {
+        AttachUserPolicyError::generic(ErrorMetadata::builder().code("LimitExceeded").message("PoliciesPerUser").build())
+    });
+    let put = mock!(Client::put_user_policy).then_error(|| {
+        PutUserPolicyError::generic(
+            ErrorMetadata::builder()
+                .code("LimitExceeded")
+                .message("Maximum policy size of 2048 bytes exceeded for user ci-deployer")
+                .build(),
+        )
+    });
     let client = mock_client!(
         aws_sdk_iam,
         RuleMode::Sequential,
-        [&tags, &before, &deactivate, &no_policy, &put, &after]
+        [&before, &none_attached, &no_inline, &attach, &put]
     );
-    let err = run(client, &input).await.expect_err("verification");
-    assert_eq!(err.name, names::REMEDIATION_VERIFICATION_FAILED);
-    assert!(err.message.contains("Active"));
+    let err = run(client, &input).await.expect_err("incomplete");
+    assert_eq!(err.name, names::REMEDIATION_INCOMPLETE);
+    assert!(err.message.contains("Maximum policy size"), "{}", err.message);
 }
 
-/// The role's policy: what was put is what is read back (URL-encoded), so the cutoff written
-/// from the real clock is checked end to end.
 #[tokio::test]
-async fn role_session_puts_a_token_issue_time_deny_at_the_current_time() {
-    let input = input("ASIAIOSFODNN7EXAMPLE", "AssumedRole", "web-tier-role");
-    let stored: Arc<Mutex<Option<String>>> = Arc::default();
-    let get_role = mock!(Client::get_role)
-        .match_requests(|r| r.role_name() == Some("web-tier-role"))
-        .then_output(|| {
-            GetRoleOutput::builder()
-                .role(
-                    Role::builder()
-                        .path("/")
-                        .role_name("web-tier-role")
-                        .role_id("AROAEXAMPLE")
-                        .arn("arn:aws:iam::222222222222:role/web-tier-role")
-                        .create_date(aws_smithy_types::DateTime::from_secs(0))
-                        .build()
-                        .expect("role"),
-                )
-                .build()
-        });
-    let tags = mock!(Client::list_role_tags).then_output(|| {
-        ListRoleTagsOutput::builder()
-            .set_tags(Some(vec![]))
-            .build()
-            .expect("tags")
-    });
+async fn instance_credentials_put_the_instance_session_deny_on_the_role() {
+    let mut p = payload("ASIAIOSFODNN7EXAMPLE", "AssumedRole", "web-tier-role");
+    p["finding"]["resource"]["principalId"] = json!("AROAJQABLZS4A3QDU576Q:i-0f1e2d3c4b5a69788");
+    let input = TaskInput::from_value(p).expect("input");
+    let get_role = role("/");
     let none = mock!(Client::get_role_policy)
         .then_error(|| GetRolePolicyError::NoSuchEntityException(no_such_entity()));
-    let sink = stored.clone();
     let put = mock!(Client::put_role_policy)
-        .match_requests(move |r| {
-            *sink.lock().unwrap() = r.policy_document().map(str::to_string);
+        .match_requests(|r| {
+            let doc: Value = serde_json::from_str(r.policy_document().unwrap_or("")).unwrap_or_default();
             r.role_name() == Some("web-tier-role")
+                && r.policy_name() == Some(denies::DENY_INSTANCE_SESSIONS_POLICY)
+                && denies::instance_sessions(&doc).0 == ["AROAJQABLZS4A3QDU576Q:i-0f1e2d3c4b5a69788"]
         })
         .then_output(|| PutRolePolicyOutput::builder().build());
-    let source = stored.clone();
-    let read_back = mock!(Client::get_role_policy).then_output(move || {
-        let doc = source.lock().unwrap().clone().unwrap_or_default();
+    let read_back = mock!(Client::get_role_policy).then_output(|| {
+        let doc = denies::deny_instance_sessions(
+            &["AROAJQABLZS4A3QDU576Q:i-0f1e2d3c4b5a69788".to_string()],
+            &["arn:aws:ec2:eu-west-1:222222222222:instance/i-0f1e2d3c4b5a69788".to_string()],
+        );
         GetRolePolicyOutput::builder()
             .role_name("web-tier-role")
-            .policy_name("p")
-            .policy_document(url_encode(&doc))
+            .policy_name(denies::DENY_INSTANCE_SESSIONS_POLICY)
+            .policy_document(url_encode(&doc.to_string()))
             .build()
             .expect("output")
     });
-    let client = mock_client!(
-        aws_sdk_iam,
-        RuleMode::Sequential,
-        [&get_role, &tags, &none, &put, &read_back]
-    );
-    let started = Utc::now();
+    let client = mock_client!(aws_sdk_iam, RuleMode::Sequential, [&get_role, &none, &put, &read_back]);
     let report = run(client, &input).await.expect("report");
-    assert_eq!(put.num_calls(), 1);
-    assert_eq!(read_back.num_calls(), 1);
-    let put_doc: Value =
-        serde_json::from_str(stored.lock().unwrap().as_deref().unwrap()).expect("json");
-    let cutoff = put_doc["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
-        .as_str()
-        .expect("cutoff")
-        .to_string();
-    let at: DateTime<Utc> = cutoff.parse().expect("RFC 3339");
-    assert!(cutoff.ends_with('Z'), "{cutoff}");
-    assert!(
-        (at - started).num_seconds().abs() <= 5,
-        "{cutoff} vs {started}"
-    );
-    assert!(denies_everything(&put_doc, Some(&cutoff)));
+    assert_eq!(put.num_calls(), 1, "{report:?}");
+    assert_eq!(report.evidence["sourceInstance"], "i-0f1e2d3c4b5a69788");
+}
+
+#[tokio::test]
+async fn role_session_puts_a_token_issue_time_deny_at_the_current_time() {
+    let input = input("ASIAIOSFODNN7EXAMPLE", "AssumedRole", "web-app-role");
+    let seen: Arc<Mutex<Option<Value>>> = Arc::default();
+    let put_seen = seen.clone();
+    let get_role = role("/");
+    let none = mock!(Client::get_role_policy)
+        .then_error(|| GetRolePolicyError::NoSuchEntityException(no_such_entity()));
+    let put = mock!(Client::put_role_policy)
+        .match_requests(move |r| {
+            *put_seen.lock().unwrap() = r.policy_document().and_then(|d| serde_json::from_str(d).ok());
+            r.policy_name() == Some(denies::REVOKE_SESSIONS_POLICY)
+        })
+        .then_output(|| PutRolePolicyOutput::builder().build());
+    let read_seen = seen.clone();
+    let read_back = mock!(Client::get_role_policy).then_output(move || {
+        let doc = read_seen.lock().unwrap().clone().unwrap_or_default();
+        GetRolePolicyOutput::builder()
+            .role_name("web-app-role")
+            .policy_name(denies::REVOKE_SESSIONS_POLICY)
+            .policy_document(url_encode(&doc.to_string()))
+            .build()
+            .expect("output")
+    });
+    let start: DateTime<Utc> = Utc::now();
+    let client = mock_client!(aws_sdk_iam, RuleMode::Sequential, [&get_role, &none, &put, &read_back]);
+    let report = run(client, &input).await.expect("report");
+    let doc = seen.lock().unwrap().clone().expect("put");
+    let cutoff = denies::sessions_cutoff(&doc).expect("cutoff");
+    let t = DateTime::parse_from_rfc3339(&cutoff).expect("rfc3339");
+    assert!((t.timestamp() - start.timestamp()).abs() <= 2, "{cutoff}");
     assert_eq!(report.evidence["tokenIssueTimeCutoff"], json!(cutoff));
 }
 
 #[tokio::test]
 async fn service_linked_role_is_left_alone() {
-    let input = input(
-        "ASIAIOSFODNN7EXAMPLE",
-        "AssumedRole",
-        "AWSServiceRoleForECS",
-    );
-    let get_role = mock!(Client::get_role).then_output(|| {
-        GetRoleOutput::builder()
-            .role(
-                Role::builder()
-                    .path("/aws-service-role/ecs.amazonaws.com/")
-                    .role_name("AWSServiceRoleForECS")
-                    .role_id("AROAEXAMPLE")
-                    .arn("arn:aws:iam::222222222222:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS")
-                    .create_date(aws_smithy_types::DateTime::from_secs(0))
-                    .build()
-                    .expect("role"),
-            )
-            .build()
-    });
+    let input = input("ASIAIOSFODNN7EXAMPLE", "AssumedRole", "AWSServiceRoleForECS");
+    let get_role = role("/aws-service-role/ecs.amazonaws.com/");
     let put = mock!(Client::put_role_policy).then_output(|| PutRolePolicyOutput::builder().build());
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&get_role, &put]);
     let report = run(client, &input).await.expect("report");
@@ -347,23 +323,23 @@ async fn service_linked_role_is_left_alone() {
 #[tokio::test]
 async fn missing_user_is_target_not_found() {
     let input = input(AKIA, "IAMUser", "gone");
-    let tags = mock!(Client::list_user_tags)
-        .then_error(|| ListUserTagsError::NoSuchEntityException(no_such_entity()));
-    let client = mock_client!(aws_sdk_iam, [&tags]);
+    let keys = mock!(Client::list_access_keys)
+        .then_error(|| ListAccessKeysError::NoSuchEntityException(no_such_entity()));
+    let client = mock_client!(aws_sdk_iam, [&keys]);
     let err = run(client, &input).await.expect_err("missing");
     assert_eq!(err.name, names::REMEDIATION_TARGET_NOT_FOUND);
-    assert!(err.message.contains("iam:ListUserTags"), "{}", err.message);
+    assert!(err.message.contains("iam:ListAccessKeys"), "{}", err.message);
 }
 
 #[tokio::test]
 async fn throttling_is_named_for_the_state_machine_to_retry() {
     let input = input(AKIA, "IAMUser", "ci-deployer");
-    let tags = user_tags(&[]);
     let before = keys(StatusType::Inactive);
+    let none_attached = attached(&[]);
     let no_policy = mock!(Client::get_user_policy)
         .then_error(|| GetUserPolicyError::NoSuchEntityException(no_such_entity()));
-    let put = mock!(Client::put_user_policy).then_error(|| {
-        PutUserPolicyError::generic(
+    let attach = mock!(Client::attach_user_policy).then_error(|| {
+        AttachUserPolicyError::generic(
             ErrorMetadata::builder()
                 .code("Throttling")
                 .message("Rate exceeded")
@@ -373,7 +349,7 @@ async fn throttling_is_named_for_the_state_machine_to_retry() {
     let client = mock_client!(
         aws_sdk_iam,
         RuleMode::Sequential,
-        [&tags, &before, &no_policy, &put],
+        [&before, &none_attached, &no_policy, &attach],
         |c| c.retry_config(aws_smithy_types::retry::RetryConfig::disabled())
     );
     let err = run(client, &input).await.expect_err("throttled");
@@ -387,21 +363,9 @@ async fn throttling_is_named_for_the_state_machine_to_retry() {
 async fn cross_account_uses_the_remediation_role_of_the_findings_account() {
     let assume = test_util::assume_role_ok("revoke", "ASIAREMEDIATION00000");
     let sessions = test_util::sessions("revoke", test_util::base_config(), &[&assume]);
-
-    let tags = user_tags(&[]);
     let before = keys(StatusType::Inactive);
-    let input = input(AKIA, "IAMUser", "ci-deployer");
-    let name = policy_name(&input.decision.idempotency_key);
-    let existing_name = name.clone();
-    let existing = mock!(Client::get_user_policy).then_output(move || {
-        GetUserPolicyOutput::builder()
-            .user_name("ci-deployer")
-            .policy_name(existing_name.clone())
-            .policy_document(url_encode(&deny_all_unconditionally().to_string()))
-            .build()
-            .expect("output")
-    });
-    let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&tags, &before, &existing]);
+    let contained = attached(&[DENY_ALL_ARN]);
+    let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&before, &contained]);
     // (region, has credentials) of each configuration the IAM client was built from.
     type Seen = Arc<Mutex<Vec<(Option<String>, bool)>>>;
     let seen: Seen = Arc::default();
@@ -413,23 +377,16 @@ async fn cross_account_uses_the_remediation_role_of_the_findings_account() {
         ));
         iam.clone()
     });
-    let out = handle(
-        payload(AKIA, "IAMUser", "ci-deployer"),
-        &clients,
-        &settings(),
-    )
-    .await
-    .expect("report");
+    let out = handle(payload(AKIA, "IAMUser", "ci-deployer"), &clients, &settings())
+        .await
+        .expect("report");
     assert_eq!(assume.num_calls(), 1);
-    assert_eq!(
-        *seen.lock().unwrap(),
-        vec![(Some("eu-west-1".to_string()), true)]
-    );
+    assert_eq!(*seen.lock().unwrap(), vec![(Some("eu-west-1".to_string()), true)]);
     // A re-run on a contained user: nothing to change, and the JSON report says so.
     assert_eq!(out["task"], "revoke");
     assert_eq!(out["actions"][0]["outcome"], "unchanged");
     assert_eq!(out["actions"][1]["outcome"], "unchanged");
-    assert_eq!(out["evidence"]["policyName"], json!(name));
+    assert_eq!(out["evidence"]["deny"], "AWSDenyAll");
 }
 
 #[tokio::test]

@@ -1,0 +1,317 @@
+//! The IAM denies credential containment puts on principals, shared by `revoke` (which puts
+//! them) and `check-exemption` (which reads them to tell real containment from a claim of it).
+//!
+//! One deny per principal and kind, never one per finding: a second finding on the same user
+//! or role updates the same policy, so IAM's inline policy quota (2,048 characters in total per
+//! user, 10,240 per role, whitespace not counted: IAM User Guide, "IAM and AWS STS quotas")
+//! is never eaten up finding by finding.
+//!
+//! - A user whose long-term key leaked gets AWS's managed policy `AWSDenyAll` attached
+//!   (`{"Effect":"Deny","Action":["*"],"Resource":"*"}`; AWS owns its content, so nobody in the
+//!   account can weaken it, and it takes no inline characters). When the user already has its
+//!   quota of managed policies, the inline policy [`DENY_ALL_POLICY`] instead.
+//! - A role's (or a user's) sessions issued before a cutoff: the inline policy
+//!   [`REVOKE_SESSIONS_POLICY`], with the latest cutoff.
+//! - A role's sessions delivered to given EC2 instances (stolen instance credentials): the
+//!   inline policy [`DENY_INSTANCE_SESSIONS_POLICY`], naming each instance's session
+//!   (`aws:userid` is `ROLE-ID:INSTANCE-ID` for instance role credentials) and each instance
+//!   (`ec2:SourceInstanceARN`, present on every request signed with credentials an instance
+//!   received). Other instances using the role keep working.
+//!
+//! IAM returns inline policy documents URL-encoded (RFC 3986), so a read-back is decoded with
+//! [`parse_returned_document`] before it is parsed. Checks are semantic, not textual.
+
+use serde_json::{json, Value};
+
+/// The AWS managed policy that denies everything.
+pub const AWS_DENY_ALL: &str = "AWSDenyAll";
+/// The inline policy denying everything to a user, when no managed policy can be attached.
+pub const DENY_ALL_POLICY: &str = "guardduty-responder-deny-all";
+/// The inline policy denying a principal's sessions issued before a cutoff.
+pub const REVOKE_SESSIONS_POLICY: &str = "guardduty-responder-revoke-sessions";
+/// The inline policy denying a role's sessions delivered to given instances.
+pub const DENY_INSTANCE_SESSIONS_POLICY: &str = "guardduty-responder-deny-instance-sessions";
+
+/// The `Sid` of the statement that denies every action.
+pub const DENY_ALL_SID: &str = "GuardDutyResponderDenyAll";
+/// The `Sid` of the statement that names the STS calls minting new sessions from a user's key.
+pub const DENY_NEW_SESSIONS_SID: &str = "GuardDutyResponderDenyNewSessions";
+/// The `Sid` of the statement naming stolen instance sessions by `aws:userid`.
+pub const DENY_INSTANCE_SESSIONS_SID: &str = "GuardDutyResponderDenyInstanceSessions";
+/// The `Sid` of the statement naming the source instances by `ec2:SourceInstanceARN`.
+pub const DENY_SOURCE_INSTANCES_SID: &str = "GuardDutyResponderDenySourceInstances";
+
+/// The ARN of `AWSDenyAll` in a partition.
+pub fn aws_deny_all_arn(partition: &str) -> String {
+    format!("arn:{partition}:iam::aws:policy/{AWS_DENY_ALL}")
+}
+
+/// Deny everything, unconditionally: the inline fallback for a user whose key leaked.
+///
+/// A Deny conditioned on `aws:TokenIssueTime` would never bind requests signed with the
+/// long-term key itself (those carry no token issue time), so there is no condition. The second
+/// statement names the STS calls that mint sessions from the key, for the reader.
+pub fn deny_all() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            { "Sid": DENY_ALL_SID, "Effect": "Deny", "Action": "*", "Resource": "*" },
+            {
+                "Sid": DENY_NEW_SESSIONS_SID,
+                "Effect": "Deny",
+                "Action": ["sts:GetSessionToken", "sts:GetFederationToken"],
+                "Resource": "*"
+            }
+        ]
+    })
+}
+
+/// Deny every session issued before `cutoff` (RFC 3339, UTC): the statement the IAM console's
+/// "revoke active sessions" attaches to a role.
+pub fn revoke_sessions(cutoff: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": DENY_ALL_SID,
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": token_issue_time_condition(cutoff)
+            }
+        ]
+    })
+}
+
+fn token_issue_time_condition(cutoff: &str) -> Value {
+    json!({ "DateLessThan": { "aws:TokenIssueTime": cutoff } })
+}
+
+/// Deny every request made with the role's sessions delivered to these instances.
+/// `sessions` are `ROLE-ID:INSTANCE-ID` (the `aws:userid` of instance role credentials: IAM
+/// User Guide, "Policy variables", table of `aws:userid` values); `instance_arns` are the same
+/// instances for `ec2:SourceInstanceARN` ("included in the request context whenever the role
+/// session is created by an Amazon EC2 instance", IAM User Guide, global condition keys).
+/// Either statement alone denies the stolen session wherever it is used; both are kept so the
+/// deny holds if one key is ever absent from a request.
+pub fn deny_instance_sessions(sessions: &[String], instance_arns: &[String]) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": DENY_INSTANCE_SESSIONS_SID,
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": { "StringEquals": { "aws:userid": sessions } }
+            },
+            {
+                "Sid": DENY_SOURCE_INSTANCES_SID,
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": { "ArnEquals": { "ec2:SourceInstanceARN": instance_arns } }
+            }
+        ]
+    })
+}
+
+/// The statements of a policy, whether `Statement` is a list or a single object.
+fn statements(document: &Value) -> Vec<&Value> {
+    match document.get("Statement") {
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => Vec::new(),
+    }
+}
+
+fn is_wildcard(v: Option<&Value>) -> bool {
+    match v {
+        Some(Value::String(s)) => s == "*",
+        Some(Value::Array(list)) => list.iter().any(|x| x.as_str() == Some("*")),
+        _ => false,
+    }
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The deny-everything statements of a document (every action, every resource).
+fn deny_all_statements(document: &Value) -> impl Iterator<Item = &Value> {
+    statements(document).into_iter().filter(|s| {
+        s.get("Effect").and_then(Value::as_str) == Some("Deny")
+            && is_wildcard(s.get("Action"))
+            && is_wildcard(s.get("Resource"))
+            && s.get("NotAction").is_none()
+            && s.get("NotResource").is_none()
+    })
+}
+
+/// Whether `document` denies every action on every resource without any condition.
+pub fn denies_everything(document: &Value) -> bool {
+    deny_all_statements(document).any(|s| s.get("Condition").is_none())
+}
+
+/// The `aws:TokenIssueTime` cutoff of a revoke-sessions document, if it has the statement.
+pub fn sessions_cutoff(document: &Value) -> Option<String> {
+    deny_all_statements(document).find_map(|s| {
+        let c = s.get("Condition")?.as_object()?;
+        if c.len() != 1 {
+            return None;
+        }
+        let t = c.get("DateLessThan")?.get("aws:TokenIssueTime")?;
+        strings(Some(t)).into_iter().next()
+    })
+}
+
+/// The instance sessions and instance ARNs a deny-instance-sessions document names (each
+/// only when its statement denies everything under exactly that one condition).
+pub fn instance_sessions(document: &Value) -> (Vec<String>, Vec<String>) {
+    let mut sessions = Vec::new();
+    let mut arns = Vec::new();
+    for s in deny_all_statements(document) {
+        let Some(c) = s.get("Condition").and_then(Value::as_object) else {
+            continue;
+        };
+        if c.len() != 1 {
+            continue;
+        }
+        if let Some(v) = c.get("StringEquals").and_then(|o| o.get("aws:userid")) {
+            sessions.extend(strings(Some(v)));
+        }
+        if let Some(v) = c.get("ArnEquals").and_then(|o| o.get("ec2:SourceInstanceARN")) {
+            arns.extend(strings(Some(v)));
+        }
+    }
+    (sessions, arns)
+}
+
+/// Percent-decodes a string as IAM encodes policy documents (RFC 3986: `+` is a literal
+/// plus). Malformed escapes are kept as they are; invalid UTF-8 is replaced.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            if let (Some(h), Some(l)) = (
+                bytes.get(i + 1).and_then(|b| hex(*b)),
+                bytes.get(i + 2).and_then(|b| hex(*b)),
+            ) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Parses a policy document as IAM returns it: URL-encoded JSON. A document that is plain JSON
+/// (some emulators return it so) is accepted too. `None` when neither parses.
+pub fn parse_returned_document(text: &str) -> Option<Value> {
+    serde_json::from_str(&percent_decode(text))
+        .ok()
+        .or_else(|| serde_json::from_str(text).ok())
+}
+
+/// Characters IAM counts against the inline quota: everything but whitespace.
+pub fn quota_size(document: &Value) -> usize {
+    document
+        .to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deny_all_has_no_condition_and_names_the_sts_calls() {
+        let doc = deny_all();
+        assert!(denies_everything(&doc));
+        assert_eq!(sessions_cutoff(&doc), None);
+        let text = doc.to_string();
+        assert!(!text.contains("TokenIssueTime"));
+        assert!(text.contains("sts:GetSessionToken") && text.contains("sts:GetFederationToken"));
+        assert!(quota_size(&doc) < 300, "fits any user's inline quota");
+    }
+
+    #[test]
+    fn revoke_sessions_carries_its_cutoff_and_is_not_an_unconditional_deny() {
+        let doc = revoke_sessions("2024-05-01T10:20:30Z");
+        assert_eq!(sessions_cutoff(&doc).as_deref(), Some("2024-05-01T10:20:30Z"));
+        assert!(!denies_everything(&doc));
+    }
+
+    #[test]
+    fn instance_sessions_round_trip_and_other_conditions_do_not_count() {
+        let s = vec!["AROAEXAMPLE:i-0aaa".to_string(), "AROAEXAMPLE:i-0bbb".to_string()];
+        let a = vec!["arn:aws:ec2:eu-west-1:222222222222:instance/i-0aaa".to_string()];
+        assert_eq!(instance_sessions(&deny_instance_sessions(&s, &a)), (s, a));
+        let allow = json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:userid": "AROAEXAMPLE:i-0aaa"}}}]});
+        assert_eq!(instance_sessions(&allow), (vec![], vec![]));
+        let narrowed = json!({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:userid": "AROAEXAMPLE:i-0aaa"}, "Bool": {"aws:ViaAWSService": "true"}}}]});
+        assert_eq!(instance_sessions(&narrowed), (vec![], vec![]));
+    }
+
+    #[test]
+    fn partial_statements_do_not_count_as_deny_all() {
+        for doc in [
+            json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
+            json!({"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}),
+            json!({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "arn:aws:s3:::b"}]}),
+            json!({"Statement": [{"Effect": "Deny", "NotAction": "iam:*", "Action": "*", "Resource": "*"}]}),
+            json!({}),
+        ] {
+            assert!(!denies_everything(&doc), "{doc}");
+        }
+        let one = json!({"Statement": {"Effect": "Deny", "Action": ["*"], "Resource": ["*"]}});
+        assert!(denies_everything(&one));
+    }
+
+    #[test]
+    fn decodes_url_encoded_documents_as_iam_returns_them() {
+        let doc = revoke_sessions("2024-05-01T10:20:30Z");
+        let encoded: String = doc
+            .to_string()
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        assert_eq!(parse_returned_document(&encoded), Some(doc.clone()));
+        assert_eq!(parse_returned_document(&doc.to_string()), Some(doc));
+        assert_eq!(parse_returned_document("%7Bnot json"), None);
+        assert_eq!(percent_decode("a+b%20c"), "a+b c");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%e2%9c%93"), "\u{2713}");
+    }
+}
