@@ -1014,6 +1014,33 @@ mod tests {
     }
 
     #[test]
+    fn a_custom_action_reads_the_role_and_ports_guardduty_wrote() {
+        let mut a = asff(
+            "TTPs/Discovery/Recon:EC2-PortProbeUnprotectedPort",
+            ec2_resource(),
+        );
+        a["ProductFields"]["aws/guardduty/service/resourceRole"] = json!("TARGET");
+        a["Action"] = json!({"ActionType": "PORT_PROBE", "PortProbeAction": {"PortProbeDetails": [
+            {"LocalPortDetails": {"Port": 9300}}, {"LocalPortDetails": {"Port": 9200}}]}});
+        let f = Finding::from_event(&custom_action(json!([a.clone()]))).expect("probe");
+        assert_eq!(f.finding_type, "Recon:EC2/PortProbeUnprotectedPort");
+        assert_eq!(
+            (f.resource_role, f.local_ports.as_slice()),
+            (Some(ResourceRole::Target), &[9200, 9300][..])
+        );
+        assert_eq!(f.sources.local_ports, "Action");
+        // Without the flattened field, ASFF's own resource role is read, and its path recorded.
+        a["ProductFields"]
+            .as_object_mut()
+            .expect("object")
+            .remove("aws/guardduty/service/resourceRole");
+        a["Resources"][0]["ResourceRole"] = json!("Actor");
+        let f = Finding::from_event(&custom_action(json!([a]))).expect("probe");
+        assert_eq!(f.resource_role, Some(ResourceRole::Actor));
+        assert_eq!(f.sources.resource_role, "Resources[0].ResourceRole");
+    }
+
+    #[test]
     fn resource_ids_are_checked() {
         assert!(is_resource_id("i-0123456789abcdef0", "i-"));
         assert!(is_resource_id("i-99999999", "i-"));

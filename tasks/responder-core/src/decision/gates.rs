@@ -83,15 +83,10 @@ pub(super) fn route(finding: &Finding, reasons: &mut Vec<String>) -> (Route, Opt
     match (judged.part, judged.fix) {
         (Part::Victim, Some(fix)) => {
             role_reason(reasons);
-            if let [first, ..] = finding.local_ports.as_slice() {
-                let more = finding.local_ports.len() - 1;
+            if !finding.local_ports.is_empty() {
                 reasons.push(format!(
-                    "instance port {first}{} from the finding ({})",
-                    if more > 0 {
-                        format!(" and {more} more")
-                    } else {
-                        String::new()
-                    },
+                    "instance {} from the finding ({})",
+                    roles::port_list(&finding.local_ports),
                     src.local_ports
                 ));
             }
@@ -107,7 +102,7 @@ pub(super) fn route(finding: &Finding, reasons: &mut Vec<String>) -> (Route, Opt
         (Part::Actor, _) => {
             role_reason(reasons);
             reasons.push(format!(
-                "built-in victim table: the instance is the actor of {ty}, not its target; containment applies"
+                "built-in victim table: the instance is the actor of {ty}, not its target; the usual rules decide"
             ));
             (route, None)
         }

@@ -328,7 +328,7 @@ fn the_actor_of_a_brute_force_is_contained_and_an_unknown_role_decides_nothing()
         d.reasons[1..3],
         [
             "resource role ACTOR from the finding (detail.service.resourceRole)",
-            "built-in victim table: the instance is the actor of UnauthorizedAccess:EC2/SSHBruteForce, not its target; containment applies",
+            "built-in victim table: the instance is the actor of UnauthorizedAccess:EC2/SSHBruteForce, not its target; the usual rules decide",
         ]
     );
     // Without a role the table does not guess: decided by severity, as before.
@@ -387,7 +387,7 @@ fn a_port_probe_is_a_victim_whatever_its_severity_and_role() {
             d.reasons
         );
         assert!(d.reasons.contains(
-            &"instance port 9200 and 1 more from the finding (detail.service.action)".to_string()
+            &"instance ports 9200 and 9300 from the finding (detail.service.action)".to_string()
         ));
     }
 }

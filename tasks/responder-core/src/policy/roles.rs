@@ -177,7 +177,7 @@ pub fn judge(finding_type: &str, role: Option<ResourceRole>, ports: &[u16]) -> J
 }
 
 /// "port 22", "ports 22 and 3389", "ports 22, 80 and 3389"; at most five ports are named.
-fn port_list(ports: &[u16]) -> String {
+pub fn port_list(ports: &[u16]) -> String {
     const SHOWN: usize = 5;
     let mut named: Vec<String> = ports.iter().take(SHOWN).map(u16::to_string).collect();
     if ports.len() > SHOWN {
