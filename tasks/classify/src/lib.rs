@@ -41,6 +41,7 @@ pub fn handle(policy: &Policy, event: &Value) -> Result<Classified, TaskError> {
                 finding_type = %c.finding.finding_type,
                 severity = c.finding.severity,
                 account = %c.finding.account_id,
+                resource_role = ?c.finding.resource_role,
                 tier = ?c.decision.tier,
                 route = ?c.decision.route,
                 disposition = ?c.decision.disposition,
@@ -195,6 +196,105 @@ mod tests {
         )
         .expect_err("inspector");
         assert_eq!(e.name, names::FINDING_UNSUPPORTED);
+        // Regression: `ProductName: GuardDuty` from a custom integration was accepted.
+        let e = handle(
+            &Policy::default(),
+            &fixture(include_str!(
+                "../../../fixtures/events/securityhub-custom-action-custom-product.json"
+            )),
+        )
+        .expect_err("custom integration");
+        assert_eq!(e.name, names::FINDING_UNSUPPORTED);
+        assert!(e.message.contains("`ProductArn`"), "{}", e.message);
+    }
+
+    #[test]
+    fn victims_are_routed_to_a_notification_with_the_fix() {
+        let policy = Policy::default();
+        let victim = classify(
+            &policy,
+            &fixture(include_str!(
+                "../../../fixtures/events/ec2-victim-ssh-brute-force-target.json"
+            )),
+        )
+        .expect("victim");
+        let out = serde_json::to_value(&victim).expect("json");
+        assert_eq!(out["decision"]["route"], "notify-only");
+        assert_eq!(out["decision"]["disposition"], "notify");
+        assert_eq!(
+            out["decision"]["recommendedFix"],
+            "restrict SSH (port 22) to known addresses in the instance's security groups and network ACLs, or close it and connect through Session Manager; check the instance's SSH log for a login that succeeded"
+        );
+        assert_eq!(out["finding"]["resourceRole"], "TARGET");
+        // The fix travels with the document to notify.
+        let input = TaskInput::from_value(out).expect("task input");
+        assert_eq!(input.decision, victim.decision);
+
+        // The same finding type with the instance as the actor is contained, as before.
+        let actor = classify(
+            &policy,
+            &fixture(include_str!(
+                "../../../fixtures/events/ec2-ssh-brute-force-actor.json"
+            )),
+        )
+        .expect("actor");
+        assert_eq!(
+            (actor.decision.route, actor.decision.disposition),
+            (Route::Ec2, Disposition::Contain)
+        );
+        assert_eq!(actor.decision.recommended_fix, None);
+
+        // A HIGH port probe is not contained either: severity does not make a victim an attacker.
+        let probe = classify(
+            &policy,
+            &fixture(include_str!(
+                "../../../fixtures/events/ec2-victim-port-probe.json"
+            )),
+        )
+        .expect("probe");
+        assert_eq!(
+            (probe.decision.tier, probe.decision.disposition),
+            (Tier::High, Disposition::Notify)
+        );
+    }
+
+    /// The state machine is not changed for victims: `RouteByDisposition` sends every
+    /// disposition but `contain` and `request-approval` to `NotifyRecorded`, which hands the
+    /// decision (and its recommended fix) to notify. This reads the Choice state and follows it
+    /// for a victim's document.
+    #[test]
+    fn a_victim_s_decision_reaches_notify_recorded_unchanged() {
+        let machine: Value = serde_json::from_str(include_str!(
+            "../../../statemachines/remediate-finding.asl.json"
+        ))
+        .expect("state machine");
+        let states = &machine["States"];
+        let choice = &states["RouteByDisposition"];
+        let victim = classify(
+            &Policy::default(),
+            &fixture(include_str!(
+                "../../../fixtures/events/ec2-victim-port-probe.json"
+            )),
+        )
+        .expect("victim");
+        let doc = serde_json::to_value(&victim).expect("json");
+        let choices = choice["Choices"].as_array().expect("choices");
+        let next = choices
+            .iter()
+            .find(|c| {
+                // Only the simple rules this state uses today; another kind fails the test so
+                // that it is read again.
+                let path = c["Variable"].as_str().expect("a Variable rule");
+                let want = c["StringEquals"].as_str().expect("a StringEquals rule");
+                let pointer = path.trim_start_matches('$').replace('.', "/");
+                doc.pointer(&pointer).and_then(Value::as_str) == Some(want)
+            })
+            .map(|c| &c["Next"])
+            .unwrap_or(&choice["Default"]);
+        assert_eq!(next, "NotifyRecorded");
+        let notify = &states["NotifyRecorded"]["Parameters"];
+        assert_eq!(notify["outcome"], "recorded");
+        assert_eq!(notify["decision.$"], "$.decision");
     }
 
     #[test]

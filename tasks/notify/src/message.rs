@@ -510,17 +510,18 @@ fn body(ctx: &Context, settings: &Settings) -> Value {
         }),
     );
     if let Some(d) = &ctx.decision {
-        body.insert(
-            "decision".into(),
-            json!({
-                "tier": d.get("tier"),
-                "route": d.get("route"),
-                "disposition": d.get("disposition"),
-                "dryRun": d.get("dryRun"),
-                "reasons": d.get("reasons"),
-                "idempotencyKey": d.get("idempotencyKey"),
-            }),
-        );
+        let mut decision = json!({
+            "tier": d.get("tier"),
+            "route": d.get("route"),
+            "disposition": d.get("disposition"),
+            "dryRun": d.get("dryRun"),
+            "reasons": d.get("reasons"),
+            "idempotencyKey": d.get("idempotencyKey"),
+        });
+        if let (Some(fix), Some(o)) = (recommended_fix(ctx), decision.as_object_mut()) {
+            o.insert("recommendedFix".into(), json!(fix));
+        }
+        body.insert("decision".into(), decision);
     }
     if let Some(r) = &ctx.reason {
         body.insert("reason".into(), json!(r));
@@ -672,6 +673,11 @@ fn next_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
             "Nothing was changed: {}. Review the finding and act by hand if it is real.",
             ctx.reason.clone().or_else(|| exemption_reason(ctx)).unwrap_or_else(reasons)
         )),
+        // The instance is the target of the activity, not its actor: it was not isolated, and
+        // the fix is what to do instead.
+        "recorded" if recommended_fix(ctx).is_some() => {
+            steps.extend(victim_steps(ctx));
+        }
         "recorded" => steps.push(format!(
             "Recorded only ({}). Review the finding in GuardDuty; archive it if it is expected activity.",
             reasons()
@@ -731,6 +737,37 @@ fn next_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
         steps.push(format!("Execution: {link}"));
     }
     steps
+}
+
+/// The decision's fix for an instance that is the target of the activity, if it has one.
+fn recommended_fix(ctx: &Context) -> Option<&str> {
+    ctx.decision
+        .as_ref()
+        .and_then(|d| d.get("recommendedFix"))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+}
+
+/// The next steps for the target of an attack: why it was not isolated, and the fix.
+fn victim_steps(ctx: &Context) -> Vec<String> {
+    let s = &ctx.summary;
+    let Some(fix) = recommended_fix(ctx) else {
+        return Vec::new();
+    };
+    let mut chars = fix.chars();
+    let fix: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    vec![
+        format!(
+            "Not isolated: {} is the target of {}, not its actor. Recommended fix: {fix}.",
+            s.label.as_deref().unwrap_or("the instance"),
+            s.finding_type.as_deref().unwrap_or("this finding")
+        ),
+        "Nothing was changed. Review the finding in GuardDuty once the fix is in place, and archive it if the exposure is intended.".to_string(),
+    ]
 }
 
 fn exemption_reason(ctx: &Context) -> Option<String> {

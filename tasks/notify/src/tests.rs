@@ -594,3 +594,52 @@ async fn contained_without_evidence_says_to_take_the_snapshots_by_hand() {
         "{steps}"
     );
 }
+
+/// The target of an attack is recorded, not isolated: the next steps say why and give the fix
+/// from the decision, and offer no rollback (nothing was changed).
+#[tokio::test]
+async fn a_victim_is_told_the_fix_instead_of_a_rollback() {
+    let event: Value = serde_json::from_str(include_str!(
+        "../../../fixtures/events/ec2-victim-port-probe.json"
+    ))
+    .unwrap();
+    let doc = document(&event, "recorded", json!({}));
+    let (_, p) = send(&doc).await;
+    let (subject, body, attrs) = p.one();
+    assert_eq!(
+        subject,
+        "[HIGH] recorded i-0a1b2c3d4e5f60731 in 111111111111: Recon:EC2/PortProbeUnprotectedPort"
+    );
+    assert_eq!(attrs["route"], "notify-only");
+    let fix = "close port 9200 to the internet in the instance's security groups and network ACLs, or restrict access to known addresses; review what listens there, and if the exposure is intended (a public service), suppress this finding type for the instance in GuardDuty";
+    assert_eq!(body["decision"]["recommendedFix"], fix);
+    assert_eq!(body["decision"]["disposition"], "notify");
+    assert_eq!(
+        body["nextSteps"],
+        json!([
+            "Not isolated: i-0a1b2c3d4e5f60731 is the target of Recon:EC2/PortProbeUnprotectedPort, not its actor. Recommended fix: Close port 9200 to the internet in the instance's security groups and network ACLs, or restrict access to known addresses; review what listens there, and if the exposure is intended (a public service), suppress this finding type for the instance in GuardDuty.",
+            "Nothing was changed. Review the finding in GuardDuty once the fix is in place, and archive it if the exposure is intended.",
+            format!("Execution: https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/{EXECUTION}"),
+        ])
+    );
+}
+
+/// A recorded finding that is not a victim keeps the plain next step, and its decision carries
+/// no fix.
+#[tokio::test]
+async fn a_recorded_finding_without_a_fix_keeps_the_plain_step() {
+    let low = event(
+        json!({"resourceType": "Instance", "instanceDetails": {"instanceId": "i-0abc1234def567890"}}),
+        2.0,
+        "Backdoor:EC2/C&CActivity.B",
+    );
+    let (_, p) = send(&document(&low, "recorded", json!({}))).await;
+    let (_, body, _) = p.one();
+    assert!(body["decision"].get("recommendedFix").is_none());
+    let first = body["nextSteps"][0].as_str().unwrap();
+    assert!(
+        first.starts_with("Recorded only (resource type \"Instance\" from the finding"),
+        "{first}"
+    );
+    assert!(!body["nextSteps"].to_string().contains("Not isolated"));
+}

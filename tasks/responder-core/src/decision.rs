@@ -1,9 +1,19 @@
 //! The decision: what the pipeline does with a finding, and why.
+//!
+//! Every reason names where its input came from: a field of the finding, by its path in the
+//! event ("severity 8.0 from the finding (detail.severity)"), a setting of the policy
+//! ("policy: ec2.finding_type_prefixes"), or a built-in table (retired finding types, the
+//! victim table of [`crate::policy::roles`]). A reader of a notification can so check each
+//! input against the event and the policy, and see which of them an attacker could have written.
 
 use serde::{Deserialize, Serialize};
 
-use crate::finding::{CredentialKind, Finding, Resource};
+use crate::finding::Finding;
 use crate::policy::Policy;
+
+mod gates;
+
+use gates::{analyst_request, credentials_allow, route, route_allows, route_name, severity_text};
 
 /// Severity tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,7 +37,7 @@ pub enum Route {
     Ec2,
     /// IAM credentials: revoke.
     Iam,
-    /// Anything else: notify only.
+    /// Anything else, and an instance that is the target of the activity: notify only.
     NotifyOnly,
 }
 
@@ -53,12 +63,17 @@ pub struct Decision {
     pub route: Route,
     /// What to do.
     pub disposition: Disposition,
-    /// Why, in plain sentences, in the order the rules applied.
+    /// Why, in plain sentences, in the order the rules applied; each names its source.
     pub reasons: Vec<String>,
     /// Whether tasks must only report what they would change.
     pub dry_run: bool,
     /// The idempotency key of this finding's effects on its resource.
     pub idempotency_key: String,
+    /// For an instance that is the target of the activity rather than its actor: what to fix
+    /// instead of isolating it (from [`crate::policy::roles::ROLES`]). The notification shows
+    /// it in the next steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recommended_fix: Option<String>,
 }
 
 impl Policy {
@@ -81,132 +96,34 @@ impl Policy {
         let mut reasons = Vec::new();
         // An analyst's request goes through the same rules (a MEDIUM finding still asks for
         // approval); the reasons say who asked and how the finding was read.
-        let mut type_unmapped = false;
-        if finding.requested_by_analyst {
-            if let Some(origin) = &finding.security_hub {
-                reasons.push(format!(
-                    "requested through the Security Hub custom action {:?}",
-                    origin.action_name
-                ));
-                if origin.type_mapped {
-                    reasons.push(format!(
-                        "finding type {:?} rebuilt from the Security Hub type {:?}",
-                        finding.finding_type, origin.asff_type
-                    ));
-                } else {
-                    reasons.push(format!(
-                        "the Security Hub type {:?} does not map to a GuardDuty finding type; notify only",
-                        origin.asff_type
-                    ));
-                    type_unmapped = true;
-                }
-            } else {
-                reasons.push("requested by an analyst".into());
-            }
-        }
-        let route = match &finding.resource {
-            Resource::Instance(_) => Route::Ec2,
-            Resource::AccessKey(_) => Route::Iam,
-            Resource::Other { resource_type } => {
-                reasons.push(format!(
-                    "resource type {resource_type:?} has no automatic containment; notify only"
-                ));
-                Route::NotifyOnly
-            }
-        };
+        let type_mapped = analyst_request(finding, &mut reasons);
+        let (route, recommended_fix) = route(finding, &mut reasons);
         let route_policy = match route {
             Route::Ec2 => Some(&self.ec2),
             Route::Iam => Some(&self.iam),
             Route::NotifyOnly => None,
         };
-        let mut act = route_policy.is_some() && !type_unmapped;
+        let mut act = route_policy.is_some() && type_mapped;
         if let Some(rp) = route_policy {
-            if !rp.enabled {
-                reasons.push(format!(
-                    "the {} route is disabled by policy",
-                    route_name(route)
-                ));
-                act = false;
-            }
-            if crate::policy::is_retired(&finding.finding_type) {
-                reasons.push(format!(
-                    "finding type {:?} is retired by GuardDuty (a replay or a test); notify only",
-                    finding.finding_type
-                ));
-                act = false;
-            } else if !rp.allows(&finding.finding_type) {
-                reasons.push(format!(
-                    "finding type {:?} is not in the {} route's allow list",
-                    finding.finding_type,
-                    route_name(route)
-                ));
-                act = false;
-            }
+            act &= route_allows(rp, route, finding, &mut reasons);
         }
-        if let Some(k) = finding.access_key() {
-            match k.credential_kind {
-                CredentialKind::Root => {
-                    reasons.push(
-                        "root credentials are never changed automatically; notify only".into(),
-                    );
-                    act = false;
-                }
-                CredentialKind::Unknown => {
-                    reasons.push(format!(
-                        "access key {:?} of user type {:?} is not a recognised credential; notify only",
-                        k.access_key_id.as_deref().unwrap_or(""),
-                        k.user_type.as_deref().unwrap_or("")
-                    ));
-                    act = false;
-                }
-                _ => {}
-            }
-        }
-        if finding.sample && !self.act_on_sample_findings {
-            reasons.push("sample finding; policy does not act on samples".into());
-            act = false;
-        }
-        if finding.archived && !self.act_on_archived_findings {
-            reasons.push("archived finding; policy does not act on archived findings".into());
-            act = false;
-        }
-        if !self.account_allowed(&finding.account_id) {
-            reasons.push(format!(
-                "account {} is excluded by policy",
-                finding.account_id
-            ));
-            act = false;
-        }
-        let disposition = match (act, tier) {
-            (false, _) | (true, Tier::Low) => {
-                if act {
-                    reasons.push(format!("severity {} is LOW; record only", finding.severity));
-                }
-                Disposition::Notify
-            }
-            (true, Tier::Medium) => {
-                reasons.push(format!(
-                    "severity {} is MEDIUM; containment needs an analyst's approval",
-                    finding.severity
-                ));
-                Disposition::RequestApproval
-            }
-            (true, Tier::High | Tier::Critical) => {
-                reasons.push(format!(
-                    "severity {} is {}; contain now",
-                    finding.severity,
-                    if tier == Tier::Critical {
-                        "CRITICAL"
-                    } else {
-                        "HIGH"
-                    }
-                ));
-                Disposition::Contain
-            }
+        act &= credentials_allow(finding, &mut reasons);
+        act &= self.switches_allow(finding, &mut reasons);
+        let disposition = if act {
+            self.disposition(tier, finding, &mut reasons)
+        } else {
+            Disposition::Notify
         };
         let dry_run = self.dry_run || route_policy.is_some_and(|r| r.dry_run);
         if dry_run && disposition != Disposition::Notify {
-            reasons.push("dry run: actions report what they would change".into());
+            let setting = if self.dry_run {
+                "policy: dry_run, or DRY_RUN".to_string()
+            } else {
+                format!("policy: {}.dry_run", route_name(route))
+            };
+            reasons.push(format!(
+                "dry run ({setting}): actions report what they would change"
+            ));
         }
         Decision {
             tier,
@@ -215,249 +132,85 @@ impl Policy {
             reasons,
             dry_run,
             idempotency_key: finding.idempotency_key(),
+            recommended_fix,
         }
     }
-}
 
-fn route_name(route: Route) -> &'static str {
-    match route {
-        Route::Ec2 => "ec2",
-        Route::Iam => "iam",
-        Route::NotifyOnly => "notify-only",
+    /// The sample and archived switches and the account lists. False when one of them keeps
+    /// the pipeline from acting.
+    fn switches_allow(&self, finding: &Finding, reasons: &mut Vec<String>) -> bool {
+        let src = &finding.sources;
+        let mut act = true;
+        if finding.sample && !self.act_on_sample_findings {
+            reasons.push(format!(
+                "sample flag from the finding ({}): the policy does not act on samples (policy: act_on_sample_findings); notify only",
+                src.sample
+            ));
+            act = false;
+        }
+        if finding.archived && !self.act_on_archived_findings {
+            reasons.push(format!(
+                "archived flag from the finding ({}): the policy does not act on archived findings (policy: act_on_archived_findings); notify only",
+                src.archived
+            ));
+            act = false;
+        }
+        if !self.account_allowed(&finding.account_id) {
+            let list = if self.exclude_accounts.contains(&finding.account_id) {
+                "is excluded (policy: exclude_accounts)"
+            } else {
+                "is not among the included accounts (policy: include_accounts)"
+            };
+            reasons.push(format!(
+                "account {} from the finding ({}) {list}; notify only",
+                finding.account_id, src.account_id
+            ));
+            act = false;
+        }
+        act
+    }
+
+    /// The disposition of a finding the pipeline may act on, by its tier.
+    fn disposition(&self, tier: Tier, finding: &Finding, reasons: &mut Vec<String>) -> Disposition {
+        let severity = format!(
+            "severity {} from the finding ({})",
+            severity_text(finding.severity),
+            finding.sources.severity
+        );
+        let (reason, disposition) = match tier {
+            Tier::Critical => (
+                format!(
+                    "{severity} is CRITICAL (policy: critical_severity {}); contain now",
+                    severity_text(self.critical_severity)
+                ),
+                Disposition::Contain,
+            ),
+            Tier::High => (
+                format!(
+                    "{severity} is HIGH (policy: high_severity {}); contain now",
+                    severity_text(self.high_severity)
+                ),
+                Disposition::Contain,
+            ),
+            Tier::Medium => (
+                format!(
+                    "{severity} is MEDIUM (policy: medium_severity {}); containment needs an analyst's approval",
+                    severity_text(self.medium_severity)
+                ),
+                Disposition::RequestApproval,
+            ),
+            Tier::Low => (
+                format!(
+                    "{severity} is LOW (below policy: medium_severity {}); record only",
+                    severity_text(self.medium_severity)
+                ),
+                Disposition::Notify,
+            ),
+        };
+        reasons.push(reason);
+        disposition
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::finding::Finding;
-    use serde_json::{json, Value};
-
-    fn event(detail: Value) -> Value {
-        json!({
-            "version": "0",
-            "id": "6a7b8c9d-0000-4000-8000-000000000001",
-            "detail-type": "GuardDuty Finding",
-            "source": "aws.guardduty",
-            "account": "111111111111",
-            "region": "eu-west-1",
-            "detail": detail,
-        })
-    }
-
-    fn ec2(severity: f64, ty: &str, account: &str) -> Finding {
-        Finding::from_event(&event(json!({
-            "accountId": account, "region": "eu-west-1", "partition": "aws",
-            "id": "0123456789abcdef0123456789abcdef", "type": ty, "severity": severity,
-            "resource": {"resourceType": "Instance", "instanceDetails": {"instanceId": "i-0123456789abcdef0"}},
-            "service": {"count": 1, "archived": false},
-        })))
-        .expect("finding")
-    }
-
-    fn iam(key: &str, user_type: &str) -> Finding {
-        Finding::from_event(&event(json!({
-            "accountId": "111111111111", "region": "eu-west-1",
-            "id": "fedcba9876543210fedcba9876543210",
-            "type": "UnauthorizedAccess:IAMUser/MaliciousIPCaller", "severity": 8,
-            "resource": {"resourceType": "AccessKey", "accessKeyDetails": {
-                "accessKeyId": key, "userType": user_type, "userName": "build-bot"}},
-        })))
-        .expect("finding")
-    }
-
-    const BACKDOOR: &str = "Backdoor:EC2/C&CActivity.B";
-
-    #[test]
-    fn tiers_follow_thresholds_at_their_bounds() {
-        let p = Policy::default();
-        assert_eq!(p.tier(10.0), Tier::Critical);
-        assert_eq!(p.tier(9.0), Tier::Critical);
-        assert_eq!(p.tier(8.9), Tier::High);
-        assert_eq!(p.tier(7.0), Tier::High);
-        assert_eq!(p.tier(6.9), Tier::Medium);
-        assert_eq!(p.tier(4.0), Tier::Medium);
-        assert_eq!(p.tier(3.9), Tier::Low);
-        assert_eq!(p.tier(0.0), Tier::Low);
-    }
-
-    #[test]
-    fn dispositions_by_tier() {
-        let p = Policy::default();
-        let d = |s| p.decide(&ec2(s, BACKDOOR, "111111111111")).disposition;
-        assert_eq!(d(9.5), Disposition::Contain);
-        assert_eq!(d(8.0), Disposition::Contain);
-        assert_eq!(d(5.0), Disposition::RequestApproval);
-        assert_eq!(d(2.0), Disposition::Notify);
-    }
-
-    #[test]
-    fn excluded_and_not_included_accounts_are_notified_only() {
-        let f = ec2(8.0, BACKDOOR, "222222222222");
-        let p = Policy {
-            exclude_accounts: vec!["222222222222".into()],
-            ..Policy::default()
-        };
-        let d = p.decide(&f);
-        assert_eq!(d.disposition, Disposition::Notify);
-        assert!(d
-            .reasons
-            .iter()
-            .any(|r| r == "account 222222222222 is excluded by policy"));
-        let p = Policy {
-            include_accounts: vec!["111111111111".into()],
-            ..Policy::default()
-        };
-        assert_eq!(p.decide(&f).disposition, Disposition::Notify);
-        assert_eq!(
-            p.decide(&ec2(8.0, BACKDOOR, "111111111111")).disposition,
-            Disposition::Contain
-        );
-    }
-
-    #[test]
-    fn dry_run_is_global_or_per_route() {
-        let f_ec2 = ec2(8.0, BACKDOOR, "111111111111");
-        let f_iam = iam("AKIA4EXAMPLEBUILDBOT", "IAMUser");
-        let mut p = Policy::default();
-        p.ec2.dry_run = true;
-        let d = p.decide(&f_ec2);
-        assert!(d.dry_run);
-        assert_eq!(
-            d.disposition,
-            Disposition::Contain,
-            "a dry run still decides"
-        );
-        assert!(d.reasons.iter().any(|r| r.contains("dry run")));
-        assert!(
-            !p.decide(&f_iam).dry_run,
-            "the ec2 route's dry run does not reach iam"
-        );
-        let p = Policy {
-            dry_run: true,
-            ..Policy::default()
-        };
-        assert!(p.decide(&f_ec2).dry_run && p.decide(&f_iam).dry_run);
-        // A notify-only decision carries the flag but no dry-run reason (nothing would change).
-        let d = p.decide(&ec2(2.0, BACKDOOR, "111111111111"));
-        assert!(d.dry_run && !d.reasons.iter().any(|r| r.contains("dry run")));
-    }
-
-    #[test]
-    fn disabled_route_notifies() {
-        let mut p = Policy::default();
-        p.iam.enabled = false;
-        let d = p.decide(&iam("AKIA4EXAMPLEBUILDBOT", "IAMUser"));
-        assert_eq!(d.route, Route::Iam);
-        assert_eq!(d.disposition, Disposition::Notify);
-        assert!(d
-            .reasons
-            .iter()
-            .any(|r| r.contains("iam route is disabled")));
-    }
-
-    #[test]
-    fn credential_kinds_decide_iam_actions() {
-        let p = Policy::default();
-        let kind = |k, t| {
-            iam(k, t)
-                .access_key()
-                .map(|a| a.credential_kind)
-                .expect("access key")
-        };
-        assert_eq!(
-            kind("AKIA4EXAMPLE", "IAMUser"),
-            CredentialKind::LongTermUserKey
-        );
-        assert_eq!(kind("ASIA4EXAMPLE", "IAMUser"), CredentialKind::UserSession);
-        assert_eq!(
-            kind("ASIA4EXAMPLE", "AssumedRole"),
-            CredentialKind::RoleSession
-        );
-        assert_eq!(kind("ASIA4EXAMPLE", "Root"), CredentialKind::Root);
-        assert_eq!(
-            kind("GeneratedFindingAccessKeyId", "IAMUser"),
-            CredentialKind::Unknown
-        );
-        assert_eq!(
-            kind("ASIA4EXAMPLE", "FederatedUser"),
-            CredentialKind::Unknown
-        );
-        let d = p.decide(&iam("GeneratedFindingAccessKeyId", "IAMUser"));
-        assert_eq!(d.disposition, Disposition::Notify);
-        assert!(d
-            .reasons
-            .iter()
-            .any(|r| r.contains("not a recognised credential")));
-        let d = p.decide(&iam("ASIA4EXAMPLE", "Root"));
-        assert_eq!(d.disposition, Disposition::Notify);
-    }
-
-    #[test]
-    fn an_analyst_request_keeps_the_rules_and_says_who_asked() {
-        use crate::finding::SecurityHubOrigin;
-        let origin = |mapped: bool| SecurityHubOrigin {
-            action_name: "Contain (responder)".into(),
-            asff_type: "TTPs/Command and Control/Backdoor:EC2-C&CActivity.B".into(),
-            type_mapped: mapped,
-        };
-        let requested = |severity: f64, mapped: bool| Finding {
-            requested_by_analyst: true,
-            security_hub: Some(origin(mapped)),
-            ..ec2(severity, BACKDOOR, "111111111111")
-        };
-        let p = Policy::default();
-        let d = p.decide(&requested(5.0, true));
-        assert_eq!(
-            d.disposition,
-            Disposition::RequestApproval,
-            "MEDIUM still asks"
-        );
-        assert_eq!(
-            d.reasons[0],
-            "requested through the Security Hub custom action \"Contain (responder)\""
-        );
-        assert!(d
-            .reasons
-            .iter()
-            .any(|r| r.contains("rebuilt from the Security Hub type")));
-        assert_eq!(
-            p.decide(&requested(8.0, true)).disposition,
-            Disposition::Contain
-        );
-        assert_eq!(
-            p.decide(&requested(2.0, true)).disposition,
-            Disposition::Notify
-        );
-        // A type that could not be rebuilt is never acted on, whatever the severity.
-        let d = p.decide(&requested(8.0, false));
-        assert_eq!(d.disposition, Disposition::Notify);
-        assert!(d
-            .reasons
-            .iter()
-            .any(|r| r.contains("does not map to a GuardDuty finding type")));
-        // GuardDuty's own events carry none of these reasons.
-        let d = p.decide(&ec2(8.0, BACKDOOR, "111111111111"));
-        assert!(!d.reasons.iter().any(|r| r.contains("Security Hub")));
-    }
-
-    #[test]
-    fn decision_serializes_with_the_names_the_state_machine_matches() {
-        let d = Policy::default().decide(&ec2(5.0, BACKDOOR, "111111111111"));
-        let v = serde_json::to_value(&d).expect("json");
-        assert_eq!(v["tier"], "MEDIUM");
-        assert_eq!(v["route"], "ec2");
-        assert_eq!(v["disposition"], "request-approval");
-        assert_eq!(v["dryRun"], false);
-        assert!(v["idempotencyKey"]
-            .as_str()
-            .is_some_and(|k| k.starts_with("gd-")));
-        let n = Policy::default().decide(
-            &Finding::from_event(&event(json!({
-                "accountId": "111111111111", "region": "eu-west-1", "id": "abc", "type": "PenTest:S3/KaliLinux",
-                "severity": 5, "resource": {"resourceType": "S3Bucket"}})))
-            .expect("finding"),
-        );
-        assert_eq!(serde_json::to_value(n.route).expect("json"), "notify-only");
-    }
-}
+mod tests;

@@ -12,7 +12,12 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{names, TaskError};
 
+mod activity;
 mod asff;
+mod sources;
+
+pub use activity::ResourceRole;
+pub use sources::Sources;
 
 /// The largest event accepted, in bytes. EventBridge events are at most 256 KiB.
 pub const MAX_EVENT_BYTES: usize = 256 * 1024;
@@ -53,6 +58,18 @@ pub struct Finding {
     pub archived: bool,
     /// The affected resource.
     pub resource: Resource,
+    /// Whether the resource was the target or the actor of the activity
+    /// (`service.resourceRole`), when GuardDuty says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_role: Option<ResourceRole>,
+    /// The instance's own ports the activity touched: the probed ports of a port probe, the
+    /// local port of an inbound connection. Empty when the finding names none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub local_ports: Vec<u16>,
+    /// Where the fields above were read in the event, for the decision's reasons. Left out of
+    /// the JSON when they are GuardDuty's own event paths.
+    #[serde(default, skip_serializing_if = "Sources::is_guardduty_event")]
+    pub sources: Sources,
     /// An analyst asked for this finding to be handled (a Security Hub custom action) rather
     /// than GuardDuty delivering it.
     #[serde(default, skip_serializing_if = "is_false")]
@@ -290,6 +307,7 @@ impl Finding {
             )));
         }
         let envelope_account = obj.get("account").and_then(account_id);
+        let mut sources = Sources::default();
         // The resource's account decides where the pipeline acts. A present but unreadable
         // `detail.accountId` must not fall back to the envelope's account: for a member
         // account's finding that is the security account, and the pipeline would act there.
@@ -297,9 +315,12 @@ impl Finding {
             Some(v) => account_id(v).ok_or_else(|| {
                 invalid(format!("`detail.accountId` is {v}; expected an account id"))
             })?,
-            None => envelope_account
-                .clone()
-                .ok_or_else(|| invalid("`detail.accountId` is missing"))?,
+            None => {
+                sources.account_id = "account".into();
+                envelope_account
+                    .clone()
+                    .ok_or_else(|| invalid("`detail.accountId` is missing"))?
+            }
         };
         let region = text(detail.get("region"))
             .or_else(|| text(obj.get("region")))
@@ -320,6 +341,8 @@ impl Finding {
             .and_then(|a| a.get("sample"))
             .and_then(boolean)
             .unwrap_or(false);
+        let resource_role = ResourceRole::parse(service.and_then(|s| s.get("resourceRole")));
+        let local_ports = activity::local_ports(service.and_then(|s| s.get("action")));
 
         let resource_value = detail
             .get("resource")
@@ -342,6 +365,9 @@ impl Finding {
             sample,
             archived,
             resource,
+            resource_role,
+            local_ports,
+            sources,
             requested_by_analyst: false,
             security_hub: None,
         })
@@ -961,7 +987,8 @@ mod tests {
         );
         a["AwsAccountId"] = json!("333333333333");
         let e = Finding::from_event(&custom_action(json!([a]))).expect_err("account mismatch");
-        assert_eq!(e.name, names::FINDING_INVALID);
+        assert_eq!(e.name, names::FINDING_UNSUPPORTED);
+        assert!(e.message.contains("AwsAccountId"), "{}", e.message);
         let mut a = asff(
             "TTPs/Command and Control/Backdoor:EC2-C&CActivity.B",
             ec2_resource(),
@@ -984,6 +1011,33 @@ mod tests {
                 .expect("ok")
                 .archived
         );
+    }
+
+    #[test]
+    fn a_custom_action_reads_the_role_and_ports_guardduty_wrote() {
+        let mut a = asff(
+            "TTPs/Discovery/Recon:EC2-PortProbeUnprotectedPort",
+            ec2_resource(),
+        );
+        a["ProductFields"]["aws/guardduty/service/resourceRole"] = json!("TARGET");
+        a["Action"] = json!({"ActionType": "PORT_PROBE", "PortProbeAction": {"PortProbeDetails": [
+            {"LocalPortDetails": {"Port": 9300}}, {"LocalPortDetails": {"Port": 9200}}]}});
+        let f = Finding::from_event(&custom_action(json!([a.clone()]))).expect("probe");
+        assert_eq!(f.finding_type, "Recon:EC2/PortProbeUnprotectedPort");
+        assert_eq!(
+            (f.resource_role, f.local_ports.as_slice()),
+            (Some(ResourceRole::Target), &[9200, 9300][..])
+        );
+        assert_eq!(f.sources.local_ports, "Action");
+        // Without the flattened field, ASFF's own resource role is read, and its path recorded.
+        a["ProductFields"]
+            .as_object_mut()
+            .expect("object")
+            .remove("aws/guardduty/service/resourceRole");
+        a["Resources"][0]["ResourceRole"] = json!("Actor");
+        let f = Finding::from_event(&custom_action(json!([a]))).expect("probe");
+        assert_eq!(f.resource_role, Some(ResourceRole::Actor));
+        assert_eq!(f.sources.resource_role, "Resources[0].ResourceRole");
     }
 
     #[test]

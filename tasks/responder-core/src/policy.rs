@@ -4,7 +4,10 @@
 //! its type is allowed on that route, and the switches that keep the pipeline from acting (sample
 //! and archived findings, account include/exclude lists, dry run). It is loaded from
 //! `POLICY_FILE` (a path) or `POLICY_JSON` (inline), else the defaults apply; `DRY_RUN=true`
-//! forces a global dry run on top of either.
+//! forces a global dry run on top of either. [`roles`] is the built-in table of finding types
+//! whose instance is the target of the activity rather than its actor.
+
+pub mod roles;
 
 use serde::{Deserialize, Serialize};
 
@@ -153,11 +156,15 @@ impl RoutePolicy {
     /// Whether this route acts on a finding type: it matches an allowed prefix and is not
     /// one of the [`RETIRED_FINDING_TYPES`].
     pub fn allows(&self, finding_type: &str) -> bool {
-        !is_retired(finding_type)
-            && self
-                .finding_type_prefixes
-                .iter()
-                .any(|p| finding_type.starts_with(p.as_str()))
+        !is_retired(finding_type) && self.matching_prefix(finding_type).is_some()
+    }
+
+    /// The first allowed prefix a finding type starts with, so a decision can name it.
+    pub fn matching_prefix(&self, finding_type: &str) -> Option<&str> {
+        self.finding_type_prefixes
+            .iter()
+            .map(String::as_str)
+            .find(|p| finding_type.starts_with(p))
     }
 }
 

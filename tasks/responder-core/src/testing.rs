@@ -29,6 +29,9 @@ pub fn instance_finding(instance_id: &str) -> Finding {
             instance_type: None,
             instance_state: None,
         }),
+        resource_role: None,
+        local_ports: vec![],
+        sources: Default::default(),
         requested_by_analyst: false,
         security_hub: None,
     }

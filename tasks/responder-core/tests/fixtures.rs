@@ -46,6 +46,8 @@ struct Expected {
     interfaces: Option<usize>,
     account: &'static str,
     dry_run: bool,
+    /// The instance is the target of the activity: notified with a recommended fix.
+    victim: bool,
 }
 
 #[derive(Debug)]
@@ -66,6 +68,7 @@ fn ok(file: &'static str, tier: Tier, route: Route, disposition: Disposition) ->
             interfaces: None,
             account: "111111111111",
             dry_run: false,
+            victim: false,
         })),
     }
 }
@@ -96,6 +99,9 @@ impl Case {
     fn account(self, a: &'static str) -> Self {
         self.with(|e| e.account = a)
     }
+    fn victim(self) -> Self {
+        self.with(|e| e.victim = true)
+    }
 }
 
 fn cases() -> Vec<Case> {
@@ -123,6 +129,29 @@ fn cases() -> Vec<Case> {
         ok("ec2-update-same-finding.json", High, Ec2, Contain),
         ok("ec2-quirk-string-numbers.json", High, Ec2, Contain).interfaces(1),
         ok("ec2-quirk-nine-digit-account.json", High, Ec2, Contain).account("000222222222"),
+        // Victim or actor: the target of someone else's attack is notified with the fix, the
+        // attacker is contained.
+        ok("ec2-victim-port-probe.json", High, NotifyOnly, Notify)
+            .victim()
+            .reasons(&[
+                "the instance is the target of Recon:EC2/PortProbeUnprotectedPort, not its actor: close port 9200 to the internet",
+                "built-in victim table",
+            ])
+            .interfaces(1),
+        ok("ec2-victim-ssh-brute-force-target.json", Low, NotifyOnly, Notify)
+            .victim()
+            .reasons(&[
+                "resource role TARGET from the finding (detail.service.resourceRole)",
+                "the instance is the target of UnauthorizedAccess:EC2/SSHBruteForce, not its actor: restrict SSH (port 22)",
+            ]),
+        ok("ec2-victim-rdp-brute-force-target.json", Low, NotifyOnly, Notify)
+            .victim()
+            .reasons(&["not its actor: restrict RDP (port 3389)"]),
+        ok("ec2-ssh-brute-force-actor.json", High, Ec2, Contain).reasons(&[
+            "resource role ACTOR from the finding (detail.service.resourceRole)",
+            "actor of UnauthorizedAccess:EC2/SSHBruteForce",
+            "contain now",
+        ]),
         // EC2, not acted on.
         ok("ec2-sample.json", High, Ec2, Notify).reasons(&["sample"]),
         ok("ec2-archived.json", High, Ec2, Notify).reasons(&["archived"]),
@@ -172,6 +201,15 @@ fn cases() -> Vec<Case> {
             .account("222222222222"),
         err(
             "securityhub-custom-action-not-guardduty.json",
+            names::FINDING_UNSUPPORTED,
+        ),
+        // A custom integration can call its finding "GuardDuty"; only the product ARN counts.
+        err(
+            "securityhub-custom-action-custom-product.json",
+            names::FINDING_UNSUPPORTED,
+        ),
+        err(
+            "securityhub-custom-action-account-mismatch.json",
             names::FINDING_UNSUPPORTED,
         ),
         err("other-source-ec2.json", names::FINDING_UNSUPPORTED),
@@ -229,6 +267,11 @@ fn every_fixture_produces_its_expected_result() {
                         format!("{:?}", d.reasons),
                     );
                 }
+                check(
+                    "recommended fix",
+                    d.recommended_fix.is_some() == want.victim,
+                    format!("{:?}", d.recommended_fix),
+                );
                 if let Some(kind) = want.credential {
                     let got = finding.access_key().map(|k| k.credential_kind);
                     check("credential kind", got == Some(kind), format!("{got:?}"));
@@ -424,4 +467,126 @@ fn a_custom_action_maps_to_the_finding_guardduty_would_send() {
         ..f.clone()
     };
     assert_eq!(f.idempotency_key(), own.idempotency_key());
+}
+
+/// Words that name where a reason's input came from: a field of the finding, a policy setting,
+/// a built-in table, or the analyst's request.
+const SOURCE_MARKERS: &[&str] = &[
+    "from the finding (",
+    "(policy: ",
+    "built-in ",
+    "Security Hub custom action",
+];
+
+/// Every reason of every fixture's decision names its source. The one exception is the victim
+/// reason, whose wording is fixed ("the instance is the target of <type>, not its actor: <fix>")
+/// and whose source, the built-in victim table, is named by the reason right after it.
+#[test]
+fn every_reason_names_its_source() {
+    let policy = Policy::default();
+    let mut failures = Vec::new();
+    for case in cases() {
+        if let Expect::Err(_) = case.expect {
+            continue;
+        }
+        let d = policy.decide(&parse(case.file));
+        for (i, r) in d.reasons.iter().enumerate() {
+            let named = SOURCE_MARKERS.iter().any(|m| r.contains(m))
+                || (r.starts_with("the instance is the target of ")
+                    && d.reasons
+                        .get(i + 1)
+                        .is_some_and(|next| next.starts_with("built-in victim table")));
+            if !named {
+                failures.push(format!("{}: {r:?}", case.file));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// The whole decision of a victim and of an analyst's request, as a reader sees it.
+#[test]
+fn decisions_read_whole() {
+    let policy = Policy::default();
+    let d = policy.decide(&parse("ec2-victim-port-probe.json"));
+    let fix = "close port 9200 to the internet in the instance's security groups and network ACLs, or restrict access to known addresses; review what listens there, and if the exposure is intended (a public service), suppress this finding type for the instance in GuardDuty";
+    assert_eq!(d.recommended_fix.as_deref(), Some(fix));
+    assert_eq!(
+        d.reasons,
+        [
+            "instance port 9200 from the finding (detail.service.action)".to_string(),
+            format!("the instance is the target of Recon:EC2/PortProbeUnprotectedPort, not its actor: {fix}"),
+            "built-in victim table: the target of an attack is notified with the fix, not isolated; route notify-only".to_string(),
+        ]
+    );
+    let d = policy.decide(&parse("securityhub-custom-action-ec2.json"));
+    assert_eq!(
+        d.reasons,
+        [
+            "requested through the Security Hub custom action \"Contain (responder)\" (detail.actionName)",
+            "finding type \"Backdoor:EC2/C&CActivity.B!DNS\" from the finding (FindingProviderFields.Types), rebuilt from the Security Hub type \"TTPs/Command and Control/Backdoor:EC2-C&CActivity.B!DNS\"",
+            "resource type \"Instance\" from the finding (Resources[0].Type): route ec2",
+            "finding type \"Backdoor:EC2/C&CActivity.B!DNS\" from the finding (FindingProviderFields.Types) is in the ec2 route's allow list (policy: ec2.finding_type_prefixes \"Backdoor:EC2/\")",
+            "severity 8.0 from the finding (FindingProviderFields.Severity.Product) is HIGH (policy: high_severity 7.0); contain now",
+        ]
+    );
+    let d = policy.decide(&parse("ec2-sample.json"));
+    assert!(
+        d.reasons.contains(&"sample flag from the finding (detail.service.additionalInfo.sample): the policy does not act on samples (policy: act_on_sample_findings); notify only".to_string()),
+        "{:?}",
+        d.reasons
+    );
+}
+
+/// Regression: a custom action was accepted when `ProductName` said "GuardDuty", which any
+/// custom integration can write, so an imported finding could choose the instance to isolate.
+#[test]
+fn security_hub_refusals_name_the_field_that_failed() {
+    for (file, words) in [
+        (
+            "securityhub-custom-action-custom-product.json",
+            "`ProductArn` is \"arn:aws:securityhub:eu-west-1:222222222222:product/222222222222/default\" (GuardDuty)",
+        ),
+        (
+            "securityhub-custom-action-account-mismatch.json",
+            "`findings[0].AwsAccountId` 333333333333 differs from the account 222222222222 of the finding ARN in `Id`",
+        ),
+        ("securityhub-custom-action-not-guardduty.json", "(Inspector)"),
+    ] {
+        let e = Finding::from_event_bytes(&read_fixture(file)).expect_err(file);
+        assert_eq!(e.name, names::FINDING_UNSUPPORTED, "{file}");
+        assert!(e.message.contains(words), "{file}: {}", e.message);
+    }
+}
+
+#[test]
+fn resource_roles_and_ports_are_read_from_both_formats() {
+    use responder_core::finding::ResourceRole;
+    let probe = parse("ec2-victim-port-probe.json");
+    assert_eq!(
+        (probe.resource_role, probe.local_ports.as_slice()),
+        (Some(ResourceRole::Target), &[9200][..])
+    );
+    let actor = parse("ec2-ssh-brute-force-actor.json");
+    assert_eq!(actor.resource_role, Some(ResourceRole::Actor));
+    assert!(
+        actor.local_ports.is_empty(),
+        "an outbound connection's local port is ephemeral"
+    );
+    let hub = parse("securityhub-custom-action-ec2.json");
+    assert_eq!(hub.resource_role, Some(ResourceRole::Target));
+    assert_eq!(
+        hub.sources.resource_role,
+        "ProductFields.aws/guardduty/service/resourceRole"
+    );
+    // GuardDuty's own event paths are not written into the task document; Security Hub's are.
+    let own = serde_json::to_value(&probe).expect("json");
+    assert!(own.get("sources").is_none());
+    assert_eq!(own["resourceRole"], "TARGET");
+    assert_eq!(own["localPorts"], serde_json::json!([9200]));
+    let v = serde_json::to_value(&hub).expect("json");
+    assert_eq!(
+        v["sources"]["severity"],
+        "FindingProviderFields.Severity.Product"
+    );
 }

@@ -14,10 +14,12 @@
 use serde_json::{Map, Value};
 
 use super::{
-    account_id, boolean, invalid, is_resource_id, number, text, AccessKeyTarget, Finding,
-    InstanceTarget, InterfaceRef, Resource, SecurityHubOrigin, Tag,
+    account_id, activity, boolean, invalid, is_resource_id, number, text, AccessKeyTarget, Finding,
+    InstanceTarget, InterfaceRef, Resource, ResourceRole, SecurityHubOrigin, Sources, Tag,
 };
-use crate::error::{names, TaskError};
+use crate::error::TaskError;
+
+mod trust;
 
 /// The `detail-type` of a Security Hub custom action event.
 pub(super) const CUSTOM_ACTION_DETAIL_TYPE: &str = "Security Hub Findings - Custom Action";
@@ -43,6 +45,7 @@ const GUARDDUTY_RESOURCE_TYPES: &[&str] = &[
 const COUNT_FIELD: &str = "aws/guardduty/service/count";
 const ARCHIVED_FIELD: &str = "aws/guardduty/service/archived";
 const SAMPLE_FIELD: &str = "aws/guardduty/service/additionalInfo/sample";
+const ROLE_FIELD: &str = "aws/guardduty/service/resourceRole";
 
 /// Maps a custom action event for one GuardDuty finding to a [`Finding`].
 pub(super) fn from_custom_action(event: &Map<String, Value>) -> Result<Finding, TaskError> {
@@ -73,59 +76,61 @@ pub(super) fn from_custom_action(event: &Map<String, Value>) -> Result<Finding, 
     }
     let product_fields = f.get("ProductFields").filter(|p| p.is_object());
     let product_field = |key: &str| product_fields.and_then(|p| p.get(key));
-    let product_name =
-        text(f.get("ProductName")).or_else(|| text(product_field("aws/securityhub/ProductName")));
-    let product_arn = text(f.get("ProductArn"));
-    let from_guardduty = product_name.as_deref() == Some("GuardDuty")
-        || product_arn
-            .as_deref()
-            .is_some_and(|a| a.ends_with("/guardduty"));
-    if !from_guardduty {
-        return Err(TaskError::new(
-            names::FINDING_UNSUPPORTED,
-            format!(
-                "the custom action {action_name:?} sent a finding of {} ({}); only GuardDuty findings can be contained",
-                product_name.as_deref().unwrap_or("an unnamed product"),
-                product_arn.as_deref().unwrap_or("no ProductArn")
-            ),
-        ));
-    }
-
+    // Only the product ARN says who wrote the finding; `trust` checks it, and that the finding
+    // ARN, account and region agree with it, before anything else of the finding is read.
+    let product = trust::guardduty_product(f, &action_name)?;
     let arn = text(f.get("Id")).ok_or_else(|| invalid("`findings[0].Id` is missing"))?;
     let parts = FindingArn::parse(&arn).ok_or_else(|| {
         invalid(format!(
             "`findings[0].Id` {arn:?} is not a GuardDuty finding ARN (arn:<partition>:guardduty:<region>:<account>:detector/<id>/finding/<id>)"
         ))
     })?;
-    // The resource's account decides where the pipeline acts: never fall back to the envelope's
-    // (the security account's), and refuse an ASFF account that contradicts the finding ARN.
-    let account_id = match f.get("AwsAccountId").filter(|v| !v.is_null()) {
-        Some(v) => account_id(v).ok_or_else(|| {
-            invalid(format!(
-                "`findings[0].AwsAccountId` is {v}; expected an account id"
-            ))
-        })?,
-        None => parts.account.clone(),
-    };
-    if account_id != parts.account {
-        return Err(invalid(format!(
-            "`findings[0].AwsAccountId` {account_id} differs from the account {} of the finding ARN",
-            parts.account
-        )));
-    }
-    let region = text(f.get("Region")).unwrap_or_else(|| parts.region.clone());
+    let (account_id, region) = trust::same_origin(f, &product, &parts)?;
 
-    let (finding_type, origin) = guardduty_type(f, action_name)?;
-    let severity = guardduty_severity(f)?;
+    let mut sources = Sources::security_hub();
+    let (finding_type, origin, type_field) = guardduty_type(f, action_name)?;
+    sources.finding_type = type_field.into();
+    let (severity, severity_field) = guardduty_severity(f)?;
+    sources.severity = severity_field.into();
     let count = product_field(COUNT_FIELD)
         .and_then(number)
         .map(|n| n.max(0.0) as u64)
         .unwrap_or(1);
-    let archived = text(f.get("RecordState")).as_deref() == Some("ARCHIVED")
-        || product_field(ARCHIVED_FIELD).and_then(boolean) == Some(true);
-    let sample = f.get("Sample").and_then(boolean) == Some(true)
-        || product_field(SAMPLE_FIELD).and_then(boolean) == Some(true);
+    let archived = if text(f.get("RecordState")).as_deref() == Some("ARCHIVED") {
+        true
+    } else if product_field(ARCHIVED_FIELD).and_then(boolean) == Some(true) {
+        sources.archived = format!("ProductFields.{ARCHIVED_FIELD}");
+        true
+    } else {
+        false
+    };
+    let sample = if f.get("Sample").and_then(boolean) == Some(true) {
+        true
+    } else if product_field(SAMPLE_FIELD).and_then(boolean) == Some(true) {
+        sources.sample = format!("ProductFields.{SAMPLE_FIELD}");
+        true
+    } else {
+        false
+    };
     let resource = parse_resources(f.get("Resources"))?;
+    // GuardDuty flattens `service.resourceRole` into `ProductFields`; only the provider writes
+    // `ProductFields` (BatchUpdateFindings cannot change them), and the product ARN above says
+    // the provider is GuardDuty. ASFF's own `Resources[].ResourceRole` is read when it is absent.
+    let resource_role = match ResourceRole::parse(product_field(ROLE_FIELD)) {
+        Some(role) => Some(role),
+        None => {
+            let role = ResourceRole::parse(
+                f.get("Resources")
+                    .and_then(|r| r.get(0))
+                    .and_then(|r| r.get("ResourceRole")),
+            );
+            if role.is_some() {
+                sources.resource_role = "Resources[0].ResourceRole".into();
+            }
+            role
+        }
+    };
+    let local_ports = activity::asff_local_ports(f.get("Action"));
     let envelope_account = event.get("account").and_then(super::account_id);
 
     Ok(Finding {
@@ -143,6 +148,9 @@ pub(super) fn from_custom_action(event: &Map<String, Value>) -> Result<Finding, 
         sample,
         archived,
         resource,
+        resource_role,
+        local_ports,
+        sources,
         requested_by_analyst: true,
         security_hub: Some(origin),
     })
@@ -197,17 +205,17 @@ impl FindingArn {
 fn guardduty_type(
     f: &Value,
     action_name: String,
-) -> Result<(String, SecurityHubOrigin), TaskError> {
+) -> Result<(String, SecurityHubOrigin, &'static str), TaskError> {
     let list = |v: Option<&Value>| -> Vec<String> {
         v.and_then(Value::as_array)
             .map(|l| l.iter().filter_map(|t| text(Some(t))).collect())
             .unwrap_or_default()
     };
     let provider = list(f.get("FindingProviderFields").and_then(|p| p.get("Types")));
-    let types = if provider.is_empty() {
-        list(f.get("Types"))
+    let (types, field) = if provider.is_empty() {
+        (list(f.get("Types")), "Types")
     } else {
-        provider
+        (provider, "FindingProviderFields.Types")
     };
     // Some types come with two entries (TTPs/... and Effects/...); they name the same GuardDuty
     // type, so the first one that maps is taken.
@@ -231,6 +239,7 @@ fn guardduty_type(
             asff_type,
             type_mapped,
         },
+        field,
     ))
 }
 
@@ -266,7 +275,7 @@ pub(super) fn guardduty_type_from_asff(asff: &str) -> Option<String> {
 
 /// GuardDuty's own severity (0.0 to 10.0). `Normalized` and `Label` are Security Hub's scale (a
 /// GuardDuty 8 is `Normalized` 60), so only the product's value is read, provider copy first.
-fn guardduty_severity(f: &Value) -> Result<f64, TaskError> {
+fn guardduty_severity(f: &Value) -> Result<(f64, &'static str), TaskError> {
     let provider = f
         .get("FindingProviderFields")
         .and_then(|p| p.get("Severity"));
@@ -302,7 +311,7 @@ fn guardduty_severity(f: &Value) -> Result<f64, TaskError> {
             "`{path}` is {severity}; expected 0.0 to 10.0"
         )));
     }
-    Ok(severity)
+    Ok((severity, path))
 }
 
 /// The finding's resource. One resource is mapped by its type; several (an S3 finding lists the

@@ -1,0 +1,427 @@
+//! Unit tests of the decision: tiers, dispositions, and the reasons with their sources.
+
+use super::*;
+use crate::finding::{CredentialKind, Finding};
+use serde_json::{json, Value};
+
+fn event(detail: Value) -> Value {
+    json!({
+        "version": "0",
+        "id": "6a7b8c9d-0000-4000-8000-000000000001",
+        "detail-type": "GuardDuty Finding",
+        "source": "aws.guardduty",
+        "account": "111111111111",
+        "region": "eu-west-1",
+        "detail": detail,
+    })
+}
+
+fn ec2(severity: f64, ty: &str, account: &str) -> Finding {
+    Finding::from_event(&event(json!({
+        "accountId": account, "region": "eu-west-1", "partition": "aws",
+        "id": "0123456789abcdef0123456789abcdef", "type": ty, "severity": severity,
+        "resource": {"resourceType": "Instance", "instanceDetails": {"instanceId": "i-0123456789abcdef0"}},
+        "service": {"count": 1, "archived": false},
+    })))
+    .expect("finding")
+}
+
+fn iam(key: &str, user_type: &str) -> Finding {
+    Finding::from_event(&event(json!({
+        "accountId": "111111111111", "region": "eu-west-1",
+        "id": "fedcba9876543210fedcba9876543210",
+        "type": "UnauthorizedAccess:IAMUser/MaliciousIPCaller", "severity": 8,
+        "resource": {"resourceType": "AccessKey", "accessKeyDetails": {
+            "accessKeyId": key, "userType": user_type, "userName": "build-bot"}},
+    })))
+    .expect("finding")
+}
+
+const BACKDOOR: &str = "Backdoor:EC2/C&CActivity.B";
+
+#[test]
+fn tiers_follow_thresholds_at_their_bounds() {
+    let p = Policy::default();
+    assert_eq!(p.tier(10.0), Tier::Critical);
+    assert_eq!(p.tier(9.0), Tier::Critical);
+    assert_eq!(p.tier(8.9), Tier::High);
+    assert_eq!(p.tier(7.0), Tier::High);
+    assert_eq!(p.tier(6.9), Tier::Medium);
+    assert_eq!(p.tier(4.0), Tier::Medium);
+    assert_eq!(p.tier(3.9), Tier::Low);
+    assert_eq!(p.tier(0.0), Tier::Low);
+}
+
+#[test]
+fn dispositions_by_tier() {
+    let p = Policy::default();
+    let d = |s| p.decide(&ec2(s, BACKDOOR, "111111111111")).disposition;
+    assert_eq!(d(9.5), Disposition::Contain);
+    assert_eq!(d(8.0), Disposition::Contain);
+    assert_eq!(d(5.0), Disposition::RequestApproval);
+    assert_eq!(d(2.0), Disposition::Notify);
+}
+
+#[test]
+fn excluded_and_not_included_accounts_are_notified_only() {
+    let f = ec2(8.0, BACKDOOR, "222222222222");
+    let p = Policy {
+        exclude_accounts: vec!["222222222222".into()],
+        ..Policy::default()
+    };
+    let d = p.decide(&f);
+    assert_eq!(d.disposition, Disposition::Notify);
+    assert!(d.reasons.iter().any(|r| r
+        == "account 222222222222 from the finding (detail.accountId) is excluded (policy: exclude_accounts); notify only"));
+    let p = Policy {
+        include_accounts: vec!["111111111111".into()],
+        ..Policy::default()
+    };
+    let d = p.decide(&f);
+    assert_eq!(d.disposition, Disposition::Notify);
+    assert!(d.reasons.iter().any(|r| r
+        == "account 222222222222 from the finding (detail.accountId) is not among the included accounts (policy: include_accounts); notify only"));
+    assert_eq!(
+        p.decide(&ec2(8.0, BACKDOOR, "111111111111")).disposition,
+        Disposition::Contain
+    );
+}
+
+#[test]
+fn dry_run_is_global_or_per_route() {
+    let f_ec2 = ec2(8.0, BACKDOOR, "111111111111");
+    let f_iam = iam("AKIA4EXAMPLEBUILDBOT", "IAMUser");
+    let mut p = Policy::default();
+    p.ec2.dry_run = true;
+    let d = p.decide(&f_ec2);
+    assert!(d.dry_run);
+    assert_eq!(
+        d.disposition,
+        Disposition::Contain,
+        "a dry run still decides"
+    );
+    assert!(d.reasons.iter().any(|r| r.contains("dry run")));
+    assert!(
+        !p.decide(&f_iam).dry_run,
+        "the ec2 route's dry run does not reach iam"
+    );
+    let p = Policy {
+        dry_run: true,
+        ..Policy::default()
+    };
+    assert!(p.decide(&f_ec2).dry_run && p.decide(&f_iam).dry_run);
+    // A notify-only decision carries the flag but no dry-run reason (nothing would change).
+    let d = p.decide(&ec2(2.0, BACKDOOR, "111111111111"));
+    assert!(d.dry_run && !d.reasons.iter().any(|r| r.contains("dry run")));
+}
+
+#[test]
+fn disabled_route_notifies() {
+    let mut p = Policy::default();
+    p.iam.enabled = false;
+    let d = p.decide(&iam("AKIA4EXAMPLEBUILDBOT", "IAMUser"));
+    assert_eq!(d.route, Route::Iam);
+    assert_eq!(d.disposition, Disposition::Notify);
+    assert!(d
+        .reasons
+        .iter()
+        .any(|r| r.contains("iam route is disabled")));
+}
+
+#[test]
+fn credential_kinds_decide_iam_actions() {
+    let p = Policy::default();
+    let kind = |k, t| {
+        iam(k, t)
+            .access_key()
+            .map(|a| a.credential_kind)
+            .expect("access key")
+    };
+    assert_eq!(
+        kind("AKIA4EXAMPLE", "IAMUser"),
+        CredentialKind::LongTermUserKey
+    );
+    assert_eq!(kind("ASIA4EXAMPLE", "IAMUser"), CredentialKind::UserSession);
+    assert_eq!(
+        kind("ASIA4EXAMPLE", "AssumedRole"),
+        CredentialKind::RoleSession
+    );
+    assert_eq!(kind("ASIA4EXAMPLE", "Root"), CredentialKind::Root);
+    assert_eq!(
+        kind("GeneratedFindingAccessKeyId", "IAMUser"),
+        CredentialKind::Unknown
+    );
+    assert_eq!(
+        kind("ASIA4EXAMPLE", "FederatedUser"),
+        CredentialKind::Unknown
+    );
+    let d = p.decide(&iam("GeneratedFindingAccessKeyId", "IAMUser"));
+    assert_eq!(d.disposition, Disposition::Notify);
+    assert!(d
+        .reasons
+        .iter()
+        .any(|r| r.contains("not a recognised credential")));
+    let d = p.decide(&iam("ASIA4EXAMPLE", "Root"));
+    assert_eq!(d.disposition, Disposition::Notify);
+}
+
+#[test]
+fn an_analyst_request_keeps_the_rules_and_says_who_asked() {
+    use crate::finding::SecurityHubOrigin;
+    let origin = |mapped: bool| SecurityHubOrigin {
+        action_name: "Contain (responder)".into(),
+        asff_type: "TTPs/Command and Control/Backdoor:EC2-C&CActivity.B".into(),
+        type_mapped: mapped,
+    };
+    let requested = |severity: f64, mapped: bool| Finding {
+        requested_by_analyst: true,
+        security_hub: Some(origin(mapped)),
+        ..ec2(severity, BACKDOOR, "111111111111")
+    };
+    let p = Policy::default();
+    let d = p.decide(&requested(5.0, true));
+    assert_eq!(
+        d.disposition,
+        Disposition::RequestApproval,
+        "MEDIUM still asks"
+    );
+    assert_eq!(
+        d.reasons[0],
+        "requested through the Security Hub custom action \"Contain (responder)\" (detail.actionName)"
+    );
+    assert!(d
+        .reasons
+        .iter()
+        .any(|r| r.contains("rebuilt from the Security Hub type")));
+    assert_eq!(
+        p.decide(&requested(8.0, true)).disposition,
+        Disposition::Contain
+    );
+    assert_eq!(
+        p.decide(&requested(2.0, true)).disposition,
+        Disposition::Notify
+    );
+    // A type that could not be rebuilt is never acted on, whatever the severity.
+    let d = p.decide(&requested(8.0, false));
+    assert_eq!(d.disposition, Disposition::Notify);
+    assert!(d
+        .reasons
+        .iter()
+        .any(|r| r.contains("does not map to a GuardDuty finding type")));
+    // GuardDuty's own events carry none of these reasons.
+    let d = p.decide(&ec2(8.0, BACKDOOR, "111111111111"));
+    assert!(!d.reasons.iter().any(|r| r.contains("Security Hub")));
+}
+
+#[test]
+fn decision_serializes_with_the_names_the_state_machine_matches() {
+    let d = Policy::default().decide(&ec2(5.0, BACKDOOR, "111111111111"));
+    let v = serde_json::to_value(&d).expect("json");
+    assert_eq!(v["tier"], "MEDIUM");
+    assert_eq!(v["route"], "ec2");
+    assert_eq!(v["disposition"], "request-approval");
+    assert_eq!(v["dryRun"], false);
+    assert!(v["idempotencyKey"]
+        .as_str()
+        .is_some_and(|k| k.starts_with("gd-")));
+    let n = Policy::default().decide(
+        &Finding::from_event(&event(json!({
+            "accountId": "111111111111", "region": "eu-west-1", "id": "abc", "type": "PenTest:S3/KaliLinux",
+            "severity": 5, "resource": {"resourceType": "S3Bucket"}})))
+        .expect("finding"),
+    );
+    assert_eq!(serde_json::to_value(n.route).expect("json"), "notify-only");
+}
+
+/// An instance finding with the given `service` object.
+fn ec2_service(severity: f64, ty: &str, service: Value) -> Finding {
+    Finding::from_event(&event(json!({
+        "accountId": "111111111111", "region": "eu-west-1", "partition": "aws",
+        "id": "0123456789abcdef0123456789abcdef", "type": ty, "severity": severity,
+        "resource": {"resourceType": "Instance", "instanceDetails": {"instanceId": "i-0123456789abcdef0"}},
+        "service": service,
+    })))
+    .expect("finding")
+}
+
+const SSH: &str = "UnauthorizedAccess:EC2/SSHBruteForce";
+
+fn ssh_connection(direction: &str, local: u16) -> Value {
+    json!({"actionType": "NETWORK_CONNECTION", "networkConnectionAction": {
+        "connectionDirection": direction, "localPortDetails": {"port": local}}})
+}
+
+#[test]
+fn a_contain_decision_names_every_input() {
+    let d = Policy::default().decide(&ec2(8.0, BACKDOOR, "111111111111"));
+    assert_eq!(
+        d.reasons,
+        [
+            "resource type \"Instance\" from the finding (detail.resource.resourceType): route ec2",
+            "finding type \"Backdoor:EC2/C&CActivity.B\" from the finding (detail.type) is in the ec2 route's allow list (policy: ec2.finding_type_prefixes \"Backdoor:EC2/\")",
+            "severity 8.0 from the finding (detail.severity) is HIGH (policy: high_severity 7.0); contain now",
+        ]
+    );
+    assert_eq!(d.recommended_fix, None);
+    let d = Policy::default().decide(&ec2(2.5, BACKDOOR, "111111111111"));
+    assert_eq!(
+        d.reasons.last().map(String::as_str),
+        Some("severity 2.5 from the finding (detail.severity) is LOW (below policy: medium_severity 4.0); record only")
+    );
+}
+
+/// A severity just under a threshold must not be printed as the threshold.
+#[test]
+fn severities_are_printed_unrounded() {
+    assert_eq!(severity_text(8.0), "8.0");
+    assert_eq!(severity_text(6.95), "6.95");
+    assert_eq!(severity_text(10.0), "10.0");
+    let d = Policy::default().decide(&ec2(6.95, BACKDOOR, "111111111111"));
+    assert!(d
+        .reasons
+        .iter()
+        .any(|r| r.starts_with("severity 6.95 from the finding")));
+}
+
+#[test]
+fn the_target_of_a_brute_force_is_notified_with_the_fix_not_isolated() {
+    let f = ec2_service(
+        8.0,
+        SSH,
+        json!({"resourceRole": "TARGET", "action": ssh_connection("INBOUND", 22)}),
+    );
+    let d = Policy::default().decide(&f);
+    assert_eq!(
+        (d.tier, d.route, d.disposition),
+        (Tier::High, Route::NotifyOnly, Disposition::Notify),
+        "{:?}",
+        d.reasons
+    );
+    let fix = "restrict SSH (port 22) to known addresses in the instance's security groups and network ACLs, or close it and connect through Session Manager; check the instance's SSH log for a login that succeeded";
+    assert_eq!(d.recommended_fix.as_deref(), Some(fix));
+    assert_eq!(
+        d.reasons,
+        [
+            "resource role TARGET from the finding (detail.service.resourceRole)".to_string(),
+            "instance port 22 from the finding (detail.service.action)".to_string(),
+            format!("the instance is the target of {SSH}, not its actor: {fix}"),
+            "built-in victim table: the target of an attack is notified with the fix, not isolated; route notify-only".to_string(),
+        ]
+    );
+    // The fix reaches the task document.
+    let v = serde_json::to_value(&d).expect("json");
+    assert_eq!(v["recommendedFix"], fix);
+    assert_eq!(v["route"], "notify-only");
+}
+
+#[test]
+fn the_actor_of_a_brute_force_is_contained_and_an_unknown_role_decides_nothing() {
+    let actor = ec2_service(
+        8.0,
+        SSH,
+        json!({"resourceRole": "actor", "action": ssh_connection("OUTBOUND", 50123)}),
+    );
+    let d = Policy::default().decide(&actor);
+    assert_eq!((d.route, d.disposition), (Route::Ec2, Disposition::Contain));
+    assert_eq!(d.recommended_fix, None);
+    assert_eq!(
+        d.reasons[1..3],
+        [
+            "resource role ACTOR from the finding (detail.service.resourceRole)",
+            "built-in victim table: the instance is the actor of UnauthorizedAccess:EC2/SSHBruteForce, not its target; the usual rules decide",
+        ]
+    );
+    // Without a role the table does not guess: decided by severity, as before.
+    let unknown = ec2_service(8.0, SSH, json!({"count": 1}));
+    let d = Policy::default().decide(&unknown);
+    assert_eq!((d.route, d.disposition), (Route::Ec2, Disposition::Contain));
+    assert_eq!(
+        d.reasons[1],
+        "no resource role from the finding (detail.service.resourceRole): the built-in victim table cannot tell whether the instance is the target or the actor of UnauthorizedAccess:EC2/SSHBruteForce; decided by severity"
+    );
+    // A type outside the table says nothing about roles, whatever the finding carries.
+    let d = Policy::default().decide(&ec2_service(
+        8.0,
+        BACKDOOR,
+        json!({"resourceRole": "TARGET"}),
+    ));
+    assert!(
+        !d.reasons.iter().any(|r| r.contains("role")),
+        "{:?}",
+        d.reasons
+    );
+}
+
+#[test]
+fn a_port_probe_is_a_victim_whatever_its_severity_and_role() {
+    let probe = |severity: f64, role: Value| {
+        ec2_service(
+            severity,
+            "Recon:EC2/PortProbeUnprotectedPort",
+            json!({"resourceRole": role, "action": {"actionType": "PORT_PROBE", "portProbeAction": {
+                "portProbeDetails": [{"localPortDetails": {"port": 9300}}, {"localPortDetails": {"port": 9200}}]}}}),
+        )
+    };
+    for (severity, role) in [
+        (8.0, json!("TARGET")),
+        (2.0, json!(null)),
+        (9.5, json!("ACTOR")),
+    ] {
+        let d = Policy::default().decide(&probe(severity, role.clone()));
+        assert_eq!(
+            (d.route, d.disposition),
+            (Route::NotifyOnly, Disposition::Notify),
+            "{severity} {role}"
+        );
+        assert!(
+            d.recommended_fix
+                .as_deref()
+                .is_some_and(|f| f.starts_with("close ports 9200 and 9300 to the internet")),
+            "{:?}",
+            d.recommended_fix
+        );
+        // The role is not what decided, so it is not named.
+        assert!(
+            !d.reasons.iter().any(|r| r.starts_with("resource role")),
+            "{:?}",
+            d.reasons
+        );
+        assert!(d.reasons.contains(
+            &"instance ports 9200 and 9300 from the finding (detail.service.action)".to_string()
+        ));
+    }
+}
+
+#[test]
+fn dry_run_and_disabled_routes_name_their_setting() {
+    let mut p = Policy::default();
+    p.ec2.dry_run = true;
+    let d = p.decide(&ec2(8.0, BACKDOOR, "111111111111"));
+    assert_eq!(
+        d.reasons.last().map(String::as_str),
+        Some("dry run (policy: ec2.dry_run): actions report what they would change")
+    );
+    let p = Policy {
+        dry_run: true,
+        ..Policy::default()
+    };
+    let d = p.decide(&ec2(8.0, BACKDOOR, "111111111111"));
+    assert_eq!(
+        d.reasons.last().map(String::as_str),
+        Some("dry run (policy: dry_run, or DRY_RUN): actions report what they would change")
+    );
+    let mut p = Policy::default();
+    p.ec2.enabled = false;
+    let d = p.decide(&ec2(8.0, BACKDOOR, "111111111111"));
+    assert!(d
+        .reasons
+        .contains(&"the ec2 route is disabled (policy: ec2.enabled); notify only".to_string()));
+}
+
+#[test]
+fn credential_reasons_name_the_key_and_its_source() {
+    let d = Policy::default().decide(&iam("AKIA4EXAMPLEBUILDBOT", "IAMUser"));
+    assert!(d.reasons.contains(&"access key \"AKIA4EXAMPLEBUILDBOT\" of user type \"IAMUser\" from the finding (detail.resource.accessKeyDetails): a long-term key of an IAM user".to_string()), "{:?}", d.reasons);
+    let d = Policy::default().decide(&iam("ASIA4EXAMPLE", "Root"));
+    assert!(d.reasons.contains(&"access key \"ASIA4EXAMPLE\" of user type \"Root\" from the finding (detail.resource.accessKeyDetails): root credentials are never changed automatically; notify only".to_string()), "{:?}", d.reasons);
+}
