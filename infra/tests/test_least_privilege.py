@@ -263,8 +263,8 @@ def test_assume_role_only_on_the_remediation_role(main_template, task):
 
 
 # Services the tasks call only in the security account, with their own role, never through
-# the member role: the claims table (check-exemption).
-SECURITY_ACCOUNT_ONLY_SERVICES = {"dynamodb"}
+# the member role: the claims table and the claim holders' executions (check-exemption).
+SECURITY_ACCOUNT_ONLY_SERVICES = {"dynamodb", "states"}
 
 
 def cross_account_tasks() -> dict[str, set[str]]:

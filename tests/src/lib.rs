@@ -143,6 +143,8 @@ pub struct Options {
     pub approval_timeout_seconds: u64,
     /// Extra task environment (`DRY_RUN`, ...).
     pub extra_env: BTreeMap<String, String>,
+    /// A fault scenario (TOML) the tasks' calls go through, if any.
+    pub faults: Option<String>,
 }
 
 impl Default for Options {
@@ -150,6 +152,7 @@ impl Default for Options {
         Options {
             approval_timeout_seconds: 3600,
             extra_env: BTreeMap::new(),
+            faults: None,
         }
     }
 }
@@ -164,17 +167,27 @@ where
     require_moto()?;
     let logs: Arc<Mutex<Vec<String>>> = Arc::default();
     let sink_logs = logs.clone();
-    let h = Harness::start(HarnessOptions {
-        bin_dir: bin_dir()?,
-        statemachines_dir: statemachines_dir(),
-        approval_timeout_seconds: opts.approval_timeout_seconds,
-        extra_env: opts.extra_env,
-        log_sink: Some(Arc::new(move |function: &str, line: &str| {
-            if let Ok(mut l) = sink_logs.lock() {
-                l.push(format!("[{function}] {line}"));
-            }
-        })),
-    })
+    let faults = match &opts.faults {
+        Some(text) => Some(
+            fault_proxy::Scenario::parse(text, "test")
+                .map_err(|e| anyhow::anyhow!("the test's fault scenario: {e}"))?,
+        ),
+        None => None,
+    };
+    let h = Harness::start_with(
+        HarnessOptions {
+            bin_dir: bin_dir()?,
+            statemachines_dir: statemachines_dir(),
+            approval_timeout_seconds: opts.approval_timeout_seconds,
+            extra_env: opts.extra_env,
+            log_sink: Some(Arc::new(move |function: &str, line: &str| {
+                if let Ok(mut l) = sink_logs.lock() {
+                    l.push(format!("[{function}] {line}"));
+                }
+            })),
+        },
+        faults,
+    )
     .await
     .context("starting the local stack")?;
     let h = Arc::new(h);

@@ -110,6 +110,11 @@ async fn start(
         .environment
         .entry("APPROVAL_BASE_URL".into())
         .or_insert_with(|| url.clone());
+    // The executions the tasks ask about (a claim's holder) are this endpoint's.
+    config
+        .environment
+        .entry(crate::runtime::SFN_ENDPOINT_ENV.into())
+        .or_insert_with(|| url.clone());
     if let Some(scenario) = faults {
         let Some(upstream) = config.environment.get("AWS_ENDPOINT_URL").cloned() else {
             bail!("--faults needs AWS_ENDPOINT_URL naming an emulator (http://127.0.0.1:PORT); faults are never injected in front of AWS");

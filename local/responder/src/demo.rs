@@ -166,14 +166,42 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
         (
             "HIGH: stolen role session (ASIA) of web-app-role",
             "demo-asia",
-            for_access_key(
-                scenario::load(&dir, "iam-high-asia-role.json")?,
-                "demo0009asia",
-                &e.security_account,
-                &region,
-                &e.role_name,
-                "ASIAEXAMPLESESSION01",
-            ),
+            {
+                let mut event = for_access_key(
+                    scenario::load(&dir, "iam-high-asia-role.json")?,
+                    "demo0009asia",
+                    &e.security_account,
+                    &region,
+                    &e.role_name,
+                    "ASIAEXAMPLESESSION01",
+                );
+                // A session a person or a pipeline assumed: every session of the role issued
+                // before now is revoked.
+                event["detail"]["type"] =
+                    serde_json::json!("UnauthorizedAccess:IAMUser/MaliciousIPCaller");
+                event["detail"]["resource"]["accessKeyDetails"]["principalId"] =
+                    serde_json::json!("AROA4EXAMPLEWEBAPPRL:deploy-pipeline");
+                event
+            },
+        ),
+        (
+            "HIGH: bastion-multi's instance credentials used from outside AWS",
+            "demo-exfil",
+            {
+                let mut event = for_access_key(
+                    scenario::load(&dir, "iam-high-asia-role.json")?,
+                    "demo0009exfil",
+                    &e.security_account,
+                    &region,
+                    &e.role_name,
+                    "ASIAEXAMPLESESSION02",
+                );
+                // The session of the role delivered to bastion-multi: only it is denied, the
+                // instance is isolated and its metadata service hardened.
+                event["detail"]["resource"]["accessKeyDetails"]["principalId"] =
+                    serde_json::json!(format!("AROA4EXAMPLEWEBAPPRL:{}", e.multi.instance_id));
+                event
+            },
         ),
         (
             "root credentials: never changed automatically",
@@ -387,8 +415,10 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
         "build-bot's key is inactive",
     );
     checks.check(
-        !user.inline_policies.is_empty(),
-        "build-bot has the deny-all policy",
+        user.attached_policies
+            .iter()
+            .any(|p| p.ends_with(":policy/AWSDenyAll")),
+        "build-bot is denied everything (AWSDenyAll attached, no inline quota used)",
     );
     let role = readback::role_policies(&h.security, &e.role_name).await?;
     let _ = writeln!(
@@ -398,9 +428,24 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
         role.keys().collect::<Vec<_>>()
     );
     checks.check(
-        role.values()
-            .any(|d| d.to_string().contains("aws:TokenIssueTime")),
+        role.get(responder_core::denies::REVOKE_SESSIONS_POLICY)
+            .is_some_and(|d| d.to_string().contains("aws:TokenIssueTime")),
         "web-app-role's sessions issued before now are revoked",
+    );
+    checks.check(
+        role.get(responder_core::denies::DENY_INSTANCE_SESSIONS_POLICY)
+            .is_some_and(|d| {
+                responder_core::denies::instance_sessions(d)
+                    .0
+                    .iter()
+                    .any(|x| x.ends_with(&e.multi.instance_id))
+            }),
+        "bastion-multi's stolen instance session is denied, and only it",
+    );
+    let bastion = readback::instance(&h.security, &e.multi.instance_id).await?;
+    checks.check(
+        bastion.metadata.as_deref() == Some("required/1"),
+        "bastion-multi's metadata service answers only IMDSv2, one hop",
     );
     print!("{report}");
 
@@ -466,6 +511,7 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
         ("S3", "recorded"),
         ("HIGH: leaked long-term key", "contained"),
         ("HIGH: stolen role session", "contained"),
+        ("HIGH: bastion-multi's instance credentials", "contained"),
         ("root credentials", "recorded"),
         ("a Security Hub copy", "rejected-event"),
     ];

@@ -44,6 +44,8 @@ pub struct SeededInstance {
     pub instance_id: String,
     /// Its interfaces with their VPC and groups.
     pub interfaces: Vec<SeededInterface>,
+    /// Its tags at seed time (what GuardDuty's record of it would carry).
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// One seeded network interface.
@@ -234,6 +236,16 @@ async fn vpc_network(ec2: &aws_sdk_ec2::Client, region: &str, net: &Network) -> 
         endpoint_acl_id,
         endpoint_group_id,
         endpoint_ids,
+    })
+}
+
+/// The local pipeline's policy: the defaults, with the estate's exempt user in the policy's
+/// exemptions (a tag on a principal never exempts it).
+pub fn local_policy(estate: &Estate) -> serde_json::Value {
+    serde_json::json!({
+        "exemptions": {
+            "users": [{ "id": estate.exempt_user_name, "reason": "break-glass user of the local estate" }]
+        }
     })
 }
 
@@ -457,11 +469,17 @@ async fn instance(
             group_ids: vec![net.group_id.clone()],
         })
         .collect();
+    let mut seeded_tags: std::collections::BTreeMap<String, String> = extra_tags
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    seeded_tags.insert("Name".into(), name.to_string());
     Ok(SeededInstance {
         name: name.to_string(),
         account_id: account_id.to_string(),
         instance_id,
         interfaces,
+        tags: seeded_tags,
     })
 }
 

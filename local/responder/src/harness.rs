@@ -120,6 +120,12 @@ impl Harness {
         environment.insert("CLAIMS_TABLE".into(), estate.claims_table.clone());
         environment.insert("APPROVAL_SECRET".into(), secret.clone());
         environment.insert("APPROVAL_BASE_URL".into(), url.clone());
+        environment.insert(crate::runtime::SFN_ENDPOINT_ENV.into(), url.clone());
+        // The security account's policy: the exempt user is exempt here, not by its tag.
+        environment.insert(
+            "POLICY_JSON".into(),
+            estate::local_policy(&estate).to_string(),
+        );
         environment.insert(
             "REMEDIATION_ROLE_NAME".into(),
             estate::REMEDIATION_ROLE.into(),

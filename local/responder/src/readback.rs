@@ -44,6 +44,8 @@ pub struct InstanceState {
     pub shutdown_behavior: String,
     /// The Auto Scaling group it is in, if any.
     pub auto_scaling_group: Option<String>,
+    /// Its metadata service options as `TOKENS/HOP` (`required/1`), when reported.
+    pub metadata: Option<String>,
 }
 
 fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> BTreeMap<String, String> {
@@ -147,6 +149,13 @@ pub async fn instance(cfg: &SdkConfig, instance_id: &str) -> Result<InstanceStat
             .map(|n| n.as_str().to_string())
             .unwrap_or_default(),
         interfaces,
+        metadata: i.metadata_options().map(|m| {
+            format!(
+                "{}/{}",
+                m.http_tokens().map(|t| t.as_str()).unwrap_or("?"),
+                m.http_put_response_hop_limit().unwrap_or_default()
+            )
+        }),
         tags: ec2_tags(i.tags()),
         termination_protection: termination,
         shutdown_behavior: shutdown,
@@ -236,6 +245,8 @@ pub struct UserState {
     pub keys: BTreeMap<String, String>,
     /// Inline policy names.
     pub inline_policies: Vec<String>,
+    /// The ARNs of its attached managed policies.
+    pub attached_policies: Vec<String>,
 }
 
 /// Reads a user.
@@ -266,9 +277,20 @@ pub async fn user(cfg: &SdkConfig, user_name: &str) -> Result<UserState> {
         .context("ListUserPolicies")?
         .policy_names()
         .to_vec();
+    let attached_policies = iam
+        .list_attached_user_policies()
+        .user_name(user_name)
+        .send()
+        .await
+        .context("ListAttachedUserPolicies")?
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect();
     Ok(UserState {
         keys,
         inline_policies,
+        attached_policies,
     })
 }
 

@@ -44,13 +44,20 @@ pub const TASK_SETTINGS: &[&str] = &[
     "EXEMPTION_TAG_VALUE",
     "QUARANTINE_EGRESS_CIDRS",
     "CUT_TRACKED_CONNECTIONS",
+    "NETWORK_ACL_DENY",
+    "SHORTEN_CONNECTION_TRACKING",
     "RUST_LOG",
 ];
+
+/// The SDK's Step Functions endpoint variable: the tasks that read executions (a claim's
+/// holder) reach the local Step Functions endpoint through it, not the emulator.
+pub const SFN_ENDPOINT_ENV: &str = "AWS_ENDPOINT_URL_SFN";
 
 /// The standard AWS SDK environment, forwarded to the tasks when set: on AWS the execution
 /// role provides credentials; locally they come from here.
 pub const SDK_SETTINGS: &[&str] = &[
     "AWS_ENDPOINT_URL",
+    SFN_ENDPOINT_ENV,
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",

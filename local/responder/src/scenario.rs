@@ -99,6 +99,16 @@ pub fn for_instance(
         "/detail/resource/instanceDetails/networkInterfaces",
         json!(interfaces),
     );
+    // GuardDuty's record of the instance carries its tags at detection.
+    set(
+        &mut event,
+        "/detail/resource/instanceDetails/tags",
+        json!(instance
+            .tags
+            .iter()
+            .map(|(k, v)| json!({"key": k, "value": v}))
+            .collect::<Vec<_>>()),
+    );
     event
 }
 

@@ -19,7 +19,7 @@ use responder_core::{names, TaskError};
 use serde_json::Value;
 
 use crate::claim::{Claim, ClaimOutcome, Claims, Executions};
-use crate::state::{GroupRules, InstanceNow, InterfaceNow, Instances, Principals};
+use crate::state::{GroupRules, InstanceNow, Instances, InterfaceNow, Principals};
 use crate::{Principal, Scope};
 
 /// The IAM actions of every AWS call this task makes. The deploy template's least-privilege
@@ -518,7 +518,9 @@ impl Executions for AwsExecutions {
             Err(e) if error_code(&e) == Some("ExecutionDoesNotExist") => Ok(Some(false)),
             Err(e) => {
                 let err = classify_sdk_error("states:DescribeExecution", &e);
-                if err.name == names::REMEDIATION_THROTTLED || err.name == names::REMEDIATION_TRANSIENT {
+                if err.name == names::REMEDIATION_THROTTLED
+                    || err.name == names::REMEDIATION_TRANSIENT
+                {
                     Err(err)
                 } else {
                     // Cannot tell (no permission, another account's execution): the claim

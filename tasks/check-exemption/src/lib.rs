@@ -26,7 +26,7 @@ pub mod claim;
 pub mod state;
 
 pub use claim::{Claim, ClaimOutcome, Claims, Executions};
-pub use state::{GroupRules, InstanceNow, InterfaceNow, Instances, Principals};
+pub use state::{GroupRules, InstanceNow, Instances, InterfaceNow, Principals};
 
 use chrono::{DateTime, Utc};
 use responder_core::denies::{self, DENY_ALL_POLICY, DENY_INSTANCE_SESSIONS_POLICY};
@@ -189,7 +189,10 @@ async fn assess(
     let finding = &input.finding;
     let identity = finding.resource.identity();
     // No AWS call for a target the pipeline must never touch.
-    if policy.exclude_accounts.iter().any(|a| a == &finding.account_id)
+    if policy
+        .exclude_accounts
+        .iter()
+        .any(|a| a == &finding.account_id)
         || !policy.account_allowed(&finding.account_id)
     {
         return Ok(Verdict::new(identity).is(
@@ -220,9 +223,7 @@ async fn assess(
     }
     let scope = Scope::of(finding);
     match &finding.resource {
-        Resource::Instance(target) => {
-            instance(policy, target, scope, instances, now).await
-        }
+        Resource::Instance(target) => instance(policy, target, scope, instances, now).await,
         Resource::AccessKey(key) => credentials(policy, key, scope, principals, now).await,
         Resource::Other { resource_type } => Ok(Verdict::new(identity).is(
             Eligibility::Eligible,
@@ -258,7 +259,13 @@ async fn instance(
             ),
         )
     })?;
-    let tag = |key: &str| state.tags.iter().find(|t| t.key == key).map(|t| t.value.as_str());
+    let tag = |key: &str| {
+        state
+            .tags
+            .iter()
+            .find(|t| t.key == key)
+            .map(|t| t.value.as_str())
+    };
     if let Some(group) = tag(AUTO_SCALING_GROUP_TAG) {
         if let Some(e) = policy
             .exemptions
@@ -275,8 +282,18 @@ async fn instance(
         }
     }
     let wanted = &policy.exemption_tag;
-    let now_tagged = wanted.matches(state.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())));
-    let at_detection = wanted.matches(target.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())));
+    let now_tagged = wanted.matches(
+        state
+            .tags
+            .iter()
+            .map(|t| (t.key.as_str(), t.value.as_str())),
+    );
+    let at_detection = wanted.matches(
+        target
+            .tags
+            .iter()
+            .map(|t| (t.key.as_str(), t.value.as_str())),
+    );
     match (now_tagged, at_detection) {
         (true, true) => {
             return Ok(v.is(
@@ -305,11 +322,15 @@ async fn instance(
     if let Some(groups) = held {
         return Ok(v.is(
             Eligibility::AlreadyContained,
-            format!("every interface of instance {id} holds only its VPC's quarantine group ({})", groups.join(", ")),
+            format!(
+                "every interface of instance {id} holds only its VPC's quarantine group ({})",
+                groups.join(", ")
+            ),
             "real state: the interfaces' groups and the quarantine groups' rules, read from EC2",
         ));
     }
-    if tag(markers::TAG_STATUS).is_some_and(|s| s.eq_ignore_ascii_case(markers::STATUS_QUARANTINED)) {
+    if tag(markers::TAG_STATUS).is_some_and(|s| s.eq_ignore_ascii_case(markers::STATUS_QUARANTINED))
+    {
         v.ignored.push(format!(
             "instance {id} is tagged {}={} but its interfaces are not all in a quarantine group: the marker is stale or forged, and containment proceeds",
             markers::TAG_STATUS,

@@ -21,7 +21,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // member session.
     let claims = table.map(|t| AwsClaims::new(aws_sdk_dynamodb::Client::new(&base), t));
     if claims.is_none() {
-        tracing::warn!("CLAIMS_TABLE is not set: concurrent executions on one resource are not guarded");
+        tracing::warn!(
+            "CLAIMS_TABLE is not set: concurrent executions on one resource are not guarded"
+        );
     }
     let executions = AwsExecutions::new(aws_sdk_sfn::Client::new(&base));
     let targets = AwsTargets::new(SessionProvider::new(base, session));

@@ -128,6 +128,9 @@ pub(crate) async fn quarantined(
                 })
         })
     };
-    let all = state.interfaces.iter().all(|i| sound(&i.groups[0].0, &i.vpc_id));
+    let all = state
+        .interfaces
+        .iter()
+        .all(|i| sound(&i.groups[0].0, &i.vpc_id));
     Ok(all.then_some(ids))
 }

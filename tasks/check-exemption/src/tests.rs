@@ -17,7 +17,9 @@ fn input_from(event: &Value, policy: &Policy) -> TaskInput {
     TaskInput {
         finding,
         decision,
-        execution: Some("arn:aws:states:eu-west-1:111111111111:execution:remediate-finding:exec-1".into()),
+        execution: Some(
+            "arn:aws:states:eu-west-1:111111111111:execution:remediate-finding:exec-1".into(),
+        ),
         results: None,
         approval_timeout_seconds: None,
     }
@@ -37,7 +39,9 @@ const S3: &str = include_str!("../../../fixtures/events/s3-notify-only.json");
 const I: &str = "i-0a1b2c3d4e5f60701";
 
 fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 5, 10, 0, 0).single().expect("time")
+    Utc.with_ymd_and_hms(2026, 12, 5, 10, 0, 0)
+        .single()
+        .expect("time")
 }
 
 fn tag(k: &str, v: &str) -> Tag {
@@ -109,7 +113,10 @@ impl Fake {
 }
 
 fn not_found(what: &str) -> TaskError {
-    TaskError::new(names::REMEDIATION_TARGET_NOT_FOUND, format!("{what} not found"))
+    TaskError::new(
+        names::REMEDIATION_TARGET_NOT_FOUND,
+        format!("{what} not found"),
+    )
 }
 
 #[async_trait]
@@ -118,9 +125,18 @@ impl Instances for Fake {
         self.record(format!("instance {id}"));
         Ok(self.instances.get(id).cloned())
     }
-    async fn group_rules(&self, _: Scope<'_>, ids: &[String]) -> Result<Vec<GroupRules>, TaskError> {
+    async fn group_rules(
+        &self,
+        _: Scope<'_>,
+        ids: &[String],
+    ) -> Result<Vec<GroupRules>, TaskError> {
         self.record(format!("group_rules {}", ids.join(",")));
-        Ok(self.groups.iter().filter(|g| ids.contains(&g.id)).cloned().collect())
+        Ok(self
+            .groups
+            .iter()
+            .filter(|g| ids.contains(&g.id))
+            .cloned()
+            .collect())
     }
 }
 
@@ -130,28 +146,50 @@ impl Principals for Fake {
         self.record(format!("tags {}", p.label()));
         match p {
             Principal::User(u) => self.users.get(u).cloned().ok_or_else(|| not_found(u)),
-            Principal::Role(r) => self.roles.get(r).map(|_| Vec::new()).ok_or_else(|| not_found(r)),
+            Principal::Role(r) => self
+                .roles
+                .get(r)
+                .map(|_| Vec::new())
+                .ok_or_else(|| not_found(r)),
         }
     }
     async fn role_path(&self, _: Scope<'_>, role: &str) -> Result<String, TaskError> {
         self.record(format!("role_path {role}"));
         self.roles.get(role).cloned().ok_or_else(|| not_found(role))
     }
-    async fn key_active(&self, _: Scope<'_>, user: &str, key: &str) -> Result<Option<bool>, TaskError> {
+    async fn key_active(
+        &self,
+        _: Scope<'_>,
+        user: &str,
+        key: &str,
+    ) -> Result<Option<bool>, TaskError> {
         self.record(format!("key {user}"));
         Ok(self.keys.get(&(user.to_string(), key.to_string())).copied())
     }
-    async fn attached_user_policies(&self, _: Scope<'_>, user: &str) -> Result<Vec<String>, TaskError> {
+    async fn attached_user_policies(
+        &self,
+        _: Scope<'_>,
+        user: &str,
+    ) -> Result<Vec<String>, TaskError> {
         self.record(format!("attached {user}"));
         Ok(self.attached.get(user).cloned().unwrap_or_default())
     }
-    async fn inline_policy(&self, _: Scope<'_>, p: Principal<'_>, name: &str) -> Result<Option<Value>, TaskError> {
+    async fn inline_policy(
+        &self,
+        _: Scope<'_>,
+        p: Principal<'_>,
+        name: &str,
+    ) -> Result<Option<Value>, TaskError> {
         self.record(format!("inline {} {name}", p.label()));
         Ok(self.inline.get(&(p.label(), name.to_string())).cloned())
     }
 }
 
-async fn run(policy: &Policy, input: &TaskInput, fake: &Fake) -> Result<ExemptionResult, TaskError> {
+async fn run(
+    policy: &Policy,
+    input: &TaskInput,
+    fake: &Fake,
+) -> Result<ExemptionResult, TaskError> {
     check(policy, input, fake, fake, None, now()).await
 }
 
@@ -159,7 +197,9 @@ async fn run(policy: &Policy, input: &TaskInput, fake: &Fake) -> Result<Exemptio
 async fn an_untagged_instance_is_eligible_and_says_what_decided() {
     let p = Policy::default();
     let fake = Fake::default().with_instance(vec![tag("Name", "web-01")], &[("sg-web", "web")]);
-    let r = run(&p, &input_from(&fixture(EC2_HIGH), &p), &fake).await.expect("ok");
+    let r = run(&p, &input_from(&fixture(EC2_HIGH), &p), &fake)
+        .await
+        .expect("ok");
     assert_eq!(r.status, Eligibility::Eligible);
     assert_eq!(r.target, I);
     assert!(r.source.contains("real state"), "{}", r.source);
@@ -170,21 +210,37 @@ async fn an_untagged_instance_is_eligible_and_says_what_decided() {
 async fn an_exemption_tag_added_after_detection_is_ignored() {
     let p = Policy::default();
     // Not in GuardDuty's record; on the instance now (the attacker tagged it).
-    let fake = Fake::default().with_instance(vec![tag("AutoRemediation", "disabled")], &[("sg-web", "web")]);
-    let r = run(&p, &input_from(&fixture(EC2_HIGH), &p), &fake).await.expect("ok");
+    let fake = Fake::default().with_instance(
+        vec![tag("AutoRemediation", "disabled")],
+        &[("sg-web", "web")],
+    );
+    let r = run(&p, &input_from(&fixture(EC2_HIGH), &p), &fake)
+        .await
+        .expect("ok");
     assert_eq!(r.status, Eligibility::Eligible);
     assert_eq!(r.ignored.len(), 1);
-    assert!(r.ignored[0].contains("was not in GuardDuty's record"), "{:?}", r.ignored);
+    assert!(
+        r.ignored[0].contains("was not in GuardDuty's record"),
+        "{:?}",
+        r.ignored
+    );
 }
 
 #[tokio::test]
 async fn an_exemption_tag_present_at_detection_and_now_is_honoured() {
     let p = Policy::default();
     let event = ec2_with_detection_tags(&[("AutoRemediation", "Disabled")]);
-    let fake = Fake::default().with_instance(vec![tag("AutoRemediation", "DISABLED")], &[("sg-web", "web")]);
+    let fake = Fake::default().with_instance(
+        vec![tag("AutoRemediation", "DISABLED")],
+        &[("sg-web", "web")],
+    );
     let r = run(&p, &input_from(&event, &p), &fake).await.expect("ok");
     assert_eq!(r.status, Eligibility::Exempt);
-    assert!(r.source.contains("at detection and on it now"), "{}", r.source);
+    assert!(
+        r.source.contains("at detection and on it now"),
+        "{}",
+        r.source
+    );
     // Removed since detection: no longer exempt.
     let fake = Fake::default().with_instance(vec![], &[("sg-web", "web")]);
     let r = run(&p, &input_from(&event, &p), &fake).await.expect("ok");
@@ -202,21 +258,44 @@ async fn policy_exemptions_by_instance_group_account_with_expiry() {
         &[("sg-web", "web")],
     );
     let cases = [
-        (json!({"instances": [{"id": I, "reason": "load test"}]}), Eligibility::Exempt, "exemptions.instances"),
-        (json!({"instances": [{"id": I, "expires": "2026-12-04"}]}), Eligibility::Eligible, ""),
-        (json!({"auto_scaling_groups": [{"id": "payments-asg"}]}), Eligibility::Exempt, "only AWS writes"),
-        (json!({"accounts": [{"id": "111111111111", "expires": "2027-01-01"}]}), Eligibility::Exempt, "exemptions.accounts"),
+        (
+            json!({"instances": [{"id": I, "reason": "load test"}]}),
+            Eligibility::Exempt,
+            "exemptions.instances",
+        ),
+        (
+            json!({"instances": [{"id": I, "expires": "2026-12-04"}]}),
+            Eligibility::Eligible,
+            "",
+        ),
+        (
+            json!({"auto_scaling_groups": [{"id": "payments-asg"}]}),
+            Eligibility::Exempt,
+            "only AWS writes",
+        ),
+        (
+            json!({"accounts": [{"id": "111111111111", "expires": "2027-01-01"}]}),
+            Eligibility::Exempt,
+            "exemptions.accounts",
+        ),
     ];
     for (ex, status, source) in cases {
         let p = policy(ex.clone());
-        let r = run(&p, &input_from(&fixture(EC2_HIGH), &p), &fake).await.expect("ok");
+        let r = run(&p, &input_from(&fixture(EC2_HIGH), &p), &fake)
+            .await
+            .expect("ok");
         assert_eq!(r.status, status, "{ex}");
         assert!(r.source.contains(source), "{ex}: {}", r.source);
     }
     // A group named in a tag anyone can write does not exempt: only the aws: tag counts.
     let p = policy(json!({"auto_scaling_groups": [{"id": "payments-asg"}]}));
-    let fake = Fake::default().with_instance(vec![tag("autoscaling:groupName", "payments-asg")], &[("sg-web", "web")]);
-    let r = run(&p, &input_from(&fixture(EC2_HIGH), &p), &fake).await.expect("ok");
+    let fake = Fake::default().with_instance(
+        vec![tag("autoscaling:groupName", "payments-asg")],
+        &[("sg-web", "web")],
+    );
+    let r = run(&p, &input_from(&fixture(EC2_HIGH), &p), &fake)
+        .await
+        .expect("ok");
     assert_eq!(r.status, Eligibility::Eligible);
 }
 
@@ -238,22 +317,35 @@ async fn already_contained_comes_from_the_real_state_never_the_marker() {
     let fake = Fake::default().with_instance(marker.clone(), &[("sg-web", "web")]);
     let r = run(&p, &input, &fake).await.expect("ok");
     assert_eq!(r.status, Eligibility::Eligible);
-    assert!(r.ignored.iter().any(|i| i.contains("stale or forged")), "{:?}", r.ignored);
+    assert!(
+        r.ignored.iter().any(|i| i.contains("stale or forged")),
+        "{:?}",
+        r.ignored
+    );
 
     // A group named like the quarantine group but letting everything out does not count.
     let fake = Fake::default()
         .with_instance(marker.clone(), &[("sg-fake", q)])
         .with_group("sg-fake", q, 0, &[("-1", 0)]);
-    assert_eq!(run(&p, &input, &fake).await.expect("ok").status, Eligibility::Eligible);
+    assert_eq!(
+        run(&p, &input, &fake).await.expect("ok").status,
+        Eligibility::Eligible
+    );
     // Nor one that admits traffic in, nor the quarantine group next to another group.
     let fake = Fake::default()
         .with_instance(vec![], &[("sg-q", q)])
         .with_group("sg-q", q, 1, &[("tcp", 443)]);
-    assert_eq!(run(&p, &input, &fake).await.expect("ok").status, Eligibility::Eligible);
+    assert_eq!(
+        run(&p, &input, &fake).await.expect("ok").status,
+        Eligibility::Eligible
+    );
     let fake = Fake::default()
         .with_instance(vec![], &[("sg-q", q), ("sg-web", "web")])
         .with_group("sg-q", q, 0, &[]);
-    assert_eq!(run(&p, &input, &fake).await.expect("ok").status, Eligibility::Eligible);
+    assert_eq!(
+        run(&p, &input, &fake).await.expect("ok").status,
+        Eligibility::Eligible
+    );
 }
 
 #[tokio::test]
@@ -274,10 +366,14 @@ async fn excluded_accounts_and_notify_only_make_no_call() {
         ..Policy::default()
     };
     let fake = Fake::default();
-    let r = run(&p, &input_from(&fixture(EC2_HIGH), &p), &fake).await.expect("ok");
+    let r = run(&p, &input_from(&fixture(EC2_HIGH), &p), &fake)
+        .await
+        .expect("ok");
     assert_eq!(r.status, Eligibility::Exempt);
     let p = Policy::default();
-    let r = run(&p, &input_from(&fixture(S3), &p), &fake).await.expect("ok");
+    let r = run(&p, &input_from(&fixture(S3), &p), &fake)
+        .await
+        .expect("ok");
     assert_eq!(r.status, Eligibility::Eligible);
     assert!(fake.calls().is_empty(), "{:?}", fake.calls());
 }
@@ -287,13 +383,19 @@ async fn principals_are_exempt_by_policy_never_by_tag() {
     let p = Policy::default();
     let input = input_from(&fixture(IAM_USER), &p);
     let mut fake = Fake::default();
-    fake.users.insert("build-bot".into(), vec![tag("AutoRemediation", "disabled")]);
+    fake.users
+        .insert("build-bot".into(), vec![tag("AutoRemediation", "disabled")]);
     let r = run(&p, &input, &fake).await.expect("ok");
     assert_eq!(r.status, Eligibility::Eligible);
     assert!(r.ignored[0].contains("exemptions.users"), "{:?}", r.ignored);
 
-    let p = Policy::from_json(r#"{"exemptions": {"users": [{"id": "build-bot", "reason": "break-glass"}]}}"#).expect("policy");
-    let r = run(&p, &input_from(&fixture(IAM_USER), &p), &fake).await.expect("ok");
+    let p = Policy::from_json(
+        r#"{"exemptions": {"users": [{"id": "build-bot", "reason": "break-glass"}]}}"#,
+    )
+    .expect("policy");
+    let r = run(&p, &input_from(&fixture(IAM_USER), &p), &fake)
+        .await
+        .expect("ok");
     assert_eq!(r.status, Eligibility::Exempt);
     assert_eq!(r.source, "policy exemptions.users: build-bot (break-glass)");
 }
@@ -301,16 +403,23 @@ async fn principals_are_exempt_by_policy_never_by_tag() {
 #[tokio::test]
 async fn roots_service_linked_and_identity_center_roles_are_never_changed() {
     let p = Policy::default();
-    let r = run(&p, &input_from(&fixture(IAM_ROOT), &p), &Fake::default()).await.expect("ok");
+    let r = run(&p, &input_from(&fixture(IAM_ROOT), &p), &Fake::default())
+        .await
+        .expect("ok");
     assert_eq!(r.status, Eligibility::Exempt);
     assert!(r.reason.contains("root"));
     for (path, says) in [
         ("/aws-service-role/ecs.amazonaws.com/", "service-linked"),
-        ("/aws-reserved/sso.amazonaws.com/", "remove the account assignment"),
+        (
+            "/aws-reserved/sso.amazonaws.com/",
+            "remove the account assignment",
+        ),
     ] {
         let mut fake = Fake::default();
         fake.roles.insert("web-app-role".into(), path.into());
-        let r = run(&p, &input_from(&fixture(IAM_ROLE), &p), &fake).await.expect("ok");
+        let r = run(&p, &input_from(&fixture(IAM_ROLE), &p), &fake)
+            .await
+            .expect("ok");
         assert_eq!(r.status, Eligibility::Exempt, "{path}");
         assert!(r.reason.contains(says), "{}", r.reason);
     }
@@ -325,23 +434,44 @@ async fn credentials_are_already_contained_only_when_iam_says_so() {
     fake.users.insert("build-bot".into(), vec![]);
     fake.keys.insert(key.clone(), false);
     // Inactive key but no deny: not contained (sessions minted from it still work).
-    assert_eq!(run(&p, &input, &fake).await.expect("ok").status, Eligibility::Eligible);
-    fake.attached.insert("build-bot".into(), vec!["arn:aws:iam::aws:policy/AWSDenyAll".into()]);
-    assert_eq!(run(&p, &input, &fake).await.expect("ok").status, Eligibility::AlreadyContained);
+    assert_eq!(
+        run(&p, &input, &fake).await.expect("ok").status,
+        Eligibility::Eligible
+    );
+    fake.attached.insert(
+        "build-bot".into(),
+        vec!["arn:aws:iam::aws:policy/AWSDenyAll".into()],
+    );
+    assert_eq!(
+        run(&p, &input, &fake).await.expect("ok").status,
+        Eligibility::AlreadyContained
+    );
     // Active key with the deny: not contained.
     fake.keys.insert(key, true);
-    assert_eq!(run(&p, &input, &fake).await.expect("ok").status, Eligibility::Eligible);
+    assert_eq!(
+        run(&p, &input, &fake).await.expect("ok").status,
+        Eligibility::Eligible
+    );
 
     // The instance's stolen session named in the role's deny.
     let input = input_from(&fixture(IAM_ROLE), &p);
     let mut fake = Fake::default();
     fake.roles.insert("web-app-role".into(), "/".into());
-    assert_eq!(run(&p, &input, &fake).await.expect("ok").status, Eligibility::Eligible);
+    assert_eq!(
+        run(&p, &input, &fake).await.expect("ok").status,
+        Eligibility::Eligible
+    );
     fake.inline.insert(
-        ("role/web-app-role".into(), denies::DENY_INSTANCE_SESSIONS_POLICY.into()),
+        (
+            "role/web-app-role".into(),
+            denies::DENY_INSTANCE_SESSIONS_POLICY.into(),
+        ),
         denies::deny_instance_sessions(&["AROA4EXAMPLEWEBAPPRL:i-0a1b2c3d4e5f60701".into()], &[]),
     );
-    assert_eq!(run(&p, &input, &fake).await.expect("ok").status, Eligibility::AlreadyContained);
+    assert_eq!(
+        run(&p, &input, &fake).await.expect("ok").status,
+        Eligibility::AlreadyContained
+    );
 }
 
 /// An in-memory claims table with DynamoDB's conditional semantics.
@@ -397,7 +527,9 @@ impl Executions for FakeExecutions {
 
 fn exec(input: &TaskInput, name: &str) -> TaskInput {
     TaskInput {
-        execution: Some(format!("arn:aws:states:eu-west-1:111111111111:execution:remediate-finding:{name}")),
+        execution: Some(format!(
+            "arn:aws:states:eu-west-1:111111111111:execution:remediate-finding:{name}"
+        )),
         ..input.clone()
     }
 }
@@ -415,7 +547,10 @@ async fn two_findings_on_one_instance_act_once_while_the_first_runs() {
     other["detail"]["type"] = json!("CryptoCurrency:EC2/BitcoinTool.B!DNS");
     let second = exec(&input_from(&other, &p), "second");
     assert_eq!(claim::resource_key(&first), claim::resource_key(&second));
-    assert_eq!(claim::resource_key(&first), "resource#aws#111111111111#eu-west-1#i-0a1b2c3d4e5f60701");
+    assert_eq!(
+        claim::resource_key(&first),
+        "resource#aws#111111111111#eu-west-1#i-0a1b2c3d4e5f60701"
+    );
 
     let c = Some((&claims as &dyn Claims, &executions as &dyn Executions));
     let (a, b) = tokio::join!(
@@ -423,11 +558,25 @@ async fn two_findings_on_one_instance_act_once_while_the_first_runs() {
         check(&p, &second, &fake, &fake, c, now())
     );
     let statuses = [a.expect("a").status, b.expect("b").status];
-    assert_eq!(statuses.iter().filter(|s| **s == Eligibility::Eligible).count(), 1, "{statuses:?}");
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == Eligibility::Eligible)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
     // The same execution again (a Lambda retry) keeps its claim.
-    let again = check(&p, &first, &fake, &fake, c, now()).await.expect("retry");
-    let holder = claims.held.lock().expect("lock")[&claim::resource_key(&first)].execution.clone();
-    assert_eq!(again.status == Eligibility::Eligible, holder == first.execution_name());
+    let again = check(&p, &first, &fake, &fake, c, now())
+        .await
+        .expect("retry");
+    let holder = claims.held.lock().expect("lock")[&claim::resource_key(&first)]
+        .execution
+        .clone();
+    assert_eq!(
+        again.status == Eligibility::Eligible,
+        holder == first.execution_name()
+    );
 }
 
 #[tokio::test]
@@ -439,16 +588,32 @@ async fn a_claim_whose_holder_ended_is_taken_over_at_once() {
     let second = exec(&input_from(&fixture(EC2_HIGH), &p), "next-one");
     let running = FakeExecutions::default();
     let c = Some((&claims as &dyn Claims, &running as &dyn Executions));
-    assert_eq!(check(&p, &first, &fake, &fake, c, now()).await.expect("a").status, Eligibility::Eligible);
+    assert_eq!(
+        check(&p, &first, &fake, &fake, c, now())
+            .await
+            .expect("a")
+            .status,
+        Eligibility::Eligible
+    );
     let held = check(&p, &second, &fake, &fake, c, now()).await.expect("b");
     assert_eq!(held.status, Eligibility::AlreadyContained);
-    assert!(held.reason.contains("failed-one") && held.reason.contains("still running"), "{}", held.reason);
+    assert!(
+        held.reason.contains("failed-one") && held.reason.contains("still running"),
+        "{}",
+        held.reason
+    );
     // The first execution ended (failed): the next one takes the resource over.
     let ended = FakeExecutions {
         ended: [first.execution_name().to_string()].into(),
     };
     let c = Some((&claims as &dyn Claims, &ended as &dyn Executions));
-    assert_eq!(check(&p, &second, &fake, &fake, c, now()).await.expect("b").status, Eligibility::Eligible);
+    assert_eq!(
+        check(&p, &second, &fake, &fake, c, now())
+            .await
+            .expect("b")
+            .status,
+        Eligibility::Eligible
+    );
 }
 
 #[tokio::test]
@@ -461,8 +626,21 @@ async fn a_dry_run_takes_no_claim() {
     let claims = FakeClaims::default();
     let executions = FakeExecutions::default();
     let c = Some((&claims as &dyn Claims, &executions as &dyn Executions));
-    let r = check(&p, &input_from(&fixture(EC2_HIGH), &p), &fake, &fake, c, now()).await.expect("ok");
-    assert!(r.reason.contains("dry run: would claim resource#"), "{}", r.reason);
+    let r = check(
+        &p,
+        &input_from(&fixture(EC2_HIGH), &p),
+        &fake,
+        &fake,
+        c,
+        now(),
+    )
+    .await
+    .expect("ok");
+    assert!(
+        r.reason.contains("dry run: would claim resource#"),
+        "{}",
+        r.reason
+    );
     assert!(claims.held.lock().expect("lock").is_empty());
 }
 
@@ -482,7 +660,10 @@ fn the_lease_outlasts_the_worst_case_of_the_state_machines_retries() {
             let n = r["MaxAttempts"].as_u64().unwrap_or(3);
             attempts += n;
             let max_delay = r["MaxDelaySeconds"].as_u64().unwrap_or(3600);
-            let (mut d, rate) = (r["IntervalSeconds"].as_f64().unwrap_or(1.0), r["BackoffRate"].as_f64().unwrap_or(2.0));
+            let (mut d, rate) = (
+                r["IntervalSeconds"].as_f64().unwrap_or(1.0),
+                r["BackoffRate"].as_f64().unwrap_or(2.0),
+            );
             for _ in 0..n {
                 waits += (d as u64).min(max_delay);
                 d *= rate;
@@ -491,7 +672,9 @@ fn the_lease_outlasts_the_worst_case_of_the_state_machines_retries() {
         attempts * timeout + waits
     }
     let states = &machine["States"];
-    let branches = states["ContainInstance"]["Branches"].as_array().expect("branches");
+    let branches = states["ContainInstance"]["Branches"]
+        .as_array()
+        .expect("branches");
     let contain = branches
         .iter()
         .map(|b| {

@@ -25,7 +25,7 @@ use responder_core::{markers, names, TaskError};
 use crate::caps::{AutoScaling, Ec2Isolation, LoadBalancing};
 use crate::model::{
     AclEntry, AsgMembership, ConnTracking, GroupRole, GroupRule, Instance, InstanceAttributes,
-    Interface, NetworkAcl, Peer, Registration, SecurityGroup, VpcEndpoint,
+    Interface, MetadataOptions, NetworkAcl, Peer, Registration, SecurityGroup, VpcEndpoint,
 };
 
 /// The IAM actions of the calls the isolate task makes, exactly (the deploy template's
@@ -42,6 +42,7 @@ pub const IAM_ACTIONS: &[&str] = &[
     "ec2:RevokeSecurityGroupEgress",
     "ec2:ModifyNetworkInterfaceAttribute",
     "ec2:ModifyInstanceAttribute",
+    "ec2:ModifyInstanceMetadataOptions",
     "ec2:CreateTags",
     "ec2:DescribeNetworkAcls",
     "ec2:CreateNetworkAclEntry",
@@ -204,6 +205,13 @@ impl Ec2Isolation for Ec2Adapter {
                 .map(|n| n.as_str().to_string()),
             interface_ids: enis.into_iter().map(|(_, id)| id).collect(),
             tags: tags_map(inst.tags()),
+            metadata: inst.metadata_options().map(|m| MetadataOptions {
+                http_tokens: m
+                    .http_tokens()
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or_else(|| "optional".into()),
+                hop_limit: m.http_put_response_hop_limit().unwrap_or(1),
+            }),
         }))
     }
 
@@ -666,6 +674,26 @@ impl Ec2Isolation for Ec2Adapter {
             }
         }
         Ok(endpoints)
+    }
+
+    async fn set_metadata_options(
+        &self,
+        instance_id: &str,
+        options: &MetadataOptions,
+        dry_run: bool,
+    ) -> Result<(), TaskError> {
+        let res = self
+            .client
+            .modify_instance_metadata_options()
+            .instance_id(instance_id)
+            .http_tokens(ec2::types::HttpTokensState::from(
+                options.http_tokens.as_str(),
+            ))
+            .http_put_response_hop_limit(options.hop_limit)
+            .dry_run(dry_run)
+            .send()
+            .await;
+        dry_run_result("ec2:ModifyInstanceMetadataOptions", dry_run, res).map(|_| ())
     }
 
     async fn set_connection_tracking(

@@ -9,7 +9,7 @@ use responder_core::TaskError;
 
 use crate::model::{
     AclEntry, AsgMembership, ConnTracking, GroupRole, GroupRule, Instance, InstanceAttributes,
-    Interface, NetworkAcl, Registration, SecurityGroup, VpcEndpoint,
+    Interface, MetadataOptions, NetworkAcl, Registration, SecurityGroup, VpcEndpoint,
 };
 
 /// The EC2 calls of containment and rollback.
@@ -93,6 +93,13 @@ pub trait Ec2Isolation: Send + Sync {
     ) -> Result<(), TaskError>;
     /// `DescribeVpcEndpoints` of a VPC.
     async fn vpc_endpoints(&self, vpc_id: &str) -> Result<Vec<VpcEndpoint>, TaskError>;
+    /// `ModifyInstanceMetadataOptions`: the tokens setting and the hop limit.
+    async fn set_metadata_options(
+        &self,
+        instance_id: &str,
+        options: &MetadataOptions,
+        dry_run: bool,
+    ) -> Result<(), TaskError>;
     /// `ModifyNetworkInterfaceAttribute(ConnectionTrackingSpecification)`.
     async fn set_connection_tracking(
         &self,

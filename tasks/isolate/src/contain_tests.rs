@@ -460,3 +460,53 @@ async fn secure_mode_moves_an_interface_left_in_the_untrack_group() {
         .expect("secured");
     assert_eq!(r.actions[0].outcome, Outcome::Unchanged);
 }
+
+#[tokio::test]
+async fn the_source_of_stolen_credentials_gets_imdsv2_recorded_and_harden_mode_does_only_that() {
+    let ec2 = ec2();
+    let t = Target {
+        credential_source: true,
+        ..target(Mode::Contain)
+    };
+    isolate(
+        &t,
+        &cfg(),
+        &ec2,
+        &FakeAutoScaling::default(),
+        &FakeLoadBalancing::default(),
+    )
+    .await
+    .expect("contained");
+    assert_eq!(
+        ec2.state().instances[I].metadata,
+        Some(crate::model::MetadataOptions::hardened())
+    );
+    let rec = ec2.state().instances[I]
+        .tags
+        .get(markers::TAG_ORIGINAL_ATTRIBUTES)
+        .cloned()
+        .unwrap_or_default();
+    assert!(rec.contains("imds=optional/2"), "{rec}");
+
+    let ec2 = self::ec2();
+    let t = Target {
+        credential_source: true,
+        ..target(Mode::Harden)
+    };
+    let r = isolate(
+        &t,
+        &cfg(),
+        &ec2,
+        &FakeAutoScaling::default(),
+        &FakeLoadBalancing::default(),
+    )
+    .await
+    .expect("hardened");
+    assert_eq!(
+        ec2.state().instances[I].metadata,
+        Some(crate::model::MetadataOptions::hardened())
+    );
+    assert_eq!(ec2.groups_of("eni-a"), vec!["sg-web"], "not isolated");
+    let actions: Vec<&str> = r.actions.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(actions, ["record-original-attributes", "require-imdsv2"]);
+}

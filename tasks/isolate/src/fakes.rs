@@ -11,7 +11,7 @@ use responder_core::{markers, names, TaskError};
 use crate::caps::{AutoScaling, Ec2Isolation, LoadBalancing};
 use crate::model::{
     AclEntry, AsgMembership, ConnTracking, GroupRole, GroupRule, Instance, InstanceAttributes,
-    Interface, NetworkAcl, Registration, SecurityGroup, VpcEndpoint,
+    Interface, MetadataOptions, NetworkAcl, Registration, SecurityGroup, VpcEndpoint,
 };
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -85,6 +85,10 @@ impl FakeEc2 {
                     state: Some("running".into()),
                     interface_ids: interfaces.iter().map(|(i, _, _)| i.to_string()).collect(),
                     tags: BTreeMap::new(),
+                    metadata: Some(MetadataOptions {
+                        http_tokens: "optional".into(),
+                        hop_limit: 2,
+                    }),
                 },
             );
             s.attributes.insert(
@@ -548,6 +552,23 @@ impl Ec2Isolation for FakeEc2 {
     async fn vpc_endpoints(&self, vpc_id: &str) -> Result<Vec<VpcEndpoint>, TaskError> {
         let s = self.enter("describe_vpc_endpoints", vpc_id, false)?;
         Ok(s.endpoints.get(vpc_id).cloned().unwrap_or_default())
+    }
+
+    async fn set_metadata_options(
+        &self,
+        instance_id: &str,
+        options: &MetadataOptions,
+        dry_run: bool,
+    ) -> Result<(), TaskError> {
+        let mut s = self.enter("set_metadata_options", instance_id, dry_run)?;
+        let i = s
+            .instances
+            .get_mut(instance_id)
+            .ok_or_else(|| not_found(instance_id))?;
+        if !dry_run {
+            i.metadata = Some(options.clone());
+        }
+        Ok(())
     }
 
     async fn set_connection_tracking(

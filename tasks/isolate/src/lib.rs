@@ -43,7 +43,13 @@ pub async fn handle(
 ) -> Result<TaskReport, TaskError> {
     // The state machine's last step after a failed containment asks only to secure the
     // interfaces (no interface left in the allow-all untrack group).
-    let secure = event.get("mode").and_then(serde_json::Value::as_str) == Some("secure");
+    // A mode set by the state machine: `secure` after a failed containment, `harden` for the
+    // source instance of stolen credentials the policy does not isolate.
+    let mode = match event.get("mode").and_then(serde_json::Value::as_str) {
+        Some("secure") => Mode::Secure,
+        Some("harden") => Mode::Harden,
+        _ => Mode::Contain,
+    };
     let input = TaskInput::from_value(event)?;
     let span = input.span(contain::TASK);
     // `instrument`, not `span.enter()`: a guard held across `.await` would leave the span
@@ -53,9 +59,7 @@ pub async fn handle(
     Box::pin(
         async {
             let mut target = Target::from_input(&input)?;
-            if secure {
-                target.mode = Mode::Secure;
-            }
+            target.mode = mode;
             let conf = sessions
                 .config_for(
                     &target.scope.partition,

@@ -23,6 +23,7 @@ pub(crate) fn target(dry_run: bool) -> Target {
         },
         dry_run,
         mode: crate::Mode::Contain,
+        credential_source: false,
     }
 }
 

@@ -16,6 +16,31 @@ pub struct Instance {
     pub interface_ids: Vec<String>,
     /// The instance's tags.
     pub tags: BTreeMap<String, String>,
+    /// Its instance metadata service options, when EC2 reports them.
+    pub metadata: Option<MetadataOptions>,
+}
+
+/// An instance's metadata service options (`MetadataOptions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetadataOptions {
+    /// `optional` (IMDSv1 allowed) or `required` (IMDSv2 only).
+    pub http_tokens: String,
+    /// How many network hops a metadata response may travel (1 to 64).
+    pub hop_limit: i32,
+}
+
+impl MetadataOptions {
+    /// IMDSv2 only, one hop: credentials are served only to a caller on the instance that
+    /// first asks for a session token with a PUT (which most SSRF paths cannot send), and not
+    /// to containers behind an extra hop (EC2 User Guide, "Configure the instance metadata
+    /// options").
+    pub fn hardened() -> Self {
+        MetadataOptions {
+            http_tokens: "required".into(),
+            hop_limit: 1,
+        }
+    }
 }
 
 /// A network interface as `DescribeNetworkInterfaces` shows it.

@@ -13,6 +13,7 @@
 //!   - `asgm=detached|standby`: how it was taken out (detached, or put in standby when the
 //!     group refused the detach);
 //!   - `sip=true|false`: its scale-in protection in that group before isolation;
+//!   - `imds=TOKENS/HOP`: its metadata options before they were hardened, e.g. `optional/2`;
 //!   - `tg=NAME/ID@PORT,PORT`: a target group it was deregistered from, by the last part of its
 //!     ARN (`targetgroup/NAME/ID`; the rest is the instance's partition, region and account),
 //!     with the ports; `tga=ARN@PORTS` holds a full ARN that does not fit that pattern.
@@ -246,6 +247,9 @@ pub struct OriginalAttributes {
     /// Its scale-in protection in the group before isolation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scale_in_protection: Option<bool>,
+    /// Its metadata options before they were hardened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<crate::model::MetadataOptions>,
     /// The target groups the instance was deregistered from.
     pub target_groups: Vec<Registration>,
 }
@@ -270,6 +274,9 @@ impl OriginalAttributes {
         }
         if out.scale_in_protection.is_none() {
             out.scale_in_protection = current.scale_in_protection;
+        }
+        if out.metadata.is_none() {
+            out.metadata.clone_from(&current.metadata);
         }
         for reg in &current.target_groups {
             match out
@@ -311,6 +318,9 @@ impl OriginalAttributes {
         if let Some(sip) = self.scale_in_protection {
             items.push(format!("sip={sip}"));
         }
+        if let Some(m) = &self.metadata {
+            items.push(format!("imds={}/{}", escape(&m.http_tokens), m.hop_limit));
+        }
         let prefix = scope.target_group_prefix();
         for tg in &self.target_groups {
             let ports: Vec<String> = tg.ports.iter().map(i32::to_string).collect();
@@ -345,6 +355,18 @@ impl OriginalAttributes {
                     }
                 }
                 "sip" => out.scale_in_protection = value.parse().ok(),
+                "imds" => {
+                    out.metadata = value.split_once('/').and_then(|(t, h)| {
+                        let tokens = unescape(t);
+                        let hop: i32 = h.parse().ok()?;
+                        (matches!(tokens.as_str(), "optional" | "required")
+                            && (1..=64).contains(&hop))
+                        .then_some(crate::model::MetadataOptions {
+                            http_tokens: tokens,
+                            hop_limit: hop,
+                        })
+                    })
+                }
                 "tg" | "tga" => {
                     let (arn, ports) = value.split_once('@').unwrap_or((value, ""));
                     let arn = unescape(arn);
@@ -453,6 +475,10 @@ mod tests {
             auto_scaling_group: Some("web prod;a=b@c,d%".into()),
             auto_scaling_removal: Some(AsgRemoval::Standby),
             scale_in_protection: Some(false),
+            metadata: Some(crate::model::MetadataOptions {
+                http_tokens: "optional".into(),
+                hop_limit: 2,
+            }),
             target_groups: vec![
                 Registration {
                     target_group_arn:
@@ -471,7 +497,7 @@ mod tests {
         let enc = rec.encode(&scope());
         assert_eq!(enc.len(), 1);
         assert!(enc[0].1.starts_with(
-            "dat=false;isb=terminate;asg=web%20prod%3Ba%3Db%40c%2Cd%25;asgm=standby;sip=false;tg=web/73e2d6bc24d8a067@80,443;tga="
+            "dat=false;isb=terminate;asg=web%20prod%3Ba%3Db%40c%2Cd%25;asgm=standby;sip=false;imds=optional/2;tg=web/73e2d6bc24d8a067@80,443;tga="
         ));
         assert_eq!(OriginalAttributes::decode(&tags(enc), &scope()), Some(rec));
     }
@@ -484,6 +510,7 @@ mod tests {
             auto_scaling_group: None,
             auto_scaling_removal: None,
             scale_in_protection: None,
+            metadata: None,
             target_groups: (0..12)
                 .map(|i| Registration {
                     target_group_arn: format!(
@@ -547,6 +574,7 @@ mod tests {
             auto_scaling_group: None,
             auto_scaling_removal: None,
             scale_in_protection: None,
+            metadata: None,
             target_groups: vec![Registration {
                 target_group_arn: "a".into(),
                 ports: vec![80],
@@ -558,6 +586,7 @@ mod tests {
             auto_scaling_group: Some("asg".into()),
             auto_scaling_removal: Some(AsgRemoval::Detached),
             scale_in_protection: Some(true),
+            metadata: None,
             target_groups: vec![
                 Registration {
                     target_group_arn: "a".into(),

@@ -74,6 +74,15 @@ pub struct Decision {
     /// it in the next steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommended_fix: Option<String>,
+    /// For credentials an EC2 instance received for its role (a principal `ROLE-ID:i-...`):
+    /// that instance. Its metadata service is hardened (IMDSv2 only, one hop), and it is
+    /// isolated too when [`Decision::isolate_source`] says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_instance: Option<String>,
+    /// Whether the source instance of stolen credentials is isolated as well (policy:
+    /// `iam.isolate_source_instance`, for findings contained at once).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub isolate_source: bool,
 }
 
 impl Policy {
@@ -125,6 +134,24 @@ impl Policy {
                 "dry run ({setting}): actions report what they would change"
             ));
         }
+        let source_instance = (route == Route::Iam && disposition != Disposition::Notify)
+            .then(|| finding.resource.source_instance())
+            .flatten();
+        let isolate_source = source_instance.is_some()
+            && self.iam.isolate_source_instance
+            && disposition == Disposition::Contain;
+        if let Some(i) = &source_instance {
+            reasons.push(format!(
+                "the credentials were delivered to instance {i} (principal id from the finding, detail.resource.accessKeyDetails.principalId): only its sessions of the role are denied, its metadata service is hardened{}",
+                if isolate_source {
+                    ", and it is isolated (policy: iam.isolate_source_instance)"
+                } else if self.iam.isolate_source_instance {
+                    "; it is isolated only for findings contained at once (policy: iam.isolate_source_instance)"
+                } else {
+                    "; it is not isolated (policy: iam.isolate_source_instance is off)"
+                }
+            ));
+        }
         Decision {
             tier,
             route,
@@ -133,6 +160,8 @@ impl Policy {
             dry_run,
             idempotency_key: finding.idempotency_key(),
             recommended_fix,
+            source_instance,
+            isolate_source,
         }
     }
 

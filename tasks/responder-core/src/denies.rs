@@ -187,7 +187,10 @@ pub fn instance_sessions(document: &Value) -> (Vec<String>, Vec<String>) {
         if let Some(v) = c.get("StringEquals").and_then(|o| o.get("aws:userid")) {
             sessions.extend(strings(Some(v)));
         }
-        if let Some(v) = c.get("ArnEquals").and_then(|o| o.get("ec2:SourceInstanceARN")) {
+        if let Some(v) = c
+            .get("ArnEquals")
+            .and_then(|o| o.get("ec2:SourceInstanceARN"))
+        {
             arns.extend(strings(Some(v)));
         }
     }
@@ -261,13 +264,19 @@ mod tests {
     #[test]
     fn revoke_sessions_carries_its_cutoff_and_is_not_an_unconditional_deny() {
         let doc = revoke_sessions("2024-05-01T10:20:30Z");
-        assert_eq!(sessions_cutoff(&doc).as_deref(), Some("2024-05-01T10:20:30Z"));
+        assert_eq!(
+            sessions_cutoff(&doc).as_deref(),
+            Some("2024-05-01T10:20:30Z")
+        );
         assert!(!denies_everything(&doc));
     }
 
     #[test]
     fn instance_sessions_round_trip_and_other_conditions_do_not_count() {
-        let s = vec!["AROAEXAMPLE:i-0aaa".to_string(), "AROAEXAMPLE:i-0bbb".to_string()];
+        let s = vec![
+            "AROAEXAMPLE:i-0aaa".to_string(),
+            "AROAEXAMPLE:i-0bbb".to_string(),
+        ];
         let a = vec!["arn:aws:ec2:eu-west-1:222222222222:instance/i-0aaa".to_string()];
         assert_eq!(instance_sessions(&deny_instance_sessions(&s, &a)), (s, a));
         let allow = json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*",

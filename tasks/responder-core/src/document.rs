@@ -37,6 +37,15 @@ impl TaskInput {
             .map_err(|e| TaskError::input(format!("task input is not a responder document: {e}")))
     }
 
+    /// The EC2 instance the EC2 tasks act on: the finding's instance, or the source instance
+    /// of stolen instance credentials.
+    pub fn instance_id(&self) -> Option<&str> {
+        self.finding
+            .instance()
+            .map(|i| i.instance_id.as_str())
+            .or(self.decision.source_instance.as_deref())
+    }
+
     /// The execution id, or a placeholder naming a run outside Step Functions.
     pub fn execution_name(&self) -> &str {
         self.execution.as_deref().unwrap_or("manual")

@@ -128,9 +128,7 @@ impl Exemptions {
 
     /// The active exemption of `kind` for `id`, if any.
     pub fn find(&self, kind: ExemptionKind, id: &str, now: DateTime<Utc>) -> Option<&Exemption> {
-        self.list(kind)
-            .iter()
-            .find(|e| e.id == id && e.active(now))
+        self.list(kind).iter().find(|e| e.id == id && e.active(now))
     }
 
     /// Every problem with the lists: empty ids, unreadable dates, malformed account ids.
@@ -159,8 +157,7 @@ impl Exemptions {
                         e.id
                     ));
                 }
-                if kind == ExemptionKind::Instance && !crate::finding::is_resource_id(&e.id, "i-")
-                {
+                if kind == ExemptionKind::Instance && !crate::finding::is_resource_id(&e.id, "i-") {
                     out.push(format!(
                         "{} has {:?}; expected an instance id",
                         kind.field(),
@@ -194,10 +191,22 @@ mod tests {
         .expect("parses");
         assert!(ex.problems().is_empty(), "{:?}", ex.problems());
         let k = ExemptionKind::Instance;
-        assert!(ex.find(k, "i-0123456789abcdef0", at("2027-01-31T23:00:00Z")).is_some());
-        assert!(ex.find(k, "i-0123456789abcdef0", at("2027-02-01T00:00:00Z")).is_none());
-        assert!(ex.find(k, "i-0fedcba9876543210", at("2099-01-01T00:00:00Z")).is_some());
-        assert!(ex.find(ExemptionKind::User, "break-glass", at("2027-01-31T12:00:01Z")).is_none());
+        assert!(ex
+            .find(k, "i-0123456789abcdef0", at("2027-01-31T23:00:00Z"))
+            .is_some());
+        assert!(ex
+            .find(k, "i-0123456789abcdef0", at("2027-02-01T00:00:00Z"))
+            .is_none());
+        assert!(ex
+            .find(k, "i-0fedcba9876543210", at("2099-01-01T00:00:00Z"))
+            .is_some());
+        assert!(ex
+            .find(
+                ExemptionKind::User,
+                "break-glass",
+                at("2027-01-31T12:00:01Z")
+            )
+            .is_none());
         assert_eq!(
             ex.instances[0].describe(k),
             "policy exemptions.instances: i-0123456789abcdef0 until 2027-01-31 (load test)"

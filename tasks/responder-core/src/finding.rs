@@ -124,6 +124,20 @@ impl Resource {
         }
     }
 
+    /// The EC2 instance that received these credentials for its role, when the principal is
+    /// `ROLE-ID:i-...` (an instance role session: the session name is the instance id).
+    pub fn source_instance(&self) -> Option<String> {
+        let Resource::AccessKey(k) = self else {
+            return None;
+        };
+        if k.credential_kind != CredentialKind::RoleSession {
+            return None;
+        }
+        let (role_id, instance) = k.principal_id.as_deref()?.split_once(':')?;
+        (role_id.starts_with("AROA") && is_resource_id(instance, "i-"))
+            .then(|| instance.to_string())
+    }
+
     /// A stable identity of the target, used in idempotency keys: the instance id, the
     /// principal and key, or the resource type.
     pub fn identity(&self) -> String {

@@ -55,6 +55,9 @@ pub struct RoutePolicy {
     pub finding_type_prefixes: Vec<String>,
     /// A dry run for this route only.
     pub dry_run: bool,
+    /// On the IAM route: also isolate the EC2 instance whose role credentials were stolen,
+    /// for findings contained at once. Default true.
+    pub isolate_source_instance: bool,
 }
 
 /// A tag key and value to match.
@@ -141,6 +144,7 @@ impl Default for RoutePolicy {
             enabled: true,
             finding_type_prefixes: Vec::new(),
             dry_run: false,
+            isolate_source_instance: true,
         }
     }
 }

@@ -30,6 +30,7 @@ pub const IAM_ACTIONS: &[&str] = &[
     "ec2:DescribeNetworkInterfaces",
     "ec2:ModifyNetworkInterfaceAttribute",
     "ec2:ModifyInstanceAttribute",
+    "ec2:ModifyInstanceMetadataOptions",
     "ec2:CreateTags",
     "ec2:DeleteTags",
     "ec2:DescribeNetworkAcls",

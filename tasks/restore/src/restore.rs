@@ -323,6 +323,32 @@ pub async fn restore(
         }
     }
 
+    if let Some(m) = &rec.metadata {
+        let now = instance.metadata.as_ref();
+        if now == Some(m) {
+            report.push(ActionRecord::new(
+                "restore-metadata-options",
+                id,
+                Outcome::Unchanged,
+                "as recorded",
+            ));
+        } else {
+            ec2.set_metadata_options(id, m, dry).await?;
+            report.push(
+                ActionRecord::new(
+                    "restore-metadata-options",
+                    id,
+                    change(dry),
+                    format!(
+                        "put back the metadata options (tokens {}, hop limit {})",
+                        m.http_tokens, m.hop_limit
+                    ),
+                )
+                .with_states(json!(now), json!(m)),
+            );
+        }
+    }
+
     // Pushed after the attach record; its sentence also goes into the evidence.
     let mut capacity = None;
     if let Some(group) = &rec.auto_scaling_group {

@@ -60,6 +60,7 @@ async fn isolated() -> (FakeEc2, FakeAutoScaling, FakeLoadBalancing) {
         scope: scope(),
         dry_run: false,
         mode: isolate::Mode::Contain,
+        credential_source: false,
     };
     let cfg = IsolateConfig {
         backoff: responder_aws::consistency::Backoff::NONE,
@@ -491,6 +492,7 @@ async fn an_instance_put_in_standby_returns_to_service_with_its_protection() {
         scope: scope(),
         dry_run: false,
         mode: isolate::Mode::Contain,
+        credential_source: false,
     };
     let cfg = IsolateConfig {
         backoff: responder_aws::consistency::Backoff::NONE,
@@ -504,4 +506,45 @@ async fn an_instance_put_in_standby_returns_to_service_with_its_protection() {
     assert_eq!(asg.state().members[I].lifecycle_state, "InService");
     assert!(asg.state().attached.is_empty(), "not attached twice");
     assert!(r.actions.iter().any(|a| a.action == "exit-standby"));
+}
+
+#[tokio::test]
+async fn hardened_metadata_options_are_put_back() {
+    let (ec2, asg, elb) = world();
+    let t = Target {
+        instance_id: I.into(),
+        finding_id: "f-1".into(),
+        scope: scope(),
+        dry_run: false,
+        mode: isolate::Mode::Harden,
+        credential_source: true,
+    };
+    let cfg = IsolateConfig {
+        backoff: responder_aws::consistency::Backoff::NONE,
+        ..IsolateConfig::default()
+    };
+    isolate(&t, &cfg, &ec2, &asg, &elb).await.expect("hardened");
+    // The rollback needs an interface record; a full containment would have written one.
+    isolate(
+        &Target {
+            mode: isolate::Mode::Contain,
+            ..t.clone()
+        },
+        &cfg,
+        &ec2,
+        &asg,
+        &elb,
+    )
+    .await
+    .expect("contained");
+    restore(&request(false), &ec2, &asg, &elb)
+        .await
+        .expect("restored");
+    assert_eq!(
+        ec2.state().instances[I].metadata,
+        Some(isolate::model::MetadataOptions {
+            http_tokens: "optional".into(),
+            hop_limit: 2
+        })
+    );
 }

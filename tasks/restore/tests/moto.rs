@@ -94,6 +94,7 @@ async fn isolate_then_restore_against_moto() {
         },
         dry_run: false,
         mode: isolate::Mode::Contain,
+        credential_source: false,
     };
     let (e, a, l) = (
         Ec2Adapter::from_conf(&conf),

@@ -8,8 +8,8 @@ use responder_core::{names, TaskError, TaskInput};
 use serde_json::Value;
 use tracing::Instrument;
 
-use responder_core::denies::parse_returned_document;
 use crate::{AccessKey, Iam, KeyStatus, Principal, Settings};
+use responder_core::denies::parse_returned_document;
 
 /// Exactly the IAM actions of the calls this task makes (the deploy template's least-privilege
 /// test compares against this list).

@@ -32,7 +32,9 @@ pub mod aws;
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use responder_aws::consistency::{self, Backoff};
-use responder_core::denies::{self, DENY_ALL_POLICY, DENY_INSTANCE_SESSIONS_POLICY, REVOKE_SESSIONS_POLICY};
+use responder_core::denies::{
+    self, DENY_ALL_POLICY, DENY_INSTANCE_SESSIONS_POLICY, REVOKE_SESSIONS_POLICY,
+};
 use responder_core::{
     names, ActionRecord, CredentialKind, Outcome, Policy, Resource, TaskError, TaskInput,
     TaskReport,
@@ -208,7 +210,12 @@ pub async fn revoke(
                 report.evidence.insert("accessKeyId".into(), json!(k));
             }
             if let Some(reason) = role_exclusion(iam, &role, settings).await? {
-                return Ok(skipped(report, &principal.label(), reason, Some(&principal)));
+                return Ok(skipped(
+                    report,
+                    &principal.label(),
+                    reason,
+                    Some(&principal),
+                ));
             }
             report
                 .evidence
@@ -226,7 +233,12 @@ pub async fn revoke(
                 report.evidence.insert("accessKeyId".into(), json!(k));
             }
             if let Some(reason) = role_exclusion(iam, &role, settings).await? {
-                return Ok(skipped(report, &principal.label(), reason, Some(&principal)));
+                return Ok(skipped(
+                    report,
+                    &principal.label(),
+                    reason,
+                    Some(&principal),
+                ));
             }
             let f = &input.finding;
             let instance_arn = format!(
@@ -357,7 +369,9 @@ fn instance_session(principal_id: Option<&str>) -> Option<(String, String)> {
     let (role_id, instance) = principal_id?.split_once(':')?;
     let role_id_ok = role_id.starts_with("AROA")
         && (16..=128).contains(&role_id.len())
-        && role_id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        && role_id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
     (role_id_ok && responder_core::finding::is_resource_id(instance, "i-"))
         .then(|| (format!("{role_id}:{instance}"), instance.to_string()))
 }
@@ -406,15 +420,28 @@ impl Run<'_> {
         let label = principal.label();
         let state = |doc: Option<&Value>| json!({"policyName": name, "document": doc});
         let (outcome, detail) = if existing == Some(document) {
-            (Outcome::Unchanged, format!("{what}: inline policy {name} on {label} is already in place"))
+            (
+                Outcome::Unchanged,
+                format!("{what}: inline policy {name} on {label} is already in place"),
+            )
         } else if self.dry_run {
-            (Outcome::WouldChange, format!("{what}: would put inline policy {name} on {label}"))
+            (
+                Outcome::WouldChange,
+                format!("{what}: would put inline policy {name} on {label}"),
+            )
         } else {
             self.iam
                 .put_inline_policy(principal, name, &document.to_string())
                 .await?;
-            let verb = if existing.is_some() { "replaced" } else { "put" };
-            (Outcome::Changed, format!("{what}: {verb} inline policy {name} on {label}"))
+            let verb = if existing.is_some() {
+                "replaced"
+            } else {
+                "put"
+            };
+            (
+                Outcome::Changed,
+                format!("{what}: {verb} inline policy {name} on {label}"),
+            )
         };
         report.push(
             ActionRecord::new("attach-deny-policy", label, outcome, detail)
@@ -579,7 +606,10 @@ impl Run<'_> {
                         Outcome::Changed,
                         format!("attached {arn}: every action of the user is denied"),
                     )
-                    .with_states(json!({ "attached": attached }), json!({ "attached": [arn] })),
+                    .with_states(
+                        json!({ "attached": attached }),
+                        json!({ "attached": [arn] }),
+                    ),
                 );
                 return Ok(denies::AWS_DENY_ALL);
             }
@@ -695,7 +725,10 @@ impl Run<'_> {
             DENY_INSTANCE_SESSIONS_POLICY,
             existing.as_ref(),
             &document,
-            &format!("the role's sessions on {} are denied; its other holders are not", session.split(':').nth(1).unwrap_or(session)),
+            &format!(
+                "the role's sessions on {} are denied; its other holders are not",
+                session.split(':').nth(1).unwrap_or(session)
+            ),
         )
         .await
         .map_err(|e| incomplete_policy(&principal, &e))?;

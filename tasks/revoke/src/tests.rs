@@ -296,9 +296,14 @@ async fn akia_deactivates_the_key_attaches_aws_deny_all_and_verifies() {
             ("AKIAOTHERKEY000000000", KeyStatus::Active),
         ],
     );
-    let report = revoke(&input(AKIA, "IAMUser", "ci-deployer"), &iam, &settings(), now())
-        .await
-        .expect("report");
+    let report = revoke(
+        &input(AKIA, "IAMUser", "ci-deployer"),
+        &iam,
+        &settings(),
+        now(),
+    )
+    .await
+    .expect("report");
     assert_eq!(iam.key_status("ci-deployer", AKIA), KeyStatus::Inactive);
     assert_eq!(
         iam.key_status("ci-deployer", "AKIAOTHERKEY000000000"),
@@ -315,18 +320,36 @@ async fn akia_deactivates_the_key_attaches_aws_deny_all_and_verifies() {
         ]
     );
     let user = Principal::User("ci-deployer".into());
-    assert_eq!(iam.policy(&user, DENY_ALL_POLICY), None, "no inline policy needed");
+    assert_eq!(
+        iam.policy(&user, DENY_ALL_POLICY),
+        None,
+        "no inline policy needed"
+    );
     let key = action(&report, "deactivate-access-key");
     assert_eq!(key.outcome, Outcome::Changed);
     assert_eq!(key.target, format!("user/ci-deployer/{AKIA}"));
-    assert_eq!(action(&report, "attach-deny-policy").outcome, Outcome::Changed);
+    assert_eq!(
+        action(&report, "attach-deny-policy").outcome,
+        Outcome::Changed
+    );
     assert_eq!(report.evidence["deny"], "AWSDenyAll");
     assert_eq!(report.evidence["principal"], "user/ci-deployer");
     assert_eq!(report.evidence["keyStatusBefore"], "Active");
     // Both were read back after the writes.
     let reads = iam.reads();
-    assert_eq!(reads.iter().filter(|r| *r == "keys ci-deployer").count(), 2, "{reads:?}");
-    assert_eq!(reads.iter().filter(|r| *r == "attached ci-deployer").count(), 2, "{reads:?}");
+    assert_eq!(
+        reads.iter().filter(|r| *r == "keys ci-deployer").count(),
+        2,
+        "{reads:?}"
+    );
+    assert_eq!(
+        reads
+            .iter()
+            .filter(|r| *r == "attached ci-deployer")
+            .count(),
+        2,
+        "{reads:?}"
+    );
 
     // Again (a re-delivery, or another finding on the same user): nothing more.
     let before = iam.writes().len();
@@ -335,9 +358,17 @@ async fn akia_deactivates_the_key_attaches_aws_deny_all_and_verifies() {
         e["detail"]["id"] = json!("another-finding-on-the-same-user");
         e
     });
-    let report = revoke(&other, &iam, &settings(), now()).await.expect("again");
+    let report = revoke(&other, &iam, &settings(), now())
+        .await
+        .expect("again");
     assert_eq!(iam.writes().len(), before);
-    assert!(report.actions.iter().all(|a| a.outcome == Outcome::Unchanged), "{report:?}");
+    assert!(
+        report
+            .actions
+            .iter()
+            .all(|a| a.outcome == Outcome::Unchanged),
+        "{report:?}"
+    );
 }
 
 #[tokio::test]
@@ -347,15 +378,22 @@ async fn a_user_at_its_managed_policy_quota_gets_the_inline_deny() {
         ..FakeIam::default()
     }
     .with_user("ci-deployer", &[(AKIA, KeyStatus::Active)]);
-    let report = revoke(&input(AKIA, "IAMUser", "ci-deployer"), &iam, &settings(), now())
-        .await
-        .expect("contained");
+    let report = revoke(
+        &input(AKIA, "IAMUser", "ci-deployer"),
+        &iam,
+        &settings(),
+        now(),
+    )
+    .await
+    .expect("contained");
     let user = Principal::User("ci-deployer".into());
     let doc = iam.policy(&user, DENY_ALL_POLICY).expect("inline deny");
     assert_eq!(doc, denies::deny_all());
     assert!(denies::denies_everything(&doc));
     assert_eq!(report.evidence["deny"], DENY_ALL_POLICY);
-    assert!(action(&report, "attach-deny-policy").detail.contains("LimitExceeded"));
+    assert!(action(&report, "attach-deny-policy")
+        .detail
+        .contains("LimitExceeded"));
 }
 
 #[tokio::test]
@@ -366,39 +404,70 @@ async fn a_key_deactivated_without_any_deny_fails_loudly() {
         ..FakeIam::default()
     }
     .with_user("ci-deployer", &[(AKIA, KeyStatus::Active)]);
-    let e = revoke(&input(AKIA, "IAMUser", "ci-deployer"), &iam, &settings(), now())
-        .await
-        .expect_err("not contained");
+    let e = revoke(
+        &input(AKIA, "IAMUser", "ci-deployer"),
+        &iam,
+        &settings(),
+        now(),
+    )
+    .await
+    .expect_err("not contained");
     assert_eq!(e.name, names::REMEDIATION_INCOMPLETE);
-    assert!(e.message.contains("is Inactive") && e.message.contains("sessions already minted"), "{}", e.message);
-    assert_eq!(iam.key_status("ci-deployer", AKIA), KeyStatus::Inactive, "the key still went first");
+    assert!(
+        e.message.contains("is Inactive") && e.message.contains("sessions already minted"),
+        "{}",
+        e.message
+    );
+    assert_eq!(
+        iam.key_status("ci-deployer", AKIA),
+        KeyStatus::Inactive,
+        "the key still went first"
+    );
 }
 
 #[tokio::test]
 async fn a_role_session_denies_sessions_issued_before_now_in_one_policy_per_role() {
     let iam = FakeIam::default().with_role("web-app-role", "/");
-    let report = revoke(&input(ASIA, "AssumedRole", "web-app-role"), &iam, &settings(), now())
-        .await
-        .expect("report");
+    let report = revoke(
+        &input(ASIA, "AssumedRole", "web-app-role"),
+        &iam,
+        &settings(),
+        now(),
+    )
+    .await
+    .expect("report");
     let role = Principal::Role("web-app-role".into());
     let doc = iam.policy(&role, REVOKE_SESSIONS_POLICY).expect("deny");
     assert_eq!(doc, denies::revoke_sessions("2024-05-01T10:20:30Z"));
-    assert_eq!(report.evidence["tokenIssueTimeCutoff"], "2024-05-01T10:20:30Z");
+    assert_eq!(
+        report.evidence["tokenIssueTimeCutoff"],
+        "2024-05-01T10:20:30Z"
+    );
     assert_eq!(report.evidence["policyName"], REVOKE_SESSIONS_POLICY);
 
     // A later finding moves the cutoff on, in the same policy.
     let later = now() + chrono::Duration::hours(1);
-    revoke(&input(ASIA, "AssumedRole", "web-app-role"), &iam, &settings(), later)
-        .await
-        .expect("later");
+    revoke(
+        &input(ASIA, "AssumedRole", "web-app-role"),
+        &iam,
+        &settings(),
+        later,
+    )
+    .await
+    .expect("later");
     assert_eq!(
         denies::sessions_cutoff(&iam.policy(&role, REVOKE_SESSIONS_POLICY).unwrap()).as_deref(),
         Some("2024-05-01T11:20:30Z")
     );
     // An earlier cutoff never replaces a later one.
-    revoke(&input(ASIA, "AssumedRole", "web-app-role"), &iam, &settings(), now())
-        .await
-        .expect("earlier");
+    revoke(
+        &input(ASIA, "AssumedRole", "web-app-role"),
+        &iam,
+        &settings(),
+        now(),
+    )
+    .await
+    .expect("earlier");
     assert_eq!(
         denies::sessions_cutoff(&iam.policy(&role, REVOKE_SESSIONS_POLICY).unwrap()).as_deref(),
         Some("2024-05-01T11:20:30Z")
@@ -409,7 +478,8 @@ async fn a_role_session_denies_sessions_issued_before_now_in_one_policy_per_role
 
 fn instance_event(instance: &str) -> TaskInput {
     let mut e = event(ASIA, "AssumedRole", "web-tier-role", 8.0);
-    e["detail"]["type"] = json!("UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS");
+    e["detail"]["type"] =
+        json!("UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS");
     e["detail"]["resource"]["accessKeyDetails"]["principalId"] =
         json!(format!("AROAJQABLZS4A3QDU576Q:{instance}"));
     input_from_event(&e)
@@ -418,16 +488,23 @@ fn instance_event(instance: &str) -> TaskInput {
 #[tokio::test]
 async fn stolen_instance_credentials_deny_only_that_instances_sessions() {
     let iam = FakeIam::default().with_role("web-tier-role", "/");
-    let report = revoke(&instance_event("i-0f1e2d3c4b5a69788"), &iam, &settings(), now())
-        .await
-        .expect("report");
+    let report = revoke(
+        &instance_event("i-0f1e2d3c4b5a69788"),
+        &iam,
+        &settings(),
+        now(),
+    )
+    .await
+    .expect("report");
     let role = Principal::Role("web-tier-role".into());
     assert_eq!(
         iam.policy(&role, REVOKE_SESSIONS_POLICY),
         None,
         "no role-wide revoke: the other instances keep working"
     );
-    let doc = iam.policy(&role, DENY_INSTANCE_SESSIONS_POLICY).expect("deny");
+    let doc = iam
+        .policy(&role, DENY_INSTANCE_SESSIONS_POLICY)
+        .expect("deny");
     assert_eq!(
         denies::instance_sessions(&doc),
         (
@@ -438,16 +515,30 @@ async fn stolen_instance_credentials_deny_only_that_instances_sessions() {
     assert_eq!(report.evidence["sourceInstance"], "i-0f1e2d3c4b5a69788");
 
     // A second instance of the same role joins the same policy.
-    revoke(&instance_event("i-0aaaaaaaaaaaaaaaa"), &iam, &settings(), now())
-        .await
-        .expect("second");
-    let (sessions, arns) = denies::instance_sessions(&iam.policy(&role, DENY_INSTANCE_SESSIONS_POLICY).unwrap());
+    revoke(
+        &instance_event("i-0aaaaaaaaaaaaaaaa"),
+        &iam,
+        &settings(),
+        now(),
+    )
+    .await
+    .expect("second");
+    let (sessions, arns) =
+        denies::instance_sessions(&iam.policy(&role, DENY_INSTANCE_SESSIONS_POLICY).unwrap());
     assert_eq!(sessions.len(), 2);
     assert_eq!(arns.len(), 2);
     // The principal id must be a role id and an instance id; anything else is a plain role
     // session.
-    assert_eq!(instance_session(Some("AROAJQABLZS4A3QDU576Q:i-0f1e2d3c4b5a69788")).map(|s| s.1), Some("i-0f1e2d3c4b5a69788".into()));
-    for not in ["AIDACKCEVSQ6C2EXAMPLE", "AROAJQABLZS4A3QDU576Q:alice", "AROAX:i-0f1e2d3c4b5a69788", "aroajqablzs4a3qdu576q:i-0f1e2d3c4b5a69788"] {
+    assert_eq!(
+        instance_session(Some("AROAJQABLZS4A3QDU576Q:i-0f1e2d3c4b5a69788")).map(|s| s.1),
+        Some("i-0f1e2d3c4b5a69788".into())
+    );
+    for not in [
+        "AIDACKCEVSQ6C2EXAMPLE",
+        "AROAJQABLZS4A3QDU576Q:alice",
+        "AROAX:i-0f1e2d3c4b5a69788",
+        "aroajqablzs4a3qdu576q:i-0f1e2d3c4b5a69788",
+    ] {
         assert_eq!(instance_session(Some(not)), None, "{not}");
     }
 }
@@ -460,17 +551,33 @@ async fn a_user_session_gets_the_time_conditioned_deny_and_a_key_review() {
         .expect("report");
     let user = Principal::User("alice".into());
     assert!(iam.policy(&user, REVOKE_SESSIONS_POLICY).is_some());
-    assert_eq!(iam.key_status("alice", AKIA), KeyStatus::Active, "no key guessed");
-    assert_eq!(action(&report, "review-long-term-keys").outcome, Outcome::Skipped);
+    assert_eq!(
+        iam.key_status("alice", AKIA),
+        KeyStatus::Active,
+        "no key guessed"
+    );
+    assert_eq!(
+        action(&report, "review-long-term-keys").outcome,
+        Outcome::Skipped
+    );
 }
 
 #[tokio::test]
 async fn no_change_cases_skip_with_a_reason() {
     let cases: Vec<(&str, TaskInput, FakeIam, &str)> = vec![
-        ("root", input(AKIA, "Root", "root"), FakeIam::default(), "root credentials"),
+        (
+            "root",
+            input(AKIA, "Root", "root"),
+            FakeIam::default(),
+            "root credentials",
+        ),
         (
             "unknown key shape",
-            input("GeneratedFindingAccessKeyId", "IAMUser", "GeneratedFindingUserName"),
+            input(
+                "GeneratedFindingAccessKeyId",
+                "IAMUser",
+                "GeneratedFindingUserName",
+            ),
             FakeIam::default(),
             "not a credential this task recognises",
         ),
@@ -483,13 +590,19 @@ async fn no_change_cases_skip_with_a_reason() {
         (
             "service-linked role",
             input(ASIA, "AssumedRole", "AWSServiceRoleForECS"),
-            FakeIam::default().with_role("AWSServiceRoleForECS", "/aws-service-role/ecs.amazonaws.com/"),
+            FakeIam::default().with_role(
+                "AWSServiceRoleForECS",
+                "/aws-service-role/ecs.amazonaws.com/",
+            ),
             "service-linked",
         ),
         (
             "identity center role",
             input(ASIA, "AssumedRole", "AWSReservedSSO_Admin_0123"),
-            FakeIam::default().with_role("AWSReservedSSO_Admin_0123", "/aws-reserved/sso.amazonaws.com/"),
+            FakeIam::default().with_role(
+                "AWSReservedSSO_Admin_0123",
+                "/aws-reserved/sso.amazonaws.com/",
+            ),
             "IAM Identity Center, disable the user or remove the account assignment",
         ),
         (
@@ -523,9 +636,14 @@ async fn tags_decide_nothing_here() {
     // Exemption is check-exemption's decision, from sources the attacker cannot write; this
     // task reads no tags at all (the fake has none to offer).
     let iam = FakeIam::default().with_user("ci-deployer", &[(AKIA, KeyStatus::Active)]);
-    revoke(&input(AKIA, "IAMUser", "ci-deployer"), &iam, &settings(), now())
-        .await
-        .expect("report");
+    revoke(
+        &input(AKIA, "IAMUser", "ci-deployer"),
+        &iam,
+        &settings(),
+        now(),
+    )
+    .await
+    .expect("report");
     assert!(iam.reads().iter().all(|r| !r.starts_with("tags")));
 }
 
@@ -553,31 +671,58 @@ async fn dry_run_changes_nothing_and_says_what_would() {
             input(ASIA, "AssumedRole", "web-app-role"),
             FakeIam::default().with_role("web-app-role", "/"),
         ),
-        (instance_event("i-0f1e2d3c4b5a69788"), FakeIam::default().with_role("web-tier-role", "/")),
+        (
+            instance_event("i-0f1e2d3c4b5a69788"),
+            FakeIam::default().with_role("web-tier-role", "/"),
+        ),
     ] {
         let mut input = input;
         input.decision.dry_run = true;
         let report = revoke(&input, &iam, &settings(), now()).await.expect("dry");
         assert!(report.dry_run);
         assert!(iam.writes().is_empty(), "{:?}", iam.writes());
-        assert!(report.actions.iter().any(|a| a.outcome == Outcome::WouldChange), "{report:?}");
+        assert!(
+            report
+                .actions
+                .iter()
+                .any(|a| a.outcome == Outcome::WouldChange),
+            "{report:?}"
+        );
     }
 }
 
 #[tokio::test]
 async fn missing_user_role_or_key_is_target_not_found() {
-    let e = revoke(&input(AKIA, "IAMUser", "ghost"), &FakeIam::default(), &settings(), now())
-        .await
-        .expect_err("missing user");
+    let e = revoke(
+        &input(AKIA, "IAMUser", "ghost"),
+        &FakeIam::default(),
+        &settings(),
+        now(),
+    )
+    .await
+    .expect_err("missing user");
     assert_eq!(e.name, names::REMEDIATION_TARGET_NOT_FOUND);
-    let e = revoke(&input(ASIA, "AssumedRole", "ghost"), &FakeIam::default(), &settings(), now())
-        .await
-        .expect_err("missing role");
+    let e = revoke(
+        &input(ASIA, "AssumedRole", "ghost"),
+        &FakeIam::default(),
+        &settings(),
+        now(),
+    )
+    .await
+    .expect_err("missing role");
     assert_eq!(e.name, names::REMEDIATION_TARGET_NOT_FOUND);
-    let iam = FakeIam::default().with_user("ci-deployer", &[("AKIAOTHERKEY000000000", KeyStatus::Active)]);
-    let e = revoke(&input(AKIA, "IAMUser", "ci-deployer"), &iam, &settings(), now())
-        .await
-        .expect_err("missing key");
+    let iam = FakeIam::default().with_user(
+        "ci-deployer",
+        &[("AKIAOTHERKEY000000000", KeyStatus::Active)],
+    );
+    let e = revoke(
+        &input(AKIA, "IAMUser", "ci-deployer"),
+        &iam,
+        &settings(),
+        now(),
+    )
+    .await
+    .expect_err("missing key");
     assert_eq!(e.name, names::REMEDIATION_TARGET_NOT_FOUND);
     assert!(iam.writes().is_empty());
 }
@@ -589,9 +734,14 @@ async fn changes_that_do_not_read_back_are_verification_failures_and_a_slow_read
         ..FakeIam::default()
     }
     .with_user("ci-deployer", &[(AKIA, KeyStatus::Active)]);
-    let e = revoke(&input(AKIA, "IAMUser", "ci-deployer"), &iam, &settings(), now())
-        .await
-        .expect_err("key still active");
+    let e = revoke(
+        &input(AKIA, "IAMUser", "ci-deployer"),
+        &iam,
+        &settings(),
+        now(),
+    )
+    .await
+    .expect_err("key still active");
     assert_eq!(e.name, names::REMEDIATION_VERIFICATION_FAILED);
 
     let iam = FakeIam {
@@ -599,9 +749,14 @@ async fn changes_that_do_not_read_back_are_verification_failures_and_a_slow_read
         ..FakeIam::default()
     }
     .with_role("web-app-role", "/");
-    let e = revoke(&input(ASIA, "AssumedRole", "web-app-role"), &iam, &settings(), now())
-        .await
-        .expect_err("policy missing");
+    let e = revoke(
+        &input(ASIA, "AssumedRole", "web-app-role"),
+        &iam,
+        &settings(),
+        now(),
+    )
+    .await
+    .expect_err("policy missing");
     assert_eq!(e.name, names::REMEDIATION_VERIFICATION_FAILED);
 
     // IAM shows the policy only on the third read: still verified.
@@ -614,7 +769,13 @@ async fn changes_that_do_not_read_back_are_verification_failures_and_a_slow_read
         revoke(&input, &iam, &settings(), now()).await
     };
     run.await.expect("verified after waiting");
-    assert!(iam.reads().iter().filter(|r| r.starts_with("policy role/web-app-role")).count() >= 4);
+    assert!(
+        iam.reads()
+            .iter()
+            .filter(|r| r.starts_with("policy role/web-app-role"))
+            .count()
+            >= 4
+    );
 }
 
 #[test]
@@ -632,7 +793,10 @@ fn name_and_key_validation() {
 }
 
 fn fixture(name: &str) -> TaskInput {
-    let path = format!("{}/../../fixtures/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../fixtures/events/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     input_from_event(&serde_json::from_str(&text).expect("json"))
 }
@@ -643,17 +807,23 @@ async fn shared_fixtures() {
     let input = fixture("iam-high-akia-user.json");
     let key = "AKIA4EXAMPLEBUILDBOT";
     let iam = FakeIam::default().with_user("build-bot", &[(key, KeyStatus::Active)]);
-    revoke(&input, &iam, &settings(), now()).await.expect("report");
+    revoke(&input, &iam, &settings(), now())
+        .await
+        .expect("report");
     assert_eq!(iam.key_status("build-bot", key), KeyStatus::Inactive);
 
     let input = fixture("iam-high-asia-role.json");
     let iam = FakeIam::default().with_role("web-app-role", "/");
-    let report = revoke(&input, &iam, &settings(), now()).await.expect("report");
+    let report = revoke(&input, &iam, &settings(), now())
+        .await
+        .expect("report");
     assert_eq!(report.evidence["principal"], "role/web-app-role");
 
     let input = fixture("iam-root.json");
     let iam = FakeIam::default();
-    let report = revoke(&input, &iam, &settings(), now()).await.expect("report");
+    let report = revoke(&input, &iam, &settings(), now())
+        .await
+        .expect("report");
     assert_eq!(report.actions[0].outcome, Outcome::Skipped);
     assert!(iam.reads().is_empty() && iam.writes().is_empty());
 }

@@ -166,17 +166,14 @@ fn cut_chars(s: &str, max: usize) -> String {
 /// (or left out by an interrupted per-volume fallback) are then snapshotted on their own, so the
 /// set is completed, never duplicated.
 pub async fn run(input: &TaskInput, store: &dyn SnapshotStore) -> Result<TaskReport, TaskError> {
-    let instance_id = input
-        .finding
-        .instance()
-        .map(|i| i.instance_id.clone())
-        .ok_or_else(|| {
-            TaskError::input(format!(
-                "finding {} names a {} resource, not an EC2 instance",
-                input.finding.id,
-                input.finding.resource.resource_type()
-            ))
-        })?;
+    // The finding's instance, or the instance whose role credentials were stolen.
+    let instance_id = input.instance_id().map(str::to_string).ok_or_else(|| {
+        TaskError::input(format!(
+            "finding {} names a {} resource, not an EC2 instance",
+            input.finding.id,
+            input.finding.resource.resource_type()
+        ))
+    })?;
     let dry_run = input.decision.dry_run;
     let mut report = TaskReport::new(TASK, dry_run);
     let spec = snapshot_spec(input, &instance_id);

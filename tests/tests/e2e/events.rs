@@ -64,6 +64,7 @@ async fn finding_for_a_missing_instance_fails_with_target_not_found() -> Result<
             account_id: e.security_account.clone(),
             instance_id: "i-0123456789abcdef0".into(),
             interfaces: Vec::new(),
+            tags: Default::default(),
         };
         let before = world(&h).await?;
         let mut seen = 0;

@@ -5,11 +5,11 @@ use std::sync::{Arc, Mutex};
 use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_ec2::operation::describe_instances::{DescribeInstancesError, DescribeInstancesOutput};
+use aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput;
+use aws_sdk_ec2::types::{GroupIdentifier, InstanceNetworkInterface, IpPermission, SecurityGroup};
 use aws_sdk_ec2::types::{Instance, InstanceState, InstanceStateName, Reservation};
 use aws_sdk_iam::operation::get_role::GetRoleOutput;
 use aws_sdk_iam::operation::get_role_policy::{GetRolePolicyError, GetRolePolicyOutput};
-use aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput;
-use aws_sdk_ec2::types::{GroupIdentifier, InstanceNetworkInterface, IpPermission, SecurityGroup};
 use aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput;
 use aws_sdk_iam::operation::list_attached_user_policies::ListAttachedUserPoliciesOutput;
 use aws_sdk_iam::operation::list_role_tags::ListRoleTagsOutput;
@@ -137,7 +137,12 @@ fn instance_in(
         .network_interface_id("eni-1")
         .vpc_id("vpc-1");
     for (gid, name) in groups {
-        eni = eni.groups(GroupIdentifier::builder().group_id(*gid).group_name(*name).build());
+        eni = eni.groups(
+            GroupIdentifier::builder()
+                .group_id(*gid)
+                .group_name(*name)
+                .build(),
+        );
     }
     let mut i = Instance::builder()
         .instance_id(id)
@@ -168,7 +173,11 @@ async fn run(t: &AwsTargets, input: &TaskInput) -> Result<ExemptionResult, TaskE
 #[tokio::test]
 async fn a_plain_instance_is_eligible_in_the_own_account_without_assuming_a_role() {
     let (sts, assume) = no_sts();
-    let (t, seen) = targets(sts, vec![describe("i-0a1b2c3d4e5f60701", &[("Name", "web-01")])], vec![]);
+    let (t, seen) = targets(
+        sts,
+        vec![describe("i-0a1b2c3d4e5f60701", &[("Name", "web-01")])],
+        vec![],
+    );
     let r = run(&t, &input(EC2_HIGH)).await.expect("ok");
     assert_eq!(r.status, Eligibility::Eligible);
     assert_eq!(assume.num_calls(), 0);
@@ -182,7 +191,12 @@ async fn a_plain_instance_is_eligible_in_the_own_account_without_assuming_a_role
 async fn the_real_state_of_the_groups_decides_already_contained() {
     let q = markers::QUARANTINE_GROUP_NAME;
     let describe_q = mock!(aws_sdk_ec2::Client::describe_instances).then_output(move || {
-        instance_in("i-0a1b2c3d4e5f60701", InstanceStateName::Running, &[], &[("sg-q", q)])
+        instance_in(
+            "i-0a1b2c3d4e5f60701",
+            InstanceStateName::Running,
+            &[],
+            &[("sg-q", q)],
+        )
     });
     let rules = mock!(aws_sdk_ec2::Client::describe_security_groups)
         .match_requests(|r| r.group_ids() == ["sg-q"])
@@ -194,7 +208,11 @@ async fn the_real_state_of_the_groups_decides_already_contained() {
                         .group_name(q)
                         .vpc_id("vpc-1")
                         .ip_permissions_egress(
-                            IpPermission::builder().ip_protocol("tcp").from_port(443).to_port(443).build(),
+                            IpPermission::builder()
+                                .ip_protocol("tcp")
+                                .from_port(443)
+                                .to_port(443)
+                                .build(),
                         )
                         .build(),
                 )
@@ -211,7 +229,10 @@ async fn a_forged_marker_is_ignored() {
     let (sts, _) = no_sts();
     let (t, _) = targets(
         sts,
-        vec![describe("i-0a1b2c3d4e5f60701", &[(markers::TAG_STATUS, markers::STATUS_QUARANTINED)])],
+        vec![describe(
+            "i-0a1b2c3d4e5f60701",
+            &[(markers::TAG_STATUS, markers::STATUS_QUARANTINED)],
+        )],
         vec![],
     );
     let r = run(&t, &input(EC2_HIGH)).await.expect("ok");
@@ -231,7 +252,9 @@ async fn missing_or_terminated_instance_is_target_not_found() {
     );
     let unknown = mock!(aws_sdk_ec2::Client::describe_instances).then_error(|| {
         DescribeInstancesError::generic(
-            ErrorMetadata::builder().code("InvalidInstanceID.NotFound").build(),
+            ErrorMetadata::builder()
+                .code("InvalidInstanceID.NotFound")
+                .build(),
         )
     });
     let (sts, _) = no_sts();
@@ -246,7 +269,10 @@ async fn missing_or_terminated_instance_is_target_not_found() {
 async fn throttling_is_a_retryable_named_error() {
     let throttled = mock!(aws_sdk_ec2::Client::describe_instances).then_error(|| {
         DescribeInstancesError::generic(
-            ErrorMetadata::builder().code("RequestLimitExceeded").message("slow down").build(),
+            ErrorMetadata::builder()
+                .code("RequestLimitExceeded")
+                .message("slow down")
+                .build(),
         )
     });
     let (sts, _) = no_sts();
@@ -268,7 +294,11 @@ async fn member_account_is_read_through_the_assumed_remediation_role() {
 }
 
 fn iam_tag(k: &str, v: &str) -> aws_sdk_iam::types::Tag {
-    aws_sdk_iam::types::Tag::builder().key(k).value(v).build().expect("tag")
+    aws_sdk_iam::types::Tag::builder()
+        .key(k)
+        .value(v)
+        .build()
+        .expect("tag")
 }
 
 fn no_such_entity() -> ErrorMetadata {
@@ -312,10 +342,22 @@ async fn a_user_key_is_contained_when_inactive_with_aws_deny_all_attached() {
             .build()
     });
     let (sts, _) = no_sts();
-    let (t, _) = targets(sts, vec![], vec![user_tags(&[("AutoRemediation", "disabled")]), keys, attached]);
+    let (t, _) = targets(
+        sts,
+        vec![],
+        vec![
+            user_tags(&[("AutoRemediation", "disabled")]),
+            keys,
+            attached,
+        ],
+    );
     let r = run(&t, &input(IAM_USER)).await.expect("ok");
     assert_eq!(r.status, Eligibility::AlreadyContained, "{r:?}");
-    assert_eq!(r.ignored.len(), 1, "the principal's tag is reported as not honoured");
+    assert_eq!(
+        r.ignored.len(),
+        1,
+        "the principal's tag is reported as not honoured"
+    );
 }
 
 #[tokio::test]
@@ -348,9 +390,14 @@ fn get_role(path: &'static str) -> Rule {
 }
 
 #[tokio::test]
-async fn an_instance_session_named_in_the_roles_deny_is_contained_and_a_service_linked_role_exempt() {
-    let tags = mock!(aws_sdk_iam::Client::list_role_tags)
-        .then_output(|| ListRoleTagsOutput::builder().set_tags(Some(vec![])).build().expect("output"));
+async fn an_instance_session_named_in_the_roles_deny_is_contained_and_a_service_linked_role_exempt()
+{
+    let tags = mock!(aws_sdk_iam::Client::list_role_tags).then_output(|| {
+        ListRoleTagsOutput::builder()
+            .set_tags(Some(vec![]))
+            .build()
+            .expect("output")
+    });
     let deny = mock!(aws_sdk_iam::Client::get_role_policy)
         .match_requests(|r| r.policy_name() == Some(denies::DENY_INSTANCE_SESSIONS_POLICY))
         .then_output(|| {
@@ -361,7 +408,13 @@ async fn an_instance_session_named_in_the_roles_deny_is_contained_and_a_service_
             let encoded: String = doc
                 .to_string()
                 .bytes()
-                .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
                 .collect();
             GetRolePolicyOutput::builder()
                 .role_name("web-app-role")
@@ -372,19 +425,36 @@ async fn an_instance_session_named_in_the_roles_deny_is_contained_and_a_service_
         });
     let (sts, _) = no_sts();
     let (t, _) = targets(sts, vec![], vec![get_role("/"), tags, deny]);
-    assert_eq!(run(&t, &input(IAM_ROLE)).await.expect("ok").status, Eligibility::AlreadyContained);
+    assert_eq!(
+        run(&t, &input(IAM_ROLE)).await.expect("ok").status,
+        Eligibility::AlreadyContained
+    );
 
     let none = mock!(aws_sdk_iam::Client::get_role_policy)
         .then_error(|| GetRolePolicyError::generic(no_such_entity()));
-    let tags = mock!(aws_sdk_iam::Client::list_role_tags)
-        .then_output(|| ListRoleTagsOutput::builder().set_tags(Some(vec![])).build().expect("output"));
+    let tags = mock!(aws_sdk_iam::Client::list_role_tags).then_output(|| {
+        ListRoleTagsOutput::builder()
+            .set_tags(Some(vec![]))
+            .build()
+            .expect("output")
+    });
     let (sts, _) = no_sts();
     let (t, _) = targets(sts, vec![], vec![get_role("/"), tags, none]);
-    assert_eq!(run(&t, &input(IAM_ROLE)).await.expect("ok").status, Eligibility::Eligible);
+    assert_eq!(
+        run(&t, &input(IAM_ROLE)).await.expect("ok").status,
+        Eligibility::Eligible
+    );
 
     let (sts, _) = no_sts();
-    let (t, _) = targets(sts, vec![], vec![get_role("/aws-service-role/ecs.amazonaws.com/")]);
-    assert_eq!(run(&t, &input(IAM_ROLE)).await.expect("ok").status, Eligibility::Exempt);
+    let (t, _) = targets(
+        sts,
+        vec![],
+        vec![get_role("/aws-service-role/ecs.amazonaws.com/")],
+    );
+    assert_eq!(
+        run(&t, &input(IAM_ROLE)).await.expect("ok").status,
+        Eligibility::Exempt
+    );
 }
 
 #[tokio::test]
@@ -392,8 +462,12 @@ async fn a_policy_read_error_other_than_no_such_entity_is_not_taken_as_absent() 
     let denied = mock!(aws_sdk_iam::Client::get_role_policy).then_error(|| {
         GetRolePolicyError::generic(ErrorMetadata::builder().code("AccessDenied").build())
     });
-    let tags = mock!(aws_sdk_iam::Client::list_role_tags)
-        .then_output(|| ListRoleTagsOutput::builder().set_tags(Some(vec![])).build().expect("output"));
+    let tags = mock!(aws_sdk_iam::Client::list_role_tags).then_output(|| {
+        ListRoleTagsOutput::builder()
+            .set_tags(Some(vec![]))
+            .build()
+            .expect("output")
+    });
     let (sts, _) = no_sts();
     let (t, _) = targets(sts, vec![], vec![get_role("/"), tags, denied]);
     assert_eq!(
@@ -420,7 +494,10 @@ fn iam_actions_are_sorted_unique_and_cover_the_calls() {
         (".get_user_policy()", "iam:GetUserPolicy"),
         (".get_role_policy()", "iam:GetRolePolicy"),
         (".list_access_keys()", "iam:ListAccessKeys"),
-        (".list_attached_user_policies()", "iam:ListAttachedUserPolicies"),
+        (
+            ".list_attached_user_policies()",
+            "iam:ListAttachedUserPolicies",
+        ),
     ] {
         assert!(source.contains(op), "{op}");
         assert!(IAM_ACTIONS.contains(&action), "{action}");
@@ -436,7 +513,9 @@ mod claims {
     use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
     use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
     use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
-    use aws_sdk_sfn::operation::describe_execution::{DescribeExecutionError, DescribeExecutionOutput};
+    use aws_sdk_sfn::operation::describe_execution::{
+        DescribeExecutionError, DescribeExecutionOutput,
+    };
     use aws_sdk_sfn::types::ExecutionStatus;
     use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
     use aws_smithy_types::error::ErrorMetadata;
@@ -480,7 +559,10 @@ mod claims {
                     && s(item, "pk").as_deref()
                         == Some("resource#aws#111111111111#eu-west-1#i-0a1b2c3d4e5f60701")
                     && s(item, "claimedAt").as_deref() == Some("2025-02-03T16:00:00Z")
-                    && item.get("expiresAt").and_then(|v| v.as_n().ok()).map(String::as_str)
+                    && item
+                        .get("expiresAt")
+                        .and_then(|v| v.as_n().ok())
+                        .map(String::as_str)
                         == Some("1738609200")
             })
             .then_output(|| PutItemOutput::builder().build());
@@ -495,7 +577,10 @@ mod claims {
             PutItemError::ConditionalCheckFailedException(
                 ConditionalCheckFailedException::builder()
                     .item("execution", AttributeValue::S("arn:exec:first".into()))
-                    .item("claimedAt", AttributeValue::S("2025-02-03T15:59:58Z".into()))
+                    .item(
+                        "claimedAt",
+                        AttributeValue::S("2025-02-03T15:59:58Z".into()),
+                    )
                     .build(),
             )
         });
@@ -519,7 +604,10 @@ mod claims {
             .then_output(|| PutItemOutput::builder().build());
         let claims = AwsClaims::new(dynamodb(&[&take]), TABLE);
         assert_eq!(
-            claims.take_over(&claim("arn:exec:second"), "arn:exec:first").await.expect("ok"),
+            claims
+                .take_over(&claim("arn:exec:second"), "arn:exec:first")
+                .await
+                .expect("ok"),
             ClaimOutcome::Claimed
         );
     }
@@ -528,7 +616,9 @@ mod claims {
     async fn throttling_is_retryable() {
         let put = mock!(aws_sdk_dynamodb::Client::put_item).then_error(|| {
             PutItemError::generic(
-                ErrorMetadata::builder().code("ProvisionedThroughputExceededException").build(),
+                ErrorMetadata::builder()
+                    .code("ProvisionedThroughputExceededException")
+                    .build(),
             )
         });
         let claims = AwsClaims::new(dynamodb(&[&put]), TABLE);
@@ -558,17 +648,40 @@ mod claims {
                 })
         };
         let running = describe(ExecutionStatus::Running);
-        assert_eq!(AwsExecutions::new(sfn(&[&running])).running(ARN).await, Ok(Some(true)));
+        assert_eq!(
+            AwsExecutions::new(sfn(&[&running])).running(ARN).await,
+            Ok(Some(true))
+        );
         let failed = describe(ExecutionStatus::Failed);
-        assert_eq!(AwsExecutions::new(sfn(&[&failed])).running(ARN).await, Ok(Some(false)));
+        assert_eq!(
+            AwsExecutions::new(sfn(&[&failed])).running(ARN).await,
+            Ok(Some(false))
+        );
         let gone = mock!(aws_sdk_sfn::Client::describe_execution).then_error(|| {
-            DescribeExecutionError::generic(ErrorMetadata::builder().code("ExecutionDoesNotExist").build())
+            DescribeExecutionError::generic(
+                ErrorMetadata::builder()
+                    .code("ExecutionDoesNotExist")
+                    .build(),
+            )
         });
-        assert_eq!(AwsExecutions::new(sfn(&[&gone])).running(ARN).await, Ok(Some(false)));
+        assert_eq!(
+            AwsExecutions::new(sfn(&[&gone])).running(ARN).await,
+            Ok(Some(false))
+        );
         let denied = mock!(aws_sdk_sfn::Client::describe_execution).then_error(|| {
-            DescribeExecutionError::generic(ErrorMetadata::builder().code("AccessDeniedException").build())
+            DescribeExecutionError::generic(
+                ErrorMetadata::builder()
+                    .code("AccessDeniedException")
+                    .build(),
+            )
         });
-        assert_eq!(AwsExecutions::new(sfn(&[&denied])).running(ARN).await, Ok(None));
-        assert_eq!(AwsExecutions::new(sfn(&[])).running("manual").await, Ok(None));
+        assert_eq!(
+            AwsExecutions::new(sfn(&[&denied])).running(ARN).await,
+            Ok(None)
+        );
+        assert_eq!(
+            AwsExecutions::new(sfn(&[])).running("manual").await,
+            Ok(None)
+        );
     }
 }

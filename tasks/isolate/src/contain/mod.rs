@@ -28,6 +28,7 @@ mod acl;
 mod conntrack;
 mod evidence;
 mod groups;
+mod imds;
 mod instance;
 mod swap;
 mod verify;
@@ -56,6 +57,9 @@ pub enum Mode {
     /// Only make sure no interface of the instance is left in the allow-all untrack group:
     /// the state machine's last step when containment failed after its retries.
     Secure,
+    /// Only harden the metadata service of an instance whose role credentials were stolen
+    /// (when the policy does not isolate it).
+    Harden,
 }
 
 /// The instance to act on, and how.
@@ -71,27 +75,30 @@ pub struct Target {
     pub dry_run: bool,
     /// Containment, or securing after a failure.
     pub mode: Mode,
+    /// The instance is the source of stolen role credentials (the finding names the
+    /// credentials): its metadata service is hardened as part of containment.
+    pub credential_source: bool,
 }
 
 impl Target {
     /// The target of a task input: the finding's instance.
     pub fn from_input(input: &TaskInput) -> Result<Self, TaskError> {
         let f = &input.finding;
-        let instance = f.instance().ok_or_else(|| {
+        // The finding's instance, or the instance that received the stolen role credentials.
+        let instance_id = input.instance_id().ok_or_else(|| {
             TaskError::input(format!(
                 "finding {} is about a {} resource, not an EC2 instance",
                 f.id,
                 f.resource.resource_type()
             ))
         })?;
-        if !is_resource_id(&instance.instance_id, "i-") {
+        if !is_resource_id(instance_id, "i-") {
             return Err(TaskError::input(format!(
-                "{:?} is not an instance id",
-                instance.instance_id
+                "{instance_id:?} is not an instance id"
             )));
         }
         Ok(Target {
-            instance_id: instance.instance_id.clone(),
+            instance_id: instance_id.to_string(),
             finding_id: f.id.clone(),
             scope: ArnScope {
                 partition: f.partition.clone(),
@@ -100,6 +107,7 @@ impl Target {
             },
             dry_run: input.decision.dry_run,
             mode: Mode::Contain,
+            credential_source: f.instance().is_none(),
         })
     }
 }
@@ -207,12 +215,19 @@ pub async fn isolate(
         asg.membership(&target.instance_id)
     );
     let (instance, interfaces) = read?;
-    if target.mode == Mode::Secure {
-        swap::secure(&mut run, &interfaces).await?;
-        return Ok(run.report);
+    run.record = OriginalAttributes::decode(&instance.tags, &target.scope);
+    match target.mode {
+        Mode::Secure => {
+            swap::secure(&mut run, &interfaces).await?;
+            return Ok(run.report);
+        }
+        Mode::Harden => {
+            imds::harden(&mut run, &instance).await?;
+            return Ok(run.report);
+        }
+        Mode::Contain => {}
     }
     let membership = membership?;
-    run.record = OriginalAttributes::decode(&instance.tags, &target.scope);
 
     // 2. Evidence first: out of the Auto Scaling group's hands before the health checks fail.
     evidence::protect_from_auto_scaling(&mut run, &instance, membership.as_ref()).await?;
@@ -223,6 +238,9 @@ pub async fn isolate(
     // 5-6. What the groups cannot cut.
     acl::deny_addresses(&mut run, &interfaces, &plans).await?;
     conntrack::shorten(&mut run, &interfaces).await?;
+    if target.credential_source {
+        imds::harden(&mut run, &instance).await?;
+    }
     // 7-8. The instance.
     let registrations = instance::protect(&mut run, &instance, &plans).await?;
     instance::deregister(&mut run, &registrations).await?;

@@ -5,12 +5,12 @@
 
 use std::sync::{Arc, Mutex};
 
+use aws_sdk_iam::operation::attach_user_policy::{AttachUserPolicyError, AttachUserPolicyOutput};
 use aws_sdk_iam::operation::get_role::GetRoleOutput;
 use aws_sdk_iam::operation::get_role_policy::{GetRolePolicyError, GetRolePolicyOutput};
 use aws_sdk_iam::operation::get_user_policy::{GetUserPolicyError, GetUserPolicyOutput};
-use aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput;
-use aws_sdk_iam::operation::attach_user_policy::{AttachUserPolicyError, AttachUserPolicyOutput};
 use aws_sdk_iam::operation::list_access_keys::ListAccessKeysError;
+use aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput;
 use aws_sdk_iam::operation::list_attached_user_policies::ListAttachedUserPoliciesOutput;
 use aws_sdk_iam::operation::put_role_policy::PutRolePolicyOutput;
 use aws_sdk_iam::operation::put_user_policy::{PutUserPolicyError, PutUserPolicyOutput};
@@ -164,7 +164,15 @@ async fn akia_deactivates_then_attaches_aws_deny_all_and_reads_both_back() {
     let client = mock_client!(
         aws_sdk_iam,
         RuleMode::Sequential,
-        [&before, &update, &none_attached, &no_inline, &attach, &after, &now_attached]
+        [
+            &before,
+            &update,
+            &none_attached,
+            &no_inline,
+            &attach,
+            &after,
+            &now_attached
+        ]
     );
     let report = run(client, &input).await.expect("report");
     assert_eq!(attach.num_calls(), 1);
@@ -189,7 +197,8 @@ async fn a_user_at_its_managed_policy_quota_gets_the_inline_deny_read_back_url_e
     });
     let put = mock!(Client::put_user_policy)
         .match_requests(|r| {
-            let doc: Value = serde_json::from_str(r.policy_document().unwrap_or("")).unwrap_or_default();
+            let doc: Value =
+                serde_json::from_str(r.policy_document().unwrap_or("")).unwrap_or_default();
             r.policy_name() == Some(denies::DENY_ALL_POLICY) && doc == denies::deny_all()
         })
         .then_output(|| PutUserPolicyOutput::builder().build());
@@ -205,7 +214,15 @@ async fn a_user_at_its_managed_policy_quota_gets_the_inline_deny_read_back_url_e
     let client = mock_client!(
         aws_sdk_iam,
         RuleMode::Sequential,
-        [&before, &none_attached, &no_inline, &attach, &put, &after, &read_back]
+        [
+            &before,
+            &none_attached,
+            &no_inline,
+            &attach,
+            &put,
+            &after,
+            &read_back
+        ]
     );
     let report = run(client, &input).await.expect("contained");
     assert_eq!(put.num_calls(), 1);
@@ -220,7 +237,12 @@ async fn a_key_inactive_with_both_quotas_full_is_incomplete() {
     let no_inline = mock!(Client::get_user_policy)
         .then_error(|| GetUserPolicyError::NoSuchEntityException(no_such_entity()));
     let attach = mock!(Client::attach_user_policy).then_error(|| {
-        AttachUserPolicyError::generic(ErrorMetadata::builder().code("LimitExceeded").message("PoliciesPerUser").build())
+        AttachUserPolicyError::generic(
+            ErrorMetadata::builder()
+                .code("LimitExceeded")
+                .message("PoliciesPerUser")
+                .build(),
+        )
     });
     let put = mock!(Client::put_user_policy).then_error(|| {
         PutUserPolicyError::generic(
@@ -237,7 +259,11 @@ async fn a_key_inactive_with_both_quotas_full_is_incomplete() {
     );
     let err = run(client, &input).await.expect_err("incomplete");
     assert_eq!(err.name, names::REMEDIATION_INCOMPLETE);
-    assert!(err.message.contains("Maximum policy size"), "{}", err.message);
+    assert!(
+        err.message.contains("Maximum policy size"),
+        "{}",
+        err.message
+    );
 }
 
 #[tokio::test]
@@ -250,10 +276,12 @@ async fn instance_credentials_put_the_instance_session_deny_on_the_role() {
         .then_error(|| GetRolePolicyError::NoSuchEntityException(no_such_entity()));
     let put = mock!(Client::put_role_policy)
         .match_requests(|r| {
-            let doc: Value = serde_json::from_str(r.policy_document().unwrap_or("")).unwrap_or_default();
+            let doc: Value =
+                serde_json::from_str(r.policy_document().unwrap_or("")).unwrap_or_default();
             r.role_name() == Some("web-tier-role")
                 && r.policy_name() == Some(denies::DENY_INSTANCE_SESSIONS_POLICY)
-                && denies::instance_sessions(&doc).0 == ["AROAJQABLZS4A3QDU576Q:i-0f1e2d3c4b5a69788"]
+                && denies::instance_sessions(&doc).0
+                    == ["AROAJQABLZS4A3QDU576Q:i-0f1e2d3c4b5a69788"]
         })
         .then_output(|| PutRolePolicyOutput::builder().build());
     let read_back = mock!(Client::get_role_policy).then_output(|| {
@@ -268,7 +296,11 @@ async fn instance_credentials_put_the_instance_session_deny_on_the_role() {
             .build()
             .expect("output")
     });
-    let client = mock_client!(aws_sdk_iam, RuleMode::Sequential, [&get_role, &none, &put, &read_back]);
+    let client = mock_client!(
+        aws_sdk_iam,
+        RuleMode::Sequential,
+        [&get_role, &none, &put, &read_back]
+    );
     let report = run(client, &input).await.expect("report");
     assert_eq!(put.num_calls(), 1, "{report:?}");
     assert_eq!(report.evidence["sourceInstance"], "i-0f1e2d3c4b5a69788");
@@ -284,7 +316,9 @@ async fn role_session_puts_a_token_issue_time_deny_at_the_current_time() {
         .then_error(|| GetRolePolicyError::NoSuchEntityException(no_such_entity()));
     let put = mock!(Client::put_role_policy)
         .match_requests(move |r| {
-            *put_seen.lock().unwrap() = r.policy_document().and_then(|d| serde_json::from_str(d).ok());
+            *put_seen.lock().unwrap() = r
+                .policy_document()
+                .and_then(|d| serde_json::from_str(d).ok());
             r.policy_name() == Some(denies::REVOKE_SESSIONS_POLICY)
         })
         .then_output(|| PutRolePolicyOutput::builder().build());
@@ -299,7 +333,11 @@ async fn role_session_puts_a_token_issue_time_deny_at_the_current_time() {
             .expect("output")
     });
     let start: DateTime<Utc> = Utc::now();
-    let client = mock_client!(aws_sdk_iam, RuleMode::Sequential, [&get_role, &none, &put, &read_back]);
+    let client = mock_client!(
+        aws_sdk_iam,
+        RuleMode::Sequential,
+        [&get_role, &none, &put, &read_back]
+    );
     let report = run(client, &input).await.expect("report");
     let doc = seen.lock().unwrap().clone().expect("put");
     let cutoff = denies::sessions_cutoff(&doc).expect("cutoff");
@@ -310,7 +348,11 @@ async fn role_session_puts_a_token_issue_time_deny_at_the_current_time() {
 
 #[tokio::test]
 async fn service_linked_role_is_left_alone() {
-    let input = input("ASIAIOSFODNN7EXAMPLE", "AssumedRole", "AWSServiceRoleForECS");
+    let input = input(
+        "ASIAIOSFODNN7EXAMPLE",
+        "AssumedRole",
+        "AWSServiceRoleForECS",
+    );
     let get_role = role("/aws-service-role/ecs.amazonaws.com/");
     let put = mock!(Client::put_role_policy).then_output(|| PutRolePolicyOutput::builder().build());
     let client = mock_client!(aws_sdk_iam, RuleMode::MatchAny, [&get_role, &put]);
@@ -328,7 +370,11 @@ async fn missing_user_is_target_not_found() {
     let client = mock_client!(aws_sdk_iam, [&keys]);
     let err = run(client, &input).await.expect_err("missing");
     assert_eq!(err.name, names::REMEDIATION_TARGET_NOT_FOUND);
-    assert!(err.message.contains("iam:ListAccessKeys"), "{}", err.message);
+    assert!(
+        err.message.contains("iam:ListAccessKeys"),
+        "{}",
+        err.message
+    );
 }
 
 #[tokio::test]
@@ -377,11 +423,18 @@ async fn cross_account_uses_the_remediation_role_of_the_findings_account() {
         ));
         iam.clone()
     });
-    let out = handle(payload(AKIA, "IAMUser", "ci-deployer"), &clients, &settings())
-        .await
-        .expect("report");
+    let out = handle(
+        payload(AKIA, "IAMUser", "ci-deployer"),
+        &clients,
+        &settings(),
+    )
+    .await
+    .expect("report");
     assert_eq!(assume.num_calls(), 1);
-    assert_eq!(*seen.lock().unwrap(), vec![(Some("eu-west-1".to_string()), true)]);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![(Some("eu-west-1".to_string()), true)]
+    );
     // A re-run on a contained user: nothing to change, and the JSON report says so.
     assert_eq!(out["task"], "revoke");
     assert_eq!(out["actions"][0]["outcome"], "unchanged");

@@ -1,0 +1,154 @@
+//! Containment against AWS's failure modes, through the fault-injecting endpoint: a move to the
+//! quarantine group that fails, security groups that are not visible yet, and IAM's inline
+//! policy quota.
+
+use anyhow::{Context, Result};
+use end_to_end::{fixture, notifications_for, with_harness, Options};
+use responder::readback;
+use responder::scenario::{for_access_key, for_instance};
+use responder_core::markers;
+
+fn faults(toml: &str) -> Options {
+    Options {
+        faults: Some(toml.to_string()),
+        ..Options::default()
+    }
+}
+
+/// The move from the allow-all untrack group to the quarantine group is refused: the interface
+/// goes back to its own groups at once, never stays in the allow-all group, and the team is
+/// told where it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_second_move_never_leaves_an_interface_in_the_untrack_group() -> Result<()> {
+    let opts = faults(
+        r#"
+        name = "second-move-refused"
+        [[rules]]
+        task = "isolate"
+        action = "ModifyNetworkInterfaceAttribute"
+        nth = 2
+        times = 1
+        error = "UnauthorizedOperation"
+        status = 403
+        message = "You are not authorized to perform this operation."
+        "#,
+    );
+    with_harness(opts, |h| async move {
+        let e = &h.estate;
+        let id = "e2e0601refused";
+        let event = for_instance(fixture("ec2-high-single-eni.json")?, id, &e.web, &e.region);
+        let s = h.run("refused", &event).await?;
+        assert_eq!(
+            (s.status.as_str(), s.outcome.as_str()),
+            ("FAILED", "failed"),
+            "{s:#?}"
+        );
+        let st = readback::instance(&h.security, &e.web.instance_id).await?;
+        assert_eq!(
+            st.interfaces[0].group_ids, e.web.interfaces[0].group_ids,
+            "back in its own groups"
+        );
+        assert!(st.interfaces.iter().all(|i| !i
+            .group_names
+            .iter()
+            .any(|n| n == markers::UNTRACK_GROUP_NAME)));
+        let notes = notifications_for(&h, id).await?;
+        assert_eq!(notes.len(), 1, "{notes:#?}");
+        let body = notes[0].json().context("JSON")?;
+        assert!(
+            body["error"]
+                .to_string()
+                .contains("was put back in its original groups"),
+            "{body:#}"
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// Every security group just created answers InvalidGroup.NotFound for three seconds, as
+/// EC2's eventual consistency allows: containment waits for it and succeeds at the first try.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containment_succeeds_while_a_new_group_is_not_visible_yet() -> Result<()> {
+    let opts = faults(
+        r#"
+        name = "consistency"
+        [consistency]
+        security-group = 3
+        "#,
+    );
+    with_harness(opts, |h| async move {
+        let e = &h.estate;
+        let event = for_instance(
+            fixture("ec2-high-single-eni.json")?,
+            "e2e0602consistent",
+            &e.web,
+            &e.region,
+        );
+        let s = h.run("consistency", &event).await?;
+        assert_eq!(
+            (s.status.as_str(), s.outcome.as_str()),
+            ("SUCCEEDED", "contained"),
+            "{s:#?}"
+        );
+        let st = readback::instance(&h.security, &e.web.instance_id).await?;
+        assert!(st
+            .interfaces
+            .iter()
+            .all(|i| i.group_names == [markers::QUARANTINE_GROUP_NAME]));
+        let faults = h.faults.as_ref().context("faults")?;
+        let report = faults.proxy.report();
+        assert!(
+            report.contains("InvalidGroup.NotFound"),
+            "the window was hit: {report}"
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// A user whose inline policies already use almost all of IAM's 2,048 characters (the proxy
+/// enforces the quota moto does not): the key ends inactive and the user denied, without a
+/// single inline character.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_near_the_inline_quota_ends_inactive_and_denied() -> Result<()> {
+    let opts = faults(
+        r#"
+        name = "quotas"
+        [quotas]
+        aws = true
+        "#,
+    );
+    with_harness(opts, |h| async move {
+        let e = &h.estate;
+        let iam = aws_sdk_iam::Client::new(&h.security);
+        // About 1,950 non-whitespace characters of inline policy, as a busy user may have.
+        let filler = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Filler","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{}/*"}}]}}"#,
+            "b".repeat(1_820)
+        );
+        iam.put_user_policy()
+            .user_name(&e.user_name)
+            .policy_name("existing-access")
+            .policy_document(filler)
+            .send()
+            .await
+            .context("PutUserPolicy (seed)")?;
+        let event = for_access_key(
+            fixture("iam-high-akia-user.json")?,
+            "e2e0603quota",
+            &e.security_account,
+            &e.region,
+            &e.user_name,
+            &e.access_key_id,
+        );
+        let s = h.run("quota", &event).await?;
+        assert_eq!((s.status.as_str(), s.outcome.as_str()), ("SUCCEEDED", "contained"), "{s:#?}");
+        let user = readback::user(&h.security, &e.user_name).await?;
+        assert_eq!(user.keys.get(&e.access_key_id).map(String::as_str), Some("Inactive"));
+        assert_eq!(user.attached_policies, ["arn:aws:iam::aws:policy/AWSDenyAll"]);
+        assert_eq!(user.inline_policies, ["existing-access"], "no inline policy added");
+        Ok(())
+    })
+    .await
+}
