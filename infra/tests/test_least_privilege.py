@@ -518,3 +518,15 @@ def test_lambda_timeouts_end_before_the_state_machines_task_timeouts(main_templa
                     walk(branch["States"])
 
         walk(json.loads(sm["text"])["States"])
+
+
+def test_every_cross_account_task_assumes_the_member_role_with_its_own_session_policy():
+    """Every task shares one member role; a session policy built from the task's own
+    IAM_ACTIONS narrows each session to what that task calls (the intersection with the role),
+    so a read-only task's session can never write."""
+    for task in cross_account_tasks():
+        main = (TASKS_DIR / task / "src" / "main.rs").read_text(encoding="utf-8")
+        assert re.search(r"\.with_session_policy\([a-z_:]*IAM_ACTIONS\)", main), (
+            f"tasks/{task}/src/main.rs assumes the member role without a session policy from "
+            "its IAM_ACTIONS"
+        )

@@ -13,7 +13,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     responder_core::lambda::init_tracing();
     // Configuration errors stop the Lambda at start, before any finding is judged.
     let (policy, session, table) = Policy::from_env()
-        .and_then(|p| Ok((p, SessionConfig::from_env("check-exemption")?)))
+        .and_then(|p| {
+            Ok((
+                p,
+                SessionConfig::from_env("check-exemption")?
+                    .with_session_policy(check_exemption::aws::IAM_ACTIONS),
+            ))
+        })
         .and_then(|(p, s)| Ok((p, s, check_exemption::claim::table_from_env()?)))
         .inspect_err(|e| tracing::error!(error = e.name, message = %e.message, "cannot start"))?;
     let base = load_base_config().await;

@@ -9,7 +9,9 @@ async fn main() -> Result<(), Error> {
     responder_core::lambda::init_tracing();
     // Fail at cold start, with the variable's name, rather than on the first finding.
     let cfg = IsolateConfig::from_env().map_err(|e| e.to_string())?;
-    let session = SessionConfig::from_env("isolate").map_err(|e| e.to_string())?;
+    let session = SessionConfig::from_env("isolate")
+        .map_err(|e| e.to_string())?
+        .with_session_policy(isolate::aws::IAM_ACTIONS);
     let sessions = SessionProvider::new(load_base_config().await, session);
     let (sessions, cfg) = (&sessions, &cfg);
     run(service_fn(

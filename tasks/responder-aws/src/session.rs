@@ -18,6 +18,43 @@ use crate::errors::classify_sdk_error;
 
 /// The default name of the role assumed in member accounts.
 pub const DEFAULT_ROLE_NAME: &str = "SOAR-RemediationRole";
+/// Services the tasks call only in the security account, with their own role.
+pub const SECURITY_ACCOUNT_ONLY: &[&str] = &["dynamodb", "states", "sts", "sns"];
+
+/// The session policy allowing exactly the member-account actions among `actions`. Every
+/// statement is on `"*"`: the member role's own policy still bounds the resources.
+pub fn session_policy(actions: &[&str]) -> String {
+    let mut allowed: Vec<&str> = actions
+        .iter()
+        .copied()
+        .filter(|a| !SECURITY_ACCOUNT_ONLY.contains(&a.split(':').next().unwrap_or("")))
+        .collect();
+    allowed.sort_unstable();
+    allowed.dedup();
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":[{}],"Resource":"*"}}]}}"#,
+        allowed
+            .iter()
+            .map(|a| format!("\"{a}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    )
+}
+
+/// The actions a session policy allows (for tests and checks).
+pub fn session_policy_actions(policy: &str) -> Vec<String> {
+    serde_json::from_str::<serde_json::Value>(policy)
+        .ok()
+        .and_then(|v| v.pointer("/Statement/0/Action").cloned())
+        .and_then(|a| a.as_array().cloned())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Cached credentials are dropped this long before they expire.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
@@ -35,6 +72,12 @@ pub struct SessionConfig {
     pub session_name: String,
     /// Requested session length (`REMEDIATION_SESSION_SECONDS`, 900 to 3600).
     pub duration_seconds: i32,
+    /// The session policy passed with `AssumeRole`: it allows exactly the task's own actions,
+    /// so each task's session holds only what that task calls, although every task assumes
+    /// the same member role ("the resulting session's permissions are the intersection of the
+    /// role's identity-based policy and the session policies", IAM User Guide, "Session
+    /// policies"). `None`: the role's full permissions.
+    pub session_policy: Option<String>,
 }
 
 impl SessionConfig {
@@ -87,7 +130,17 @@ impl SessionConfig {
             external_id: nonempty("REMEDIATION_EXTERNAL_ID"),
             session_name: format!("guardduty-responder-{task}"),
             duration_seconds,
+            session_policy: None,
         })
+    }
+
+    /// The same configuration, with a session policy allowing exactly `actions` (a task's
+    /// `IAM_ACTIONS`) in member accounts. Actions of services the tasks call only in the
+    /// security account with their own role ([`SECURITY_ACCOUNT_ONLY`]) and `sts:AssumeRole`
+    /// are left out: the member role does not grant them.
+    pub fn with_session_policy(mut self, actions: &[&str]) -> Self {
+        self.session_policy = Some(session_policy(actions));
+        self
     }
 
     /// The remediation role's ARN in an account.
@@ -192,6 +245,9 @@ impl SessionProvider {
             .duration_seconds(self.config.duration_seconds);
         if let Some(ext) = &self.config.external_id {
             req = req.external_id(ext);
+        }
+        if let Some(policy) = &self.config.session_policy {
+            req = req.policy(policy);
         }
         let out = req.send().await.map_err(|e| {
             let inner = classify_sdk_error("sts:AssumeRole", &e);
@@ -343,5 +399,39 @@ mod tests {
             (k == "REMEDIATION_SESSION_SECONDS").then(|| "60".to_string())
         });
         assert!(bad.is_err());
+    }
+}
+
+#[cfg(test)]
+mod session_policy_tests {
+    use super::*;
+
+    #[test]
+    fn the_session_policy_allows_exactly_the_member_actions_and_fits_sts() {
+        let policy = session_policy(&[
+            "sts:AssumeRole",
+            "dynamodb:PutItem",
+            "states:DescribeExecution",
+            "iam:GetRole",
+            "ec2:DescribeInstances",
+            "iam:GetRole",
+        ]);
+        assert_eq!(
+            session_policy_actions(&policy),
+            ["ec2:DescribeInstances", "iam:GetRole"]
+        );
+        // STS refuses a packed session policy over 2,048 characters (AssumeRole, `Policy`).
+        let many: Vec<String> = (0..40)
+            .map(|i| format!("ec2:DescribeSomething{i:02}"))
+            .collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert!(session_policy(&refs).len() <= 2048);
+        let cfg = SessionConfig::from_lookup("isolate", |_| None)
+            .expect("config")
+            .with_session_policy(&["ec2:CreateTags"]);
+        assert_eq!(
+            cfg.session_policy.as_deref().map(session_policy_actions),
+            Some(vec!["ec2:CreateTags".to_string()])
+        );
     }
 }

@@ -52,6 +52,7 @@ pub fn session_config(task: &str) -> SessionConfig {
         external_id: Some(EXTERNAL_ID.into()),
         session_name: format!("guardduty-responder-{task}"),
         duration_seconds: 900,
+        session_policy: None,
     }
 }
 

@@ -7,7 +7,9 @@ use responder_aws::{load_base_config, SessionConfig, SessionProvider};
 async fn main() -> Result<(), Error> {
     responder_core::lambda::init_tracing();
     // Fail at cold start, with the variable's name, rather than on the first request.
-    let session = SessionConfig::from_env("restore").map_err(|e| e.to_string())?;
+    let session = SessionConfig::from_env("restore")
+        .map_err(|e| e.to_string())?
+        .with_session_policy(restore::IAM_ACTIONS);
     let sessions = SessionProvider::new(load_base_config().await, session);
     let sessions = &sessions;
     run(service_fn(

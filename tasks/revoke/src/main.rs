@@ -9,7 +9,8 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda::init_tracing();
     let policy = Policy::from_env()?;
-    let session = SessionConfig::from_env(revoke::TASK)?;
+    let session =
+        SessionConfig::from_env(revoke::TASK)?.with_session_policy(revoke::aws::IAM_ACTIONS);
     let settings = revoke::Settings::new(&policy, &session.role_name);
     let clients = Clients::new(
         SessionProvider::new(load_base_config().await, session),

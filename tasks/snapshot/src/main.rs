@@ -9,10 +9,12 @@ use snapshot::aws::handle;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     responder_core::lambda::init_tracing();
-    let sessions = SessionConfig::from_env(snapshot::TASK).map_err(|e| {
-        tracing::error!(error = %e, "invalid configuration");
-        e.to_string()
-    })?;
+    let sessions = SessionConfig::from_env(snapshot::TASK)
+        .map_err(|e| {
+            tracing::error!(error = %e, "invalid configuration");
+            e.to_string()
+        })?
+        .with_session_policy(snapshot::aws::IAM_ACTIONS);
     let base = responder_aws::load_base_config().await;
     let clients = Arc::new(Clients::new(
         SessionProvider::new(base, sessions),

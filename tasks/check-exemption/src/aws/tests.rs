@@ -685,3 +685,24 @@ mod claims {
         );
     }
 }
+
+/// The session check-exemption takes in member accounts allows only its reads: it can never
+/// write an IAM policy or change an instance, whatever the shared member role grants.
+#[test]
+fn the_member_session_policy_is_read_only() {
+    let policy = responder_aws::session::session_policy(IAM_ACTIONS);
+    let actions = responder_aws::session::session_policy_actions(&policy);
+    assert!(!actions.is_empty());
+    for a in &actions {
+        let verb = a.split(':').nth(1).unwrap_or("");
+        assert!(
+            ["Describe", "Get", "List"]
+                .iter()
+                .any(|p| verb.starts_with(p)),
+            "{a} is not a read"
+        );
+    }
+    assert!(!actions
+        .iter()
+        .any(|a| a.starts_with("dynamodb:") || a.starts_with("states:")));
+}
