@@ -145,6 +145,8 @@ pub struct Options {
     pub extra_env: BTreeMap<String, String>,
     /// A fault scenario (TOML) the tasks' calls go through, if any.
     pub faults: Option<String>,
+    /// Executions see time run this many times faster (retry waits shortened), when set.
+    pub time_factor: Option<u32>,
 }
 
 impl Default for Options {
@@ -153,6 +155,7 @@ impl Default for Options {
             approval_timeout_seconds: 3600,
             extra_env: BTreeMap::new(),
             faults: None,
+            time_factor: None,
         }
     }
 }
@@ -176,6 +179,9 @@ where
     };
     let h = Harness::start_with(
         HarnessOptions {
+            clock: opts
+                .time_factor
+                .map(|f| Arc::new(asl::FastClock::new(f)) as Arc<dyn asl::Clock>),
             bin_dir: bin_dir()?,
             statemachines_dir: statemachines_dir(),
             approval_timeout_seconds: opts.approval_timeout_seconds,

@@ -62,7 +62,7 @@ pub mod rng;
 pub mod template;
 pub mod validate;
 
-pub use clock::{Clock, Hold, RealClock, VirtualClock};
+pub use clock::{Clock, FastClock, Hold, RealClock, VirtualClock};
 pub use definition::StateMachine;
 pub use engine::{
     Engine, EngineConfig, EngineError, ExecutionDescription, ExecutionStatus, StartedExecution,

@@ -338,6 +338,7 @@ async fn demo(faults: Option<String>) -> Result<i32> {
     });
     let checks = crate::demo::run(
         HarnessOptions {
+            clock: None,
             bin_dir,
             statemachines_dir,
             approval_timeout_seconds: 3600,

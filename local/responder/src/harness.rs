@@ -33,6 +33,8 @@ pub struct HarnessOptions {
     pub extra_env: BTreeMap<String, String>,
     /// Task log lines go here, if set.
     pub log_sink: Option<crate::runtime::TaskLogSink>,
+    /// The executions' clock (default: the wall clock).
+    pub clock: Option<Arc<dyn asl::Clock>>,
 }
 
 impl std::fmt::Debug for HarnessOptions {
@@ -145,7 +147,10 @@ impl Harness {
             account_id: moto::SECURITY_ACCOUNT.into(),
             environment,
             approval_timeout_seconds: opts.approval_timeout_seconds,
-            clock: Arc::new(asl::RealClock),
+            clock: opts
+                .clock
+                .clone()
+                .unwrap_or_else(|| Arc::new(asl::RealClock)),
             log_sink: opts.log_sink.clone(),
             faults: faults.clone(),
         };

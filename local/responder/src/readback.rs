@@ -418,6 +418,8 @@ pub struct SecurityGroupState {
     pub egress_rules: usize,
     /// Its outbound rules, one line per peer: `tcp 443-443 -> sg-0abc`, `-1 -> 0.0.0.0/0`.
     pub egress: Vec<String>,
+    /// Its inbound rules, one line per peer, in the same form.
+    pub ingress: Vec<String>,
     /// Its tags.
     pub tags: BTreeMap<String, String>,
 }
@@ -439,6 +441,7 @@ pub async fn security_groups(cfg: &SdkConfig) -> Result<Vec<SecurityGroupState>>
             ingress_rules: g.ip_permissions().len(),
             egress_rules: g.ip_permissions_egress().len(),
             egress: rule_lines(g.ip_permissions_egress()),
+            ingress: rule_lines(g.ip_permissions()),
             tags: ec2_tags(g.tags()),
         })
         .collect();

@@ -31,6 +31,7 @@ fn bin_dir() -> Result<PathBuf> {
 
 fn options() -> Result<HarnessOptions> {
     Ok(HarnessOptions {
+        clock: None,
         bin_dir: bin_dir()?,
         statemachines_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../statemachines"),
         approval_timeout_seconds: 3600,

@@ -5,6 +5,7 @@
 //! One test binary, so `cargo test` runs the tests in parallel.
 
 mod approval;
+mod bad_day;
 mod dry_run;
 mod ec2;
 mod events;
