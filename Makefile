@@ -9,7 +9,7 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: demo test setup build build-release lint unit e2e infra-check conformance bench package clean-venv
+.PHONY: demo test setup build build-release lint unit e2e infra-check conformance bench bench-faults package clean-venv
 
 ## setup: a local venv with the pinned moto server (idempotent; fast when present)
 setup: $(VENV)/.moto-installed
@@ -50,6 +50,11 @@ conformance:
 ## bench: interpreter throughput figures
 bench:
 	$(CARGO) run --release -p asl --example bench
+
+## bench-faults: the pipeline under the calm and bad-day fault scenarios (time to contain,
+## calls and retries per containment); FINDINGS=N findings per scenario (default 20)
+bench-faults: setup build
+	MOTO_SERVER=$(VENV)/bin/moto_server $(CARGO) run -p responder --example bench_faults -- --findings $(or $(FINDINGS),20)
 
 ## package: Lambda-compatible zips of every task in dist/
 package:
