@@ -4,14 +4,14 @@
 //! `aws stepfunctions --endpoint-url ...` and `aws-sdk-sfn` work against it: the approval
 //! callback uses this same SDK path locally as it does in AWS. Each operation answers as the
 //! Step Functions API reference documents it: the model's constraints are checked first
-//! ([`shape`]), then the ARNs ([`arn`]), then the engine answers; errors carry AWS's codes
-//! ([`error`]) and lists are paged ([`page`]). Timestamps are epoch seconds with milliseconds.
+//! (`shape.rs`), then the ARNs (`arn.rs`), then the engine answers; errors carry AWS's codes
+//! (`error.rs`) and lists are paged (`page.rs`). Timestamps are epoch seconds with milliseconds.
 
-pub mod arn;
-pub mod error;
+mod arn;
+mod error;
 mod ops;
-pub mod page;
-pub mod shape;
+mod page;
+mod shape;
 
 use std::sync::Arc;
 
