@@ -69,6 +69,32 @@ async fn execution_names_with_dots_and_accents_are_valid() {
     }
 }
 
+/// The input limit is 256 KiB in UTF-8 bytes ("Length constraints apply to the payload size,
+/// and are expressed as bytes in UTF-8 encoding"): exactly 262,144 bytes start, one more is
+/// refused (see the error table), and multi-byte characters count by their bytes.
+#[tokio::test]
+async fn an_input_of_exactly_256_kib_starts() {
+    let l = Local::start().await;
+    let input = format!("{{\"a\":\"{}\"}}", "x".repeat(262_144 - 8));
+    assert_eq!(input.len(), 262_144);
+    let arn = l.start_execution("pass", "largest", &input).await;
+    assert_eq!(describe(&l, &arn).await.input(), Some(input.as_str()));
+    // 131,069 two-byte characters: far fewer than 262,144 characters, but 262,146 bytes.
+    let wide = format!("{{\"a\":\"{}\"}}", "é".repeat(131_069));
+    assert!(wide.chars().count() < 262_144 && wide.len() > 262_144);
+    let refused = l
+        .sfn
+        .start_execution()
+        .state_machine_arn(l.machine("pass"))
+        .input(wide)
+        .send()
+        .await
+        .expect_err("over the limit in bytes");
+    assert!(refused
+        .as_service_error()
+        .is_some_and(|e| e.is_validation_exception()));
+}
+
 async fn describe(l: &Local, arn: &str) -> DescribeExecutionOutput {
     l.sfn
         .describe_execution()
