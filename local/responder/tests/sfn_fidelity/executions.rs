@@ -58,8 +58,8 @@ async fn start_execution_is_idempotent_while_the_execution_runs() {
         .is_some_and(|e| e.is_execution_already_exists()));
 }
 
-/// A name is what the API reference allows, not only `[0-9A-Za-z_-]`: AWS's own tests start
-/// `state.machine.execution_...`.
+/// A name is what the API reference allows, not only `[0-9A-Za-z_-]`: Step Functions starts
+/// an execution named `state.machine.execution_...` (recorded against the service).
 #[tokio::test]
 async fn execution_names_with_dots_and_accents_are_valid() {
     let l = Local::start().await;
