@@ -227,6 +227,8 @@ struct ExecState {
 
 struct ExecRecord {
     run: Arc<Run>,
+    /// The input exactly as given, which a repeated `StartExecution` is compared with.
+    input_text: String,
     state: Mutex<ExecState>,
     done: watch::Sender<bool>,
     abort: Mutex<Option<tokio::task::AbortHandle>>,
@@ -297,12 +299,18 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Whether `name` is a valid state machine or execution name: 1 to 80 characters, none of
+/// which is white space, a bracket, a wildcard, one of the listed special characters, a control
+/// character or a noncharacter. This is the rule of the `name` member of `StartExecution` and
+/// `CreateStateMachine` in the Step Functions API reference: a name such as `run.1` or `café`
+/// is valid, although CloudWatch Logs prefers `[0-9A-Za-z_-]`.
 fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.chars().count() <= 80
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    let forbidden = |c: char| {
+        c.is_whitespace()
+            || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)
+            || matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}' | '\u{10ffff}')
+    };
+    !name.is_empty() && name.chars().count() <= 80 && !name.chars().any(forbidden)
 }
 
 impl Engine {
@@ -422,7 +430,8 @@ impl Engine {
     }
 
     /// Starts an execution (like `StartExecution`). `name` defaults to a random UUID;
-    /// `input` is JSON text (AWS's default is `{}`). Task states call `handler`.
+    /// `input` is JSON text (AWS's default is `{}`). Task states call `handler`. Starting a
+    /// name again with the same input while it runs returns the running execution.
     pub fn start_execution(
         &self,
         state_machine_arn: &str,
@@ -435,7 +444,9 @@ impl Engine {
             .cloned()
             .ok_or_else(|| EngineError::StateMachineDoesNotExist(state_machine_arn.to_string()))?;
         let input_value: Value = serde_json::from_str(input).map_err(|e| {
-            EngineError::InvalidExecutionInput(format!("Invalid execution input: {e}"))
+            EngineError::InvalidExecutionInput(format!(
+                "Invalid State Machine Execution Input: '{e}'"
+            ))
         })?;
         if input.len() > executor::MAX_PAYLOAD_BYTES {
             return Err(EngineError::InvalidExecutionInput(
@@ -472,6 +483,7 @@ impl Engine {
         let (done, _) = watch::channel(false);
         let rec = Arc::new(ExecRecord {
             run: run.clone(),
+            input_text: input.to_string(),
             state: Mutex::new(ExecState {
                 status: ExecutionStatus::Running,
                 stop_date: None,
@@ -484,7 +496,17 @@ impl Engine {
         });
         {
             let mut execs = write(&self.inner.executions);
-            if execs.contains_key(&arn) {
+            if let Some(existing) = execs.get(&arn) {
+                // StartExecution is idempotent for STANDARD workflows: the same name and input
+                // as a running execution answers with that execution; another input, or an
+                // execution that has closed, is refused (API reference, StartExecution).
+                let running = lock(&existing.state).status == ExecutionStatus::Running;
+                if running && existing.input_text == input {
+                    return Ok(StartedExecution {
+                        execution_arn: arn,
+                        start_date: existing.run.start,
+                    });
+                }
                 return Err(EngineError::ExecutionAlreadyExists(arn));
             }
             execs.insert(arn.clone(), rec.clone());

@@ -665,3 +665,111 @@ async fn manual_clock_moves_only_when_told() {
         .expect("exists");
     assert_eq!(d.status, ExecutionStatus::Succeeded);
 }
+
+/// The name rule of the Step Functions API reference (`StartExecution`, `name`): 1 to 80
+/// characters, none of them white space, brackets, wildcards, the listed special characters or
+/// control characters. Dots and letters outside ASCII are allowed.
+#[tokio::test]
+async fn execution_names_follow_the_api_reference() {
+    let clock = VirtualClock::new();
+    let e = engine(&clock);
+    let sm = e
+        .create_state_machine(
+            "names",
+            r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":60,"End":true}}}"#,
+            ROLE,
+        )
+        .expect("valid");
+    let long = "n".repeat(80);
+    let too_long = "n".repeat(81);
+    let cases: &[(&str, bool)] = &[
+        ("run-1_a", true),
+        ("state.machine.execution", true),
+        ("café", true),
+        ("a+b=c@d!", true),
+        (&long, true),
+        ("", false),
+        (&too_long, false),
+        ("white space", false),
+        ("tab\there", false),
+        ("a<b", false),
+        ("a}b", false),
+        ("a[b", false),
+        ("wild*", false),
+        ("wild?", false),
+        ("quote\"", false),
+        ("hash#", false),
+        ("pct%", false),
+        ("back\\slash", false),
+        ("caret^", false),
+        ("pipe|", false),
+        ("tilde~", false),
+        ("tick`", false),
+        ("dollar$", false),
+        ("amp&", false),
+        ("comma,", false),
+        ("semi;", false),
+        ("colon:", false),
+        ("slash/", false),
+        ("ctl\u{1}", false),
+        ("del\u{7f}", false),
+        ("c1\u{85}", false),
+        ("nonchar\u{fffe}", false),
+    ];
+    let hold = clock.hold();
+    for (name, valid) in cases {
+        let (h, _rx) = recorder();
+        let got = e.start_execution(&sm.state_machine_arn, Some(name), "{}", h);
+        match (valid, got) {
+            (true, Ok(s)) => assert!(s.execution_arn.ends_with(&format!(":names:{name}"))),
+            (false, Err(EngineError::InvalidName(_))) => {}
+            (_, other) => panic!("{name:?}: expected valid={valid}, got {other:?}"),
+        }
+    }
+    drop(hold);
+}
+
+/// `StartExecution` is idempotent for STANDARD workflows (API reference, StartExecution): the
+/// same name and input as a running execution answer with that execution; another input, or
+/// the same input once the execution has closed, is `ExecutionAlreadyExists`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starting_a_running_name_again_is_idempotent() {
+    let clock = VirtualClock::new();
+    let e = engine(&clock);
+    let sm = e
+        .create_state_machine(
+            "idem",
+            r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":60,"End":true}}}"#,
+            ROLE,
+        )
+        .expect("valid");
+    let hold = clock.hold();
+    let (h, _rx) = recorder();
+    let first = e
+        .start_execution(&sm.state_machine_arn, Some("once"), r#"{"a":1}"#, h.clone())
+        .expect("starts");
+    let again = e
+        .start_execution(&sm.state_machine_arn, Some("once"), r#"{"a":1}"#, h.clone())
+        .expect("the same start is idempotent");
+    assert_eq!(again.execution_arn, first.execution_arn);
+    assert_eq!(again.start_date, first.start_date);
+    assert_eq!(
+        e.list_executions(Some(&sm.state_machine_arn), None).len(),
+        1,
+        "no second execution"
+    );
+    assert!(matches!(
+        e.start_execution(&sm.state_machine_arn, Some("once"), r#"{"a":2}"#, h.clone()),
+        Err(EngineError::ExecutionAlreadyExists(_))
+    ));
+    drop(hold);
+    let done = e
+        .wait_for_execution(&first.execution_arn)
+        .await
+        .expect("exists");
+    assert_eq!(done.status, ExecutionStatus::Succeeded);
+    assert!(matches!(
+        e.start_execution(&sm.state_machine_arn, Some("once"), r#"{"a":1}"#, h),
+        Err(EngineError::ExecutionAlreadyExists(_))
+    ));
+}

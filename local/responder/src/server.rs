@@ -96,15 +96,25 @@ pub fn serve_on(listener: TcpListener, endpoint: Endpoint) -> Result<Server> {
     Ok(Server { addr, task })
 }
 
+/// The largest request body served, as Step Functions' own limit.
+pub const MAX_BODY_BYTES: usize = 1_049_600;
+
 async fn route(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
-    // Request bodies are small (API calls and forms); cap them to keep a bad client harmless.
-    let body = match http_body_util::Limited::new(body, 1024 * 1024)
+    // Step Functions refuses a request body over 1,049,600 bytes before reading it, with a
+    // plain-text 413 the SDKs cannot parse (aws/aws-sdk-js-v3#4184 records the answer). Payloads
+    // are limited to 256 KiB anyway; the cap also keeps a bad client harmless.
+    let body = match http_body_util::Limited::new(body, MAX_BODY_BYTES)
         .collect()
         .await
     {
         Ok(b) => b.to_bytes(),
-        Err(_) => return text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"),
+        Err(_) => {
+            return text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "HTTP content length exceeded 1049600 bytes.",
+            )
+        }
     };
     if parts.uri.path().starts_with("/approval") {
         let Some(approval) = &endpoint.approval else {
