@@ -530,3 +530,46 @@ def test_every_cross_account_task_assumes_the_member_role_with_its_own_session_p
             f"tasks/{task}/src/main.rs assumes the member role without a session policy from "
             "its IAM_ACTIONS"
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics: the dashboard and alarms read what the tasks write
+# ---------------------------------------------------------------------------------------------
+
+
+def emf_metric_names() -> set[str]:
+    """The metric names responder_core::emf declares."""
+    text = (TASKS_DIR / "responder-core" / "src" / "emf.rs").read_text()
+    return set(re.findall(r'pub const [A-Z_]+: &str = "([A-Za-z]+)";', text)) - {
+        "GuardDutyResponder"
+    }
+
+
+def test_the_dashboard_renders_to_json_over_the_tasks_metrics(main_template):
+    names = emf_metric_names()
+    assert {"TimeToContain", "RemediationActions", "Failures"} <= names, names
+    board = resources(main_template, "AWS::CloudWatch::Dashboard")
+    assert len(board) == 1
+    body, values = next(iter(board.values()))["Properties"]["DashboardBody"]["Fn::Sub"]
+    rendered = body
+    for key in values:
+        rendered = rendered.replace("${" + key + "}", "1" if key == "Target" else "NS")
+    rendered = re.sub(r"\$\{[A-Za-z:]+\}", "X", rendered)
+    parsed = json.loads(rendered)
+    used = set()
+    for w in parsed["widgets"]:
+        for m in w["properties"]["metrics"]:
+            if m and m[0] == "NS":
+                used.add(m[1])
+            for part in m:
+                if isinstance(part, dict) and "expression" in part:
+                    used.update(re.findall(r'MetricName="([A-Za-z]+)"', part["expression"]))
+    assert used <= names, f"the dashboard reads metrics no task writes: {used - names}"
+    assert names <= used, f"metrics not on the dashboard: {names - used}"
+
+
+def test_metric_alarms_watch_the_namespace_the_tasks_write_to(main_template):
+    ns = main_template["Globals"]["Function"]["Environment"]["Variables"]["METRICS_NAMESPACE"]
+    alarm = resources(main_template)["SlowContainmentAlarm"]["Properties"]
+    assert alarm["Namespace"] == ns
+    assert alarm["MetricName"] in emf_metric_names()

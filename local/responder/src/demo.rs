@@ -486,6 +486,33 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
         );
     }
 
+    header("Metrics the tasks wrote (CloudWatch embedded metric format, tallied locally)");
+    print!("{}", h.metrics.render());
+    let ttc = |route: &str| {
+        h.metrics
+            .of("TimeToContain")
+            .iter()
+            .filter(|(k, _)| k.dimensions.iter().any(|(n, v)| n == "Route" && v == route))
+            .map(|(_, s)| s.values.len())
+            .sum::<usize>()
+    };
+    checks.check(
+        ttc("ec2") >= 3 && ttc("iam") >= 2,
+        format!(
+            "TimeToContain recorded for each containment (ec2 {}, iam {})",
+            ttc("ec2"),
+            ttc("iam")
+        ),
+    );
+    checks.check(
+        h.metrics.total("RemediationActions") > 0.0 && h.metrics.total("Skipped") >= 3.0,
+        format!(
+            "RemediationActions {} and Skipped {} counted",
+            h.metrics.total("RemediationActions"),
+            h.metrics.total("Skipped")
+        ),
+    );
+
     if let Some(f) = &h.faults {
         header("Faults injected between the tasks and the emulator (fault-proxy)");
         print!("{}", f.report());

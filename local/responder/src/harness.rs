@@ -62,6 +62,8 @@ pub struct Harness {
     pub server: Server,
     /// The fault proxy between the tasks and the emulator, when faults are injected.
     pub faults: Option<Faults>,
+    /// The metrics the tasks wrote (EMF), as CloudWatch would extract them.
+    pub metrics: crate::metrics::MetricsTally,
     inbox: tokio::sync::Mutex<Vec<Notification>>,
 }
 
@@ -140,6 +142,7 @@ impl Harness {
             Some(scenario) => Some(Faults::start(scenario, &endpoint).await?),
             None => None,
         };
+        let metrics = crate::metrics::MetricsTally::new();
         let config = RuntimeConfig {
             bin_dir: opts.bin_dir.clone(),
             statemachines_dir: opts.statemachines_dir.clone(),
@@ -151,7 +154,16 @@ impl Harness {
                 .clock
                 .clone()
                 .unwrap_or_else(|| Arc::new(asl::RealClock)),
-            log_sink: opts.log_sink.clone(),
+            log_sink: Some({
+                let outer = opts.log_sink.clone();
+                let tally = metrics.clone();
+                Arc::new(move |function: &str, line: &str| {
+                    tally.observe(line);
+                    if let Some(sink) = &outer {
+                        sink(function, line);
+                    }
+                })
+            }),
             faults: faults.clone(),
         };
         let runtime = LocalRuntime::start(config)?;
@@ -172,6 +184,7 @@ impl Harness {
             runtime,
             server,
             faults,
+            metrics,
             inbox: tokio::sync::Mutex::new(Vec::new()),
         })
     }

@@ -12,6 +12,7 @@ pub mod harness;
 pub mod history_view;
 pub mod http_client;
 pub mod lambda_bridge;
+pub mod metrics;
 pub mod moto;
 pub mod pipeline;
 pub mod readback;

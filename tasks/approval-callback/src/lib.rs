@@ -177,6 +177,10 @@ async fn decide(
             .await
     };
     let decision = if answer.approve { "approve" } else { "reject" };
+    if let (Ok(()), Some(issued)) = (&result, payload.issued_at) {
+        let waited = (now.timestamp() - issued).max(0) as f64;
+        responder_core::emf::approval_wait(decision, waited);
+    }
     match &result {
         Ok(()) => tracing::info!(
             link = %payload.nonce,

@@ -18,7 +18,12 @@ async fn main() -> Result<(), lambda_http::Error> {
     let deps = Deps::new(signer, Arc::new(callbacks));
     let deps = &deps;
     lambda_http::run(service_fn(move |req: Request| async move {
-        Ok::<_, Infallible>(handle(&req, deps).await)
+        let emf = responder_core::emf::Emf::init();
+        let response = handle(&req, deps).await;
+        if let Some(m) = emf {
+            m.flush(None, None);
+        }
+        Ok::<_, Infallible>(response)
     }))
     .await
 }

@@ -175,6 +175,10 @@ pub struct Payload {
     /// Which answer the link was sent for.
     #[serde(rename = "d")]
     pub intent: Intent,
+    /// When the link was issued, Unix seconds (for the `ApprovalWait` metric). Absent in links
+    /// issued before the field existed; they still verify.
+    #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<i64>,
 }
 
 impl Payload {
@@ -191,6 +195,10 @@ impl Payload {
             expires_at,
             nonce: new_nonce()?,
             intent,
+            issued_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .and_then(|d| i64::try_from(d.as_secs()).ok()),
         })
     }
 }

@@ -15,7 +15,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(&sdk), topic_arn);
     let (config, publisher) = (&config, &publisher);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle_event(event.payload, config, publisher).await
+        let ids = responder_core::lambda::invocation_ids(&event.payload);
+        responder_core::lambda::measured(
+            "await-approval",
+            ids,
+            handle_event(event.payload, config, publisher),
+        )
+        .await
     }))
     .await
 }

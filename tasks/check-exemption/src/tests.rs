@@ -22,6 +22,7 @@ fn input_from(event: &Value, policy: &Policy) -> TaskInput {
         ),
         results: None,
         approval_timeout_seconds: None,
+        execution_start_time: None,
     }
 }
 

@@ -18,7 +18,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     );
     let policy = &policy;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        classify::handle(policy, &event.payload)
+        let ids = responder_core::lambda::invocation_ids(&event.payload);
+        responder_core::lambda::measured("classify", ids, async {
+            classify::handle(policy, &event.payload)
+        })
+        .await
     }))
     .await
 }

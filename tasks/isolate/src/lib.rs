@@ -81,6 +81,16 @@ pub async fn handle(
                 dry_run = report.dry_run,
                 "isolation done"
             );
+            responder_core::emf::actions(&report, &input.finding.finding_type);
+            if target.mode == Mode::Contain && !report.dry_run && report.changed() {
+                if let Some(ms) = input
+                    .execution_start_time
+                    .as_deref()
+                    .and_then(responder_core::emf::millis_since)
+                {
+                    responder_core::emf::time_to_contain("ec2", ms);
+                }
+            }
             Ok(report)
         }
         .instrument(span),

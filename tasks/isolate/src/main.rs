@@ -17,7 +17,13 @@ async fn main() -> Result<(), Error> {
     run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
             // A `TaskError` becomes a Lambda error whose errorType is its stable name.
-            isolate::handle(event.payload, sessions, cfg).await
+            let ids = responder_core::lambda::invocation_ids(&event.payload);
+            responder_core::lambda::measured(
+                "isolate",
+                ids,
+                isolate::handle(event.payload, sessions, cfg),
+            )
+            .await
         },
     ))
     .await

@@ -50,6 +50,14 @@ pub struct NotifyOutput {
     pub trimmed: bool,
 }
 
+/// The outcomes that change nothing, counted in the `Skipped` metric by outcome.
+pub const SKIPPED_OUTCOMES: &[&str] = &[
+    "skipped",
+    "recorded",
+    "approval-rejected",
+    "approval-timed-out",
+];
+
 /// Composes the notification for a state document and publishes it.
 pub async fn notify(
     document: &Value,
@@ -60,11 +68,19 @@ pub async fn notify(
     let message_id = publisher
         .publish(&n.subject, &n.body, &n.attributes)
         .await?;
+    let outcome = n
+        .attributes
+        .get("outcome")
+        .map(String::as_str)
+        .unwrap_or("");
+    if SKIPPED_OUTCOMES.contains(&outcome) {
+        responder_core::emf::skipped(outcome);
+    }
     tracing::info!(
         %message_id,
         bytes = n.bytes,
         trimmed = n.trimmed,
-        outcome = n.attributes.get("outcome").map(String::as_str).unwrap_or(""),
+        outcome,
         "notification published"
     );
     Ok(NotifyOutput {

@@ -24,7 +24,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(&config), &topic);
     let (publisher, settings) = (&publisher, &settings);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        notify::aws::handle(&event.payload, publisher, settings).await
+        let ids = responder_core::lambda::invocation_ids(&event.payload);
+        responder_core::lambda::measured(
+            "notify",
+            ids,
+            notify::aws::handle(&event.payload, publisher, settings),
+        )
+        .await
     }))
     .await
 }

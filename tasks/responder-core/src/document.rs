@@ -28,6 +28,10 @@ pub struct TaskInput {
     /// How long a MEDIUM finding waits for an analyst (set by the state machine).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_timeout_seconds: Option<u64>,
+    /// When the execution started (`$$.Execution.StartTime`, RFC 3339), for the time to
+    /// contain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_start_time: Option<String>,
 }
 
 impl TaskInput {

@@ -24,3 +24,35 @@ pub fn required_env(name: &str) -> Result<String, crate::TaskError> {
         ))),
     }
 }
+
+/// The finding id and execution of an invocation's document, for its metrics' properties.
+pub fn invocation_ids(payload: &serde_json::Value) -> (Option<String>, Option<String>) {
+    let text = |p: &str| {
+        payload
+            .pointer(p)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+    };
+    (
+        text("/finding/id").or_else(|| text("/detail/id")),
+        text("/execution"),
+    )
+}
+
+/// Runs one invocation, counts its failure under its stable name, and writes the invocation's
+/// metrics (when a collector is installed).
+pub async fn measured<T>(
+    task: &'static str,
+    ids: (Option<String>, Option<String>),
+    invocation: impl std::future::Future<Output = Result<T, crate::TaskError>>,
+) -> Result<T, crate::TaskError> {
+    let emf = crate::emf::Emf::init();
+    let result = invocation.await;
+    if let Err(e) = &result {
+        crate::emf::failure(task, e.name);
+    }
+    if let Some(m) = emf {
+        m.flush(ids.0.as_deref(), ids.1.as_deref());
+    }
+    result
+}

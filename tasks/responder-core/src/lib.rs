@@ -5,6 +5,7 @@
 pub mod decision;
 pub mod denies;
 pub mod document;
+pub mod emf;
 pub mod error;
 pub mod exemption;
 pub mod exemptions;

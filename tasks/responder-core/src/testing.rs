@@ -48,5 +48,6 @@ pub fn task_input(finding: Finding, dry_run: bool, execution: &str) -> TaskInput
         execution: Some(execution.into()),
         results: None,
         approval_timeout_seconds: None,
+        execution_start_time: None,
     }
 }

@@ -81,6 +81,7 @@ pub async fn handle(
                 reason = req.reason.as_deref().unwrap_or("-"),
                 "restore done"
             );
+            responder_core::emf::actions(&report, "rollback");
             Ok(report)
         }
         .instrument(span),

@@ -15,7 +15,13 @@ async fn main() -> Result<(), Error> {
     run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
             // A `TaskError` becomes a Lambda error whose errorType is its stable name.
-            restore::handle(event.payload, sessions).await
+            let ids = responder_core::lambda::invocation_ids(&event.payload);
+            responder_core::lambda::measured(
+                "restore",
+                ids,
+                restore::handle(event.payload, sessions),
+            )
+            .await
         },
     ))
     .await

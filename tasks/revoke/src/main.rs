@@ -19,7 +19,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (clients, settings) = (&clients, &settings);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         // Boxed: the SDK's nested futures are too deep for the compiler's layout query otherwise.
-        Box::pin(revoke::aws::handle(event.payload, clients, settings)).await
+        let ids = responder_core::lambda::invocation_ids(&event.payload);
+        let run = Box::pin(revoke::aws::handle(event.payload, clients, settings));
+        responder_core::lambda::measured(revoke::TASK, ids, run).await
     }))
     .await
 }

@@ -259,6 +259,7 @@ fn input_from_event(event: &Value) -> TaskInput {
         execution: Some("arn:aws:states:eu-west-1:111111111111:execution:respond:abc".into()),
         results: None,
         approval_timeout_seconds: None,
+        execution_start_time: None,
     }
 }
 

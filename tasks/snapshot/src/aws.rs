@@ -47,7 +47,10 @@ pub async fn handle(
         let client = clients.for_finding(&input.finding).await?;
         let result = crate::run(&input, &Ec2SnapshotStore::new(client)).await;
         match &result {
-            Ok(r) => tracing::info!(evidence = %serde_json::Value::Object(r.evidence.clone()), "snapshot done"),
+            Ok(r) => {
+                responder_core::emf::actions(r, &input.finding.finding_type);
+                tracing::info!(evidence = %serde_json::Value::Object(r.evidence.clone()), "snapshot done")
+            }
             Err(e) => tracing::warn!(error = %e, "snapshot failed"),
         }
         result

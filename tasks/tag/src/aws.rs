@@ -34,7 +34,10 @@ pub async fn handle(
         let client = clients.for_finding(&input.finding).await?;
         let result = crate::run(&input, &Ec2InstanceTagger::new(client), chrono::Utc::now()).await;
         match &result {
-            Ok(r) => tracing::info!(changed = r.changed(), "tag done"),
+            Ok(r) => {
+                responder_core::emf::actions(r, &input.finding.finding_type);
+                tracing::info!(changed = r.changed(), "tag done")
+            }
             Err(e) => tracing::warn!(error = %e, "tag failed"),
         }
         result

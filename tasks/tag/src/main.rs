@@ -23,7 +23,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let clients = Arc::clone(&clients);
         // Boxed: the SDK's nested futures are too deep to lay out inline in `main`'s future.
-        async move { Box::pin(handle(&clients, event.payload)).await }
+        async move {
+            let ids = responder_core::lambda::invocation_ids(&event.payload);
+            let run = Box::pin(handle(&clients, event.payload));
+            responder_core::lambda::measured(tag::TASK, ids, run).await
+        }
     }))
     .await
 }

@@ -137,6 +137,34 @@ async fn high_ec2_finding_on_one_interface_is_contained() -> Result<()> {
         let body = notes[0].json().context("notification is JSON")?;
         assert_eq!(body["finding"]["id"], id);
         assert_eq!(body["outcome"], "contained");
+        // Metrics, as CloudWatch would extract them from the tasks' EMF lines: the time to
+        // contain from the execution's start, and the changes by action and finding type.
+        let ttc = h.metrics.of("TimeToContain");
+        assert_eq!(ttc.len(), 1, "{ttc:?}");
+        assert_eq!(
+            ttc[0].0.dimensions,
+            [("Route".to_string(), "ec2".to_string())]
+        );
+        assert_eq!(ttc[0].1.unit.as_deref(), Some("Milliseconds"));
+        assert_eq!(ttc[0].1.values.len(), 1);
+        assert!(
+            ttc[0].1.values[0] > 0.0 && ttc[0].1.values[0] < 120_000.0,
+            "{ttc:?}"
+        );
+        let isolations = h
+            .metrics
+            .of("RemediationActions")
+            .into_iter()
+            .filter(|(k, _)| {
+                k.dimensions
+                    .contains(&("Action".into(), "deny-in-network-acls".into()))
+                    && k.dimensions
+                        .contains(&("FindingType".into(), "Backdoor:EC2/C&CActivity.B".into()))
+            })
+            .map(|(_, s)| s.sum())
+            .sum::<f64>();
+        assert_eq!(isolations, 1.0);
+        assert_eq!(h.metrics.total("Failures"), 0.0, "{}", h.metrics.render());
         Ok(())
     })
     .await

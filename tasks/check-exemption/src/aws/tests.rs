@@ -43,6 +43,7 @@ fn input(event: &str) -> TaskInput {
         execution: None,
         results: None,
         approval_timeout_seconds: None,
+        execution_start_time: None,
     }
 }
 
