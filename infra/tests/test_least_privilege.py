@@ -9,7 +9,9 @@ The task crates declare the IAM actions their code calls (`pub const IAM_ACTIONS
   they call only in the security account, such as the claims table) and trusts exactly their
   roles,
 - every ${...} in the state machine files has a DefinitionSubstitutions entry and vice versa,
-- each state machine's role may invoke exactly the functions that state machine calls.
+- each state machine's role may invoke exactly the functions that state machine calls,
+- with AllowedRegions set, every task role and the member role are denied every action but
+  the global services' outside the allowed regions, over the list classify refuses by.
 
 The templates are read with cfn-lint's own decoder, which understands the short-form
 intrinsic functions (!Ref, !Sub, !GetAtt).
@@ -573,3 +575,129 @@ def test_metric_alarms_watch_the_namespace_the_tasks_write_to(main_template):
     alarm = resources(main_template)["SlowContainmentAlarm"]["Properties"]
     assert alarm["Namespace"] == ns
     assert alarm["MetricName"] in emf_metric_names()
+
+
+# ---------------------------------------------------------------------------------------------
+# Regions: AllowedRegions denies every regional action elsewhere
+# ---------------------------------------------------------------------------------------------
+
+# Services whose requests carry aws:RequestedRegion us-east-1 whatever region the caller is
+# in: IAM has a single global endpoint there, and STS's global endpoint is there too. A region
+# Deny must exempt them, or revoke could never change a user or role and no task could assume
+# the member role (IAM User Guide, "AWS: Denies access to AWS based on the requested Region").
+GLOBAL_SERVICES = {"iam", "sts"}
+# Services the tasks call in a region: the resource's (EC2, Auto Scaling, ELB) or the
+# pipeline's own (DynamoDB, Step Functions, SNS). A service in IAM_ACTIONS that is in neither
+# set fails the test below until someone decides which it is.
+REGIONAL_SERVICES = {"ec2", "autoscaling", "elasticloadbalancing", "dynamodb", "states", "sns"}
+REGION_GUARD_ACTIONS = sorted(f"{s}:*" for s in GLOBAL_SERVICES)
+
+
+def refs_in(value) -> set[str]:
+    """Every name a value refers to through Ref, GetAtt or a ${...} of Fn::Sub."""
+    out: set[str] = set()
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "Ref" and isinstance(v, str):
+                out.add(v)
+            elif k == "Fn::Sub":
+                text, variables = (v[0], v[1]) if isinstance(v, list) else (v, {})
+                # Names defined by the Sub's own variable map are not references.
+                out.update(set(re.findall(r"\$\{([A-Za-z0-9_:]+)\}", text)) - set(variables))
+                out |= refs_in(variables)
+            else:
+                out |= refs_in(v)
+    elif isinstance(value, list):
+        for v in value:
+            out |= refs_in(v)
+    return out
+
+
+def region_denies(documents: list[dict]) -> list[tuple[dict, str | None]]:
+    """Deny statements conditioned on aws:RequestedRegion, with the template condition they
+    are created under (a statement inside Fn::If [cond, stmt, AWS::NoValue])."""
+    out = []
+    for doc in documents:
+        for st in as_list(doc.get("Statement")):
+            condition = None
+            if isinstance(st, dict) and "Fn::If" in st:
+                condition, st, otherwise = st["Fn::If"]
+                assert otherwise == {"Ref": "AWS::NoValue"}, f"Fn::If else branch {otherwise}"
+            if st.get("Effect") == "Deny" and "aws:RequestedRegion" in json.dumps(st.get("Condition")):
+                out.append((st, condition))
+    return out
+
+
+def assert_region_guard(statement: dict, where: str) -> object:
+    """The shape every region guard has; returns the list of regions it compares with."""
+    assert statement.get("NotAction") == REGION_GUARD_ACTIONS, (
+        f"{where}: the region Deny must exempt exactly {REGION_GUARD_ACTIONS} (NotAction), "
+        f"found {statement.get('NotAction')} / Action {statement.get('Action')}"
+    )
+    assert statement.get("Resource") == "*", f"{where}: the region Deny is on every resource"
+    condition = statement["Condition"]
+    assert list(condition) == ["StringNotEquals"], f"{where}: {condition}"
+    assert list(condition["StringNotEquals"]) == ["aws:RequestedRegion"], f"{where}: {condition}"
+    return condition["StringNotEquals"]["aws:RequestedRegion"]
+
+
+def test_every_service_the_tasks_call_is_classified_as_regional_or_global():
+    used = set()
+    for task in TASKS:
+        used |= {a.split(":", 1)[0] for a in rust_iam_actions(task) or set()}
+    unknown = used - GLOBAL_SERVICES - REGIONAL_SERVICES
+    assert not unknown, (
+        f"the tasks call {sorted(unknown)}: add each to REGIONAL_SERVICES, or to GLOBAL_SERVICES "
+        "(and the region Denies' NotAction) when its endpoint is global"
+    )
+
+
+def test_every_task_role_is_denied_actions_outside_the_allowed_regions(main_template):
+    """With AllowedRegions set, each task role carries the region Deny, created under
+    HasAllowedRegions, over AllowedRegions plus the stack's own region."""
+    conditions = main_template["Conditions"]
+    assert conditions["HasAllowedRegions"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "AllowedRegions"}]}, ""]}]
+    }
+    by_task = functions_by_task(main_template)
+    for task in TASKS:
+        role = ref_target(main_template["Resources"][by_task[task]]["Properties"]["Role"])
+        found = []
+        for name, res in resources(main_template, "AWS::IAM::Policy").items():
+            if role in [ref_target(r) for r in as_list(res["Properties"].get("Roles"))]:
+                for st, inline_condition in region_denies([res["Properties"]["PolicyDocument"]]):
+                    found.append((name, st, res.get("Condition") or inline_condition))
+        assert len(found) == 1, f"{role}: expected one region Deny, found {found}"
+        name, st, condition = found[0]
+        assert condition == "HasAllowedRegions", f"{name}: created under {condition}"
+        regions = assert_region_guard(st, name)
+        assert refs_in(regions) == {"AllowedRegions", "AWS::Region"}, (
+            f"{name}: the regions must be AllowedRegions plus the stack's region, got {regions}"
+        )
+
+
+def test_classify_refuses_the_same_regions_the_roles_are_denied(main_template):
+    """classify's ALLOWED_REGIONS is the very list of the region Deny (joined), and empty when
+    AllowedRegions is: a finding classify accepts is one the roles may act on."""
+    (guard,) = [
+        res
+        for res in resources(main_template, "AWS::IAM::Policy").values()
+        if region_denies([res["Properties"]["PolicyDocument"]])
+    ]
+    ((st, _),) = region_denies([guard["Properties"]["PolicyDocument"]])
+    split = assert_region_guard(st, "region guard")
+    assert split["Fn::Split"][0] == ","
+    props = main_template["Resources"][functions_by_task(main_template)["classify"]]["Properties"]
+    env = props["Environment"]["Variables"]["ALLOWED_REGIONS"]
+    assert env == {"Fn::If": ["HasAllowedRegions", split["Fn::Split"][1], ""]}, env
+
+
+def test_member_role_is_denied_actions_outside_the_allowed_regions(member_template):
+    assert member_template["Parameters"]["AllowedRegions"]["Type"] == "CommaDelimitedList"
+    assert member_template["Parameters"]["AllowedRegions"]["Default"] == ""
+    docs = role_policy_documents(member_template, "RemediationRole")
+    found = region_denies(docs)
+    assert len(found) == 1, f"RemediationRole: expected one region Deny, found {found}"
+    st, condition = found[0]
+    assert condition == "HasAllowedRegions", f"the region Deny is created under {condition}"
+    assert assert_region_guard(st, "RemediationRole") == {"Ref": "AllowedRegions"}

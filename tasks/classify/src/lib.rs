@@ -1,9 +1,13 @@
 //! `classify`: the first task of every execution. It turns the EventBridge event into the
 //! responder document `{ "finding": ..., "decision": ... }` that every later task receives.
 //!
-//! Pure: no AWS calls. The policy is loaded once when the Lambda starts; everything else is
-//! a function of the event, so the same event always gets the same decision.
+//! Pure: no AWS calls. The policy and the allowed regions are loaded once when the Lambda
+//! starts; everything else is a function of the event, so the same event always gets the same
+//! decision.
 
+pub mod regions;
+
+pub use regions::AllowedRegions;
 use responder_core::{Decision, Finding, Policy, TaskError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -23,18 +27,28 @@ pub struct Classified {
 /// Parses a GuardDuty EventBridge event, or a Security Hub custom action an analyst chose on a
 /// GuardDuty finding, and decides what to do with it.
 ///
-/// Errors carry the stable names `Finding.Invalid`, `Finding.Unsupported` and
-/// `Finding.TooLarge`; the state machine records and notifies them without retrying.
-pub fn classify(policy: &Policy, event: &Value) -> Result<Classified, TaskError> {
+/// Errors carry the stable names `Finding.Invalid`, `Finding.Unsupported`, `Finding.TooLarge`
+/// and, for a finding from a region outside `regions`, `Finding.RegionNotAllowed`; the state
+/// machine records and notifies them without retrying.
+pub fn classify(
+    policy: &Policy,
+    regions: &AllowedRegions,
+    event: &Value,
+) -> Result<Classified, TaskError> {
     let finding = Finding::from_event(event)?;
+    regions.check(&finding)?;
     let decision = policy.decide(&finding);
     Ok(Classified { finding, decision })
 }
 
 /// [`classify`] with the one log line per invocation an analyst searches for: the finding,
 /// its type and severity, and the decision; or the error name and the envelope id.
-pub fn handle(policy: &Policy, event: &Value) -> Result<Classified, TaskError> {
-    match classify(policy, event) {
+pub fn handle(
+    policy: &Policy,
+    regions: &AllowedRegions,
+    event: &Value,
+) -> Result<Classified, TaskError> {
+    match classify(policy, regions, event) {
         Ok(c) => {
             tracing::info!(
                 finding_id = %c.finding.id,
@@ -65,6 +79,9 @@ mod tests {
     use super::*;
     use responder_core::{names, Disposition, Route, TaskInput, Tier};
 
+    /// Every region: the tests that are not about regions.
+    const ALL: AllowedRegions = AllowedRegions::all();
+
     fn fixture(text: &str) -> Value {
         serde_json::from_str(text).expect("fixture is JSON")
     }
@@ -74,7 +91,7 @@ mod tests {
         let event = fixture(include_str!(
             "../../../fixtures/events/ec2-high-single-eni.json"
         ));
-        let c = classify(&Policy::default(), &event).expect("classified");
+        let c = classify(&Policy::default(), &ALL, &event).expect("classified");
         let out = serde_json::to_value(&c).expect("json");
         assert_eq!(out["finding"]["id"], "3e1a5c7b9d2f4a6c8e0b1d3f5a7c9e11");
         assert_eq!(out["finding"]["type"], "Backdoor:EC2/C&CActivity.B");
@@ -104,6 +121,7 @@ mod tests {
         let policy = Policy::default();
         let c = classify(
             &policy,
+            &ALL,
             &fixture(include_str!(
                 "../../../fixtures/events/iam-high-asia-role.json"
             )),
@@ -113,6 +131,7 @@ mod tests {
         assert_eq!(c.decision.disposition, Disposition::Contain);
         let c = classify(
             &policy,
+            &ALL,
             &fixture(include_str!("../../../fixtures/events/s3-notify-only.json")),
         )
         .expect("s3");
@@ -131,14 +150,14 @@ mod tests {
             _ => None,
         })
         .expect("policy");
-        let c = classify(&policy, &event).expect("classified");
+        let c = classify(&policy, &ALL, &event).expect("classified");
         assert!(c.decision.dry_run);
         assert_eq!(c.finding.account_id, "222222222222");
         let policy = Policy {
             exclude_accounts: vec!["222222222222".into()],
             ..Policy::default()
         };
-        let c = classify(&policy, &event).expect("classified");
+        let c = classify(&policy, &ALL, &event).expect("classified");
         assert_eq!(c.decision.disposition, Disposition::Notify);
     }
 
@@ -147,6 +166,7 @@ mod tests {
         let policy = Policy::default();
         let e = handle(
             &policy,
+            &ALL,
             &fixture(include_str!(
                 "../../../fixtures/events/securityhub-imported.json"
             )),
@@ -155,19 +175,20 @@ mod tests {
         assert_eq!(e.name, names::FINDING_UNSUPPORTED);
         let e = handle(
             &policy,
+            &ALL,
             &fixture(include_str!(
                 "../../../fixtures/events/malformed-missing-type.json"
             )),
         )
         .expect_err("no type");
         assert_eq!(e.name, names::FINDING_INVALID);
-        let e = handle(&policy, &Value::Null).expect_err("null");
+        let e = handle(&policy, &ALL, &Value::Null).expect_err("null");
         assert_eq!(e.name, names::FINDING_INVALID);
         let mut big = fixture(include_str!("../../../fixtures/events/ec2-low.json"));
         big["detail"]["description"] =
             Value::String("x".repeat(responder_core::finding::MAX_EVENT_BYTES));
         assert_eq!(
-            handle(&policy, &big).expect_err("big").name,
+            handle(&policy, &ALL, &big).expect_err("big").name,
             names::FINDING_TOO_LARGE
         );
     }
@@ -177,7 +198,7 @@ mod tests {
         let event = fixture(include_str!(
             "../../../fixtures/events/securityhub-custom-action-ec2.json"
         ));
-        let c = handle(&Policy::default(), &event).expect("custom action");
+        let c = handle(&Policy::default(), &ALL, &event).expect("custom action");
         assert_eq!(c.finding.id, "6c8e0a2b4d6f8a0c2e4b6d8f0a2c4e61");
         assert_eq!(c.finding.finding_type, "Backdoor:EC2/C&CActivity.B!DNS");
         assert_eq!(c.decision.disposition, Disposition::Contain);
@@ -190,6 +211,7 @@ mod tests {
         assert_eq!(input.finding, c.finding);
         let e = handle(
             &Policy::default(),
+            &ALL,
             &fixture(include_str!(
                 "../../../fixtures/events/securityhub-custom-action-not-guardduty.json"
             )),
@@ -199,6 +221,7 @@ mod tests {
         // Regression: `ProductName: GuardDuty` from a custom integration was accepted.
         let e = handle(
             &Policy::default(),
+            &ALL,
             &fixture(include_str!(
                 "../../../fixtures/events/securityhub-custom-action-custom-product.json"
             )),
@@ -213,6 +236,7 @@ mod tests {
         let policy = Policy::default();
         let victim = classify(
             &policy,
+            &ALL,
             &fixture(include_str!(
                 "../../../fixtures/events/ec2-victim-ssh-brute-force-target.json"
             )),
@@ -233,6 +257,7 @@ mod tests {
         // The same finding type with the instance as the actor is contained, as before.
         let actor = classify(
             &policy,
+            &ALL,
             &fixture(include_str!(
                 "../../../fixtures/events/ec2-ssh-brute-force-actor.json"
             )),
@@ -247,6 +272,7 @@ mod tests {
         // A HIGH port probe is not contained either: severity does not make a victim an attacker.
         let probe = classify(
             &policy,
+            &ALL,
             &fixture(include_str!(
                 "../../../fixtures/events/ec2-victim-port-probe.json"
             )),
@@ -272,6 +298,7 @@ mod tests {
         let choice = &states["RouteByDisposition"];
         let victim = classify(
             &Policy::default(),
+            &ALL,
             &fixture(include_str!(
                 "../../../fixtures/events/ec2-victim-port-probe.json"
             )),
@@ -297,6 +324,83 @@ mod tests {
         assert_eq!(notify["decision.$"], "$.decision");
     }
 
+    /// A finding from a region outside ALLOWED_REGIONS is refused before any decision, by its
+    /// own name, whichever way it arrived (GuardDuty's event, or a Security Hub custom action
+    /// carrying the region in the ASFF copy); inside the list nothing changes.
+    #[test]
+    fn a_finding_from_a_region_outside_the_list_is_refused_by_name() {
+        let policy = Policy::default();
+        let elsewhere = AllowedRegions::parse("us-east-1,eu-central-1").expect("regions");
+        let event = fixture(include_str!(
+            "../../../fixtures/events/ec2-high-single-eni.json"
+        ));
+        let e = handle(&policy, &elsewhere, &event).expect_err("eu-west-1 is not allowed");
+        assert_eq!(e.name, names::FINDING_REGION_NOT_ALLOWED);
+        assert_eq!(
+            e.message,
+            "finding 3e1a5c7b9d2f4a6c8e0b1d3f5a7c9e11 (Backdoor:EC2/C&CActivity.B, account \
+             111111111111) is in region eu-west-1, which is not in ALLOWED_REGIONS (us-east-1, \
+             eu-central-1): the pipeline does not act there; contain it by hand or add the \
+             region to the deployment's AllowedRegions"
+        );
+        let custom_action = fixture(include_str!(
+            "../../../fixtures/events/securityhub-custom-action-ec2.json"
+        ));
+        assert_eq!(
+            handle(&policy, &elsewhere, &custom_action)
+                .expect_err("custom action in eu-west-1")
+                .name,
+            names::FINDING_REGION_NOT_ALLOWED
+        );
+
+        // The same event where its region is listed gets the very decision it gets with every
+        // region allowed.
+        let here = AllowedRegions::parse("us-east-1,eu-west-1").expect("regions");
+        assert_eq!(
+            classify(&policy, &here, &event).expect("allowed"),
+            classify(&policy, &ALL, &event).expect("all")
+        );
+        // A malformed event is still reported as malformed, not as a region problem.
+        let e = handle(
+            &policy,
+            &elsewhere,
+            &fixture(include_str!(
+                "../../../fixtures/events/malformed-missing-type.json"
+            )),
+        )
+        .expect_err("no type");
+        assert_eq!(e.name, names::FINDING_INVALID);
+    }
+
+    /// The refusal reaches the team: the Classify state catches `Finding.RegionNotAllowed` by
+    /// name (not only through its `States.ALL` fallback) and hands it to NotifyRejectedEvent,
+    /// which notifies and then fails the execution (EventRejected, which the
+    /// remediation-failed alarm counts).
+    #[test]
+    fn the_state_machine_notifies_a_refused_region() {
+        let machine: Value = serde_json::from_str(include_str!(
+            "../../../statemachines/remediate-finding.asl.json"
+        ))
+        .expect("state machine");
+        let states = &machine["States"];
+        let catchers = states["Classify"]["Catch"].as_array().expect("Catch");
+        let named = catchers
+            .iter()
+            .find(|c| {
+                c["ErrorEquals"]
+                    .as_array()
+                    .expect("ErrorEquals")
+                    .iter()
+                    .any(|n| n == names::FINDING_REGION_NOT_ALLOWED)
+            })
+            .expect("Classify catches Finding.RegionNotAllowed by name");
+        assert_eq!(named["Next"], "NotifyRejectedEvent");
+        assert_eq!(named["ResultPath"], "$.error");
+        assert_eq!(states["NotifyRejectedEvent"]["Next"], "EventRejected");
+        assert_eq!(states["EventRejected"]["Type"], "Fail");
+        assert_eq!(states["EventRejected"]["ErrorPath"], "$.error.Error");
+    }
+
     #[test]
     fn the_same_event_always_gets_the_same_decision() {
         let policy = Policy::default();
@@ -310,9 +414,9 @@ mod tests {
             "../../../fixtures/events/ec2-update-same-finding.json"
         ));
         let (a, b, u) = (
-            classify(&policy, &a).expect("a"),
-            classify(&policy, &b).expect("b"),
-            classify(&policy, &u).expect("u"),
+            classify(&policy, &ALL, &a).expect("a"),
+            classify(&policy, &ALL, &b).expect("b"),
+            classify(&policy, &ALL, &u).expect("u"),
         );
         assert_eq!(a, b);
         assert_eq!(a.decision, u.decision);

@@ -1,5 +1,6 @@
 //! The `classify` Lambda: EventBridge GuardDuty event in, `{ finding, decision }` out.
 
+use classify::AllowedRegions;
 use lambda_runtime::{service_fn, LambdaEvent};
 use responder_core::Policy;
 use serde_json::Value;
@@ -7,20 +8,24 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     responder_core::lambda::init_tracing();
-    // A bad policy stops the Lambda at start, before it can misclassify a finding.
-    let policy = Policy::from_env().inspect_err(|e| {
-        tracing::error!(error = e.name, message = %e.message, "cannot start classify");
-    })?;
+    // A bad policy or region list stops the Lambda at start, before it can misclassify a
+    // finding.
+    let (policy, regions) = Policy::from_env()
+        .and_then(|p| Ok((p, AllowedRegions::from_env()?)))
+        .inspect_err(|e| {
+            tracing::error!(error = e.name, message = %e.message, "cannot start classify");
+        })?;
     tracing::info!(
         dry_run = policy.dry_run,
         high = policy.high_severity,
+        allowed_regions = ?regions.list(),
         "classify ready"
     );
-    let policy = &policy;
+    let (policy, regions) = (&policy, &regions);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let ids = responder_core::lambda::invocation_ids(&event.payload);
         responder_core::lambda::measured("classify", ids, async {
-            classify::handle(policy, &event.payload)
+            classify::handle(policy, regions, &event.payload)
         })
         .await
     }))

@@ -16,6 +16,9 @@ pub mod names {
     pub const FINDING_UNSUPPORTED: &str = "Finding.Unsupported";
     /// The event is larger than the pipeline accepts.
     pub const FINDING_TOO_LARGE: &str = "Finding.TooLarge";
+    /// The finding comes from a region outside the deployment's allowed regions
+    /// (`ALLOWED_REGIONS`): the pipeline refuses to act there and tells the team.
+    pub const FINDING_REGION_NOT_ALLOWED: &str = "Finding.RegionNotAllowed";
     /// A task received an input document without the fields it needs.
     pub const INPUT_INVALID: &str = "Input.Invalid";
     /// The task's configuration (environment or policy file) is missing or invalid.
@@ -56,6 +59,7 @@ pub mod names {
         FINDING_INVALID,
         FINDING_UNSUPPORTED,
         FINDING_TOO_LARGE,
+        FINDING_REGION_NOT_ALLOWED,
         INPUT_INVALID,
         CONFIG_INVALID,
         SESSION_ASSUME_ROLE_FAILED,
@@ -180,6 +184,21 @@ mod tests {
         for r in names::RETRYABLE {
             assert!(names::ALL.contains(r));
         }
+    }
+
+    /// A finding from a region the deployment does not allow is refused with a name of its
+    /// own, so the failure notification and the per-error metrics tell it apart from a
+    /// malformed event, and it is never retried.
+    #[test]
+    fn a_refused_region_has_its_own_name_and_is_not_retried() {
+        assert_eq!(
+            names::FINDING_REGION_NOT_ALLOWED,
+            "Finding.RegionNotAllowed"
+        );
+        assert!(names::ALL.contains(&names::FINDING_REGION_NOT_ALLOWED));
+        let e = TaskError::new(names::FINDING_REGION_NOT_ALLOWED, "ap-east-1");
+        assert!(!e.is_retryable());
+        assert!(!names::RETRYABLE_AFTER_CHANGE.contains(&e.name));
     }
 
     #[test]

@@ -104,3 +104,61 @@ async fn finding_for_a_missing_instance_fails_with_target_not_found() -> Result<
     })
     .await
 }
+
+/// `ALLOWED_REGIONS`: a finding from a region outside the list is refused by classify with
+/// `Finding.RegionNotAllowed`, the team is told and nothing changes; a finding from a listed
+/// region is contained as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn findings_from_regions_outside_the_allowed_list_are_refused() -> Result<()> {
+    let opts = Options {
+        extra_env: [(
+            "ALLOWED_REGIONS".to_string(),
+            format!("us-east-1, {}", responder::moto::REGION),
+        )]
+        .into(),
+        ..Options::default()
+    };
+    with_harness(opts, |h| async move {
+        let e = &h.estate;
+        let before = world(&h).await?;
+        let mut seen = 0;
+        let elsewhere = "ap-southeast-2";
+        let id = "e2e0302region";
+        let event = for_instance(fixture("ec2-high-single-eni.json")?, id, &e.web, elsewhere);
+        let s = h.run("other region", &event).await?;
+        assert_eq!(
+            (s.status.as_str(), s.outcome.as_str()),
+            ("FAILED", "rejected-event"),
+            "{s:#?}"
+        );
+        assert_eq!(
+            s.error.as_deref(),
+            Some(names::FINDING_REGION_NOT_ALLOWED),
+            "{s:#?}"
+        );
+        let notes = new_notifications(&h, &mut seen).await?;
+        assert_eq!(notes.len(), 1, "{notes:#?}");
+        assert_eq!(outcome(&notes[0]), "failed");
+        let body = notes[0].json().unwrap_or_default();
+        assert_eq!(body["error"]["error"], names::FINDING_REGION_NOT_ALLOWED);
+        let cause = body["error"]["cause"].as_str().unwrap_or_default();
+        assert!(cause.contains(elsewhere), "{cause}");
+        assert_unchanged(&before, &world(&h).await?, "a finding from another region");
+
+        // The same finding from the pipeline's own (listed) region is contained.
+        let event = for_instance(
+            fixture("ec2-high-single-eni.json")?,
+            "e2e0303region",
+            &e.web,
+            &e.region,
+        );
+        let s = h.run("listed region", &event).await?;
+        assert_eq!(
+            (s.status.as_str(), s.outcome.as_str()),
+            ("SUCCEEDED", "contained"),
+            "{s:#?}"
+        );
+        Ok(())
+    })
+    .await
+}
