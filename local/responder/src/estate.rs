@@ -270,6 +270,24 @@ pub async fn extra_instance(
     .await
 }
 
+/// Adds an instance with one interface in a new VPC of the security account in another
+/// `region`; returns it with the SDK configuration of that region.
+pub async fn instance_in_region(
+    base: &SdkConfig,
+    estate: &Estate,
+    region: &str,
+    name: &str,
+) -> Result<(SeededInstance, SdkConfig)> {
+    let cfg = base
+        .to_builder()
+        .region(Region::new(region.to_string()))
+        .build();
+    let ec2 = aws_sdk_ec2::Client::new(&cfg);
+    let net = network(&ec2, region, "10.30.0.0/16", "10.30.1.0/24", "remote").await?;
+    let i = instance(&ec2, &estate.security_account, name, &net, &[]).await?;
+    Ok((i, cfg))
+}
+
 /// SDK configuration for the emulator with the static test credentials: moto's default account
 /// (123456789012), not the security account; see [`security_config`].
 pub async fn emulator_config(endpoint: &str, region: &str) -> SdkConfig {

@@ -13,6 +13,7 @@ mod faults;
 mod iam;
 mod idempotency;
 mod recorded;
+mod regions;
 mod restore;
 mod sfn_api;
 mod trust;
