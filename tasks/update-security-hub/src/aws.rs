@@ -111,10 +111,12 @@ impl FindingUpdater for SecurityHubUpdater {
             } else {
                 names::SECURITY_HUB_UPDATE_FAILED
             };
-            let hint = if code == Some("InvalidAccessException") {
-                " (is Security Hub enabled in this account and region? Without it, set SECURITY_HUB_UPDATES=false)"
-            } else {
-                ""
+            let hint = match (code, e.raw_response()) {
+                (Some("InvalidAccessException"), _) => " (is Security Hub enabled in this account and region? Without it, set SECURITY_HUB_UPDATES=false)".to_string(),
+                // An answer without an AWS error code: not Security Hub (an emulator without
+                // the operation, a proxy); the status is all there is to go on.
+                (None, Some(raw)) => format!(" (HTTP {} without an AWS error code)", raw.status().as_u16()),
+                _ => String::new(),
             };
             TaskError::new(name, format!("{}{hint}", classified.message))
         })?;
