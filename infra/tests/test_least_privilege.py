@@ -43,6 +43,7 @@ TASKS = [
     "notify",
     "await-approval",
     "approval-callback",
+    "update-security-hub",
 ]
 
 DECLARATION = re.compile(

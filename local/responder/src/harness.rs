@@ -137,6 +137,10 @@ impl Harness {
         environment.insert("REMEDIATION_EXTERNAL_ID".into(), estate::EXTERNAL_ID.into());
         environment.insert("PIPELINE_ACCOUNT_ID".into(), moto::SECURITY_ACCOUNT.into());
         environment.insert("RUST_LOG".into(), "info".into());
+        // moto has no Security Hub BatchUpdateFindings (it answers 404), so the task reports
+        // the update skipped instead of failing every execution's last step; a test that
+        // wants the failure path sets SECURITY_HUB_UPDATES=true in extra_env.
+        environment.insert("SECURITY_HUB_UPDATES".into(), "false".into());
         environment.extend(opts.extra_env.clone());
         let faults = match faults {
             Some(scenario) => Some(Faults::start(scenario, &endpoint).await?),

@@ -24,6 +24,7 @@ pub const FUNCTIONS: &[(&str, u64, u32)] = &[
     ("revoke", 60, 128),
     ("notify", 30, 128),
     ("await-approval", 30, 128),
+    ("update-security-hub", 20, 128),
 ];
 
 /// Settings the tasks read, forwarded from the runtime's environment when set. The same names
@@ -47,6 +48,7 @@ pub const TASK_SETTINGS: &[&str] = &[
     "CUT_TRACKED_CONNECTIONS",
     "NETWORK_ACL_DENY",
     "SHORTEN_CONNECTION_TRACKING",
+    "SECURITY_HUB_UPDATES",
     "RUST_LOG",
 ];
 
@@ -425,6 +427,10 @@ mod tests {
             "AwaitApprovalFunctionArn"
         );
         assert_eq!(substitution_name("classify"), "ClassifyFunctionArn");
+        assert_eq!(
+            substitution_name("update-security-hub"),
+            "UpdateSecurityHubFunctionArn"
+        );
     }
 
     #[test]

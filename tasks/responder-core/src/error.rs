@@ -53,6 +53,13 @@ pub mod names {
     pub const APPROVAL_REJECTED: &str = "Approval.Rejected";
     /// A notification could not be published.
     pub const NOTIFY_FAILED: &str = "Notify.Failed";
+    /// Security Hub has no copy of the finding (yet): GuardDuty sends a new finding to
+    /// Security Hub on its own schedule, usually within five minutes, so a finding contained
+    /// in seconds can be ahead of its copy. Retried with long intervals.
+    pub const SECURITY_HUB_FINDING_NOT_FOUND: &str = "SecurityHub.FindingNotFound";
+    /// The Security Hub copy of the finding could not be updated, for a reason a retry does
+    /// not fix (Security Hub not enabled, no permission, an update Security Hub refused).
+    pub const SECURITY_HUB_UPDATE_FAILED: &str = "SecurityHub.UpdateFailed";
 
     /// Every name above. The state machines may only use these (and the `States.*` names).
     pub const ALL: &[&str] = &[
@@ -75,6 +82,8 @@ pub mod names {
         RESTORE_NO_RECORD,
         APPROVAL_REJECTED,
         NOTIFY_FAILED,
+        SECURITY_HUB_FINDING_NOT_FOUND,
+        SECURITY_HUB_UPDATE_FAILED,
     ];
 
     /// The names a state machine should retry with backoff.

@@ -17,6 +17,7 @@ mod asff;
 mod sources;
 
 pub use activity::ResourceRole;
+pub use asff::FindingArn;
 pub use sources::Sources;
 
 /// The largest event accepted, in bytes. EventBridge events are at most 256 KiB.

@@ -156,16 +156,25 @@ pub(super) fn from_custom_action(event: &Map<String, Value>) -> Result<Finding, 
     })
 }
 
-/// The parts of a GuardDuty finding ARN.
-struct FindingArn {
-    partition: String,
-    region: String,
-    account: String,
-    finding_id: String,
+/// The parts of a GuardDuty finding ARN,
+/// `arn:<partition>:guardduty:<region>:<account>:detector/<detector id>/finding/<finding id>`.
+/// Security Hub's copy of a GuardDuty finding has this ARN as its ASFF `Id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingArn {
+    /// The partition (`aws`, `aws-cn`, `aws-us-gov`).
+    pub partition: String,
+    /// The finding's region.
+    pub region: String,
+    /// The account the finding belongs to, as 12 digits.
+    pub account: String,
+    /// GuardDuty's finding id (the last segment).
+    pub finding_id: String,
 }
 
 impl FindingArn {
-    fn parse(arn: &str) -> Option<Self> {
+    /// Splits a GuardDuty finding ARN; `None` for anything else (another service, another
+    /// resource, a path with more or fewer segments, characters no ARN of GuardDuty's has).
+    pub fn parse(arn: &str) -> Option<Self> {
         let mut fields = arn.splitn(6, ':');
         let (prefix, partition, service, region, account, resource) = (
             fields.next()?,
