@@ -44,6 +44,7 @@ TASKS = [
     "await-approval",
     "approval-callback",
     "update-security-hub",
+    "feedback",
 ]
 
 DECLARATION = re.compile(
@@ -590,7 +591,15 @@ GLOBAL_SERVICES = {"iam", "sts"}
 # Services the tasks call in a region: the resource's (EC2, Auto Scaling, ELB) or the
 # pipeline's own (DynamoDB, Step Functions, SNS). A service in IAM_ACTIONS that is in neither
 # set fails the test below until someone decides which it is.
-REGIONAL_SERVICES = {"ec2", "autoscaling", "elasticloadbalancing", "dynamodb", "states", "sns"}
+REGIONAL_SERVICES = {
+    "ec2",
+    "autoscaling",
+    "elasticloadbalancing",
+    "dynamodb",
+    "states",
+    "sns",
+    "securityhub",
+}
 REGION_GUARD_ACTIONS = sorted(f"{s}:*" for s in GLOBAL_SERVICES)
 
 

@@ -75,6 +75,17 @@ pub enum Command {
         #[arg(long, value_name = "SCENARIO")]
         faults: Option<String>,
     },
+    /// The false-positive ledger: mark a finding, re-enable a finding type's automatic
+    /// containment, or show a type's rate. Acts on `FALSE_POSITIVES_TABLE` with the caller's
+    /// credentials (the security account).
+    FalsePositive {
+        /// The ledger table.
+        #[arg(long, env = "FALSE_POSITIVES_TABLE")]
+        table: String,
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::false_positives::Action,
+    },
 }
 
 /// Runs the CLI; returns the process exit code.
@@ -93,6 +104,9 @@ pub async fn main(cli: Cli) -> Result<i32> {
             full,
         } => history(&execution, &endpoint, file, full).await.map(|_| 0),
         Command::Demo { faults } => demo(faults).await,
+        Command::FalsePositive { table, action } => {
+            crate::false_positives::run(&table, action).await
+        }
     }
 }
 

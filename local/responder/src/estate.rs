@@ -29,6 +29,9 @@ pub const EXTERNAL_ID: &str = "local-external-id";
 /// The DynamoDB table where executions claim findings (`CLAIMS_TABLE`), in the security
 /// account.
 pub const CLAIMS_TABLE: &str = "guardduty-responder-claims";
+
+/// The false-positive ledger (`FALSE_POSITIVES_TABLE`), in the security account.
+pub const FALSE_POSITIVES_TABLE: &str = "guardduty-responder-false-positives";
 /// An AMI moto knows.
 const AMI: &str = "ami-12c6146b";
 
@@ -106,6 +109,8 @@ pub struct Estate {
     pub web_group_id: String,
     /// The claims table (`CLAIMS_TABLE`).
     pub claims_table: String,
+    /// The false-positive ledger (`FALSE_POSITIVES_TABLE`).
+    pub false_positives_table: String,
     /// The main VPC's network around its instances: the subnets, ACLs and Session Manager
     /// endpoints containment works with.
     pub main_vpc: VpcNetwork,
@@ -710,6 +715,7 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
         .context("Subscribe")?;
 
     let claims_table = claims_table(base).await?;
+    let false_positives_table = false_positives_table(base).await?;
 
     // The member account: the remediation role and one instance.
     let member_cfg = member_config(base).await?;
@@ -749,8 +755,63 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
         vpc_id: net_a.vpc_id.clone(),
         web_group_id: net_a.group_id.clone(),
         claims_table,
+        false_positives_table,
         main_vpc,
     })
+}
+
+/// Creates the false-positive ledger as the deployment does: key `findingType` + `entry`
+/// (strings), on demand, TTL on `expiresAt`.
+async fn false_positives_table(base: &SdkConfig) -> Result<String> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let ddb = aws_sdk_dynamodb::Client::new(base);
+    let mut create = ddb
+        .create_table()
+        .table_name(FALSE_POSITIVES_TABLE)
+        .billing_mode(BillingMode::PayPerRequest);
+    for (name, kind) in [("findingType", KeyType::Hash), ("entry", KeyType::Range)] {
+        create = create
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(name)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .context("attribute definition")?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(name)
+                    .key_type(kind)
+                    .build()
+                    .context("key schema")?,
+            );
+    }
+    create
+        .send()
+        .await
+        .context("CreateTable (false positives)")?;
+    expire_on(&ddb, FALSE_POSITIVES_TABLE).await?;
+    Ok(FALSE_POSITIVES_TABLE.to_string())
+}
+
+/// Turns on a table's time to live on `expiresAt`, as the deployment does.
+async fn expire_on(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<()> {
+    use aws_sdk_dynamodb::types::TimeToLiveSpecification;
+    ddb.update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name("expiresAt")
+                .enabled(true)
+                .build()
+                .context("TTL specification")?,
+        )
+        .send()
+        .await
+        .with_context(|| format!("UpdateTimeToLive ({table})"))?;
+    Ok(())
 }
 
 /// Creates the claims table as the deployment does: key `pk` (string), on demand, TTL on
@@ -758,7 +819,6 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
 async fn claims_table(base: &SdkConfig) -> Result<String> {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        TimeToLiveSpecification,
     };
     let ddb = aws_sdk_dynamodb::Client::new(base);
     ddb.create_table()
@@ -781,17 +841,6 @@ async fn claims_table(base: &SdkConfig) -> Result<String> {
         .send()
         .await
         .context("CreateTable (claims)")?;
-    ddb.update_time_to_live()
-        .table_name(CLAIMS_TABLE)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .attribute_name("expiresAt")
-                .enabled(true)
-                .build()
-                .context("TTL specification")?,
-        )
-        .send()
-        .await
-        .context("UpdateTimeToLive (claims)")?;
+    expire_on(&ddb, CLAIMS_TABLE).await?;
     Ok(CLAIMS_TABLE.to_string())
 }

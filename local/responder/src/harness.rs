@@ -122,6 +122,10 @@ impl Harness {
         }
         environment.insert("SNS_TOPIC_ARN".into(), estate.topic_arn.clone());
         environment.insert("CLAIMS_TABLE".into(), estate.claims_table.clone());
+        environment.insert(
+            "FALSE_POSITIVES_TABLE".into(),
+            estate.false_positives_table.clone(),
+        );
         environment.insert("APPROVAL_SECRET".into(), secret.clone());
         environment.insert("APPROVAL_BASE_URL".into(), url.clone());
         environment.insert(crate::runtime::SFN_ENDPOINT_ENV.into(), url.clone());
@@ -211,8 +215,8 @@ impl Harness {
         Ok(all.clone())
     }
 
-    /// The approve and reject links of the approval request for a finding.
-    pub async fn approval_links(&self, finding_id: &str) -> Result<(String, String)> {
+    /// The approval request sent for a finding (waits for it to reach the inbox).
+    pub async fn approval_request(&self, finding_id: &str) -> Result<Notification> {
         for _ in 0..50 {
             let found = self
                 .notifications()
@@ -223,21 +227,33 @@ impl Harness {
                 })
                 .find(|n| n.message.contains(finding_id));
             if let Some(n) = found {
-                return crate::scenario::approval_links(&n.message)
-                    .context("the approval request has no approve/reject links");
+                return Ok(n);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         bail!("no approval request for {finding_id} reached the inbox")
     }
 
+    /// The approve and reject links of the approval request for a finding.
+    pub async fn approval_links(&self, finding_id: &str) -> Result<(String, String)> {
+        let n = self.approval_request(finding_id).await?;
+        crate::scenario::approval_links(&n.message)
+            .context("the approval request has no approve/reject links")
+    }
+
     /// What an analyst does: opens the link (a page; nothing is decided), then confirms with
     /// the form. Returns the HTTP status of the page and of the decision.
     pub async fn decide(&self, link: &str, approve: bool, analyst: &str) -> Result<(u16, u16)> {
+        let decision = if approve { "approve" } else { "reject" };
+        self.decide_as(link, decision, analyst).await
+    }
+
+    /// As [`Harness::decide`], with the form's decision named (`approve`, `reject`,
+    /// `false-positive`).
+    pub async fn decide_as(&self, link: &str, decision: &str, analyst: &str) -> Result<(u16, u16)> {
         let page = crate::http_client::request("GET", link, &[], b"").await?;
         let form = format!(
-            "decision={}&analyst={}&comment=reviewed+in+the+local+demo",
-            if approve { "approve" } else { "reject" },
+            "decision={decision}&analyst={}&comment=reviewed+in+the+local+demo",
             analyst.replace('@', "%40")
         );
         let decided = crate::http_client::request(

@@ -7,6 +7,7 @@ pub mod approval;
 pub mod cli;
 pub mod demo;
 pub mod estate;
+pub mod false_positives;
 pub mod faults;
 pub mod harness;
 pub mod history_view;

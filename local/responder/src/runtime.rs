@@ -25,6 +25,7 @@ pub const FUNCTIONS: &[(&str, u64, u32)] = &[
     ("notify", 30, 128),
     ("await-approval", 30, 128),
     ("update-security-hub", 20, 128),
+    ("feedback", 10, 128),
 ];
 
 /// Settings the tasks read, forwarded from the runtime's environment when set. The same names
@@ -32,6 +33,7 @@ pub const FUNCTIONS: &[(&str, u64, u32)] = &[
 pub const TASK_SETTINGS: &[&str] = &[
     "SNS_TOPIC_ARN",
     "CLAIMS_TABLE",
+    "FALSE_POSITIVES_TABLE",
     "APPROVAL_SECRET",
     "APPROVAL_BASE_URL",
     "REMEDIATION_ROLE_NAME",

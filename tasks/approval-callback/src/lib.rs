@@ -3,7 +3,7 @@
 //!
 //! - `GET <link>` (and `HEAD`) never decides anything, because mail scanners and link previews
 //!   follow links: it shows the finding and a form with two buttons.
-//! - `POST <the same link>` with a form (`decision=approve|reject`, optional `analyst` and
+//! - `POST <the same link>` with a form (`decision=approve|reject|false-positive`, optional `analyst` and
 //!   `comment`) decides: the link's signature is checked in constant time, then its expiry, then
 //!   `SendTaskSuccess` (approve) or `SendTaskFailure` with `Approval.Rejected` (reject) answers
 //!   the task token carried by the link.
@@ -89,6 +89,9 @@ impl Deps {
 pub struct Answer {
     /// Approve (true) or reject (false).
     pub approve: bool,
+    /// Rejected as a false positive (`decision=false-positive`): the state machine also marks
+    /// the finding in the false-positive ledger.
+    pub false_positive: bool,
     /// Who answered, as typed into the form (self-declared: the link is the credential).
     pub analyst: Option<String>,
     /// Why, as typed into the form.
@@ -167,16 +170,26 @@ async fn decide(
             .await
     } else {
         let who = answer.analyst.as_deref().unwrap_or("an unnamed analyst");
-        let mut cause = format!("Rejected by {who} at {decided_at} through the approval link");
+        let (error, what) = if answer.false_positive {
+            (
+                names::APPROVAL_FALSE_POSITIVE,
+                "Rejected as a false positive",
+            )
+        } else {
+            (names::APPROVAL_REJECTED, "Rejected")
+        };
+        let mut cause = format!("{what} by {who} at {decided_at} through the approval link");
         if let Some(c) = &answer.comment {
             cause.push_str(": ");
             cause.push_str(c);
         }
-        deps.callbacks
-            .send_task_failure(token, names::APPROVAL_REJECTED, &cause)
-            .await
+        deps.callbacks.send_task_failure(token, error, &cause).await
     };
-    let decision = if answer.approve { "approve" } else { "reject" };
+    let decision = match (answer.approve, answer.false_positive) {
+        (true, _) => "approve",
+        (false, true) => "false-positive",
+        (false, false) => "reject",
+    };
     if let (Ok(()), Some(issued)) = (&result, payload.issued_at) {
         let waited = (now.timestamp() - issued).max(0) as f64;
         responder_core::emf::approval_wait(decision, waited);
@@ -244,10 +257,11 @@ fn read_form<B: AsRef<[u8]>>(req: &Request<B>) -> Result<Answer, &'static str> {
             _ => {}
         }
     }
-    let approve = match decision.as_deref() {
-        Some("approve") => true,
-        Some("reject") => false,
-        _ => return Err("The form must say approve or reject."),
+    let (approve, false_positive) = match decision.as_deref() {
+        Some("approve") => (true, false),
+        Some("reject") => (false, false),
+        Some("false-positive") => (false, true),
+        _ => return Err("The form must say approve, reject, or false positive."),
     };
     let analyst = clean(analyst, false);
     if analyst
@@ -265,6 +279,7 @@ fn read_form<B: AsRef<[u8]>>(req: &Request<B>) -> Result<Answer, &'static str> {
     }
     Ok(Answer {
         approve,
+        false_positive,
         analyst,
         comment,
     })

@@ -80,6 +80,13 @@ fn summary_table(f: &FindingSummary, expires_at: i64) -> String {
     for (k, v) in rows {
         html.push_str(&format!("<tr><th>{k}</th><td>{}</td></tr>", escape(&v)));
     }
+    // Written on the host, so the attacker's text: escaped like every value, and labelled.
+    for line in &f.evidence {
+        html.push_str(&format!(
+            "<tr><th>On the host (attacker-written)</th><td><code>{}</code></td></tr>",
+            escape(line)
+        ));
+    }
     html.push_str("</table>");
     html
 }
@@ -88,9 +95,18 @@ fn summary_table(f: &FindingSummary, expires_at: i64) -> String {
 pub fn confirm(p: &Payload) -> Response<String> {
     let approve = "<button type=\"submit\" name=\"decision\" value=\"approve\" class=\"approve\">Approve containment</button>";
     let reject = "<button type=\"submit\" name=\"decision\" value=\"reject\" class=\"reject\">Reject</button>";
+    // A false positive is a rejection that also counts against the finding type's automatic
+    // containment (the false-positive ledger; see the README, "False positives").
+    let false_positive = "<button type=\"submit\" name=\"decision\" value=\"false-positive\" class=\"reject\">Reject: false positive</button>";
     let (title, buttons) = match p.intent {
-        Intent::Approve => ("Approve containment?", format!("{approve}{reject}")),
-        Intent::Reject => ("Reject containment?", format!("{reject}{approve}")),
+        Intent::Approve => (
+            "Approve containment?",
+            format!("{approve}{reject}{false_positive}"),
+        ),
+        Intent::Reject => (
+            "Reject containment?",
+            format!("{reject}{false_positive}{approve}"),
+        ),
     };
     let content = format!(
         "<p>GuardDuty reported this finding. The response pipeline is waiting for an analyst \
@@ -114,6 +130,12 @@ pub fn decided(p: &Payload, a: &Answer, decided_at: &str) -> Response<String> {
             "Containment approved",
             "The pipeline now contains the resource. The result is sent to the usual notification channel.",
         )
+    } else if a.false_positive {
+        (
+            "Containment rejected: false positive",
+            "Nothing is changed on the resource. The rejection is recorded and notified, and the \
+             finding is marked as a false positive of its type.",
+        )
     } else {
         (
             "Containment rejected",
@@ -122,7 +144,11 @@ pub fn decided(p: &Payload, a: &Answer, decided_at: &str) -> Response<String> {
     };
     let content = format!(
         "<p>{what}</p><p>Recorded: {} by {} at {}.</p>{}",
-        if a.approve { "approved" } else { "rejected" },
+        match (a.approve, a.false_positive) {
+            (true, _) => "approved",
+            (false, true) => "rejected as a false positive",
+            (false, false) => "rejected",
+        },
         escape(by),
         escape(decided_at),
         summary_table(&p.finding, p.expires_at)

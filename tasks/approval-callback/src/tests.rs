@@ -72,6 +72,7 @@ fn summary() -> FindingSummary {
         account: "123456789012".into(),
         region: "us-east-1".into(),
         resource: "Instance i-0123\"onmouseover=\"x".into(),
+        evidence: vec!["script: /tmp/<img src=x onerror=alert(1)>".into()],
     }
 }
 
@@ -150,6 +151,10 @@ async fn get_shows_the_escaped_summary_and_the_form_and_decides_nothing() {
     assert!(body.contains("name=\"decision\" value=\"reject\""));
     assert!(body.contains("5ec8&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(!body.contains("<script>"));
+    assert!(
+        body.contains("/tmp/&lt;img src=x onerror=alert(1)&gt;") && !body.contains("<img"),
+        "host evidence is escaped"
+    );
     assert!(body.contains("Backdoor:EC2/C&amp;CActivity.B!DNS"));
     assert!(body.contains("Instance i-0123&quot;onmouseover=&quot;x"));
     assert!(body.contains("2024-05-01 13:00:00 UTC"));
@@ -224,6 +229,40 @@ async fn post_reject_sends_failure_with_approval_rejected_and_who_and_when() {
             TOKEN.into(),
             "Approval.Rejected".into(),
             "Rejected by bob at 2024-05-01T12:00:00Z through the approval link: known scanner"
+                .into()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn post_false_positive_rejects_with_its_own_error_name_for_the_ledger() {
+    let (deps, fake) = setup(None);
+    let page = serve(get(&link()), &deps).await;
+    assert!(
+        page.body().contains("value=\"false-positive\""),
+        "the page offers the false-positive rejection"
+    );
+    let res = serve(
+        post(
+            &link(),
+            "decision=false-positive&analyst=bob&comment=backup+agent",
+        ),
+        &deps,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.body().contains("rejected as a false positive"),
+        "{}",
+        res.body()
+    );
+    let calls = fake.calls.lock().expect("lock");
+    assert_eq!(
+        *calls,
+        [Call::Failure(
+            TOKEN.into(),
+            "Approval.FalsePositive".into(),
+            "Rejected as a false positive by bob at 2024-05-01T12:00:00Z through the approval link: backup agent"
                 .into()
         )]
     );

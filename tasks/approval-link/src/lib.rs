@@ -126,7 +126,17 @@ pub struct FindingSummary {
     /// The affected resource, e.g. `Instance i-0abc` or `AccessKey alice/AKIA...`.
     #[serde(rename = "o")]
     pub resource: String,
+    /// The first lines of what GuardDuty saw on the host ([`MAX_EVIDENCE_LINES`], each cut
+    /// to [`MAX_EVIDENCE_LEN`]): attacker-written text, escaped by the page.
+    #[serde(rename = "v", default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
+
+/// The most host-evidence lines a link carries (the page shows them; the notification has all).
+pub const MAX_EVIDENCE_LINES: usize = 3;
+
+/// The longest host-evidence line a link carries, in characters.
+pub const MAX_EVIDENCE_LEN: usize = 160;
 
 impl FindingSummary {
     /// Summarizes a finding, cutting every text field to [`MAX_FIELD_LEN`].
@@ -142,6 +152,17 @@ impl FindingSummary {
                 f.resource.resource_type(),
                 f.resource.identity()
             )),
+            evidence: f
+                .host_evidence
+                .as_ref()
+                .map(|h| {
+                    h.lines()
+                        .into_iter()
+                        .take(MAX_EVIDENCE_LINES)
+                        .map(|l| l.chars().take(MAX_EVIDENCE_LEN).collect())
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 }

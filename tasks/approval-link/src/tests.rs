@@ -15,6 +15,7 @@ fn summary() -> FindingSummary {
         account: "123456789012".into(),
         region: "us-east-1".into(),
         resource: "Instance i-0123456789abcdef0".into(),
+        evidence: Vec::new(),
     }
 }
 

@@ -60,6 +60,12 @@ pub fn build_message(
     };
     line("A GuardDuty finding needs an analyst's decision before it is contained.");
     line("");
+    // Told once, by the execution that found the type above its false-positive threshold.
+    if let Some(h) = d.false_positives.as_ref().and_then(|c| c.headline()) {
+        line(&format!("NOTE: {h}."));
+        line("Re-enable it with `responder false-positive enable` once the rules are reviewed.");
+        line("");
+    }
     line(&format!("Finding type: {}", f.finding_type));
     if let Some(title) = &f.title {
         line(&format!("Title:        {title}"));
@@ -75,6 +81,15 @@ pub fn build_message(
     line(&format!("Finding id:   {}", f.id));
     line(&format!("Seen:         {} time(s)", f.count));
     line(&format!("Execution:    {}", doc.execution_name()));
+    // Written on the host, so the attacker's to choose: every value through `shown`, which
+    // writes control characters out (no forged lines, no forged links).
+    if let Some(h) = &f.host_evidence {
+        line("");
+        line("What GuardDuty saw on the host (written there: treat as the attacker's text):");
+        for l in h.lines() {
+            line(&format!("  {l}"));
+        }
+    }
     line("");
     line("If you approve, the pipeline will:");
     for step in containment_plan(f, d.route) {
@@ -83,7 +98,7 @@ pub fn build_message(
     if d.dry_run {
         line("  (DRY RUN: every step only reports what it would change; nothing is changed.)");
     }
-    line("If you reject, nothing is changed and the rejection is recorded.");
+    line("If you reject, nothing is changed and the rejection is recorded. If it is a false positive, say so on the page: it counts against the type's automatic containment.");
     if !d.reasons.is_empty() {
         line("");
         line("Why this needs approval:");

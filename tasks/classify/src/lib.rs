@@ -3,11 +3,15 @@
 //!
 //! Pure: no AWS calls. The policy and the allowed regions are loaded once when the Lambda
 //! starts; everything else is a function of the event, so the same event always gets the same
-//! decision.
+//! decision. The event includes what the state machine's `ReadFalsePositives` state read from
+//! the false-positive ledger for the finding's type (at
+//! [`responder_core::false_positives::EVENT_KEY`]): above the policy's threshold a `contain`
+//! becomes a request for approval, with the numbers in the reasons.
 
 pub mod regions;
 
 pub use regions::AllowedRegions;
+use responder_core::false_positives::LedgerInput;
 use responder_core::{Decision, Finding, Policy, TaskError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -37,7 +41,8 @@ pub fn classify(
 ) -> Result<Classified, TaskError> {
     let finding = Finding::from_event(event)?;
     regions.check(&finding)?;
-    let decision = policy.decide(&finding);
+    let ledger = LedgerInput::from_event(event, &finding.finding_type);
+    let decision = policy.decide_with(&finding, ledger.as_ref());
     Ok(Classified { finding, decision })
 }
 
@@ -59,6 +64,7 @@ pub fn handle(
                 tier = ?c.decision.tier,
                 route = ?c.decision.route,
                 disposition = ?c.decision.disposition,
+                false_positives = ?c.decision.false_positives.as_ref().map(|f| f.verdict),
                 dry_run = c.decision.dry_run,
                 idempotency_key = %c.decision.idempotency_key,
                 "classified"

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use responder_core::false_positives::FalsePositiveCheck;
 use responder_core::{Finding, Policy, Resource};
 use serde_json::{json, Map, Value};
 
@@ -58,6 +59,8 @@ struct Summary {
     /// The instance id, `user/NAME`, `role/NAME` or `root`.
     label: Option<String>,
     resource: Value,
+    /// What GuardDuty saw on the host (attacker-written text; shown through `shown`).
+    host_evidence: Option<responder_core::HostEvidence>,
 }
 
 /// The state document, read leniently.
@@ -300,6 +303,7 @@ impl Summary {
             resource_type: Some(f.resource.resource_type().to_string()),
             label: Some(label),
             resource,
+            host_evidence: f.host_evidence.clone(),
         }
     }
 
@@ -361,6 +365,7 @@ impl Summary {
             resource_type,
             label,
             resource: resource.cloned().unwrap_or(Value::Null),
+            host_evidence: None,
         }
     }
 }
@@ -521,10 +526,29 @@ fn body(ctx: &Context, settings: &Settings) -> Value {
         if let (Some(fix), Some(o)) = (recommended_fix(ctx), decision.as_object_mut()) {
             o.insert("recommendedFix".into(), json!(fix));
         }
+        // The false-positive check of the finding's type, with its numbers; the execution that
+        // found the type above its threshold first tells the team (once per crossing).
+        if let (Some(fp), Some(o)) = (d.get("falsePositives"), decision.as_object_mut()) {
+            o.insert("falsePositives".into(), fp.clone());
+            if let Some(h) = serde_json::from_value::<FalsePositiveCheck>(fp.clone())
+                .ok()
+                .and_then(|c| c.headline())
+            {
+                body.insert("automationTurnedDown".into(), json!(h));
+            }
+        }
         body.insert("decision".into(), decision);
     }
     if let Some(r) = &ctx.reason {
         body.insert("reason".into(), json!(r));
+    }
+    // What GuardDuty saw on the host: readable lines (control characters written out, so no
+    // value can forge a line of a rendered message) and the fields as GuardDuty named them.
+    if let Some(h) = &s.host_evidence {
+        body.insert(
+            "hostEvidence".into(),
+            json!({"lines": h.lines(), "detail": h, "note": "written on the host: the attacker's to choose"}),
+        );
     }
     if let Some(e) = &ctx.error {
         body.insert("error".into(), e.clone());

@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::false_positives::{FalsePositiveCheck, LedgerInput, Verdict};
 use crate::finding::Finding;
 use crate::policy::Policy;
 
@@ -83,6 +84,11 @@ pub struct Decision {
     /// `iam.isolate_source_instance`, for findings contained at once).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub isolate_source: bool,
+    /// The false-positive check of the finding's type (from the ledger reading the state
+    /// machine gave `classify`), when it decided something or tells the team something: the
+    /// verdict and its numbers, for the approval request and the notification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub false_positives: Option<FalsePositiveCheck>,
 }
 
 impl Policy {
@@ -99,8 +105,15 @@ impl Policy {
         }
     }
 
-    /// Decides what to do with a finding. Pure: reads nothing but its arguments.
+    /// Decides what to do with a finding, without a false-positive ledger reading. Pure: reads
+    /// nothing but its arguments.
     pub fn decide(&self, finding: &Finding) -> Decision {
+        self.decide_with(finding, None)
+    }
+
+    /// Decides what to do with a finding, given what the false-positive ledger says about its
+    /// type (`None`: nothing was read). Pure: reads nothing but its arguments.
+    pub fn decide_with(&self, finding: &Finding, ledger: Option<&LedgerInput>) -> Decision {
         let tier = self.tier(finding.severity);
         let mut reasons = Vec::new();
         // An analyst's request goes through the same rules (a MEDIUM finding still asks for
@@ -123,6 +136,8 @@ impl Policy {
         } else {
             Disposition::Notify
         };
+        let (disposition, false_positives) =
+            self.false_positive_gate(disposition, ledger, &mut reasons);
         let dry_run = self.dry_run || route_policy.is_some_and(|r| r.dry_run);
         if dry_run && disposition != Disposition::Notify {
             let setting = if self.dry_run {
@@ -162,7 +177,33 @@ impl Policy {
             recommended_fix,
             source_instance,
             isolate_source,
+            false_positives,
         }
+    }
+
+    /// The false-positive gate: a `contain` of a type whose false positives are above the
+    /// policy's threshold becomes a request for approval, never anything less. The check is
+    /// kept when it decided the disposition, or when this execution is the one to tell the
+    /// team that the type turned (whatever this finding's own disposition).
+    fn false_positive_gate(
+        &self,
+        disposition: Disposition,
+        ledger: Option<&LedgerInput>,
+        reasons: &mut Vec<String>,
+    ) -> (Disposition, Option<FalsePositiveCheck>) {
+        let Some(ledger) = ledger else {
+            return (disposition, None);
+        };
+        let (check, reason) = self.false_positives.check(ledger);
+        if disposition != Disposition::Contain && !check.tells_the_team() {
+            return (disposition, None);
+        }
+        reasons.push(reason);
+        let disposition = match (disposition, check.verdict) {
+            (Disposition::Contain, Verdict::ApprovalFirst) => Disposition::RequestApproval,
+            (d, _) => d,
+        };
+        (disposition, Some(check))
     }
 
     /// The sample and archived switches and the account lists. False when one of them keeps

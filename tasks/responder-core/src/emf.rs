@@ -13,7 +13,8 @@
 //! | `Failures` | count | `Task`, `ErrorName`; none (the total) | every task, on a named error |
 //! | `Skipped` | count | `Reason` | `notify`, for outcomes that change nothing |
 //! | `ApprovalWait` | seconds | `Decision` | `approval-callback` |
-//! | `FalsePositives` | count | `FindingType` | the false-positive marks |
+//! | `FalsePositives` | count | `FindingType` | `feedback`, on a new false-positive mark |
+//! | `AutomationTurnedDown` | count | `FindingType`; none (the total) | `feedback`, once when a type's false positives cross the threshold |
 //!
 //! The metrics go through the `metrics` facade; `metrics_cloudwatch_embedded` renders them as
 //! EMF. [`Emf::flush`] writes one invocation's metrics, with the finding and execution as
@@ -50,6 +51,9 @@ pub mod metric {
     pub const APPROVAL_WAIT: &str = "ApprovalWait";
     /// Findings an analyst marked as false positives, by finding type.
     pub const FALSE_POSITIVES: &str = "FalsePositives";
+    /// Finding types whose automatic containment turned to approval first, once per crossing
+    /// of the false-positive threshold.
+    pub const AUTOMATION_TURNED_DOWN: &str = "AutomationTurnedDown";
     /// Every metric above.
     pub const ALL: &[&str] = &[
         REMEDIATION_ACTIONS,
@@ -58,6 +62,7 @@ pub mod metric {
         SKIPPED,
         APPROVAL_WAIT,
         FALSE_POSITIVES,
+        AUTOMATION_TURNED_DOWN,
     ];
 }
 
@@ -109,6 +114,11 @@ fn describe() {
     metrics::describe_counter!(metric::FAILURES, Unit::Count, "named errors");
     metrics::describe_counter!(metric::SKIPPED, Unit::Count, "outcomes that change nothing");
     metrics::describe_counter!(metric::FALSE_POSITIVES, Unit::Count, "false-positive marks");
+    metrics::describe_counter!(
+        metric::AUTOMATION_TURNED_DOWN,
+        Unit::Count,
+        "finding types turned to approval first"
+    );
     metrics::describe_histogram!(
         metric::TIME_TO_CONTAIN,
         Unit::Milliseconds,
@@ -160,6 +170,15 @@ pub fn approval_wait(decision: &'static str, seconds: f64) {
 pub fn false_positive(finding_type: &str) {
     metrics::counter!(metric::FALSE_POSITIVES, "FindingType" => finding_type.to_string())
         .increment(1);
+}
+
+/// Automatic containment of this finding type turned to approval first: its false positives
+/// crossed the threshold (written once per crossing, by the execution that found it).
+pub fn automation_turned_down(finding_type: &str) {
+    metrics::counter!(metric::AUTOMATION_TURNED_DOWN, "FindingType" => finding_type.to_string())
+        .increment(1);
+    // Also without dimensions: the total the alarm watches.
+    metrics::counter!(metric::AUTOMATION_TURNED_DOWN).increment(1);
 }
 
 /// Milliseconds from an execution's start time (`$$.Execution.StartTime`, RFC 3339) to now.

@@ -51,6 +51,10 @@ pub mod names {
     pub const RESTORE_NO_RECORD: &str = "Restore.NoRecord";
     /// An analyst rejected a containment request.
     pub const APPROVAL_REJECTED: &str = "Approval.Rejected";
+    /// An analyst rejected a containment request and marked the finding as a false positive:
+    /// the state machine records the mark in the false-positive ledger, then goes on as for a
+    /// rejection.
+    pub const APPROVAL_FALSE_POSITIVE: &str = "Approval.FalsePositive";
     /// A notification could not be published.
     pub const NOTIFY_FAILED: &str = "Notify.Failed";
     /// Security Hub has no copy of the finding (yet): GuardDuty sends a new finding to
@@ -81,6 +85,7 @@ pub mod names {
         SNAPSHOT_LIMIT_EXCEEDED,
         RESTORE_NO_RECORD,
         APPROVAL_REJECTED,
+        APPROVAL_FALSE_POSITIVE,
         NOTIFY_FAILED,
         SECURITY_HUB_FINDING_NOT_FOUND,
         SECURITY_HUB_UPDATE_FAILED,

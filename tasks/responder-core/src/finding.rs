@@ -14,10 +14,12 @@ use crate::error::{names, TaskError};
 
 mod activity;
 mod asff;
+pub mod evidence;
 mod sources;
 
 pub use activity::ResourceRole;
 pub use asff::FindingArn;
+pub use evidence::HostEvidence;
 pub use sources::Sources;
 
 /// The largest event accepted, in bytes. EventBridge events are at most 256 KiB.
@@ -79,6 +81,10 @@ pub struct Finding {
     /// and the audit trail. `None` for GuardDuty's own events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security_hub: Option<SecurityHubOrigin>,
+    /// What GuardDuty saw on the host (Runtime Monitoring's process and context, Malware
+    /// Protection's detections): evidence for people, written by the host, deciding nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_evidence: Option<HostEvidence>,
 }
 
 /// How a finding sent by a Security Hub custom action was read.
@@ -385,6 +391,7 @@ impl Finding {
             sources,
             requested_by_analyst: false,
             security_hub: None,
+            host_evidence: HostEvidence::parse(service),
         })
     }
 

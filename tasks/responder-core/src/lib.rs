@@ -9,6 +9,7 @@ pub mod emf;
 pub mod error;
 pub mod exemption;
 pub mod exemptions;
+pub mod false_positives;
 pub mod finding;
 pub mod lambda;
 pub mod markers;
@@ -21,6 +22,8 @@ pub use decision::{Decision, Disposition, Route, Tier};
 pub use document::TaskInput;
 pub use error::{names, NamedError, TaskError};
 pub use exemption::{Eligibility, ExemptionResult};
-pub use finding::{AccessKeyTarget, CredentialKind, Finding, InstanceTarget, Resource};
+pub use finding::{
+    AccessKeyTarget, CredentialKind, Finding, HostEvidence, InstanceTarget, Resource,
+};
 pub use policy::Policy;
 pub use report::{ActionRecord, Outcome, Shortfall, TaskReport};

@@ -7,6 +7,7 @@
 //! forces a global dry run on top of either. [`roles`] is the built-in table of finding types
 //! whose instance is the target of the activity rather than its actor.
 
+pub mod finding_types;
 pub mod roles;
 
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,9 @@ pub struct Policy {
     /// Accounts, instances, Auto Scaling groups, roles and users never changed automatically,
     /// each optionally until a date: owned by the security account, not grantable by a tag.
     pub exemptions: crate::exemptions::Exemptions,
+    /// The false-positive feedback loop: above what share of false positives, over what
+    /// window, automatic containment of a finding type turns to approval first.
+    pub false_positives: crate::false_positives::FalsePositivePolicy,
 }
 
 /// The settings of one route.
@@ -78,6 +82,21 @@ pub const DEFAULT_EC2_PREFIXES: &[&str] = &[
     "Backdoor:EC2/",
     "Impact:EC2/",
     "CryptoCurrency:EC2/",
+    "DefenseEvasion:EC2/",
+    // Malware Protection for EC2 (`Execution:EC2/MaliciousFile`, `SuspiciousFile`).
+    "Execution:EC2/",
+    // Runtime Monitoring: on an `Instance` these reach instance containment; on a cluster or a
+    // container they are notify-only (the route follows the resource type).
+    "Backdoor:Runtime/",
+    "CryptoCurrency:Runtime/",
+    "DefenseEvasion:Runtime/",
+    "Discovery:Runtime/",
+    "Execution:Runtime/",
+    "Impact:Runtime/",
+    "Persistence:Runtime/",
+    "PrivilegeEscalation:Runtime/",
+    "Trojan:Runtime/",
+    "UnauthorizedAccess:Runtime/",
 ];
 
 /// The IAM finding-type prefixes acted on by default.
@@ -104,11 +123,16 @@ pub const RETIRED_FINDING_TYPES: &[&str] = &[
     "Backdoor:EC2/XORDDOS",
     "Behavior:IAMUser/InstanceLaunchUnusual",
     "CryptoCurrency:EC2/BitcoinTool.A",
+    "Discovery:S3/BucketEnumeration.Unusual",
     "Exfiltration:S3/ObjectRead.Unusual",
+    "Impact:S3/ObjectDelete.Unusual",
+    "Impact:S3/PermissionsModification.Unusual",
+    "Persistence:Kubernetes/ContainerWithSensitiveMount",
     "Persistence:IAMUser/NetworkPermissions",
     "Persistence:IAMUser/ResourcePermissions",
     "Persistence:IAMUser/UserPermissions",
     "PrivilegeEscalation:IAMUser/AdministrativePermissions",
+    "PrivilegeEscalation:Kubernetes/PrivilegedContainer",
     "Recon:IAMUser/NetworkPermissions",
     "Recon:IAMUser/ResourcePermissions",
     "Recon:IAMUser/UserPermissions",
@@ -134,6 +158,7 @@ impl Default for Policy {
             dry_run: false,
             exemption_tag: TagMatch::default(),
             exemptions: crate::exemptions::Exemptions::default(),
+            false_positives: crate::false_positives::FalsePositivePolicy::default(),
         }
     }
 }
@@ -270,6 +295,7 @@ impl Policy {
             }
         }
         problems.extend(self.exemptions.problems());
+        problems.extend(self.false_positives.problems());
         if self.exemption_tag.key.is_empty() || self.exemption_tag.key.len() > 128 {
             problems.push("exemption_tag.key must be 1 to 128 characters".to_string());
         }
@@ -367,6 +393,22 @@ mod tests {
         assert!(m.contains("ec2.finding_type_prefixes"), "{m}");
         let m = err(r#"{"exemption_tag": {"key": "", "value": "x"}}"#);
         assert!(m.contains("exemption_tag.key"), "{m}");
+    }
+
+    #[test]
+    fn false_positive_settings_are_read_and_checked() {
+        let p =
+            Policy::from_json(r#"{"false_positives": {"threshold_percent": 25}}"#).expect("policy");
+        assert_eq!(p.false_positives.threshold_percent, 25.0);
+        assert_eq!(
+            p.false_positives.window_days, 7,
+            "the others keep their defaults"
+        );
+        assert_eq!(p.false_positives.min_actions, 5);
+        let m = err(r#"{"false_positives": {"window_days": 60}}"#);
+        assert!(m.contains("false_positives.window_days is 60"), "{m}");
+        let m = err(r#"{"false_positives": {"threshold": 10}}"#);
+        assert!(m.contains("unknown field `threshold`"), "{m}");
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub fn instance_finding(instance_id: &str) -> Finding {
         sources: Default::default(),
         requested_by_analyst: false,
         security_hub: None,
+        host_evidence: None,
     }
 }
 

@@ -121,6 +121,13 @@ fn cases() -> Vec<Case> {
             .interfaces(1)
             .account("222222222222"),
         ok("ec2-medium.json", Medium, Ec2, RequestApproval).reasons(&["MEDIUM", "approval"]),
+        // Runtime Monitoring and Malware Protection findings on an instance reach instance
+        // containment like the classic EC2 types.
+        ok("ec2-runtime-reverse-shell.json", High, Ec2, Contain)
+            .reasons(&["Execution:Runtime/"])
+            .interfaces(1),
+        ok("ec2-malware-file-medium.json", Medium, Ec2, RequestApproval)
+            .reasons(&["Execution:EC2/", "approval"]),
         ok("ec2-low.json", Low, Ec2, Notify).reasons(&["LOW", "record only"]),
         ok("ec2-minimal-instance-details.json", High, Ec2, Contain).interfaces(0),
         ok("ec2-eni-without-id.json", High, Ec2, Contain).interfaces(1),
@@ -464,6 +471,7 @@ fn a_custom_action_maps_to_the_finding_guardduty_would_send() {
     let own = responder_core::Finding {
         requested_by_analyst: false,
         security_hub: None,
+        host_evidence: None,
         ..f.clone()
     };
     assert_eq!(f.idempotency_key(), own.idempotency_key());

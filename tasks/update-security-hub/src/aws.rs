@@ -39,7 +39,7 @@ pub struct SecurityHubUpdater {
 enum Clients {
     /// A client per call, in the finding's region, from the base configuration (credentials,
     /// endpoint settings, retry settings).
-    PerRegion(SdkConfig),
+    PerRegion(Box<SdkConfig>),
     /// One client for every region (tests).
     Fixed(Client),
 }
@@ -48,7 +48,7 @@ impl SecurityHubUpdater {
     /// Calls Security Hub with the task's own credentials, in each finding's region.
     pub fn new(base: SdkConfig) -> Self {
         SecurityHubUpdater {
-            clients: Clients::PerRegion(base),
+            clients: Clients::PerRegion(Box::new(base)),
         }
     }
 
@@ -65,7 +65,7 @@ impl SecurityHubUpdater {
     pub fn client_for(&self, region: &str) -> Client {
         match &self.clients {
             Clients::PerRegion(base) => Client::from_conf(
-                aws_sdk_securityhub::config::Builder::from(base)
+                aws_sdk_securityhub::config::Builder::from(base.as_ref())
                     .region(Region::new(region.to_string()))
                     .build(),
             ),

@@ -139,12 +139,19 @@ async fn high_ec2_finding_on_one_interface_is_contained() -> Result<()> {
         assert_eq!(body["outcome"], "contained");
         // Metrics, as CloudWatch would extract them from the tasks' EMF lines: the time to
         // contain from the execution's start, and the changes by action and finding type.
-        let ttc = h.metrics.of("TimeToContain");
-        assert_eq!(ttc.len(), 1, "{ttc:?}");
+        // One series per route, and the dimensionless total the alarm watches.
+        let all = h.metrics.of("TimeToContain");
+        let dims: Vec<_> = all.iter().map(|(k, _)| k.dimensions.clone()).collect();
         assert_eq!(
-            ttc[0].0.dimensions,
-            [("Route".to_string(), "ec2".to_string())]
+            dims,
+            [vec![], vec![("Route".to_string(), "ec2".to_string())]],
+            "{all:?}"
         );
+        assert_eq!(
+            all[0].1.values, all[1].1.values,
+            "the total counts the same value"
+        );
+        let ttc = &all[1..];
         assert_eq!(ttc[0].1.unit.as_deref(), Some("Milliseconds"));
         assert_eq!(ttc[0].1.values.len(), 1);
         assert!(

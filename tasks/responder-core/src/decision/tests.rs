@@ -176,6 +176,7 @@ fn an_analyst_request_keeps_the_rules_and_says_who_asked() {
     let requested = |severity: f64, mapped: bool| Finding {
         requested_by_analyst: true,
         security_hub: Some(origin(mapped)),
+        host_evidence: None,
         ..ec2(severity, BACKDOOR, "111111111111")
     };
     let p = Policy::default();
@@ -424,4 +425,194 @@ fn credential_reasons_name_the_key_and_its_source() {
     assert!(d.reasons.contains(&"access key \"AKIA4EXAMPLEBUILDBOT\" of user type \"IAMUser\" from the finding (detail.resource.accessKeyDetails): a long-term key of an IAM user".to_string()), "{:?}", d.reasons);
     let d = Policy::default().decide(&iam("ASIA4EXAMPLE", "Root"));
     assert!(d.reasons.contains(&"access key \"ASIA4EXAMPLE\" of user type \"Root\" from the finding (detail.resource.accessKeyDetails): root credentials are never changed automatically; notify only".to_string()), "{:?}", d.reasons);
+}
+
+mod false_positives {
+    use super::*;
+    use crate::false_positives::{LedgerInput, LedgerReading, Verdict};
+
+    fn reading(actions: u32, false_positives: u32, first_crossing: bool) -> LedgerInput {
+        LedgerInput::Reading(LedgerReading {
+            finding_type: BACKDOOR.into(),
+            actions,
+            false_positives,
+            window_days: 7,
+            since: "2025-02-01T16:00:00Z".into(),
+            reenabled_at: None,
+            first_crossing,
+        })
+    }
+
+    /// name, severity, ledger, disposition, verdict kept in the decision
+    type GateCase = (
+        &'static str,
+        f64,
+        Option<LedgerInput>,
+        Disposition,
+        Option<Verdict>,
+    );
+
+    /// Above the threshold a `contain` becomes a request for approval, never anything less;
+    /// at or under it, with too few actions, or without a readable ledger, containment stays
+    /// automatic; other dispositions are left as they are.
+    #[test]
+    fn the_gate_turns_contain_into_approval_and_never_less() {
+        let unavailable = LedgerInput::Unavailable("Remediation.Transient: timeout".into());
+        let cases: &[GateCase] = &[
+            // name, severity, ledger, disposition, verdict kept in the decision
+            ("HIGH, no ledger", 8.0, None, Disposition::Contain, None),
+            (
+                "HIGH, above",
+                8.0,
+                Some(reading(8, 2, false)),
+                Disposition::RequestApproval,
+                Some(Verdict::ApprovalFirst),
+            ),
+            (
+                "CRITICAL, above",
+                9.5,
+                Some(reading(8, 2, true)),
+                Disposition::RequestApproval,
+                Some(Verdict::ApprovalFirst),
+            ),
+            (
+                "HIGH, exactly the threshold",
+                8.0,
+                Some(reading(10, 1, false)),
+                Disposition::Contain,
+                Some(Verdict::Automatic),
+            ),
+            (
+                "HIGH, under",
+                8.0,
+                Some(reading(20, 1, false)),
+                Disposition::Contain,
+                Some(Verdict::Automatic),
+            ),
+            (
+                "HIGH, too few actions",
+                8.0,
+                Some(reading(4, 4, false)),
+                Disposition::Contain,
+                Some(Verdict::TooFewActions),
+            ),
+            (
+                "HIGH, ledger unavailable",
+                8.0,
+                Some(unavailable.clone()),
+                Disposition::Contain,
+                Some(Verdict::LedgerUnavailable),
+            ),
+            (
+                "MEDIUM, above",
+                5.0,
+                Some(reading(8, 2, false)),
+                Disposition::RequestApproval,
+                None,
+            ),
+            (
+                "MEDIUM, unavailable",
+                5.0,
+                Some(unavailable),
+                Disposition::RequestApproval,
+                None,
+            ),
+            (
+                "LOW, above",
+                2.0,
+                Some(reading(8, 2, false)),
+                Disposition::Notify,
+                None,
+            ),
+            // The first execution after the crossing tells the team, whatever its own finding.
+            (
+                "LOW, above, first crossing",
+                2.0,
+                Some(reading(8, 2, true)),
+                Disposition::Notify,
+                Some(Verdict::ApprovalFirst),
+            ),
+        ];
+        let p = Policy::default();
+        for (name, severity, ledger, disposition, verdict) in cases {
+            let f = ec2(*severity, BACKDOOR, "111111111111");
+            let d = p.decide_with(&f, ledger.as_ref());
+            assert_eq!(d.disposition, *disposition, "{name}: {:?}", d.reasons);
+            assert_eq!(
+                d.false_positives.as_ref().map(|c| c.verdict),
+                *verdict,
+                "{name}"
+            );
+            let named = d
+                .reasons
+                .iter()
+                .filter(|r| r.contains("false-positive ledger"))
+                .count();
+            assert_eq!(
+                named,
+                usize::from(verdict.is_some()),
+                "{name}: {:?}",
+                d.reasons
+            );
+            // The rest of the decision is the one without the ledger.
+            let plain = p.decide(&f);
+            assert_eq!((d.tier, d.route), (plain.tier, plain.route), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_numbers_come_last_after_the_tier_they_override() {
+        let d = Policy::default().decide_with(
+            &ec2(8.0, BACKDOOR, "111111111111"),
+            Some(&reading(8, 2, false)),
+        );
+        let n = d.reasons.len();
+        assert_eq!(
+            d.reasons[n - 2],
+            "severity 8.0 from the finding (detail.severity) is HIGH (policy: high_severity 7.0); contain now"
+        );
+        assert_eq!(
+            d.reasons[n - 1],
+            "false positives of Backdoor:EC2/C&CActivity.B: 2 of 8 automatic actions (25%) over 7 days, above 10% (false-positive ledger of the security account, written by the pipeline and analysts; policy: false_positives.threshold_percent 10, window_days 7, min_actions 5): approval first"
+        );
+        let json = serde_json::to_value(&d).expect("json");
+        assert_eq!(json["disposition"], "request-approval");
+        assert_eq!(json["falsePositives"]["verdict"], "approval-first");
+        assert_eq!(json["falsePositives"]["falsePositives"], 2);
+        // Without a reading the document is as before: no key at all.
+        let plain =
+            serde_json::to_value(Policy::default().decide(&ec2(8.0, BACKDOOR, "111111111111")))
+                .expect("json");
+        assert!(plain.get("falsePositives").is_none());
+    }
+
+    /// Stolen instance credentials whose type turned to approval first: the instance is no
+    /// longer isolated at once (that follows the disposition), only asked for.
+    #[test]
+    fn a_turned_type_no_longer_isolates_the_source_instance_at_once() {
+        let ty = "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS";
+        let f = Finding::from_event(&event(json!({
+            "accountId": "111111111111", "region": "eu-west-1",
+            "id": "00112233445566778899aabbccddeeff", "type": ty, "severity": 8,
+            "resource": {"resourceType": "AccessKey", "accessKeyDetails": {
+                "accessKeyId": "ASIA4EXAMPLEROLE", "userType": "AssumedRole", "userName": "web",
+                "principalId": "AROA4EXAMPLEROLEID:i-0123456789abcdef0"}},
+        })))
+        .expect("finding");
+        let p = Policy::default();
+        assert!(p.decide(&f).isolate_source);
+        let above = LedgerInput::Reading(LedgerReading {
+            finding_type: ty.into(),
+            actions: 5,
+            false_positives: 1,
+            window_days: 7,
+            since: "2025-02-01T16:00:00Z".into(),
+            reenabled_at: None,
+            first_crossing: false,
+        });
+        let d = p.decide_with(&f, Some(&above));
+        assert_eq!(d.disposition, Disposition::RequestApproval);
+        assert!(!d.isolate_source);
+        assert_eq!(d.source_instance.as_deref(), Some("i-0123456789abcdef0"));
+    }
 }

@@ -153,6 +153,7 @@ pub(super) fn from_custom_action(event: &Map<String, Value>) -> Result<Finding, 
         sources,
         requested_by_analyst: true,
         security_hub: Some(origin),
+        host_evidence: None,
     })
 }
 

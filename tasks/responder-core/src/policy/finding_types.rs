@@ -1,0 +1,177 @@
+//! The table of every active GuardDuty finding type and what the default policy does with it
+//! (`finding_types.tsv`, from the GuardDuty User Guide). The tests decide a finding of every
+//! row on every listed resource type and hold the decision to the table, so a finding type
+//! GuardDuty adds cannot fall through to a route nobody chose.
+
+/// The table, as shipped.
+pub const TABLE: &str = include_str!("finding_types.tsv");
+
+/// What the default policy does with a finding type (the table's `handling` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handling {
+    /// Contained by severity tier on an instance or access key; notify-only elsewhere.
+    Contain,
+    /// The instance is the target: notified with the fix, never isolated.
+    Victim,
+    /// Victim when the finding's resource role is TARGET, contained when ACTOR.
+    ByRole,
+    /// Recorded and notified only.
+    Notify,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The finding type.
+    pub finding_type: &'static str,
+    /// The resource types GuardDuty reports it on.
+    pub resource_types: Vec<&'static str>,
+    /// GuardDuty's data source.
+    pub data_source: &'static str,
+    /// What the default policy does with it.
+    pub handling: Handling,
+}
+
+/// The table's rows; a malformed row is a panic naming it (the table is built in).
+pub fn rows() -> Vec<Row> {
+    TABLE
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .skip(1)
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            assert_eq!(cols.len(), 4, "finding_types.tsv: {l:?} has not 4 columns");
+            let handling = match cols[3] {
+                "contain" => Handling::Contain,
+                "victim" => Handling::Victim,
+                "by-role" => Handling::ByRole,
+                "notify" => Handling::Notify,
+                other => panic!("finding_types.tsv: {l:?}: unknown handling {other:?}"),
+            };
+            Row {
+                finding_type: cols[0],
+                resource_types: cols[1].split('|').collect(),
+                data_source: cols[2],
+                handling,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::{Disposition, Route};
+    use crate::{Finding, Policy};
+    use serde_json::{json, Value};
+
+    fn finding(ty: &str, resource_type: &str, role: Option<&str>) -> Finding {
+        let resource = match resource_type {
+            "Instance" => json!({"resourceType": "Instance",
+                "instanceDetails": {"instanceId": "i-0123456789abcdef0"}}),
+            "AccessKey" => json!({"resourceType": "AccessKey", "accessKeyDetails": {
+                "accessKeyId": "AKIAEXAMPLEEXAMPLE01", "userType": "IAMUser", "userName": "build-bot"}}),
+            other => json!({"resourceType": other}),
+        };
+        let mut service = json!({"count": 1, "archived": false});
+        if let Some(r) = role {
+            service["resourceRole"] = json!(r);
+        }
+        let detail: Value = json!({
+            "accountId": "111111111111", "region": "eu-west-1", "partition": "aws",
+            "id": "0123456789abcdef0123456789abcdef", "type": ty, "severity": 8.0,
+            "resource": resource, "service": service,
+        });
+        Finding::from_event(&json!({
+            "version": "0", "id": "6a7b8c9d-0000-4000-8000-000000000001",
+            "detail-type": "GuardDuty Finding", "source": "aws.guardduty",
+            "account": "111111111111", "region": "eu-west-1", "detail": detail,
+        }))
+        .unwrap_or_else(|e| panic!("{ty} on {resource_type}: {e}"))
+    }
+
+    #[test]
+    fn every_listed_type_gets_the_handling_the_table_says() {
+        let policy = Policy::default();
+        let mut wrong = Vec::new();
+        for row in rows() {
+            for rt in &row.resource_types {
+                let containable = matches!(*rt, "Instance" | "AccessKey");
+                let cases: Vec<(Option<&str>, bool)> = match (row.handling, containable) {
+                    (Handling::Contain, true) => vec![(None, true)],
+                    (Handling::ByRole, true) => {
+                        vec![(Some("TARGET"), false), (Some("ACTOR"), true)]
+                    }
+                    _ => vec![(None, false)],
+                };
+                for (role, contained) in cases {
+                    let d = policy.decide(&finding(row.finding_type, rt, role));
+                    let ok = if contained {
+                        d.disposition == Disposition::Contain
+                            && d.route
+                                == if *rt == "Instance" {
+                                    Route::Ec2
+                                } else {
+                                    Route::Iam
+                                }
+                    } else {
+                        d.disposition == Disposition::Notify
+                            && (row.handling != Handling::Victim || d.recommended_fix.is_some())
+                    };
+                    if !ok {
+                        wrong.push(format!(
+                            "{} on {rt} (role {role:?}): {:?}/{:?}, table says {:?}",
+                            row.finding_type, d.route, d.disposition, row.handling
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} mismatches:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_table_lists_each_type_once_and_no_retired_type() {
+        let rows = rows();
+        assert!(rows.len() > 200, "{} rows", rows.len());
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &rows {
+            assert!(seen.insert(r.finding_type), "{} twice", r.finding_type);
+            assert!(
+                !crate::policy::is_retired(r.finding_type),
+                "{} is listed active and retired",
+                r.finding_type
+            );
+            assert!(r.finding_type.contains(':') && r.finding_type.contains('/'));
+        }
+    }
+
+    #[test]
+    fn instance_findings_from_runtime_monitoring_and_malware_protection_are_contained() {
+        let policy = Policy::default();
+        for ty in [
+            "Execution:Runtime/ReverseShell",
+            "Impact:Runtime/CryptoMinerExecuted",
+            "Backdoor:Runtime/C&CActivity.B",
+            "Execution:EC2/MaliciousFile",
+        ] {
+            let d = policy.decide(&finding(ty, "Instance", None));
+            assert_eq!(
+                (d.route, d.disposition),
+                (Route::Ec2, Disposition::Contain),
+                "{ty}"
+            );
+            let d = policy.decide(&finding(ty, "ECSCluster", None));
+            assert_eq!(
+                d.route,
+                Route::NotifyOnly,
+                "{ty} on a cluster has no containment yet"
+            );
+        }
+    }
+}
