@@ -9,7 +9,7 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: demo test setup build build-release lint unit e2e infra-check conformance bench bench-faults package clean-venv
+.PHONY: demo test setup build build-release lint unit e2e infra-check conformance bench bench-faults bench-pipeline bench-pipeline-burst package clean-venv
 
 ## setup: a local venv with the pinned moto server (idempotent; fast when present)
 setup: $(VENV)/.moto-installed
@@ -55,6 +55,24 @@ bench:
 ## calls and retries per containment); FINDINGS=N findings per scenario (default 20)
 bench-faults: setup build
 	MOTO_SERVER=$(VENV)/bin/moto_server $(CARGO) run -p responder --example bench_faults -- --findings $(or $(FINDINGS),20)
+
+## bench-pipeline: time to contain from outside (cold and warm, calm and with LATENCY_MS per
+## call, default 50), calls per containment and before the move, and a burst of BURST findings
+## (default 100) across ACCOUNTS member accounts (default 5); release binaries.
+## FINDINGS=N findings per phase (default 20).
+bench-pipeline: setup build-release
+	MOTO_SERVER=$(VENV)/bin/moto_server RESPONDER_BIN_DIR=$(TARGET_DIR)/release \
+	  $(CARGO) run --release -p responder --example bench_pipeline -- \
+	  --findings $(or $(FINDINGS),20) --latency-ms $(or $(LATENCY_MS),50) \
+	  --burst $(or $(BURST),100) --accounts $(or $(ACCOUNTS),5) --concurrency $(or $(CONCURRENCY),16)
+
+## bench-pipeline-burst: FINDINGS findings (default 1000) across ACCOUNTS member accounts
+## (default 20), CONCURRENCY executions in flight (default 16), LATENCY_MS per call (default 0).
+bench-pipeline-burst: setup build-release
+	MOTO_SERVER=$(VENV)/bin/moto_server RESPONDER_BIN_DIR=$(TARGET_DIR)/release \
+	  $(CARGO) run --release -p responder --example bench_pipeline -- --only burst \
+	  --burst $(or $(FINDINGS),1000) --accounts $(or $(ACCOUNTS),20) \
+	  --concurrency $(or $(CONCURRENCY),16) --latency-ms $(or $(LATENCY_MS),0)
 
 ## package: Lambda-compatible zips of every task in dist/
 package:

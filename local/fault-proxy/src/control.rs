@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `GET /__faults/counts` | the counts as JSON |
 //! | `GET /__faults/report` | the counts as a text table |
+//! | `GET /__faults/journal` | every call kept, in order (when the journal is kept) |
 //! | `GET /__faults/rules` | every rule with how often it matched and fired |
 //! | `POST /__faults/rules` | adds a rule (a JSON object with the scenario's rule fields) or several (an array) |
 //! | `POST /__faults/keys` | `{"access_key_id": "...", "task": "..."}`: calls signed with that key are the task's |
@@ -65,6 +66,10 @@ pub fn handle(engine: &Engine, method: &Method, path: &str, body: &Bytes) -> Res
             Ok(v) => json_response(StatusCode::OK, &v),
             Err(e) => bad_request(e),
         },
+        (&Method::GET, "journal") => match serde_json::to_value(engine.journal()) {
+            Ok(v) => json_response(StatusCode::OK, &v),
+            Err(e) => bad_request(e),
+        },
         (&Method::GET, "report") => respond(
             StatusCode::OK,
             "text/plain; charset=utf-8",
@@ -114,7 +119,7 @@ pub fn handle(engine: &Engine, method: &Method, path: &str, body: &Bytes) -> Res
             engine.reset();
             json_response(StatusCode::OK, &json!({ "reset": true }))
         }
-        (_, "counts" | "report" | "rules" | "keys" | "reset") => json_response(
+        (_, "counts" | "journal" | "report" | "rules" | "keys" | "reset") => json_response(
             StatusCode::METHOD_NOT_ALLOWED,
             &json!({ "error": "method not allowed" }),
         ),

@@ -30,6 +30,8 @@ pub struct Row {
     pub crashes: u64,
     /// Latency added, in milliseconds.
     pub latency_ms: u64,
+    /// Time the emulator took to answer the forwarded calls, in microseconds.
+    pub upstream_us: u64,
 }
 
 /// Every figure, plus the proxy's own reads of the emulator (for quotas).
@@ -81,6 +83,7 @@ impl Counts {
             t.resets += r.resets;
             t.crashes += r.crashes;
             t.latency_ms += r.latency_ms;
+            t.upstream_us += r.upstream_us;
             for (code, n) in &r.errors {
                 *t.errors.entry(code.clone()).or_default() += n;
             }
@@ -162,6 +165,8 @@ pub struct Outcome {
     pub crash: bool,
     /// Latency added.
     pub latency: Duration,
+    /// Time the emulator took to answer.
+    pub upstream: Duration,
 }
 
 /// The running tally.
@@ -193,6 +198,7 @@ impl Tally {
         row.resets += u64::from(outcome.reset);
         row.crashes += u64::from(outcome.crash);
         row.latency_ms += u64::try_from(outcome.latency.as_millis()).unwrap_or(u64::MAX);
+        row.upstream_us += u64::try_from(outcome.upstream.as_micros()).unwrap_or(u64::MAX);
         if let Some(code) = &outcome.error {
             *row.errors.entry(code.clone()).or_default() += 1;
         }

@@ -13,6 +13,7 @@ use http::HeaderMap;
 use crate::attribution::Sessions;
 use crate::consistency::Windows;
 use crate::counts::{Counts, Outcome, Tally, UNATTRIBUTED};
+use crate::journal::{Journal, Recorder, Timing};
 use crate::quotas;
 use crate::request::AwsRequest;
 use crate::rng::CallRng;
@@ -77,6 +78,7 @@ struct State {
     windows: Windows,
     sessions: Sessions,
     calls: HashMap<(String, String, String), u64>,
+    journal: Option<Recorder>,
 }
 
 /// The shared state of a proxy.
@@ -87,6 +89,7 @@ pub struct Engine {
     state: Mutex<State>,
     crash_hook: Mutex<Option<CrashHook>>,
     crash_hold: Duration,
+    origin: Instant,
 }
 
 impl std::fmt::Debug for Engine {
@@ -122,9 +125,11 @@ impl Engine {
                 windows: Windows::default(),
                 sessions: Sessions::new(session_prefix),
                 calls: HashMap::new(),
+                journal: None,
             }),
             crash_hook: Mutex::new(None),
             crash_hold,
+            origin: Instant::now(),
         }
     }
 
@@ -183,6 +188,35 @@ impl Engine {
             .collect();
         s.windows.clear();
         s.calls.clear();
+        if let Some(j) = s.journal.as_mut() {
+            j.clear();
+        }
+    }
+
+    /// When the engine started: the origin of the journal's times.
+    pub fn origin(&self) -> Instant {
+        self.origin
+    }
+
+    /// Starts keeping the journal (at most `limit` calls), or changes its limit; calls already
+    /// kept stay.
+    pub fn keep_journal(&self, limit: usize) {
+        let mut s = self.state();
+        let kept = s.journal.take().map(|j| j.snapshot());
+        let mut recorder = Recorder::new(self.origin, limit);
+        if let Some(kept) = kept {
+            recorder.restore(kept);
+        }
+        s.journal = Some(recorder);
+    }
+
+    /// The journal so far (empty when it is not kept).
+    pub fn journal(&self) -> Journal {
+        self.state()
+            .journal
+            .as_ref()
+            .map(Recorder::snapshot)
+            .unwrap_or_default()
     }
 
     /// Every figure so far.
@@ -360,14 +394,23 @@ impl Engine {
         }
     }
 
-    /// Adds a call to the tally.
-    pub fn record(&self, request: &AwsRequest, task: Option<&str>, outcome: &Outcome) {
-        self.state().tally.record(
-            task.unwrap_or(UNATTRIBUTED),
-            &request.service,
-            &request.action,
-            outcome,
-        );
+    /// Adds a call to the tally, and to the journal when it is kept.
+    pub(crate) fn record(
+        &self,
+        request: &AwsRequest,
+        task: Option<&str>,
+        outcome: &Outcome,
+        timing: &Timing,
+    ) {
+        let now = Instant::now();
+        let who = task.unwrap_or(UNATTRIBUTED);
+        let mut state = self.state();
+        state
+            .tally
+            .record(who, &request.service, &request.action, outcome);
+        if let Some(j) = state.journal.as_mut() {
+            j.record(request, who, timing, outcome.latency, now);
+        }
     }
 }
 

@@ -9,7 +9,8 @@
 //! - quotas moto does not enforce, checked against moto's state;
 //! - named failures of chosen calls (the nth call, for some seconds, of a task, on a resource),
 //!   also added at run time, and `crash` rules that have the calling Lambda killed;
-//! - every call counted by task, service and action.
+//! - every call counted by task, service and action, and, when asked, kept in order with its
+//!   timing (the journal).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), fault_proxy::ProxyError> {
@@ -33,6 +34,7 @@ mod consistency;
 mod control;
 mod counts;
 mod engine;
+mod journal;
 mod latency;
 mod quotas;
 mod request;
@@ -55,6 +57,7 @@ use tokio::task::JoinHandle;
 pub use consistency::{Kind as ConsistencyKind, KINDS as CONSISTENCY_KINDS};
 pub use counts::{Counts, Row, UNATTRIBUTED};
 pub use engine::{CrashHook, CrashRequest};
+pub use journal::{Call, Journal};
 pub use latency::Latency;
 pub use request::{AwsRequest, Protocol};
 pub use scenario::{
@@ -239,9 +242,25 @@ impl FaultProxy {
         self.engine.add_rule(rule)
     }
 
-    /// Forgets the counts, the rules added at run time and the open windows.
+    /// Forgets the counts, the journal, the rules added at run time and the open windows.
     pub fn reset(&self) {
         self.engine.reset();
+    }
+
+    /// Keeps every call in order from now on, at most `limit` of them ([`FaultProxy::journal`]).
+    pub fn keep_journal(&self, limit: usize) {
+        self.engine.keep_journal(limit);
+    }
+
+    /// The calls kept so far, in order of arrival (empty unless [`FaultProxy::keep_journal`]
+    /// was called).
+    pub fn journal(&self) -> Journal {
+        self.engine.journal()
+    }
+
+    /// The instant the journal's times count from (`Call::at_us`).
+    pub fn origin(&self) -> std::time::Instant {
+        self.engine.origin()
     }
 
     /// Attributes calls signed with `access_key_id` to `task`.

@@ -17,6 +17,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::control;
 use crate::counts::Outcome;
 use crate::engine::{CrashRequest, Engine, Verdict};
+use crate::journal::Timing;
 use crate::request::AwsRequest;
 use crate::shapes;
 
@@ -74,6 +75,7 @@ async fn handle(
     listener_task: Option<String>,
     req: Request<Incoming>,
 ) -> Result<HttpResponse, Dropped> {
+    let arrived = std::time::Instant::now();
     let (parts, body) = req.into_parts();
     let Ok(body) = body.collect().await.map(|b| b.to_bytes()) else {
         return Err(Dropped);
@@ -103,16 +105,23 @@ async fn handle(
         latency: decision.latency,
         ..Outcome::default()
     };
+    let mut timing = Timing {
+        arrived: Some(arrived),
+        ..Timing::default()
+    };
     let path = parts
         .uri
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_owned();
+    // Returns the answer and how long the emulator took to give it.
     let forward = || async {
+        let started = std::time::Instant::now();
         let answer = engine
             .upstream()
             .forward(&parts.method, &path, &parts.headers, body.clone())
             .await;
+        let took = started.elapsed();
         if let Ok(a) = &answer {
             engine.learn(
                 &request,
@@ -120,7 +129,7 @@ async fn handle(
                 &String::from_utf8_lossy(&a.body),
             );
         }
-        answer
+        (answer, took)
     };
     let result = match decision.verdict {
         Verdict::Error(error) => {
@@ -134,6 +143,7 @@ async fn handle(
             let mut response = Response::new(Full::new(Bytes::from(rendered.body)));
             *response.status_mut() =
                 StatusCode::from_u16(rendered.status).unwrap_or(StatusCode::BAD_REQUEST);
+            timing.status = response.status().as_u16();
             for (name, value) in rendered.headers {
                 if let Ok(v) = HeaderValue::from_str(&value) {
                     response.headers_mut().insert(name, v);
@@ -143,7 +153,9 @@ async fn handle(
         }
         Verdict::Reset { after_forward } => {
             if after_forward {
-                outcome.forwarded = forward().await.is_ok();
+                let (answer, took) = forward().await;
+                outcome.forwarded = answer.is_ok();
+                outcome.upstream = took;
             }
             outcome.reset = true;
             Err(Dropped)
@@ -153,7 +165,9 @@ async fn handle(
             after_forward,
         } => {
             if after_forward {
-                outcome.forwarded = forward().await.is_ok();
+                let (answer, took) = forward().await;
+                outcome.forwarded = answer.is_ok();
+                outcome.upstream = took;
             }
             let hook = engine.crash_hook();
             let killed = match hook {
@@ -170,7 +184,8 @@ async fn handle(
             };
             if killed {
                 outcome.crash = true;
-                engine.record(&request, task.as_deref(), &outcome);
+                timing.upstream = outcome.upstream;
+                engine.record(&request, task.as_deref(), &outcome, &timing);
                 tokio::time::sleep(engine.crash_hold()).await;
                 return Err(Dropped);
             }
@@ -183,15 +198,18 @@ async fn handle(
             Err(Dropped)
         }
         Verdict::Forward => match forward().await {
-            Ok(answer) => {
+            (Ok(answer), took) => {
                 outcome.forwarded = true;
+                outcome.upstream = took;
+                timing.status = answer.status.as_u16();
                 let mut response = Response::new(Full::new(answer.body));
                 *response.status_mut() = answer.status;
                 *response.headers_mut() = answer.headers;
                 Ok(response)
             }
-            Err(e) => {
+            (Err(e), _) => {
                 tracing::warn!(error = %e, "upstream unreachable");
+                timing.status = StatusCode::BAD_GATEWAY.as_u16();
                 outcome.error = Some("UpstreamUnreachable".into());
                 let mut response = Response::new(Full::new(Bytes::from(e.to_string())));
                 *response.status_mut() = StatusCode::BAD_GATEWAY;
@@ -199,7 +217,8 @@ async fn handle(
             }
         },
     };
-    engine.record(&request, task.as_deref(), &outcome);
+    timing.upstream = outcome.upstream;
+    engine.record(&request, task.as_deref(), &outcome, &timing);
     result
 }
 

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use fault_proxy::Scenario;
+use responder::bench::percentile;
 use responder::estate;
 use responder::harness::{Harness, HarnessOptions};
 use responder::scenario::for_instance;
@@ -30,14 +31,6 @@ struct Figures {
     ttc_ms: Vec<u64>,
     calls_by_service: BTreeMap<String, u64>,
     retried: u64,
-}
-
-fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted.get(i).copied()
 }
 
 async fn measure(

@@ -351,7 +351,7 @@ pub async fn member_config(base: &SdkConfig) -> Result<SdkConfig> {
     .context("assuming the member account's role")
 }
 
-async fn session_config(
+pub(crate) async fn session_config(
     base: &SdkConfig,
     role_arn: &str,
     external_id: Option<&str>,
@@ -382,13 +382,13 @@ async fn session_config(
         .build())
 }
 
-struct Network {
-    vpc_id: String,
-    subnet_id: String,
-    group_id: String,
+pub(crate) struct Network {
+    pub(crate) vpc_id: String,
+    pub(crate) subnet_id: String,
+    pub(crate) group_id: String,
 }
 
-async fn network(
+pub(crate) async fn network(
     ec2: &aws_sdk_ec2::Client,
     region: &str,
     cidr: &str,
@@ -719,16 +719,7 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
 
     // The member account: the remediation role and one instance.
     let member_cfg = member_config(base).await?;
-    let member_iam = aws_sdk_iam::Client::new(&member_cfg);
-    member_iam
-        .create_role()
-        .role_name(REMEDIATION_ROLE)
-        .assume_role_policy_document(format!(
-            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{security_account}:root"}},"Action":"sts:AssumeRole","Condition":{{"StringEquals":{{"sts:ExternalId":"{EXTERNAL_ID}"}}}}}}]}}"#
-        ))
-        .send()
-        .await
-        .context("CreateRole (member remediation role)")?;
+    remediation_role(&member_cfg, security_account).await?;
     let member_ec2 = aws_sdk_ec2::Client::new(&member_cfg);
     let net_m = network(&member_ec2, &region, "10.30.0.0/16", "10.30.1.0/24", "app").await?;
     let member = instance(&member_ec2, MEMBER_ACCOUNT, "member-app-1", &net_m, &[]).await?;
@@ -811,6 +802,21 @@ async fn expire_on(ddb: &aws_sdk_dynamodb::Client, table: &str) -> Result<()> {
         .send()
         .await
         .with_context(|| format!("UpdateTimeToLive ({table})"))?;
+    Ok(())
+}
+
+/// Creates the remediation role in the account of `member_cfg`, assumable from the security
+/// account with the ExternalId, as the member-account StackSet does.
+pub(crate) async fn remediation_role(member_cfg: &SdkConfig, security_account: &str) -> Result<()> {
+    aws_sdk_iam::Client::new(member_cfg)
+        .create_role()
+        .role_name(REMEDIATION_ROLE)
+        .assume_role_policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{security_account}:root"}},"Action":"sts:AssumeRole","Condition":{{"StringEquals":{{"sts:ExternalId":"{EXTERNAL_ID}"}}}}}}]}}"#
+        ))
+        .send()
+        .await
+        .context("CreateRole (member remediation role)")?;
     Ok(())
 }
 

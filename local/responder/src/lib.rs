@@ -4,11 +4,13 @@
 //! the standard SDK environment names (the moto emulator locally).
 
 pub mod approval;
+pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod estate;
 pub mod false_positives;
 pub mod faults;
+pub mod fleet;
 pub mod harness;
 pub mod history_view;
 pub mod http_client;

@@ -107,6 +107,11 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The server's process id (for its CPU time), while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Clears all emulated state.
     pub async fn reset(&self) -> Result<()> {
         self.request("POST", "/moto-api/reset").await.map(|_| ())

@@ -408,6 +408,19 @@ impl LocalRuntime {
             .map_err(|e| anyhow::anyhow!("{e}"))
     }
 
+    /// Starts every function afresh, as a deployment does: its warm processes are stopped
+    /// once idle and the next invocation of each function is a cold start.
+    pub fn retire_processes(&self) -> Result<()> {
+        let host = self.tasks.host();
+        for name in host.functions() {
+            if let Some(config) = host.config(&name) {
+                host.register(config)
+                    .with_context(|| format!("registering the {name} function again"))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Stops the task processes.
     pub async fn shutdown(&self) {
         self.tasks.host().shutdown().await;
