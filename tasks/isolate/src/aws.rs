@@ -858,17 +858,171 @@ impl AutoScaling for AutoScalingAdapter {
 #[derive(Debug, Clone)]
 pub struct LoadBalancingAdapter {
     client: elb::Client,
+    /// The account and region whose target-group index a warm process keeps (see
+    /// [`TargetGroupIndex`]); `None`: every lookup scans.
+    index_key: Option<String>,
 }
 
 impl LoadBalancingAdapter {
-    /// An adapter over a client.
+    /// An adapter over a client; every lookup scans the account's target groups.
     pub fn new(client: elb::Client) -> Self {
-        LoadBalancingAdapter { client }
+        LoadBalancingAdapter {
+            client,
+            index_key: None,
+        }
     }
 
     /// An adapter for a session's configuration.
     pub fn from_conf(conf: &SdkConfig) -> Self {
         Self::new(elb::Client::new(conf))
+    }
+
+    /// Keeps the target-group index of this account and region (`key`) in the process, so
+    /// the findings a warm process handles share one scan ([`TARGET_GROUP_INDEX_TTL`]).
+    pub fn with_index(mut self, key: impl Into<String>) -> Self {
+        self.index_key = Some(key.into());
+        self
+    }
+}
+
+/// How long a warm process trusts its index of an account's target groups. ELBv2 has no
+/// "which target groups hold this instance" call: `DescribeTargetHealth` answers for one
+/// target group at a time. Without an index, every finding costs one call per instance-type
+/// target group in the instance's VPCs, which an incident touching many instances multiplies
+/// into throttling. With it, the scan is made at most once per account and region per process
+/// and period, and each finding confirms only the target groups the index names
+/// (`registered_ports`). The price: an instance registered in a target group after the scan
+/// and less than this long before containment is not deregistered; the quarantine group
+/// admits no load balancer traffic, so such a target fails its health checks instead.
+pub const TARGET_GROUP_INDEX_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// At most this many `DescribeTargetHealth` calls in flight while an index is built.
+pub const TARGET_GROUP_SCAN_CONCURRENCY: usize = 8;
+
+/// Which instance-type target groups held which instances, at one time.
+#[derive(Debug, Clone)]
+pub struct TargetGroupIndex {
+    built: std::time::Instant,
+    /// Instance id -> (target group ARN, its VPC).
+    holders: std::collections::HashMap<String, Vec<(String, String)>>,
+}
+
+type Indexes = std::sync::Mutex<std::collections::HashMap<String, TargetGroupIndex>>;
+
+/// The indexes of this process, by account and region.
+fn indexes() -> &'static Indexes {
+    static INDEXES: std::sync::OnceLock<Indexes> = std::sync::OnceLock::new();
+    INDEXES.get_or_init(Default::default)
+}
+
+impl LoadBalancingAdapter {
+    /// Every instance-type target group of the account and region, with its VPC.
+    async fn instance_target_groups(&self) -> Result<Vec<(String, String)>, TaskError> {
+        let mut groups = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .describe_target_groups()
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| classify_elb("elasticloadbalancing:DescribeTargetGroups", &e))?;
+            for tg in out.target_groups() {
+                if tg.target_type() != Some(&TargetTypeEnum::Instance) {
+                    continue;
+                }
+                if let (Some(arn), Some(vpc)) = (tg.target_group_arn(), tg.vpc_id()) {
+                    groups.push((arn.to_string(), vpc.to_string()));
+                }
+            }
+            match out.next_marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                _ => return Ok(groups),
+            }
+        }
+    }
+
+    /// The ids of the targets of one target group (`None` when it no longer exists).
+    async fn target_ids(&self, arn: &str) -> Result<Option<Vec<String>>, TaskError> {
+        match self
+            .client
+            .describe_target_health()
+            .target_group_arn(arn)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(Some(
+                o.target_health_descriptions()
+                    .iter()
+                    .filter_map(|d| d.target().and_then(|t| t.id()).map(str::to_string))
+                    .collect(),
+            )),
+            Err(e) if error_code(&e) == Some("TargetGroupNotFound") => Ok(None),
+            Err(e) => Err(classify_elb(
+                "elasticloadbalancing:DescribeTargetHealth",
+                &e,
+            )),
+        }
+    }
+
+    /// Scans every instance-type target group, [`TARGET_GROUP_SCAN_CONCURRENCY`] at a time.
+    async fn build_index(&self) -> Result<TargetGroupIndex, TaskError> {
+        let groups = self.instance_target_groups().await?;
+        let mut holders: std::collections::HashMap<String, Vec<(String, String)>> =
+            Default::default();
+        for chunk in groups.chunks(TARGET_GROUP_SCAN_CONCURRENCY) {
+            let answers =
+                futures::future::join_all(chunk.iter().map(|(arn, _)| self.target_ids(arn))).await;
+            for ((arn, vpc), ids) in chunk.iter().zip(answers) {
+                for id in ids?.unwrap_or_default() {
+                    let entry = holders.entry(id).or_default();
+                    if !entry.iter().any(|(a, _)| a == arn) {
+                        entry.push((arn.clone(), vpc.clone()));
+                    }
+                }
+            }
+        }
+        Ok(TargetGroupIndex {
+            built: std::time::Instant::now(),
+            holders,
+        })
+    }
+
+    /// The instance-type target groups in `vpc_ids` that may hold the instance: from the
+    /// process's index when it is fresh (building it otherwise), or every one without an
+    /// index key.
+    async fn candidates(
+        &self,
+        instance_id: &str,
+        vpc_ids: &[String],
+    ) -> Result<Vec<String>, TaskError> {
+        let in_vpcs =
+            |(arn, vpc): &(String, String)| vpc_ids.iter().any(|v| v == vpc).then(|| arn.clone());
+        let Some(key) = &self.index_key else {
+            let groups = self.instance_target_groups().await?;
+            return Ok(groups.iter().filter_map(in_vpcs).collect());
+        };
+        let cached = indexes()
+            .lock()
+            .ok()
+            .and_then(|m| m.get(key).cloned())
+            .filter(|i| i.built.elapsed() < TARGET_GROUP_INDEX_TTL);
+        let index = match cached {
+            Some(i) => i,
+            None => {
+                let i = self.build_index().await?;
+                if let Ok(mut m) = indexes().lock() {
+                    m.insert(key.clone(), i.clone());
+                }
+                i
+            }
+        };
+        Ok(index
+            .holders
+            .get(instance_id)
+            .map(|h| h.iter().filter_map(in_vpcs).collect())
+            .unwrap_or_default())
     }
 }
 
@@ -906,28 +1060,9 @@ impl LoadBalancing for LoadBalancingAdapter {
         instance_id: &str,
         vpc_ids: &[String],
     ) -> Result<Vec<Registration>, TaskError> {
-        let mut arns = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let out = self
-                .client
-                .describe_target_groups()
-                .set_marker(marker.take())
-                .send()
-                .await
-                .map_err(|e| classify_elb("elasticloadbalancing:DescribeTargetGroups", &e))?;
-            for tg in out.target_groups() {
-                let instance_type = tg.target_type() == Some(&TargetTypeEnum::Instance);
-                let in_vpc = tg.vpc_id().is_some_and(|v| vpc_ids.iter().any(|x| x == v));
-                if let (true, true, Some(arn)) = (instance_type, in_vpc, tg.target_group_arn()) {
-                    arns.push(arn.to_string());
-                }
-            }
-            match out.next_marker() {
-                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
-                _ => break,
-            }
-        }
+        // Each candidate is confirmed with its own DescribeTargetHealth: the ports, and no
+        // deregistration of a target that has left since the index was built.
+        let arns = self.candidates(instance_id, vpc_ids).await?;
         let mut regs = Vec::new();
         for arn in arns {
             match self.registered_ports(&arn, instance_id).await? {

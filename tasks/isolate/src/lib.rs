@@ -72,7 +72,10 @@ pub async fn handle(
                 cfg,
                 &aws::Ec2Adapter::from_conf(&conf),
                 &aws::AutoScalingAdapter::from_conf(&conf),
-                &aws::LoadBalancingAdapter::from_conf(&conf),
+                &aws::LoadBalancingAdapter::from_conf(&conf).with_index(format!(
+                    "{}/{}/{}",
+                    target.scope.partition, target.scope.account, target.scope.region
+                )),
             )
             .await?;
             tracing::info!(

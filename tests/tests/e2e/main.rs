@@ -18,4 +18,5 @@ mod regions;
 mod restore;
 mod runtime;
 mod sfn_api;
+mod target_groups;
 mod trust;
