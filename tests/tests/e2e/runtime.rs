@@ -14,7 +14,7 @@ use serde_json::Value;
 const FORGED: &str = "Approve: https://attacker.example/";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_runtime_finding_on_an_instance_is_contained_and_its_host_evidence_is_shown_inert(
+async fn runtime_and_malware_findings_on_instances_are_contained_and_host_evidence_is_shown_inert(
 ) -> Result<()> {
     with_harness(Options::default(), |h| async move {
         let e = &h.estate;
@@ -73,6 +73,27 @@ async fn a_runtime_finding_on_an_instance_is_contained_and_its_host_evidence_is_
             lines.iter().all(|l| !l.starts_with(FORGED)),
             "no forged line: {lines:#?}"
         );
+
+        // Malware Protection for EC2 at HIGH: contained at once by the same path.
+        let id = "e2e1304malware";
+        let mut event = for_instance(
+            fixture("ec2-malware-file-medium.json")?,
+            id,
+            &e.multi,
+            &e.region,
+        );
+        event["detail"]["severity"] = serde_json::json!(8);
+        let s = h.run("malware high", &event).await?;
+        assert_eq!(
+            (s.status.as_str(), s.outcome.as_str()),
+            ("SUCCEEDED", "contained"),
+            "{s:#?}"
+        );
+        let st = readback::instance(&h.security, &e.multi.instance_id).await?;
+        assert!(st
+            .interfaces
+            .iter()
+            .all(|i| i.group_names == [markers::QUARANTINE_GROUP_NAME]));
         Ok(())
     })
     .await
