@@ -250,6 +250,22 @@ impl Ec2Isolation for Ec2Adapter {
         })
     }
 
+    async fn instance_interfaces(&self, instance_id: &str) -> Result<Vec<Interface>, TaskError> {
+        let out = self
+            .client
+            .describe_network_interfaces()
+            .filters(
+                Filter::builder()
+                    .name("attachment.instance-id")
+                    .values(instance_id)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| classify_sdk_error("ec2:DescribeNetworkInterfaces", &e))?;
+        Ok(interfaces_of(&out))
+    }
+
     async fn describe_interfaces(&self, ids: &[String]) -> Result<Vec<Interface>, TaskError> {
         let out = self
             .client
@@ -258,48 +274,7 @@ impl Ec2Isolation for Ec2Adapter {
             .send()
             .await
             .map_err(|e| classify_sdk_error("ec2:DescribeNetworkInterfaces", &e))?;
-        Ok(out
-            .network_interfaces()
-            .iter()
-            .filter_map(|n| {
-                let mut ipv4: Vec<(bool, String)> = n
-                    .private_ip_addresses()
-                    .iter()
-                    .filter_map(|a| {
-                        Some((
-                            !a.primary().unwrap_or(false),
-                            a.private_ip_address()?.to_string(),
-                        ))
-                    })
-                    .collect();
-                if ipv4.is_empty() {
-                    ipv4.extend(n.private_ip_address().map(|a| (false, a.to_string())));
-                }
-                ipv4.sort();
-                Some(Interface {
-                    id: n.network_interface_id()?.to_string(),
-                    vpc_id: n.vpc_id().unwrap_or_default().to_string(),
-                    subnet_id: n.subnet_id().unwrap_or_default().to_string(),
-                    group_ids: n
-                        .groups()
-                        .iter()
-                        .filter_map(|g| g.group_id().map(str::to_string))
-                        .collect(),
-                    tags: tags_map(n.tag_set()),
-                    ipv4: ipv4.into_iter().map(|(_, a)| a).collect(),
-                    ipv6: n
-                        .ipv6_addresses()
-                        .iter()
-                        .filter_map(|a| a.ipv6_address().map(str::to_string))
-                        .collect(),
-                    conntrack: n.connection_tracking_configuration().map(|c| ConnTracking {
-                        tcp_established: c.tcp_established_timeout(),
-                        udp_stream: c.udp_stream_timeout(),
-                        udp: c.udp_timeout(),
-                    }),
-                })
-            })
-            .collect())
+        Ok(interfaces_of(&out))
     }
 
     async fn find_group(
@@ -1144,4 +1119,52 @@ impl LoadBalancing for LoadBalancingAdapter {
             .map(|_| ())
             .map_err(|e| classify_elb("elasticloadbalancing:RegisterTargets", &e))
     }
+}
+
+/// The interfaces of a `DescribeNetworkInterfaces` answer, with their groups, tags and
+/// addresses (the primary private address first).
+fn interfaces_of(
+    out: &ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput,
+) -> Vec<Interface> {
+    out.network_interfaces()
+        .iter()
+        .filter_map(|n| {
+            let mut ipv4: Vec<(bool, String)> = n
+                .private_ip_addresses()
+                .iter()
+                .filter_map(|a| {
+                    Some((
+                        !a.primary().unwrap_or(false),
+                        a.private_ip_address()?.to_string(),
+                    ))
+                })
+                .collect();
+            if ipv4.is_empty() {
+                ipv4.extend(n.private_ip_address().map(|a| (false, a.to_string())));
+            }
+            ipv4.sort();
+            Some(Interface {
+                id: n.network_interface_id()?.to_string(),
+                vpc_id: n.vpc_id().unwrap_or_default().to_string(),
+                subnet_id: n.subnet_id().unwrap_or_default().to_string(),
+                group_ids: n
+                    .groups()
+                    .iter()
+                    .filter_map(|g| g.group_id().map(str::to_string))
+                    .collect(),
+                tags: tags_map(n.tag_set()),
+                ipv4: ipv4.into_iter().map(|(_, a)| a).collect(),
+                ipv6: n
+                    .ipv6_addresses()
+                    .iter()
+                    .filter_map(|a| a.ipv6_address().map(str::to_string))
+                    .collect(),
+                conntrack: n.connection_tracking_configuration().map(|c| ConnTracking {
+                    tcp_established: c.tcp_established_timeout(),
+                    udp_stream: c.udp_stream_timeout(),
+                    udp: c.udp_timeout(),
+                }),
+            })
+        })
+        .collect()
 }

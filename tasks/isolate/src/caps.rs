@@ -22,6 +22,9 @@ pub trait Ec2Isolation: Send + Sync {
         -> Result<InstanceAttributes, TaskError>;
     /// `DescribeNetworkInterfaces` for the given ids, with their groups and tags.
     async fn describe_interfaces(&self, ids: &[String]) -> Result<Vec<Interface>, TaskError>;
+    /// `DescribeNetworkInterfaces` of the interfaces attached to an instance (filter
+    /// `attachment.instance-id`): read beside `DescribeInstances`, not after it.
+    async fn instance_interfaces(&self, instance_id: &str) -> Result<Vec<Interface>, TaskError>;
     /// The group of this role in a VPC, found by name or by role tag.
     async fn find_group(
         &self,

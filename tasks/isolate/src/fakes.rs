@@ -295,6 +295,19 @@ impl Ec2Isolation for FakeEc2 {
             .collect())
     }
 
+    async fn instance_interfaces(&self, instance_id: &str) -> Result<Vec<Interface>, TaskError> {
+        let s = self.enter("describe_interfaces", instance_id, false)?;
+        let ids = s
+            .instances
+            .get(instance_id)
+            .map(|i| i.interface_ids.clone())
+            .unwrap_or_default();
+        Ok(ids
+            .iter()
+            .filter_map(|i| s.interfaces.get(i).cloned())
+            .collect())
+    }
+
     async fn find_group(
         &self,
         vpc_id: &str,

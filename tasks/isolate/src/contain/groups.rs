@@ -176,10 +176,13 @@ fn wanted_rules(role: GroupRole, run: &Run<'_>, sm: &SessionManager) -> Vec<Grou
 
 /// Finds or creates the group of a role in a VPC and brings its rules to the wanted set.
 /// Returns its id (`None` in a dry run when it does not exist yet).
+/// `found` is the group as `find_group` read it moments ago (read beside the other lookups,
+/// so the calls before the move run at once rather than one after another).
 async fn ensure_group(
     run: &mut Run<'_>,
     vpc_id: &str,
     role: GroupRole,
+    found: Option<SecurityGroup>,
     wanted: Vec<GroupRule>,
 ) -> Result<Option<String>, TaskError> {
     let dry = run.dry();
@@ -188,7 +191,7 @@ async fn ensure_group(
         GroupRole::Untrack => "ensure-untrack-group",
     };
     let ec2 = run.ec2;
-    let (group, created) = match ec2.find_group(vpc_id, role).await? {
+    let (group, created) = match found {
         Some(g) => (g, false),
         None => {
             let Some(id) = ec2.create_group(vpc_id, role, dry).await? else {
@@ -304,9 +307,24 @@ pub(super) async fn prepare(
     let vpcs: BTreeSet<String> = interfaces.iter().map(|i| i.vpc_id.clone()).collect();
     let mut plans = BTreeMap::new();
     for vpc in vpcs {
-        let sm = session_manager(run, &vpc).await?;
+        // The three reads before the move, at once: the Session Manager endpoints and both
+        // groups (the untrack group is read even when no interface needs it: one call in the
+        // same round trip, against one more round trip when one does).
+        let (sm, found_quarantine, found_untrack) = tokio::join!(
+            session_manager(run, &vpc),
+            run.ec2.find_group(&vpc, GroupRole::Quarantine),
+            async {
+                if run.cfg.cut_tracked_connections {
+                    run.ec2.find_group(&vpc, GroupRole::Untrack).await
+                } else {
+                    Ok(None)
+                }
+            }
+        );
+        let (sm, found_quarantine, found_untrack) = (sm?, found_quarantine?, found_untrack?);
         let wanted = wanted_rules(GroupRole::Quarantine, run, &sm);
-        let quarantine = ensure_group(run, &vpc, GroupRole::Quarantine, wanted).await?;
+        let quarantine =
+            ensure_group(run, &vpc, GroupRole::Quarantine, found_quarantine, wanted).await?;
         let pending = interfaces.iter().any(|i| {
             i.vpc_id == vpc
                 && quarantine
@@ -316,7 +334,7 @@ pub(super) async fn prepare(
         let mut untrack = None;
         if run.cfg.cut_tracked_connections && pending {
             let wanted = wanted_rules(GroupRole::Untrack, run, &sm);
-            untrack = ensure_group(run, &vpc, GroupRole::Untrack, wanted).await?;
+            untrack = ensure_group(run, &vpc, GroupRole::Untrack, found_untrack, wanted).await?;
         }
         plans.insert(
             vpc,

@@ -153,7 +153,14 @@ pub(crate) async fn read_instance(
     ec2: &dyn Ec2Isolation,
     instance_id: &str,
 ) -> Result<(Instance, Vec<Interface>), TaskError> {
-    let instance = ec2.describe_instance(instance_id).await?.ok_or_else(|| {
+    // The instance and its attached interfaces in one round trip: the filtered read is used
+    // when it names exactly the instance's interfaces, else (an interface attached or
+    // detached between the two reads) they are read again by id.
+    let (instance, attached) = tokio::join!(
+        ec2.describe_instance(instance_id),
+        ec2.instance_interfaces(instance_id)
+    );
+    let instance = instance?.ok_or_else(|| {
         TaskError::new(
             names::REMEDIATION_TARGET_NOT_FOUND,
             format!("instance {instance_id} does not exist"),
@@ -168,7 +175,21 @@ pub(crate) async fn read_instance(
             ),
         ));
     }
-    let interfaces = read_interfaces(ec2, &instance.interface_ids).await?;
+    let attached = attached?;
+    let same = attached.len() == instance.interface_ids.len()
+        && instance
+            .interface_ids
+            .iter()
+            .all(|id| attached.iter().any(|i| &i.id == id));
+    let interfaces = if same {
+        instance
+            .interface_ids
+            .iter()
+            .filter_map(|id| attached.iter().find(|i| &i.id == id).cloned())
+            .collect()
+    } else {
+        read_interfaces(ec2, &instance.interface_ids).await?
+    };
     Ok((instance, interfaces))
 }
 
