@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use responder_aws::classify_sdk_error;
 use responder_core::TaskError;
 
-use crate::{expires_at, rfc3339, Action, Counts, Ledger, Mark, TypeState, Written};
+use crate::{expires_at, rfc3339, Action, Entry, Ledger, Mark, TypeState, Written};
 
 /// The IAM actions of every AWS call this task makes (the deploy template's least-privilege
 /// test compares the task's role against this list). All on the ledger table, in the
@@ -86,8 +86,12 @@ fn conditional_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
 
 #[async_trait]
 impl Ledger for DynamoLedger {
-    async fn counts(&self, finding_type: &str, since: DateTime<Utc>) -> Result<Counts, TaskError> {
-        let mut counts = Counts::default();
+    async fn entries(
+        &self,
+        finding_type: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Entry>, TaskError> {
+        let mut entries = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
             let out = self
@@ -97,7 +101,7 @@ impl Ledger for DynamoLedger {
                 .consistent_read(true)
                 .key_condition_expression("#pk = :t AND begins_with(#sk, :p)")
                 .filter_expression("#ae >= :since")
-                .projection_expression("#m")
+                .projection_expression("#ae, #m")
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#sk", SK)
                 .expression_attribute_names("#ae", "atMillis")
@@ -110,14 +114,15 @@ impl Ledger for DynamoLedger {
                 .await
                 .map_err(|e| classify_sdk_error("dynamodb:Query", &e))?;
             for item in out.items() {
-                counts.actions += 1;
-                if item.get("marked").and_then(|m| m.as_bool().ok()) == Some(&true) {
-                    counts.false_positives += 1;
-                }
+                let Some(at) = millis_of(item, "atMillis") else {
+                    continue;
+                };
+                let marked = item.get("marked").and_then(|m| m.as_bool().ok()) == Some(&true);
+                entries.push(Entry { at, marked });
             }
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(counts),
+                _ => return Ok(entries),
             }
         }
     }

@@ -107,11 +107,38 @@ pub struct TypeState {
     pub turned_down_at: Option<DateTime<Utc>>,
 }
 
+/// One recorded action, as the count reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    /// When the action was taken.
+    pub at: DateTime<Utc>,
+    /// Whether an analyst marked it as a false positive.
+    pub marked: bool,
+}
+
+/// The counts of the entries at or after `since`.
+pub fn count(entries: &[Entry], since: DateTime<Utc>) -> Counts {
+    let mut c = Counts::default();
+    for e in entries.iter().filter(|e| e.at >= since) {
+        c.actions += 1;
+        c.false_positives += u32::from(e.marked);
+    }
+    c
+}
+
 /// The false-positive ledger.
 #[async_trait]
 pub trait Ledger: Send + Sync {
+    /// The actions of a type recorded at or after `since`.
+    async fn entries(
+        &self,
+        finding_type: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Entry>, TaskError>;
     /// The actions of a type recorded at or after `since`, and the marked ones among them.
-    async fn counts(&self, finding_type: &str, since: DateTime<Utc>) -> Result<Counts, TaskError>;
+    async fn counts(&self, finding_type: &str, since: DateTime<Utc>) -> Result<Counts, TaskError> {
+        Ok(count(&self.entries(finding_type, since).await?, since))
+    }
     /// The type's re-enabling and crossing times.
     async fn type_state(&self, finding_type: &str) -> Result<TypeState, TaskError>;
     /// Claims the crossing of the threshold at `now`: true for the first claim since the type
@@ -154,13 +181,19 @@ pub async fn read(
     now: DateTime<Utc>,
 ) -> Result<LedgerReading, TaskError> {
     let fp = &policy.false_positives;
-    let state = ledger.type_state(finding_type).await?;
     let window_start = now - Duration::days(i64::from(fp.window_days));
+    // Both reads at once (this is on every finding's way to classify); the re-enabling time
+    // then narrows the window's entries.
+    let (state, entries) = tokio::join!(
+        ledger.type_state(finding_type),
+        ledger.entries(finding_type, window_start)
+    );
+    let (state, entries) = (state?, entries?);
     let since = match state.reenabled_at {
         Some(r) if r > window_start => r,
         _ => window_start,
     };
-    let counts = ledger.counts(finding_type, since).await?;
+    let counts = count(&entries, since);
     let first_crossing = fp.judge(counts.actions, counts.false_positives) == Verdict::ApprovalFirst
         && ledger.claim_crossing(finding_type, now).await?;
     if first_crossing {

@@ -18,16 +18,16 @@ struct Memory {
 
 #[async_trait]
 impl Ledger for Memory {
-    async fn counts(&self, ty: &str, since: DateTime<Utc>) -> Result<Counts, TaskError> {
+    async fn entries(&self, ty: &str, since: DateTime<Utc>) -> Result<Vec<Entry>, TaskError> {
         let items = self.items.lock().expect("lock");
-        let mut c = Counts::default();
-        for ((t, _), (at, marked)) in items.iter() {
-            if t == ty && *at >= since {
-                c.actions += 1;
-                c.false_positives += u32::from(*marked);
-            }
-        }
-        Ok(c)
+        Ok(items
+            .iter()
+            .filter(|((t, _), (at, _))| t == ty && *at >= since)
+            .map(|(_, (at, marked))| Entry {
+                at: *at,
+                marked: *marked,
+            })
+            .collect())
     }
     async fn type_state(&self, ty: &str) -> Result<TypeState, TaskError> {
         Ok(self
