@@ -91,6 +91,18 @@ fn summary_table(f: &FindingSummary, expires_at: i64) -> String {
     html
 }
 
+/// What approval will do, as the approval request said it (empty for links issued without it).
+fn plan_list(plan: &[String]) -> String {
+    if plan.is_empty() {
+        return String::new();
+    }
+    let items: String = plan
+        .iter()
+        .map(|step| format!("<li>{}</li>", escape(step)))
+        .collect();
+    format!("<p>If you approve, the pipeline will:</p><ul>{items}</ul>")
+}
+
 /// `GET`: the finding and the decision form. Decides nothing.
 pub fn confirm(p: &Payload) -> Response<String> {
     let approve = "<button type=\"submit\" name=\"decision\" value=\"approve\" class=\"approve\">Approve containment</button>";
@@ -116,8 +128,9 @@ pub fn confirm(p: &Payload) -> Response<String> {
          <label>Your name or email (recorded with the decision)\
          <input name=\"analyst\" maxlength=\"200\" autocomplete=\"email\"></label>\
          <label>Comment (optional)<textarea name=\"comment\" rows=\"3\" maxlength=\"2000\"></textarea></label>\
-         {buttons}</form>",
+         {plan}{buttons}</form>",
         table = summary_table(&p.finding, p.expires_at),
+        plan = plan_list(&p.finding.plan),
     );
     page(StatusCode::OK, title, &content)
 }

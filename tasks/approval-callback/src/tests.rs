@@ -73,6 +73,7 @@ fn summary() -> FindingSummary {
         region: "us-east-1".into(),
         resource: "Instance i-0123\"onmouseover=\"x".into(),
         evidence: vec!["script: /tmp/<img src=x onerror=alert(1)>".into()],
+        plan: vec!["isolate instance <i-0123>: quarantine".into()],
     }
 }
 
@@ -154,6 +155,10 @@ async fn get_shows_the_escaped_summary_and_the_form_and_decides_nothing() {
     assert!(
         body.contains("/tmp/&lt;img src=x onerror=alert(1)&gt;") && !body.contains("<img"),
         "host evidence is escaped"
+    );
+    assert!(
+        body.contains("If you approve, the pipeline will:</p><ul><li>isolate instance &lt;i-0123&gt;: quarantine</li></ul>"),
+        "the plan, escaped: {body}"
     );
     assert!(body.contains("Backdoor:EC2/C&amp;CActivity.B!DNS"));
     assert!(body.contains("Instance i-0123&quot;onmouseover=&quot;x"));

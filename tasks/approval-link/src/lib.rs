@@ -130,6 +130,10 @@ pub struct FindingSummary {
     /// to [`MAX_EVIDENCE_LEN`]): attacker-written text, escaped by the page.
     #[serde(rename = "v", default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
+    /// What approval will do, as the approval request says it (set by `await-approval`; each
+    /// step cut to [`MAX_FIELD_LEN`]).
+    #[serde(rename = "p", default, skip_serializing_if = "Vec::is_empty")]
+    pub plan: Vec<String>,
 }
 
 /// The most host-evidence lines a link carries (the page shows them; the notification has all).
@@ -163,7 +167,14 @@ impl FindingSummary {
                         .collect()
                 })
                 .unwrap_or_default(),
+            plan: Vec::new(),
         }
+    }
+
+    /// The summary with what approval will do.
+    pub fn with_plan(mut self, plan: &[String]) -> Self {
+        self.plan = plan.iter().map(|p| clip(p)).collect();
+        self
     }
 }
 

@@ -16,6 +16,7 @@ fn summary() -> FindingSummary {
         region: "us-east-1".into(),
         resource: "Instance i-0123456789abcdef0".into(),
         evidence: Vec::new(),
+        plan: Vec::new(),
     }
 }
 

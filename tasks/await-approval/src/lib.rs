@@ -135,7 +135,9 @@ pub async fn request_approval(
 ) -> Result<ApprovalOutput, TaskError> {
     // The bound on `timeout_seconds` keeps this addition far from overflow.
     let expires_at = now.timestamp() + input.timeout_seconds as i64;
-    let summary = FindingSummary::from_finding(&input.document.finding);
+    let summary = FindingSummary::from_finding(&input.document.finding).with_plan(
+        &message::containment_plan(&input.document.finding, input.document.decision.route),
+    );
     let link = |intent| -> Result<String, TaskError> {
         let payload = Payload::new(
             input.task_token.clone(),

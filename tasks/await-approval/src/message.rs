@@ -141,7 +141,8 @@ pub fn build_message(
 }
 
 /// What containment does on each route, in plain sentences for the analyst.
-fn containment_plan(f: &Finding, route: Route) -> Vec<String> {
+/// What approval will do, one step per line (the request and the approval page show it).
+pub(crate) fn containment_plan(f: &Finding, route: Route) -> Vec<String> {
     match (&f.resource, route) {
         (Resource::Instance(i), Route::Ec2) => vec![
             format!(

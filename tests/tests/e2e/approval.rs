@@ -34,6 +34,11 @@ async fn medium_finding_approved_through_the_link_is_contained() -> Result<()> {
         let (status, page) = open_link(&approve).await?;
         assert_eq!(status, 200, "{page}");
         assert!(page.contains(id), "the page names the finding");
+        assert!(
+            page.contains("If you approve, the pipeline will:")
+                && page.contains("into the quarantine security group"),
+            "the page shows the plan: {page}"
+        );
         // Give a wrongly deciding GET every chance to reach the execution.
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(
