@@ -784,6 +784,12 @@ fn victim_steps(ctx: &Context) -> Vec<String> {
         .next()
         .map(|c| c.to_uppercase().chain(chars).collect())
         .unwrap_or_default();
+    if s.resource_type.as_deref() == Some("EKSCluster") {
+        return vec![
+            format!("Not contained automatically: {fix}."),
+            "Review the finding in GuardDuty (its Kubernetes user, image and process) before and after these steps.".to_string(),
+        ];
+    }
     vec![
         format!(
             "Not isolated: {} is the target of {}, not its actor. Recommended fix: {fix}.",

@@ -15,11 +15,13 @@ use crate::error::{names, TaskError};
 mod activity;
 mod asff;
 pub mod evidence;
+pub mod kubernetes;
 mod sources;
 
 pub use activity::ResourceRole;
 pub use asff::FindingArn;
 pub use evidence::HostEvidence;
+pub use kubernetes::KubernetesWorkload;
 pub use sources::Sources;
 
 /// The largest event accepted, in bytes. EventBridge events are at most 256 KiB.
@@ -85,6 +87,9 @@ pub struct Finding {
     /// Protection's detections): evidence for people, written by the host, deciding nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_evidence: Option<HostEvidence>,
+    /// The Kubernetes workload of an EKS finding (valid names only), for the analysts' steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<KubernetesWorkload>,
 }
 
 /// How a finding sent by a Security Hub custom action was read.
@@ -392,6 +397,7 @@ impl Finding {
             requested_by_analyst: false,
             security_hub: None,
             host_evidence: HostEvidence::parse(service),
+            kubernetes: KubernetesWorkload::parse(resource_value),
         })
     }
 

@@ -35,6 +35,7 @@ pub fn instance_finding(instance_id: &str) -> Finding {
         requested_by_analyst: false,
         security_hub: None,
         host_evidence: None,
+        kubernetes: None,
     }
 }
 

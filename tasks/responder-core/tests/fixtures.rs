@@ -46,7 +46,8 @@ struct Expected {
     interfaces: Option<usize>,
     account: &'static str,
     dry_run: bool,
-    /// The instance is the target of the activity: notified with a recommended fix.
+    /// Notified with a recommended fix: the instance is the target of the activity, or the
+    /// finding names a Kubernetes workload (the steps to contain it by hand).
     victim: bool,
 }
 
@@ -100,6 +101,9 @@ impl Case {
         self.with(|e| e.account = a)
     }
     fn victim(self) -> Self {
+        self.with(|e| e.victim = true)
+    }
+    fn kubernetes_steps(self) -> Self {
         self.with(|e| e.victim = true)
     }
 }
@@ -181,7 +185,9 @@ fn cases() -> Vec<Case> {
             .reasons(&["retired"]),
         // Other resource types: notify only, whatever else the finding carries.
         ok("s3-notify-only.json", Medium, NotifyOnly, Notify).reasons(&["S3Bucket", "notify only"]),
-        ok("eks-notify-only.json", Medium, NotifyOnly, Notify).reasons(&["EKSCluster"]),
+        ok("eks-notify-only.json", Medium, NotifyOnly, Notify)
+            .reasons(&["EKSCluster", "Kubernetes workload"])
+            .kubernetes_steps(),
         ok("ecs-notify-only.json", High, NotifyOnly, Notify).reasons(&["ECSCluster"]),
         ok("rds-notify-only.json", High, NotifyOnly, Notify).reasons(&["RDSDBInstance"]),
         ok("lambda-notify-only.json", High, NotifyOnly, Notify).reasons(&["Lambda"]),
@@ -472,6 +478,7 @@ fn a_custom_action_maps_to_the_finding_guardduty_would_send() {
         requested_by_analyst: false,
         security_hub: None,
         host_evidence: None,
+        kubernetes: None,
         ..f.clone()
     };
     assert_eq!(f.idempotency_key(), own.idempotency_key());

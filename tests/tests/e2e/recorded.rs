@@ -106,3 +106,41 @@ async fn root_credentials_are_recorded_and_never_changed() -> Result<()> {
     })
     .await
 }
+
+/// An EKS workload finding is recorded with the Kubernetes steps to contain it by hand: the
+/// notification's next steps name the pod, its namespace and the commands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_eks_workload_finding_is_notified_with_the_kubernetes_steps() -> Result<()> {
+    with_harness(Options::default(), |h| async move {
+        let e = &h.estate;
+        let id = "e2e1305eks";
+        let s = h
+            .run(
+                id,
+                &retarget(
+                    fixture("eks-notify-only.json")?,
+                    id,
+                    &e.security_account,
+                    &e.region,
+                ),
+            )
+            .await?;
+        assert_eq!(s.outcome, "recorded", "{s:#?}");
+        let notes = end_to_end::notifications_for(&h, id).await?;
+        let body = notes
+            .first()
+            .and_then(|n| n.json())
+            .ok_or_else(|| anyhow::anyhow!("no JSON notification: {notes:#?}"))?;
+        let steps = body["nextSteps"].to_string();
+        for part in [
+            "Not contained automatically",
+            "kubectl -n default label pod debug-shell guardduty-responder/quarantine=true",
+            "kubectl cordon",
+            "revoke that role's active sessions",
+        ] {
+            assert!(steps.contains(part), "{part}: {steps}");
+        }
+        Ok(())
+    })
+    .await
+}

@@ -49,7 +49,18 @@ pub(super) fn route(finding: &Finding, reasons: &mut Vec<String>) -> (Route, Opt
                 "resource type {resource_type:?} from the finding ({}) has no automatic containment; notify only",
                 src.resource_type
             ));
-            return (Route::NotifyOnly, None);
+            // An EKS workload: the notification gives the Kubernetes steps to take by hand.
+            let fix = finding
+                .kubernetes
+                .as_ref()
+                .filter(|_| resource_type == "EKSCluster")
+                .map(|w| {
+                    reasons.push(format!(
+                        "the Kubernetes workload from the finding (detail.resource.kubernetesDetails) is named with the steps to contain it by hand"
+                    ));
+                    w.containment_steps()
+                });
+            return (Route::NotifyOnly, fix);
         }
     };
     let route_reason = format!(

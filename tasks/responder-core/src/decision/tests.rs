@@ -177,6 +177,7 @@ fn an_analyst_request_keeps_the_rules_and_says_who_asked() {
         requested_by_analyst: true,
         security_hub: Some(origin(mapped)),
         host_evidence: None,
+        kubernetes: None,
         ..ec2(severity, BACKDOOR, "111111111111")
     };
     let p = Policy::default();

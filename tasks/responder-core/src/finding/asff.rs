@@ -154,6 +154,7 @@ pub(super) fn from_custom_action(event: &Map<String, Value>) -> Result<Finding, 
         requested_by_analyst: true,
         security_hub: Some(origin),
         host_evidence: None,
+        kubernetes: None,
     })
 }
 
