@@ -55,9 +55,10 @@ pub(super) fn route(finding: &Finding, reasons: &mut Vec<String>) -> (Route, Opt
                 .as_ref()
                 .filter(|_| resource_type == "EKSCluster")
                 .map(|w| {
-                    reasons.push(format!(
+                    reasons.push(
                         "the Kubernetes workload from the finding (detail.resource.kubernetesDetails) is named with the steps to contain it by hand"
-                    ));
+                            .to_string(),
+                    );
                     w.containment_steps()
                 });
             return (Route::NotifyOnly, fix);
