@@ -466,6 +466,8 @@ async fn the_source_of_stolen_credentials_gets_imdsv2_recorded_and_harden_mode_d
     let ec2 = ec2();
     let t = Target {
         credential_source: true,
+
+        vpc_hint: Vec::new(),
         ..target(Mode::Contain)
     };
     isolate(
@@ -491,6 +493,8 @@ async fn the_source_of_stolen_credentials_gets_imdsv2_recorded_and_harden_mode_d
     let ec2 = self::ec2();
     let t = Target {
         credential_source: true,
+
+        vpc_hint: Vec::new(),
         ..target(Mode::Harden)
     };
     let r = isolate(
@@ -509,4 +513,57 @@ async fn the_source_of_stolen_credentials_gets_imdsv2_recorded_and_harden_mode_d
     assert_eq!(ec2.groups_of("eni-a"), vec!["sg-web"], "not isolated");
     let actions: Vec<&str> = r.actions.iter().map(|a| a.action.as_str()).collect();
     assert_eq!(actions, ["record-original-attributes", "require-imdsv2"]);
+}
+
+/// The VPCs GuardDuty recorded are read beside the instance; a hint that is right, stale (a
+/// VPC the instance is not in) or missing ends in the same containment.
+#[tokio::test]
+async fn the_vpc_hint_only_saves_a_round_trip_whatever_it_says() {
+    let mut reports = Vec::new();
+    for hint in [vec![], vec!["vpc-1"], vec!["vpc-9"], vec!["vpc-1", "vpc-9"]] {
+        let ec2 = ec2();
+        let t = Target {
+            vpc_hint: hint.iter().map(|v| v.to_string()).collect(),
+            ..target(Mode::Contain)
+        };
+        let r = isolate(
+            &t,
+            &cfg(),
+            &ec2,
+            &FakeAutoScaling::default(),
+            &FakeLoadBalancing::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{hint:?}: {e}"));
+        let quarantine = quarantine_of(&ec2);
+        let groups = ec2.state().interfaces["eni-a"].group_ids.clone();
+        assert_eq!(groups, vec![quarantine], "{hint:?}");
+        assert_eq!(
+            ec2.mutations().len(),
+            ec2_mutations_of_a_clean_run().await,
+            "{hint:?}"
+        );
+        reports.push(
+            r.actions
+                .iter()
+                .map(|a| (a.action.clone(), a.outcome))
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert!(reports.windows(2).all(|w| w[0] == w[1]), "{reports:#?}");
+}
+
+/// The number of changes a clean containment of the test instance makes.
+async fn ec2_mutations_of_a_clean_run() -> usize {
+    let ec2 = ec2();
+    isolate(
+        &target(Mode::Contain),
+        &cfg(),
+        &ec2,
+        &FakeAutoScaling::default(),
+        &FakeLoadBalancing::default(),
+    )
+    .await
+    .expect("contained");
+    ec2.mutations().len()
 }

@@ -24,6 +24,8 @@ pub(crate) fn target(dry_run: bool) -> Target {
         dry_run,
         mode: crate::Mode::Contain,
         credential_source: false,
+
+        vpc_hint: Vec::new(),
     }
 }
 

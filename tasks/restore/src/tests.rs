@@ -61,6 +61,8 @@ async fn isolated() -> (FakeEc2, FakeAutoScaling, FakeLoadBalancing) {
         dry_run: false,
         mode: isolate::Mode::Contain,
         credential_source: false,
+
+        vpc_hint: Vec::new(),
     };
     let cfg = IsolateConfig {
         backoff: responder_aws::consistency::Backoff::NONE,
@@ -493,6 +495,8 @@ async fn an_instance_put_in_standby_returns_to_service_with_its_protection() {
         dry_run: false,
         mode: isolate::Mode::Contain,
         credential_source: false,
+
+        vpc_hint: Vec::new(),
     };
     let cfg = IsolateConfig {
         backoff: responder_aws::consistency::Backoff::NONE,
@@ -518,6 +522,8 @@ async fn hardened_metadata_options_are_put_back() {
         dry_run: false,
         mode: isolate::Mode::Harden,
         credential_source: true,
+
+        vpc_hint: Vec::new(),
     };
     let cfg = IsolateConfig {
         backoff: responder_aws::consistency::Backoff::NONE,

@@ -95,6 +95,7 @@ async fn isolate_then_restore_against_moto() {
         dry_run: false,
         mode: isolate::Mode::Contain,
         credential_source: false,
+        vpc_hint: Vec::new(),
     };
     let (e, a, l) = (
         Ec2Adapter::from_conf(&conf),

@@ -18,6 +18,8 @@ use responder_core::{ActionRecord, Outcome, TaskError};
 use serde_json::{json, Value};
 
 use super::{change, Run};
+use crate::caps::Ec2Isolation;
+use crate::config::IsolateConfig;
 use crate::model::{GroupRole, GroupRule, Interface, Peer, SecurityGroup, VpcEndpoint};
 
 /// What the quarantine group of a VPC lets through for Session Manager.
@@ -81,8 +83,11 @@ fn service_suffix(service_name: &str) -> &str {
 }
 
 /// Works out Session Manager's egress in a VPC from its endpoints.
-async fn session_manager(run: &Run<'_>, vpc_id: &str) -> Result<SessionManager, TaskError> {
-    let endpoints = run.ec2.vpc_endpoints(vpc_id).await?;
+async fn session_manager(
+    ec2: &dyn Ec2Isolation,
+    vpc_id: &str,
+) -> Result<SessionManager, TaskError> {
+    let endpoints = ec2.vpc_endpoints(vpc_id).await?;
     let usable = |e: &&VpcEndpoint| {
         e.endpoint_type.eq_ignore_ascii_case("interface")
             && e.state.eq_ignore_ascii_case("available")
@@ -126,7 +131,7 @@ async fn session_manager(run: &Run<'_>, vpc_id: &str) -> Result<SessionManager, 
                 "the endpoints' security groups also serve other endpoints and EC2 lists no network interfaces for the Session Manager endpoints".into(),
             ));
         }
-        let enis: Vec<Interface> = run.ec2.describe_interfaces(&eni_ids).await?;
+        let enis: Vec<Interface> = ec2.describe_interfaces(&eni_ids).await?;
         let mut peers: Vec<Peer> = enis
             .iter()
             .flat_map(|i| i.ipv4.iter().map(|a| Peer::Cidr(format!("{a}/32"))))
@@ -298,30 +303,70 @@ async fn ensure_group(
     Ok(Some(group.id))
 }
 
+/// What containment reads in a VPC before it acts: the Session Manager endpoints and both
+/// groups.
+pub(super) struct Lookup {
+    sm: SessionManager,
+    quarantine: Option<SecurityGroup>,
+    untrack: Option<SecurityGroup>,
+}
+
+/// The three reads of a VPC at once (the untrack group is read even when no interface needs
+/// it: one call in the same round trip, against one more round trip when one does).
+async fn look_up(
+    ec2: &dyn Ec2Isolation,
+    cfg: &IsolateConfig,
+    vpc: &str,
+) -> Result<Lookup, TaskError> {
+    let (sm, quarantine, untrack) = tokio::join!(
+        session_manager(ec2, vpc),
+        ec2.find_group(vpc, GroupRole::Quarantine),
+        async {
+            if cfg.cut_tracked_connections {
+                ec2.find_group(vpc, GroupRole::Untrack).await
+            } else {
+                Ok(None)
+            }
+        }
+    );
+    Ok(Lookup {
+        sm: sm?,
+        quarantine: quarantine?,
+        untrack: untrack?,
+    })
+}
+
+/// The reads of several VPCs at once, read beside the instance itself. A VPC whose reads
+/// failed is left out, and read again where it is needed.
+pub(super) async fn look_up_all(
+    ec2: &dyn Ec2Isolation,
+    cfg: &IsolateConfig,
+    vpcs: &BTreeSet<String>,
+) -> BTreeMap<String, Lookup> {
+    let found = futures::future::join_all(vpcs.iter().map(|v| look_up(ec2, cfg, v))).await;
+    vpcs.iter()
+        .cloned()
+        .zip(found)
+        .filter_map(|(v, l)| l.ok().map(|l| (v, l)))
+        .collect()
+}
+
 /// The quarantine group of every VPC of the interfaces, and the untrack group where an
-/// interface still has to move.
+/// interface still has to move. `prefetched` holds the reads made beside the instance's (for
+/// the VPCs GuardDuty recorded); any other VPC is read here.
 pub(super) async fn prepare(
     run: &mut Run<'_>,
     interfaces: &[Interface],
+    mut prefetched: BTreeMap<String, Lookup>,
 ) -> Result<BTreeMap<String, VpcPlan>, TaskError> {
     let vpcs: BTreeSet<String> = interfaces.iter().map(|i| i.vpc_id.clone()).collect();
     let mut plans = BTreeMap::new();
     for vpc in vpcs {
-        // The three reads before the move, at once: the Session Manager endpoints and both
-        // groups (the untrack group is read even when no interface needs it: one call in the
-        // same round trip, against one more round trip when one does).
-        let (sm, found_quarantine, found_untrack) = tokio::join!(
-            session_manager(run, &vpc),
-            run.ec2.find_group(&vpc, GroupRole::Quarantine),
-            async {
-                if run.cfg.cut_tracked_connections {
-                    run.ec2.find_group(&vpc, GroupRole::Untrack).await
-                } else {
-                    Ok(None)
-                }
-            }
-        );
-        let (sm, found_quarantine, found_untrack) = (sm?, found_quarantine?, found_untrack?);
+        let lookup = match prefetched.remove(&vpc) {
+            Some(l) => l,
+            None => look_up(run.ec2, run.cfg, &vpc).await?,
+        };
+        let (sm, found_quarantine, found_untrack) = (lookup.sm, lookup.quarantine, lookup.untrack);
         let wanted = wanted_rules(GroupRole::Quarantine, run, &sm);
         let quarantine =
             ensure_group(run, &vpc, GroupRole::Quarantine, found_quarantine, wanted).await?;
