@@ -75,20 +75,10 @@ pub async fn run(table: &str, action: Action) -> Result<i32> {
         }
         Action::Status { finding_type } => {
             let policy = Policy::from_env().map_err(anyhow::Error::msg)?;
-            let state = ledger
-                .type_state(&finding_type)
+            let (state, counts, since) = feedback::tally(&policy, &ledger, &finding_type, now)
                 .await
                 .map_err(anyhow::Error::msg)?;
             let fp = &policy.false_positives;
-            let window_start = now - chrono::Duration::days(i64::from(fp.window_days));
-            let since = state
-                .reenabled_at
-                .filter(|r| *r > window_start)
-                .unwrap_or(window_start);
-            let counts = ledger
-                .counts(&finding_type, since)
-                .await
-                .map_err(anyhow::Error::msg)?;
             let verdict: Verdict = fp.judge(counts.actions, counts.false_positives);
             json!({
                 "findingType": finding_type,

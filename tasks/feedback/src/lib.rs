@@ -171,17 +171,15 @@ pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Reads the ledger for a finding type: the counts over the policy's window (or since the
-/// type was re-enabled, when later) and, when the type is above its threshold, whether this
-/// execution is the first to find it so.
-pub async fn read(
+/// A finding type's numbers: its state, the counts over the policy's window (or since the
+/// type was re-enabled, when later) and the start of that count. Reads only.
+pub async fn tally(
     policy: &Policy,
     ledger: &dyn Ledger,
     finding_type: &str,
     now: DateTime<Utc>,
-) -> Result<LedgerReading, TaskError> {
-    let fp = &policy.false_positives;
-    let window_start = now - Duration::days(i64::from(fp.window_days));
+) -> Result<(TypeState, Counts, DateTime<Utc>), TaskError> {
+    let window_start = now - Duration::days(i64::from(policy.false_positives.window_days));
     // Both reads at once (this is on every finding's way to classify); the re-enabling time
     // then narrows the window's entries.
     let (state, entries) = tokio::join!(
@@ -194,6 +192,19 @@ pub async fn read(
         _ => window_start,
     };
     let counts = count(&entries, since);
+    Ok((state, counts, since))
+}
+
+/// Reads the ledger for a finding type ([`tally`]) and, when the type is above its
+/// threshold, whether this execution is the first to find it so.
+pub async fn read(
+    policy: &Policy,
+    ledger: &dyn Ledger,
+    finding_type: &str,
+    now: DateTime<Utc>,
+) -> Result<LedgerReading, TaskError> {
+    let fp = &policy.false_positives;
+    let (state, counts, since) = tally(policy, ledger, finding_type, now).await?;
     let first_crossing = fp.judge(counts.actions, counts.false_positives) == Verdict::ApprovalFirst
         && ledger.claim_crossing(finding_type, now).await?;
     if first_crossing {

@@ -918,8 +918,12 @@ impl LoadBalancingAdapter {
         }
     }
 
-    /// The ids of the targets of one target group (`None` when it no longer exists).
-    async fn target_ids(&self, arn: &str) -> Result<Option<Vec<String>>, TaskError> {
+    /// `DescribeTargetHealth` of one target group: its targets (`None` when it no longer
+    /// exists).
+    async fn target_health(
+        &self,
+        arn: &str,
+    ) -> Result<Option<Vec<elb::types::TargetHealthDescription>>, TaskError> {
         match self
             .client
             .describe_target_health()
@@ -927,18 +931,23 @@ impl LoadBalancingAdapter {
             .send()
             .await
         {
-            Ok(o) => Ok(Some(
-                o.target_health_descriptions()
-                    .iter()
-                    .filter_map(|d| d.target().and_then(|t| t.id()).map(str::to_string))
-                    .collect(),
-            )),
+            Ok(o) => Ok(Some(o.target_health_descriptions.unwrap_or_default())),
             Err(e) if error_code(&e) == Some("TargetGroupNotFound") => Ok(None),
             Err(e) => Err(classify_elb(
                 "elasticloadbalancing:DescribeTargetHealth",
                 &e,
             )),
         }
+    }
+
+    /// The ids of the targets of one target group (`None` when it no longer exists).
+    async fn target_ids(&self, arn: &str) -> Result<Option<Vec<String>>, TaskError> {
+        Ok(self.target_health(arn).await?.map(|targets| {
+            targets
+                .iter()
+                .filter_map(|d| d.target().and_then(|t| t.id()).map(str::to_string))
+                .collect()
+        }))
     }
 
     /// Scans every instance-type target group, [`TARGET_GROUP_SCAN_CONCURRENCY`] at a time.
@@ -1056,24 +1065,10 @@ impl LoadBalancing for LoadBalancingAdapter {
         target_group_arn: &str,
         instance_id: &str,
     ) -> Result<Option<Vec<i32>>, TaskError> {
-        let out = match self
-            .client
-            .describe_target_health()
-            .target_group_arn(target_group_arn)
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) if error_code(&e) == Some("TargetGroupNotFound") => return Ok(None),
-            Err(e) => {
-                return Err(classify_elb(
-                    "elasticloadbalancing:DescribeTargetHealth",
-                    &e,
-                ))
-            }
+        let Some(targets) = self.target_health(target_group_arn).await? else {
+            return Ok(None);
         };
-        let mut ports: Vec<i32> = out
-            .target_health_descriptions()
+        let mut ports: Vec<i32> = targets
             .iter()
             .filter(|d| {
                 // A draining target is already on its way out.
