@@ -567,3 +567,34 @@ async fn ec2_mutations_of_a_clean_run() -> usize {
     .expect("contained");
     ec2.mutations().len()
 }
+
+/// In an account with many interfaces, AWS fails an unpaginated DescribeNetworkInterfaces
+/// filtered by `attachment.instance-id` (EC2 API reference, DescribeNetworkInterfaces); moto
+/// never does. The read beside the instance only saves a round trip: its failure falls back
+/// to the read by id and containment is the same.
+#[tokio::test]
+async fn a_failed_read_of_the_attached_interfaces_falls_back_to_the_read_by_id() {
+    let ec2 = ec2();
+    ec2.fail_next(
+        "describe_instance_interfaces",
+        TaskError::new(
+            names::REMEDIATION_FAILED,
+            "ec2:DescribeNetworkInterfaces failed: the request must be paginated or use a supported filter",
+        ),
+    );
+    run(&ec2, &FakeAutoScaling::default(), Mode::Contain, &cfg())
+        .await
+        .expect("contained");
+    let calls = ec2.state().calls.clone();
+    assert!(
+        calls.iter().any(|c| c.starts_with("describe_instance_interfaces")),
+        "{calls:#?}"
+    );
+    assert!(
+        calls.iter().any(|c| c == "describe_interfaces eni-a"),
+        "read again by id: {calls:#?}"
+    );
+    let quarantine = quarantine_of(&ec2);
+    let groups = ec2.state().interfaces["eni-a"].group_ids.clone();
+    assert_eq!(groups, vec![quarantine]);
+}

@@ -296,7 +296,7 @@ impl Ec2Isolation for FakeEc2 {
     }
 
     async fn instance_interfaces(&self, instance_id: &str) -> Result<Vec<Interface>, TaskError> {
-        let s = self.enter("describe_interfaces", instance_id, false)?;
+        let s = self.enter("describe_instance_interfaces", instance_id, false)?;
         let ids = s
             .instances
             .get(instance_id)

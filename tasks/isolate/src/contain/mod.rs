@@ -169,7 +169,11 @@ pub(crate) async fn read_instance(
 ) -> Result<(Instance, Vec<Interface>), TaskError> {
     // The instance and its attached interfaces in one round trip: the filtered read is used
     // when it names exactly the instance's interfaces, else (an interface attached or
-    // detached between the two reads) they are read again by id.
+    // detached between the two reads) they are read again by id. It only saves a round trip,
+    // so any failure of it falls back to the read by id too: the EC2 API reference says an
+    // unpaginated DescribeNetworkInterfaces fails in an account with many interfaces unless
+    // it filters by group-id, mac-address, private-dns-name, private-ip-address, subnet-id
+    // or vpc-id, and attachment.instance-id is not among them (moto never fails it).
     let (instance, attached) = tokio::join!(
         ec2.describe_instance(instance_id),
         ec2.instance_interfaces(instance_id)
@@ -189,7 +193,7 @@ pub(crate) async fn read_instance(
             ),
         ));
     }
-    let attached = attached?;
+    let attached = attached.unwrap_or_default();
     let same = attached.len() == instance.interface_ids.len()
         && instance
             .interface_ids
