@@ -587,7 +587,9 @@ async fn a_failed_read_of_the_attached_interfaces_falls_back_to_the_read_by_id()
         .expect("contained");
     let calls = ec2.state().calls.clone();
     assert!(
-        calls.iter().any(|c| c.starts_with("describe_instance_interfaces")),
+        calls
+            .iter()
+            .any(|c| c.starts_with("describe_instance_interfaces")),
         "{calls:#?}"
     );
     assert!(
