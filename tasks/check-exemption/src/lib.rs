@@ -111,6 +111,7 @@ impl Verdict {
             target: self.target,
             source: source.into(),
             ignored: self.ignored,
+            vpcs: Vec::new(),
         }
     }
 }
@@ -337,11 +338,17 @@ async fn instance(
             markers::STATUS_QUARANTINED
         ));
     }
-    Ok(v.is(
-        Eligibility::Eligible,
-        format!("instance {id} is not exempt and not contained"),
-        "policy, GuardDuty's record of the instance, and its real state in EC2",
-    ))
+    let mut vpcs: Vec<String> = state.interfaces.iter().map(|i| i.vpc_id.clone()).collect();
+    vpcs.sort();
+    vpcs.dedup();
+    Ok(ExemptionResult {
+        vpcs,
+        ..v.is(
+            Eligibility::Eligible,
+            format!("instance {id} is not exempt and not contained"),
+            "policy, GuardDuty's record of the instance, and its real state in EC2",
+        )
+    })
 }
 
 /// IAM credentials: what may never be changed, the policy, real containment.

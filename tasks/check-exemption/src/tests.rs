@@ -205,6 +205,10 @@ async fn an_untagged_instance_is_eligible_and_says_what_decided() {
     assert_eq!(r.target, I);
     assert!(r.source.contains("real state"), "{}", r.source);
     assert!(r.ignored.is_empty());
+    // The VPCs EC2 answered, passed on to isolate (it reads their groups beside the instance).
+    assert_eq!(r.vpcs, ["vpc-1"]);
+    let out = serde_json::to_value(&r).expect("json");
+    assert_eq!(out["vpcs"], serde_json::json!(["vpc-1"]));
 }
 
 #[tokio::test]

@@ -238,6 +238,51 @@ async fn interfaces_come_from_ec2_not_from_the_finding() {
     assert_eq!(w.ec2.groups_of("eni-extra"), vec![q]);
 }
 
+/// The VPCs read beside the instance: those check-exemption read from EC2 when it passed them
+/// on, else those GuardDuty recorded; never a malformed id.
+#[test]
+fn the_vpc_hint_prefers_what_check_exemption_read() {
+    let input = |results: serde_json::Value| -> responder_core::TaskInput {
+        serde_json::from_value(json!({
+            "finding": {
+                "id": "f-1", "type": "Backdoor:EC2/C&CActivity.B!DNS", "severity": 8.0,
+                "accountId": "222222222222", "deliveredByAccount": "222222222222",
+                "region": "eu-west-1", "partition": "aws", "count": 1, "sample": false,
+                "archived": false,
+                "resource": { "kind": "instance", "instanceId": I, "networkInterfaces": [
+                    { "networkInterfaceId": "eni-1", "vpcId": "vpc-recorded" }
+                ] }
+            },
+            "decision": { "tier": "HIGH", "route": "ec2", "disposition": "contain",
+                          "reasons": [], "dryRun": false, "idempotencyKey": "gd-1" },
+            "results": results
+        }))
+        .expect("input")
+    };
+    let hint = |results| {
+        Target::from_input(&input(results))
+            .expect("target")
+            .vpc_hint
+    };
+    for (results, want) in [
+        (json!({}), vec!["vpc-recorded"]),
+        (
+            json!({ "exemption": { "status": "eligible" } }),
+            vec!["vpc-recorded"],
+        ),
+        (
+            json!({ "exemption": { "vpcs": ["vpc-b", "vpc-a", "vpc-b"] } }),
+            vec!["vpc-a", "vpc-b"],
+        ),
+        (
+            json!({ "exemption": { "vpcs": ["vpc-a", "sg-1", "vpc-a/../x", 7] } }),
+            vec!["vpc-a"],
+        ),
+    ] {
+        assert_eq!(hint(results.clone()), want, "{results}");
+    }
+}
+
 #[tokio::test]
 async fn missing_instance_is_target_not_found() {
     let w = World::new(FakeEc2::default());

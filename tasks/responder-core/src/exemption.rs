@@ -33,4 +33,9 @@ pub struct ExemptionResult {
     /// quarantine marker the real state contradicts), for the analyst.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored: Vec<String>,
+    /// The VPCs of the instance's interfaces as EC2 answered at the check, for an eligible
+    /// instance: `isolate` reads their groups and endpoints beside the instance instead of
+    /// after it. Only a hint: what `isolate` acts on is what EC2 answers it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vpcs: Vec<String>,
 }

@@ -112,18 +112,48 @@ impl Target {
             dry_run: input.decision.dry_run,
             mode: Mode::Contain,
             credential_source: f.instance().is_none(),
-            vpc_hint: f
-                .instance()
-                .map(|i| {
-                    i.network_interfaces
-                        .iter()
-                        .filter_map(|n| n.vpc_id.clone())
-                        .filter(|v| is_resource_id(v, "vpc-"))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            vpc_hint: vpc_hint(input),
         })
     }
+}
+
+/// The VPCs whose groups and endpoints are read beside the instance: those `check-exemption`
+/// read from EC2 moments ago when it passed them on (`results.exemption.vpcs`), else those
+/// GuardDuty recorded at detection. Malformed ids are dropped; a wrong VPC costs only a read.
+fn vpc_hint(input: &TaskInput) -> Vec<String> {
+    let checked: Vec<String> = input
+        .results
+        .as_ref()
+        .and_then(|r| r.pointer("/exemption/vpcs"))
+        .and_then(serde_json::Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(serde_json::Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let recorded = || {
+        input
+            .finding
+            .instance()
+            .map(|i| {
+                i.network_interfaces
+                    .iter()
+                    .filter_map(|n| n.vpc_id.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut hint = if checked.is_empty() {
+        recorded()
+    } else {
+        checked
+    };
+    hint.retain(|v| is_resource_id(v, "vpc-"));
+    hint.sort();
+    hint.dedup();
+    hint
 }
 
 /// The outcome of a change: made, or in a dry run proven possible.
