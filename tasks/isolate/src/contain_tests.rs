@@ -600,3 +600,89 @@ async fn a_failed_read_of_the_attached_interfaces_falls_back_to_the_read_by_id()
     let groups = ec2.state().interfaces["eni-a"].group_ids.clone();
     assert_eq!(groups, vec![quarantine]);
 }
+
+/// The interfaces of a multi-interface instance move at once: every record is written before
+/// the first move (each before its own interface's), and the instance is cut in the time of
+/// one interface. One failed move does not hold back the others.
+#[tokio::test]
+async fn the_interfaces_of_an_instance_move_at_once() {
+    let three = || {
+        let ec2 = FakeEc2::default().with_instance(
+            I,
+            &[
+                ("eni-a", "vpc-1", &["sg-web"][..]),
+                ("eni-b", "vpc-1", &["sg-web"][..]),
+                ("eni-c", "vpc-1", &["sg-db"][..]),
+            ],
+        );
+        ec2.state().writes_yield = true;
+        ec2
+    };
+    let ec2 = three();
+    run(&ec2, &FakeAutoScaling::default(), Mode::Contain, &cfg())
+        .await
+        .expect("contained");
+    let writes: Vec<String> = ec2
+        .mutations()
+        .into_iter()
+        .filter(|c| c.contains("eni-"))
+        .filter(|c| c.starts_with("create_tags") || c.starts_with("set_interface_groups"))
+        .collect();
+    let first_move = writes
+        .iter()
+        .position(|c| c.starts_with("set_interface_groups"))
+        .expect("a move");
+    assert_eq!(first_move, 3, "three records, then the moves: {writes:#?}");
+    // One record per interface: the connection-tracking timeouts went with the groups.
+    assert_eq!(
+        writes
+            .iter()
+            .filter(|c| c.starts_with("create_tags"))
+            .count(),
+        3,
+        "{writes:#?}"
+    );
+    for eni in ["eni-a", "eni-b", "eni-c"] {
+        let tags = ec2.interface_tags(eni);
+        assert!(tags.contains_key(markers::TAG_ORIGINAL_GROUPS), "{eni}");
+        assert!(tags.contains_key(markers::TAG_ORIGINAL_CONNTRACK), "{eni}");
+    }
+    assert!(
+        writes[..3].iter().all(|c| c.starts_with("create_tags")),
+        "{writes:#?}"
+    );
+    let q = quarantine_of(&ec2);
+    for eni in ["eni-a", "eni-b", "eni-c"] {
+        assert_eq!(ec2.groups_of(eni), vec![q.clone()], "{eni}");
+    }
+
+    // eni-b's final move keeps failing: it goes back to its own groups, the others are cut,
+    // and the task fails naming eni-b.
+    let ec2 = three();
+    run(&ec2, &FakeAutoScaling::default(), Mode::Contain, &cfg())
+        .await
+        .expect("groups created");
+    for eni in ["eni-a", "eni-b", "eni-c"] {
+        ec2.state().interfaces.get_mut(eni).expect("eni").group_ids = vec!["sg-web".into()];
+        ec2.state()
+            .interfaces
+            .get_mut(eni)
+            .expect("eni")
+            .tags
+            .clear();
+    }
+    let q = quarantine_of(&ec2);
+    ec2.fail_when(
+        "set_interface_groups",
+        &format!("eni-b={q}"),
+        u32::MAX,
+        TaskError::new(names::REMEDIATION_FAILED, "InvalidParameterValue"),
+    );
+    let e = run(&ec2, &FakeAutoScaling::default(), Mode::Contain, &cfg())
+        .await
+        .expect_err("eni-b not moved");
+    assert!(e.message.contains("eni-b"), "{}", e.message);
+    assert_eq!(ec2.groups_of("eni-a"), vec![q.clone()]);
+    assert_eq!(ec2.groups_of("eni-c"), vec![q]);
+    assert_eq!(ec2.groups_of("eni-b"), vec!["sg-web"]);
+}

@@ -63,6 +63,9 @@ pub struct Ec2State {
     pub invisible_for: BTreeMap<String, u32>,
     /// When set, groups created from now on stay invisible for this many calls.
     pub new_groups_invisible_for: u32,
+    /// When set, tag writes and group moves give way to other work first, as a call to AWS
+    /// does while it waits on the network: concurrent steps then interleave.
+    pub writes_yield: bool,
     next_id: u32,
 }
 
@@ -210,6 +213,13 @@ impl FakeEc2 {
             })
             .cloned()
             .collect()
+    }
+
+    async fn give_way(&self) {
+        let yields = self.state().writes_yield;
+        if yields {
+            tokio::task::yield_now().await;
+        }
     }
 
     fn enter(
@@ -386,6 +396,7 @@ impl Ec2Isolation for FakeEc2 {
         group_ids: &[String],
         dry_run: bool,
     ) -> Result<(), TaskError> {
+        self.give_way().await;
         let mut s = self.enter(
             "set_interface_groups",
             &format!("{interface_id}={}", group_ids.join(",")),
@@ -442,6 +453,7 @@ impl Ec2Isolation for FakeEc2 {
         tags: &[(String, String)],
         dry_run: bool,
     ) -> Result<(), TaskError> {
+        self.give_way().await;
         let mut s = self.enter("create_tags", resource_id, dry_run)?;
         if dry_run {
             return Ok(());

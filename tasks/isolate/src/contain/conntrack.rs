@@ -17,7 +17,19 @@ use super::{change, Run};
 use crate::model::{ConnTracking, Interface};
 use crate::record;
 
-/// Sets the shortest timeouts on each interface, recording the originals first.
+/// The record of an interface's connection-tracking timeouts, when this containment will
+/// change them and the interface has none yet: written with the groups' record before the
+/// move, so the step after the move makes one call per interface.
+pub(super) fn record_tag(run: &Run<'_>, iface: &Interface) -> Option<(String, String)> {
+    let now = iface.conntrack.unwrap_or_default();
+    (run.cfg.shorten_connection_tracking
+        && now != ConnTracking::SHORTEST
+        && record::decode_conntrack(&iface.tags).is_none())
+    .then(|| record::encode_conntrack(&now))
+}
+
+/// Sets the shortest timeouts on each interface, recording the originals first; the
+/// interfaces at once.
 pub(super) async fn shorten(run: &mut Run<'_>, interfaces: &[Interface]) -> Result<(), TaskError> {
     if !run.cfg.shorten_connection_tracking {
         run.report.push(ActionRecord::new(
@@ -28,56 +40,69 @@ pub(super) async fn shorten(run: &mut Run<'_>, interfaces: &[Interface]) -> Resu
         ));
         return Ok(());
     }
-    let dry = run.dry();
-    for iface in interfaces {
-        let now = iface.conntrack.unwrap_or_default();
-        if now == ConnTracking::SHORTEST {
-            run.report.push(
-                ActionRecord::new(
-                    "shorten-connection-tracking",
-                    &iface.id,
-                    Outcome::Unchanged,
-                    "already at the shortest idle timeouts",
-                )
-                .with_states(json!(now), json!(now)),
-            );
-            continue;
-        }
-        if record::decode_conntrack(&iface.tags).is_none() {
-            let (key, value) = record::encode_conntrack(&now);
-            run.ec2.create_tags(&iface.id, &[(key, value)], dry).await?;
-        }
-        match run
-            .ec2
-            .set_connection_tracking(&iface.id, &ConnTracking::SHORTEST, dry)
-            .await
-        {
-            Ok(()) => run.report.push(
-                ActionRecord::new(
-                    "shorten-connection-tracking",
-                    &iface.id,
-                    change(dry),
-                    format!(
-                        "idle timeouts set to 60 s (TCP), 60 s (UDP stream), 30 s (UDP); originals recorded in {}",
-                        markers::TAG_ORIGINAL_CONNTRACK
-                    ),
-                )
-                .with_states(json!(now), json!(ConnTracking::SHORTEST)),
-            ),
-            // Throttling and outages are worth the state machine's retry like any other step.
-            Err(e) if e.name == names::REMEDIATION_THROTTLED || e.name == names::REMEDIATION_TRANSIENT => {
-                return Err(e)
+    let done = {
+        let shared: &Run<'_> = run;
+        futures::future::join_all(interfaces.iter().map(|iface| one(shared, iface))).await
+    };
+    let mut failed = None;
+    for r in done {
+        match r {
+            Ok(record) => run.report.push(record),
+            Err(e) => {
+                failed.get_or_insert(e);
             }
-            Err(e) => run.report.push(ActionRecord::new(
-                "shorten-connection-tracking",
-                &iface.id,
-                Outcome::Skipped,
-                format!(
-                    "EC2 refused the connection-tracking timeouts (only Nitro instances support them): {}",
-                    e.message
-                ),
-            )),
         }
     }
-    Ok(())
+    failed.map_or(Ok(()), Err)
+}
+
+/// One interface.
+async fn one(run: &Run<'_>, iface: &Interface) -> Result<ActionRecord, TaskError> {
+    let dry = run.dry();
+    let now = iface.conntrack.unwrap_or_default();
+    if now == ConnTracking::SHORTEST {
+        return Ok(ActionRecord::new(
+            "shorten-connection-tracking",
+            &iface.id,
+            Outcome::Unchanged,
+            "already at the shortest idle timeouts",
+        )
+        .with_states(json!(now), json!(now)));
+    }
+    if !run.conntrack_recorded.contains(&iface.id) {
+        if let Some(tag) = record_tag(run, iface) {
+            run.ec2.create_tags(&iface.id, &[tag], dry).await?;
+        }
+    }
+    match run
+        .ec2
+        .set_connection_tracking(&iface.id, &ConnTracking::SHORTEST, dry)
+        .await
+    {
+        Ok(()) => Ok(ActionRecord::new(
+            "shorten-connection-tracking",
+            &iface.id,
+            change(dry),
+            format!(
+                "idle timeouts set to 60 s (TCP), 60 s (UDP stream), 30 s (UDP); originals recorded in {}",
+                markers::TAG_ORIGINAL_CONNTRACK
+            ),
+        )
+        .with_states(json!(now), json!(ConnTracking::SHORTEST))),
+        // Throttling and outages are worth the state machine's retry like any other step.
+        Err(e)
+            if e.name == names::REMEDIATION_THROTTLED || e.name == names::REMEDIATION_TRANSIENT =>
+        {
+            Err(e)
+        }
+        Err(e) => Ok(ActionRecord::new(
+            "shorten-connection-tracking",
+            &iface.id,
+            Outcome::Skipped,
+            format!(
+                "EC2 refused the connection-tracking timeouts (only Nitro instances support them): {}",
+                e.message
+            ),
+        )),
+    }
 }

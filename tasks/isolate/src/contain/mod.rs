@@ -180,6 +180,9 @@ pub(crate) struct Run<'a> {
     /// with the instance's other attributes, after the cut, to keep calls off the critical
     /// path: rollback reads the live membership anyway).
     pub asg_removal: Option<crate::record::AsgRemoval>,
+    /// The interfaces whose connection-tracking record went out with their groups' record
+    /// (one `CreateTags` before the move instead of two).
+    pub conntrack_recorded: std::collections::BTreeSet<String>,
 }
 
 impl Run<'_> {
@@ -277,6 +280,7 @@ pub async fn isolate(
         report: TaskReport::new(TASK, target.dry_run),
         record: None,
         asg_removal: None,
+        conntrack_recorded: Default::default(),
     };
     // 1. The instance, its real interfaces and its Auto Scaling membership, read together.
     // The instance, its Auto Scaling membership and, for containment, the groups and

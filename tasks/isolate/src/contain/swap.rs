@@ -32,25 +32,53 @@ fn passing(e: &TaskError) -> bool {
         || not_visible(e)
 }
 
-/// Moves every interface to its VPC's quarantine group.
+/// Moves every interface to its VPC's quarantine group, all at once: a multi-interface
+/// instance is cut in the time of one. Each interface's record is written before its move;
+/// an interface whose move fails does not hold back the others, and the first failure is the
+/// task's error once every interface has been tried.
 pub(super) async fn quarantine_interfaces(
     run: &mut Run<'_>,
     interfaces: &[Interface],
     plans: &std::collections::BTreeMap<String, VpcPlan>,
 ) -> Result<(), TaskError> {
+    let moves = {
+        let shared: &Run<'_> = run;
+        futures::future::join_all(
+            interfaces
+                .iter()
+                .filter_map(|iface| plans.get(&iface.vpc_id).map(|plan| (iface, plan)))
+                .map(|(iface, plan)| async move {
+                    let mut records = Vec::new();
+                    let mut conntrack = false;
+                    let moved = one(shared, &mut records, &mut conntrack, iface, plan).await;
+                    (iface, records, conntrack, moved)
+                }),
+        )
+        .await
+    };
     let mut original_groups = serde_json::Map::new();
-    for iface in interfaces {
-        let Some(plan) = plans.get(&iface.vpc_id) else {
-            continue;
-        };
-        if let Some(originals) = one(run, iface, plan).await? {
-            original_groups.insert(iface.id.clone(), json!(originals));
+    let mut failed = None;
+    for (iface, records, conntrack, moved) in moves {
+        for r in records {
+            run.report.push(r);
+        }
+        if conntrack {
+            run.conntrack_recorded.insert(iface.id.clone());
+        }
+        match moved {
+            Ok(Some(originals)) => {
+                original_groups.insert(iface.id.clone(), json!(originals));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                failed.get_or_insert(e);
+            }
         }
     }
     run.report
         .evidence
         .insert("originalGroups".into(), Value::Object(original_groups));
-    Ok(())
+    failed.map_or(Ok(()), Err)
 }
 
 /// The groups to record as an interface's originals: never this project's own groups (an
@@ -66,7 +94,9 @@ fn originals_of(iface: &Interface, plan: &VpcPlan) -> Vec<String> {
 
 /// One interface. Returns its original groups when it has a record (or would get one).
 async fn one(
-    run: &mut Run<'_>,
+    run: &Run<'_>,
+    out: &mut Vec<ActionRecord>,
+    conntrack_recorded: &mut bool,
     iface: &Interface,
     plan: &VpcPlan,
 ) -> Result<Option<Vec<String>>, TaskError> {
@@ -77,7 +107,7 @@ async fn one(
         .as_ref()
         .is_some_and(|q| iface.holds_exactly(std::slice::from_ref(q)));
     if quarantined {
-        run.report.push(
+        out.push(
             ActionRecord::new(
                 "set-interface-groups",
                 &iface.id,
@@ -90,7 +120,7 @@ async fn one(
     }
     let originals = match existing {
         Some(recorded) => {
-            run.report.push(
+            out.push(
                 ActionRecord::new(
                     "record-original-groups",
                     &iface.id,
@@ -103,15 +133,25 @@ async fn one(
         }
         None => {
             let originals = originals_of(iface, plan);
-            run.ec2
-                .create_tags(&iface.id, &record::encode_groups(&originals), dry)
-                .await?;
-            run.report.push(
+            let mut tags = record::encode_groups(&originals);
+            let conntrack = super::conntrack::record_tag(run, iface);
+            tags.extend(conntrack.clone());
+            run.ec2.create_tags(&iface.id, &tags, dry).await?;
+            *conntrack_recorded = conntrack.is_some();
+            out.push(
                 ActionRecord::new(
                     "record-original-groups",
                     &iface.id,
                     change(dry),
-                    format!("tagged {} with its groups", markers::TAG_ORIGINAL_GROUPS),
+                    if *conntrack_recorded {
+                        format!(
+                            "tagged {} with its groups and {} with its connection-tracking timeouts",
+                            markers::TAG_ORIGINAL_GROUPS,
+                            markers::TAG_ORIGINAL_CONNTRACK
+                        )
+                    } else {
+                        format!("tagged {} with its groups", markers::TAG_ORIGINAL_GROUPS)
+                    },
                 )
                 .with_states(Value::Null, json!(originals)),
             );
@@ -132,7 +172,7 @@ async fn one(
         } else {
             ""
         };
-        run.report.push(
+        out.push(
             ActionRecord::new(
                 "set-interface-groups",
                 &iface.id,
@@ -178,7 +218,7 @@ async fn one(
             } else {
                 String::new()
             };
-            run.report.push(
+            out.push(
                 ActionRecord::new(
                     "set-interface-groups",
                     &iface.id,
@@ -189,7 +229,7 @@ async fn one(
             );
             Ok(Some(originals))
         }
-        Err(e) if u.is_some() => Err(put_back(run, iface, &originals, &q, e).await),
+        Err(e) if u.is_some() => Err(put_back(run, out, iface, &originals, &q, e).await),
         Err(e) => Err(e),
     }
 }
@@ -198,7 +238,8 @@ async fn one(
 /// back to its original groups. Returns the error the task fails with, which says where the
 /// interface is.
 async fn put_back(
-    run: &mut Run<'_>,
+    run: &Run<'_>,
+    out: &mut Vec<ActionRecord>,
     iface: &Interface,
     originals: &[String],
     quarantine: &str,
@@ -211,7 +252,7 @@ async fn put_back(
     .await;
     let message = match back {
         Ok(()) => {
-            run.report.push(
+            out.push(
                 ActionRecord::new(
                     "revert-interface-groups",
                     &iface.id,
