@@ -154,7 +154,10 @@ impl Ec2Adapter {
         Self::new(ec2::Client::new(conf))
     }
 
-    async fn groups_where(&self, filters: Vec<Filter>) -> Result<Vec<SecurityGroup>, TaskError> {
+    async fn groups_where(
+        &self,
+        filters: Vec<Filter>,
+    ) -> Result<Vec<(String, SecurityGroup)>, TaskError> {
         let out = self
             .client
             .describe_security_groups()
@@ -168,11 +171,14 @@ impl Ec2Adapter {
             .filter_map(|g| {
                 let mut rules = flatten_rules(false, g.ip_permissions());
                 rules.extend(flatten_rules(true, g.ip_permissions_egress()));
-                Some(SecurityGroup {
-                    id: g.group_id()?.to_string(),
-                    vpc_id: g.vpc_id().unwrap_or_default().to_string(),
-                    rules,
-                })
+                Some((
+                    g.group_name().unwrap_or_default().to_string(),
+                    SecurityGroup {
+                        id: g.group_id()?.to_string(),
+                        vpc_id: g.vpc_id().unwrap_or_default().to_string(),
+                        rules,
+                    },
+                ))
             })
             .collect())
     }
@@ -291,7 +297,31 @@ impl Ec2Isolation for Ec2Adapter {
                 filter("group-name", role.group_name()),
             ])
             .await?;
-        Ok(by_name.into_iter().next())
+        Ok(by_name.into_iter().map(|(_, g)| g).next())
+    }
+
+    async fn find_groups(
+        &self,
+        vpc_id: &str,
+    ) -> Result<(Option<SecurityGroup>, Option<SecurityGroup>), TaskError> {
+        // Both roles in one call: a filter's values are ORed ("Filter", EC2 API Reference).
+        let found = self
+            .groups_where(vec![
+                filter("vpc-id", vpc_id),
+                Filter::builder()
+                    .name("group-name")
+                    .values(GroupRole::Quarantine.group_name())
+                    .values(GroupRole::Untrack.group_name())
+                    .build(),
+            ])
+            .await?;
+        let of = |role: GroupRole| {
+            found
+                .iter()
+                .find(|(name, g)| name == role.group_name() && g.vpc_id == vpc_id)
+                .map(|(_, g)| g.clone())
+        };
+        Ok((of(GroupRole::Quarantine), of(GroupRole::Untrack)))
     }
 
     async fn create_group(

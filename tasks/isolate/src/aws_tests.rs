@@ -282,6 +282,44 @@ async fn a_concurrently_created_group_is_found_instead() {
     );
 }
 
+/// Both groups of a VPC in one call; each answer is taken only for its own name and VPC.
+#[tokio::test]
+async fn both_groups_of_a_vpc_are_read_in_one_call() {
+    let group = |id: &str, name: &str, vpc: &str| {
+        ec2::types::SecurityGroup::builder()
+            .group_id(id)
+            .group_name(name)
+            .vpc_id(vpc)
+            .build()
+    };
+    let find = mock!(ec2::Client::describe_security_groups)
+        .match_requests(|r| {
+            r.filters().iter().any(|f| {
+                f.name() == Some("group-name")
+                    && f.values()
+                        == [
+                            markers::QUARANTINE_GROUP_NAME.to_string(),
+                            GroupRole::Untrack.group_name().to_string(),
+                        ]
+            }) && r
+                .filters()
+                .iter()
+                .any(|f| f.name() == Some("vpc-id") && f.values() == ["vpc-1".to_string()])
+        })
+        .then_output(move || {
+            DescribeSecurityGroupsOutput::builder()
+                .security_groups(group("sg-other", markers::QUARANTINE_GROUP_NAME, "vpc-2"))
+                .security_groups(group("sg-u", GroupRole::Untrack.group_name(), "vpc-1"))
+                .security_groups(group("sg-q", markers::QUARANTINE_GROUP_NAME, "vpc-1"))
+                .build()
+        });
+    let a = Ec2Adapter::new(mock_client!(ec2, [&find]));
+    let (q, u) = a.find_groups("vpc-1").await.expect("read");
+    assert_eq!(q.map(|g| g.id).as_deref(), Some("sg-q"));
+    assert_eq!(u.map(|g| g.id).as_deref(), Some("sg-u"));
+    assert_eq!(find.num_calls(), 1);
+}
+
 #[tokio::test]
 async fn detach_keeps_the_desired_capacity() {
     use aws_sdk_autoscaling as asg;

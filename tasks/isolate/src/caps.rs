@@ -31,6 +31,18 @@ pub trait Ec2Isolation: Send + Sync {
         vpc_id: &str,
         role: GroupRole,
     ) -> Result<Option<SecurityGroup>, TaskError>;
+    /// The quarantine group and the untrack group of a VPC, found by name: one
+    /// `DescribeSecurityGroups` on AWS (the default asks once per role).
+    async fn find_groups(
+        &self,
+        vpc_id: &str,
+    ) -> Result<(Option<SecurityGroup>, Option<SecurityGroup>), TaskError> {
+        let (q, u) = tokio::join!(
+            self.find_group(vpc_id, GroupRole::Quarantine),
+            self.find_group(vpc_id, GroupRole::Untrack)
+        );
+        Ok((q?, u?))
+    }
     /// `CreateSecurityGroup` with the role's name, description and tags. Returns the group id,
     /// or `None` in a dry run. A group created meanwhile by a concurrent run is returned as is.
     async fn create_group(

@@ -311,28 +311,29 @@ pub(super) struct Lookup {
     untrack: Option<SecurityGroup>,
 }
 
-/// The three reads of a VPC at once (the untrack group is read even when no interface needs
-/// it: one call in the same round trip, against one more round trip when one does).
+/// The reads of a VPC at once: its Session Manager endpoints, and both groups in one call
+/// (the untrack group is read even when no interface needs it: it costs no extra call).
+///
+/// The groups are read on every containment, never kept by a warm process: their rules are
+/// writable from the member account (an attacker can open the quarantine group), so what
+/// must be checked before the move is the read itself, and a kept id would save no call.
 async fn look_up(
     ec2: &dyn Ec2Isolation,
     cfg: &IsolateConfig,
     vpc: &str,
 ) -> Result<Lookup, TaskError> {
-    let (sm, quarantine, untrack) = tokio::join!(
-        session_manager(ec2, vpc),
-        ec2.find_group(vpc, GroupRole::Quarantine),
-        async {
-            if cfg.cut_tracked_connections {
-                ec2.find_group(vpc, GroupRole::Untrack).await
-            } else {
-                Ok(None)
-            }
+    let (sm, groups) = tokio::join!(session_manager(ec2, vpc), async {
+        if cfg.cut_tracked_connections {
+            ec2.find_groups(vpc).await
+        } else {
+            Ok((ec2.find_group(vpc, GroupRole::Quarantine).await?, None))
         }
-    );
+    });
+    let (quarantine, untrack) = groups?;
     Ok(Lookup {
         sm: sm?,
-        quarantine: quarantine?,
-        untrack: untrack?,
+        quarantine,
+        untrack,
     })
 }
 
