@@ -40,6 +40,7 @@ TASKS = [
     "tag",
     "restore",
     "revoke",
+    "contain-function",
     "notify",
     "await-approval",
     "approval-callback",
@@ -593,6 +594,7 @@ GLOBAL_SERVICES = {"iam", "sts"}
 # set fails the test below until someone decides which it is.
 REGIONAL_SERVICES = {
     "ec2",
+    "lambda",
     "autoscaling",
     "elasticloadbalancing",
     "dynamodb",

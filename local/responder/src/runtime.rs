@@ -22,6 +22,7 @@ pub const FUNCTIONS: &[(&str, u64, u32)] = &[
     ("tag", 30, 128),
     ("restore", 120, 256),
     ("revoke", 60, 128),
+    ("contain-function", 60, 128),
     ("notify", 30, 128),
     ("await-approval", 30, 128),
     ("update-security-hub", 20, 128),

@@ -1,4 +1,5 @@
-//! The AWS adapters of [`Instances`], [`Principals`], [`Claims`] and [`Executions`].
+//! The AWS adapters of [`Instances`], [`Principals`], [`Functions`], [`Claims`] and
+//! [`Executions`].
 //!
 //! Each target read resolves the SDK configuration of the finding's account and region through
 //! the [`SessionProvider`] (assuming the remediation role in member accounts; cached), builds
@@ -19,7 +20,9 @@ use responder_core::{names, TaskError};
 use serde_json::Value;
 
 use crate::claim::{Claim, ClaimOutcome, Claims, Executions};
-use crate::state::{GroupRules, InstanceNow, Instances, InterfaceNow, Principals};
+use crate::state::{
+    FunctionNow, Functions, GroupRules, InstanceNow, Instances, InterfaceNow, Principals,
+};
 use crate::{Principal, Scope};
 
 /// The IAM actions of every AWS call this task makes. The deploy template's least-privilege
@@ -37,6 +40,8 @@ pub const IAM_ACTIONS: &[&str] = &[
     "iam:ListAttachedUserPolicies",
     "iam:ListRoleTags",
     "iam:ListUserTags",
+    "lambda:GetFunction",
+    "lambda:GetFunctionConcurrency",
     "sts:AssumeRole",
 ];
 
@@ -45,6 +50,7 @@ pub const IAM_ACTIONS: &[&str] = &[
 pub struct AwsTargets {
     ec2: Clients<aws_sdk_ec2::Client>,
     iam: Clients<aws_sdk_iam::Client>,
+    lambda: Clients<aws_sdk_lambda::Client>,
 }
 
 impl AwsTargets {
@@ -64,10 +70,21 @@ impl AwsTargets {
         ec2: ClientFactory<aws_sdk_ec2::Client>,
         iam: ClientFactory<aws_sdk_iam::Client>,
     ) -> Self {
+        Self::with_all_factories(sessions, ec2, iam, Box::new(aws_sdk_lambda::Client::new))
+    }
+
+    /// Like [`AwsTargets::with_factories`], with the Lambda client's factory too.
+    pub fn with_all_factories(
+        sessions: SessionProvider,
+        ec2: ClientFactory<aws_sdk_ec2::Client>,
+        iam: ClientFactory<aws_sdk_iam::Client>,
+        lambda: ClientFactory<aws_sdk_lambda::Client>,
+    ) -> Self {
         let sessions = Arc::new(sessions);
         AwsTargets {
             ec2: Clients::new(Arc::clone(&sessions), ec2),
-            iam: Clients::new(sessions, iam),
+            iam: Clients::new(Arc::clone(&sessions), iam),
+            lambda: Clients::new(sessions, lambda),
         }
     }
 
@@ -100,6 +117,52 @@ fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> Vec<Tag> {
             })
         })
         .collect()
+}
+
+#[async_trait]
+impl Functions for AwsTargets {
+    async fn function(
+        &self,
+        scope: Scope<'_>,
+        name: &str,
+    ) -> Result<Option<FunctionNow>, TaskError> {
+        let lambda = self
+            .lambda
+            .for_account(scope.partition, scope.account, scope.region)
+            .await?;
+        // The tags from GetFunction, the reserved concurrency from GetFunctionConcurrency,
+        // at once (GetFunction documents the concurrency too; the emulator leaves it out).
+        let (out, reserved) = tokio::join!(
+            lambda.get_function().function_name(name).send(),
+            lambda.get_function_concurrency().function_name(name).send()
+        );
+        let out = match out {
+            Ok(o) => o,
+            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
+            Err(e) => return Err(classify_sdk_error("lambda:GetFunction", &e)),
+        };
+        let reserved = match reserved {
+            Ok(r) => r.reserved_concurrent_executions(),
+            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
+            Err(e) => return Err(classify_sdk_error("lambda:GetFunctionConcurrency", &e)),
+        };
+        let mut tags: Vec<Tag> = out
+            .tags()
+            .map(|t| {
+                t.iter()
+                    .map(|(k, v)| Tag {
+                        key: k.clone(),
+                        value: v.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        tags.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(Some(FunctionNow {
+            tags,
+            reserved_concurrency: reserved,
+        }))
+    }
 }
 
 #[async_trait]

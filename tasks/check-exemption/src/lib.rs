@@ -26,12 +26,16 @@ pub mod claim;
 pub mod state;
 
 pub use claim::{Claim, ClaimOutcome, Claims, Executions};
-pub use state::{GroupRules, InstanceNow, Instances, InterfaceNow, Principals};
+pub use state::{
+    FunctionNow, Functions, GroupRules, InstanceNow, Instances, InterfaceNow, Principals,
+};
 
 use chrono::{DateTime, Utc};
 use responder_core::denies::{self, DENY_ALL_POLICY, DENY_INSTANCE_SESSIONS_POLICY};
 use responder_core::exemptions::ExemptionKind;
-use responder_core::finding::{AccessKeyTarget, CredentialKind, Finding, InstanceTarget, Resource};
+use responder_core::finding::{
+    AccessKeyTarget, CredentialKind, Finding, FunctionTarget, InstanceTarget, Resource,
+};
 use responder_core::{
     markers, names, Eligibility, ExemptionResult, Policy, Route, TaskError, TaskInput,
 };
@@ -125,13 +129,14 @@ pub async fn check(
     input: &TaskInput,
     instances: &dyn Instances,
     principals: &dyn Principals,
+    functions: &dyn Functions,
     claims: Option<(&dyn Claims, &dyn Executions)>,
     now: DateTime<Utc>,
 ) -> Result<ExemptionResult, TaskError> {
-    let r = assess(policy, input, instances, principals, now).await?;
+    let r = assess(policy, input, instances, principals, functions, now).await?;
     let acts = matches!(
         input.finding.resource,
-        Resource::Instance(_) | Resource::AccessKey(_)
+        Resource::Instance(_) | Resource::AccessKey(_) | Resource::Function(_)
     ) && input.decision.route != Route::NotifyOnly;
     if r.status != Eligibility::Eligible || !acts {
         return Ok(r);
@@ -185,6 +190,7 @@ async fn assess(
     input: &TaskInput,
     instances: &dyn Instances,
     principals: &dyn Principals,
+    functions: &dyn Functions,
     now: DateTime<Utc>,
 ) -> Result<ExemptionResult, TaskError> {
     let finding = &input.finding;
@@ -226,6 +232,7 @@ async fn assess(
     match &finding.resource {
         Resource::Instance(target) => instance(policy, target, scope, instances, now).await,
         Resource::AccessKey(key) => credentials(policy, key, scope, principals, now).await,
+        Resource::Function(target) => function(policy, target, scope, functions, now).await,
         Resource::Other { resource_type } => Ok(Verdict::new(identity).is(
             Eligibility::Eligible,
             format!("resource type {resource_type} has no automatic containment"),
@@ -349,6 +356,84 @@ async fn instance(
             "policy, GuardDuty's record of the instance, and its real state in EC2",
         )
     })
+}
+
+/// A Lambda function: the policy, the exemption tag at detection and now, and its real
+/// reserved concurrency (0: no invocation can run, whoever set it).
+async fn function(
+    policy: &Policy,
+    target: &FunctionTarget,
+    scope: Scope<'_>,
+    functions: &dyn Functions,
+    now: DateTime<Utc>,
+) -> Result<ExemptionResult, TaskError> {
+    let name = target.function_name.as_str();
+    let mut v = Verdict::new(format!("function/{name}"));
+    if let Some(e) = policy.exemptions.find(ExemptionKind::Function, name, now) {
+        return Ok(v.is(
+            Eligibility::Exempt,
+            format!("function {name} is exempt"),
+            e.describe(ExemptionKind::Function),
+        ));
+    }
+    let state = functions.function(scope, name).await?.ok_or_else(|| {
+        TaskError::new(
+            names::REMEDIATION_TARGET_NOT_FOUND,
+            format!(
+                "function {name} was not found in account {} region {}",
+                scope.account, scope.region
+            ),
+        )
+    })?;
+    let wanted = &policy.exemption_tag;
+    let pairs = |tags: &[responder_core::finding::Tag]| {
+        wanted.matches(tags.iter().map(|t| (t.key.as_str(), t.value.as_str())))
+    };
+    match (pairs(&state.tags), pairs(&target.tags)) {
+        (true, true) => {
+            return Ok(v.is(
+                Eligibility::Exempt,
+                format!(
+                    "function {name} is tagged {}={}; automatic remediation is disabled for it",
+                    wanted.key, wanted.value
+                ),
+                format!(
+                    "tag {}={} in GuardDuty's record of the function at detection and on it now",
+                    wanted.key, wanted.value
+                ),
+            ))
+        }
+        (true, false) => v.ignored.push(format!(
+            "tag {}={} is on function {name} now but was not in GuardDuty's record of it at detection: it may have been added by the attacker, so it does not exempt the function",
+            wanted.key, wanted.value
+        )),
+        (false, true) => v.ignored.push(format!(
+            "tag {}={} was on function {name} at detection but is not any more: it no longer exempts the function",
+            wanted.key, wanted.value
+        )),
+        (false, false) => {}
+    }
+    if state.reserved_concurrency == Some(0) {
+        return Ok(v.is(
+            Eligibility::AlreadyContained,
+            format!("function {name} has a reserved concurrency of 0: no invocation can run"),
+            "real state: the function's reserved concurrency, read from Lambda",
+        ));
+    }
+    if state.tags.iter().any(|t| {
+        t.key == markers::TAG_STATUS && t.value.eq_ignore_ascii_case(markers::STATUS_QUARANTINED)
+    }) {
+        v.ignored.push(format!(
+            "function {name} is tagged {}={} but its reserved concurrency is not 0: the marker is stale or forged, and containment proceeds",
+            markers::TAG_STATUS,
+            markers::STATUS_QUARANTINED
+        ));
+    }
+    Ok(v.is(
+        Eligibility::Eligible,
+        format!("function {name} is not exempt and not contained"),
+        "policy, GuardDuty's record of the function, and its real state in Lambda",
+    ))
 }
 
 /// IAM credentials: what may never be changed, the policy, real containment.

@@ -43,7 +43,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let now = chrono::Utc::now();
         async {
             let result =
-                check_exemption::check(policy, &input, targets, targets, claims, now).await;
+                check_exemption::check(policy, &input, targets, targets, targets, claims, now)
+                    .await;
             match &result {
                 Ok(r) => tracing::info!(status = ?r.status, target = %r.target, source = %r.source, reason = %r.reason, "checked"),
                 Err(e) => tracing::warn!(error = e.name, message = %e.message, "check failed"),

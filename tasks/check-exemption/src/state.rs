@@ -43,6 +43,27 @@ pub struct GroupRules {
     pub egress: Vec<(String, Option<i32>, Option<i32>)>,
 }
 
+/// A Lambda function as Lambda shows it now.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FunctionNow {
+    /// Its tags now.
+    pub tags: Vec<Tag>,
+    /// Its reserved concurrency; `None` when it has none (it draws on the account's pool).
+    pub reserved_concurrency: Option<i32>,
+}
+
+/// Reads Lambda functions.
+#[async_trait]
+pub trait Functions: Send + Sync {
+    /// `GetFunction`: the function's tags and reserved concurrency; `None` when it does not
+    /// exist.
+    async fn function(
+        &self,
+        scope: Scope<'_>,
+        name: &str,
+    ) -> Result<Option<FunctionNow>, TaskError>;
+}
+
 /// Reads instances and security groups.
 #[async_trait]
 pub trait Instances: Send + Sync {

@@ -36,6 +36,7 @@ const IAM_USER: &str = include_str!("../../../fixtures/events/iam-high-akia-user
 const IAM_ROLE: &str = include_str!("../../../fixtures/events/iam-high-asia-role.json");
 const IAM_ROOT: &str = include_str!("../../../fixtures/events/iam-root.json");
 const S3: &str = include_str!("../../../fixtures/events/s3-notify-only.json");
+const LAMBDA: &str = include_str!("../../../fixtures/events/lambda-high-c2.json");
 
 const I: &str = "i-0a1b2c3d4e5f60701";
 
@@ -71,6 +72,7 @@ struct Fake {
     keys: HashMap<(String, String), bool>,
     attached: HashMap<String, Vec<String>>,
     inline: HashMap<(String, String), Value>,
+    functions: HashMap<String, FunctionNow>,
     calls: Mutex<Vec<String>>,
 }
 
@@ -118,6 +120,14 @@ fn not_found(what: &str) -> TaskError {
         names::REMEDIATION_TARGET_NOT_FOUND,
         format!("{what} not found"),
     )
+}
+
+#[async_trait]
+impl Functions for Fake {
+    async fn function(&self, _: Scope<'_>, name: &str) -> Result<Option<FunctionNow>, TaskError> {
+        self.record(format!("function {name}"));
+        Ok(self.functions.get(name).cloned())
+    }
 }
 
 #[async_trait]
@@ -191,7 +201,7 @@ async fn run(
     input: &TaskInput,
     fake: &Fake,
 ) -> Result<ExemptionResult, TaskError> {
-    check(policy, input, fake, fake, None, now()).await
+    check(policy, input, fake, fake, fake, None, now()).await
 }
 
 #[tokio::test]
@@ -559,8 +569,8 @@ async fn two_findings_on_one_instance_act_once_while_the_first_runs() {
 
     let c = Some((&claims as &dyn Claims, &executions as &dyn Executions));
     let (a, b) = tokio::join!(
-        check(&p, &first, &fake, &fake, c, now()),
-        check(&p, &second, &fake, &fake, c, now())
+        check(&p, &first, &fake, &fake, &fake, c, now()),
+        check(&p, &second, &fake, &fake, &fake, c, now())
     );
     let statuses = [a.expect("a").status, b.expect("b").status];
     assert_eq!(
@@ -572,7 +582,7 @@ async fn two_findings_on_one_instance_act_once_while_the_first_runs() {
         "{statuses:?}"
     );
     // The same execution again (a Lambda retry) keeps its claim.
-    let again = check(&p, &first, &fake, &fake, c, now())
+    let again = check(&p, &first, &fake, &fake, &fake, c, now())
         .await
         .expect("retry");
     let holder = claims.held.lock().expect("lock")[&claim::resource_key(&first)]
@@ -594,13 +604,15 @@ async fn a_claim_whose_holder_ended_is_taken_over_at_once() {
     let running = FakeExecutions::default();
     let c = Some((&claims as &dyn Claims, &running as &dyn Executions));
     assert_eq!(
-        check(&p, &first, &fake, &fake, c, now())
+        check(&p, &first, &fake, &fake, &fake, c, now())
             .await
             .expect("a")
             .status,
         Eligibility::Eligible
     );
-    let held = check(&p, &second, &fake, &fake, c, now()).await.expect("b");
+    let held = check(&p, &second, &fake, &fake, &fake, c, now())
+        .await
+        .expect("b");
     assert_eq!(held.status, Eligibility::AlreadyContained);
     assert!(
         held.reason.contains("failed-one") && held.reason.contains("still running"),
@@ -613,7 +625,7 @@ async fn a_claim_whose_holder_ended_is_taken_over_at_once() {
     };
     let c = Some((&claims as &dyn Claims, &ended as &dyn Executions));
     assert_eq!(
-        check(&p, &second, &fake, &fake, c, now())
+        check(&p, &second, &fake, &fake, &fake, c, now())
             .await
             .expect("b")
             .status,
@@ -634,6 +646,7 @@ async fn a_dry_run_takes_no_claim() {
     let r = check(
         &p,
         &input_from(&fixture(EC2_HIGH), &p),
+        &fake,
         &fake,
         &fake,
         c,
@@ -707,4 +720,76 @@ fn the_claims_table_setting() {
         Ok(Some("guardduty-responder-claims".into()))
     );
     assert!(claim::table_from_lookup(|_| Some("no spaces".into())).is_err());
+}
+
+/// A function: exempt by policy or by a tag present at detection and now; already contained
+/// only when its reserved concurrency really is 0 (a forged marker is ignored); a missing
+/// function is named.
+#[tokio::test]
+async fn a_function_is_judged_by_the_policy_its_record_and_its_real_concurrency() {
+    let fun = |tags: Vec<Tag>, reserved: Option<i32>| {
+        let mut f = Fake::default();
+        f.functions.insert(
+            "thumbnailer".into(),
+            FunctionNow {
+                tags,
+                reserved_concurrency: reserved,
+            },
+        );
+        f
+    };
+    let p = Policy::default();
+    let event = fixture(LAMBDA);
+    let r = run(&p, &input_from(&event, &p), &fun(vec![], None))
+        .await
+        .expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible, "{}", r.reason);
+    assert_eq!(r.target, "function/thumbnailer");
+
+    let r = run(&p, &input_from(&event, &p), &fun(vec![], Some(0)))
+        .await
+        .expect("ok");
+    assert_eq!(r.status, Eligibility::AlreadyContained, "{}", r.reason);
+
+    // The marker alone, with the function still able to run: ignored, and contained.
+    let forged = vec![tag(markers::TAG_STATUS, markers::STATUS_QUARANTINED)];
+    let r = run(&p, &input_from(&event, &p), &fun(forged, Some(5)))
+        .await
+        .expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible);
+    assert!(r.ignored[0].contains("stale or forged"), "{:?}", r.ignored);
+
+    // The exemption tag added after detection does not exempt; with it in GuardDuty's record
+    // too, it does.
+    let tagged = || vec![tag("AutoRemediation", "disabled")];
+    let r = run(&p, &input_from(&event, &p), &fun(tagged(), None))
+        .await
+        .expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible);
+    assert!(
+        r.ignored[0].contains("not in GuardDuty's record"),
+        "{:?}",
+        r.ignored
+    );
+    let mut at_detection = event.clone();
+    at_detection["detail"]["resource"]["lambdaDetails"]["tags"] =
+        json!([{"key": "AutoRemediation", "value": "disabled"}]);
+    let r = run(&p, &input_from(&at_detection, &p), &fun(tagged(), None))
+        .await
+        .expect("ok");
+    assert_eq!(r.status, Eligibility::Exempt);
+
+    // By policy, with no call.
+    let p2 = Policy::from_json(r#"{"exemptions": {"functions": [{"id": "thumbnailer"}]}}"#)
+        .expect("policy");
+    let f = fun(vec![], None);
+    let r = run(&p2, &input_from(&event, &p2), &f).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Exempt);
+    assert!(r.source.contains("exemptions.functions"), "{}", r.source);
+    assert!(f.calls().is_empty());
+
+    let e = run(&p, &input_from(&event, &p), &Fake::default())
+        .await
+        .expect_err("missing");
+    assert_eq!(e.name, names::REMEDIATION_TARGET_NOT_FOUND);
 }

@@ -287,6 +287,15 @@ impl Summary {
                     }),
                 )
             }
+            Resource::Function(fun) => (
+                fun.function_name.clone(),
+                json!({
+                    "type": "Lambda",
+                    "functionName": fun.function_name,
+                    "functionArn": fun.function_arn,
+                    "role": fun.role,
+                }),
+            ),
             Resource::Other { resource_type } => {
                 (resource_type.clone(), json!({"type": resource_type}))
             }

@@ -38,6 +38,8 @@ pub enum Route {
     Ec2,
     /// IAM credentials: revoke.
     Iam,
+    /// A Lambda function: reserved concurrency 0.
+    Lambda,
     /// Anything else, and an instance that is the target of the activity: notify only.
     NotifyOnly,
 }
@@ -123,6 +125,7 @@ impl Policy {
         let route_policy = match route {
             Route::Ec2 => Some(&self.ec2),
             Route::Iam => Some(&self.iam),
+            Route::Lambda => Some(&self.lambda),
             Route::NotifyOnly => None,
         };
         let mut act = route_policy.is_some() && type_mapped;

@@ -23,6 +23,8 @@ pub struct Exemptions {
     pub roles: Vec<Exemption>,
     /// IAM users, by name.
     pub users: Vec<Exemption>,
+    /// Lambda functions, by name.
+    pub functions: Vec<Exemption>,
 }
 
 /// One exemption.
@@ -53,6 +55,8 @@ pub enum ExemptionKind {
     Role,
     /// `exemptions.users`.
     User,
+    /// `exemptions.functions`.
+    Function,
 }
 
 impl ExemptionKind {
@@ -64,6 +68,7 @@ impl ExemptionKind {
             ExemptionKind::AutoScalingGroup => "exemptions.auto_scaling_groups",
             ExemptionKind::Role => "exemptions.roles",
             ExemptionKind::User => "exemptions.users",
+            ExemptionKind::Function => "exemptions.functions",
         }
     }
 }
@@ -123,6 +128,7 @@ impl Exemptions {
             ExemptionKind::AutoScalingGroup => &self.auto_scaling_groups,
             ExemptionKind::Role => &self.roles,
             ExemptionKind::User => &self.users,
+            ExemptionKind::Function => &self.functions,
         }
     }
 
@@ -140,6 +146,7 @@ impl Exemptions {
             ExemptionKind::AutoScalingGroup,
             ExemptionKind::Role,
             ExemptionKind::User,
+            ExemptionKind::Function,
         ] {
             for e in self.list(kind) {
                 if e.id.trim().is_empty() {
@@ -153,6 +160,13 @@ impl Exemptions {
                 {
                     out.push(format!(
                         "{} has {:?}; expected a 12-digit account id",
+                        kind.field(),
+                        e.id
+                    ));
+                }
+                if kind == ExemptionKind::Function && !crate::finding::is_function_name(&e.id) {
+                    out.push(format!(
+                        "{} has {:?}; expected a Lambda function name",
                         kind.field(),
                         e.id
                     ));

@@ -118,6 +118,8 @@ pub enum Resource {
     Instance(InstanceTarget),
     /// IAM credentials (an access key of a user, a role session, or root).
     AccessKey(AccessKeyTarget),
+    /// A Lambda function (Lambda Protection: `resourceType` `Lambda`).
+    Function(FunctionTarget),
     /// Anything else: S3, EKS, ECS, RDS, Lambda, containers, and types not known yet.
     Other {
         /// The `resourceType` as sent.
@@ -132,6 +134,7 @@ impl Resource {
         match self {
             Resource::Instance(_) => "Instance",
             Resource::AccessKey(_) => "AccessKey",
+            Resource::Function(_) => "Lambda",
             Resource::Other { resource_type } => resource_type,
         }
     }
@@ -160,9 +163,42 @@ impl Resource {
                 k.user_name.as_deref().unwrap_or("-"),
                 k.access_key_id.as_deref().unwrap_or("-")
             ),
+            Resource::Function(f) => format!("function/{}", f.function_name),
             Resource::Other { resource_type } => resource_type.clone(),
         }
     }
+}
+
+/// A Lambda function named by a finding (`resource.lambdaDetails`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionTarget {
+    /// The function's name (from `functionName`, else the name in `functionArn`).
+    pub function_name: String,
+    /// The function's ARN, when given (unqualified or with the version GuardDuty saw).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function_arn: Option<String>,
+    /// The version GuardDuty saw, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function_version: Option<String>,
+    /// The revision id GuardDuty saw, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision_id: Option<String>,
+    /// The execution role's ARN, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The function's tags as the finding saw them.
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+/// Whether a name is a Lambda function name: letters, digits, hyphens and underscores, 1 to
+/// 64 characters (Lambda API Reference, `CreateFunction`, `FunctionName`).
+pub fn is_function_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// An EC2 instance named by a finding.
@@ -422,6 +458,14 @@ impl Finding {
         }
     }
 
+    /// The Lambda function this finding names, if it is a Lambda finding.
+    pub fn function(&self) -> Option<&FunctionTarget> {
+        match &self.resource {
+            Resource::Function(f) => Some(f),
+            _ => None,
+        }
+    }
+
     /// The credentials this finding names, if it is an IAM finding.
     pub fn access_key(&self) -> Option<&AccessKeyTarget> {
         match &self.resource {
@@ -480,8 +524,58 @@ fn parse_resource(r: &Value) -> Result<Resource, TaskError> {
                 credential_kind,
             }))
         }
+        "Lambda" => parse_function(r).map(Resource::Function),
         _ => Ok(Resource::Other { resource_type }),
     }
+}
+
+/// `resource.lambdaDetails`. The name must be a function name and agree with the ARN's, and
+/// the ARN must be a function ARN: the tasks act on the name in the finding's own account and
+/// region.
+fn parse_function(r: &Value) -> Result<FunctionTarget, TaskError> {
+    let details = r
+        .get("lambdaDetails")
+        .filter(|d| d.is_object())
+        .ok_or_else(|| invalid("`resource.lambdaDetails` is missing"))?;
+    let function_arn = text(details.get("functionArn"));
+    // arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+    let arn_name = match &function_arn {
+        None => None,
+        Some(arn) => {
+            let parts: Vec<&str> = arn.split(':').collect();
+            if parts.len() < 7
+                || parts[0] != "arn"
+                || parts[2] != "lambda"
+                || parts[5] != "function"
+            {
+                return Err(invalid(format!(
+                    "`lambdaDetails.functionArn` {arn:?} is not a Lambda function ARN"
+                )));
+            }
+            Some(parts[6].to_string())
+        }
+    };
+    let function_name = text(details.get("functionName"))
+        .or(arn_name.clone())
+        .ok_or_else(|| invalid("`resource.lambdaDetails.functionName` is missing"))?;
+    if !is_function_name(&function_name) {
+        return Err(invalid(format!(
+            "`lambdaDetails.functionName` {function_name:?} is not a Lambda function name"
+        )));
+    }
+    if arn_name.as_ref().is_some_and(|n| n != &function_name) {
+        return Err(invalid(format!(
+            "`lambdaDetails.functionName` {function_name:?} does not match the name in `functionArn`"
+        )));
+    }
+    Ok(FunctionTarget {
+        function_name,
+        function_arn,
+        function_version: text(details.get("functionVersion")),
+        revision_id: text(details.get("revisionId")),
+        role: text(details.get("role")),
+        tags: parse_tags(details.get("tags")),
+    })
 }
 
 fn parse_interface(v: &Value) -> InterfaceRef {

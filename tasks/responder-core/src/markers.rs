@@ -28,6 +28,8 @@ pub const TAG_ORIGINAL_ATTRIBUTES: &str = "guardduty-responder:original-attribut
 pub const TAG_NETWORK_ACL_ENTRIES: &str = "guardduty-responder:network-acl-entries";
 /// On a network interface: its connection-tracking idle timeouts before isolation.
 pub const TAG_ORIGINAL_CONNTRACK: &str = "guardduty-responder:original-conntrack";
+/// On a Lambda function: its reserved concurrency before containment (`none` or a number).
+pub const TAG_ORIGINAL_CONCURRENCY: &str = "guardduty-responder:original-concurrency";
 /// On a snapshot: its purpose.
 pub const TAG_PURPOSE: &str = "guardduty-responder:purpose";
 /// On a snapshot: the instance it was taken from.

@@ -28,6 +28,8 @@ pub struct Policy {
     pub ec2: RoutePolicy,
     /// The IAM route: access key findings.
     pub iam: RoutePolicy,
+    /// The Lambda route: Lambda Protection findings on a function (reserved concurrency 0).
+    pub lambda: RoutePolicy,
     /// Act on GuardDuty's generated sample findings. Default false.
     pub act_on_sample_findings: bool,
     /// Act on archived findings. Default false.
@@ -116,6 +118,16 @@ pub const DEFAULT_IAM_PREFIXES: &[&str] = &[
     "Policy:IAMUser/",
 ];
 
+/// The Lambda finding-type prefixes acted on by default: every Lambda Protection type (the
+/// function's own network activity: command and control, mining, drop points, Tor, a
+/// malicious IP list).
+pub const DEFAULT_LAMBDA_PREFIXES: &[&str] = &[
+    "Backdoor:Lambda/",
+    "CryptoCurrency:Lambda/",
+    "Trojan:Lambda/",
+    "UnauthorizedAccess:Lambda/",
+];
+
 /// Finding types GuardDuty has retired and no longer generates. An event carrying one is a
 /// replay of old data or a test, never a current threat, so it is notified and not acted on,
 /// even when its prefix is allowed (e.g. `Stealth:IAMUser/LoggingConfigurationModified`).
@@ -151,6 +163,7 @@ impl Default for Policy {
             medium_severity: 4.0,
             ec2: RoutePolicy::with_prefixes(DEFAULT_EC2_PREFIXES),
             iam: RoutePolicy::with_prefixes(DEFAULT_IAM_PREFIXES),
+            lambda: RoutePolicy::with_prefixes(DEFAULT_LAMBDA_PREFIXES),
             act_on_sample_findings: false,
             act_on_archived_findings: false,
             include_accounts: Vec::new(),
@@ -275,7 +288,11 @@ impl Policy {
                 self.medium_severity, self.high_severity, self.critical_severity
             ));
         }
-        for (route, r) in [("ec2", &self.ec2), ("iam", &self.iam)] {
+        for (route, r) in [
+            ("ec2", &self.ec2),
+            ("iam", &self.iam),
+            ("lambda", &self.lambda),
+        ] {
             for p in &r.finding_type_prefixes {
                 if p.trim().is_empty() || !p.contains(':') {
                     problems.push(format!(

@@ -110,7 +110,7 @@ impl Case {
 
 fn cases() -> Vec<Case> {
     use Disposition::{Contain, Notify, RequestApproval};
-    use Route::{Ec2, Iam, NotifyOnly};
+    use Route::{Ec2, Iam, Lambda, NotifyOnly};
     use Tier::{Critical, High, Low, Medium};
     vec![
         // EC2, acted on.
@@ -190,13 +190,17 @@ fn cases() -> Vec<Case> {
             .kubernetes_steps(),
         ok("ecs-notify-only.json", High, NotifyOnly, Notify).reasons(&["ECSCluster"]),
         ok("rds-notify-only.json", High, NotifyOnly, Notify).reasons(&["RDSDBInstance"]),
-        ok("lambda-notify-only.json", High, NotifyOnly, Notify).reasons(&["Lambda"]),
+        // A Lambda function: reserved concurrency 0, by tier like an instance.
+        ok("lambda-high-c2.json", High, Lambda, Contain)
+            .reasons(&["Lambda", "lambda.finding_type_prefixes"]),
+        ok("lambda-medium-tor.json", Medium, Lambda, RequestApproval),
         ok("container-notify-only.json", High, NotifyOnly, Notify).reasons(&["Container"]),
         // Rejected.
         err("malformed-not-json.txt", names::FINDING_INVALID),
         err("malformed-missing-id.json", names::FINDING_INVALID),
         err("malformed-missing-type.json", names::FINDING_INVALID),
         err("malformed-missing-resource.json", names::FINDING_INVALID),
+        err("malformed-lambda-function-name.json", names::FINDING_INVALID),
         err(
             "malformed-severity-out-of-range.json",
             names::FINDING_INVALID,

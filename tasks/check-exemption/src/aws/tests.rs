@@ -168,7 +168,7 @@ fn describe(id: &'static str, tags: &'static [(&'static str, &'static str)]) -> 
 }
 
 async fn run(t: &AwsTargets, input: &TaskInput) -> Result<ExemptionResult, TaskError> {
-    crate::check(&Policy::default(), input, t, t, None, chrono::Utc::now()).await
+    crate::check(&Policy::default(), input, t, t, t, None, chrono::Utc::now()).await
 }
 
 #[tokio::test]
@@ -499,11 +499,16 @@ fn iam_actions_are_sorted_unique_and_cover_the_calls() {
             ".list_attached_user_policies()",
             "iam:ListAttachedUserPolicies",
         ),
+        (".get_function()", "lambda:GetFunction"),
+        (
+            ".get_function_concurrency()",
+            "lambda:GetFunctionConcurrency",
+        ),
     ] {
         assert!(source.contains(op), "{op}");
         assert!(IAM_ACTIONS.contains(&action), "{action}");
     }
-    assert_eq!(IAM_ACTIONS.len(), 12);
+    assert_eq!(IAM_ACTIONS.len(), 14);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ pub(super) fn route(finding: &Finding, reasons: &mut Vec<String>) -> (Route, Opt
     let route = match &finding.resource {
         Resource::Instance(_) => Route::Ec2,
         Resource::AccessKey(_) => Route::Iam,
+        Resource::Function(_) => Route::Lambda,
         Resource::Other { .. } => {
             reasons.push(format!(
                 "resource type {resource_type:?} from the finding ({}) has no automatic containment; notify only",
@@ -202,6 +203,7 @@ pub(super) fn route_name(route: Route) -> &'static str {
     match route {
         Route::Ec2 => "ec2",
         Route::Iam => "iam",
+        Route::Lambda => "lambda",
         Route::NotifyOnly => "notify-only",
     }
 }

@@ -71,6 +71,9 @@ mod tests {
                 "instanceDetails": {"instanceId": "i-0123456789abcdef0"}}),
             "AccessKey" => json!({"resourceType": "AccessKey", "accessKeyDetails": {
                 "accessKeyId": "AKIAEXAMPLEEXAMPLE01", "userType": "IAMUser", "userName": "build-bot"}}),
+            "Lambda" => json!({"resourceType": "Lambda", "lambdaDetails": {
+                "functionName": "orders-api",
+                "functionArn": "arn:aws:lambda:eu-west-1:111111111111:function:orders-api"}}),
             other => json!({"resourceType": other}),
         };
         let mut service = json!({"count": 1, "archived": false});
@@ -96,7 +99,7 @@ mod tests {
         let mut wrong = Vec::new();
         for row in rows() {
             for rt in &row.resource_types {
-                let containable = matches!(*rt, "Instance" | "AccessKey");
+                let containable = matches!(*rt, "Instance" | "AccessKey" | "Lambda");
                 let cases: Vec<(Option<&str>, bool)> = match (row.handling, containable) {
                     (Handling::Contain, true) => vec![(None, true)],
                     (Handling::ByRole, true) => {
@@ -109,10 +112,10 @@ mod tests {
                     let ok = if contained {
                         d.disposition == Disposition::Contain
                             && d.route
-                                == if *rt == "Instance" {
-                                    Route::Ec2
-                                } else {
-                                    Route::Iam
+                                == match *rt {
+                                    "Instance" => Route::Ec2,
+                                    "Lambda" => Route::Lambda,
+                                    _ => Route::Iam,
                                 }
                     } else {
                         d.disposition == Disposition::Notify

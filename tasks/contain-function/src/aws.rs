@@ -1,0 +1,300 @@
+//! The Lambda adapter of [`Functions`], the invocation's input, and the handler.
+
+use async_trait::async_trait;
+use aws_sdk_lambda::Client;
+use responder_aws::errors::error_code;
+use responder_aws::{classify_sdk_error, SessionProvider};
+use responder_core::finding::is_function_name;
+use responder_core::{names, TaskError, TaskInput, TaskReport};
+use serde_json::{json, Value};
+use tracing::Instrument;
+
+use crate::{contain, restore, FunctionNow, Functions, Target, TASK};
+
+/// The IAM actions of every API call this task makes.
+pub const IAM_ACTIONS: &[&str] = &[
+    "lambda:DeleteFunctionConcurrency",
+    "lambda:GetFunction",
+    "lambda:GetFunctionConcurrency",
+    "lambda:PutFunctionConcurrency",
+    "lambda:TagResource",
+    "lambda:UntagResource",
+    "sts:AssumeRole",
+];
+
+/// What one invocation is asked to do, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The function's partition, account and region.
+    pub partition: String,
+    /// The account (12 digits).
+    pub account_id: String,
+    /// The region.
+    pub region: String,
+    /// The function, the finding and the dry run.
+    pub target: Target,
+    /// Containment, or its rollback.
+    pub restore: bool,
+    /// Execution start (RFC 3339), for the time to contain.
+    pub execution_start_time: Option<String>,
+    /// The finding type, for the metrics (`rollback` for a rollback).
+    pub finding_type: String,
+}
+
+impl Request {
+    /// Reads a task input document about a Lambda finding (containment), or
+    /// `{ mode: "restore", request: { accountId, region, partition?, functionName, dryRun? } }`
+    /// (rollback), or `mode: "restore"` with a task input document.
+    pub fn from_value(v: Value) -> Result<Self, TaskError> {
+        let restore = v.get("mode").and_then(Value::as_str) == Some("restore");
+        let body = if restore {
+            v.get("request").cloned().unwrap_or(Value::Null)
+        } else {
+            v
+        };
+        if body.get("finding").is_some() {
+            let input = TaskInput::from_value(body)?;
+            let f = &input.finding;
+            let fun = f.function().ok_or_else(|| {
+                TaskError::input(format!(
+                    "finding {} is about a {} resource, not a Lambda function",
+                    f.id,
+                    f.resource.resource_type()
+                ))
+            })?;
+            return Ok(Request {
+                partition: f.partition.clone(),
+                account_id: f.account_id.clone(),
+                region: f.region.clone(),
+                target: Target {
+                    name: fun.function_name.clone(),
+                    finding_id: f.id.clone(),
+                    dry_run: input.decision.dry_run,
+                },
+                restore,
+                execution_start_time: input.execution_start_time.clone(),
+                finding_type: if restore {
+                    "rollback".into()
+                } else {
+                    f.finding_type.clone()
+                },
+            });
+        }
+        if !restore {
+            return Err(TaskError::input(
+                "contain-function input is not a responder document",
+            ));
+        }
+        let text = |k: &str| {
+            body.get(k)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let need = |k: &str| {
+            text(k).ok_or_else(|| {
+                TaskError::input(format!(
+                    "restore input needs accountId, region and functionName: {k} is missing"
+                ))
+            })
+        };
+        let (account_id, region, name) =
+            (need("accountId")?, need("region")?, need("functionName")?);
+        if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(TaskError::input(format!(
+                "accountId {account_id:?} is not a 12-digit account id"
+            )));
+        }
+        if !is_function_name(&name) {
+            return Err(TaskError::input(format!(
+                "functionName {name:?} is not a Lambda function name"
+            )));
+        }
+        if !region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(TaskError::input(format!(
+                "region {region:?} is not a region"
+            )));
+        }
+        Ok(Request {
+            partition: text("partition").unwrap_or_else(|| "aws".into()),
+            account_id,
+            region,
+            target: Target {
+                name,
+                finding_id: String::new(),
+                dry_run: body.get("dryRun").and_then(Value::as_bool).unwrap_or(false),
+            },
+            restore: true,
+            execution_start_time: None,
+            finding_type: "rollback".into(),
+        })
+    }
+}
+
+/// One invocation: reads the request, acts in its account and region through the remediation
+/// role, and returns the report.
+pub async fn handle(event: Value, sessions: &SessionProvider) -> Result<TaskReport, TaskError> {
+    let req = Request::from_value(event)?;
+    let span = tracing::info_span!(
+        "task",
+        task = TASK,
+        function = %req.target.name,
+        account = %req.account_id,
+        restore = req.restore,
+    );
+    async {
+        let conf = sessions
+            .config_for(&req.partition, &req.account_id, &req.region)
+            .await?;
+        let fx = LambdaFunctions::new(Client::new(&conf));
+        let report = if req.restore {
+            restore(&req.target.name, req.target.dry_run, &fx).await?
+        } else {
+            contain(&req.target, &fx).await?
+        };
+        tracing::info!(
+            changed = report.changed(),
+            dry_run = report.dry_run,
+            "{} done",
+            if req.restore {
+                "restore"
+            } else {
+                "containment"
+            }
+        );
+        responder_core::emf::actions(&report, &req.finding_type);
+        if !req.restore && !report.dry_run && report.changed() {
+            if let Some(ms) = req
+                .execution_start_time
+                .as_deref()
+                .and_then(responder_core::emf::millis_since)
+            {
+                responder_core::emf::time_to_contain("lambda", ms);
+            }
+        }
+        Ok(report)
+    }
+    .instrument(span)
+    .await
+}
+
+/// [`Functions`] over the Lambda API.
+#[derive(Debug, Clone)]
+pub struct LambdaFunctions {
+    client: Client,
+}
+
+impl LambdaFunctions {
+    /// An adapter over a client already in the right account and region.
+    pub fn new(client: Client) -> Self {
+        LambdaFunctions { client }
+    }
+}
+
+#[async_trait]
+impl Functions for LambdaFunctions {
+    async fn function(&self, name: &str) -> Result<Option<FunctionNow>, TaskError> {
+        // The reserved concurrency from GetFunctionConcurrency, read beside GetFunction:
+        // GetFunction documents it too, but the emulator leaves it out, and the read-back
+        // must see what PutFunctionConcurrency set.
+        let (out, reserved) = tokio::join!(
+            self.client.get_function().function_name(name).send(),
+            self.client
+                .get_function_concurrency()
+                .function_name(name)
+                .send()
+        );
+        let out = match out {
+            Ok(o) => o,
+            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
+            Err(e) => return Err(classify_sdk_error("lambda:GetFunction", &e)),
+        };
+        let reserved = match reserved {
+            Ok(r) => r.reserved_concurrent_executions(),
+            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
+            Err(e) => return Err(classify_sdk_error("lambda:GetFunctionConcurrency", &e)),
+        };
+        let Some(c) = out.configuration() else {
+            return Err(TaskError::new(
+                names::REMEDIATION_FAILED,
+                format!("GetFunction of {name} returned no configuration"),
+            ));
+        };
+        let arn = c.function_arn().unwrap_or_default().to_string();
+        let mut tags: Vec<(String, String)> = out
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        tags.sort();
+        let evidence = json!({
+            "functionArn": arn,
+            "codeSha256": c.code_sha256(),
+            "codeSize": c.code_size(),
+            "revisionId": c.revision_id(),
+            "version": c.version(),
+            "lastModified": c.last_modified(),
+            "role": c.role(),
+            "runtime": c.runtime().map(|r| r.as_str().to_string()),
+            "handler": c.handler(),
+            "packageType": c.package_type().map(|p| p.as_str().to_string()),
+            "imageUri": out.code().and_then(|x| x.image_uri()),
+            "layers": c.layers().iter().filter_map(|l| l.arn()).collect::<Vec<_>>(),
+            "vpcId": c.vpc_config().and_then(|v| v.vpc_id()),
+            "memorySize": c.memory_size(),
+            "timeout": c.timeout(),
+        });
+        Ok(Some(FunctionNow {
+            arn,
+            reserved_concurrency: reserved,
+            tags,
+            evidence,
+        }))
+    }
+
+    async fn set_reserved_concurrency(&self, name: &str, value: i32) -> Result<(), TaskError> {
+        self.client
+            .put_function_concurrency()
+            .function_name(name)
+            .reserved_concurrent_executions(value)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("lambda:PutFunctionConcurrency", &e))
+    }
+
+    async fn remove_reserved_concurrency(&self, name: &str) -> Result<(), TaskError> {
+        self.client
+            .delete_function_concurrency()
+            .function_name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("lambda:DeleteFunctionConcurrency", &e))
+    }
+
+    async fn tag(&self, arn: &str, tags: &[(String, String)]) -> Result<(), TaskError> {
+        let mut req = self.client.tag_resource().resource(arn);
+        for (k, v) in tags {
+            req = req.tags(k, v);
+        }
+        req.send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("lambda:TagResource", &e))
+    }
+
+    async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), TaskError> {
+        self.client
+            .untag_resource()
+            .resource(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("lambda:UntagResource", &e))
+    }
+}
