@@ -97,6 +97,8 @@ pub struct Estate {
     pub exempt_access_key_id: String,
     /// A role whose sessions can be revoked.
     pub role_name: String,
+    /// A Lambda function in the member account, with a tag and no reserved concurrency.
+    pub function_name: String,
     /// The notification topic.
     pub topic_arn: String,
     /// The queue subscribed to the topic: the analysts' inbox.
@@ -723,6 +725,7 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
     let member_ec2 = aws_sdk_ec2::Client::new(&member_cfg);
     let net_m = network(&member_ec2, &region, "10.30.0.0/16", "10.30.1.0/24", "app").await?;
     let member = instance(&member_ec2, MEMBER_ACCOUNT, "member-app-1", &net_m, &[]).await?;
+    let function_name = function(&member_cfg, "thumbnailer").await?;
 
     Ok(Estate {
         region,
@@ -740,6 +743,7 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
         exempt_user_name,
         exempt_access_key_id,
         role_name,
+        function_name,
         topic_arn,
         inbox_queue_url,
         subnet_id: net_a.subnet_id.clone(),
@@ -749,6 +753,42 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
         false_positives_table,
         main_vpc,
     })
+}
+
+/// A Lambda function with its execution role, tagged `team=media`, with no reserved
+/// concurrency. The code is an empty zip archive: the emulator stores it and never runs it.
+async fn function(cfg: &SdkConfig, name: &str) -> Result<String> {
+    let role_arn = aws_sdk_iam::Client::new(cfg)
+        .create_role()
+        .role_name(format!("{name}-role"))
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .context("CreateRole (function)")?
+        .role()
+        .map(|r| r.arn().to_string())
+        .context("CreateRole returned no role")?;
+    // The end-of-central-directory record alone: an empty zip archive.
+    let mut empty_zip = b"PK\x05\x06".to_vec();
+    empty_zip.extend([0u8; 18]);
+    aws_sdk_lambda::Client::new(cfg)
+        .create_function()
+        .function_name(name)
+        .runtime(aws_sdk_lambda::types::Runtime::Python312)
+        .role(role_arn)
+        .handler("app.handler")
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(empty_zip))
+                .build(),
+        )
+        .tags("team", "media")
+        .send()
+        .await
+        .context("CreateFunction")?;
+    Ok(name.to_string())
 }
 
 /// Creates the false-positive ledger as the deployment does: key `findingType` + `entry`

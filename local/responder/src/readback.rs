@@ -249,6 +249,48 @@ pub struct UserState {
     pub attached_policies: Vec<String>,
 }
 
+/// A Lambda function as the emulator holds it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionState {
+    /// Its reserved concurrency; `None` when it has none.
+    pub reserved_concurrency: Option<i32>,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+    /// Its code's SHA-256.
+    pub code_sha256: String,
+}
+
+/// Reads a function.
+pub async fn function(cfg: &SdkConfig, name: &str) -> Result<FunctionState> {
+    let lambda = aws_sdk_lambda::Client::new(cfg);
+    let f = lambda
+        .get_function()
+        .function_name(name)
+        .send()
+        .await
+        .context("GetFunction")?;
+    let reserved = lambda
+        .get_function_concurrency()
+        .function_name(name)
+        .send()
+        .await
+        .context("GetFunctionConcurrency")?
+        .reserved_concurrent_executions();
+    Ok(FunctionState {
+        reserved_concurrency: reserved,
+        tags: f
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        code_sha256: f
+            .configuration()
+            .and_then(|c| c.code_sha256())
+            .unwrap_or_default()
+            .to_string(),
+    })
+}
+
 /// Reads a user.
 pub async fn user(cfg: &SdkConfig, user_name: &str) -> Result<UserState> {
     let iam = aws_sdk_iam::Client::new(cfg);

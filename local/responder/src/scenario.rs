@@ -135,6 +135,30 @@ pub fn for_access_key(
     event
 }
 
+/// Points a Lambda finding at a function of an account.
+pub fn for_function(
+    event: Value,
+    finding_id: &str,
+    account: &str,
+    region: &str,
+    function_name: &str,
+) -> Value {
+    let mut event = retarget(event, finding_id, account, region);
+    set(
+        &mut event,
+        "/detail/resource/lambdaDetails/functionName",
+        json!(function_name),
+    );
+    set(
+        &mut event,
+        "/detail/resource/lambdaDetails/functionArn",
+        json!(format!(
+            "arn:aws:lambda:{region}:{account}:function:{function_name}"
+        )),
+    );
+    event
+}
+
 /// The approve and reject links of an approval request message.
 pub fn approval_links(body: &str) -> Option<(String, String)> {
     let lines: Vec<&str> = body.lines().map(str::trim).collect();

@@ -171,6 +171,13 @@ pub(crate) fn containment_plan(f: &Finding, route: Route) -> Vec<String> {
                 ],
             }
         }
+        (Resource::Function(fun), Route::Lambda) => vec![
+            format!(
+                "stop Lambda function {} from running: set its reserved concurrency to 0 (no new invocation starts; running ones finish), recording the previous value for rollback",
+                fun.function_name
+            ),
+            "keep its code and configuration untouched, and report its code SHA-256 and configuration as evidence".to_string(),
+        ],
         _ => vec!["nothing automatically: this resource type has no containment; the finding is recorded".to_string()],
     }
 }

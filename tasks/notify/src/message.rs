@@ -318,7 +318,7 @@ impl Summary {
 
     /// What can be read from an object that is not a well-formed finding: a finding document
     /// with wrong fields, or an event's `detail` (with the envelope for account and region).
-    /// The summary of a rollback request `{accountId, region, instanceId, ...}`.
+    /// The summary of a rollback request `{accountId, region, instanceId | functionName, ...}`.
     fn of_request(r: &Value) -> Summary {
         let s = |k: &str| {
             r.get(k)
@@ -327,12 +327,20 @@ impl Summary {
                 .filter(|v| !v.is_empty())
                 .map(str::to_string)
         };
+        let function = s("functionName");
         Summary {
             account: s("accountId"),
             region: s("region"),
             partition: s("partition"),
-            resource_type: Some("Instance".to_string()),
-            label: s("instanceId"),
+            resource_type: Some(
+                if function.is_some() {
+                    "Lambda"
+                } else {
+                    "Instance"
+                }
+                .to_string(),
+            ),
+            label: function.or_else(|| s("instanceId")),
             resource: r.clone(),
             ..Summary::default()
         }
@@ -735,7 +743,7 @@ fn next_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
         }
         "restored" => {
             steps.push(format!(
-                "{} was restored from quarantine. Check that it works and that the cause of the finding is fixed; evidence snapshots are kept.",
+                "{} was restored from quarantine. Check that it works and that the cause of the finding is fixed; the evidence is kept.",
                 s.label.as_deref().unwrap_or("The instance")
             ));
             // Re-attaching to the Auto Scaling group raised its desired capacity, and the
@@ -763,6 +771,7 @@ fn next_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
         match ctx.route.as_deref() {
             Some("ec2") => steps.extend(ec2_steps(ctx, settings)),
             Some("iam") => steps.extend(iam_steps(ctx)),
+            Some("lambda") => steps.extend(lambda_steps(ctx, settings)),
             _ => {}
         }
     }
@@ -835,6 +844,28 @@ fn ec2_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
         format!("Instance {instance} in {account} ({region}) is isolated: its interfaces are in the quarantine security group, and deny entries for its addresses are in the network ACLs its traffic crosses. Its original groups, the ACL entries and the evidence snapshots are listed under evidence; what containment does not cut (DNS, the metadata service, traffic inside its own subnet) is listed under caveats."),
         "Investigate from the snapshots (create volumes from them in a forensic account); avoid logging in to the instance.".to_string(),
         format!("To roll back: start the restore-instance state machine with {input}, e.g. aws stepfunctions start-execution --state-machine-arn {machine} --input '{input}'. It puts back the original security groups, removes the network ACL entries and returns the instance to its Auto Scaling group."),
+    ]
+}
+
+fn lambda_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
+    let s = &ctx.summary;
+    let function = s.label.as_deref().unwrap_or("<function name>");
+    let account = s.account.as_deref().unwrap_or("<account id>");
+    let region = s.region.as_deref().unwrap_or("<region>");
+    let input = format!(
+        "{{\"accountId\":{},\"region\":{},\"functionName\":{}}}",
+        json!(account),
+        json!(region),
+        json!(function)
+    );
+    let machine = settings
+        .restore_state_machine_arn
+        .as_deref()
+        .unwrap_or("<restore-instance state machine ARN>");
+    vec![
+        format!("Lambda function {function} in {account} ({region}) is stopped: its reserved concurrency is 0, so no new invocation starts (running ones finish). Its code and configuration are untouched; the code's SHA-256, revision and execution role are listed under evidence."),
+        "Its execution role's credentials stay valid until they expire: if the finding shows them used elsewhere, that is an IAM finding of its own, contained on the iam route.".to_string(),
+        format!("To roll back: start the restore-instance state machine with {input}, e.g. aws stepfunctions start-execution --state-machine-arn {machine} --input '{input}'. It puts back the recorded reserved concurrency (or none)."),
     ]
 }
 

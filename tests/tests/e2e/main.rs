@@ -13,6 +13,7 @@ mod false_positives;
 mod faults;
 mod iam;
 mod idempotency;
+mod lambda;
 mod recorded;
 mod regions;
 mod restore;
