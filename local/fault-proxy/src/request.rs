@@ -1,6 +1,7 @@
 //! What an AWS request is: the service (from the SigV4 credential scope), the action (from
-//! `Action=` of the query protocols or `X-Amz-Target` of the JSON protocols), the caller's access
-//! key, and the parameters a rule or an extractor may look at.
+//! `Action=` of the query protocols, `X-Amz-Target` of the JSON protocols, or the method and
+//! path of Lambda's REST-JSON API), the caller's access key, and the parameters a rule or an
+//! extractor may look at.
 
 use bytes::Bytes;
 use http::HeaderMap;
@@ -15,6 +16,8 @@ pub enum Protocol {
     AwsQuery,
     /// The AWS JSON protocols (`X-Amz-Target`), e.g. DynamoDB.
     AwsJson,
+    /// The REST-JSON protocol of Lambda: the action is the method and the path.
+    RestJson,
 }
 
 /// One parsed request.
@@ -106,6 +109,18 @@ impl AwsRequest {
         }
     }
 
+    /// For a REST-JSON service (Lambda), the action named by the method and the path, and
+    /// the protocol its errors take. Other requests are returned as they are.
+    pub fn with_route(mut self, method: &str, path: &str) -> Self {
+        if self.service == "lambda" && self.action.is_empty() {
+            if let Some(action) = lambda_action(method, path) {
+                self.action = action.to_owned();
+            }
+            self.protocol = Protocol::RestJson;
+        }
+        self
+    }
+
     /// The first value of a form parameter.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params
@@ -163,6 +178,24 @@ fn collect_strings<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
     }
 }
 
+/// The Lambda operations the tasks call, by method and path (Lambda API Reference: each
+/// operation's request syntax; the version segment differs per operation).
+fn lambda_action(method: &str, path: &str) -> Option<&'static str> {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    Some(match (method, parts.as_slice()) {
+        ("GET", [_, "functions", _]) => "GetFunction",
+        ("GET", [_, "functions", _, "configuration"]) => "GetFunctionConfiguration",
+        ("GET", [_, "functions", _, "concurrency"]) => "GetFunctionConcurrency",
+        ("PUT", [_, "functions", _, "concurrency"]) => "PutFunctionConcurrency",
+        ("DELETE", [_, "functions", _, "concurrency"]) => "DeleteFunctionConcurrency",
+        ("POST", [_, "functions", _, "invocations"]) => "Invoke",
+        ("GET", [_, "tags", ..]) => "ListTags",
+        ("POST", [_, "tags", ..]) => "TagResource",
+        ("DELETE", [_, "tags", ..]) => "UntagResource",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +211,61 @@ mod tests {
             .expect("header"),
         );
         h
+    }
+
+    /// Lambda's REST-JSON requests are named by their method and path, and answered in its
+    /// error shape; other services are left as they are.
+    #[test]
+    fn lambda_requests_are_named_by_method_and_path() {
+        let lambda = |method: &str, path: &str| {
+            AwsRequest::parse(&signed("lambda"), None, Bytes::new()).with_route(method, path)
+        };
+        for (method, path, action) in [
+            ("GET", "/2015-03-31/functions/thumbnailer", "GetFunction"),
+            (
+                "GET",
+                "/2019-09-30/functions/thumbnailer/concurrency",
+                "GetFunctionConcurrency",
+            ),
+            (
+                "PUT",
+                "/2017-10-31/functions/thumbnailer/concurrency",
+                "PutFunctionConcurrency",
+            ),
+            (
+                "DELETE",
+                "/2017-10-31/functions/thumbnailer/concurrency",
+                "DeleteFunctionConcurrency",
+            ),
+            (
+                "POST",
+                "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aeu-west-1%3A1%3Afunction%3Af",
+                "TagResource",
+            ),
+            (
+                "DELETE",
+                "/2017-03-31/tags/arn%3Aaws%3Alambda",
+                "UntagResource",
+            ),
+        ] {
+            let r = lambda(method, path);
+            assert_eq!(
+                (r.action.as_str(), r.protocol),
+                (action, Protocol::RestJson),
+                "{method} {path}"
+            );
+        }
+        assert_eq!(lambda("PATCH", "/x").action, "");
+        let ec2 = AwsRequest::parse(
+            &signed("ec2"),
+            None,
+            Bytes::from_static(b"Action=DescribeInstances"),
+        )
+        .with_route("POST", "/");
+        assert_eq!(
+            (ec2.action.as_str(), ec2.protocol),
+            ("DescribeInstances", Protocol::Ec2Query)
+        );
     }
 
     #[test]

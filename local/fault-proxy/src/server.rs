@@ -88,7 +88,8 @@ async fn handle(
             &body,
         ));
     }
-    let request = AwsRequest::parse(&parts.headers, parts.uri.query(), body.clone());
+    let request = AwsRequest::parse(&parts.headers, parts.uri.query(), body.clone())
+        .with_route(parts.method.as_str(), parts.uri.path());
     let task = listener_task.or_else(|| {
         request
             .access_key_id

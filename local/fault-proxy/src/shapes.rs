@@ -52,6 +52,7 @@ pub fn throttling(service: &str) -> AwsError {
             400,
             "Rate of requests exceeds the allowed throughput.",
         ),
+        "lambda" => AwsError::new("TooManyRequestsException", 429, "Rate exceeded"),
         _ => AwsError::new("Throttling", 400, "Rate exceeded"),
     }
 }
@@ -80,6 +81,11 @@ pub fn internal_error(service: &str) -> AwsError {
             "The request processing has failed because of an unknown error, exception or failure.",
         ),
         "sns" => AwsError::new("InternalError", 500, "Internal Error"),
+        "lambda" => AwsError::new(
+            "ServiceException",
+            500,
+            "The Lambda service encountered an internal error.",
+        ),
         _ => AwsError::new(
             "InternalFailure",
             500,
@@ -193,6 +199,20 @@ pub fn render(protocol: Protocol, service: &str, error: &AwsError, request_id: &
                 body,
             }
         }
+        // Lambda's REST-JSON errors: the code in `x-amzn-ErrorType`, `Type` User or Service.
+        Protocol::RestJson => Rendered {
+            status: error.status,
+            headers: vec![
+                ("content-type", "application/json".to_owned()),
+                ("x-amzn-requestid", request_id.to_owned()),
+                ("x-amzn-errortype", error.code.clone()),
+            ],
+            body: serde_json::json!({
+                "Type": if error.status >= 500 { "Service" } else { "User" },
+                "message": error.message,
+            })
+            .to_string(),
+        },
         Protocol::AwsJson => Rendered {
             status: error.status,
             headers: vec![
@@ -240,6 +260,22 @@ mod tests {
             headers.join("\n"),
             r.body
         ));
+    }
+
+    #[test]
+    fn lambda_throttling() {
+        check(
+            Protocol::RestJson,
+            "lambda",
+            throttling("lambda"),
+            expect![[r#"
+                429
+                content-type: application/json
+                x-amzn-requestid: 11111111-2222-4333-8444-555555555555
+                x-amzn-errortype: TooManyRequestsException
+
+                {"Type":"User","message":"Rate exceeded"}"#]],
+        );
     }
 
     #[test]

@@ -204,6 +204,17 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
             },
         ),
         (
+            "HIGH: a Lambda function in the member account calling a command-and-control server",
+            "demo-lambda",
+            scenario::for_function(
+                scenario::load(&dir, "lambda-high-c2.json")?,
+                "demo0012lambda",
+                &e.member_account,
+                &region,
+                &e.function_name,
+            ),
+        ),
+        (
             "root credentials: never changed automatically",
             "demo-root",
             scenario::retarget(
@@ -323,6 +334,35 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
                 .map(|i| &i.group_ids)
                 .collect::<Vec<_>>(),
         "restore puts web-1's interfaces back to their original groups",
+    );
+
+    header("False positive: roll back the thumbnailer function with restore-instance");
+    let contained_fn = readback::function(&h.member, &e.function_name).await?;
+    checks.check(
+        contained_fn.reserved_concurrency == Some(0),
+        "the thumbnailer function is stopped: reserved concurrency 0",
+    );
+    let restore_fn = serde_json::json!({
+        "accountId": e.member_account, "region": region, "functionName": e.function_name,
+        "reason": "false positive confirmed by the analyst", "requestedBy": "analyst@example.com"
+    });
+    let arn = h.runtime.start_execution(
+        "restore-instance",
+        Some("demo-restore-thumbnailer"),
+        &restore_fn.to_string(),
+    )?;
+    let d = h.runtime.wait(&arn).await?;
+    println!("  restore-instance {} ({})", d.status.as_str(), arn);
+    if let Some(err) = &d.error {
+        println!("  error: {err}: {}", d.cause.as_deref().unwrap_or(""));
+    }
+    let restored_fn = readback::function(&h.member, &e.function_name).await?;
+    checks.check(
+        restored_fn.reserved_concurrency.is_none()
+            && !restored_fn
+                .tags
+                .contains_key(responder_core::markers::TAG_ORIGINAL_CONCURRENCY),
+        "restore gives the thumbnailer function back exactly what it had: no reserved concurrency",
     );
 
     // What the emulator holds now.

@@ -152,3 +152,54 @@ async fn a_user_near_the_inline_quota_ends_inactive_and_denied() -> Result<()> {
     })
     .await
 }
+
+/// Lambda's own throttling, in its REST-JSON shape, on the cut of a function's containment:
+/// the task's retries absorb it and the function is contained, its record written once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_function_containment_is_retried_and_holds() -> Result<()> {
+    let opts = faults(
+        r#"
+        name = "lambda-throttled"
+        [[rules]]
+        task = "contain-function"
+        service = "lambda"
+        action = "PutFunctionConcurrency"
+        times = 2
+        error = "Throttling"
+        "#,
+    );
+    with_harness(opts, |h| async move {
+        let e = &h.estate;
+        let id = "e2e0610lambda";
+        let event = responder::scenario::for_function(
+            fixture("lambda-high-c2.json")?,
+            id,
+            &e.member_account,
+            &e.region,
+            &e.function_name,
+        );
+        let s = h.run("lambda-throttled", &event).await?;
+        assert_eq!(
+            (s.status.as_str(), s.outcome.as_str()),
+            ("SUCCEEDED", "contained"),
+            "{s:#?}"
+        );
+        let f = readback::function(&h.member, &e.function_name).await?;
+        assert_eq!(f.reserved_concurrency, Some(0), "{f:?}");
+        assert_eq!(
+            f.tags
+                .get(markers::TAG_ORIGINAL_CONCURRENCY)
+                .map(String::as_str),
+            Some("none")
+        );
+        let report = h.faults.as_ref().context("faults")?.report();
+        // Named by its action, throttled twice in Lambda's own shape, then let through.
+        let row = report
+            .lines()
+            .find(|l| l.starts_with("contain-function") && l.contains("PutFunctionConcurrency"))
+            .with_context(|| format!("no PutFunctionConcurrency row: {report}"))?;
+        assert!(row.contains("TooManyRequestsException=2"), "{row}");
+        Ok(())
+    })
+    .await
+}
