@@ -298,3 +298,6 @@ impl Functions for LambdaFunctions {
             .map_err(|e| classify_sdk_error("lambda:UntagResource", &e))
     }
 }
+
+#[cfg(test)]
+mod tests;
