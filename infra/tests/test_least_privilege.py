@@ -713,3 +713,35 @@ def test_member_role_is_denied_actions_outside_the_allowed_regions(member_templa
     st, condition = found[0]
     assert condition == "HasAllowedRegions", f"the region Deny is created under {condition}"
     assert assert_region_guard(st, "RemediationRole") == {"Ref": "AllowedRegions"}
+
+
+def test_metric_math_alarms_stay_within_cloudwatchs_limit(main_template):
+    """A metric math alarm may reference at most 10 metrics (a hard CloudWatch limit: "Alarms
+    based on metric math expressions can reference a maximum of 10 metrics"); an 11th fails the
+    deployment, not a test, unless this one catches it."""
+    for name, alarm in resources(main_template, "AWS::CloudWatch::Alarm").items():
+        queries = alarm["Properties"].get("Metrics") or []
+        stats = [q for q in queries if "MetricStat" in q]
+        assert len(stats) <= 10, f"{name} references {len(stats)} metrics"
+
+
+def test_every_task_function_has_an_errors_alarm(main_template):
+    """Every task function's Lambda errors reach an alarm: in task-errors' sum or one of its own."""
+    watched: set[str] = set()
+    for alarm in resources(main_template, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        dims = [props.get("Dimensions") or []]
+        for q in props.get("Metrics") or []:
+            dims.append(q.get("MetricStat", {}).get("Metric", {}).get("Dimensions") or [])
+        for ds in dims:
+            for d in ds:
+                if d.get("Name") == "FunctionName":
+                    target = ref_target(d.get("Value"))
+                    if target:
+                        watched.add(target)
+    functions = functions_by_task(main_template)
+    exempt = {"update-security-hub", "feedback"}  # their failures never change an outcome
+    missing = sorted(
+        t for t, fn in functions.items() if t not in exempt and fn not in watched
+    )
+    assert not missing, f"no errors alarm for {missing}"
