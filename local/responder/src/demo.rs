@@ -579,6 +579,7 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
         ("HIGH: leaked long-term key", "contained"),
         ("HIGH: stolen role session", "contained"),
         ("HIGH: bastion-multi's instance credentials", "contained"),
+        ("HIGH: a Lambda function", "contained"),
         ("root credentials", "recorded"),
         ("a Security Hub copy", "rejected-event"),
     ];
