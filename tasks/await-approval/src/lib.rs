@@ -136,7 +136,7 @@ pub async fn request_approval(
     // The bound on `timeout_seconds` keeps this addition far from overflow.
     let expires_at = now.timestamp() + input.timeout_seconds as i64;
     let summary = FindingSummary::from_finding(&input.document.finding).with_plan(
-        &message::containment_plan(&input.document.finding, input.document.decision.route),
+        &message::containment_plan(&input.document.finding, &input.document.decision),
     );
     let link = |intent| -> Result<String, TaskError> {
         let payload = Payload::new(

@@ -1,7 +1,7 @@
 //! The approval request message: subject, plain-text body and SNS message attributes.
 
 use chrono::{DateTime, Utc};
-use responder_core::{CredentialKind, Finding, Resource, Route, TaskInput};
+use responder_core::{CredentialKind, Decision, Finding, Resource, Route, TaskInput};
 
 /// The longest subject SNS accepts for email, in characters.
 pub const MAX_SUBJECT_LEN: usize = 100;
@@ -92,7 +92,7 @@ pub fn build_message(
     }
     line("");
     line("If you approve, the pipeline will:");
-    for step in containment_plan(f, d.route) {
+    for step in containment_plan(f, d) {
         line(&format!("  - {step}"));
     }
     if d.dry_run {
@@ -142,8 +142,8 @@ pub fn build_message(
 
 /// What containment does on each route, in plain sentences for the analyst.
 /// What approval will do, one step per line (the request and the approval page show it).
-pub(crate) fn containment_plan(f: &Finding, route: Route) -> Vec<String> {
-    match (&f.resource, route) {
+pub(crate) fn containment_plan(f: &Finding, d: &Decision) -> Vec<String> {
+    match (&f.resource, d.route) {
         (Resource::Instance(i), Route::Ec2) => vec![
             format!(
                 "isolate instance {}: move its network interfaces into the quarantine security group (no traffic in or out), recording the original groups for rollback",
@@ -177,7 +177,14 @@ pub(crate) fn containment_plan(f: &Finding, route: Route) -> Vec<String> {
                 fun.function_name
             ),
             "keep its code and configuration untouched, and report its code SHA-256 and configuration as evidence".to_string(),
-        ],
+        ]
+        .into_iter()
+        .chain(d.revoke_role.as_ref().map(|role| {
+            format!(
+                "deny every session of its execution role {role} issued before now (every holder of the role takes new credentials)"
+            )
+        }))
+        .collect(),
         _ => vec!["nothing automatically: this resource type has no containment; the finding is recorded".to_string()],
     }
 }

@@ -6,7 +6,10 @@
 //! Developer Guide, "Configuring reserved concurrency"). Invocations already running finish;
 //! no new one starts, whichever event source calls it. The code and configuration are kept
 //! untouched for the investigation, and recorded as evidence in the report: the code's
-//! SHA-256, the revision, the execution role, the runtime, the layers.
+//! SHA-256, the revision, the execution role, the runtime, the layers. GuardDuty's own advice
+//! for a compromised function is to disable its execution triggers (GuardDuty User Guide,
+//! "Remediating a potentially compromised Lambda function"); a reserved concurrency of 0 does
+//! that for every trigger at once, and is undone by one call.
 //!
 //! The order is the instances' rule: the previous reserved concurrency (or its absence) is
 //! recorded on the function as a tag BEFORE the change, so `restore` puts back exactly it and
@@ -16,9 +19,10 @@
 //! was none, only while the function is still at 0: a value someone set since is theirs and
 //! is left alone, and said so.
 //!
-//! Not done here: the execution role's current sessions stay valid. The role's credentials
-//! live in the function's environment; a stolen copy is an IAM finding of its own, which the
-//! `iam` route contains. Lambda has no dry-run parameter: a dry run reads and reports what it
+//! Not done here: the execution role's sessions. The role's credentials live in the
+//! function's environment, so the attacker's code may have sent them away; with the policy's
+//! `lambda.revoke_role_sessions` the state machine has `revoke` deny the role's sessions issued
+//! before now after this task. Lambda has no dry-run parameter: a dry run reads and reports what it
 //! would change without proving the permission.
 //!
 //! The logic talks to Lambda only through [`Functions`]; [`aws`] implements it with the SDK.

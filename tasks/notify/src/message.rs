@@ -864,7 +864,11 @@ fn lambda_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
         .unwrap_or("<restore-instance state machine ARN>");
     vec![
         format!("Lambda function {function} in {account} ({region}) is stopped: its reserved concurrency is 0, so no new invocation starts (running ones finish). Its code and configuration are untouched; the code's SHA-256, revision and execution role are listed under evidence."),
-        "Its execution role's credentials stay valid until they expire: if the finding shows them used elsewhere, that is an IAM finding of its own, contained on the iam route.".to_string(),
+        if ctx.report("revoke").is_some() {
+            "Every session of its execution role issued before containment is denied (an inline deny on the role, listed under actions): credentials the attacker's code may have sent away no longer work. Holders of the role take new ones.".to_string()
+        } else {
+            "Its execution role's credentials stay valid until they expire (policy lambda.revoke_role_sessions is off): code running in the function could read them. If the finding suggests it, deny the role's older sessions by hand (IAM console, role, Revoke active sessions).".to_string()
+        },
         format!("To roll back: start the restore-instance state machine with {input}, e.g. aws stepfunctions start-execution --state-machine-arn {machine} --input '{input}'. It puts back the recorded reserved concurrency (or none)."),
     ]
 }

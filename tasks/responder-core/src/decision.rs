@@ -86,6 +86,10 @@ pub struct Decision {
     /// `iam.isolate_source_instance`, for findings contained at once).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub isolate_source: bool,
+    /// For a Lambda function that is contained: whether its execution role's sessions issued
+    /// before now are denied as well (policy: `lambda.revoke_role_sessions`), and which role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke_role: Option<String>,
     /// The false-positive check of the finding's type (from the ledger reading the state
     /// machine gave `classify`), when it decided something or tells the team something: the
     /// verdict and its numbers, for the approval request and the notification.
@@ -170,6 +174,7 @@ impl Policy {
                 }
             ));
         }
+        let revoke_role = self.function_role(finding, route, disposition, &mut reasons);
         Decision {
             tier,
             route,
@@ -180,8 +185,53 @@ impl Policy {
             recommended_fix,
             source_instance,
             isolate_source,
+            revoke_role,
             false_positives,
         }
+    }
+
+    /// The execution role of a Lambda function whose sessions are denied with its
+    /// containment (policy `lambda.revoke_role_sessions`), by name, when there is one to deny.
+    fn function_role(
+        &self,
+        finding: &Finding,
+        route: Route,
+        disposition: Disposition,
+        reasons: &mut Vec<String>,
+    ) -> Option<String> {
+        let f = finding.function()?;
+        if route != Route::Lambda || disposition == Disposition::Notify {
+            return None;
+        }
+        if !self.lambda.revoke_role_sessions {
+            reasons.push(
+                "the function's execution role keeps its sessions (policy: lambda.revoke_role_sessions is off)".into(),
+            );
+            return None;
+        }
+        // arn:PARTITION:iam::ACCOUNT:role/PATH/NAME: the name is the last part; the role must
+        // be in the function's own account.
+        let role = f.role.as_deref().and_then(|arn| {
+            let parts: Vec<&str> = arn.splitn(6, ':').collect();
+            let ok = parts.len() == 6
+                && parts[0] == "arn"
+                && parts[2] == "iam"
+                && parts[4] == finding.account_id
+                && parts[5].starts_with("role/");
+            ok.then(|| parts[5].rsplit('/').next().unwrap_or_default().to_string())
+                .filter(|n| !n.is_empty())
+        });
+        match &role {
+            Some(name) => reasons.push(format!(
+                "the sessions of the function's execution role {name} (from the finding, detail.resource.lambdaDetails.role) issued before now are denied too (policy: lambda.revoke_role_sessions)"
+            )),
+            None => reasons.push(format!(
+                "the function's execution role {:?} (from the finding, detail.resource.lambdaDetails.role) is not a role of account {}: its sessions are not denied",
+                f.role.as_deref().unwrap_or(""),
+                finding.account_id
+            )),
+        }
+        role
     }
 
     /// The false-positive gate: a `contain` of a type whose false positives are above the

@@ -64,6 +64,11 @@ pub struct RoutePolicy {
     /// On the IAM route: also isolate the EC2 instance whose role credentials were stolen,
     /// for findings contained at once. Default true.
     pub isolate_source_instance: bool,
+    /// On the Lambda route: also deny every session of the function's execution role issued
+    /// before now (code that runs in a function can read the role's credentials from its
+    /// environment and send them away). Every holder of the role loses its current sessions,
+    /// other functions sharing the role included, until they take new ones: default false.
+    pub revoke_role_sessions: bool,
 }
 
 /// A tag key and value to match.
@@ -183,6 +188,7 @@ impl Default for RoutePolicy {
             finding_type_prefixes: Vec::new(),
             dry_run: false,
             isolate_source_instance: true,
+            revoke_role_sessions: false,
         }
     }
 }

@@ -30,6 +30,7 @@
 pub mod aws;
 
 use async_trait::async_trait;
+use responder_core::exemptions::ExemptionKind;
 use chrono::{DateTime, SecondsFormat, Utc};
 use responder_aws::consistency::{self, Backoff};
 use responder_core::denies::{
@@ -128,6 +129,9 @@ pub trait Iam: Send + Sync {
 pub struct Settings {
     /// Roles never acted on: the remediation role the pipeline itself uses.
     pub protected_roles: Vec<String>,
+    /// The policy's exemptions: a Lambda function's execution role is checked against
+    /// `exemptions.roles` here (`check-exemption` judged the function, not its role).
+    pub exemptions: responder_core::exemptions::Exemptions,
     /// A dry run forced by this task's own configuration, on top of the decision's.
     pub dry_run: bool,
     /// How long a read-back waits for IAM to show a change just made.
@@ -139,6 +143,7 @@ impl Settings {
     pub fn new(policy: &Policy, remediation_role: &str) -> Self {
         Settings {
             protected_roles: vec![remediation_role.to_string()],
+            exemptions: policy.exemptions.clone(),
             dry_run: policy.dry_run,
             backoff: Backoff::EVENTUAL_CONSISTENCY,
         }
@@ -209,7 +214,24 @@ pub async fn revoke(
             if let Some(k) = &key {
                 report.evidence.insert("accessKeyId".into(), json!(k));
             }
-            if let Some(reason) = role_exclusion(iam, &role, settings).await? {
+            let exempt = matches!(input.finding.resource, Resource::Function(_))
+                .then(|| {
+                    settings
+                        .exemptions
+                        .find(ExemptionKind::Role, &role, now)
+                        .map(|e| {
+                            format!(
+                                "role/{role}, the function's execution role, is exempt ({}): its sessions are left alone",
+                                e.describe(ExemptionKind::Role)
+                            )
+                        })
+                })
+                .flatten();
+            let excluded = match exempt {
+                Some(reason) => Some(reason),
+                None => role_exclusion(iam, &role, settings).await?,
+            };
+            if let Some(reason) = excluded {
                 return Ok(skipped(
                     report,
                     &principal.label(),
@@ -305,6 +327,20 @@ fn plan(input: &TaskInput) -> Result<Plan, NoAction> {
     let finding = &input.finding;
     let k = match &finding.resource {
         Resource::AccessKey(k) => k,
+        // A contained function's execution role, when the decision names it (policy
+        // lambda.revoke_role_sessions): every session issued before now.
+        Resource::Function(f) => {
+            return match input.decision.revoke_role.as_deref() {
+                Some(role) if is_iam_name(role) => Ok(Plan::RoleSessions {
+                    role: role.to_string(),
+                    key: None,
+                }),
+                _ => Err(NoAction {
+                    target: format!("function/{}", f.function_name),
+                    reason: "the decision names no execution role to revoke (policy: lambda.revoke_role_sessions)".into(),
+                }),
+            }
+        }
         other => {
             return Err(NoAction {
                 target: other.identity(),

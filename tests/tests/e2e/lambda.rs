@@ -132,3 +132,51 @@ async fn a_medium_lambda_finding_waits_for_an_analyst_and_changes_nothing() -> R
     })
     .await
 }
+
+/// With lambda.revoke_role_sessions, the contained function's execution role denies every
+/// session issued before now (one policy on the role), and the notification says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_policy_the_execution_roles_older_sessions_are_denied_too() -> Result<()> {
+    let mut opts = Options::default();
+    opts.extra_env.insert(
+        "POLICY_JSON".into(),
+        r#"{"lambda": {"revoke_role_sessions": true}}"#.into(),
+    );
+    with_harness(opts, |h| async move {
+        let e = &h.estate;
+        let name = e.function_name.as_str();
+        let role = format!("{name}-role");
+        let mut event = for_function(
+            fixture("lambda-high-c2.json")?,
+            "e2e1304lambda",
+            &e.member_account,
+            &e.region,
+            name,
+        );
+        event["detail"]["resource"]["lambdaDetails"]["role"] = serde_json::json!(format!(
+            "arn:aws:iam::{}:role/{role}",
+            e.member_account
+        ));
+        let s = h.run("lambda-role", &event).await?;
+        assert_eq!(
+            (s.status.as_str(), s.outcome.as_str()),
+            ("SUCCEEDED", "contained"),
+            "{s:#?}"
+        );
+        assert_eq!(
+            readback::function(&h.member, name).await?.reserved_concurrency,
+            Some(0)
+        );
+        let policies = readback::role_policies(&h.member, &role).await?;
+        let deny = policies
+            .get(responder_core::denies::REVOKE_SESSIONS_POLICY)
+            .unwrap_or_else(|| panic!("no session deny on {role}: {policies:?}"));
+        assert!(
+            responder_core::denies::sessions_cutoff(deny).is_some(),
+            "{deny}"
+        );
+        assert_eq!(s.evidence["revoke"]["principal"], format!("role/{role}"));
+        Ok(())
+    })
+    .await
+}
