@@ -234,9 +234,24 @@ impl TagMatch {
 
 impl Policy {
     /// Parses and validates a policy document.
+    /// A route's section without `finding_type_prefixes` keeps the route's default list:
+    /// `{"lambda": {"revoke_role_sessions": true}}` changes one setting, it does not empty the
+    /// allow list (which would silently turn the route to notify-only).
     pub fn from_json(text: &str) -> Result<Self, TaskError> {
-        let policy: Policy = serde_json::from_str(text)
-            .map_err(|e| TaskError::config(format!("policy is not valid: {e}")))?;
+        let invalid = |e: serde_json::Error| TaskError::config(format!("policy is not valid: {e}"));
+        let mut doc: serde_json::Value = serde_json::from_str(text).map_err(invalid)?;
+        for (route, defaults) in [
+            ("ec2", DEFAULT_EC2_PREFIXES),
+            ("iam", DEFAULT_IAM_PREFIXES),
+            ("lambda", DEFAULT_LAMBDA_PREFIXES),
+        ] {
+            if let Some(section) = doc.get_mut(route).and_then(|r| r.as_object_mut()) {
+                section
+                    .entry("finding_type_prefixes")
+                    .or_insert_with(|| serde_json::json!(defaults));
+            }
+        }
+        let policy: Policy = serde_json::from_value(doc).map_err(invalid)?;
         policy.validate()?;
         Ok(policy)
     }
@@ -365,6 +380,30 @@ mod tests {
         let e = Policy::from_json(json).expect_err("invalid policy");
         assert_eq!(e.name, names::CONFIG_INVALID);
         e.message
+    }
+
+    /// A route section that changes one setting keeps the route's default allow list; one
+    /// that lists prefixes replaces it, and an explicit empty list turns the route off.
+    #[test]
+    fn a_route_section_without_prefixes_keeps_the_defaults() {
+        let p = Policy::from_json(
+            r#"{"ec2": {"dry_run": true}, "lambda": {"revoke_role_sessions": true}}"#,
+        )
+        .expect("policy");
+        assert!(p.ec2.dry_run);
+        assert_eq!(
+            p.ec2.finding_type_prefixes,
+            Policy::default().ec2.finding_type_prefixes
+        );
+        assert!(p.lambda.revoke_role_sessions);
+        assert!(p.lambda.allows("Backdoor:Lambda/C&CActivity.B"));
+        assert_eq!(p.iam, Policy::default().iam);
+        let p = Policy::from_json(r#"{"lambda": {"finding_type_prefixes": ["Trojan:Lambda/"]}}"#)
+            .expect("policy");
+        assert!(!p.lambda.allows("Backdoor:Lambda/C&CActivity.B"));
+        assert!(p.lambda.allows("Trojan:Lambda/DropPoint"));
+        let p = Policy::from_json(r#"{"lambda": {"finding_type_prefixes": []}}"#).expect("policy");
+        assert!(!p.lambda.allows("Backdoor:Lambda/C&CActivity.B"));
     }
 
     #[test]

@@ -30,12 +30,12 @@
 pub mod aws;
 
 use async_trait::async_trait;
-use responder_core::exemptions::ExemptionKind;
 use chrono::{DateTime, SecondsFormat, Utc};
 use responder_aws::consistency::{self, Backoff};
 use responder_core::denies::{
     self, DENY_ALL_POLICY, DENY_INSTANCE_SESSIONS_POLICY, REVOKE_SESSIONS_POLICY,
 };
+use responder_core::exemptions::ExemptionKind;
 use responder_core::{
     names, ActionRecord, CredentialKind, Outcome, Policy, Resource, TaskError, TaskInput,
     TaskReport,

@@ -835,21 +835,28 @@ async fn shared_fixtures() {
 #[tokio::test]
 async fn a_contained_functions_execution_role_loses_its_older_sessions_when_the_policy_says_so() {
     let on = Policy::from_json(r#"{"lambda": {"revoke_role_sessions": true}}"#).expect("policy");
-    let event = serde_json::from_str::<Value>(include_str!(
-        "../../../fixtures/events/lambda-high-c2.json"
-    ))
-    .expect("json");
+    let event =
+        serde_json::from_str::<Value>(include_str!("../../../fixtures/events/lambda-high-c2.json"))
+            .expect("json");
     let finding = Finding::from_event(&event).expect("finding");
     let with = |policy: &Policy| TaskInput {
         decision: policy.decide(&finding),
         ..input_from_event(&event)
     };
     let input = with(&on);
-    assert_eq!(input.decision.revoke_role.as_deref(), Some("thumbnailer-role"));
+    assert_eq!(
+        input.decision.revoke_role.as_deref(),
+        Some("thumbnailer-role")
+    );
     let iam = FakeIam::default().with_role("thumbnailer-role", "/");
-    revoke(&input, &iam, &Settings::new(&on, "SOAR-RemediationRole"), now())
-        .await
-        .expect("revoked");
+    revoke(
+        &input,
+        &iam,
+        &Settings::new(&on, "SOAR-RemediationRole"),
+        now(),
+    )
+    .await
+    .expect("revoked");
     let role = Principal::Role("thumbnailer-role".into());
     assert_eq!(
         iam.policy(&role, REVOKE_SESSIONS_POLICY),
@@ -862,18 +869,29 @@ async fn a_contained_functions_execution_role_loses_its_older_sessions_when_the_
     )
     .expect("policy");
     let iam = FakeIam::default().with_role("thumbnailer-role", "/");
-    let r = revoke(&with(&exempt), &iam, &Settings::new(&exempt, "SOAR-RemediationRole"), now())
-        .await
-        .expect("skipped");
+    let r = revoke(
+        &with(&exempt),
+        &iam,
+        &Settings::new(&exempt, "SOAR-RemediationRole"),
+        now(),
+    )
+    .await
+    .expect("skipped");
     assert_eq!(r.actions[0].outcome, Outcome::Skipped);
-    assert!(r.actions[0].detail.contains("exempt"), "{}", r.actions[0].detail);
+    assert!(
+        r.actions[0].detail.contains("exempt"),
+        "{}",
+        r.actions[0].detail
+    );
     assert_eq!(iam.policy(&role, REVOKE_SESSIONS_POLICY), None);
 
     // The default policy: the decision names no role, and revoke does nothing.
     let off = with(&Policy::default());
     assert_eq!(off.decision.revoke_role, None);
     let iam = FakeIam::default().with_role("thumbnailer-role", "/");
-    let r = revoke(&off, &iam, &settings(), now()).await.expect("skipped");
+    let r = revoke(&off, &iam, &settings(), now())
+        .await
+        .expect("skipped");
     assert_eq!(r.actions[0].outcome, Outcome::Skipped);
     assert_eq!(iam.policy(&role, REVOKE_SESSIONS_POLICY), None);
 }

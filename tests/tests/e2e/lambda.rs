@@ -153,10 +153,8 @@ async fn with_the_policy_the_execution_roles_older_sessions_are_denied_too() -> 
             &e.region,
             name,
         );
-        event["detail"]["resource"]["lambdaDetails"]["role"] = serde_json::json!(format!(
-            "arn:aws:iam::{}:role/{role}",
-            e.member_account
-        ));
+        event["detail"]["resource"]["lambdaDetails"]["role"] =
+            serde_json::json!(format!("arn:aws:iam::{}:role/{role}", e.member_account));
         let s = h.run("lambda-role", &event).await?;
         assert_eq!(
             (s.status.as_str(), s.outcome.as_str()),
@@ -164,7 +162,9 @@ async fn with_the_policy_the_execution_roles_older_sessions_are_denied_too() -> 
             "{s:#?}"
         );
         assert_eq!(
-            readback::function(&h.member, name).await?.reserved_concurrency,
+            readback::function(&h.member, name)
+                .await?
+                .reserved_concurrency,
             Some(0)
         );
         let policies = readback::role_policies(&h.member, &role).await?;

@@ -637,23 +637,41 @@ fn a_functions_execution_role_is_revoked_only_when_the_policy_says_so() {
     let on = Policy::from_json(r#"{"lambda": {"revoke_role_sessions": true}}"#).expect("policy");
     let own = "arn:aws:iam::111111111111:role/service/thumbnailer-role";
     let d = on.decide(&function(8.0, own));
-    assert_eq!((d.route, d.disposition), (Route::Lambda, Disposition::Contain));
+    assert_eq!(
+        (d.route, d.disposition),
+        (Route::Lambda, Disposition::Contain)
+    );
     assert_eq!(d.revoke_role.as_deref(), Some("thumbnailer-role"));
-    assert!(d.reasons.iter().any(|r| r.contains("lambda.revoke_role_sessions")));
+    assert!(d
+        .reasons
+        .iter()
+        .any(|r| r.contains("lambda.revoke_role_sessions")));
     let medium = on.decide(&function(5.0, own));
     assert_eq!(medium.disposition, Disposition::RequestApproval);
     assert_eq!(medium.revoke_role.as_deref(), Some("thumbnailer-role"));
     // LOW: recorded only, nothing revoked.
     assert_eq!(on.decide(&function(2.0, own)).revoke_role, None);
     // A role of another account, or no role ARN: not revoked, and said so.
-    let other = on.decide(&function(8.0, "arn:aws:iam::999999999999:role/thumbnailer-role"));
+    let other = on.decide(&function(
+        8.0,
+        "arn:aws:iam::999999999999:role/thumbnailer-role",
+    ));
     assert_eq!(other.revoke_role, None);
-    assert!(other.reasons.iter().any(|r| r.contains("is not a role of account")));
-    assert_eq!(on.decide(&function(8.0, "thumbnailer-role")).revoke_role, None);
+    assert!(other
+        .reasons
+        .iter()
+        .any(|r| r.contains("is not a role of account")));
+    assert_eq!(
+        on.decide(&function(8.0, "thumbnailer-role")).revoke_role,
+        None
+    );
     // The default policy: never.
     let d = Policy::default().decide(&function(8.0, own));
     assert_eq!(d.revoke_role, None);
-    assert!(d.reasons.iter().any(|r| r.contains("lambda.revoke_role_sessions is off")));
+    assert!(d
+        .reasons
+        .iter()
+        .any(|r| r.contains("lambda.revoke_role_sessions is off")));
     let v = serde_json::to_value(on.decide(&function(8.0, own))).expect("json");
     assert_eq!(v["revokeRole"], "thumbnailer-role");
 }
