@@ -115,6 +115,18 @@ fn label(reserved: Option<i32>) -> String {
     )
 }
 
+/// Whether the keys not yet on the function fit within the 50 user tags an AWS resource may
+/// carry ("Tagging AWS resources", tag naming limits; tags AWS writes, `aws:*`, do not count).
+fn room_for(f: &FunctionNow, keys: &[&str]) -> bool {
+    let new = keys.iter().filter(|k| f.tag(k).is_none()).count();
+    let user = f
+        .tags
+        .iter()
+        .filter(|(k, _)| !k.starts_with("aws:"))
+        .count();
+    user + new <= markers::limits::TAGS_PER_RESOURCE
+}
+
 async fn read(fx: &dyn Functions, name: &str) -> Result<FunctionNow, TaskError> {
     fx.function(name).await?.ok_or_else(|| {
         TaskError::new(
@@ -192,6 +204,25 @@ pub async fn contain(target: &Target, fx: &dyn Functions) -> Result<TaskReport, 
             )
             .with_states(json!(encode(recorded)), json!(encode(recorded))),
         ),
+        _ if !room_for(
+            &now,
+            &[markers::TAG_ORIGINAL_CONCURRENCY, markers::TAG_FINDING_ID],
+        ) =>
+        {
+            // A full set of tags must not keep the function running: the cut goes ahead and
+            // the previous value is kept in this report (evidence.originalConcurrency) only.
+            report.push(ActionRecord::new(
+                "record-original-concurrency",
+                name,
+                Outcome::Skipped,
+                format!(
+                    "the function has {} tags; the record does not fit within the {} an AWS resource may carry: it is kept in this report only ({}), and a rollback is by hand",
+                    now.tags.len(),
+                    markers::limits::TAGS_PER_RESOURCE,
+                    label(now.reserved_concurrency)
+                ),
+            ));
+        }
         _ => {
             let record = encode(now.reserved_concurrency);
             if !dry {
@@ -241,8 +272,22 @@ pub async fn contain(target: &Target, fx: &dyn Functions) -> Result<TaskReport, 
     if dry {
         return Ok(report);
     }
-    // 3. Read back, then mark.
+    // 3. Read back, then mark (when there is room for the marker).
     report.push(verify(fx, name, Some(0)).await?);
+    let marked = read(fx, name).await?;
+    if !room_for(&marked, &[markers::TAG_STATUS]) {
+        report.push(ActionRecord::new(
+            "mark-function",
+            name,
+            Outcome::Skipped,
+            format!(
+                "no room for {} within the {} tags an AWS resource may carry",
+                markers::TAG_STATUS,
+                markers::limits::TAGS_PER_RESOURCE
+            ),
+        ));
+        return Ok(report);
+    }
     fx.tag(
         &now.arn,
         &[(

@@ -297,3 +297,32 @@ fn requests_are_read_strictly() {
     let e = Request::from_value(json!({"accountId": "222222222222"})).expect_err("not a doc");
     assert_eq!(e.name, names::INPUT_INVALID);
 }
+
+/// A function with its 50 tags: the cut is not held back; the previous value stays in the
+/// report, and a rollback finds no record to act on.
+#[tokio::test]
+async fn a_function_with_a_full_set_of_tags_is_still_contained() {
+    let tags: Vec<(String, String)> = (0..50)
+        .map(|i| (format!("k{i}"), "v".to_string()))
+        .collect();
+    let pairs: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let fx = Fake::with(Some(7), &pairs);
+    let r = contain(&target(false), &fx).await.expect("contained");
+    assert_eq!(fx.now().reserved_concurrency, Some(0));
+    assert!(
+        fx.calls().iter().all(|c| !c.starts_with("tag ")),
+        "{:?}",
+        fx.calls()
+    );
+    assert_eq!(r.evidence["originalConcurrency"], 7);
+    let skipped: Vec<&str> = r
+        .actions
+        .iter()
+        .filter(|a| a.outcome == Outcome::Skipped)
+        .map(|a| a.action.as_str())
+        .collect();
+    assert_eq!(skipped, ["record-original-concurrency", "mark-function"]);
+    let back = restore("thumbnailer", false, &fx).await.expect("nothing");
+    assert!(!back.changed());
+    assert_eq!(fx.now().reserved_concurrency, Some(0), "left contained");
+}
