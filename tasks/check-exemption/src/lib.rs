@@ -34,8 +34,9 @@ use chrono::{DateTime, Utc};
 use responder_core::denies::{self, DENY_ALL_POLICY, DENY_INSTANCE_SESSIONS_POLICY};
 use responder_core::exemptions::ExemptionKind;
 use responder_core::finding::{
-    AccessKeyTarget, CredentialKind, Finding, FunctionTarget, InstanceTarget, Resource,
+    AccessKeyTarget, CredentialKind, Finding, FunctionTarget, InstanceTarget, Resource, Tag,
 };
+use responder_core::policy::TagMatch;
 use responder_core::{
     markers, names, Eligibility, ExemptionResult, Policy, Route, TaskError, TaskInput,
 };
@@ -101,6 +102,42 @@ impl Verdict {
             target: target.into(),
             ignored: Vec::new(),
         }
+    }
+
+    /// The exemption tag's rule for a resource whose tags GuardDuty records: it exempts only
+    /// when it was in GuardDuty's record at detection AND is on the resource now. Returns the
+    /// exempt verdict's reason and source; a tag on one side only is reported as ignored.
+    fn exemption_tag(
+        &mut self,
+        wanted: &TagMatch,
+        kind: &str,
+        id: &str,
+        now: &[Tag],
+        at_detection: &[Tag],
+    ) -> Option<(String, String)> {
+        let carries =
+            |tags: &[Tag]| wanted.matches(tags.iter().map(|t| (t.key.as_str(), t.value.as_str())));
+        let (key, value) = (&wanted.key, &wanted.value);
+        match (carries(now), carries(at_detection)) {
+            (true, true) => {
+                return Some((
+                    format!(
+                        "{kind} {id} is tagged {key}={value}; automatic remediation is disabled for it"
+                    ),
+                    format!(
+                        "tag {key}={value} in GuardDuty's record of the {kind} at detection and on it now"
+                    ),
+                ))
+            }
+            (true, false) => self.ignored.push(format!(
+                "tag {key}={value} is on {kind} {id} now but was not in GuardDuty's record of it at detection: it may have been added by the attacker, so it does not exempt the {kind}"
+            )),
+            (false, true) => self.ignored.push(format!(
+                "tag {key}={value} was on {kind} {id} at detection but is not any more: it no longer exempts the {kind}"
+            )),
+            (false, false) => {}
+        }
+        None
     }
 
     fn is(
@@ -289,42 +326,14 @@ async fn instance(
             ));
         }
     }
-    let wanted = &policy.exemption_tag;
-    let now_tagged = wanted.matches(
-        state
-            .tags
-            .iter()
-            .map(|t| (t.key.as_str(), t.value.as_str())),
-    );
-    let at_detection = wanted.matches(
-        target
-            .tags
-            .iter()
-            .map(|t| (t.key.as_str(), t.value.as_str())),
-    );
-    match (now_tagged, at_detection) {
-        (true, true) => {
-            return Ok(v.is(
-                Eligibility::Exempt,
-                format!(
-                    "instance {id} is tagged {}={}; automatic remediation is disabled for it",
-                    wanted.key, wanted.value
-                ),
-                format!(
-                    "tag {}={} in GuardDuty's record of the instance at detection and on it now",
-                    wanted.key, wanted.value
-                ),
-            ))
-        }
-        (true, false) => v.ignored.push(format!(
-            "tag {}={} is on instance {id} now but was not in GuardDuty's record of it at detection: it may have been added by the attacker, so it does not exempt the instance",
-            wanted.key, wanted.value
-        )),
-        (false, true) => v.ignored.push(format!(
-            "tag {}={} was on instance {id} at detection but is not any more: it no longer exempts the instance",
-            wanted.key, wanted.value
-        )),
-        (false, false) => {}
+    if let Some((reason, source)) = v.exemption_tag(
+        &policy.exemption_tag,
+        "instance",
+        id,
+        &state.tags,
+        &target.tags,
+    ) {
+        return Ok(v.is(Eligibility::Exempt, reason, source));
     }
     let held = state::quarantined(scope, &state, instances).await?;
     if let Some(groups) = held {
@@ -385,33 +394,14 @@ async fn function(
             ),
         )
     })?;
-    let wanted = &policy.exemption_tag;
-    let pairs = |tags: &[responder_core::finding::Tag]| {
-        wanted.matches(tags.iter().map(|t| (t.key.as_str(), t.value.as_str())))
-    };
-    match (pairs(&state.tags), pairs(&target.tags)) {
-        (true, true) => {
-            return Ok(v.is(
-                Eligibility::Exempt,
-                format!(
-                    "function {name} is tagged {}={}; automatic remediation is disabled for it",
-                    wanted.key, wanted.value
-                ),
-                format!(
-                    "tag {}={} in GuardDuty's record of the function at detection and on it now",
-                    wanted.key, wanted.value
-                ),
-            ))
-        }
-        (true, false) => v.ignored.push(format!(
-            "tag {}={} is on function {name} now but was not in GuardDuty's record of it at detection: it may have been added by the attacker, so it does not exempt the function",
-            wanted.key, wanted.value
-        )),
-        (false, true) => v.ignored.push(format!(
-            "tag {}={} was on function {name} at detection but is not any more: it no longer exempts the function",
-            wanted.key, wanted.value
-        )),
-        (false, false) => {}
+    if let Some((reason, source)) = v.exemption_tag(
+        &policy.exemption_tag,
+        "function",
+        name,
+        &state.tags,
+        &target.tags,
+    ) {
+        return Ok(v.is(Eligibility::Exempt, reason, source));
     }
     if state.reserved_concurrency == Some(0) {
         return Ok(v.is(
