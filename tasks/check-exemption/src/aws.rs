@@ -130,21 +130,8 @@ impl Functions for AwsTargets {
             .lambda
             .for_account(scope.partition, scope.account, scope.region)
             .await?;
-        // The tags from GetFunction, the reserved concurrency from GetFunctionConcurrency,
-        // at once (GetFunction documents the concurrency too; the emulator leaves it out).
-        let (out, reserved) = tokio::join!(
-            lambda.get_function().function_name(name).send(),
-            lambda.get_function_concurrency().function_name(name).send()
-        );
-        let out = match out {
-            Ok(o) => o,
-            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
-            Err(e) => return Err(classify_sdk_error("lambda:GetFunction", &e)),
-        };
-        let reserved = match reserved {
-            Ok(r) => r.reserved_concurrent_executions(),
-            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
-            Err(e) => return Err(classify_sdk_error("lambda:GetFunctionConcurrency", &e)),
+        let Some((out, reserved)) = responder_aws::lambda::function(&lambda, name).await? else {
+            return Ok(None);
         };
         let mut tags: Vec<Tag> = out
             .tags()

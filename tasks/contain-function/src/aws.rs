@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 use aws_sdk_lambda::Client;
-use responder_aws::errors::error_code;
 use responder_aws::{classify_sdk_error, SessionProvider};
 use responder_core::finding::is_function_name;
 use responder_core::{names, TaskError, TaskInput, TaskReport};
@@ -198,25 +197,9 @@ impl LambdaFunctions {
 #[async_trait]
 impl Functions for LambdaFunctions {
     async fn function(&self, name: &str) -> Result<Option<FunctionNow>, TaskError> {
-        // The reserved concurrency from GetFunctionConcurrency, read beside GetFunction:
-        // GetFunction documents it too, but the emulator leaves it out, and the read-back
-        // must see what PutFunctionConcurrency set.
-        let (out, reserved) = tokio::join!(
-            self.client.get_function().function_name(name).send(),
-            self.client
-                .get_function_concurrency()
-                .function_name(name)
-                .send()
-        );
-        let out = match out {
-            Ok(o) => o,
-            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
-            Err(e) => return Err(classify_sdk_error("lambda:GetFunction", &e)),
-        };
-        let reserved = match reserved {
-            Ok(r) => r.reserved_concurrent_executions(),
-            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
-            Err(e) => return Err(classify_sdk_error("lambda:GetFunctionConcurrency", &e)),
+        let Some((out, reserved)) = responder_aws::lambda::function(&self.client, name).await?
+        else {
+            return Ok(None);
         };
         let Some(c) = out.configuration() else {
             return Err(TaskError::new(

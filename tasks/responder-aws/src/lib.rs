@@ -6,6 +6,8 @@ pub mod consistency;
 #[cfg(feature = "ec2")]
 pub mod ec2;
 pub mod errors;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod session;
 #[cfg(any(test, feature = "test-util"))]
 pub mod test_util;
