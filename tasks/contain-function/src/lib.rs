@@ -127,6 +127,15 @@ fn room_for(f: &FunctionNow, keys: &[&str]) -> bool {
     user + new <= markers::limits::TAGS_PER_RESOURCE
 }
 
+/// Tags the function's status ([`markers::TAG_STATUS`]).
+async fn mark(fx: &dyn Functions, arn: &str, status: &str) -> Result<(), TaskError> {
+    fx.tag(
+        arn,
+        &[(markers::TAG_STATUS.to_string(), status.to_string())],
+    )
+    .await
+}
+
 async fn read(fx: &dyn Functions, name: &str) -> Result<FunctionNow, TaskError> {
     fx.function(name).await?.ok_or_else(|| {
         TaskError::new(
@@ -137,12 +146,12 @@ async fn read(fx: &dyn Functions, name: &str) -> Result<FunctionNow, TaskError> 
 }
 
 /// Reads the reserved concurrency back until it is `want` (Lambda answers the change at once;
-/// a second read covers a lagging one).
+/// a second read covers a lagging one). Returns the record and the function as last read.
 async fn verify(
     fx: &dyn Functions,
     name: &str,
     want: Option<i32>,
-) -> Result<ActionRecord, TaskError> {
+) -> Result<(ActionRecord, FunctionNow), TaskError> {
     let mut last = None;
     for attempt in 0..3 {
         if attempt > 0 {
@@ -150,12 +159,13 @@ async fn verify(
         }
         let now = read(fx, name).await?;
         if now.reserved_concurrency == want {
-            return Ok(ActionRecord::new(
+            let record = ActionRecord::new(
                 "verify-reserved-concurrency",
                 name,
                 Outcome::Unchanged,
                 format!("read back: {}", label(want)),
-            ));
+            );
+            return Ok((record, now));
         }
         last = Some(now.reserved_concurrency);
     }
@@ -273,8 +283,8 @@ pub async fn contain(target: &Target, fx: &dyn Functions) -> Result<TaskReport, 
         return Ok(report);
     }
     // 3. Read back, then mark (when there is room for the marker).
-    report.push(verify(fx, name, Some(0)).await?);
-    let marked = read(fx, name).await?;
+    let (verified, marked) = verify(fx, name, Some(0)).await?;
+    report.push(verified);
     if !room_for(&marked, &[markers::TAG_STATUS]) {
         report.push(ActionRecord::new(
             "mark-function",
@@ -288,14 +298,7 @@ pub async fn contain(target: &Target, fx: &dyn Functions) -> Result<TaskReport, 
         ));
         return Ok(report);
     }
-    fx.tag(
-        &now.arn,
-        &[(
-            markers::TAG_STATUS.to_string(),
-            markers::STATUS_QUARANTINED.to_string(),
-        )],
-    )
-    .await?;
+    mark(fx, &now.arn, markers::STATUS_QUARANTINED).await?;
     report.push(ActionRecord::new(
         "mark-function",
         name,
@@ -373,17 +376,10 @@ pub async fn restore(name: &str, dry: bool, fx: &dyn Functions) -> Result<TaskRe
     if dry {
         return Ok(report);
     }
-    report.push(verify(fx, name, original).await?);
+    report.push(verify(fx, name, original).await?.0);
     fx.untag(&now.arn, &[markers::TAG_ORIGINAL_CONCURRENCY.to_string()])
         .await?;
-    fx.tag(
-        &now.arn,
-        &[(
-            markers::TAG_STATUS.to_string(),
-            markers::STATUS_RESTORED.to_string(),
-        )],
-    )
-    .await?;
+    mark(fx, &now.arn, markers::STATUS_RESTORED).await?;
     report.push(ActionRecord::new(
         "mark-function",
         name,
