@@ -824,26 +824,38 @@ fn exemption_reason(ctx: &Context) -> Option<String> {
         .find_map(|(_, r)| r.get("reason").and_then(Value::as_str).map(str::to_string))
 }
 
-fn ec2_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
-    let s = &ctx.summary;
-    let instance = s.label.as_deref().unwrap_or("<instance id>");
-    let account = s.account.as_deref().unwrap_or("<account id>");
-    let region = s.region.as_deref().unwrap_or("<region>");
+/// The rollback step: the restore-instance input naming the resource by `key`, and the command
+/// that starts it; `what` says what the rollback puts back.
+fn rollback_step(
+    settings: &Settings,
+    account: &str,
+    region: &str,
+    (key, id): (&str, &str),
+    what: &str,
+) -> String {
     // Written out so the keys keep the documented order whatever serde_json's map is.
     let input = format!(
-        "{{\"accountId\":{},\"region\":{},\"instanceId\":{}}}",
+        "{{\"accountId\":{},\"region\":{},\"{key}\":{}}}",
         json!(account),
         json!(region),
-        json!(instance)
+        json!(id)
     );
     let machine = settings
         .restore_state_machine_arn
         .as_deref()
         .unwrap_or("<restore-instance state machine ARN>");
+    format!("To roll back: start the restore-instance state machine with {input}, e.g. aws stepfunctions start-execution --state-machine-arn {machine} --input '{input}'. {what}")
+}
+
+fn ec2_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
+    let s = &ctx.summary;
+    let instance = s.label.as_deref().unwrap_or("<instance id>");
+    let account = s.account.as_deref().unwrap_or("<account id>");
+    let region = s.region.as_deref().unwrap_or("<region>");
     vec![
         format!("Instance {instance} in {account} ({region}) is isolated: its interfaces are in the quarantine security group, and deny entries for its addresses are in the network ACLs its traffic crosses. Its original groups, the ACL entries and the evidence snapshots are listed under evidence; what containment does not cut (DNS, the metadata service, traffic inside its own subnet) is listed under caveats."),
         "Investigate from the snapshots (create volumes from them in a forensic account); avoid logging in to the instance.".to_string(),
-        format!("To roll back: start the restore-instance state machine with {input}, e.g. aws stepfunctions start-execution --state-machine-arn {machine} --input '{input}'. It puts back the original security groups, removes the network ACL entries and returns the instance to its Auto Scaling group."),
+        rollback_step(settings, account, region, ("instanceId", instance), "It puts back the original security groups, removes the network ACL entries and returns the instance to its Auto Scaling group."),
     ]
 }
 
@@ -852,16 +864,6 @@ fn lambda_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
     let function = s.label.as_deref().unwrap_or("<function name>");
     let account = s.account.as_deref().unwrap_or("<account id>");
     let region = s.region.as_deref().unwrap_or("<region>");
-    let input = format!(
-        "{{\"accountId\":{},\"region\":{},\"functionName\":{}}}",
-        json!(account),
-        json!(region),
-        json!(function)
-    );
-    let machine = settings
-        .restore_state_machine_arn
-        .as_deref()
-        .unwrap_or("<restore-instance state machine ARN>");
     vec![
         format!("Lambda function {function} in {account} ({region}) is stopped: its reserved concurrency is 0, so no new invocation starts (running ones finish). Its code and configuration are untouched; the code's SHA-256, revision and execution role are listed under evidence."),
         if ctx.report("revoke").is_some() {
@@ -869,7 +871,7 @@ fn lambda_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
         } else {
             "Its execution role's credentials stay valid until they expire (policy lambda.revoke_role_sessions is off): code running in the function could read them. If the finding suggests it, deny the role's older sessions by hand (IAM console, role, Revoke active sessions).".to_string()
         },
-        format!("To roll back: start the restore-instance state machine with {input}, e.g. aws stepfunctions start-execution --state-machine-arn {machine} --input '{input}'. It puts back the recorded reserved concurrency (or none)."),
+        rollback_step(settings, account, region, ("functionName", function), "It puts back the recorded reserved concurrency (or none)."),
     ]
 }
 
