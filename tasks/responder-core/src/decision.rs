@@ -40,6 +40,8 @@ pub enum Route {
     Iam,
     /// A Lambda function: reserved concurrency 0.
     Lambda,
+    /// An S3 bucket: Block Public Access on.
+    S3,
     /// Anything else, and an instance that is the target of the activity: notify only.
     NotifyOnly,
 }
@@ -130,6 +132,7 @@ impl Policy {
             Route::Ec2 => Some(&self.ec2),
             Route::Iam => Some(&self.iam),
             Route::Lambda => Some(&self.lambda),
+            Route::S3 => Some(&self.s3),
             Route::NotifyOnly => None,
         };
         let mut act = route_policy.is_some() && type_mapped;

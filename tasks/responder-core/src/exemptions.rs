@@ -25,6 +25,8 @@ pub struct Exemptions {
     pub users: Vec<Exemption>,
     /// Lambda functions, by name.
     pub functions: Vec<Exemption>,
+    /// S3 buckets, by name.
+    pub buckets: Vec<Exemption>,
 }
 
 /// One exemption.
@@ -57,6 +59,8 @@ pub enum ExemptionKind {
     User,
     /// `exemptions.functions`.
     Function,
+    /// `exemptions.buckets`.
+    Bucket,
 }
 
 impl ExemptionKind {
@@ -69,6 +73,7 @@ impl ExemptionKind {
             ExemptionKind::Role => "exemptions.roles",
             ExemptionKind::User => "exemptions.users",
             ExemptionKind::Function => "exemptions.functions",
+            ExemptionKind::Bucket => "exemptions.buckets",
         }
     }
 }
@@ -129,6 +134,7 @@ impl Exemptions {
             ExemptionKind::Role => &self.roles,
             ExemptionKind::User => &self.users,
             ExemptionKind::Function => &self.functions,
+            ExemptionKind::Bucket => &self.buckets,
         }
     }
 
@@ -147,6 +153,7 @@ impl Exemptions {
             ExemptionKind::Role,
             ExemptionKind::User,
             ExemptionKind::Function,
+            ExemptionKind::Bucket,
         ] {
             for e in self.list(kind) {
                 if e.id.trim().is_empty() {
@@ -167,6 +174,13 @@ impl Exemptions {
                 if kind == ExemptionKind::Function && !crate::finding::is_function_name(&e.id) {
                     out.push(format!(
                         "{} has {:?}; expected a Lambda function name",
+                        kind.field(),
+                        e.id
+                    ));
+                }
+                if kind == ExemptionKind::Bucket && !crate::finding::is_bucket_name(&e.id) {
+                    out.push(format!(
+                        "{} has {:?}; expected an S3 bucket name",
                         kind.field(),
                         e.id
                     ));

@@ -120,7 +120,9 @@ pub enum Resource {
     AccessKey(AccessKeyTarget),
     /// A Lambda function (Lambda Protection: `resourceType` `Lambda`).
     Function(FunctionTarget),
-    /// Anything else: S3, EKS, ECS, RDS, Lambda, containers, and types not known yet.
+    /// An S3 bucket (S3 Protection and S3 policy findings: `resourceType` `S3Bucket`).
+    Bucket(BucketTarget),
+    /// Anything else: S3 objects, EKS, ECS, RDS, containers, and types not known yet.
     Other {
         /// The `resourceType` as sent.
         #[serde(rename = "resourceType")]
@@ -135,6 +137,7 @@ impl Resource {
             Resource::Instance(_) => "Instance",
             Resource::AccessKey(_) => "AccessKey",
             Resource::Function(_) => "Lambda",
+            Resource::Bucket(_) => "S3Bucket",
             Resource::Other { resource_type } => resource_type,
         }
     }
@@ -164,6 +167,7 @@ impl Resource {
                 k.access_key_id.as_deref().unwrap_or("-")
             ),
             Resource::Function(f) => format!("function/{}", f.function_name),
+            Resource::Bucket(b) => format!("bucket/{}", b.bucket_name),
             Resource::Other { resource_type } => resource_type.clone(),
         }
     }
@@ -190,6 +194,34 @@ pub struct FunctionTarget {
     /// The function's tags as the finding saw them.
     #[serde(default)]
     pub tags: Vec<Tag>,
+}
+
+/// An S3 bucket named by a finding (`resource.s3BucketDetails`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BucketTarget {
+    /// The bucket's name.
+    pub bucket_name: String,
+    /// The bucket's tags as the finding saw them.
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    /// The other buckets the finding lists, if any. A finding about several buckets is not
+    /// contained automatically: one bucket's containment would read as the whole response.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_buckets: Vec<String>,
+}
+
+/// Whether a name is an S3 general purpose bucket name: 3 to 63 characters, lowercase
+/// letters, digits, dots and hyphens, beginning and ending with a letter or digit, no two
+/// adjacent dots (S3 User Guide, "General purpose bucket naming rules").
+pub fn is_bucket_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    (3..=63).contains(&b.len())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-')
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && !name.contains("..")
 }
 
 /// Whether a name is a Lambda function name: letters, digits, hyphens and underscores, 1 to
@@ -466,6 +498,14 @@ impl Finding {
         }
     }
 
+    /// The S3 bucket this finding names, if it is a bucket finding.
+    pub fn bucket(&self) -> Option<&BucketTarget> {
+        match &self.resource {
+            Resource::Bucket(b) => Some(b),
+            _ => None,
+        }
+    }
+
     /// The credentials this finding names, if it is an IAM finding.
     pub fn access_key(&self) -> Option<&AccessKeyTarget> {
         match &self.resource {
@@ -525,6 +565,7 @@ fn parse_resource(r: &Value) -> Result<Resource, TaskError> {
             }))
         }
         "Lambda" => parse_function(r).map(Resource::Function),
+        "S3Bucket" => parse_bucket(r).map(Resource::Bucket),
         _ => Ok(Resource::Other { resource_type }),
     }
 }
@@ -575,6 +616,55 @@ fn parse_function(r: &Value) -> Result<FunctionTarget, TaskError> {
         revision_id: text(details.get("revisionId")),
         role: text(details.get("role")),
         tags: parse_tags(details.get("tags")),
+    })
+}
+
+/// `resource.s3BucketDetails`: every listed bucket must have a bucket name (in `name`, or in
+/// an `arn:PARTITION:s3:::NAME` ARN, the two agreeing). The first is the target.
+fn parse_bucket(r: &Value) -> Result<BucketTarget, TaskError> {
+    let list = r
+        .get("s3BucketDetails")
+        .and_then(Value::as_array)
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| invalid("`resource.s3BucketDetails` is missing or empty"))?;
+    let mut names = Vec::new();
+    for details in list {
+        let arn = text(details.get("arn"));
+        let arn_name = match &arn {
+            None => None,
+            Some(arn) => Some(
+                arn.split_once(":s3:::")
+                    .filter(|(head, _)| head.starts_with("arn:") && head.matches(':').count() == 1)
+                    .map(|(_, name)| name.to_string())
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "`s3BucketDetails.arn` {arn:?} is not an S3 bucket ARN"
+                        ))
+                    })?,
+            ),
+        };
+        let name = text(details.get("name"))
+            .or(arn_name.clone())
+            .ok_or_else(|| invalid("`resource.s3BucketDetails.name` is missing"))?;
+        if !is_bucket_name(&name) {
+            return Err(invalid(format!(
+                "`s3BucketDetails.name` {name:?} is not an S3 bucket name"
+            )));
+        }
+        if arn_name.as_ref().is_some_and(|n| n != &name) {
+            return Err(invalid(format!(
+                "`s3BucketDetails.name` {name:?} does not match the name in `arn`"
+            )));
+        }
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    let bucket_name = names.remove(0);
+    Ok(BucketTarget {
+        bucket_name,
+        tags: parse_tags(list[0].get("tags")),
+        other_buckets: names,
     })
 }
 

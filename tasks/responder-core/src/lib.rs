@@ -23,7 +23,7 @@ pub use document::TaskInput;
 pub use error::{names, NamedError, TaskError};
 pub use exemption::{Eligibility, ExemptionResult};
 pub use finding::{
-    AccessKeyTarget, CredentialKind, Finding, HostEvidence, InstanceTarget, Resource,
+    AccessKeyTarget, BucketTarget, CredentialKind, Finding, HostEvidence, InstanceTarget, Resource,
 };
 pub use policy::Policy;
 pub use report::{ActionRecord, Outcome, Shortfall, TaskReport};

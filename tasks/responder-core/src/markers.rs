@@ -30,6 +30,10 @@ pub const TAG_NETWORK_ACL_ENTRIES: &str = "guardduty-responder:network-acl-entri
 pub const TAG_ORIGINAL_CONNTRACK: &str = "guardduty-responder:original-conntrack";
 /// On a Lambda function: its reserved concurrency before containment (`none` or a number).
 pub const TAG_ORIGINAL_CONCURRENCY: &str = "guardduty-responder:original-concurrency";
+/// On an S3 bucket: its Block Public Access settings before containment (`none`, or the four
+/// settings as `BlockPublicAcls=true IgnorePublicAcls=false ...`).
+pub const TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK: &str =
+    "guardduty-responder:original-public-access-block";
 /// On a snapshot: its purpose.
 pub const TAG_PURPOSE: &str = "guardduty-responder:purpose";
 /// On a snapshot: the instance it was taken from.

@@ -30,6 +30,9 @@ pub struct Policy {
     pub iam: RoutePolicy,
     /// The Lambda route: Lambda Protection findings on a function (reserved concurrency 0).
     pub lambda: RoutePolicy,
+    /// The S3 route: findings that a bucket was opened to the public (Block Public Access on
+    /// the bucket, recorded for rollback).
+    pub s3: RoutePolicy,
     /// Act on GuardDuty's generated sample findings. Default false.
     pub act_on_sample_findings: bool,
     /// Act on archived findings. Default false.
@@ -133,6 +136,17 @@ pub const DEFAULT_LAMBDA_PREFIXES: &[&str] = &[
     "UnauthorizedAccess:Lambda/",
 ];
 
+/// The S3 finding types acted on by default: a bucket opened to the public (its Block Public
+/// Access turned off, a policy or ACL granting the public or anonymous users access). Block
+/// Public Access closes exactly that door. The S3 data-event types (a malicious caller, an
+/// unusual read or delete) are the work of someone holding credentials, which Block Public
+/// Access does not stop: they stay notify-only.
+pub const DEFAULT_S3_PREFIXES: &[&str] = &[
+    "Policy:S3/BucketAnonymousAccessGranted",
+    "Policy:S3/BucketBlockPublicAccessDisabled",
+    "Policy:S3/BucketPublicAccessGranted",
+];
+
 /// Finding types GuardDuty has retired and no longer generates. An event carrying one is a
 /// replay of old data or a test, never a current threat, so it is notified and not acted on,
 /// even when its prefix is allowed (e.g. `Stealth:IAMUser/LoggingConfigurationModified`).
@@ -169,6 +183,7 @@ impl Default for Policy {
             ec2: RoutePolicy::with_prefixes(DEFAULT_EC2_PREFIXES),
             iam: RoutePolicy::with_prefixes(DEFAULT_IAM_PREFIXES),
             lambda: RoutePolicy::with_prefixes(DEFAULT_LAMBDA_PREFIXES),
+            s3: RoutePolicy::with_prefixes(DEFAULT_S3_PREFIXES),
             act_on_sample_findings: false,
             act_on_archived_findings: false,
             include_accounts: Vec::new(),
@@ -244,6 +259,7 @@ impl Policy {
             ("ec2", DEFAULT_EC2_PREFIXES),
             ("iam", DEFAULT_IAM_PREFIXES),
             ("lambda", DEFAULT_LAMBDA_PREFIXES),
+            ("s3", DEFAULT_S3_PREFIXES),
         ] {
             if let Some(section) = doc.get_mut(route).and_then(|r| r.as_object_mut()) {
                 section
@@ -313,6 +329,7 @@ impl Policy {
             ("ec2", &self.ec2),
             ("iam", &self.iam),
             ("lambda", &self.lambda),
+            ("s3", &self.s3),
         ] {
             for p in &r.finding_type_prefixes {
                 if p.trim().is_empty() || !p.contains(':') {

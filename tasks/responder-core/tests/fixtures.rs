@@ -110,7 +110,7 @@ impl Case {
 
 fn cases() -> Vec<Case> {
     use Disposition::{Contain, Notify, RequestApproval};
-    use Route::{Ec2, Iam, Lambda, NotifyOnly};
+    use Route::{Ec2, Iam, Lambda, NotifyOnly, S3};
     use Tier::{Critical, High, Low, Medium};
     vec![
         // EC2, acted on.
@@ -183,8 +183,17 @@ fn cases() -> Vec<Case> {
         ok("retired-type.json", Medium, Iam, Notify)
             .credential(CredentialKind::LongTermUserKey)
             .reasons(&["retired"]),
+        // A bucket read by a malicious caller: Block Public Access does not stop a caller with
+        // credentials, so the s3 route only notifies.
+        ok("s3-notify-only.json", Medium, S3, Notify)
+            .reasons(&["S3Bucket", "not in the s3 route's allow list"]),
+        // A bucket opened to the public: Block Public Access on, by tier.
+        ok("s3-high-anonymous-access.json", High, S3, Contain)
+            .reasons(&["S3Bucket", "s3.finding_type_prefixes"]),
+        ok("s3-low-block-public-access-disabled.json", Low, S3, Notify),
+        ok("s3-several-buckets-notify-only.json", High, NotifyOnly, Notify)
+            .reasons(&["2 buckets from the finding"]),
         // Other resource types: notify only, whatever else the finding carries.
-        ok("s3-notify-only.json", Medium, NotifyOnly, Notify).reasons(&["S3Bucket", "notify only"]),
         ok("eks-notify-only.json", Medium, NotifyOnly, Notify)
             .reasons(&["EKSCluster", "Kubernetes workload"])
             .kubernetes_steps(),
@@ -201,6 +210,7 @@ fn cases() -> Vec<Case> {
         err("malformed-missing-type.json", names::FINDING_INVALID),
         err("malformed-missing-resource.json", names::FINDING_INVALID),
         err("malformed-lambda-function-name.json", names::FINDING_INVALID),
+        err("malformed-s3-bucket-name.json", names::FINDING_INVALID),
         err(
             "malformed-severity-out-of-range.json",
             names::FINDING_INVALID,

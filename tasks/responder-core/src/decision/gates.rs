@@ -45,6 +45,16 @@ pub(super) fn route(finding: &Finding, reasons: &mut Vec<String>) -> (Route, Opt
         Resource::Instance(_) => Route::Ec2,
         Resource::AccessKey(_) => Route::Iam,
         Resource::Function(_) => Route::Lambda,
+        Resource::Bucket(b) if !b.other_buckets.is_empty() => {
+            reasons.push(format!(
+                "{} buckets from the finding (detail.resource.s3BucketDetails): {}, {}: a finding about several buckets is not contained automatically; notify only",
+                b.other_buckets.len() + 1,
+                b.bucket_name,
+                b.other_buckets.join(", ")
+            ));
+            return (Route::NotifyOnly, None);
+        }
+        Resource::Bucket(_) => Route::S3,
         Resource::Other { .. } => {
             reasons.push(format!(
                 "resource type {resource_type:?} from the finding ({}) has no automatic containment; notify only",
@@ -204,6 +214,7 @@ pub(super) fn route_name(route: Route) -> &'static str {
         Route::Ec2 => "ec2",
         Route::Iam => "iam",
         Route::Lambda => "lambda",
+        Route::S3 => "s3",
         Route::NotifyOnly => "notify-only",
     }
 }

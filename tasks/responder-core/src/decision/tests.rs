@@ -228,8 +228,8 @@ fn decision_serializes_with_the_names_the_state_machine_matches() {
         .is_some_and(|k| k.starts_with("gd-")));
     let n = Policy::default().decide(
         &Finding::from_event(&event(json!({
-            "accountId": "111111111111", "region": "eu-west-1", "id": "abc", "type": "PenTest:S3/KaliLinux",
-            "severity": 5, "resource": {"resourceType": "S3Bucket"}})))
+            "accountId": "111111111111", "region": "eu-west-1", "id": "abc", "type": "Execution:Runtime/ReverseShell",
+            "severity": 5, "resource": {"resourceType": "ECSCluster"}})))
         .expect("finding"),
     );
     assert_eq!(serde_json::to_value(n.route).expect("json"), "notify-only");
@@ -674,4 +674,99 @@ fn a_functions_execution_role_is_revoked_only_when_the_policy_says_so() {
         .any(|r| r.contains("lambda.revoke_role_sessions is off")));
     let v = serde_json::to_value(on.decide(&function(8.0, own))).expect("json");
     assert_eq!(v["revokeRole"], "thumbnailer-role");
+}
+
+fn bucket(severity: f64, ty: &str, buckets: &[&str]) -> Finding {
+    let details: Vec<Value> = buckets
+        .iter()
+        .map(|b| json!({"name": b, "arn": format!("arn:aws:s3:::{b}"), "type": "Destination"}))
+        .collect();
+    Finding::from_event(&event(json!({
+        "accountId": "111111111111", "region": "eu-west-1", "partition": "aws",
+        "id": "0123456789abcdef0123456789abcded", "type": ty, "severity": severity,
+        "resource": {"resourceType": "S3Bucket", "s3BucketDetails": details,
+            "accessKeyDetails": {"accessKeyId": "AKIAEXAMPLEEXAMPLE01", "userType": "IAMUser",
+                "userName": "build-bot"}},
+        "service": {"count": 1, "archived": false},
+    })))
+    .expect("finding")
+}
+
+/// A bucket opened to the public is contained by tier on the s3 route; what Block Public
+/// Access cannot stop (a caller with credentials) and a finding about several buckets only
+/// notify, each saying why.
+#[test]
+fn a_bucket_opened_to_the_public_is_contained_on_the_s3_route() {
+    let p = Policy::default();
+    let d = p.decide(&bucket(
+        8.0,
+        "Policy:S3/BucketAnonymousAccessGranted",
+        &["orders-exports"],
+    ));
+    assert_eq!((d.route, d.disposition), (Route::S3, Disposition::Contain));
+    assert_eq!(serde_json::to_value(d.route).expect("json"), "s3");
+    let d = p.decide(&bucket(
+        5.0,
+        "Policy:S3/BucketPublicAccessGranted",
+        &["orders-exports"],
+    ));
+    assert_eq!(d.disposition, Disposition::RequestApproval);
+    let d = p.decide(&bucket(
+        8.0,
+        "Exfiltration:S3/MaliciousIPCaller",
+        &["orders-exports"],
+    ));
+    assert_eq!((d.route, d.disposition), (Route::S3, Disposition::Notify));
+    assert!(d
+        .reasons
+        .iter()
+        .any(|r| r.contains("not in the s3 route's allow list")));
+    let d = p.decide(&bucket(
+        8.0,
+        "Policy:S3/BucketAnonymousAccessGranted",
+        &["orders-exports", "orders-archive"],
+    ));
+    assert_eq!(
+        (d.route, d.disposition),
+        (Route::NotifyOnly, Disposition::Notify)
+    );
+    assert!(d
+        .reasons
+        .iter()
+        .any(|r| r.contains("2 buckets from the finding (detail.resource.s3BucketDetails): orders-exports, orders-archive")));
+    let off = Policy::from_json(r#"{"s3": {"enabled": false}}"#).expect("policy");
+    let d = off.decide(&bucket(
+        8.0,
+        "Policy:S3/BucketAnonymousAccessGranted",
+        &["orders-exports"],
+    ));
+    assert_eq!(d.disposition, Disposition::Notify);
+}
+
+/// What a bucket finding must name: a bucket name, agreeing with its ARN.
+#[test]
+fn a_bucket_finding_names_a_real_bucket_or_is_refused_by_name() {
+    let parse = |details: Value| {
+        Finding::from_event(&event(json!({
+            "accountId": "111111111111", "region": "eu-west-1", "id": "abc",
+            "type": "Policy:S3/BucketAnonymousAccessGranted", "severity": 8,
+            "resource": {"resourceType": "S3Bucket", "s3BucketDetails": details}})))
+    };
+    let f = parse(json!([{"arn": "arn:aws:s3:::orders.exports-1"}])).expect("from the ARN");
+    assert_eq!(
+        f.bucket().map(|b| b.bucket_name.as_str()),
+        Some("orders.exports-1")
+    );
+    for bad in [
+        json!([]),
+        json!([{"name": "Orders"}]),
+        json!([{"name": "ab"}]),
+        json!([{"name": "orders..x"}]),
+        json!([{"name": "orders", "arn": "arn:aws:s3:::other"}]),
+        json!([{"arn": "arn:aws:s3:eu-west-1:111111111111:orders"}]),
+        json!([{"name": "orders/../x"}]),
+    ] {
+        let e = parse(bad.clone()).expect_err(&bad.to_string());
+        assert_eq!(e.name, crate::names::FINDING_INVALID, "{bad}");
+    }
 }
