@@ -31,6 +31,7 @@ const ACCESS_DENIED_CODES: &[&str] = &[
 ];
 
 const NOT_FOUND_CODES: &[&str] = &[
+    "NoSuchBucket",
     "NoSuchEntity",
     "InvalidInstanceID.NotFound",
     "InvalidInstanceID.Malformed",

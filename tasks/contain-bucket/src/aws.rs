@@ -1,0 +1,318 @@
+//! The S3 adapter of [`Buckets`], the invocation's input, and the handler.
+
+use async_trait::async_trait;
+use responder_aws::{classify_sdk_error, SessionProvider};
+use responder_core::finding::is_bucket_name;
+use responder_core::{names, TaskError, TaskInput, TaskReport};
+use serde_json::{json, Value};
+use tracing::Instrument;
+
+use crate::{contain, restore, BucketNow, Buckets, PublicAccessBlock, Target, TASK};
+
+/// The IAM actions of every API call this task makes.
+/// `DeletePublicAccessBlock` is authorised by `s3:PutBucketPublicAccessBlock`, and
+/// `GetPublicAccessBlock` by `s3:GetBucketPublicAccessBlock` (Service Authorization
+/// Reference, Amazon S3: the API operations and the actions that authorise them).
+pub const IAM_ACTIONS: &[&str] = &[
+    "s3:GetBucketAcl",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketTagging",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketTagging",
+    "sts:AssumeRole",
+];
+
+/// What one invocation is asked to do, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The bucket's partition, account and region.
+    pub partition: String,
+    /// The account (12 digits): the bucket's expected owner.
+    pub account_id: String,
+    /// The region.
+    pub region: String,
+    /// The bucket, the finding and the dry run.
+    pub target: Target,
+    /// Containment, or its rollback.
+    pub restore: bool,
+    /// Execution start (RFC 3339), for the time to contain.
+    pub execution_start_time: Option<String>,
+    /// The finding type, for the metrics (`rollback` for a rollback).
+    pub finding_type: String,
+}
+
+impl Request {
+    /// Reads a task input document about a bucket finding (containment), or
+    /// `{ mode: "restore", request: { accountId, region, partition?, bucketName, dryRun? } }`
+    /// (rollback), or `mode: "restore"` with a task input document.
+    pub fn from_value(v: Value) -> Result<Self, TaskError> {
+        let restore = v.get("mode").and_then(Value::as_str) == Some("restore");
+        let body = if restore {
+            v.get("request").cloned().unwrap_or(Value::Null)
+        } else {
+            v
+        };
+        if body.get("finding").is_some() {
+            let input = TaskInput::from_value(body)?;
+            let f = &input.finding;
+            let bucket = f.bucket().ok_or_else(|| {
+                TaskError::input(format!(
+                    "finding {} is about a {} resource, not an S3 bucket",
+                    f.id,
+                    f.resource.resource_type()
+                ))
+            })?;
+            return Ok(Request {
+                partition: f.partition.clone(),
+                account_id: f.account_id.clone(),
+                region: f.region.clone(),
+                target: Target {
+                    name: bucket.bucket_name.clone(),
+                    finding_id: f.id.clone(),
+                    dry_run: input.decision.dry_run,
+                },
+                restore,
+                execution_start_time: input.execution_start_time.clone(),
+                finding_type: if restore {
+                    "rollback".into()
+                } else {
+                    f.finding_type.clone()
+                },
+            });
+        }
+        if !restore {
+            return Err(TaskError::input(
+                "contain-bucket input is not a responder document",
+            ));
+        }
+        let text = |k: &str| {
+            body.get(k)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let need = |k: &str| {
+            text(k).ok_or_else(|| {
+                TaskError::input(format!(
+                    "restore input needs accountId, region and bucketName: {k} is missing"
+                ))
+            })
+        };
+        let (account_id, region, name) = (need("accountId")?, need("region")?, need("bucketName")?);
+        if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(TaskError::input(format!(
+                "accountId {account_id:?} is not a 12-digit account id"
+            )));
+        }
+        if !is_bucket_name(&name) {
+            return Err(TaskError::input(format!(
+                "bucketName {name:?} is not an S3 bucket name"
+            )));
+        }
+        if !region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(TaskError::input(format!(
+                "region {region:?} is not a region"
+            )));
+        }
+        Ok(Request {
+            partition: text("partition").unwrap_or_else(|| "aws".into()),
+            account_id,
+            region,
+            target: Target {
+                name,
+                finding_id: String::new(),
+                dry_run: body.get("dryRun").and_then(Value::as_bool).unwrap_or(false),
+            },
+            restore: true,
+            execution_start_time: None,
+            finding_type: "rollback".into(),
+        })
+    }
+}
+
+/// One invocation: reads the request, acts in its account and region through the remediation
+/// role, and returns the report.
+pub async fn handle(event: Value, sessions: &SessionProvider) -> Result<TaskReport, TaskError> {
+    let req = Request::from_value(event)?;
+    let span = tracing::info_span!(
+        "task",
+        task = TASK,
+        bucket = %req.target.name,
+        account = %req.account_id,
+        restore = req.restore,
+    );
+    async {
+        let conf = sessions
+            .config_for(&req.partition, &req.account_id, &req.region)
+            .await?;
+        let bx = S3Buckets::new(responder_aws::s3::client(&conf), &req.account_id);
+        let report = if req.restore {
+            restore(&req.target.name, req.target.dry_run, &bx).await?
+        } else {
+            contain(&req.target, &bx).await?
+        };
+        tracing::info!(
+            changed = report.changed(),
+            dry_run = report.dry_run,
+            "{} done",
+            if req.restore {
+                "restore"
+            } else {
+                "containment"
+            }
+        );
+        responder_core::emf::actions(&report, &req.finding_type);
+        if !req.restore && !report.dry_run && report.changed() {
+            if let Some(ms) = req
+                .execution_start_time
+                .as_deref()
+                .and_then(responder_core::emf::millis_since)
+            {
+                responder_core::emf::time_to_contain("s3", ms);
+            }
+        }
+        Ok(report)
+    }
+    .instrument(span)
+    .await
+}
+
+/// [`Buckets`] over the S3 API, every call naming the bucket's expected owner.
+#[derive(Debug, Clone)]
+pub struct S3Buckets {
+    client: aws_sdk_s3::Client,
+    owner: String,
+}
+
+impl S3Buckets {
+    /// An adapter over a client already in the right account and region; `owner` is that
+    /// account.
+    pub fn new(client: aws_sdk_s3::Client, owner: &str) -> Self {
+        S3Buckets {
+            client,
+            owner: owner.to_string(),
+        }
+    }
+
+    /// Evidence: the bucket policy (its document, or null when there is none) and the ACL's
+    /// grants to everyone or to any AWS account. Unreadable evidence is said, not fatal.
+    async fn evidence(&self, name: &str) -> Value {
+        let (policy, acl) = tokio::join!(
+            self.client
+                .get_bucket_policy()
+                .bucket(name)
+                .expected_bucket_owner(&self.owner)
+                .send(),
+            self.client
+                .get_bucket_acl()
+                .bucket(name)
+                .expected_bucket_owner(&self.owner)
+                .send()
+        );
+        let policy = match policy {
+            Ok(o) => json!(o.policy()),
+            Err(e) if responder_aws::errors::error_code(&e) == Some("NoSuchBucketPolicy") => {
+                Value::Null
+            }
+            Err(e) => {
+                json!({"unreadable": classify_sdk_error("s3:GetBucketPolicy", &e).to_string()})
+            }
+        };
+        let public_grants = match acl {
+            Ok(o) => json!(o
+                .grants()
+                .iter()
+                .filter_map(|g| {
+                    let uri = g.grantee()?.uri()?;
+                    uri.ends_with("/global/AllUsers")
+                        .then_some("everyone")
+                        .or(uri.ends_with("/global/AuthenticatedUsers").then_some("any AWS account"))
+                        .map(|who| {
+                            json!({"grantee": who, "permission": g.permission().map(|p| p.as_str().to_string())})
+                        })
+                })
+                .collect::<Vec<_>>()),
+            Err(e) => json!({"unreadable": classify_sdk_error("s3:GetBucketAcl", &e).to_string()}),
+        };
+        json!({"bucketPolicy": policy, "aclPublicGrants": public_grants})
+    }
+}
+
+#[async_trait]
+impl Buckets for S3Buckets {
+    async fn bucket(&self, name: &str) -> Result<Option<BucketNow>, TaskError> {
+        let (state, evidence) = tokio::join!(
+            responder_aws::s3::bucket(&self.client, name, &self.owner),
+            self.evidence(name)
+        );
+        let Some(state) = state? else {
+            return Ok(None);
+        };
+        Ok(Some(BucketNow {
+            public_access_block: state.public_access_block,
+            tags: state.tags,
+            evidence,
+        }))
+    }
+
+    async fn put_public_access_block(
+        &self,
+        name: &str,
+        settings: PublicAccessBlock,
+    ) -> Result<(), TaskError> {
+        self.client
+            .put_public_access_block()
+            .bucket(name)
+            .expected_bucket_owner(&self.owner)
+            .public_access_block_configuration(settings.to_sdk())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("s3:PutBucketPublicAccessBlock", &e))
+    }
+
+    async fn delete_public_access_block(&self, name: &str) -> Result<(), TaskError> {
+        self.client
+            .delete_public_access_block()
+            .bucket(name)
+            .expected_bucket_owner(&self.owner)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("s3:PutBucketPublicAccessBlock", &e))
+    }
+
+    async fn put_tags(&self, name: &str, tags: &[(String, String)]) -> Result<(), TaskError> {
+        let set = tags
+            .iter()
+            .map(|(k, v)| {
+                aws_sdk_s3::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .map_err(|e| TaskError::new(names::REMEDIATION_FAILED, format!("tag {k}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let tagging = aws_sdk_s3::types::Tagging::builder()
+            .set_tag_set(Some(set))
+            .build()
+            .map_err(|e| TaskError::new(names::REMEDIATION_FAILED, format!("tag set: {e}")))?;
+        self.client
+            .put_bucket_tagging()
+            .bucket(name)
+            .expected_bucket_owner(&self.owner)
+            .tagging(tagging)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("s3:PutBucketTagging", &e))
+    }
+}
+
+#[cfg(test)]
+mod tests;

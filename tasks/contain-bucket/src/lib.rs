@@ -1,0 +1,486 @@
+//! The `contain-bucket` task: closes an S3 bucket that was opened to the public, and rolls that
+//! back.
+//!
+//! Containment turns on all four of the bucket's own Block Public Access settings. S3 then
+//! ignores public ACLs, refuses new public ACLs and public policies, and lets only the bucket
+//! owner's account and AWS services reach a bucket whose policy is public (S3 User Guide,
+//! "Blocking public access to your Amazon S3 storage"). The bucket's policy and ACLs are left
+//! exactly as the attacker or the mistake left them: they are the evidence, recorded in the
+//! report (the policy document and the ACL's public grants), and Block Public Access makes
+//! them inert without deleting anything.
+//!
+//! The order is the instances' rule: the previous settings (or their absence) are recorded on
+//! the bucket as a tag BEFORE the change, so `restore` puts back exactly them and a retried
+//! execution never records "all on" as the original. Every step is idempotent.
+//!
+//! Bucket tags are written as a whole set (`PutBucketTagging` replaces every tag), so the task
+//! writes the set it read plus its own keys. A set it cannot write back unchanged is left
+//! alone, and the containment goes ahead with the previous settings kept in this report only:
+//! tags AWS wrote (`aws:*`, such as CloudFormation's), which a caller may not write, and a set
+//! with no room for the record within the 50 tags a resource may carry.
+//!
+//! Rollback (`mode: restore`) puts back the recorded settings, or removes the configuration
+//! when there was none, only while all four settings are still on: a change someone made
+//! since is theirs and is left alone, and said so.
+//!
+//! Not done here: a caller holding credentials is not stopped by Block Public Access. Those
+//! findings (a malicious caller, an unusual read) stay notify-only; the credentials' own
+//! finding is the revoke route's. The account's Block Public Access is not changed: it
+//! covers every bucket of the account.
+//!
+//! The logic talks to S3 only through [`Buckets`]; [`aws`] implements it with the SDK.
+
+pub mod aws;
+
+#[cfg(test)]
+mod tests;
+
+use async_trait::async_trait;
+pub use responder_aws::s3::PublicAccessBlock;
+use responder_core::{markers, names, ActionRecord, Outcome, TaskError, TaskReport};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// The task's name, as reported and as used for the session name.
+pub const TASK: &str = "contain-bucket";
+
+/// The value of [`markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK`] for a bucket that had no Block
+/// Public Access configuration of its own.
+pub const NO_CONFIGURATION: &str = "none";
+
+/// A bucket as S3 shows it now.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BucketNow {
+    /// Its own Block Public Access settings; `None` when it has no configuration.
+    pub public_access_block: Option<PublicAccessBlock>,
+    /// Its tags, sorted by key.
+    #[serde(skip)]
+    pub tags: Vec<(String, String)>,
+    /// Evidence: the bucket policy and the ACL's public grants, as S3 answered them.
+    pub evidence: Value,
+}
+
+impl BucketNow {
+    fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The tag set with `set` written over it and `remove` taken out, when it can be written
+    /// back: `None` when it carries tags AWS wrote (a caller may not write `aws:*` keys) or
+    /// would exceed the tags a resource may carry.
+    fn tags_with(&self, set: &[(&str, String)], remove: &[&str]) -> Option<Vec<(String, String)>> {
+        if self.tags.iter().any(|(k, _)| k.starts_with("aws:")) {
+            return None;
+        }
+        let mut out: Vec<(String, String)> = self
+            .tags
+            .iter()
+            .filter(|(k, _)| !remove.contains(&k.as_str()) && !set.iter().any(|(s, _)| s == k))
+            .cloned()
+            .collect();
+        out.extend(set.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        out.sort();
+        (out.len() <= markers::limits::TAGS_PER_RESOURCE).then_some(out)
+    }
+}
+
+/// The S3 calls of containment and rollback.
+#[async_trait]
+pub trait Buckets: Send + Sync {
+    /// `GetPublicAccessBlock`, `GetBucketTagging` and the evidence reads: `None` when the
+    /// bucket does not exist.
+    async fn bucket(&self, name: &str) -> Result<Option<BucketNow>, TaskError>;
+    /// `PutPublicAccessBlock`.
+    async fn put_public_access_block(
+        &self,
+        name: &str,
+        settings: PublicAccessBlock,
+    ) -> Result<(), TaskError>;
+    /// `DeletePublicAccessBlock`: no configuration of the bucket's own.
+    async fn delete_public_access_block(&self, name: &str) -> Result<(), TaskError>;
+    /// `PutBucketTagging`: replaces the whole tag set.
+    async fn put_tags(&self, name: &str, tags: &[(String, String)]) -> Result<(), TaskError>;
+}
+
+/// The bucket to act on, and for whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The bucket's name.
+    pub name: String,
+    /// The finding id recorded on the bucket (containment).
+    pub finding_id: String,
+    /// Report only; change nothing.
+    pub dry_run: bool,
+}
+
+const KEYS: [&str; 4] = [
+    "BlockPublicAcls",
+    "IgnorePublicAcls",
+    "BlockPublicPolicy",
+    "RestrictPublicBuckets",
+];
+
+fn values(s: PublicAccessBlock) -> [bool; 4] {
+    [
+        s.block_public_acls,
+        s.ignore_public_acls,
+        s.block_public_policy,
+        s.restrict_public_buckets,
+    ]
+}
+
+/// How a bucket's settings are recorded: `none`, or the four settings by name
+/// (`BlockPublicAcls=true IgnorePublicAcls=false ...`), in characters a tag value may hold.
+pub fn encode(settings: Option<PublicAccessBlock>) -> String {
+    match settings {
+        None => NO_CONFIGURATION.to_string(),
+        Some(s) => KEYS
+            .iter()
+            .zip(values(s))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+/// A recorded setting: `Some(None)` for "none", `None` when unreadable (every one of the four
+/// must be there, once, as `true` or `false`).
+pub fn decode(text: &str) -> Option<Option<PublicAccessBlock>> {
+    let t = text.trim();
+    if t == NO_CONFIGURATION {
+        return Some(None);
+    }
+    let mut got: [Option<bool>; 4] = [None; 4];
+    for part in t.split_whitespace() {
+        let (k, v) = part.split_once('=')?;
+        let i = KEYS.iter().position(|x| *x == k)?;
+        if got[i].is_some() {
+            return None;
+        }
+        got[i] = Some(match v {
+            "true" => true,
+            "false" => false,
+            _ => return None,
+        });
+    }
+    Some(Some(PublicAccessBlock {
+        block_public_acls: got[0]?,
+        ignore_public_acls: got[1]?,
+        block_public_policy: got[2]?,
+        restrict_public_buckets: got[3]?,
+    }))
+}
+
+fn label(settings: Option<PublicAccessBlock>) -> String {
+    match settings {
+        None => "no Block Public Access configuration of its own".to_string(),
+        Some(s) if s == PublicAccessBlock::ALL => "all four Block Public Access settings on".into(),
+        Some(s) => {
+            let on: Vec<&str> = KEYS
+                .iter()
+                .zip(values(s))
+                .filter(|(_, v)| *v)
+                .map(|(k, _)| *k)
+                .collect();
+            if on.is_empty() {
+                "every Block Public Access setting off".into()
+            } else {
+                format!("Block Public Access with only {} on", on.join(", "))
+            }
+        }
+    }
+}
+
+async fn read(bx: &dyn Buckets, name: &str) -> Result<BucketNow, TaskError> {
+    bx.bucket(name).await?.ok_or_else(|| {
+        TaskError::new(
+            names::REMEDIATION_TARGET_NOT_FOUND,
+            format!("bucket {name} does not exist in the finding's account"),
+        )
+    })
+}
+
+/// Reads the settings back until they are `want` (S3 answers the change at once; a second
+/// read covers a lagging one). Returns the record and the bucket as last read.
+async fn verify(
+    bx: &dyn Buckets,
+    name: &str,
+    want: Option<PublicAccessBlock>,
+) -> Result<(ActionRecord, BucketNow), TaskError> {
+    let mut last = None;
+    for attempt in 0..3u64 {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+        }
+        let now = read(bx, name).await?;
+        if now.public_access_block == want {
+            let record = ActionRecord::new(
+                "verify-public-access-block",
+                name,
+                Outcome::Unchanged,
+                format!("read back: {}", label(want)),
+            );
+            return Ok((record, now));
+        }
+        last = Some(now.public_access_block);
+    }
+    Err(TaskError::new(
+        names::REMEDIATION_VERIFICATION_FAILED,
+        format!(
+            "bucket {name}: read back {}, expected {}",
+            label(last.flatten()),
+            label(want)
+        ),
+    ))
+}
+
+/// Why a tag set cannot be written back, for the report.
+fn unwritable(now: &BucketNow) -> String {
+    if now.tags.iter().any(|(k, _)| k.starts_with("aws:")) {
+        "the bucket carries tags AWS wrote (aws:*), which a caller may not write back".into()
+    } else {
+        format!(
+            "the bucket has {} tags; one more does not fit within the {} an AWS resource may carry",
+            now.tags.len(),
+            markers::limits::TAGS_PER_RESOURCE
+        )
+    }
+}
+
+/// Contains the bucket: all four Block Public Access settings on, the previous ones recorded
+/// first.
+pub async fn contain(target: &Target, bx: &dyn Buckets) -> Result<TaskReport, TaskError> {
+    let name = target.name.as_str();
+    let dry = target.dry_run;
+    let mut report = TaskReport::new(TASK, dry);
+    let now = read(bx, name).await?;
+    report.evidence.insert("bucket".into(), json!(now));
+    report.evidence.insert(
+        "originalPublicAccessBlock".into(),
+        json!(now.public_access_block),
+    );
+    if now.public_access_block == Some(PublicAccessBlock::ALL) {
+        report.push(
+            ActionRecord::new(
+                "put-public-access-block",
+                name,
+                Outcome::Unchanged,
+                "all four Block Public Access settings already on: the public cannot reach the bucket",
+            )
+            .with_states(json!(encode(now.public_access_block)), json!(encode(now.public_access_block))),
+        );
+        return Ok(report);
+    }
+    let would = |o: Outcome| if dry { Outcome::WouldChange } else { o };
+    // 1. The record, before the change.
+    match now
+        .tag(markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK)
+        .map(decode)
+    {
+        Some(Some(recorded)) => report.push(
+            ActionRecord::new(
+                "record-original-public-access-block",
+                name,
+                Outcome::Unchanged,
+                format!("kept the existing record ({})", label(recorded)),
+            )
+            .with_states(json!(encode(recorded)), json!(encode(recorded))),
+        ),
+        _ => {
+            let record = encode(now.public_access_block);
+            let set = [
+                (markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK, record.clone()),
+                (
+                    markers::TAG_FINDING_ID,
+                    markers::tag_value(&target.finding_id),
+                ),
+            ];
+            match now.tags_with(&set, &[]) {
+                None => {
+                    // The door is closed anyway; the previous settings stay in this report
+                    // (evidence.originalPublicAccessBlock) and a rollback is by hand.
+                    report.push(ActionRecord::new(
+                        "record-original-public-access-block",
+                        name,
+                        Outcome::Skipped,
+                        format!(
+                            "{}: the record is kept in this report only ({}), and a rollback is by hand",
+                            unwritable(&now),
+                            label(now.public_access_block)
+                        ),
+                    ));
+                }
+                Some(tags) => {
+                    if !dry {
+                        bx.put_tags(name, &tags).await?;
+                    }
+                    report.push(
+                        ActionRecord::new(
+                            "record-original-public-access-block",
+                            name,
+                            would(Outcome::Changed),
+                            format!(
+                                "tagged {} = {record} (the bucket's other tags written back unchanged)",
+                                markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK
+                            ),
+                        )
+                        .with_states(Value::Null, json!(record)),
+                    );
+                }
+            }
+        }
+    }
+    // 2. The cut.
+    if !dry {
+        bx.put_public_access_block(name, PublicAccessBlock::ALL)
+            .await?;
+    }
+    report.push(
+        ActionRecord::new(
+            "put-public-access-block",
+            name,
+            would(Outcome::Changed),
+            if dry {
+                "would turn on all four Block Public Access settings (S3 has no dry run: the permission is not proven)".to_string()
+            } else {
+                "all four Block Public Access settings on: public ACLs ignored, public policies refused and restricted to the owner's account".to_string()
+            },
+        )
+        .with_states(
+            json!(encode(now.public_access_block)),
+            json!(encode(Some(PublicAccessBlock::ALL))),
+        ),
+    );
+    if dry {
+        return Ok(report);
+    }
+    // 3. Read back, then mark (when the tag set can be written).
+    let (verified, marked) = verify(bx, name, Some(PublicAccessBlock::ALL)).await?;
+    report.push(verified);
+    report.push(mark(bx, name, &marked, markers::STATUS_QUARANTINED, &[]).await?);
+    Ok(report)
+}
+
+/// Tags the bucket's status ([`markers::TAG_STATUS`]) over the tags as last read, removing
+/// `remove`; skipped, and said so, when the set cannot be written back.
+async fn mark(
+    bx: &dyn Buckets,
+    name: &str,
+    now: &BucketNow,
+    status: &str,
+    remove: &[&str],
+) -> Result<ActionRecord, TaskError> {
+    let Some(tags) = now.tags_with(&[(markers::TAG_STATUS, status.to_string())], remove) else {
+        return Ok(ActionRecord::new(
+            "mark-bucket",
+            name,
+            Outcome::Skipped,
+            format!(
+                "{}: not tagged {}={status}",
+                unwritable(now),
+                markers::TAG_STATUS
+            ),
+        ));
+    };
+    bx.put_tags(name, &tags).await?;
+    let removed = if remove.is_empty() {
+        String::new()
+    } else {
+        "record removed; ".to_string()
+    };
+    Ok(ActionRecord::new(
+        "mark-bucket",
+        name,
+        Outcome::Changed,
+        format!("{removed}tagged {}={status}", markers::TAG_STATUS),
+    ))
+}
+
+/// Rolls the containment back: the recorded settings (or no configuration) while all four are
+/// still on, then the record removed.
+pub async fn restore(name: &str, dry: bool, bx: &dyn Buckets) -> Result<TaskReport, TaskError> {
+    let mut report = TaskReport::new("restore", dry);
+    let now = read(bx, name).await?;
+    report.evidence.insert("bucket".into(), json!(now));
+    let Some(recorded) = now.tag(markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK) else {
+        report.push(ActionRecord::new(
+            "restore-public-access-block",
+            name,
+            Outcome::Unchanged,
+            format!(
+                "no {} record on the bucket: nothing of this pipeline's to undo (a containment that could not record keeps the previous settings in its report)",
+                markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK
+            ),
+        ));
+        return Ok(report);
+    };
+    let original = decode(recorded).ok_or_else(|| {
+        TaskError::new(
+            names::REMEDIATION_FAILED,
+            format!(
+                "bucket {name}: the record {}={recorded:?} is not a Block Public Access setting; set it by hand",
+                markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK
+            ),
+        )
+    })?;
+    if now.public_access_block != Some(PublicAccessBlock::ALL) {
+        report.push(
+            ActionRecord::new(
+                "restore-public-access-block",
+                name,
+                Outcome::Skipped,
+                format!(
+                    "the bucket has {} now, not all four on: someone changed it since containment; left alone, and the record ({}) kept",
+                    label(now.public_access_block),
+                    label(original)
+                ),
+            )
+            .with_states(
+                json!(encode(now.public_access_block)),
+                json!(encode(now.public_access_block)),
+            ),
+        );
+        return Ok(report);
+    }
+    let outcome = if dry {
+        Outcome::WouldChange
+    } else {
+        match original {
+            None => bx.delete_public_access_block(name).await?,
+            Some(s) => bx.put_public_access_block(name, s).await?,
+        }
+        Outcome::Changed
+    };
+    report.push(
+        ActionRecord::new(
+            "restore-public-access-block",
+            name,
+            outcome,
+            format!("back to {}", label(original)),
+        )
+        .with_states(
+            json!(encode(Some(PublicAccessBlock::ALL))),
+            json!(encode(original)),
+        ),
+    );
+    if dry {
+        return Ok(report);
+    }
+    let (verified, after) = verify(bx, name, original).await?;
+    report.push(verified);
+    report.push(
+        mark(
+            bx,
+            name,
+            &after,
+            markers::STATUS_RESTORED,
+            &[markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK],
+        )
+        .await?,
+    );
+    Ok(report)
+}

@@ -1,0 +1,305 @@
+//! The containment and its rollback against an in-memory S3.
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use responder_core::{markers, names, Outcome, TaskError};
+use serde_json::json;
+
+use crate::{contain, decode, encode, restore, BucketNow, Buckets, PublicAccessBlock, Target};
+
+const OPEN: PublicAccessBlock = PublicAccessBlock {
+    block_public_acls: false,
+    ignore_public_acls: false,
+    block_public_policy: false,
+    restrict_public_buckets: false,
+};
+
+const PARTIAL: PublicAccessBlock = PublicAccessBlock {
+    block_public_acls: true,
+    ignore_public_acls: true,
+    block_public_policy: false,
+    restrict_public_buckets: false,
+};
+
+#[derive(Default)]
+struct Fake {
+    bucket: Mutex<Option<BucketNow>>,
+    calls: Mutex<Vec<String>>,
+    /// `PutPublicAccessBlock` answers success and changes nothing.
+    ignore_writes: bool,
+}
+
+impl Fake {
+    fn with(settings: Option<PublicAccessBlock>, tags: &[(&str, &str)]) -> Self {
+        Fake {
+            bucket: Mutex::new(Some(BucketNow {
+                public_access_block: settings,
+                tags: tags
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                evidence: json!({"bucketPolicy": "{\"Statement\":[]}"}),
+            })),
+            ..Fake::default()
+        }
+    }
+    fn now(&self) -> BucketNow {
+        self.bucket.lock().expect("lock").clone().expect("bucket")
+    }
+    fn tag(&self, key: &str) -> Option<String> {
+        self.now()
+            .tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    }
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().expect("lock").clone()
+    }
+    fn call(&self, c: String) {
+        self.calls.lock().expect("lock").push(c);
+    }
+}
+
+#[async_trait]
+impl Buckets for Fake {
+    async fn bucket(&self, _: &str) -> Result<Option<BucketNow>, TaskError> {
+        self.call("get".into());
+        Ok(self.bucket.lock().expect("lock").clone())
+    }
+    async fn put_public_access_block(
+        &self,
+        _: &str,
+        settings: PublicAccessBlock,
+    ) -> Result<(), TaskError> {
+        self.call(format!("put-pab {}", encode(Some(settings))));
+        if !self.ignore_writes {
+            if let Some(b) = self.bucket.lock().expect("lock").as_mut() {
+                b.public_access_block = Some(settings);
+            }
+        }
+        Ok(())
+    }
+    async fn delete_public_access_block(&self, _: &str) -> Result<(), TaskError> {
+        self.call("delete-pab".into());
+        if let Some(b) = self.bucket.lock().expect("lock").as_mut() {
+            b.public_access_block = None;
+        }
+        Ok(())
+    }
+    async fn put_tags(&self, _: &str, tags: &[(String, String)]) -> Result<(), TaskError> {
+        self.call(format!("put-tags {}", tags.len()));
+        if let Some(b) = self.bucket.lock().expect("lock").as_mut() {
+            b.tags = tags.to_vec();
+        }
+        Ok(())
+    }
+}
+
+fn target() -> Target {
+    Target {
+        name: "orders-exports".into(),
+        finding_id: "2e4a6c8e0a2c4e6a8c0e2a4c6e8a0c31".into(),
+        dry_run: false,
+    }
+}
+
+fn kinds(calls: &[String]) -> Vec<&str> {
+    calls
+        .iter()
+        .map(|c| c.split(' ').next().unwrap_or(""))
+        .collect()
+}
+
+#[test]
+fn settings_are_recorded_in_a_form_that_reads_back_exactly() {
+    for s in [
+        None,
+        Some(OPEN),
+        Some(PARTIAL),
+        Some(PublicAccessBlock::ALL),
+    ] {
+        assert_eq!(decode(&encode(s)), Some(s), "{}", encode(s));
+    }
+    assert_eq!(
+        encode(Some(PARTIAL)),
+        "BlockPublicAcls=true IgnorePublicAcls=true BlockPublicPolicy=false RestrictPublicBuckets=false"
+    );
+    // Every character is one a tag value may hold.
+    assert!(encode(Some(PARTIAL))
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || " +-=._:/@".contains(c)));
+    for bad in [
+        "",
+        "all",
+        "BlockPublicAcls=true",
+        "BlockPublicAcls=yes IgnorePublicAcls=true BlockPublicPolicy=true RestrictPublicBuckets=true",
+        "BlockPublicAcls=true BlockPublicAcls=true BlockPublicPolicy=true RestrictPublicBuckets=true",
+        "Other=true IgnorePublicAcls=true BlockPublicPolicy=true RestrictPublicBuckets=true",
+    ] {
+        assert_eq!(decode(bad), None, "{bad:?}");
+    }
+}
+
+/// The record goes on the bucket before the change, with the bucket's own tags written back;
+/// then the settings, the read-back and the marker.
+#[tokio::test]
+async fn an_open_bucket_is_closed_with_its_settings_recorded_first() {
+    let fx = Fake::with(Some(PARTIAL), &[("team", "orders")]);
+    let report = contain(&target(), &fx).await.expect("contained");
+    assert_eq!(
+        kinds(&fx.calls()),
+        ["get", "put-tags", "put-pab", "get", "put-tags"]
+    );
+    assert_eq!(fx.now().public_access_block, Some(PublicAccessBlock::ALL));
+    assert_eq!(
+        fx.tag(markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK),
+        Some(encode(Some(PARTIAL)))
+    );
+    assert_eq!(fx.tag("team").as_deref(), Some("orders"));
+    assert_eq!(
+        fx.tag(markers::TAG_STATUS).as_deref(),
+        Some(markers::STATUS_QUARANTINED)
+    );
+    assert!(report.changed());
+    assert_eq!(
+        report.evidence["originalPublicAccessBlock"]["BlockPublicPolicy"],
+        false
+    );
+    assert_eq!(
+        report.evidence["bucket"]["evidence"]["bucketPolicy"],
+        "{\"Statement\":[]}"
+    );
+}
+
+/// Contain, then restore: the bucket is back exactly as it was (settings and tags but the
+/// status marker), with and without a configuration of its own.
+#[tokio::test]
+async fn restore_undoes_exactly_the_containment() {
+    for before in [None, Some(OPEN), Some(PARTIAL)] {
+        let fx = Fake::with(before, &[("team", "orders")]);
+        contain(&target(), &fx).await.expect("contained");
+        let report = restore("orders-exports", false, &fx)
+            .await
+            .expect("restored");
+        assert_eq!(fx.now().public_access_block, before, "{}", encode(before));
+        assert_eq!(fx.tag(markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK), None);
+        assert_eq!(
+            fx.tag(markers::TAG_STATUS).as_deref(),
+            Some(markers::STATUS_RESTORED)
+        );
+        assert_eq!(fx.tag("team").as_deref(), Some("orders"));
+        assert!(report.changed());
+        let calls = fx.calls();
+        assert_eq!(
+            calls.iter().any(|c| c == "delete-pab"),
+            before.is_none(),
+            "no configuration before: the configuration is removed, not set to all-off"
+        );
+        // Again: nothing of ours left to undo.
+        let again = restore("orders-exports", false, &fx).await.expect("again");
+        assert!(!again.changed());
+    }
+}
+
+/// A retried execution keeps the first record, so "all on" is never recorded as the original.
+#[tokio::test]
+async fn a_retry_keeps_the_first_record() {
+    let recorded = encode(Some(OPEN));
+    let fx = Fake::with(
+        Some(PARTIAL),
+        &[(markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK, recorded.as_str())],
+    );
+    let report = contain(&target(), &fx).await.expect("contained");
+    assert_eq!(
+        fx.tag(markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK),
+        Some(recorded)
+    );
+    assert_eq!(report.actions[0].outcome, Outcome::Unchanged);
+    // Already closed: nothing written at all.
+    let fx = Fake::with(Some(PublicAccessBlock::ALL), &[]);
+    let report = contain(&target(), &fx).await.expect("contained");
+    assert_eq!(fx.calls(), ["get"]);
+    assert!(!report.changed());
+}
+
+/// A tag set the task may not write back (tags AWS wrote, or no room) does not keep the bucket
+/// open: the settings go on, the record is in the report only, and nothing else is tagged.
+#[tokio::test]
+async fn an_unwritable_tag_set_still_closes_the_bucket() {
+    let full: Vec<(String, String)> = (0..50).map(|i| (format!("k{i}"), "v".into())).collect();
+    let full: Vec<(&str, &str)> = full.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    for tags in [vec![("aws:cloudformation:stack-name", "orders")], full] {
+        let fx = Fake::with(Some(OPEN), &tags);
+        let report = contain(&target(), &fx).await.expect("contained");
+        assert_eq!(fx.now().public_access_block, Some(PublicAccessBlock::ALL));
+        assert!(!fx.calls().iter().any(|c| c.starts_with("put-tags")));
+        assert_eq!(report.actions[0].outcome, Outcome::Skipped);
+        assert!(report.actions[0].detail.contains("rollback is by hand"));
+        assert_eq!(
+            report.evidence["originalPublicAccessBlock"]["BlockPublicAcls"],
+            false
+        );
+        // No record: a rollback changes nothing and says why.
+        let r = restore("orders-exports", false, &fx)
+            .await
+            .expect("restore");
+        assert!(!r.changed());
+        assert_eq!(fx.now().public_access_block, Some(PublicAccessBlock::ALL));
+    }
+}
+
+/// A rollback leaves alone settings someone changed since, and refuses an unreadable record
+/// by name.
+#[tokio::test]
+async fn restore_leaves_later_changes_and_refuses_a_forged_record() {
+    let fx = Fake::with(
+        Some(PARTIAL),
+        &[(markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK, "none")],
+    );
+    let report = restore("orders-exports", false, &fx)
+        .await
+        .expect("restore");
+    assert_eq!(report.actions[0].outcome, Outcome::Skipped);
+    assert_eq!(fx.now().public_access_block, Some(PARTIAL));
+    assert_eq!(fx.calls(), ["get"]);
+
+    let fx = Fake::with(
+        Some(PublicAccessBlock::ALL),
+        &[(markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK, "open please")],
+    );
+    let e = restore("orders-exports", false, &fx)
+        .await
+        .expect_err("forged");
+    assert_eq!(e.name, names::REMEDIATION_FAILED);
+    assert_eq!(fx.now().public_access_block, Some(PublicAccessBlock::ALL));
+}
+
+/// A dry run reads and reports; it writes nothing.
+#[tokio::test]
+async fn a_dry_run_changes_nothing() {
+    let fx = Fake::with(Some(OPEN), &[]);
+    let mut t = target();
+    t.dry_run = true;
+    let report = contain(&t, &fx).await.expect("dry run");
+    assert_eq!(fx.calls(), ["get"]);
+    assert!(report
+        .actions
+        .iter()
+        .all(|a| a.outcome == Outcome::WouldChange));
+}
+
+/// Settings that do not read back fail by name; a missing bucket is named too.
+#[tokio::test]
+async fn a_change_that_does_not_hold_or_a_missing_bucket_fails_by_name() {
+    let fx = Fake {
+        ignore_writes: true,
+        ..Fake::with(Some(OPEN), &[])
+    };
+    let e = contain(&target(), &fx).await.expect_err("not held");
+    assert_eq!(e.name, names::REMEDIATION_VERIFICATION_FAILED);
+    let fx = Fake::default();
+    let e = contain(&target(), &fx).await.expect_err("missing");
+    assert_eq!(e.name, names::REMEDIATION_TARGET_NOT_FOUND);
+}
