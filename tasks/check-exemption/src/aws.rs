@@ -1,4 +1,4 @@
-//! The AWS adapters of [`Instances`], [`Principals`], [`Functions`], [`Claims`] and
+//! The AWS adapters of [`Instances`], [`Principals`], [`Functions`], [`Buckets`], [`Claims`] and
 //! [`Executions`].
 //!
 //! Each target read resolves the SDK configuration of the finding's account and region through
@@ -21,7 +21,8 @@ use serde_json::Value;
 
 use crate::claim::{Claim, ClaimOutcome, Claims, Executions};
 use crate::state::{
-    FunctionNow, Functions, GroupRules, InstanceNow, Instances, InterfaceNow, Principals,
+    BucketNow, Buckets, FunctionNow, Functions, GroupRules, InstanceNow, Instances, InterfaceNow,
+    Principals,
 };
 use crate::{Principal, Scope};
 
@@ -42,6 +43,8 @@ pub const IAM_ACTIONS: &[&str] = &[
     "iam:ListUserTags",
     "lambda:GetFunction",
     "lambda:GetFunctionConcurrency",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketTagging",
     "sts:AssumeRole",
 ];
 
@@ -51,6 +54,7 @@ pub struct AwsTargets {
     ec2: Clients<aws_sdk_ec2::Client>,
     iam: Clients<aws_sdk_iam::Client>,
     lambda: Clients<aws_sdk_lambda::Client>,
+    s3: Clients<aws_sdk_s3::Client>,
 }
 
 impl AwsTargets {
@@ -80,11 +84,29 @@ impl AwsTargets {
         iam: ClientFactory<aws_sdk_iam::Client>,
         lambda: ClientFactory<aws_sdk_lambda::Client>,
     ) -> Self {
+        Self::with_every_factory(
+            sessions,
+            ec2,
+            iam,
+            lambda,
+            Box::new(responder_aws::s3::client),
+        )
+    }
+
+    /// Like [`AwsTargets::with_all_factories`], with the S3 client's factory too.
+    pub fn with_every_factory(
+        sessions: SessionProvider,
+        ec2: ClientFactory<aws_sdk_ec2::Client>,
+        iam: ClientFactory<aws_sdk_iam::Client>,
+        lambda: ClientFactory<aws_sdk_lambda::Client>,
+        s3: ClientFactory<aws_sdk_s3::Client>,
+    ) -> Self {
         let sessions = Arc::new(sessions);
         AwsTargets {
             ec2: Clients::new(Arc::clone(&sessions), ec2),
             iam: Clients::new(Arc::clone(&sessions), iam),
-            lambda: Clients::new(sessions, lambda),
+            lambda: Clients::new(Arc::clone(&sessions), lambda),
+            s3: Clients::new(sessions, s3),
         }
     }
 
@@ -148,6 +170,27 @@ impl Functions for AwsTargets {
         Ok(Some(FunctionNow {
             tags,
             reserved_concurrency: reserved,
+        }))
+    }
+}
+
+#[async_trait]
+impl Buckets for AwsTargets {
+    async fn bucket(&self, scope: Scope<'_>, name: &str) -> Result<Option<BucketNow>, TaskError> {
+        let s3 = self
+            .s3
+            .for_account(scope.partition, scope.account, scope.region)
+            .await?;
+        let Some(state) = responder_aws::s3::bucket(&s3, name, scope.account).await? else {
+            return Ok(None);
+        };
+        Ok(Some(BucketNow {
+            tags: state
+                .tags
+                .into_iter()
+                .map(|(key, value)| Tag { key, value })
+                .collect(),
+            public_access_block: state.public_access_block,
         }))
     }
 }

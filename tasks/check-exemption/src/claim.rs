@@ -84,7 +84,7 @@ impl Claim {
 
 /// The claim key of the resource a finding's containment acts on:
 /// `resource#PARTITION#ACCOUNT#REGION#TARGET`, the target being the instance id,
-/// `function/NAME`, `user/NAME`, `role/NAME`, or `role/NAME/i-...` for one instance's sessions of a role (containing those
+/// `function/NAME`, `bucket/NAME`, `user/NAME`, `role/NAME`, or `role/NAME/i-...` for one instance's sessions of a role (containing those
 /// does not touch the role's other sessions, so it does not wait for them).
 pub fn resource_key(input: &TaskInput) -> String {
     use responder_core::finding::{CredentialKind, Resource};
@@ -108,6 +108,7 @@ pub fn resource_key(input: &TaskInput) -> String {
             }
         }
         Resource::Function(fun) => format!("function/{}", fun.function_name),
+        Resource::Bucket(b) => format!("bucket/{}", b.bucket_name),
         Resource::Other { resource_type } => resource_type.clone(),
     };
     format!(

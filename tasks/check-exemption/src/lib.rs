@@ -27,14 +27,16 @@ pub mod state;
 
 pub use claim::{Claim, ClaimOutcome, Claims, Executions};
 pub use state::{
-    FunctionNow, Functions, GroupRules, InstanceNow, Instances, InterfaceNow, Principals,
+    BucketNow, Buckets, FunctionNow, Functions, GroupRules, InstanceNow, Instances, InterfaceNow,
+    Principals,
 };
 
 use chrono::{DateTime, Utc};
 use responder_core::denies::{self, DENY_ALL_POLICY, DENY_INSTANCE_SESSIONS_POLICY};
 use responder_core::exemptions::ExemptionKind;
 use responder_core::finding::{
-    AccessKeyTarget, CredentialKind, Finding, FunctionTarget, InstanceTarget, Resource, Tag,
+    AccessKeyTarget, BucketTarget, CredentialKind, Finding, FunctionTarget, InstanceTarget,
+    Resource, Tag,
 };
 use responder_core::policy::TagMatch;
 use responder_core::{
@@ -167,13 +169,20 @@ pub async fn check(
     instances: &dyn Instances,
     principals: &dyn Principals,
     functions: &dyn Functions,
+    buckets: &dyn Buckets,
     claims: Option<(&dyn Claims, &dyn Executions)>,
     now: DateTime<Utc>,
 ) -> Result<ExemptionResult, TaskError> {
-    let r = assess(policy, input, instances, principals, functions, now).await?;
+    let r = assess(
+        policy, input, instances, principals, functions, buckets, now,
+    )
+    .await?;
     let acts = matches!(
         input.finding.resource,
-        Resource::Instance(_) | Resource::AccessKey(_) | Resource::Function(_)
+        Resource::Instance(_)
+            | Resource::AccessKey(_)
+            | Resource::Function(_)
+            | Resource::Bucket(_)
     ) && input.decision.route != Route::NotifyOnly;
     if r.status != Eligibility::Eligible || !acts {
         return Ok(r);
@@ -228,6 +237,7 @@ async fn assess(
     instances: &dyn Instances,
     principals: &dyn Principals,
     functions: &dyn Functions,
+    buckets: &dyn Buckets,
     now: DateTime<Utc>,
 ) -> Result<ExemptionResult, TaskError> {
     let finding = &input.finding;
@@ -270,6 +280,7 @@ async fn assess(
         Resource::Instance(target) => instance(policy, target, scope, instances, now).await,
         Resource::AccessKey(key) => credentials(policy, key, scope, principals, now).await,
         Resource::Function(target) => function(policy, target, scope, functions, now).await,
+        Resource::Bucket(target) => bucket(policy, target, scope, buckets, now).await,
         Resource::Other { resource_type } => Ok(Verdict::new(identity).is(
             Eligibility::Eligible,
             format!("resource type {resource_type} has no automatic containment"),
@@ -423,6 +434,65 @@ async fn function(
         Eligibility::Eligible,
         format!("function {name} is not exempt and not contained"),
         "policy, GuardDuty's record of the function, and its real state in Lambda",
+    ))
+}
+
+/// An S3 bucket: the policy, the exemption tag at detection and now, and its real Block
+/// Public Access settings (all four on: the public cannot reach it, whoever turned them on).
+async fn bucket(
+    policy: &Policy,
+    target: &BucketTarget,
+    scope: Scope<'_>,
+    buckets: &dyn Buckets,
+    now: DateTime<Utc>,
+) -> Result<ExemptionResult, TaskError> {
+    let name = target.bucket_name.as_str();
+    let mut v = Verdict::new(format!("bucket/{name}"));
+    if let Some(e) = policy.exemptions.find(ExemptionKind::Bucket, name, now) {
+        return Ok(v.is(
+            Eligibility::Exempt,
+            format!("bucket {name} is exempt"),
+            e.describe(ExemptionKind::Bucket),
+        ));
+    }
+    let state = buckets.bucket(scope, name).await?.ok_or_else(|| {
+        TaskError::new(
+            names::REMEDIATION_TARGET_NOT_FOUND,
+            format!(
+                "bucket {name} was not found in account {} (its owner per the finding)",
+                scope.account
+            ),
+        )
+    })?;
+    if let Some((reason, source)) = v.exemption_tag(
+        &policy.exemption_tag,
+        "bucket",
+        name,
+        &state.tags,
+        &target.tags,
+    ) {
+        return Ok(v.is(Eligibility::Exempt, reason, source));
+    }
+    if state.public_access_block == Some(responder_aws::s3::PublicAccessBlock::ALL) {
+        return Ok(v.is(
+            Eligibility::AlreadyContained,
+            format!("bucket {name} has all four Block Public Access settings on: the public cannot reach it"),
+            "real state: the bucket's Block Public Access settings, read from S3",
+        ));
+    }
+    if state.tags.iter().any(|t| {
+        t.key == markers::TAG_STATUS && t.value.eq_ignore_ascii_case(markers::STATUS_QUARANTINED)
+    }) {
+        v.ignored.push(format!(
+            "bucket {name} is tagged {}={} but its Block Public Access settings are not all on: the marker is stale or forged, and containment proceeds",
+            markers::TAG_STATUS,
+            markers::STATUS_QUARANTINED
+        ));
+    }
+    Ok(v.is(
+        Eligibility::Eligible,
+        format!("bucket {name} is not exempt and not contained"),
+        "policy, GuardDuty's record of the bucket, and its real state in S3",
     ))
 }
 

@@ -43,7 +43,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let now = chrono::Utc::now();
         async {
             let result =
-                check_exemption::check(policy, &input, targets, targets, targets, claims, now)
+                check_exemption::check(
+                    policy, &input, targets, targets, targets, targets, claims, now,
+                )
                     .await;
             match &result {
                 Ok(r) => tracing::info!(status = ?r.status, target = %r.target, source = %r.source, reason = %r.reason, "checked"),

@@ -52,6 +52,23 @@ pub struct FunctionNow {
     pub reserved_concurrency: Option<i32>,
 }
 
+/// An S3 bucket as S3 shows it now.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BucketNow {
+    /// Its tags now.
+    pub tags: Vec<Tag>,
+    /// Its own Block Public Access settings; `None` when it has no configuration.
+    pub public_access_block: Option<responder_aws::s3::PublicAccessBlock>,
+}
+
+/// Reads S3 buckets.
+#[async_trait]
+pub trait Buckets: Send + Sync {
+    /// `GetPublicAccessBlock` and `GetBucketTagging`, naming the finding's account as the
+    /// owner; `None` when the bucket does not exist.
+    async fn bucket(&self, scope: Scope<'_>, name: &str) -> Result<Option<BucketNow>, TaskError>;
+}
+
 /// Reads Lambda functions.
 #[async_trait]
 pub trait Functions: Send + Sync {

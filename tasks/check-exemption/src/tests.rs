@@ -35,8 +35,9 @@ const EC2_CROSS: &str = include_str!("../../../fixtures/events/ec2-high-cross-ac
 const IAM_USER: &str = include_str!("../../../fixtures/events/iam-high-akia-user.json");
 const IAM_ROLE: &str = include_str!("../../../fixtures/events/iam-high-asia-role.json");
 const IAM_ROOT: &str = include_str!("../../../fixtures/events/iam-root.json");
-const S3: &str = include_str!("../../../fixtures/events/s3-notify-only.json");
+const EKS: &str = include_str!("../../../fixtures/events/eks-notify-only.json");
 const LAMBDA: &str = include_str!("../../../fixtures/events/lambda-high-c2.json");
+const BUCKET: &str = include_str!("../../../fixtures/events/s3-high-anonymous-access.json");
 
 const I: &str = "i-0a1b2c3d4e5f60701";
 
@@ -73,6 +74,7 @@ struct Fake {
     attached: HashMap<String, Vec<String>>,
     inline: HashMap<(String, String), Value>,
     functions: HashMap<String, FunctionNow>,
+    buckets: HashMap<String, BucketNow>,
     calls: Mutex<Vec<String>>,
 }
 
@@ -127,6 +129,14 @@ impl Functions for Fake {
     async fn function(&self, _: Scope<'_>, name: &str) -> Result<Option<FunctionNow>, TaskError> {
         self.record(format!("function {name}"));
         Ok(self.functions.get(name).cloned())
+    }
+}
+
+#[async_trait]
+impl Buckets for Fake {
+    async fn bucket(&self, _: Scope<'_>, name: &str) -> Result<Option<BucketNow>, TaskError> {
+        self.record(format!("bucket {name}"));
+        Ok(self.buckets.get(name).cloned())
     }
 }
 
@@ -201,7 +211,7 @@ async fn run(
     input: &TaskInput,
     fake: &Fake,
 ) -> Result<ExemptionResult, TaskError> {
-    check(policy, input, fake, fake, fake, None, now()).await
+    check(policy, input, fake, fake, fake, fake, None, now()).await
 }
 
 #[tokio::test]
@@ -386,7 +396,7 @@ async fn excluded_accounts_and_notify_only_make_no_call() {
         .expect("ok");
     assert_eq!(r.status, Eligibility::Exempt);
     let p = Policy::default();
-    let r = run(&p, &input_from(&fixture(S3), &p), &fake)
+    let r = run(&p, &input_from(&fixture(EKS), &p), &fake)
         .await
         .expect("ok");
     assert_eq!(r.status, Eligibility::Eligible);
@@ -569,8 +579,8 @@ async fn two_findings_on_one_instance_act_once_while_the_first_runs() {
 
     let c = Some((&claims as &dyn Claims, &executions as &dyn Executions));
     let (a, b) = tokio::join!(
-        check(&p, &first, &fake, &fake, &fake, c, now()),
-        check(&p, &second, &fake, &fake, &fake, c, now())
+        check(&p, &first, &fake, &fake, &fake, &fake, c, now()),
+        check(&p, &second, &fake, &fake, &fake, &fake, c, now())
     );
     let statuses = [a.expect("a").status, b.expect("b").status];
     assert_eq!(
@@ -582,7 +592,7 @@ async fn two_findings_on_one_instance_act_once_while_the_first_runs() {
         "{statuses:?}"
     );
     // The same execution again (a Lambda retry) keeps its claim.
-    let again = check(&p, &first, &fake, &fake, &fake, c, now())
+    let again = check(&p, &first, &fake, &fake, &fake, &fake, c, now())
         .await
         .expect("retry");
     let holder = claims.held.lock().expect("lock")[&claim::resource_key(&first)]
@@ -604,13 +614,13 @@ async fn a_claim_whose_holder_ended_is_taken_over_at_once() {
     let running = FakeExecutions::default();
     let c = Some((&claims as &dyn Claims, &running as &dyn Executions));
     assert_eq!(
-        check(&p, &first, &fake, &fake, &fake, c, now())
+        check(&p, &first, &fake, &fake, &fake, &fake, c, now())
             .await
             .expect("a")
             .status,
         Eligibility::Eligible
     );
-    let held = check(&p, &second, &fake, &fake, &fake, c, now())
+    let held = check(&p, &second, &fake, &fake, &fake, &fake, c, now())
         .await
         .expect("b");
     assert_eq!(held.status, Eligibility::AlreadyContained);
@@ -625,7 +635,7 @@ async fn a_claim_whose_holder_ended_is_taken_over_at_once() {
     };
     let c = Some((&claims as &dyn Claims, &ended as &dyn Executions));
     assert_eq!(
-        check(&p, &second, &fake, &fake, &fake, c, now())
+        check(&p, &second, &fake, &fake, &fake, &fake, c, now())
             .await
             .expect("b")
             .status,
@@ -646,6 +656,7 @@ async fn a_dry_run_takes_no_claim() {
     let r = check(
         &p,
         &input_from(&fixture(EC2_HIGH), &p),
+        &fake,
         &fake,
         &fake,
         &fake,
@@ -786,6 +797,86 @@ async fn a_function_is_judged_by_the_policy_its_record_and_its_real_concurrency(
     let r = run(&p2, &input_from(&event, &p2), &f).await.expect("ok");
     assert_eq!(r.status, Eligibility::Exempt);
     assert!(r.source.contains("exemptions.functions"), "{}", r.source);
+    assert!(f.calls().is_empty());
+
+    let e = run(&p, &input_from(&event, &p), &Fake::default())
+        .await
+        .expect_err("missing");
+    assert_eq!(e.name, names::REMEDIATION_TARGET_NOT_FOUND);
+}
+
+/// A bucket: exempt by policy or by a tag present at detection and now; already contained
+/// only when all four of its Block Public Access settings really are on (a forged marker is
+/// ignored); a missing bucket is named; the claim is keyed by the bucket.
+#[tokio::test]
+async fn a_bucket_is_judged_by_the_policy_its_record_and_its_real_settings() {
+    use responder_aws::s3::PublicAccessBlock;
+    let bucket = |tags: Vec<Tag>, pab: Option<PublicAccessBlock>| {
+        let mut f = Fake::default();
+        f.buckets.insert(
+            "orders-exports".into(),
+            BucketNow {
+                tags,
+                public_access_block: pab,
+            },
+        );
+        f
+    };
+    let p = Policy::default();
+    let event = fixture(BUCKET);
+    let r = run(&p, &input_from(&event, &p), &bucket(vec![], None))
+        .await
+        .expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible, "{}", r.reason);
+    assert_eq!(r.target, "bucket/orders-exports");
+    assert_eq!(
+        claim::resource_key(&input_from(&event, &p)),
+        "resource#aws#111111111111#eu-west-1#bucket/orders-exports"
+    );
+
+    let r = run(
+        &p,
+        &input_from(&event, &p),
+        &bucket(vec![], Some(PublicAccessBlock::ALL)),
+    )
+    .await
+    .expect("ok");
+    assert_eq!(r.status, Eligibility::AlreadyContained, "{}", r.reason);
+
+    // Three of four on is not contained.
+    let three = PublicAccessBlock {
+        restrict_public_buckets: false,
+        ..PublicAccessBlock::ALL
+    };
+    let forged = vec![tag(markers::TAG_STATUS, markers::STATUS_QUARANTINED)];
+    let r = run(&p, &input_from(&event, &p), &bucket(forged, Some(three)))
+        .await
+        .expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible);
+    assert!(r.ignored[0].contains("stale or forged"), "{:?}", r.ignored);
+
+    // The exemption tag added after detection does not exempt; with it in GuardDuty's record
+    // too, it does.
+    let tagged = || vec![tag("AutoRemediation", "disabled")];
+    let r = run(&p, &input_from(&event, &p), &bucket(tagged(), None))
+        .await
+        .expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible);
+    let mut at_detection = event.clone();
+    at_detection["detail"]["resource"]["s3BucketDetails"][0]["tags"] =
+        json!([{"key": "AutoRemediation", "value": "disabled"}]);
+    let r = run(&p, &input_from(&at_detection, &p), &bucket(tagged(), None))
+        .await
+        .expect("ok");
+    assert_eq!(r.status, Eligibility::Exempt);
+
+    // By policy, with no call.
+    let p2 = Policy::from_json(r#"{"exemptions": {"buckets": [{"id": "orders-exports"}]}}"#)
+        .expect("policy");
+    let f = bucket(vec![], None);
+    let r = run(&p2, &input_from(&event, &p2), &f).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Exempt);
+    assert!(r.source.contains("exemptions.buckets"), "{}", r.source);
     assert!(f.calls().is_empty());
 
     let e = run(&p, &input_from(&event, &p), &Fake::default())
