@@ -41,6 +41,7 @@ TASKS = [
     "restore",
     "revoke",
     "contain-function",
+    "contain-bucket",
     "notify",
     "await-approval",
     "approval-callback",
@@ -595,6 +596,7 @@ GLOBAL_SERVICES = {"iam", "sts"}
 REGIONAL_SERVICES = {
     "ec2",
     "lambda",
+    "s3",
     "autoscaling",
     "elasticloadbalancing",
     "dynamodb",
