@@ -18,6 +18,9 @@ pub enum Protocol {
     AwsJson,
     /// The REST-JSON protocol of Lambda: the action is the method and the path.
     RestJson,
+    /// The REST-XML protocol of S3: the action is the method and the subresource of the query
+    /// string (`?tagging`, `?publicAccessBlock`).
+    RestXml,
 }
 
 /// One parsed request.
@@ -109,14 +112,24 @@ impl AwsRequest {
         }
     }
 
-    /// For a REST-JSON service (Lambda), the action named by the method and the path, and
-    /// the protocol its errors take. Other requests are returned as they are.
+    /// For a REST service (Lambda's JSON, S3's XML), the action named by the method and the
+    /// path or subresource, and the protocol its errors take. Other requests are returned as
+    /// they are.
     pub fn with_route(mut self, method: &str, path: &str) -> Self {
         if self.service == "lambda" && self.action.is_empty() {
             if let Some(action) = lambda_action(method, path) {
                 self.action = action.to_owned();
             }
             self.protocol = Protocol::RestJson;
+        }
+        if self.service == "s3" {
+            // The body of an S3 request is XML, never form parameters: only the query's keys
+            // (the subresource) name the action.
+            let query: Vec<&str> = self.params.iter().map(|(k, _)| k.as_str()).collect();
+            if let Some(action) = s3_action(method, path, &query) {
+                self.action = action.to_owned();
+            }
+            self.protocol = Protocol::RestXml;
         }
         self
     }
@@ -196,6 +209,27 @@ fn lambda_action(method: &str, path: &str) -> Option<&'static str> {
     })
 }
 
+/// The S3 bucket operations the tasks make, by method and subresource (path-style requests:
+/// `/BUCKET?tagging`).
+fn s3_action(method: &str, path: &str, query: &[&str]) -> Option<&'static str> {
+    let bucket_only = !path.trim_matches('/').contains('/');
+    let has = |k: &str| query.contains(&k);
+    Some(match method {
+        _ if !bucket_only => return None,
+        "GET" if has("publicAccessBlock") => "GetPublicAccessBlock",
+        "PUT" if has("publicAccessBlock") => "PutPublicAccessBlock",
+        "DELETE" if has("publicAccessBlock") => "DeletePublicAccessBlock",
+        "GET" if has("tagging") => "GetBucketTagging",
+        "PUT" if has("tagging") => "PutBucketTagging",
+        "DELETE" if has("tagging") => "DeleteBucketTagging",
+        "GET" if has("policy") => "GetBucketPolicy",
+        "PUT" if has("policy") => "PutBucketPolicy",
+        "GET" if has("acl") => "GetBucketAcl",
+        "PUT" if query.is_empty() => "CreateBucket",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +245,38 @@ mod tests {
             .expect("header"),
         );
         h
+    }
+
+    /// S3's REST-XML requests are named by their method and subresource, whatever the body.
+    #[test]
+    fn s3_requests_are_named_by_method_and_subresource() {
+        let s3 = |method: &str, query: &str| {
+            AwsRequest::parse(
+                &signed("s3"),
+                Some(query),
+                Bytes::from_static(b"<Tagging><TagSet/></Tagging>"),
+            )
+            .with_route(method, "/orders-exports")
+        };
+        for (method, query, action) in [
+            ("GET", "publicAccessBlock", "GetPublicAccessBlock"),
+            ("PUT", "publicAccessBlock", "PutPublicAccessBlock"),
+            ("DELETE", "publicAccessBlock", "DeletePublicAccessBlock"),
+            ("GET", "tagging", "GetBucketTagging"),
+            ("PUT", "tagging", "PutBucketTagging"),
+            ("GET", "policy", "GetBucketPolicy"),
+            ("GET", "acl", "GetBucketAcl"),
+        ] {
+            let r = s3(method, query);
+            assert_eq!(
+                (r.action.as_str(), r.protocol),
+                (action, Protocol::RestXml),
+                "{method} ?{query}"
+            );
+        }
+        let object = AwsRequest::parse(&signed("s3"), Some("tagging"), Bytes::new())
+            .with_route("GET", "/orders-exports/key.csv");
+        assert_eq!(object.action, "");
     }
 
     /// Lambda's REST-JSON requests are named by their method and path, and answered in its

@@ -53,6 +53,7 @@ pub fn throttling(service: &str) -> AwsError {
             "Rate of requests exceeds the allowed throughput.",
         ),
         "lambda" => AwsError::new("TooManyRequestsException", 429, "Rate exceeded"),
+        "s3" => AwsError::new("SlowDown", 503, "Please reduce your request rate."),
         _ => AwsError::new("Throttling", 400, "Rate exceeded"),
     }
 }
@@ -213,6 +214,17 @@ pub fn render(protocol: Protocol, service: &str, error: &AwsError, request_id: &
             })
             .to_string(),
         },
+        // S3's REST-XML errors: a bare `<Error>` with the request id inside.
+        Protocol::RestXml => Rendered {
+            status: error.status,
+            headers: vec![
+                ("content-type", "application/xml".to_owned()),
+                ("x-amz-request-id", request_id.to_owned()),
+            ],
+            body: format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{id}</RequestId></Error>"
+            ),
+        },
         Protocol::AwsJson => Rendered {
             status: error.status,
             headers: vec![
@@ -260,6 +272,22 @@ mod tests {
             headers.join("\n"),
             r.body
         ));
+    }
+
+    #[test]
+    fn s3_throttling() {
+        check(
+            Protocol::RestXml,
+            "s3",
+            throttling("s3"),
+            expect![[r#"
+                503
+                content-type: application/xml
+                x-amz-request-id: 11111111-2222-4333-8444-555555555555
+
+                <?xml version="1.0" encoding="UTF-8"?>
+                <Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>11111111-2222-4333-8444-555555555555</RequestId></Error>"#]],
+        );
     }
 
     #[test]
