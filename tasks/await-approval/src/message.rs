@@ -185,6 +185,13 @@ pub(crate) fn containment_plan(f: &Finding, d: &Decision) -> Vec<String> {
             )
         }))
         .collect(),
+        (Resource::Bucket(b), Route::S3) => vec![
+            format!(
+                "close S3 bucket {} to the public: turn on all four of its Block Public Access settings, recording the previous ones for rollback",
+                b.bucket_name
+            ),
+            "leave its policy and ACL as they are, and report them as evidence".to_string(),
+        ],
         _ => vec!["nothing automatically: this resource type has no containment; the finding is recorded".to_string()],
     }
 }

@@ -296,6 +296,14 @@ impl Summary {
                     "role": fun.role,
                 }),
             ),
+            Resource::Bucket(b) => (
+                b.bucket_name.clone(),
+                json!({
+                    "type": "S3Bucket",
+                    "bucketName": b.bucket_name,
+                    "otherBuckets": b.other_buckets,
+                }),
+            ),
             Resource::Other { resource_type } => {
                 (resource_type.clone(), json!({"type": resource_type}))
             }
@@ -318,7 +326,8 @@ impl Summary {
 
     /// What can be read from an object that is not a well-formed finding: a finding document
     /// with wrong fields, or an event's `detail` (with the envelope for account and region).
-    /// The summary of a rollback request `{accountId, region, instanceId | functionName, ...}`.
+    /// The summary of a rollback request
+    /// `{accountId, region, instanceId | functionName | bucketName, ...}`.
     fn of_request(r: &Value) -> Summary {
         let s = |k: &str| {
             r.get(k)
@@ -328,6 +337,7 @@ impl Summary {
                 .map(str::to_string)
         };
         let function = s("functionName");
+        let bucket = s("bucketName");
         Summary {
             account: s("accountId"),
             region: s("region"),
@@ -335,12 +345,14 @@ impl Summary {
             resource_type: Some(
                 if function.is_some() {
                     "Lambda"
+                } else if bucket.is_some() {
+                    "S3Bucket"
                 } else {
                     "Instance"
                 }
                 .to_string(),
             ),
-            label: function.or_else(|| s("instanceId")),
+            label: function.or(bucket).or_else(|| s("instanceId")),
             resource: r.clone(),
             ..Summary::default()
         }
@@ -772,6 +784,7 @@ fn next_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
             Some("ec2") => steps.extend(ec2_steps(ctx, settings)),
             Some("iam") => steps.extend(iam_steps(ctx)),
             Some("lambda") => steps.extend(lambda_steps(ctx, settings)),
+            Some("s3") => steps.extend(s3_steps(ctx, settings)),
             _ => {}
         }
     }
@@ -872,6 +885,18 @@ fn lambda_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
             "Its execution role's credentials stay valid until they expire (policy lambda.revoke_role_sessions is off): code running in the function could read them. If the finding suggests it, deny the role's older sessions by hand (IAM console, role, Revoke active sessions).".to_string()
         },
         rollback_step(settings, account, region, ("functionName", function), "It puts back the recorded reserved concurrency (or none)."),
+    ]
+}
+
+fn s3_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
+    let s = &ctx.summary;
+    let bucket = s.label.as_deref().unwrap_or("<bucket name>");
+    let account = s.account.as_deref().unwrap_or("<account id>");
+    let region = s.region.as_deref().unwrap_or("<region>");
+    vec![
+        format!("S3 bucket {bucket} in {account} ({region}) is closed to the public: all four of its Block Public Access settings are on, so public ACLs are ignored and a public policy reaches only the owner's account. Its policy and ACL are left as they were found and listed under evidence; nothing is deleted."),
+        "Find who opened it (the finding's caller, and CloudTrail's PutBucketPolicy, PutBucketAcl and PutPublicAccessBlock events), and what was read while it was open (S3 server access logs or CloudTrail data events). Callers holding credentials are not stopped by Block Public Access: their access key's own finding is the one to contain.".to_string(),
+        rollback_step(settings, account, region, ("bucketName", bucket), "It puts back the recorded Block Public Access settings (or none) while all four are still on."),
     ]
 }
 

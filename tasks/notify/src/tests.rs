@@ -643,3 +643,58 @@ async fn a_recorded_finding_without_a_fix_keeps_the_plain_step() {
     );
     assert!(!body["nextSteps"].to_string().contains("Not isolated"));
 }
+
+/// A bucket closed to the public: the subject names it, the next steps say what Block Public
+/// Access does and does not stop, and the rollback names the bucket; a rollback request
+/// naming a bucket is summarised as one.
+#[tokio::test]
+async fn a_closed_bucket_says_what_is_closed_and_how_to_roll_back() {
+    let doc = document(
+        &event(
+            json!({"resourceType": "S3Bucket", "s3BucketDetails": [
+                {"name": "orders-exports", "arn": "arn:aws:s3:::orders-exports"}]}),
+            8.0,
+            "Policy:S3/BucketAnonymousAccessGranted",
+        ),
+        "contained",
+        json!({"containBucket": {"task": "contain-bucket", "dryRun": false, "actions": [
+            {"action": "put-public-access-block", "target": "orders-exports", "outcome": "changed",
+             "detail": "all four Block Public Access settings on"}], "evidence": {}}}),
+    );
+    let (out, p) = send(&doc).await;
+    assert_eq!(
+        out.subject,
+        "[HIGH] contained orders-exports in 222222222222: Policy:S3/BucketAnonymousAccessGranted"
+    );
+    let (_, body, _) = p.one();
+    let steps: Vec<&str> = body["nextSteps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        steps[0].starts_with(
+            "S3 bucket orders-exports in 222222222222 (eu-west-1) is closed to the public"
+        ),
+        "{steps:?}"
+    );
+    assert!(steps.iter().any(|s| s.contains(
+        r#"start the restore-instance state machine with {"accountId":"222222222222","region":"eu-west-1","bucketName":"orders-exports"}"#
+    )));
+    assert!(steps
+        .iter()
+        .any(|s| s.contains("not stopped by Block Public Access")));
+
+    let rollback = json!({
+        "outcome": "restored",
+        "request": {"accountId": "222222222222", "region": "eu-west-1", "bucketName": "orders-exports"},
+        "execution": "arn:aws:states:eu-west-1:111111111111:execution:restore-instance:r2",
+        "results": {"restore": {"task": "restore", "dryRun": false, "actions": [], "evidence": {}}}
+    });
+    let (out, _) = send(&rollback).await;
+    assert_eq!(
+        out.subject,
+        "[ROLLBACK] restored orders-exports in 222222222222"
+    );
+}
