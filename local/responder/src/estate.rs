@@ -99,6 +99,9 @@ pub struct Estate {
     pub role_name: String,
     /// A Lambda function in the member account, with a tag and no reserved concurrency.
     pub function_name: String,
+    /// An S3 bucket in the member account opened to the public: a policy granting everyone
+    /// reads, a tag, and no Block Public Access configuration of its own.
+    pub bucket_name: String,
     /// The notification topic.
     pub topic_arn: String,
     /// The queue subscribed to the topic: the analysts' inbox.
@@ -726,6 +729,7 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
     let net_m = network(&member_ec2, &region, "10.30.0.0/16", "10.30.1.0/24", "app").await?;
     let member = instance(&member_ec2, MEMBER_ACCOUNT, "member-app-1", &net_m, &[]).await?;
     let function_name = function(&member_cfg, "thumbnailer").await?;
+    let bucket_name = public_bucket(&member_cfg, &region, "orders-exports").await?;
 
     Ok(Estate {
         region,
@@ -744,6 +748,7 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
         exempt_access_key_id,
         role_name,
         function_name,
+        bucket_name,
         topic_arn,
         inbox_queue_url,
         subnet_id: net_a.subnet_id.clone(),
@@ -788,6 +793,53 @@ async fn function(cfg: &SdkConfig, name: &str) -> Result<String> {
         .send()
         .await
         .context("CreateFunction")?;
+    Ok(name.to_string())
+}
+
+/// A bucket opened to the public as a mistake or an attacker leaves it: a policy granting
+/// everyone `s3:GetObject`, a tag `team=orders`, no Block Public Access configuration of its
+/// own (the emulator has no account-level setting either).
+async fn public_bucket(cfg: &SdkConfig, region: &str, name: &str) -> Result<String> {
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(cfg)
+            .force_path_style(true)
+            .build(),
+    );
+    let mut create = s3.create_bucket().bucket(name);
+    // us-east-1 takes no location constraint; every other region needs its own.
+    if region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    create.send().await.context("CreateBucket")?;
+    s3.put_bucket_policy()
+        .bucket(name)
+        .policy(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{name}/*"}}]}}"#
+        ))
+        .send()
+        .await
+        .context("PutBucketPolicy")?;
+    s3.put_bucket_tagging()
+        .bucket(name)
+        .tagging(
+            aws_sdk_s3::types::Tagging::builder()
+                .tag_set(
+                    aws_sdk_s3::types::Tag::builder()
+                        .key("team")
+                        .value("orders")
+                        .build()
+                        .context("tag")?,
+                )
+                .build()
+                .context("tagging")?,
+        )
+        .send()
+        .await
+        .context("PutBucketTagging")?;
     Ok(name.to_string())
 }
 

@@ -291,6 +291,71 @@ pub async fn function(cfg: &SdkConfig, name: &str) -> Result<FunctionState> {
     })
 }
 
+/// An S3 bucket as the emulator holds it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BucketState {
+    /// Its own Block Public Access settings by name; `None` when it has no configuration.
+    pub public_access_block: Option<BTreeMap<String, bool>>,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+    /// Its policy document, as stored.
+    pub policy: Option<String>,
+}
+
+/// Reads a bucket (path-style, as the emulator serves it).
+pub async fn bucket(cfg: &SdkConfig, name: &str) -> Result<BucketState> {
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(cfg)
+            .force_path_style(true)
+            .build(),
+    );
+    let code = |e: &dyn aws_sdk_s3::error::ProvideErrorMetadata| e.code().map(str::to_string);
+    let public_access_block = match s3.get_public_access_block().bucket(name).send().await {
+        Ok(o) => o.public_access_block_configuration().map(|c| {
+            BTreeMap::from([
+                (
+                    "BlockPublicAcls".to_string(),
+                    c.block_public_acls() == Some(true),
+                ),
+                (
+                    "IgnorePublicAcls".to_string(),
+                    c.ignore_public_acls() == Some(true),
+                ),
+                (
+                    "BlockPublicPolicy".to_string(),
+                    c.block_public_policy() == Some(true),
+                ),
+                (
+                    "RestrictPublicBuckets".to_string(),
+                    c.restrict_public_buckets() == Some(true),
+                ),
+            ])
+        }),
+        Err(e) if code(&e).as_deref() == Some("NoSuchPublicAccessBlockConfiguration") => None,
+        Err(e) => return Err(anyhow::Error::new(e).context("GetPublicAccessBlock")),
+    };
+    let tags = match s3.get_bucket_tagging().bucket(name).send().await {
+        Ok(o) => o
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+        Err(e) if code(&e).as_deref() == Some("NoSuchTagSet") => BTreeMap::new(),
+        Err(e) => return Err(anyhow::Error::new(e).context("GetBucketTagging")),
+    };
+    let policy = match s3.get_bucket_policy().bucket(name).send().await {
+        Ok(o) => o.policy().map(str::to_string),
+        Err(e) if code(&e).as_deref() == Some("NoSuchBucketPolicy") => None,
+        Err(e) => return Err(anyhow::Error::new(e).context("GetBucketPolicy")),
+    };
+    Ok(BucketState {
+        public_access_block,
+        tags,
+        policy,
+    })
+}
+
 /// Reads a user.
 pub async fn user(cfg: &SdkConfig, user_name: &str) -> Result<UserState> {
     let iam = aws_sdk_iam::Client::new(cfg);

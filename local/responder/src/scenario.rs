@@ -159,6 +159,28 @@ pub fn for_function(
     event
 }
 
+/// A bucket finding retargeted at `bucket_name` (its first bucket, by name and ARN).
+pub fn for_bucket(
+    event: Value,
+    finding_id: &str,
+    account: &str,
+    region: &str,
+    bucket_name: &str,
+) -> Value {
+    let mut event = retarget(event, finding_id, account, region);
+    set(
+        &mut event,
+        "/detail/resource/s3BucketDetails/0/name",
+        json!(bucket_name),
+    );
+    set(
+        &mut event,
+        "/detail/resource/s3BucketDetails/0/arn",
+        json!(format!("arn:aws:s3:::{bucket_name}")),
+    );
+    event
+}
+
 /// The approve and reject links of an approval request message.
 pub fn approval_links(body: &str) -> Option<(String, String)> {
     let lines: Vec<&str> = body.lines().map(str::trim).collect();

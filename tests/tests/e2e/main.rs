@@ -6,6 +6,7 @@
 
 mod approval;
 mod bad_day;
+mod bucket;
 mod dry_run;
 mod ec2;
 mod events;

@@ -1,0 +1,151 @@
+//! An S3 bucket opened to the public in a member account: a HIGH finding closes it (all four
+//! Block Public Access settings on, the previous settings recorded on it first, its policy
+//! and tags untouched), a second finding finds it contained, and `restore-instance` with
+//! `bucketName` puts back exactly what it had; a MEDIUM finding waits for an analyst with the
+//! bucket unchanged.
+
+use anyhow::Result;
+use end_to_end::{fixture, outcomes_for, waiting_for_approval, with_harness, Options};
+use responder::readback;
+use responder::scenario::for_bucket;
+use responder_core::markers;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_high_bucket_finding_closes_it_to_the_public_and_restore_undoes_exactly_it() -> Result<()>
+{
+    with_harness(Options::default(), |h| async move {
+        let e = &h.estate;
+        let name = e.bucket_name.as_str();
+        let before = readback::bucket(&h.member, name).await?;
+        assert_eq!(before.public_access_block, None, "{before:?}");
+        assert!(before.policy.is_some(), "{before:?}");
+
+        let id = "e2e1401bucket";
+        let event = for_bucket(
+            fixture("s3-high-anonymous-access.json")?,
+            id,
+            &e.member_account,
+            &e.region,
+            name,
+        );
+        let s = h.run("bucket-high", &event).await?;
+        assert_eq!(
+            (s.status.as_str(), s.outcome.as_str()),
+            ("SUCCEEDED", "contained"),
+            "{s:#?}"
+        );
+        let after = readback::bucket(&h.member, name).await?;
+        let all_on = |b: &readback::BucketState| {
+            b.public_access_block
+                .as_ref()
+                .is_some_and(|p| p.len() == 4 && p.values().all(|on| *on))
+        };
+        assert!(all_on(&after), "{after:?}");
+        assert_eq!(
+            after
+                .tags
+                .get(markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK)
+                .map(String::as_str),
+            Some("none")
+        );
+        assert_eq!(
+            after.tags.get(markers::TAG_STATUS).map(String::as_str),
+            Some(markers::STATUS_QUARANTINED)
+        );
+        assert_eq!(after.tags.get("team").map(String::as_str), Some("orders"));
+        // Evidence: the policy that opened it, untouched on the bucket and in the report.
+        assert_eq!(after.policy, before.policy);
+        let reported = s.evidence["contain-bucket"]["bucket"]["evidence"]["bucketPolicy"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(reported.contains("PublicRead"), "{:#?}", s.evidence);
+        assert_eq!(outcomes_for(&h, id).await?, ["contained"]);
+
+        // GuardDuty sends it again: the real state says contained; nothing changes.
+        let again = h
+            .run(
+                "bucket-again",
+                &for_bucket(
+                    fixture("s3-high-anonymous-access.json")?,
+                    "e2e1402bucket",
+                    &e.member_account,
+                    &e.region,
+                    name,
+                ),
+            )
+            .await?;
+        assert_eq!(again.outcome, "skipped", "{again:#?}");
+        assert_eq!(readback::bucket(&h.member, name).await?, after);
+
+        // The rollback puts back exactly what it had: no configuration of its own.
+        let request = serde_json::json!({
+            "accountId": e.member_account, "region": e.region, "bucketName": name,
+            "reason": "false positive", "requestedBy": "analyst@example.com"
+        });
+        let arn = h.runtime.start_execution(
+            "restore-instance",
+            Some("e2e-restore-bucket"),
+            &request.to_string(),
+        )?;
+        let d = h.runtime.wait(&arn).await?;
+        assert_eq!(
+            d.status.as_str(),
+            "SUCCEEDED",
+            "{:?} {:?}",
+            d.error,
+            d.cause
+        );
+        let restored = readback::bucket(&h.member, name).await?;
+        assert_eq!(restored.public_access_block, None, "{restored:?}");
+        assert_eq!(restored.policy, before.policy);
+        assert!(!restored
+            .tags
+            .contains_key(markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK));
+        assert_eq!(
+            restored.tags.get(markers::TAG_STATUS).map(String::as_str),
+            Some(markers::STATUS_RESTORED)
+        );
+        assert_eq!(
+            restored.tags.get("team").map(String::as_str),
+            Some("orders")
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// Below the HIGH threshold the bucket is only closed after an analyst approves: it stays as
+/// it is while the execution waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_medium_bucket_finding_waits_for_an_analyst_and_changes_nothing() -> Result<()> {
+    let mut opts = Options::default();
+    opts.extra_env.insert(
+        "POLICY_JSON".into(),
+        r#"{"high_severity": 9.0, "critical_severity": 9.5}"#.into(),
+    );
+    with_harness(opts, |h| async move {
+        let e = &h.estate;
+        let name = e.bucket_name.as_str();
+        let before = readback::bucket(&h.member, name).await?;
+        let id = "e2e1403bucket";
+        let s = h
+            .run(
+                "bucket-medium",
+                &for_bucket(
+                    fixture("s3-high-anonymous-access.json")?,
+                    id,
+                    &e.member_account,
+                    &e.region,
+                    name,
+                ),
+            )
+            .await?;
+        assert_eq!(s.status, "WAITING_FOR_APPROVAL", "{s:#?}");
+        assert!(waiting_for_approval(&h, &s)?);
+        assert_eq!(readback::bucket(&h.member, name).await?, before);
+        assert_eq!(outcomes_for(&h, id).await?, ["approval-requested"]);
+        Ok(())
+    })
+    .await
+}
