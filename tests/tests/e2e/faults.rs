@@ -203,3 +203,58 @@ async fn a_throttled_function_containment_is_retried_and_holds() -> Result<()> {
     })
     .await
 }
+
+/// S3's own throttling, in its REST-XML shape (`SlowDown`, 503), on the cut of a bucket's
+/// containment: the retries absorb it and the bucket is closed, its record written once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_bucket_containment_is_retried_and_holds() -> Result<()> {
+    let opts = faults(
+        r#"
+        name = "s3-throttled"
+        [[rules]]
+        task = "contain-bucket"
+        service = "s3"
+        action = "PutPublicAccessBlock"
+        times = 2
+        error = "Throttling"
+        "#,
+    );
+    with_harness(opts, |h| async move {
+        let e = &h.estate;
+        let event = responder::scenario::for_bucket(
+            fixture("s3-high-anonymous-access.json")?,
+            "e2e0611bucket",
+            &e.member_account,
+            &e.region,
+            &e.bucket_name,
+        );
+        let s = h.run("s3-throttled", &event).await?;
+        assert_eq!(
+            (s.status.as_str(), s.outcome.as_str()),
+            ("SUCCEEDED", "contained"),
+            "{s:#?}"
+        );
+        let b = readback::bucket(&h.member, &e.bucket_name).await?;
+        assert!(
+            b.public_access_block
+                .as_ref()
+                .is_some_and(|p| p.values().all(|on| *on)),
+            "{b:?}"
+        );
+        assert_eq!(
+            b.tags
+                .get(markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK)
+                .map(String::as_str),
+            Some("none")
+        );
+        let report = h.faults.as_ref().context("faults")?.report();
+        // Named by its action, throttled twice in S3's own shape, then let through.
+        let row = report
+            .lines()
+            .find(|l| l.starts_with("contain-bucket") && l.contains("PutPublicAccessBlock"))
+            .with_context(|| format!("no PutPublicAccessBlock row: {report}"))?;
+        assert!(row.contains("SlowDown=2"), "{row}");
+        Ok(())
+    })
+    .await
+}
