@@ -142,7 +142,7 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
             ),
         ),
         (
-            "S3 finding: notify only",
+            "S3 finding, a malicious caller: notify only",
             "demo-s3",
             scenario::retarget(
                 scenario::load(&dir, "s3-notify-only.json")?,
@@ -212,6 +212,17 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
                 &e.member_account,
                 &region,
                 &e.function_name,
+            ),
+        ),
+        (
+            "HIGH: an S3 bucket in the member account opened to anonymous users",
+            "demo-bucket",
+            scenario::for_bucket(
+                scenario::load(&dir, "s3-high-anonymous-access.json")?,
+                "demo0013bucket",
+                &e.member_account,
+                &region,
+                &e.bucket_name,
             ),
         ),
         (
@@ -363,6 +374,39 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
                 .tags
                 .contains_key(responder_core::markers::TAG_ORIGINAL_CONCURRENCY),
         "restore gives the thumbnailer function back exactly what it had: no reserved concurrency",
+    );
+
+    header("False positive: roll back the orders-exports bucket with restore-instance");
+    let closed = readback::bucket(&h.member, &e.bucket_name).await?;
+    checks.check(
+        closed
+            .public_access_block
+            .as_ref()
+            .is_some_and(|p| p.len() == 4 && p.values().all(|on| *on)),
+        "the orders-exports bucket is closed to the public: all four Block Public Access settings on, its policy kept as evidence",
+    );
+    let restore_bucket = serde_json::json!({
+        "accountId": e.member_account, "region": region, "bucketName": e.bucket_name,
+        "reason": "false positive confirmed by the analyst", "requestedBy": "analyst@example.com"
+    });
+    let arn = h.runtime.start_execution(
+        "restore-instance",
+        Some("demo-restore-orders-exports"),
+        &restore_bucket.to_string(),
+    )?;
+    let d = h.runtime.wait(&arn).await?;
+    println!("  restore-instance {} ({})", d.status.as_str(), arn);
+    if let Some(err) = &d.error {
+        println!("  error: {err}: {}", d.cause.as_deref().unwrap_or(""));
+    }
+    let reopened = readback::bucket(&h.member, &e.bucket_name).await?;
+    checks.check(
+        reopened.public_access_block.is_none()
+            && reopened.policy == closed.policy
+            && !reopened
+                .tags
+                .contains_key(responder_core::markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK),
+        "restore gives the orders-exports bucket back exactly what it had: no Block Public Access configuration of its own",
     );
 
     // What the emulator holds now.
@@ -580,6 +624,7 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
         ("HIGH: stolen role session", "contained"),
         ("HIGH: bastion-multi's instance credentials", "contained"),
         ("HIGH: a Lambda function", "contained"),
+        ("HIGH: an S3 bucket", "contained"),
         ("root credentials", "recorded"),
         ("a Security Hub copy", "rejected-event"),
     ];
