@@ -159,6 +159,31 @@ impl Verdict {
     }
 }
 
+/// What the target is read through: one capability per kind of resource.
+#[derive(Clone, Copy)]
+pub struct Readers<'a> {
+    /// Instances and security groups (EC2).
+    pub instances: &'a dyn Instances,
+    /// Users and roles (IAM).
+    pub principals: &'a dyn Principals,
+    /// Functions (Lambda).
+    pub functions: &'a dyn Functions,
+    /// Buckets (S3).
+    pub buckets: &'a dyn Buckets,
+}
+
+impl<'a> Readers<'a> {
+    /// Every capability from one value that has them all (the AWS adapter, a test fake).
+    pub fn all<T: Instances + Principals + Functions + Buckets>(t: &'a T) -> Self {
+        Readers {
+            instances: t,
+            principals: t,
+            functions: t,
+            buckets: t,
+        }
+    }
+}
+
 /// Decides whether the pipeline may act on the input's target. An `eligible` target whose
 /// containment changes something is claimed for this execution through `claims` first (a
 /// claim held by an execution that has ended is taken over, checked through `executions`);
@@ -166,17 +191,11 @@ impl Verdict {
 pub async fn check(
     policy: &Policy,
     input: &TaskInput,
-    instances: &dyn Instances,
-    principals: &dyn Principals,
-    functions: &dyn Functions,
-    buckets: &dyn Buckets,
+    readers: Readers<'_>,
     claims: Option<(&dyn Claims, &dyn Executions)>,
     now: DateTime<Utc>,
 ) -> Result<ExemptionResult, TaskError> {
-    let r = assess(
-        policy, input, instances, principals, functions, buckets, now,
-    )
-    .await?;
+    let r = assess(policy, input, readers, now).await?;
     let acts = matches!(
         input.finding.resource,
         Resource::Instance(_)
@@ -234,12 +253,15 @@ pub async fn check(
 async fn assess(
     policy: &Policy,
     input: &TaskInput,
-    instances: &dyn Instances,
-    principals: &dyn Principals,
-    functions: &dyn Functions,
-    buckets: &dyn Buckets,
+    readers: Readers<'_>,
     now: DateTime<Utc>,
 ) -> Result<ExemptionResult, TaskError> {
+    let Readers {
+        instances,
+        principals,
+        functions,
+        buckets,
+    } = readers;
     let finding = &input.finding;
     let identity = finding.resource.identity();
     // No AWS call for a target the pipeline must never touch.

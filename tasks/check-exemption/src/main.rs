@@ -1,7 +1,7 @@
 //! The `check-exemption` Lambda: responder document in, `ExemptionResult` out.
 
 use check_exemption::aws::{AwsClaims, AwsExecutions, AwsTargets};
-use check_exemption::{Claims, Executions};
+use check_exemption::{Claims, Executions, Readers};
 use lambda_runtime::{service_fn, LambdaEvent};
 use responder_aws::{load_base_config, SessionConfig, SessionProvider};
 use responder_core::{Policy, TaskInput};
@@ -43,9 +43,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let now = chrono::Utc::now();
         async {
             let result =
-                check_exemption::check(
-                    policy, &input, targets, targets, targets, targets, claims, now,
-                )
+                check_exemption::check(policy, &input, Readers::all(targets), claims, now)
                     .await;
             match &result {
                 Ok(r) => tracing::info!(status = ?r.status, target = %r.target, source = %r.source, reason = %r.reason, "checked"),

@@ -211,7 +211,7 @@ async fn run(
     input: &TaskInput,
     fake: &Fake,
 ) -> Result<ExemptionResult, TaskError> {
-    check(policy, input, fake, fake, fake, fake, None, now()).await
+    check(policy, input, Readers::all(fake), None, now()).await
 }
 
 #[tokio::test]
@@ -579,8 +579,8 @@ async fn two_findings_on_one_instance_act_once_while_the_first_runs() {
 
     let c = Some((&claims as &dyn Claims, &executions as &dyn Executions));
     let (a, b) = tokio::join!(
-        check(&p, &first, &fake, &fake, &fake, &fake, c, now()),
-        check(&p, &second, &fake, &fake, &fake, &fake, c, now())
+        check(&p, &first, Readers::all(&fake), c, now()),
+        check(&p, &second, Readers::all(&fake), c, now())
     );
     let statuses = [a.expect("a").status, b.expect("b").status];
     assert_eq!(
@@ -592,7 +592,7 @@ async fn two_findings_on_one_instance_act_once_while_the_first_runs() {
         "{statuses:?}"
     );
     // The same execution again (a Lambda retry) keeps its claim.
-    let again = check(&p, &first, &fake, &fake, &fake, &fake, c, now())
+    let again = check(&p, &first, Readers::all(&fake), c, now())
         .await
         .expect("retry");
     let holder = claims.held.lock().expect("lock")[&claim::resource_key(&first)]
@@ -614,13 +614,13 @@ async fn a_claim_whose_holder_ended_is_taken_over_at_once() {
     let running = FakeExecutions::default();
     let c = Some((&claims as &dyn Claims, &running as &dyn Executions));
     assert_eq!(
-        check(&p, &first, &fake, &fake, &fake, &fake, c, now())
+        check(&p, &first, Readers::all(&fake), c, now())
             .await
             .expect("a")
             .status,
         Eligibility::Eligible
     );
-    let held = check(&p, &second, &fake, &fake, &fake, &fake, c, now())
+    let held = check(&p, &second, Readers::all(&fake), c, now())
         .await
         .expect("b");
     assert_eq!(held.status, Eligibility::AlreadyContained);
@@ -635,7 +635,7 @@ async fn a_claim_whose_holder_ended_is_taken_over_at_once() {
     };
     let c = Some((&claims as &dyn Claims, &ended as &dyn Executions));
     assert_eq!(
-        check(&p, &second, &fake, &fake, &fake, &fake, c, now())
+        check(&p, &second, Readers::all(&fake), c, now())
             .await
             .expect("b")
             .status,
@@ -656,10 +656,7 @@ async fn a_dry_run_takes_no_claim() {
     let r = check(
         &p,
         &input_from(&fixture(EC2_HIGH), &p),
-        &fake,
-        &fake,
-        &fake,
-        &fake,
+        Readers::all(&fake),
         c,
         now(),
     )

@@ -17,7 +17,8 @@
 //! writes the set it read plus its own keys. A set it cannot write back unchanged is left
 //! alone, and the containment goes ahead with the previous settings kept in this report only:
 //! tags AWS wrote (`aws:*`, such as CloudFormation's), which a caller may not write, and a set
-//! with no room for the record within the 50 tags a resource may carry.
+//! with no room for the record within the 50 tags a resource may carry. The same holds when S3
+//! refuses the tags for any reason but throttling or a transient error.
 //!
 //! Rollback (`mode: restore`) puts back the recorded settings, or removes the configuration
 //! when there was none, only while all four settings are still on: a change someone made
@@ -314,11 +315,8 @@ pub async fn contain(target: &Target, bx: &dyn Buckets) -> Result<TaskReport, Ta
                         ),
                     ));
                 }
-                Some(tags) => {
-                    if !dry {
-                        bx.put_tags(name, &tags).await?;
-                    }
-                    report.push(
+                Some(tags) => match if dry { Ok(()) } else { bx.put_tags(name, &tags).await } {
+                    Ok(()) => report.push(
                         ActionRecord::new(
                             "record-original-public-access-block",
                             name,
@@ -329,8 +327,25 @@ pub async fn contain(target: &Target, bx: &dyn Buckets) -> Result<TaskReport, Ta
                             ),
                         )
                         .with_states(Value::Null, json!(record)),
-                    );
-                }
+                    ),
+                    // Throttling and transient errors are retried (the state machine retries
+                    // the task). Any other refusal of the tags (a bucket whose tags are managed
+                    // through attribute-based access control refuses PutBucketTagging, S3 API
+                    // Reference) must not keep the bucket open: the cut goes ahead and the
+                    // record stays in this report.
+                    Err(e) if retryable(&e) => return Err(e),
+                    Err(e) => report.push(ActionRecord::new(
+                        "record-original-public-access-block",
+                        name,
+                        Outcome::Skipped,
+                        format!(
+                            "the record could not be written ({}: {}): it is kept in this report only ({}), and a rollback is by hand",
+                            e.name,
+                            e.message,
+                            label(now.public_access_block)
+                        ),
+                    )),
+                },
             }
         }
     }
@@ -365,8 +380,14 @@ pub async fn contain(target: &Target, bx: &dyn Buckets) -> Result<TaskReport, Ta
     Ok(report)
 }
 
+fn retryable(e: &TaskError) -> bool {
+    e.name == names::REMEDIATION_THROTTLED || e.name == names::REMEDIATION_TRANSIENT
+}
+
 /// Tags the bucket's status ([`markers::TAG_STATUS`]) over the tags as last read, removing
-/// `remove`; skipped, and said so, when the set cannot be written back.
+/// `remove`; skipped, and said so, when the set cannot be written back or S3 refuses it. The
+/// change is made and read back by then: a marker is information, and failing the task for it
+/// would have a retry report the changed state as the original.
 async fn mark(
     bx: &dyn Buckets,
     name: &str,
@@ -386,7 +407,27 @@ async fn mark(
             ),
         ));
     };
-    bx.put_tags(name, &tags).await?;
+    if let Err(e) = bx.put_tags(name, &tags).await {
+        return Ok(ActionRecord::new(
+            "mark-bucket",
+            name,
+            Outcome::Skipped,
+            format!(
+                "not tagged {}={status}: {}: {}{}",
+                markers::TAG_STATUS,
+                e.name,
+                e.message,
+                if remove.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; the record {} is still on the bucket, remove it by hand",
+                        markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK
+                    )
+                }
+            ),
+        ));
+    }
     let removed = if remove.is_empty() {
         String::new()
     } else {

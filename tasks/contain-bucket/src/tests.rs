@@ -28,6 +28,8 @@ struct Fake {
     calls: Mutex<Vec<String>>,
     /// `PutPublicAccessBlock` answers success and changes nothing.
     ignore_writes: bool,
+    /// `PutBucketTagging` fails with this error name.
+    refuse_tags: Option<&'static str>,
 }
 
 impl Fake {
@@ -90,6 +92,9 @@ impl Buckets for Fake {
     }
     async fn put_tags(&self, _: &str, tags: &[(String, String)]) -> Result<(), TaskError> {
         self.call(format!("put-tags {}", tags.len()));
+        if let Some(name) = self.refuse_tags {
+            return Err(TaskError::new(name, "tags refused"));
+        }
         if let Some(b) = self.bucket.lock().expect("lock").as_mut() {
             b.tags = tags.to_vec();
         }
@@ -302,4 +307,36 @@ async fn a_change_that_does_not_hold_or_a_missing_bucket_fails_by_name() {
     let fx = Fake::default();
     let e = contain(&target(), &fx).await.expect_err("missing");
     assert_eq!(e.name, names::REMEDIATION_TARGET_NOT_FOUND);
+}
+
+/// S3 refusing the tags (a bucket under attribute-based access control, a policy) does not
+/// keep the bucket open: the cut is made, the record is in the report, and the task succeeds.
+/// Throttling of the record fails the task before any change, for the state machine to retry.
+#[tokio::test]
+async fn a_refused_record_still_closes_the_bucket_but_throttling_is_retried() {
+    let fx = Fake {
+        refuse_tags: Some(names::REMEDIATION_FAILED),
+        ..Fake::with(Some(OPEN), &[])
+    };
+    let report = contain(&target(), &fx).await.expect("contained");
+    assert_eq!(fx.now().public_access_block, Some(PublicAccessBlock::ALL));
+    assert_eq!(report.actions[0].outcome, Outcome::Skipped);
+    assert!(report.actions[0].detail.contains("could not be written"));
+    let marked = report.actions.last().expect("mark");
+    assert_eq!(
+        (marked.action.as_str(), marked.outcome),
+        ("mark-bucket", Outcome::Skipped)
+    );
+
+    let fx = Fake {
+        refuse_tags: Some(names::REMEDIATION_THROTTLED),
+        ..Fake::with(Some(OPEN), &[])
+    };
+    let e = contain(&target(), &fx).await.expect_err("throttled");
+    assert_eq!(e.name, names::REMEDIATION_THROTTLED);
+    assert_eq!(
+        fx.now().public_access_block,
+        Some(OPEN),
+        "nothing changed yet"
+    );
 }

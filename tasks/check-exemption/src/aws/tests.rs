@@ -171,10 +171,7 @@ async fn run(t: &AwsTargets, input: &TaskInput) -> Result<ExemptionResult, TaskE
     crate::check(
         &Policy::default(),
         input,
-        t,
-        t,
-        t,
-        t,
+        crate::Readers::all(t),
         None,
         chrono::Utc::now(),
     )
