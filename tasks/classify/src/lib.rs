@@ -141,7 +141,7 @@ mod tests {
             &fixture(include_str!("../../../fixtures/events/s3-notify-only.json")),
         )
         .expect("s3");
-        // The s3 route, but a malicious caller is not what Block Public Access stops.
+        // The s3 route, but an anomaly type is not acted on by default.
         assert_eq!(c.decision.route, Route::S3);
         assert_eq!(c.decision.disposition, Disposition::Notify);
         assert_eq!(c.decision.tier, Tier::Medium);

@@ -58,6 +58,49 @@ pub enum Disposition {
     Notify,
 }
 
+/// Whether a bucket finding type is about the bucket being opened to the public (answered with
+/// Block Public Access); the others are about a caller (answered with a deny of that caller).
+pub fn exposes_bucket(finding_type: &str) -> bool {
+    finding_type.starts_with("Policy:S3/")
+}
+
+/// A bucket finding about a caller is acted on only when the caller is one a bucket policy can
+/// deny by `aws:userid`, and never for root.
+fn caller_allows(finding: &Finding, reasons: &mut Vec<String>) -> bool {
+    let Some(b) = finding.bucket() else {
+        return true;
+    };
+    if exposes_bucket(&finding.finding_type) {
+        reasons.push(format!(
+            "finding type {:?} from the finding ({}) is about the bucket being opened to the public: its Block Public Access is turned on",
+            finding.finding_type, finding.sources.finding_type
+        ));
+        return true;
+    }
+    match (b.deniable_caller(), &b.caller) {
+        (Some(id), _) => {
+            reasons.push(format!(
+                "the caller {id:?} (from the finding, detail.resource.accessKeyDetails.principalId) is denied every S3 action on the bucket by its policy; its credentials elsewhere are the access key route's"
+            ));
+            true
+        }
+        (None, caller) => {
+            reasons.push(format!(
+                "no caller a bucket policy can deny by aws:userid (from the finding, detail.resource.accessKeyDetails: {}): an IAM user's id or one role session's; notify only",
+                caller
+                    .as_ref()
+                    .map(|c| format!(
+                        "user type {:?}, principal id {:?}",
+                        c.user_type.as_deref().unwrap_or(""),
+                        c.principal_id.as_deref().unwrap_or("")
+                    ))
+                    .unwrap_or_else(|| "absent".into())
+            ));
+            false
+        }
+    }
+}
+
 /// The classification of one finding under a policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -92,6 +135,11 @@ pub struct Decision {
     /// before now are denied as well (policy: `lambda.revoke_role_sessions`), and which role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoke_role: Option<String>,
+    /// For a bucket that is contained because of its caller (an S3 data-event finding, not a
+    /// public-exposure one): the caller's `aws:userid`, denied every S3 action on the bucket
+    /// by its policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deny_caller: Option<String>,
     /// The false-positive check of the finding's type (from the ledger reading the state
     /// machine gave `classify`), when it decided something or tells the team something: the
     /// verdict and its numbers, for the approval request and the notification.
@@ -140,6 +188,9 @@ impl Policy {
             act &= route_allows(rp, route, finding, &mut reasons);
         }
         act &= credentials_allow(finding, &mut reasons);
+        if route == Route::S3 && act {
+            act &= caller_allows(finding, &mut reasons);
+        }
         act &= self.switches_allow(finding, &mut reasons);
         let disposition = if act {
             self.disposition(tier, finding, &mut reasons)
@@ -178,6 +229,15 @@ impl Policy {
             ));
         }
         let revoke_role = self.function_role(finding, route, disposition, &mut reasons);
+        let deny_caller = (route == Route::S3 && disposition != Disposition::Notify)
+            .then(|| {
+                finding
+                    .bucket()
+                    .filter(|_| !exposes_bucket(&finding.finding_type))
+                    .and_then(|b| b.deniable_caller())
+                    .map(str::to_string)
+            })
+            .flatten();
         Decision {
             tier,
             route,
@@ -189,6 +249,7 @@ impl Policy {
             source_instance,
             isolate_source,
             revoke_role,
+            deny_caller,
             false_positives,
         }
     }

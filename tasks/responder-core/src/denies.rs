@@ -18,6 +18,10 @@
 //!   (`ec2:SourceInstanceARN`, present on every request signed with credentials an instance
 //!   received). Other instances using the role keep working.
 //!
+//! - An S3 bucket read or written by a caller of an S3 finding: the bucket policy statement
+//!   [`DENY_BUCKET_CALLERS_SID`], one per bucket, naming each caller's `aws:userid` (an IAM
+//!   user's id, or one role session's `ROLE-ID:SESSION`), merged into the bucket's own policy.
+//!
 //! IAM returns inline policy documents URL-encoded (RFC 3986), so a read-back is decoded with
 //! [`parse_returned_document`] before it is parsed. Checks are semantic, not textual.
 
@@ -40,6 +44,8 @@ pub const DENY_NEW_SESSIONS_SID: &str = "GuardDutyResponderDenyNewSessions";
 pub const DENY_INSTANCE_SESSIONS_SID: &str = "GuardDutyResponderDenyInstanceSessions";
 /// The `Sid` of the statement naming the source instances by `ec2:SourceInstanceARN`.
 pub const DENY_SOURCE_INSTANCES_SID: &str = "GuardDutyResponderDenySourceInstances";
+/// The `Sid` of the bucket policy statement denying the callers of S3 findings by `aws:userid`.
+pub const DENY_BUCKET_CALLERS_SID: &str = "GuardDutyResponderDenyCallers";
 
 /// The ARN of `AWSDenyAll` in a partition.
 pub fn aws_deny_all_arn(partition: &str) -> String {
@@ -114,6 +120,90 @@ pub fn deny_instance_sessions(sessions: &[String], instance_arns: &[String]) -> 
             }
         ]
     })
+}
+
+/// The bucket policy statement denying `callers` (by `aws:userid`) every S3 action on
+/// `bucket` and its objects. A Deny is never "public" (S3 User Guide, "The meaning of
+/// public"), so Block Public Access does not refuse it.
+pub fn bucket_callers_statement(partition: &str, bucket: &str, callers: &[String]) -> Value {
+    json!({
+        "Sid": DENY_BUCKET_CALLERS_SID,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [
+            format!("arn:{partition}:s3:::{bucket}"),
+            format!("arn:{partition}:s3:::{bucket}/*"),
+        ],
+        "Condition": { "StringEquals": { "aws:userid": callers } }
+    })
+}
+
+/// Whether a statement is this pipeline's callers deny, as [`bucket_callers_statement`]
+/// writes it: the `Sid` alone is not enough (anyone who can write the policy can copy it).
+fn is_bucket_callers_statement(s: &Value) -> bool {
+    s.get("Sid").and_then(Value::as_str) == Some(DENY_BUCKET_CALLERS_SID)
+        && s.get("Effect").and_then(Value::as_str) == Some("Deny")
+        && is_wildcard(s.get("Principal"))
+        && strings(s.get("Action")) == ["s3:*"]
+        && s.get("NotAction").is_none()
+        && s.get("NotResource").is_none()
+        && s.get("Condition")
+            .and_then(Value::as_object)
+            .is_some_and(|c| c.len() == 1 && c.contains_key("StringEquals"))
+}
+
+/// The callers a bucket policy denies through this pipeline's statement.
+pub fn bucket_callers(policy: &Value) -> Vec<String> {
+    statements(policy)
+        .into_iter()
+        .filter(|s| is_bucket_callers_statement(s))
+        .flat_map(|s| strings(s.pointer("/Condition/StringEquals/aws:userid")))
+        .collect()
+}
+
+/// `policy` (or an empty one) with this pipeline's callers deny naming `callers` too, the
+/// other statements untouched and in their order.
+pub fn with_bucket_callers(
+    policy: Option<&Value>,
+    partition: &str,
+    bucket: &str,
+    callers: &[String],
+) -> Value {
+    let mut all = policy.map(bucket_callers).unwrap_or_default();
+    for c in callers {
+        if !all.contains(c) {
+            all.push(c.clone());
+        }
+    }
+    let mut out = policy
+        .cloned()
+        .filter(Value::is_object)
+        .unwrap_or_else(|| json!({"Version": "2012-10-17"}));
+    let mut list: Vec<Value> = statements(&out)
+        .into_iter()
+        .filter(|s| !is_bucket_callers_statement(s))
+        .cloned()
+        .collect();
+    list.push(bucket_callers_statement(partition, bucket, &all));
+    out["Statement"] = Value::Array(list);
+    out
+}
+
+/// `policy` without this pipeline's callers deny; `None` when no statement would be left
+/// (the bucket had no policy of its own).
+pub fn without_bucket_callers(policy: &Value) -> Option<Value> {
+    let list: Vec<Value> = statements(policy)
+        .into_iter()
+        .filter(|s| !is_bucket_callers_statement(s))
+        .cloned()
+        .collect();
+    if list.is_empty() {
+        return None;
+    }
+    let mut out = policy.clone();
+    out["Statement"] = Value::Array(list);
+    Some(out)
 }
 
 /// The statements of a policy, whether `Statement` is a list or a single object.
@@ -322,5 +412,52 @@ mod tests {
         assert_eq!(percent_decode("a+b%20c"), "a+b c");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%e2%9c%93"), "\u{2713}");
+    }
+}
+
+#[cfg(test)]
+mod bucket_tests {
+    use super::*;
+
+    const OWN: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::orders/*"}]}"#;
+
+    /// The deny is merged after the bucket's own statements, grows by caller without
+    /// repeating one, and comes out leaving exactly the bucket's own policy.
+    #[test]
+    fn the_callers_deny_is_merged_and_removed_exactly() {
+        let own: Value = serde_json::from_str(OWN).expect("json");
+        let one = with_bucket_callers(Some(&own), "aws", "orders", &["AIDAEXAMPLEUSER0001".into()]);
+        assert_eq!(one["Statement"][0], own["Statement"][0]);
+        assert_eq!(bucket_callers(&one), ["AIDAEXAMPLEUSER0001"]);
+        let two = with_bucket_callers(
+            Some(&one),
+            "aws",
+            "orders",
+            &[
+                "AIDAEXAMPLEUSER0001".into(),
+                "AROAEXAMPLEROLE0001:s1".into(),
+            ],
+        );
+        assert_eq!(
+            bucket_callers(&two),
+            ["AIDAEXAMPLEUSER0001", "AROAEXAMPLEROLE0001:s1"]
+        );
+        assert_eq!(two["Statement"].as_array().map(Vec::len), Some(2));
+        assert_eq!(without_bucket_callers(&two), Some(own));
+        // No policy of its own: the deny alone, and nothing left after it.
+        let alone = with_bucket_callers(None, "aws", "orders", &["AIDAEXAMPLEUSER0001".into()]);
+        assert_eq!(without_bucket_callers(&alone), None);
+    }
+
+    /// A statement that only borrows the Sid (an Allow, another action) is not ours: it is
+    /// neither read as a deny nor removed.
+    #[test]
+    fn a_copied_sid_is_not_taken_for_the_deny() {
+        let forged = json!({"Statement": [{
+            "Sid": DENY_BUCKET_CALLERS_SID, "Effect": "Allow", "Principal": "*",
+            "Action": "s3:*", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:userid": ["AIDAEXAMPLEUSER0001"]}}}]});
+        assert!(bucket_callers(&forged).is_empty());
+        assert_eq!(without_bucket_callers(&forged), Some(forged.clone()));
     }
 }

@@ -209,6 +209,39 @@ pub struct BucketTarget {
     /// contained automatically: one bucket's containment would read as the whole response.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other_buckets: Vec<String>,
+    /// The credentials that made the calls (`resource.accessKeyDetails`), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<AccessKeyTarget>,
+}
+
+impl BucketTarget {
+    /// The caller's `aws:userid`, when the credentials are ones a bucket policy may deny by it:
+    /// an IAM user's (`AIDA...`, for its long-term key and its sessions alike) or one role
+    /// session's (`AROA...:SESSION`, which leaves the role's other sessions alone). `None` for
+    /// root, for other principal types and for malformed ids.
+    pub fn deniable_caller(&self) -> Option<&str> {
+        let c = self.caller.as_ref()?;
+        let id = c.principal_id.as_deref()?;
+        let ok_id = |s: &str, prefix: &str| {
+            s.len() > prefix.len() + 8
+                && s.starts_with(prefix)
+                && s.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        };
+        let ok = match c.credential_kind {
+            CredentialKind::LongTermUserKey | CredentialKind::UserSession => ok_id(id, "AIDA"),
+            CredentialKind::RoleSession => id.split_once(':').is_some_and(|(role, session)| {
+                ok_id(role, "AROA")
+                    && !session.is_empty()
+                    && session.len() <= 64
+                    && session
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"=,.@_-".contains(&b))
+            }),
+            CredentialKind::Root | CredentialKind::Unknown => false,
+        };
+        ok.then_some(id)
+    }
 }
 
 /// Whether a name is an S3 general purpose bucket name: 3 to 63 characters, lowercase
@@ -552,17 +585,7 @@ fn parse_resource(r: &Value) -> Result<Resource, TaskError> {
                 .get("accessKeyDetails")
                 .filter(|d| d.is_object())
                 .ok_or_else(|| invalid("`resource.accessKeyDetails` is missing"))?;
-            let access_key_id = text(details.get("accessKeyId"));
-            let user_type = text(details.get("userType"));
-            let credential_kind =
-                AccessKeyTarget::classify(access_key_id.as_deref(), user_type.as_deref());
-            Ok(Resource::AccessKey(AccessKeyTarget {
-                access_key_id,
-                principal_id: text(details.get("principalId")),
-                user_name: text(details.get("userName")),
-                user_type,
-                credential_kind,
-            }))
+            Ok(Resource::AccessKey(parse_access_key(details)))
         }
         "Lambda" => parse_function(r).map(Resource::Function),
         "S3Bucket" => parse_bucket(r).map(Resource::Bucket),
@@ -619,6 +642,20 @@ fn parse_function(r: &Value) -> Result<FunctionTarget, TaskError> {
     })
 }
 
+/// `resource.accessKeyDetails`.
+fn parse_access_key(details: &Value) -> AccessKeyTarget {
+    let access_key_id = text(details.get("accessKeyId"));
+    let user_type = text(details.get("userType"));
+    let credential_kind = AccessKeyTarget::classify(access_key_id.as_deref(), user_type.as_deref());
+    AccessKeyTarget {
+        access_key_id,
+        principal_id: text(details.get("principalId")),
+        user_name: text(details.get("userName")),
+        user_type,
+        credential_kind,
+    }
+}
+
 /// `resource.s3BucketDetails`: every listed bucket must have a bucket name (in `name`, or in
 /// an `arn:PARTITION:s3:::NAME` ARN, the two agreeing). The first is the target.
 fn parse_bucket(r: &Value) -> Result<BucketTarget, TaskError> {
@@ -665,6 +702,10 @@ fn parse_bucket(r: &Value) -> Result<BucketTarget, TaskError> {
         bucket_name,
         tags: parse_tags(list[0].get("tags")),
         other_buckets: names,
+        caller: r
+            .get("accessKeyDetails")
+            .filter(|d| d.is_object())
+            .map(parse_access_key),
     })
 }
 

@@ -136,15 +136,27 @@ pub const DEFAULT_LAMBDA_PREFIXES: &[&str] = &[
     "UnauthorizedAccess:Lambda/",
 ];
 
-/// The S3 finding types acted on by default: a bucket opened to the public (its Block Public
-/// Access turned off, a policy or ACL granting the public or anonymous users access). Block
-/// Public Access closes exactly that door. The S3 data-event types (a malicious caller, an
-/// unusual read or delete) are the work of someone holding credentials, which Block Public
-/// Access does not stop: they stay notify-only.
+/// The S3 finding types acted on by default.
+///
+/// - A bucket opened to the public (its Block Public Access turned off, a policy or ACL
+///   granting the public or anonymous users access): Block Public Access closes exactly that
+///   door.
+/// - A bucket called from a known-bad place (a threat list, Tor, a penetration-testing
+///   distribution): the caller's credentials are denied on the bucket by its policy.
+///
+/// The anomaly types (`...:S3/AnomalousBehavior...`) are the model's guesses about callers
+/// that are often the bucket's own: they stay notify-only unless a policy lists them.
 pub const DEFAULT_S3_PREFIXES: &[&str] = &[
     "Policy:S3/BucketAnonymousAccessGranted",
     "Policy:S3/BucketBlockPublicAccessDisabled",
     "Policy:S3/BucketPublicAccessGranted",
+    "Discovery:S3/MaliciousIPCaller",
+    "Discovery:S3/TorIPCaller",
+    "Exfiltration:S3/MaliciousIPCaller",
+    "Impact:S3/MaliciousIPCaller",
+    "PenTest:S3/",
+    "UnauthorizedAccess:S3/MaliciousIPCaller.Custom",
+    "UnauthorizedAccess:S3/TorIPCaller",
 ];
 
 /// Finding types GuardDuty has retired and no longer generates. An event carrying one is a

@@ -183,14 +183,16 @@ fn cases() -> Vec<Case> {
         ok("retired-type.json", Medium, Iam, Notify)
             .credential(CredentialKind::LongTermUserKey)
             .reasons(&["retired"]),
-        // A bucket read by a malicious caller: Block Public Access does not stop a caller with
-        // credentials, so the s3 route only notifies.
+        // Unusual reads by a known caller: an anomaly type, notify-only by default.
         ok("s3-notify-only.json", Medium, S3, Notify)
             .reasons(&["S3Bucket", "not in the s3 route's allow list"]),
         // A bucket opened to the public: Block Public Access on, by tier.
         ok("s3-high-anonymous-access.json", High, S3, Contain)
             .reasons(&["S3Bucket", "s3.finding_type_prefixes"]),
         ok("s3-low-block-public-access-disabled.json", Low, S3, Notify),
+        // A known-bad caller: denied on the bucket by its policy, by its IAM user id.
+        ok("s3-high-malicious-caller.json", High, S3, Contain)
+            .reasons(&["AIDA4EXAMPLEREPORTS1", "denied every S3 action on the bucket"]),
         ok("s3-several-buckets-notify-only.json", High, NotifyOnly, Notify)
             .reasons(&["2 buckets from the finding"]),
         // Other resource types: notify only, whatever else the finding carries.

@@ -1,7 +1,7 @@
 //! Unit tests of the decision: tiers, dispositions, and the reasons with their sources.
 
 use super::*;
-use crate::finding::{CredentialKind, Finding};
+use crate::finding::{CredentialKind, Finding, Resource};
 use serde_json::{json, Value};
 
 fn event(detail: Value) -> Value {
@@ -711,9 +711,10 @@ fn a_bucket_opened_to_the_public_is_contained_on_the_s3_route() {
         &["orders-exports"],
     ));
     assert_eq!(d.disposition, Disposition::RequestApproval);
+    assert_eq!(d.deny_caller, None, "Block Public Access, not a deny");
     let d = p.decide(&bucket(
         8.0,
-        "Exfiltration:S3/MaliciousIPCaller",
+        "Exfiltration:S3/AnomalousBehavior",
         &["orders-exports"],
     ));
     assert_eq!((d.route, d.disposition), (Route::S3, Disposition::Notify));
@@ -768,5 +769,59 @@ fn a_bucket_finding_names_a_real_bucket_or_is_refused_by_name() {
     ] {
         let e = parse(bad.clone()).expect_err(&bad.to_string());
         assert_eq!(e.name, crate::names::FINDING_INVALID, "{bad}");
+    }
+}
+
+/// A bucket finding about a caller denies that caller on the bucket: an IAM user by its id,
+/// a role session by its session (the role's other sessions keep working); root, unknown
+/// principals and a missing caller only notify, and say why.
+#[test]
+fn a_known_bad_caller_is_denied_on_the_bucket_when_its_id_can_be_named() {
+    let p = Policy::default();
+    let with_caller = |caller: Value| {
+        let mut f = bucket(
+            8.0,
+            "Exfiltration:S3/MaliciousIPCaller",
+            &["orders-exports"],
+        );
+        if let Resource::Bucket(b) = &mut f.resource {
+            b.caller = Some(serde_json::from_value(caller).expect("caller"));
+        }
+        f
+    };
+    let user = with_caller(
+        json!({"accessKeyId": "AKIAEXAMPLEEXAMPLE01", "principalId": "AIDAEXAMPLEBUILDBOT1",
+        "userName": "build-bot", "userType": "IAMUser", "credentialKind": "LongTermUserKey"}),
+    );
+    let d = p.decide(&user);
+    assert_eq!((d.route, d.disposition), (Route::S3, Disposition::Contain));
+    assert_eq!(d.deny_caller.as_deref(), Some("AIDAEXAMPLEBUILDBOT1"));
+    assert_eq!(
+        serde_json::to_value(&d).expect("json")["denyCaller"],
+        "AIDAEXAMPLEBUILDBOT1"
+    );
+    let session = with_caller(
+        json!({"accessKeyId": "ASIAEXAMPLEEXAMPLE01", "principalId": "AROAEXAMPLEWEBAPP01:i-0123456789abcdef0",
+        "userName": "web-app-role", "userType": "AssumedRole", "credentialKind": "RoleSession"}),
+    );
+    assert_eq!(
+        p.decide(&session).deny_caller.as_deref(),
+        Some("AROAEXAMPLEWEBAPP01:i-0123456789abcdef0")
+    );
+    for caller in [
+        json!({"principalId": "111111111111", "userType": "Root", "credentialKind": "Root"}),
+        json!({"principalId": "AIDA\"*", "userType": "IAMUser", "accessKeyId": "AKIAEXAMPLEEXAMPLE01", "credentialKind": "LongTermUserKey"}),
+        json!({"principalId": "AROAEXAMPLEWEBAPP01:*", "userType": "AssumedRole", "accessKeyId": "ASIAEXAMPLEEXAMPLE01", "credentialKind": "RoleSession"}),
+    ] {
+        let d = p.decide(&with_caller(caller.clone()));
+        assert_eq!(d.disposition, Disposition::Notify, "{caller}");
+        assert_eq!(d.deny_caller, None);
+        assert!(
+            d.reasons
+                .iter()
+                .any(|r| r.contains("no caller a bucket policy can deny")),
+            "{:?}",
+            d.reasons
+        );
     }
 }

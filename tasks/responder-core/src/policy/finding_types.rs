@@ -75,7 +75,9 @@ mod tests {
                 "functionName": "orders-api",
                 "functionArn": "arn:aws:lambda:eu-west-1:111111111111:function:orders-api"}}),
             "S3Bucket" => json!({"resourceType": "S3Bucket", "s3BucketDetails": [{
-                "name": "orders-exports", "arn": "arn:aws:s3:::orders-exports"}]}),
+                "name": "orders-exports", "arn": "arn:aws:s3:::orders-exports"}],
+                "accessKeyDetails": {"accessKeyId": "AKIAEXAMPLEEXAMPLE01", "userType": "IAMUser",
+                    "userName": "build-bot", "principalId": "AIDAEXAMPLEBUILDBOT1"}}),
             other => json!({"resourceType": other}),
         };
         let mut service = json!({"count": 1, "archived": false});
