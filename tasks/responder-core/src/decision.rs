@@ -80,13 +80,13 @@ fn caller_allows(finding: &Finding, reasons: &mut Vec<String>) -> bool {
     match (b.deniable_caller(), &b.caller) {
         (Some(id), _) => {
             reasons.push(format!(
-                "the caller {id:?} (from the finding, detail.resource.accessKeyDetails.principalId) is denied every S3 action on the bucket by its policy; its credentials elsewhere are the access key route's"
+                "the caller {id:?} from the finding (detail.resource.accessKeyDetails.principalId) is denied every S3 action on the bucket by its policy; its credentials elsewhere are the access key route's"
             ));
             true
         }
         (None, caller) => {
             reasons.push(format!(
-                "no caller a bucket policy can deny by aws:userid (from the finding, detail.resource.accessKeyDetails: {}): an IAM user's id or one role session's; notify only",
+                "no caller a bucket policy can deny by aws:userid from the finding (detail.resource.accessKeyDetails): {}; it must be an IAM user's id or one role session's; notify only",
                 caller
                     .as_ref()
                     .map(|c| format!(
