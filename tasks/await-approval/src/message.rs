@@ -185,13 +185,22 @@ pub(crate) fn containment_plan(f: &Finding, d: &Decision) -> Vec<String> {
             )
         }))
         .collect(),
-        (Resource::Bucket(b), Route::S3) => vec![
-            format!(
-                "close S3 bucket {} to the public: turn on all four of its Block Public Access settings, recording the previous ones for rollback",
-                b.bucket_name
-            ),
-            "leave its policy and ACL as they are, and report them as evidence".to_string(),
-        ],
+        (Resource::Bucket(b), Route::S3) => match &d.deny_caller {
+            Some(caller) => vec![
+                format!(
+                    "deny caller {caller} every S3 action on bucket {} and its objects: one statement merged into the bucket's policy, its other statements unchanged",
+                    b.bucket_name
+                ),
+                "leave the caller's credentials elsewhere as they are (its access key's own finding is the one that revokes them)".to_string(),
+            ],
+            None => vec![
+                format!(
+                    "close S3 bucket {} to the public: turn on all four of its Block Public Access settings, recording the previous ones for rollback",
+                    b.bucket_name
+                ),
+                "leave its policy and ACL as they are, and report them as evidence".to_string(),
+            ],
+        },
         _ => vec!["nothing automatically: this resource type has no containment; the finding is recorded".to_string()],
     }
 }

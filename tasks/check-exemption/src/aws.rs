@@ -43,6 +43,7 @@ pub const IAM_ACTIONS: &[&str] = &[
     "iam:ListUserTags",
     "lambda:GetFunction",
     "lambda:GetFunctionConcurrency",
+    "s3:GetBucketPolicy",
     "s3:GetBucketPublicAccessBlock",
     "s3:GetBucketTagging",
     "sts:AssumeRole",
@@ -191,6 +192,7 @@ impl Buckets for AwsTargets {
                 .map(|(key, value)| Tag { key, value })
                 .collect(),
             public_access_block: state.public_access_block,
+            policy: state.policy.transpose(),
         }))
     }
 }

@@ -302,7 +302,10 @@ async fn assess(
         Resource::Instance(target) => instance(policy, target, scope, instances, now).await,
         Resource::AccessKey(key) => credentials(policy, key, scope, principals, now).await,
         Resource::Function(target) => function(policy, target, scope, functions, now).await,
-        Resource::Bucket(target) => bucket(policy, target, scope, buckets, now).await,
+        Resource::Bucket(target) => {
+            let caller = input.decision.deny_caller.as_deref();
+            bucket(policy, target, caller, scope, buckets, now).await
+        }
         Resource::Other { resource_type } => Ok(Verdict::new(identity).is(
             Eligibility::Eligible,
             format!("resource type {resource_type} has no automatic containment"),
@@ -459,11 +462,14 @@ async fn function(
     ))
 }
 
-/// An S3 bucket: the policy, the exemption tag at detection and now, and its real Block
-/// Public Access settings (all four on: the public cannot reach it, whoever turned them on).
+/// An S3 bucket: the policy, the exemption tag at detection and now, and its real state: for
+/// a bucket opened to the public, its Block Public Access settings (all four on: the public
+/// cannot reach it, whoever turned them on); for a finding about a caller, whether its policy
+/// already denies that caller through this pipeline's statement.
 async fn bucket(
     policy: &Policy,
     target: &BucketTarget,
+    deny_caller: Option<&str>,
     scope: Scope<'_>,
     buckets: &dyn Buckets,
     now: DateTime<Utc>,
@@ -494,6 +500,28 @@ async fn bucket(
         &target.tags,
     ) {
         return Ok(v.is(Eligibility::Exempt, reason, source));
+    }
+    if let Some(caller) = deny_caller {
+        let text = match &state.policy {
+            None => None,
+            Some(Ok(text)) => Some(text.as_str()),
+            Some(Err(e)) => return Err(e.clone()),
+        };
+        let denied = text
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+            .is_some_and(|p| denies::bucket_callers(&p).iter().any(|c| c == caller));
+        if denied {
+            return Ok(v.is(
+                Eligibility::AlreadyContained,
+                format!("bucket {name}'s policy already denies {caller} every S3 action on it"),
+                "real state: the bucket's policy, read from S3",
+            ));
+        }
+        return Ok(v.is(
+            Eligibility::Eligible,
+            format!("bucket {name} is not exempt and its policy does not deny {caller} yet"),
+            "policy, GuardDuty's record of the bucket, and its real policy in S3",
+        ));
     }
     if state.public_access_block == Some(responder_aws::s3::PublicAccessBlock::ALL) {
         return Ok(v.is(

@@ -59,6 +59,8 @@ pub struct BucketNow {
     pub tags: Vec<Tag>,
     /// Its own Block Public Access settings; `None` when it has no configuration.
     pub public_access_block: Option<responder_aws::s3::PublicAccessBlock>,
+    /// Its policy as stored (`None`: it has none); `Err` when S3 refused to show it.
+    pub policy: Option<Result<String, TaskError>>,
 }
 
 /// Reads S3 buckets.

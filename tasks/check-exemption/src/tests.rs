@@ -815,6 +815,7 @@ async fn a_bucket_is_judged_by_the_policy_its_record_and_its_real_settings() {
             BucketNow {
                 tags,
                 public_access_block: pab,
+                policy: None,
             },
         );
         f
@@ -880,4 +881,43 @@ async fn a_bucket_is_judged_by_the_policy_its_record_and_its_real_settings() {
         .await
         .expect_err("missing");
     assert_eq!(e.name, names::REMEDIATION_TARGET_NOT_FOUND);
+}
+
+/// A finding about a caller: the bucket is already contained when its policy denies that
+/// caller through this pipeline's statement, whatever its Block Public Access says.
+#[tokio::test]
+async fn a_caller_already_denied_on_the_bucket_is_already_contained() {
+    let p = Policy::default();
+    let event = fixture(include_str!(
+        "../../../fixtures/events/s3-high-malicious-caller.json"
+    ));
+    let input = input_from(&event, &p);
+    assert_eq!(
+        input.decision.deny_caller.as_deref(),
+        Some("AIDA4EXAMPLEREPORTS1")
+    );
+    let with_policy = |policy: Option<String>| {
+        let mut f = Fake::default();
+        f.buckets.insert(
+            "orders-exports".into(),
+            BucketNow {
+                tags: vec![],
+                public_access_block: Some(responder_aws::s3::PublicAccessBlock::ALL),
+                policy: policy.map(Ok),
+            },
+        );
+        f
+    };
+    let r = run(&p, &input, &with_policy(None)).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible, "{}", r.reason);
+    let denied = responder_core::denies::with_bucket_callers(
+        None,
+        "aws",
+        "orders-exports",
+        &["AIDA4EXAMPLEREPORTS1".into()],
+    );
+    let r = run(&p, &input, &with_policy(Some(denied.to_string())))
+        .await
+        .expect("ok");
+    assert_eq!(r.status, Eligibility::AlreadyContained, "{}", r.reason);
 }

@@ -14,10 +14,12 @@ use crate::{contain, restore, BucketNow, Buckets, PublicAccessBlock, Target, TAS
 /// `GetPublicAccessBlock` by `s3:GetBucketPublicAccessBlock` (Service Authorization
 /// Reference, Amazon S3: the API operations and the actions that authorise them).
 pub const IAM_ACTIONS: &[&str] = &[
+    "s3:DeleteBucketPolicy",
     "s3:GetBucketAcl",
     "s3:GetBucketPolicy",
     "s3:GetBucketPublicAccessBlock",
     "s3:GetBucketTagging",
+    "s3:PutBucketPolicy",
     "s3:PutBucketPublicAccessBlock",
     "s3:PutBucketTagging",
     "sts:AssumeRole",
@@ -71,6 +73,13 @@ impl Request {
                     name: bucket.bucket_name.clone(),
                     finding_id: f.id.clone(),
                     dry_run: input.decision.dry_run,
+                    partition: f.partition.clone(),
+                    // A rollback removes whatever deny of this pipeline's is on the bucket.
+                    deny_caller: if restore {
+                        None
+                    } else {
+                        input.decision.deny_caller.clone()
+                    },
                 },
                 restore,
                 execution_start_time: input.execution_start_time.clone(),
@@ -119,14 +128,17 @@ impl Request {
                 "region {region:?} is not a region"
             )));
         }
+        let partition = text("partition").unwrap_or_else(|| "aws".into());
         Ok(Request {
-            partition: text("partition").unwrap_or_else(|| "aws".into()),
+            partition: partition.clone(),
             account_id,
             region,
             target: Target {
                 name,
                 finding_id: String::new(),
                 dry_run: body.get("dryRun").and_then(Value::as_bool).unwrap_or(false),
+                partition,
+                deny_caller: None,
             },
             restore: true,
             execution_start_time: None,
@@ -199,31 +211,17 @@ impl S3Buckets {
         }
     }
 
-    /// Evidence: the bucket policy (its document, or null when there is none) and the ACL's
-    /// grants to everyone or to any AWS account. Unreadable evidence is said, not fatal.
-    async fn evidence(&self, name: &str) -> Value {
-        let (policy, acl) = tokio::join!(
-            self.client
-                .get_bucket_policy()
-                .bucket(name)
-                .expected_bucket_owner(&self.owner)
-                .send(),
-            self.client
-                .get_bucket_acl()
-                .bucket(name)
-                .expected_bucket_owner(&self.owner)
-                .send()
-        );
-        let policy = match policy {
-            Ok(o) => json!(o.policy()),
-            Err(e) if responder_aws::errors::error_code(&e) == Some("NoSuchBucketPolicy") => {
-                Value::Null
-            }
-            Err(e) => {
-                json!({"unreadable": classify_sdk_error("s3:GetBucketPolicy", &e).to_string()})
-            }
-        };
-        let public_grants = match acl {
+    /// Evidence: the ACL's grants to everyone or to any AWS account. Unreadable evidence is
+    /// said, not fatal.
+    async fn public_grants(&self, name: &str) -> Value {
+        let acl = self
+            .client
+            .get_bucket_acl()
+            .bucket(name)
+            .expected_bucket_owner(&self.owner)
+            .send()
+            .await;
+        match acl {
             Ok(o) => json!(o
                 .grants()
                 .iter()
@@ -238,26 +236,53 @@ impl S3Buckets {
                 })
                 .collect::<Vec<_>>()),
             Err(e) => json!({"unreadable": classify_sdk_error("s3:GetBucketAcl", &e).to_string()}),
-        };
-        json!({"bucketPolicy": policy, "aclPublicGrants": public_grants})
+        }
     }
 }
 
 #[async_trait]
 impl Buckets for S3Buckets {
     async fn bucket(&self, name: &str) -> Result<Option<BucketNow>, TaskError> {
-        let (state, evidence) = tokio::join!(
+        let (state, public_grants) = tokio::join!(
             responder_aws::s3::bucket(&self.client, name, &self.owner),
-            self.evidence(name)
+            self.public_grants(name)
         );
         let Some(state) = state? else {
             return Ok(None);
         };
+        let policy = match &state.policy {
+            Ok(p) => json!(p),
+            Err(e) => json!({"unreadable": e.to_string()}),
+        };
         Ok(Some(BucketNow {
             public_access_block: state.public_access_block,
             tags: state.tags,
-            evidence,
+            policy: state.policy.transpose(),
+            evidence: json!({"bucketPolicy": policy, "aclPublicGrants": public_grants}),
         }))
+    }
+
+    async fn put_policy(&self, name: &str, policy: &str) -> Result<(), TaskError> {
+        self.client
+            .put_bucket_policy()
+            .bucket(name)
+            .expected_bucket_owner(&self.owner)
+            .policy(policy)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("s3:PutBucketPolicy", &e))
+    }
+
+    async fn delete_policy(&self, name: &str) -> Result<(), TaskError> {
+        self.client
+            .delete_bucket_policy()
+            .bucket(name)
+            .expected_bucket_owner(&self.owner)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("s3:DeleteBucketPolicy", &e))
     }
 
     async fn put_public_access_block(

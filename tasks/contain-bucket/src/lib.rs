@@ -20,14 +20,24 @@
 //! with no room for the record within the 50 tags a resource may carry. The same holds when S3
 //! refuses the tags for any reason but throttling or a transient error.
 //!
+//! A finding about a caller (a threat-listed address, Tor, a penetration-testing distribution
+//! reading or changing the bucket) is answered differently: Block Public Access does not stop
+//! a caller holding credentials. The decision names the caller's `aws:userid`
+//! (`Decision::deny_caller`: an IAM user's id, or one role session's), and the task merges one
+//! statement into the bucket's policy denying those callers every S3 action on the bucket and
+//! its objects ([`responder_core::denies::with_bucket_callers`]). The statement is its own
+//! record: rollback removes exactly it (checked by its shape, not only its `Sid`) and leaves
+//! the rest of the policy as it is, or deletes the policy when nothing of the bucket's own is
+//! left. The credentials elsewhere are the access key route's.
+//!
 //! Rollback (`mode: restore`) puts back the recorded settings, or removes the configuration
 //! when there was none, only while all four settings are still on: a change someone made
-//! since is theirs and is left alone, and said so.
+//! since is theirs and is left alone, and said so. It removes the callers deny too.
 //!
-//! Not done here: a caller holding credentials is not stopped by Block Public Access. Those
-//! findings (a malicious caller, an unusual read) stay notify-only; the credentials' own
-//! finding is the revoke route's. The account's Block Public Access is not changed: it
-//! covers every bucket of the account.
+//! Not done here: the account's Block Public Access is not changed (it covers every bucket of
+//! the account). A bucket policy can deny this pipeline too (a policy binds every principal of
+//! the account): the calls then fail with `Remediation.AccessDenied`, and only the account's
+//! root user can remove such a policy.
 //!
 //! The logic talks to S3 only through [`Buckets`]; [`aws`] implements it with the SDK.
 
@@ -38,7 +48,7 @@ mod tests;
 
 use async_trait::async_trait;
 pub use responder_aws::s3::PublicAccessBlock;
-use responder_core::{markers, names, ActionRecord, Outcome, TaskError, TaskReport};
+use responder_core::{denies, markers, names, ActionRecord, Outcome, TaskError, TaskReport};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -58,9 +68,33 @@ pub struct BucketNow {
     /// Its tags, sorted by key.
     #[serde(skip)]
     pub tags: Vec<(String, String)>,
+    /// Its policy as stored (`None`: it has none); `Err` when S3 refused to show it.
+    #[serde(skip)]
+    pub policy: Option<Result<String, TaskError>>,
     /// Evidence: the bucket policy and the ACL's public grants, as S3 answered them.
     pub evidence: Value,
 }
+
+impl BucketNow {
+    /// The policy as a document: `Ok(None)` when there is none, a named error when it cannot
+    /// be read or is not JSON.
+    fn policy_document(&self, name: &str) -> Result<Option<Value>, TaskError> {
+        match &self.policy {
+            None => Ok(None),
+            Some(Err(e)) => Err(e.clone()),
+            Some(Ok(text)) => serde_json::from_str(text).map(Some).map_err(|e| {
+                TaskError::new(
+                    names::REMEDIATION_FAILED,
+                    format!("bucket {name}: its policy is not JSON ({e})"),
+                )
+            }),
+        }
+    }
+}
+
+/// The largest bucket policy S3 accepts, in bytes (S3 User Guide, "Bucket policies": "Bucket
+/// policies are limited to 20 KB in size").
+pub const MAX_POLICY_BYTES: usize = 20 * 1024;
 
 impl BucketNow {
     fn tag(&self, key: &str) -> Option<&str> {
@@ -105,6 +139,10 @@ pub trait Buckets: Send + Sync {
     async fn delete_public_access_block(&self, name: &str) -> Result<(), TaskError>;
     /// `PutBucketTagging`: replaces the whole tag set.
     async fn put_tags(&self, name: &str, tags: &[(String, String)]) -> Result<(), TaskError>;
+    /// `PutBucketPolicy`: replaces the policy.
+    async fn put_policy(&self, name: &str, policy: &str) -> Result<(), TaskError>;
+    /// `DeleteBucketPolicy`.
+    async fn delete_policy(&self, name: &str) -> Result<(), TaskError>;
 }
 
 /// The bucket to act on, and for whom.
@@ -116,6 +154,11 @@ pub struct Target {
     pub finding_id: String,
     /// Report only; change nothing.
     pub dry_run: bool,
+    /// The partition, for the ARNs of the callers deny.
+    pub partition: String,
+    /// The caller to deny on the bucket (`aws:userid`), for a finding about a caller; `None`
+    /// for a bucket opened to the public (Block Public Access).
+    pub deny_caller: Option<String>,
 }
 
 const KEYS: [&str; 4] = [
@@ -252,9 +295,12 @@ fn unwritable(now: &BucketNow) -> String {
     }
 }
 
-/// Contains the bucket: all four Block Public Access settings on, the previous ones recorded
-/// first.
+/// Contains the bucket: the caller denied when the finding is about a caller, else all four
+/// Block Public Access settings on, the previous ones recorded first.
 pub async fn contain(target: &Target, bx: &dyn Buckets) -> Result<TaskReport, TaskError> {
+    if let Some(caller) = &target.deny_caller {
+        return deny(target, caller, bx).await;
+    }
     let name = target.name.as_str();
     let dry = target.dry_run;
     let mut report = TaskReport::new(TASK, dry);
@@ -384,6 +430,68 @@ fn retryable(e: &TaskError) -> bool {
     e.name == names::REMEDIATION_THROTTLED || e.name == names::REMEDIATION_TRANSIENT
 }
 
+/// Removes the callers deny from the bucket's policy, or the policy when nothing of the
+/// bucket's own is left; returns whether there was one.
+async fn lift_deny(
+    name: &str,
+    dry: bool,
+    now: &BucketNow,
+    bx: &dyn Buckets,
+    report: &mut TaskReport,
+) -> Result<bool, TaskError> {
+    // An unreadable policy is reported, not fatal: the Block Public Access part of the
+    // rollback does not depend on it.
+    let policy = match now.policy_document(name) {
+        Ok(p) => p,
+        Err(e) => {
+            report.push(ActionRecord::new(
+                "lift-deny-caller",
+                name,
+                Outcome::Skipped,
+                format!("the bucket's policy could not be read ({}: {}): a deny of this pipeline's, if any, is left", e.name, e.message),
+            ));
+            return Ok(false);
+        }
+    };
+    let Some(policy) = policy else {
+        return Ok(false);
+    };
+    let callers = denies::bucket_callers(&policy);
+    if callers.is_empty() {
+        return Ok(false);
+    }
+    let remaining = denies::without_bucket_callers(&policy);
+    if !dry {
+        match &remaining {
+            None => bx.delete_policy(name).await?,
+            Some(p) => bx.put_policy(name, &p.to_string()).await?,
+        }
+    }
+    report.push(
+        ActionRecord::new(
+            "lift-deny-caller",
+            name,
+            if dry {
+                Outcome::WouldChange
+            } else {
+                Outcome::Changed
+            },
+            match remaining {
+                None => format!(
+                    "removed the deny of {} (the bucket's policy held nothing else, so it is deleted)",
+                    callers.join(", ")
+                ),
+                Some(_) => format!(
+                    "removed the deny of {} from the bucket's policy; its other statements unchanged",
+                    callers.join(", ")
+                ),
+            },
+        )
+        .with_states(json!(callers), json!([])),
+    );
+    Ok(true)
+}
+
 /// Tags the bucket's status ([`markers::TAG_STATUS`]) over the tags as last read, removing
 /// `remove`; skipped, and said so, when the set cannot be written back or S3 refuses it. The
 /// change is made and read back by then: a marker is information, and failing the task for it
@@ -441,22 +549,122 @@ async fn mark(
     ))
 }
 
-/// Rolls the containment back: the recorded settings (or no configuration) while all four are
-/// still on, then the record removed.
+/// Denies `caller` every S3 action on the bucket through the bucket's policy, merged with the
+/// policy's own statements; read back, then marked.
+async fn deny(target: &Target, caller: &str, bx: &dyn Buckets) -> Result<TaskReport, TaskError> {
+    let name = target.name.as_str();
+    let dry = target.dry_run;
+    let mut report = TaskReport::new(TASK, dry);
+    let now = read(bx, name).await?;
+    report.evidence.insert("bucket".into(), json!(now));
+    report.evidence.insert("deniedCaller".into(), json!(caller));
+    let policy = now.policy_document(name)?;
+    let before = policy
+        .as_ref()
+        .map(denies::bucket_callers)
+        .unwrap_or_default();
+    if before.iter().any(|c| c == caller) {
+        report.push(
+            ActionRecord::new(
+                "deny-caller",
+                name,
+                Outcome::Unchanged,
+                format!("the bucket's policy already denies {caller} every S3 action on it"),
+            )
+            .with_states(json!(before), json!(before)),
+        );
+        return Ok(report);
+    }
+    let merged = denies::with_bucket_callers(
+        policy.as_ref(),
+        &target.partition,
+        name,
+        &[caller.to_string()],
+    );
+    let text = merged.to_string();
+    if text.len() > MAX_POLICY_BYTES {
+        return Err(TaskError::new(
+            names::REMEDIATION_FAILED,
+            format!(
+                "bucket {name}: its policy with the deny of {caller} would be {} bytes, over the {MAX_POLICY_BYTES} S3 accepts; deny the caller by hand (its access key, or a shorter policy)",
+                text.len()
+            ),
+        ));
+    }
+    if !dry {
+        bx.put_policy(name, &text).await?;
+    }
+    let after = denies::bucket_callers(&merged);
+    report.push(
+        ActionRecord::new(
+            "deny-caller",
+            name,
+            if dry {
+                Outcome::WouldChange
+            } else {
+                Outcome::Changed
+            },
+            format!(
+                "{} {caller} every S3 action on the bucket and its objects (statement {} of its policy; its other statements unchanged)",
+                if dry { "would deny" } else { "denied" },
+                denies::DENY_BUCKET_CALLERS_SID
+            ),
+        )
+        .with_states(json!(before), json!(after)),
+    );
+    if dry {
+        return Ok(report);
+    }
+    // Read back until the policy names the caller (S3 answers the change at once; a second
+    // read covers a lagging one).
+    for attempt in 0..3u64 {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+        }
+        let last = read(bx, name).await?;
+        let read_back = last.policy_document(name)?;
+        if read_back
+            .as_ref()
+            .is_some_and(|p| denies::bucket_callers(p).iter().any(|c| c == caller))
+        {
+            report.push(ActionRecord::new(
+                "verify-deny-caller",
+                name,
+                Outcome::Unchanged,
+                format!("read back: the policy denies {caller}"),
+            ));
+            report.push(mark(bx, name, &last, markers::STATUS_QUARANTINED, &[]).await?);
+            return Ok(report);
+        }
+    }
+    Err(TaskError::new(
+        names::REMEDIATION_VERIFICATION_FAILED,
+        format!("bucket {name}: the policy read back does not deny {caller}"),
+    ))
+}
+
+/// Rolls the containment back: the callers deny removed from the policy, the recorded
+/// settings (or no configuration) put back while all four are still on, then the record
+/// removed and the bucket marked.
 pub async fn restore(name: &str, dry: bool, bx: &dyn Buckets) -> Result<TaskReport, TaskError> {
     let mut report = TaskReport::new("restore", dry);
     let now = read(bx, name).await?;
     report.evidence.insert("bucket".into(), json!(now));
+    let lifted = lift_deny(name, dry, &now, bx, &mut report).await?;
     let Some(recorded) = now.tag(markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK) else {
         report.push(ActionRecord::new(
             "restore-public-access-block",
             name,
             Outcome::Unchanged,
             format!(
-                "no {} record on the bucket: nothing of this pipeline's to undo (a containment that could not record keeps the previous settings in its report)",
+                "no {} record on the bucket: no Block Public Access of this pipeline's to undo (a containment that could not record keeps the previous settings in its report)",
                 markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK
             ),
         ));
+        if lifted && !dry {
+            let after = read(bx, name).await?;
+            report.push(mark(bx, name, &after, markers::STATUS_RESTORED, &[]).await?);
+        }
         return Ok(report);
     };
     let original = decode(recorded).ok_or_else(|| {

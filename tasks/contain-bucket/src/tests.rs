@@ -41,6 +41,7 @@ impl Fake {
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect(),
+                policy: None,
                 evidence: json!({"bucketPolicy": "{\"Statement\":[]}"}),
             })),
             ..Fake::default()
@@ -90,6 +91,20 @@ impl Buckets for Fake {
         }
         Ok(())
     }
+    async fn put_policy(&self, _: &str, policy: &str) -> Result<(), TaskError> {
+        self.call("put-policy".into());
+        if let Some(b) = self.bucket.lock().expect("lock").as_mut() {
+            b.policy = Some(Ok(policy.to_string()));
+        }
+        Ok(())
+    }
+    async fn delete_policy(&self, _: &str) -> Result<(), TaskError> {
+        self.call("delete-policy".into());
+        if let Some(b) = self.bucket.lock().expect("lock").as_mut() {
+            b.policy = None;
+        }
+        Ok(())
+    }
     async fn put_tags(&self, _: &str, tags: &[(String, String)]) -> Result<(), TaskError> {
         self.call(format!("put-tags {}", tags.len()));
         if let Some(name) = self.refuse_tags {
@@ -107,6 +122,8 @@ fn target() -> Target {
         name: "orders-exports".into(),
         finding_id: "2e4a6c8e0a2c4e6a8c0e2a4c6e8a0c31".into(),
         dry_run: false,
+        partition: "aws".into(),
+        deny_caller: None,
     }
 }
 
@@ -339,4 +356,101 @@ async fn a_refused_record_still_closes_the_bucket_but_throttling_is_retried() {
         Some(OPEN),
         "nothing changed yet"
     );
+}
+
+const OWN_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ReportsRead","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:role/reports"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::orders-exports/*"}]}"#;
+
+fn caller(id: &str) -> Target {
+    Target {
+        deny_caller: Some(id.into()),
+        ..target()
+    }
+}
+
+/// A caller is denied by one statement merged into the bucket's own policy; a second caller
+/// joins it; the same caller again changes nothing; rollback leaves exactly the bucket's own
+/// policy, and Block Public Access is never touched on this path.
+#[tokio::test]
+async fn a_caller_is_denied_in_the_policy_and_restore_leaves_exactly_the_bucket_s_own() {
+    let fx = Fake::with(Some(OPEN), &[("team", "orders")]);
+    fx.bucket
+        .lock()
+        .expect("lock")
+        .as_mut()
+        .expect("bucket")
+        .policy = Some(Ok(OWN_POLICY.to_string()));
+    let report = contain(&caller("AIDAEXAMPLEREPORTS01"), &fx)
+        .await
+        .expect("denied");
+    assert!(report.changed());
+    let policy = || -> serde_json::Value {
+        serde_json::from_str(
+            fx.now()
+                .policy
+                .expect("policy")
+                .as_deref()
+                .expect("readable"),
+        )
+        .expect("json")
+    };
+    assert_eq!(
+        responder_core::denies::bucket_callers(&policy()),
+        ["AIDAEXAMPLEREPORTS01"]
+    );
+    assert_eq!(fx.now().public_access_block, Some(OPEN), "BPA untouched");
+    assert_eq!(
+        fx.tag(markers::TAG_STATUS).as_deref(),
+        Some(markers::STATUS_QUARANTINED)
+    );
+    contain(&caller("AROAEXAMPLEROLE00001:s1"), &fx)
+        .await
+        .expect("second");
+    assert_eq!(responder_core::denies::bucket_callers(&policy()).len(), 2);
+    let again = contain(&caller("AIDAEXAMPLEREPORTS01"), &fx)
+        .await
+        .expect("again");
+    assert!(!again.changed());
+
+    let r = restore("orders-exports", false, &fx)
+        .await
+        .expect("restored");
+    assert!(r.changed());
+    let own: serde_json::Value = serde_json::from_str(OWN_POLICY).expect("json");
+    assert_eq!(policy(), own);
+    assert_eq!(
+        fx.tag(markers::TAG_STATUS).as_deref(),
+        Some(markers::STATUS_RESTORED)
+    );
+    assert_eq!(fx.now().public_access_block, Some(OPEN));
+}
+
+/// A bucket with no policy of its own gets the deny alone, and rollback deletes the policy;
+/// an unreadable policy fails the deny by its name before anything is written.
+#[tokio::test]
+async fn without_a_policy_the_deny_stands_alone_and_an_unreadable_one_fails_by_name() {
+    let fx = Fake::with(None, &[]);
+    contain(&caller("AIDAEXAMPLEREPORTS01"), &fx)
+        .await
+        .expect("denied");
+    restore("orders-exports", false, &fx)
+        .await
+        .expect("restored");
+    assert!(fx.now().policy.is_none());
+    assert!(fx.calls().contains(&"delete-policy".to_string()));
+
+    let fx = Fake::with(None, &[]);
+    fx.bucket
+        .lock()
+        .expect("lock")
+        .as_mut()
+        .expect("bucket")
+        .policy = Some(Err(TaskError::new(
+        names::REMEDIATION_ACCESS_DENIED,
+        "GetBucketPolicy denied",
+    )));
+    let e = contain(&caller("AIDAEXAMPLEREPORTS01"), &fx)
+        .await
+        .expect_err("unreadable");
+    assert_eq!(e.name, names::REMEDIATION_ACCESS_DENIED);
+    assert!(!fx.calls().iter().any(|c| c.starts_with("put")));
 }

@@ -893,6 +893,17 @@ fn s3_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
     let bucket = s.label.as_deref().unwrap_or("<bucket name>");
     let account = s.account.as_deref().unwrap_or("<account id>");
     let region = s.region.as_deref().unwrap_or("<region>");
+    let denied = ctx
+        .report("containBucket")
+        .and_then(|r| r.pointer("/evidence/deniedCaller"))
+        .and_then(Value::as_str);
+    if let Some(caller) = denied {
+        return vec![
+            format!("Caller {caller} is denied every S3 action on bucket {bucket} in {account} ({region}): one statement ({}) merged into the bucket's policy, the policy's other statements unchanged.", responder_core::denies::DENY_BUCKET_CALLERS_SID),
+            "Its credentials still work everywhere else: revoke them too (the access key's own finding, or by hand: deactivate an IAM user's key, or deny a role's sessions issued before now). Find what it read or changed (CloudTrail data events, S3 server access logs).".to_string(),
+            rollback_step(settings, account, region, ("bucketName", bucket), "It removes the deny from the bucket's policy (and puts back Block Public Access as recorded, if this pipeline turned it on)."),
+        ];
+    }
     vec![
         format!("S3 bucket {bucket} in {account} ({region}) is closed to the public: all four of its Block Public Access settings are on, so public ACLs are ignored and a public policy reaches only the owner's account. Its policy and ACL are left as they were found and listed under evidence; nothing is deleted."),
         "Find who opened it (the finding's caller, and CloudTrail's PutBucketPolicy, PutBucketAcl and PutPublicAccessBlock events), and what was read while it was open (S3 server access logs or CloudTrail data events). Callers holding credentials are not stopped by Block Public Access: their access key's own finding is the one to contain.".to_string(),

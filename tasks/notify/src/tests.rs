@@ -698,3 +698,40 @@ async fn a_closed_bucket_says_what_is_closed_and_how_to_roll_back() {
         "[ROLLBACK] restored orders-exports in 222222222222"
     );
 }
+
+/// A caller denied on a bucket: the steps name the caller and the statement, say that its
+/// credentials still work elsewhere, and the rollback names the bucket.
+#[tokio::test]
+async fn a_denied_caller_is_named_with_what_the_deny_does_not_cover() {
+    let doc = document(
+        &event(
+            json!({"resourceType": "S3Bucket", "s3BucketDetails": [
+                {"name": "orders-exports", "arn": "arn:aws:s3:::orders-exports"}],
+                "accessKeyDetails": {"accessKeyId": "AKIAEXAMPLEEXAMPLE01", "userType": "IAMUser",
+                    "userName": "reports-exporter", "principalId": "AIDAEXAMPLEREPORTS01"}}),
+            8.0,
+            "Exfiltration:S3/MaliciousIPCaller",
+        ),
+        "contained",
+        json!({"containBucket": {"task": "contain-bucket", "dryRun": false, "actions": [
+            {"action": "deny-caller", "target": "orders-exports", "outcome": "changed",
+             "detail": "denied AIDAEXAMPLEREPORTS01"}],
+            "evidence": {"deniedCaller": "AIDAEXAMPLEREPORTS01"}}}),
+    );
+    let (_, p) = send(&doc).await;
+    let (_, body, _) = p.one();
+    let steps: Vec<&str> = body["nextSteps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        steps[0].starts_with(
+            "Caller AIDAEXAMPLEREPORTS01 is denied every S3 action on bucket orders-exports"
+        ),
+        "{steps:?}"
+    );
+    assert!(steps[1].starts_with("Its credentials still work everywhere else"));
+    assert!(steps[2].contains(r#""bucketName":"orders-exports""#));
+}

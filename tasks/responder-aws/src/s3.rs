@@ -70,23 +70,28 @@ impl PublicAccessBlock {
 }
 
 /// A bucket as S3 shows it now: its own Block Public Access settings (`None`: the bucket has
-/// none) and its tags.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// none), its tags and its policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketState {
     /// `GetPublicAccessBlock`; `None` when the bucket has no configuration.
     pub public_access_block: Option<PublicAccessBlock>,
     /// `GetBucketTagging`, sorted by key; empty when the bucket has no tags.
     pub tags: Vec<(String, String)>,
+    /// `GetBucketPolicy`: the document as stored, `Ok(None)` when the bucket has none. Kept
+    /// apart as a result: a policy can deny this pipeline its own read (a bucket policy binds
+    /// every principal of the account), which must not keep Block Public Access off.
+    pub policy: Result<Option<String>, TaskError>,
 }
 
-/// Reads a bucket's Block Public Access settings and tags at once. `Ok(None)` when the bucket
-/// does not exist (`NoSuchBucket`); any other error is classified under a stable name.
+/// Reads a bucket's Block Public Access settings, tags and policy at once. `Ok(None)` when the
+/// bucket does not exist (`NoSuchBucket`); any other error of the first two is classified under
+/// a stable name, and the policy's is kept in [`BucketState::policy`].
 pub async fn bucket(
     client: &aws_sdk_s3::Client,
     name: &str,
     owner: &str,
 ) -> Result<Option<BucketState>, TaskError> {
-    let (pab, tags) = tokio::join!(
+    let (pab, tags, policy) = tokio::join!(
         client
             .get_public_access_block()
             .bucket(name)
@@ -96,8 +101,18 @@ pub async fn bucket(
             .get_bucket_tagging()
             .bucket(name)
             .expected_bucket_owner(owner)
+            .send(),
+        client
+            .get_bucket_policy()
+            .bucket(name)
+            .expected_bucket_owner(owner)
             .send()
     );
+    let policy = match policy {
+        Ok(o) => Ok(o.policy().map(str::to_string)),
+        Err(e) if error_code(&e) == Some("NoSuchBucketPolicy") => Ok(None),
+        Err(e) => Err(classify_sdk_error("s3:GetBucketPolicy", &e)),
+    };
     let public_access_block = match pab {
         Ok(o) => o
             .public_access_block_configuration()
@@ -121,5 +136,6 @@ pub async fn bucket(
     Ok(Some(BucketState {
         public_access_block,
         tags,
+        policy,
     }))
 }

@@ -149,3 +149,76 @@ async fn a_medium_bucket_finding_waits_for_an_analyst_and_changes_nothing() -> R
     })
     .await
 }
+
+/// A bucket read from a threat-listed address: the caller is denied on the bucket by one
+/// statement merged into its policy (the public-read statement kept, Block Public Access not
+/// touched), a repeat is skipped, and the rollback leaves exactly the bucket's own policy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malicious_caller_is_denied_on_the_bucket_and_restore_removes_exactly_the_deny(
+) -> Result<()> {
+    with_harness(Options::default(), |h| async move {
+        let e = &h.estate;
+        let name = e.bucket_name.as_str();
+        let before = readback::bucket(&h.member, name).await?;
+        let event = |id: &str| -> Result<serde_json::Value> {
+            Ok(for_bucket(
+                fixture("s3-high-malicious-caller.json")?,
+                id,
+                &e.member_account,
+                &e.region,
+                name,
+            ))
+        };
+        let s = h.run("bucket-caller", &event("e2e1404bucket")?).await?;
+        assert_eq!(
+            (s.status.as_str(), s.outcome.as_str()),
+            ("SUCCEEDED", "contained"),
+            "{s:#?}"
+        );
+        let after = readback::bucket(&h.member, name).await?;
+        let policy: serde_json::Value =
+            serde_json::from_str(after.policy.as_deref().unwrap_or("{}"))?;
+        assert_eq!(
+            responder_core::denies::bucket_callers(&policy),
+            ["AIDA4EXAMPLEREPORTS1"],
+            "{policy}"
+        );
+        assert!(policy.to_string().contains("PublicRead"), "{policy}");
+        assert_eq!(after.public_access_block, before.public_access_block);
+
+        let again = h
+            .run("bucket-caller-again", &event("e2e1405bucket")?)
+            .await?;
+        assert_eq!(again.outcome, "skipped", "{again:#?}");
+
+        let request = serde_json::json!({
+            "accountId": e.member_account, "region": e.region, "bucketName": name,
+            "reason": "false positive", "requestedBy": "analyst@example.com"
+        });
+        let arn = h.runtime.start_execution(
+            "restore-instance",
+            Some("e2e-restore-bucket-caller"),
+            &request.to_string(),
+        )?;
+        let d = h.runtime.wait(&arn).await?;
+        assert_eq!(
+            d.status.as_str(),
+            "SUCCEEDED",
+            "{:?} {:?}",
+            d.error,
+            d.cause
+        );
+        let restored = readback::bucket(&h.member, name).await?;
+        let own: serde_json::Value =
+            serde_json::from_str(before.policy.as_deref().unwrap_or("{}"))?;
+        let now: serde_json::Value =
+            serde_json::from_str(restored.policy.as_deref().unwrap_or("{}"))?;
+        assert_eq!(now["Statement"], own["Statement"]);
+        assert_eq!(
+            restored.tags.get(markers::TAG_STATUS).map(String::as_str),
+            Some(markers::STATUS_RESTORED)
+        );
+        Ok(())
+    })
+    .await
+}

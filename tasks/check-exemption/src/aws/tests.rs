@@ -528,11 +528,12 @@ fn iam_actions_are_sorted_unique_and_cover_the_calls() {
             "s3:GetBucketPublicAccessBlock",
         ),
         (".get_bucket_tagging()", "s3:GetBucketTagging"),
+        (".get_bucket_policy()", "s3:GetBucketPolicy"),
     ] {
         assert!(shared.contains(op), "{op}");
         assert!(IAM_ACTIONS.contains(&action), "{action}");
     }
-    assert_eq!(IAM_ACTIONS.len(), 16);
+    assert_eq!(IAM_ACTIONS.len(), 17);
 }
 
 // ---------------------------------------------------------------------------------------------
