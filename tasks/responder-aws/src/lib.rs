@@ -19,9 +19,39 @@ pub use errors::classify_sdk_error;
 pub use session::{SessionConfig, SessionProvider};
 
 /// Loads the SDK configuration from the standard environment (region, credentials,
-/// `AWS_ENDPOINT_URL` and the per-service endpoint variables).
+/// `AWS_ENDPOINT_URL` and the per-service endpoint variables), with [`https_client`].
 pub async fn load_base_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
+    base_loader().load().await
+}
+
+/// The loader [`load_base_config`] uses: the standard environment, with [`https_client`].
+pub fn base_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client())
+}
+
+/// The tasks' HTTP client: hyper 1 and rustls over ring. The SDK's default is rustls over
+/// aws-lc, which adds several MB to every binary, downloaded and paged in on each cold start;
+/// the tasks need TLS 1.2/1.3 to AWS endpoints and nothing aws-lc adds (FIPS is not offered by
+/// the default client either). The trust store is the platform's (the Lambda runtime's).
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The tasks' configuration carries the ring client, so no task relies on the SDK's
+    /// default client (which the task builds leave out).
+    #[tokio::test]
+    async fn the_base_configuration_carries_the_tasks_https_client() {
+        // A region and static credentials, so loading probes nothing.
+        let config = super::base_loader()
+            .region(aws_config::Region::new("eu-west-1"))
+            .credentials_provider(aws_credential_types::Credentials::for_tests())
+            .load()
+            .await;
+        assert!(config.http_client().is_some());
+    }
 }
