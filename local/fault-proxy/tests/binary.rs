@@ -26,7 +26,18 @@ async fn the_binary_prints_its_url_and_serves() -> Result<()> {
     aws_sdk_iam::Client::new(&sdk_no_retries(&url).await)
         .list_users()
         .send()
-        .await?;
+        .await
+        .map_err(|e| {
+            let raw = e.raw_response().map(|r| {
+                format!(
+                    "{} {:?} {:?}",
+                    r.status().as_u16(),
+                    r.headers().iter().collect::<Vec<_>>(),
+                    r.body().bytes().map(String::from_utf8_lossy)
+                )
+            });
+            anyhow::anyhow!("ListUsers through the proxy: {e:?}; answer: {raw:?}")
+        })?;
     let authority = url.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(authority).await?;
     stream

@@ -53,6 +53,21 @@ pub struct Moto {
 impl Moto {
     /// Starts moto and waits until it answers.
     pub async fn start() -> Result<Self> {
+        async fn answers_http(port: u16) -> bool {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+                return false;
+            };
+            if stream
+                .write_all(b"GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                .await
+                .is_err()
+            {
+                return false;
+            }
+            let mut head = [0u8; 5];
+            stream.read_exact(&mut head).await.is_ok() && &head == b"HTTP/"
+        }
         let exe = locate_moto()?;
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let mut child = Command::new(&exe)
@@ -69,10 +84,9 @@ impl Moto {
             if let Ok(Some(status)) = child.try_wait() {
                 bail!("moto_server exited at start with {status}");
             }
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
+            // Listening is not answering: wait for an HTTP answer, so the first request of a
+            // test never meets a server still starting up.
+            if answers_http(port).await {
                 return Ok(Moto {
                     _child: child,
                     url: format!("http://127.0.0.1:{port}"),
