@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use responder_aws::{classify_sdk_error, SessionProvider};
+use responder_core::document::RollbackTarget;
 use responder_core::finding::is_bucket_name;
 use responder_core::{names, TaskError, TaskInput, TaskReport};
 use serde_json::{json, Value};
@@ -95,49 +96,17 @@ impl Request {
                 "contain-bucket input is not a responder document",
             ));
         }
-        let text = |k: &str| {
-            body.get(k)
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-        };
-        let need = |k: &str| {
-            text(k).ok_or_else(|| {
-                TaskError::input(format!(
-                    "restore input needs accountId, region and bucketName: {k} is missing"
-                ))
-            })
-        };
-        let (account_id, region, name) = (need("accountId")?, need("region")?, need("bucketName")?);
-        if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(TaskError::input(format!(
-                "accountId {account_id:?} is not a 12-digit account id"
-            )));
-        }
-        if !is_bucket_name(&name) {
-            return Err(TaskError::input(format!(
-                "bucketName {name:?} is not an S3 bucket name"
-            )));
-        }
-        if !region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            return Err(TaskError::input(format!(
-                "region {region:?} is not a region"
-            )));
-        }
-        let partition = text("partition").unwrap_or_else(|| "aws".into());
+        let r =
+            RollbackTarget::from_value(&body, "bucketName", "an S3 bucket name", is_bucket_name)?;
         Ok(Request {
-            partition: partition.clone(),
-            account_id,
-            region,
+            partition: r.partition.clone(),
+            account_id: r.account_id,
+            region: r.region,
             target: Target {
-                name,
+                name: r.name,
                 finding_id: String::new(),
-                dry_run: body.get("dryRun").and_then(Value::as_bool).unwrap_or(false),
-                partition,
+                dry_run: r.dry_run,
+                partition: r.partition,
                 deny_caller: None,
             },
             restore: true,

@@ -66,3 +66,128 @@ impl TaskInput {
         )
     }
 }
+
+/// A rollback request naming its resource directly, as `restore-instance` receives it:
+/// `{ accountId, region, partition?, <key>, dryRun? }`. Shared by the tasks that roll back
+/// in `restore` mode, so each checks the same things and names the same errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackTarget {
+    /// The partition (`aws` when absent).
+    pub partition: String,
+    /// The account (12 digits).
+    pub account_id: String,
+    /// The region.
+    pub region: String,
+    /// The resource named under `key`.
+    pub name: String,
+    /// Report only; change nothing.
+    pub dry_run: bool,
+}
+
+impl RollbackTarget {
+    /// Reads the request: `key` is the resource's field, `kind` what it must be (for the
+    /// error, e.g. "an S3 bucket name"), `valid` the check of it.
+    pub fn from_value(
+        body: &Value,
+        key: &str,
+        kind: &str,
+        valid: impl Fn(&str) -> bool,
+    ) -> Result<Self, TaskError> {
+        let text = |k: &str| {
+            body.get(k)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let need = |k: &str| {
+            text(k).ok_or_else(|| {
+                TaskError::input(format!(
+                    "restore input needs accountId, region and {key}: {k} is missing"
+                ))
+            })
+        };
+        let (account_id, region, name) = (need("accountId")?, need("region")?, need(key)?);
+        check_account_and_region(&account_id, &region)?;
+        if !valid(&name) {
+            return Err(TaskError::input(format!("{key} {name:?} is not {kind}")));
+        }
+        Ok(RollbackTarget {
+            partition: text("partition").unwrap_or_else(|| "aws".into()),
+            account_id,
+            region,
+            name,
+            dry_run: body.get("dryRun").and_then(Value::as_bool).unwrap_or(false),
+        })
+    }
+}
+
+/// The account and region of a request made by hand: a 12-digit account id and a region code.
+pub fn check_account_and_region(account_id: &str, region: &str) -> Result<(), TaskError> {
+    if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(TaskError::input(format!(
+            "accountId {account_id:?} is not a 12-digit account id"
+        )));
+    }
+    let region_ok = !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !region_ok {
+        return Err(TaskError::input(format!(
+            "region {region:?} is not a region name"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Every field is checked, each failure named; the partition and dry run have defaults.
+    #[test]
+    fn a_rollback_request_is_read_and_checked_by_name() {
+        let ok = RollbackTarget::from_value(
+            &json!({"accountId": " 222222222222 ", "region": "eu-west-1", "bucketName": "b1-x"}),
+            "bucketName",
+            "a bucket",
+            |n| n.len() > 2,
+        )
+        .expect("valid");
+        assert_eq!(
+            ok,
+            RollbackTarget {
+                partition: "aws".into(),
+                account_id: "222222222222".into(),
+                region: "eu-west-1".into(),
+                name: "b1-x".into(),
+                dry_run: false,
+            }
+        );
+        for (body, says) in [
+            (
+                json!({"region": "eu-west-1", "bucketName": "b1-x"}),
+                "accountId is missing",
+            ),
+            (
+                json!({"accountId": "2222", "region": "eu-west-1", "bucketName": "b1-x"}),
+                "not a 12-digit account id",
+            ),
+            (
+                json!({"accountId": "222222222222", "region": "EU west", "bucketName": "b1-x"}),
+                "not a region name",
+            ),
+            (
+                json!({"accountId": "222222222222", "region": "eu-west-1", "bucketName": "b"}),
+                "bucketName \"b\" is not a bucket",
+            ),
+        ] {
+            let e = RollbackTarget::from_value(&body, "bucketName", "a bucket", |n| n.len() > 2)
+                .expect_err(&body.to_string());
+            assert_eq!(e.name, crate::names::INPUT_INVALID);
+            assert!(e.message.contains(says), "{}: {}", body, e.message);
+        }
+    }
+}

@@ -100,23 +100,7 @@ impl RestoreRequest {
     }
 
     fn validate(&self) -> Result<(), TaskError> {
-        if self.account_id.len() != 12 || !self.account_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(TaskError::input(format!(
-                "accountId {:?} is not a 12-digit account id",
-                self.account_id
-            )));
-        }
-        let region_ok = !self.region.is_empty()
-            && self
-                .region
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !region_ok {
-            return Err(TaskError::input(format!(
-                "region {:?} is not a region name",
-                self.region
-            )));
-        }
+        responder_core::document::check_account_and_region(&self.account_id, &self.region)?;
         if !is_resource_id(&self.instance_id, "i-") {
             return Err(TaskError::input(format!(
                 "instanceId {:?} is not an instance id",
