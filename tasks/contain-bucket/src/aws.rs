@@ -148,14 +148,8 @@ pub async fn handle(event: Value, sessions: &SessionProvider) -> Result<TaskRepo
             }
         );
         responder_core::emf::actions(&report, &req.finding_type);
-        if !req.restore && !report.dry_run && report.changed() {
-            if let Some(ms) = req
-                .execution_start_time
-                .as_deref()
-                .and_then(responder_core::emf::millis_since)
-            {
-                responder_core::emf::time_to_contain("s3", ms);
-            }
+        if !req.restore {
+            responder_core::emf::contained(&report, "s3", req.execution_start_time.as_deref());
         }
         Ok(report)
     }

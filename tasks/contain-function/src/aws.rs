@@ -139,14 +139,8 @@ pub async fn handle(event: Value, sessions: &SessionProvider) -> Result<TaskRepo
             }
         );
         responder_core::emf::actions(&report, &req.finding_type);
-        if !req.restore && !report.dry_run && report.changed() {
-            if let Some(ms) = req
-                .execution_start_time
-                .as_deref()
-                .and_then(responder_core::emf::millis_since)
-            {
-                responder_core::emf::time_to_contain("lambda", ms);
-            }
+        if !req.restore {
+            responder_core::emf::contained(&report, "lambda", req.execution_start_time.as_deref());
         }
         Ok(report)
     }

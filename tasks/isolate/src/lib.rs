@@ -85,14 +85,12 @@ pub async fn handle(
                 "isolation done"
             );
             responder_core::emf::actions(&report, &input.finding.finding_type);
-            if target.mode == Mode::Contain && !report.dry_run && report.changed() {
-                if let Some(ms) = input
-                    .execution_start_time
-                    .as_deref()
-                    .and_then(responder_core::emf::millis_since)
-                {
-                    responder_core::emf::time_to_contain("ec2", ms);
-                }
+            if target.mode == Mode::Contain {
+                responder_core::emf::contained(
+                    &report,
+                    "ec2",
+                    input.execution_start_time.as_deref(),
+                );
             }
             Ok(report)
         }

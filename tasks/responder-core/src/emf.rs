@@ -156,6 +156,18 @@ pub fn time_to_contain(route: &'static str, millis: f64) {
     metrics::histogram!(metric::TIME_TO_CONTAIN).record(millis);
 }
 
+/// After a containment task: the time to contain on `route`, from the execution's start
+/// (`execution_start_time`, RFC 3339), when the task changed something for real (a dry run or
+/// a target already contained is not a containment).
+pub fn contained(report: &TaskReport, route: &'static str, execution_start_time: Option<&str>) {
+    if report.dry_run || !report.changed() {
+        return;
+    }
+    if let Some(ms) = execution_start_time.and_then(millis_since) {
+        time_to_contain(route, ms);
+    }
+}
+
 /// An outcome that changes nothing.
 pub fn skipped(reason: &str) {
     metrics::counter!(metric::SKIPPED, "Reason" => reason.to_string()).increment(1);

@@ -222,15 +222,7 @@ pub async fn handle(
         let iam = IamClient::new(clients.for_finding(&input.finding).await?);
         let report = crate::revoke(&input, &iam, settings, chrono::Utc::now()).await?;
         responder_core::emf::actions(&report, &input.finding.finding_type);
-        if !report.dry_run && report.changed() {
-            if let Some(ms) = input
-                .execution_start_time
-                .as_deref()
-                .and_then(responder_core::emf::millis_since)
-            {
-                responder_core::emf::time_to_contain("iam", ms);
-            }
-        }
+        responder_core::emf::contained(&report, "iam", input.execution_start_time.as_deref());
         tracing::info!(
             changed = report.changed(),
             dry_run = report.dry_run,
