@@ -363,6 +363,20 @@ pub async fn notifications_for(h: &Harness, finding_id: &str) -> Result<Vec<Noti
         .collect())
 }
 
+/// Runs a rollback request through `restore-instance` as execution `name`, and fails, naming
+/// the execution's error, unless it succeeded.
+pub async fn restored(h: &Harness, name: &str, request: &Value) -> Result<()> {
+    let (_, d) = h.restore(name, request).await?;
+    anyhow::ensure!(
+        d.status.as_str() == "SUCCEEDED",
+        "restore-instance {name} ended {}: {:?} {:?}",
+        d.status.as_str(),
+        d.error,
+        d.cause
+    );
+    Ok(())
+}
+
 /// The outcomes of the notifications about one finding, in order.
 pub async fn outcomes_for(h: &Harness, finding_id: &str) -> Result<Vec<String>> {
     Ok(notifications_for(h, finding_id)

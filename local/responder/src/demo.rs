@@ -322,16 +322,7 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
         "accountId": e.security_account, "region": region, "instanceId": e.web.instance_id,
         "reason": "false positive confirmed by the analyst", "requestedBy": "analyst@example.com"
     });
-    let arn = h.runtime.start_execution(
-        "restore-instance",
-        Some("demo-restore-web-1"),
-        &restore_input.to_string(),
-    )?;
-    let d = h.runtime.wait(&arn).await?;
-    println!("  restore-instance {} ({})", d.status.as_str(), arn);
-    if let Some(err) = &d.error {
-        println!("  error: {err}: {}", d.cause.as_deref().unwrap_or(""));
-    }
+    print_restore(h.restore("demo-restore-web-1", &restore_input).await?);
     let after_restore = readback::instance(&h.security, &e.web.instance_id).await?;
     checks.check(
         after_restore
@@ -357,16 +348,7 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
         "accountId": e.member_account, "region": region, "functionName": e.function_name,
         "reason": "false positive confirmed by the analyst", "requestedBy": "analyst@example.com"
     });
-    let arn = h.runtime.start_execution(
-        "restore-instance",
-        Some("demo-restore-thumbnailer"),
-        &restore_fn.to_string(),
-    )?;
-    let d = h.runtime.wait(&arn).await?;
-    println!("  restore-instance {} ({})", d.status.as_str(), arn);
-    if let Some(err) = &d.error {
-        println!("  error: {err}: {}", d.cause.as_deref().unwrap_or(""));
-    }
+    print_restore(h.restore("demo-restore-thumbnailer", &restore_fn).await?);
     let restored_fn = readback::function(&h.member, &e.function_name).await?;
     checks.check(
         restored_fn.reserved_concurrency.is_none()
@@ -389,16 +371,10 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
         "accountId": e.member_account, "region": region, "bucketName": e.bucket_name,
         "reason": "false positive confirmed by the analyst", "requestedBy": "analyst@example.com"
     });
-    let arn = h.runtime.start_execution(
-        "restore-instance",
-        Some("demo-restore-orders-exports"),
-        &restore_bucket.to_string(),
-    )?;
-    let d = h.runtime.wait(&arn).await?;
-    println!("  restore-instance {} ({})", d.status.as_str(), arn);
-    if let Some(err) = &d.error {
-        println!("  error: {err}: {}", d.cause.as_deref().unwrap_or(""));
-    }
+    print_restore(
+        h.restore("demo-restore-orders-exports", &restore_bucket)
+            .await?,
+    );
     let reopened = readback::bucket(&h.member, &e.bucket_name).await?;
     checks.check(
         reopened.public_access_block.is_none()
@@ -655,4 +631,12 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
 /// Loads a fixture by name (for tests and the demo).
 pub fn fixture(name: &str) -> Result<Value> {
     scenario::load(&scenario::fixtures_dir()?, name).with_context(|| format!("fixture {name}"))
+}
+
+/// Prints how a rollback execution ended, with its error when it failed.
+fn print_restore((arn, d): (String, asl::ExecutionDescription)) {
+    println!("  restore-instance {} ({})", d.status.as_str(), arn);
+    if let Some(err) = &d.error {
+        println!("  error: {err}: {}", d.cause.as_deref().unwrap_or(""));
+    }
 }

@@ -202,6 +202,20 @@ impl Harness {
         pipeline::run_event(&self.runtime, label, &event.to_string(), None).await
     }
 
+    /// Runs a rollback request through `restore-instance`, as execution `name`, to its end;
+    /// returns the execution's ARN and how it ended.
+    pub async fn restore(
+        &self,
+        name: &str,
+        request: &Value,
+    ) -> Result<(String, asl::ExecutionDescription)> {
+        let arn =
+            self.runtime
+                .start_execution("restore-instance", Some(name), &request.to_string())?;
+        let ended = self.runtime.wait(&arn).await?;
+        Ok((arn, ended))
+    }
+
     /// Runs an event text as it is (for malformed input).
     pub async fn run_text(&self, label: &str, text: &str) -> Result<RunSummary> {
         pipeline::run_event(&self.runtime, label, text, None).await

@@ -5,7 +5,7 @@
 //! bucket unchanged.
 
 use anyhow::Result;
-use end_to_end::{fixture, outcomes_for, waiting_for_approval, with_harness, Options};
+use end_to_end::{fixture, outcomes_for, restored, waiting_for_approval, with_harness, Options};
 use responder::readback;
 use responder::scenario::for_bucket;
 use responder_core::markers;
@@ -83,19 +83,7 @@ async fn a_high_bucket_finding_closes_it_to_the_public_and_restore_undoes_exactl
             "accountId": e.member_account, "region": e.region, "bucketName": name,
             "reason": "false positive", "requestedBy": "analyst@example.com"
         });
-        let arn = h.runtime.start_execution(
-            "restore-instance",
-            Some("e2e-restore-bucket"),
-            &request.to_string(),
-        )?;
-        let d = h.runtime.wait(&arn).await?;
-        assert_eq!(
-            d.status.as_str(),
-            "SUCCEEDED",
-            "{:?} {:?}",
-            d.error,
-            d.cause
-        );
+        restored(&h, "e2e-restore-bucket", &request).await?;
         let restored = readback::bucket(&h.member, name).await?;
         assert_eq!(restored.public_access_block, None, "{restored:?}");
         assert_eq!(restored.policy, before.policy);
@@ -195,19 +183,7 @@ async fn a_malicious_caller_is_denied_on_the_bucket_and_restore_removes_exactly_
             "accountId": e.member_account, "region": e.region, "bucketName": name,
             "reason": "false positive", "requestedBy": "analyst@example.com"
         });
-        let arn = h.runtime.start_execution(
-            "restore-instance",
-            Some("e2e-restore-bucket-caller"),
-            &request.to_string(),
-        )?;
-        let d = h.runtime.wait(&arn).await?;
-        assert_eq!(
-            d.status.as_str(),
-            "SUCCEEDED",
-            "{:?} {:?}",
-            d.error,
-            d.cause
-        );
+        restored(&h, "e2e-restore-bucket-caller", &request).await?;
         let restored = readback::bucket(&h.member, name).await?;
         let own: serde_json::Value =
             serde_json::from_str(before.policy.as_deref().unwrap_or("{}"))?;

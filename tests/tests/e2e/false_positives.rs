@@ -6,7 +6,7 @@
 
 use anyhow::{Context, Result};
 use chrono::{Duration, Utc};
-use end_to_end::{bin_dir, fixture, waiting_for_approval, with_harness, Options};
+use end_to_end::{bin_dir, fixture, restored, waiting_for_approval, with_harness, Options};
 use feedback::aws::DynamoLedger;
 use feedback::Ledger;
 use responder::estate::SeededInstance;
@@ -115,19 +115,7 @@ async fn false_positives_turn_a_types_containment_to_approval_first_until_re_ena
             "reason": "the backup agent's update server", "requestedBy": "analyst@example.com",
             "falsePositive": true, "findingType": TYPE, "findingId": "e2e0901first",
         });
-        let arn = h.runtime.start_execution(
-            "restore-instance",
-            Some("e2e-fp-restore"),
-            &input.to_string(),
-        )?;
-        let d = h.runtime.wait(&arn).await?;
-        assert_eq!(
-            d.status.as_str(),
-            "SUCCEEDED",
-            "{:?} {:?}",
-            d.error,
-            d.cause
-        );
+        restored(&h, "e2e-fp-restore", &input).await?;
         assert_eq!(counts(&h).await?, (1, 1), "the rollback marked it");
         assert_eq!(
             h.metrics.total("FalsePositives"),

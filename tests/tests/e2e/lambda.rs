@@ -4,7 +4,7 @@
 //! what it had; a MEDIUM finding waits for an analyst with the function unchanged.
 
 use anyhow::Result;
-use end_to_end::{fixture, outcomes_for, waiting_for_approval, with_harness, Options};
+use end_to_end::{fixture, outcomes_for, restored, waiting_for_approval, with_harness, Options};
 use responder::readback;
 use responder::scenario::for_function;
 use responder_core::markers;
@@ -76,19 +76,7 @@ async fn a_high_lambda_finding_stops_the_function_and_restore_undoes_exactly_it(
             "accountId": e.member_account, "region": e.region, "functionName": name,
             "reason": "false positive", "requestedBy": "analyst@example.com"
         });
-        let arn = h.runtime.start_execution(
-            "restore-instance",
-            Some("e2e-restore-function"),
-            &request.to_string(),
-        )?;
-        let d = h.runtime.wait(&arn).await?;
-        assert_eq!(
-            d.status.as_str(),
-            "SUCCEEDED",
-            "{:?} {:?}",
-            d.error,
-            d.cause
-        );
+        restored(&h, "e2e-restore-function", &request).await?;
         let restored = readback::function(&h.member, name).await?;
         assert_eq!(restored.reserved_concurrency, None, "{restored:?}");
         assert!(!restored

@@ -2,7 +2,7 @@
 //! isolation.
 
 use anyhow::{Context, Result};
-use end_to_end::{fixture, new_notifications, outcome, with_harness, Options};
+use end_to_end::{fixture, new_notifications, outcome, restored, with_harness, Options};
 use responder::readback;
 use responder::scenario::for_instance;
 use responder_core::markers;
@@ -53,19 +53,7 @@ async fn restore_after_a_false_positive_puts_the_instance_back() -> Result<()> {
             "reason": "false positive confirmed by the analyst",
             "requestedBy": "analyst@example.com"
         });
-        let arn = h.runtime.start_execution(
-            "restore-instance",
-            Some("e2e-restore"),
-            &input.to_string(),
-        )?;
-        let d = h.runtime.wait(&arn).await?;
-        assert_eq!(
-            d.status.as_str(),
-            "SUCCEEDED",
-            "{:?}: {:?}",
-            d.error,
-            d.cause
-        );
+        restored(&h, "e2e-restore", &input).await?;
 
         let after = readback::instance(&h.security, &e.scaled.instance_id).await?;
         let groups = |s: &readback::InstanceState| {
