@@ -173,9 +173,26 @@ impl S3Buckets {
             owner: owner.to_string(),
         }
     }
+}
 
-    /// Evidence: the ACL's grants to everyone or to any AWS account. Unreadable evidence is
-    /// said, not fatal.
+#[async_trait]
+impl Buckets for S3Buckets {
+    async fn bucket(&self, name: &str) -> Result<Option<BucketNow>, TaskError> {
+        let Some(state) = responder_aws::s3::bucket(&self.client, name, &self.owner).await? else {
+            return Ok(None);
+        };
+        let policy = match &state.policy {
+            Ok(p) => json!(p),
+            Err(e) => json!({"unreadable": e.to_string()}),
+        };
+        Ok(Some(BucketNow {
+            public_access_block: state.public_access_block,
+            tags: state.tags,
+            policy: state.policy.transpose(),
+            evidence: json!({ "bucketPolicy": policy }),
+        }))
+    }
+
     async fn public_grants(&self, name: &str) -> Value {
         let acl = self
             .client
@@ -200,29 +217,6 @@ impl S3Buckets {
                 .collect::<Vec<_>>()),
             Err(e) => json!({"unreadable": classify_sdk_error("s3:GetBucketAcl", &e).to_string()}),
         }
-    }
-}
-
-#[async_trait]
-impl Buckets for S3Buckets {
-    async fn bucket(&self, name: &str) -> Result<Option<BucketNow>, TaskError> {
-        let (state, public_grants) = tokio::join!(
-            responder_aws::s3::bucket(&self.client, name, &self.owner),
-            self.public_grants(name)
-        );
-        let Some(state) = state? else {
-            return Ok(None);
-        };
-        let policy = match &state.policy {
-            Ok(p) => json!(p),
-            Err(e) => json!({"unreadable": e.to_string()}),
-        };
-        Ok(Some(BucketNow {
-            public_access_block: state.public_access_block,
-            tags: state.tags,
-            policy: state.policy.transpose(),
-            evidence: json!({"bucketPolicy": policy, "aclPublicGrants": public_grants}),
-        }))
     }
 
     async fn put_policy(&self, name: &str, policy: &str) -> Result<(), TaskError> {

@@ -126,9 +126,12 @@ impl BucketNow {
 /// The S3 calls of containment and rollback.
 #[async_trait]
 pub trait Buckets: Send + Sync {
-    /// `GetPublicAccessBlock`, `GetBucketTagging` and the evidence reads: `None` when the
+    /// `GetPublicAccessBlock`, `GetBucketTagging` and `GetBucketPolicy`: `None` when the
     /// bucket does not exist.
     async fn bucket(&self, name: &str) -> Result<Option<BucketNow>, TaskError>;
+    /// Evidence: the ACL's grants to everyone or to any AWS account (`GetBucketAcl`). Read
+    /// once per invocation, beside the first read; unreadable evidence is said, not fatal.
+    async fn public_grants(&self, name: &str) -> Value;
     /// `PutPublicAccessBlock`.
     async fn put_public_access_block(
         &self,
@@ -239,6 +242,19 @@ fn label(settings: Option<PublicAccessBlock>) -> String {
     }
 }
 
+/// The first read of an invocation: the bucket and, at the same time, the ACL evidence, kept
+/// in [`BucketNow::evidence`]. The read-backs after a change use [`read`] alone.
+async fn read_with_evidence(bx: &dyn Buckets, name: &str) -> Result<BucketNow, TaskError> {
+    let (now, grants) = tokio::join!(read(bx, name), bx.public_grants(name));
+    let mut now = now?;
+    if let Some(e) = now.evidence.as_object_mut() {
+        e.insert("aclPublicGrants".into(), grants);
+    } else {
+        now.evidence = json!({ "aclPublicGrants": grants });
+    }
+    Ok(now)
+}
+
 async fn read(bx: &dyn Buckets, name: &str) -> Result<BucketNow, TaskError> {
     bx.bucket(name).await?.ok_or_else(|| {
         TaskError::new(
@@ -304,7 +320,7 @@ pub async fn contain(target: &Target, bx: &dyn Buckets) -> Result<TaskReport, Ta
     let name = target.name.as_str();
     let dry = target.dry_run;
     let mut report = TaskReport::new(TASK, dry);
-    let now = read(bx, name).await?;
+    let now = read_with_evidence(bx, name).await?;
     report.evidence.insert("bucket".into(), json!(now));
     report.evidence.insert(
         "originalPublicAccessBlock".into(),
@@ -555,7 +571,7 @@ async fn deny(target: &Target, caller: &str, bx: &dyn Buckets) -> Result<TaskRep
     let name = target.name.as_str();
     let dry = target.dry_run;
     let mut report = TaskReport::new(TASK, dry);
-    let now = read(bx, name).await?;
+    let now = read_with_evidence(bx, name).await?;
     report.evidence.insert("bucket".into(), json!(now));
     report.evidence.insert("deniedCaller".into(), json!(caller));
     let policy = now.policy_document(name)?;
@@ -648,7 +664,7 @@ async fn deny(target: &Target, caller: &str, bx: &dyn Buckets) -> Result<TaskRep
 /// removed and the bucket marked.
 pub async fn restore(name: &str, dry: bool, bx: &dyn Buckets) -> Result<TaskReport, TaskError> {
     let mut report = TaskReport::new("restore", dry);
-    let now = read(bx, name).await?;
+    let now = read_with_evidence(bx, name).await?;
     report.evidence.insert("bucket".into(), json!(now));
     let lifted = lift_deny(name, dry, &now, bx, &mut report).await?;
     let Some(recorded) = now.tag(markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK) else {

@@ -30,6 +30,8 @@ struct Fake {
     ignore_writes: bool,
     /// `PutBucketTagging` fails with this error name.
     refuse_tags: Option<&'static str>,
+    /// How many times the ACL evidence was read.
+    acl_reads: std::sync::atomic::AtomicUsize,
 }
 
 impl Fake {
@@ -90,6 +92,11 @@ impl Buckets for Fake {
             b.public_access_block = None;
         }
         Ok(())
+    }
+    async fn public_grants(&self, _: &str) -> serde_json::Value {
+        self.acl_reads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        json!([])
     }
     async fn put_policy(&self, _: &str, policy: &str) -> Result<(), TaskError> {
         self.call("put-policy".into());
@@ -173,6 +180,12 @@ async fn an_open_bucket_is_closed_with_its_settings_recorded_first() {
     assert_eq!(
         kinds(&fx.calls()),
         ["get", "put-tags", "put-pab", "get", "put-tags"]
+    );
+    // The evidence is read once, beside the first read, not again on the read-back.
+    assert_eq!(fx.acl_reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(
+        report.evidence["bucket"]["evidence"]["aclPublicGrants"],
+        json!([])
     );
     assert_eq!(fx.now().public_access_block, Some(PublicAccessBlock::ALL));
     assert_eq!(

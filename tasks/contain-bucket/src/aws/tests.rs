@@ -116,7 +116,7 @@ async fn a_bucket_is_read_with_its_settings_tags_and_evidence() {
     );
     assert_eq!(b.tags, [("team".to_string(), "orders".to_string())]);
     assert_eq!(
-        b.evidence["aclPublicGrants"],
+        bx.public_grants("orders-exports").await,
         json!([{"grantee": "everyone", "permission": "READ"}])
     );
     assert!(b.evidence["bucketPolicy"]
