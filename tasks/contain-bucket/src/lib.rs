@@ -105,8 +105,9 @@ impl BucketNow {
     }
 
     /// The tag set with `set` written over it and `remove` taken out, when it can be written
-    /// back: `None` when it carries tags AWS wrote (a caller may not write `aws:*` keys) or
-    /// would exceed the tags a resource may carry.
+    /// back: `None` when it carries tags AWS wrote (the `aws:` prefix is reserved for AWS and a
+    /// caller cannot write such keys: "Tagging AWS resources", tag naming limits) or would
+    /// exceed the tags a resource may carry.
     fn tags_with(&self, set: &[(&str, String)], remove: &[&str]) -> Option<Vec<(String, String)>> {
         if self.tags.iter().any(|(k, _)| k.starts_with("aws:")) {
             return None;

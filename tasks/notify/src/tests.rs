@@ -667,12 +667,7 @@ async fn a_closed_bucket_says_what_is_closed_and_how_to_roll_back() {
         "[HIGH] contained orders-exports in 222222222222: Policy:S3/BucketAnonymousAccessGranted"
     );
     let (_, body, _) = p.one();
-    let steps: Vec<&str> = body["nextSteps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let steps = next_steps(&body);
     assert!(
         steps[0].starts_with(
             "S3 bucket orders-exports in 222222222222 (eu-west-1) is closed to the public"
@@ -720,12 +715,7 @@ async fn a_denied_caller_is_named_with_what_the_deny_does_not_cover() {
     );
     let (_, p) = send(&doc).await;
     let (_, body, _) = p.one();
-    let steps: Vec<&str> = body["nextSteps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let steps = next_steps(&body);
     assert!(
         steps[0].starts_with(
             "Caller AIDAEXAMPLEREPORTS01 is denied every S3 action on bucket orders-exports"
@@ -734,4 +724,14 @@ async fn a_denied_caller_is_named_with_what_the_deny_does_not_cover() {
     );
     assert!(steps[1].starts_with("Its credentials still work everywhere else"));
     assert!(steps[2].contains(r#""bucketName":"orders-exports""#));
+}
+
+/// The next steps of a published message, as text.
+fn next_steps(body: &Value) -> Vec<&str> {
+    body["nextSteps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect()
 }

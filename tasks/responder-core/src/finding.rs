@@ -217,8 +217,11 @@ pub struct BucketTarget {
 impl BucketTarget {
     /// The caller's `aws:userid`, when the credentials are ones a bucket policy may deny by it:
     /// an IAM user's (`AIDA...`, for its long-term key and its sessions alike) or one role
-    /// session's (`AROA...:SESSION`, which leaves the role's other sessions alone). `None` for
-    /// root, for other principal types and for malformed ids.
+    /// session's (`AROA...:SESSION`, which leaves the role's other sessions alone). The values
+    /// are those of the `aws:userid` column of IAM's principal table (IAM User Guide, "IAM
+    /// policy elements: Variables and tags": an IAM user's unique id; for an assumed role,
+    /// `role-id:caller-specified-role-name`), which GuardDuty reports as `principalId`. `None`
+    /// for root, for other principal types and for malformed ids.
     pub fn deniable_caller(&self) -> Option<&str> {
         let c = self.caller.as_ref()?;
         let id = c.principal_id.as_deref()?;
