@@ -201,6 +201,20 @@ pub(crate) fn containment_plan(f: &Finding, d: &Decision) -> Vec<String> {
                 "leave its policy and ACL as they are, and report them as evidence".to_string(),
             ],
         },
+        (Resource::Database(db), Route::Rds) => vec![
+            match &db.db_cluster_identifier {
+                Some(c) => format!(
+                    "isolate Aurora DB cluster {c} of DB instance {}: replace the cluster's VPC security groups with the VPC's quarantine group (no traffic in; every instance of the cluster is cut), recording the original groups for rollback",
+                    db.db_instance_identifier
+                ),
+                None => format!(
+                    "isolate DB instance {}: replace its VPC security groups with the VPC's quarantine group (no traffic in), recording the original groups for rollback",
+                    db.db_instance_identifier
+                ),
+            },
+            "take a snapshot of it as evidence".to_string(),
+            "leave sessions opened before the change to be ended from inside the database (security groups do not cut them)".to_string(),
+        ],
         _ => vec!["nothing automatically: this resource type has no containment; the finding is recorded".to_string()],
     }
 }

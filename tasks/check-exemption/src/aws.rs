@@ -1,4 +1,5 @@
-//! The AWS adapters of [`Instances`], [`Principals`], [`Functions`], [`Buckets`], [`Claims`] and
+//! The AWS adapters of [`Instances`], [`Principals`], [`Functions`], [`Buckets`], [`Databases`],
+//! [`Claims`] and
 //! [`Executions`].
 //!
 //! Each target read resolves the SDK configuration of the finding's account and region through
@@ -21,8 +22,8 @@ use serde_json::Value;
 
 use crate::claim::{Claim, ClaimOutcome, Claims, Executions};
 use crate::state::{
-    BucketNow, Buckets, FunctionNow, Functions, GroupRules, InstanceNow, Instances, InterfaceNow,
-    Principals,
+    BucketNow, Buckets, DatabaseNow, Databases, FunctionNow, Functions, GroupRules, InstanceNow,
+    Instances, InterfaceNow, Principals,
 };
 use crate::{Principal, Scope};
 
@@ -43,6 +44,8 @@ pub const IAM_ACTIONS: &[&str] = &[
     "iam:ListUserTags",
     "lambda:GetFunction",
     "lambda:GetFunctionConcurrency",
+    "rds:DescribeDBClusters",
+    "rds:DescribeDBInstances",
     "s3:GetBucketPolicy",
     "s3:GetBucketPublicAccessBlock",
     "s3:GetBucketTagging",
@@ -56,6 +59,8 @@ pub struct AwsTargets {
     iam: Clients<aws_sdk_iam::Client>,
     lambda: Clients<aws_sdk_lambda::Client>,
     s3: Clients<aws_sdk_s3::Client>,
+    rds: Clients<aws_sdk_rds::Client>,
+    sessions: Arc<SessionProvider>,
 }
 
 impl AwsTargets {
@@ -107,8 +112,16 @@ impl AwsTargets {
             ec2: Clients::new(Arc::clone(&sessions), ec2),
             iam: Clients::new(Arc::clone(&sessions), iam),
             lambda: Clients::new(Arc::clone(&sessions), lambda),
-            s3: Clients::new(sessions, s3),
+            s3: Clients::new(Arc::clone(&sessions), s3),
+            rds: Clients::new(Arc::clone(&sessions), aws_sdk_rds::Client::new),
+            sessions,
         }
+    }
+
+    /// The same adapters with the RDS client's factory replaced (tests add mock interceptors).
+    pub fn with_rds_factory(mut self, rds: ClientFactory<aws_sdk_rds::Client>) -> Self {
+        self.rds = Clients::new(Arc::clone(&self.sessions), rds);
+        self
     }
 
     async fn ec2_client(&self, scope: Scope<'_>) -> Result<aws_sdk_ec2::Client, TaskError> {
@@ -171,6 +184,32 @@ impl Functions for AwsTargets {
         Ok(Some(FunctionNow {
             tags,
             reserved_concurrency: reserved,
+        }))
+    }
+}
+
+#[async_trait]
+impl Databases for AwsTargets {
+    async fn database(
+        &self,
+        scope: Scope<'_>,
+        identifier: &str,
+    ) -> Result<Option<DatabaseNow>, TaskError> {
+        let rds = self
+            .rds
+            .for_account(scope.partition, scope.account, scope.region)
+            .await?;
+        let Some(db) = responder_aws::rds::database(&rds, identifier).await? else {
+            return Ok(None);
+        };
+        Ok(Some(DatabaseNow {
+            groups: db.groups_in_force().to_vec(),
+            vpc_id: db.vpc_id,
+            tags: db
+                .tags
+                .into_iter()
+                .map(|(key, value)| Tag { key, value })
+                .collect(),
         }))
     }
 }

@@ -27,16 +27,16 @@ pub mod state;
 
 pub use claim::{Claim, ClaimOutcome, Claims, Executions};
 pub use state::{
-    BucketNow, Buckets, FunctionNow, Functions, GroupRules, InstanceNow, Instances, InterfaceNow,
-    Principals,
+    BucketNow, Buckets, DatabaseNow, Databases, FunctionNow, Functions, GroupRules, InstanceNow,
+    Instances, InterfaceNow, Principals,
 };
 
 use chrono::{DateTime, Utc};
 use responder_core::denies::{self, DENY_ALL_POLICY, DENY_INSTANCE_SESSIONS_POLICY};
 use responder_core::exemptions::ExemptionKind;
 use responder_core::finding::{
-    AccessKeyTarget, BucketTarget, CredentialKind, Finding, FunctionTarget, InstanceTarget,
-    Resource, Tag,
+    AccessKeyTarget, BucketTarget, CredentialKind, DatabaseTarget, Finding, FunctionTarget,
+    InstanceTarget, Resource, Tag,
 };
 use responder_core::policy::TagMatch;
 use responder_core::{
@@ -170,16 +170,19 @@ pub struct Readers<'a> {
     pub functions: &'a dyn Functions,
     /// Buckets (S3).
     pub buckets: &'a dyn Buckets,
+    /// DB instances (RDS).
+    pub databases: &'a dyn Databases,
 }
 
 impl<'a> Readers<'a> {
     /// Every capability from one value that has them all (the AWS adapter, a test fake).
-    pub fn all<T: Instances + Principals + Functions + Buckets>(t: &'a T) -> Self {
+    pub fn all<T: Instances + Principals + Functions + Buckets + Databases>(t: &'a T) -> Self {
         Readers {
             instances: t,
             principals: t,
             functions: t,
             buckets: t,
+            databases: t,
         }
     }
 }
@@ -202,6 +205,7 @@ pub async fn check(
             | Resource::AccessKey(_)
             | Resource::Function(_)
             | Resource::Bucket(_)
+            | Resource::Database(_)
     ) && input.decision.route != Route::NotifyOnly;
     if r.status != Eligibility::Eligible || !acts {
         return Ok(r);
@@ -261,6 +265,7 @@ async fn assess(
         principals,
         functions,
         buckets,
+        databases,
     } = readers;
     let finding = &input.finding;
     let identity = finding.resource.identity();
@@ -305,6 +310,9 @@ async fn assess(
         Resource::Bucket(target) => {
             let caller = input.decision.deny_caller.as_deref();
             bucket(policy, target, caller, scope, buckets, now).await
+        }
+        Resource::Database(target) => {
+            database(policy, target, scope, databases, instances, now).await
         }
         Resource::Other { resource_type } => Ok(Verdict::new(identity).is(
             Eligibility::Eligible,
@@ -459,6 +467,67 @@ async fn function(
         Eligibility::Eligible,
         format!("function {name} is not exempt and not contained"),
         "policy, GuardDuty's record of the function, and its real state in Lambda",
+    ))
+}
+
+/// An RDS DB instance: the policy, the exemption tag at detection and now, and its real state:
+/// the only group in force is its VPC's sound quarantine group (already contained, whoever put
+/// it there).
+async fn database(
+    policy: &Policy,
+    target: &DatabaseTarget,
+    scope: Scope<'_>,
+    databases: &dyn Databases,
+    instances: &dyn Instances,
+    now: DateTime<Utc>,
+) -> Result<ExemptionResult, TaskError> {
+    let id = target.db_instance_identifier.as_str();
+    let mut v = Verdict::new(format!("db/{id}"));
+    if let Some(e) = policy.exemptions.find(ExemptionKind::Database, id, now) {
+        return Ok(v.is(
+            Eligibility::Exempt,
+            format!("DB instance {id} is exempt"),
+            e.describe(ExemptionKind::Database),
+        ));
+    }
+    let state = databases.database(scope, id).await?.ok_or_else(|| {
+        TaskError::new(
+            names::REMEDIATION_TARGET_NOT_FOUND,
+            format!(
+                "DB instance {id} was not found in account {} region {}",
+                scope.account, scope.region
+            ),
+        )
+    })?;
+    if let Some((reason, source)) = v.exemption_tag(
+        &policy.exemption_tag,
+        "DB instance",
+        id,
+        &state.tags,
+        &target.tags,
+    ) {
+        return Ok(v.is(Eligibility::Exempt, reason, source));
+    }
+    if let Some(group) = state::database_quarantined(scope, &state, instances).await? {
+        return Ok(v.is(
+            Eligibility::AlreadyContained,
+            format!("DB instance {id} holds only its VPC's quarantine group ({group})"),
+            "real state: the groups in force on the instance and the quarantine group's rules, read from RDS and EC2",
+        ));
+    }
+    if state.tags.iter().any(|t| {
+        t.key == markers::TAG_STATUS && t.value.eq_ignore_ascii_case(markers::STATUS_QUARANTINED)
+    }) {
+        v.ignored.push(format!(
+            "DB instance {id} is tagged {}={} but does not hold only its VPC's quarantine group: the marker is stale or forged, and containment proceeds",
+            markers::TAG_STATUS,
+            markers::STATUS_QUARANTINED
+        ));
+    }
+    Ok(v.is(
+        Eligibility::Eligible,
+        format!("DB instance {id} is not exempt and not contained"),
+        "policy, GuardDuty's record of the DB instance, and its real state in RDS",
     ))
 }
 

@@ -71,6 +71,29 @@ pub trait Buckets: Send + Sync {
     async fn bucket(&self, scope: Scope<'_>, name: &str) -> Result<Option<BucketNow>, TaskError>;
 }
 
+/// An RDS DB instance as RDS shows it now.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DatabaseNow {
+    /// The instance's tags now.
+    pub tags: Vec<Tag>,
+    /// The VPC of its DB subnet group.
+    pub vpc_id: Option<String>,
+    /// The security groups in force: the cluster's for an Aurora member, else its own.
+    pub groups: Vec<String>,
+}
+
+/// Reads RDS DB instances.
+#[async_trait]
+pub trait Databases: Send + Sync {
+    /// `DescribeDBInstances` (and `DescribeDBClusters` for a cluster member); `None` when the
+    /// instance does not exist.
+    async fn database(
+        &self,
+        scope: Scope<'_>,
+        identifier: &str,
+    ) -> Result<Option<DatabaseNow>, TaskError>;
+}
+
 /// Reads Lambda functions.
 #[async_trait]
 pub trait Functions: Send + Sync {
@@ -157,20 +180,39 @@ pub(crate) async fn quarantined(
         }
     }
     let rules = instances.group_rules(scope, &ids).await?;
-    let sound = |id: &String, vpc: &str| {
-        rules.iter().any(|g| {
-            &g.id == id
-                && g.vpc_id == vpc
-                && g.name == markers::QUARANTINE_GROUP_NAME
-                && g.ingress == 0
-                && g.egress.iter().all(|(p, from, to)| {
-                    (p == "tcp" || p == "6") && *from == Some(443) && *to == Some(443)
-                })
-        })
-    };
     let all = state
         .interfaces
         .iter()
-        .all(|i| sound(&i.groups[0].0, &i.vpc_id));
+        .all(|i| sound_quarantine(&rules, &i.groups[0].0, &i.vpc_id));
     Ok(all.then_some(ids))
+}
+
+/// Whether `id` is the quarantine group of `vpc` as `isolate` makes it: named so, admitting
+/// nothing, letting out only TCP 443.
+fn sound_quarantine(rules: &[GroupRules], id: &str, vpc: &str) -> bool {
+    rules.iter().any(|g| {
+        g.id == id
+            && g.vpc_id == vpc
+            && g.name == markers::QUARANTINE_GROUP_NAME
+            && g.ingress == 0
+            && g.egress.iter().all(|(p, from, to)| {
+                (p == "tcp" || p == "6") && *from == Some(443) && *to == Some(443)
+            })
+    })
+}
+
+/// Whether the only group in force on a DB instance is its VPC's sound quarantine group.
+/// Returns that group when it is.
+pub(crate) async fn database_quarantined(
+    scope: Scope<'_>,
+    db: &DatabaseNow,
+    instances: &dyn Instances,
+) -> Result<Option<String>, TaskError> {
+    let ([id], Some(vpc)) = (db.groups.as_slice(), db.vpc_id.as_deref()) else {
+        return Ok(None);
+    };
+    let rules = instances
+        .group_rules(scope, std::slice::from_ref(id))
+        .await?;
+    Ok(sound_quarantine(&rules, id, vpc).then(|| id.clone()))
 }

@@ -38,6 +38,7 @@ const IAM_ROOT: &str = include_str!("../../../fixtures/events/iam-root.json");
 const EKS: &str = include_str!("../../../fixtures/events/eks-notify-only.json");
 const LAMBDA: &str = include_str!("../../../fixtures/events/lambda-high-c2.json");
 const BUCKET: &str = include_str!("../../../fixtures/events/s3-high-anonymous-access.json");
+const DATABASE: &str = include_str!("../../../fixtures/events/rds-high-malicious-login.json");
 
 const I: &str = "i-0a1b2c3d4e5f60701";
 
@@ -75,6 +76,7 @@ struct Fake {
     inline: HashMap<(String, String), Value>,
     functions: HashMap<String, FunctionNow>,
     buckets: HashMap<String, BucketNow>,
+    databases: HashMap<String, DatabaseNow>,
     calls: Mutex<Vec<String>>,
 }
 
@@ -129,6 +131,14 @@ impl Functions for Fake {
     async fn function(&self, _: Scope<'_>, name: &str) -> Result<Option<FunctionNow>, TaskError> {
         self.record(format!("function {name}"));
         Ok(self.functions.get(name).cloned())
+    }
+}
+
+#[async_trait]
+impl Databases for Fake {
+    async fn database(&self, _: Scope<'_>, id: &str) -> Result<Option<DatabaseNow>, TaskError> {
+        self.record(format!("database {id}"));
+        Ok(self.databases.get(id).cloned())
     }
 }
 
@@ -920,4 +930,76 @@ async fn a_caller_already_denied_on_the_bucket_is_already_contained() {
         .await
         .expect("ok");
     assert_eq!(r.status, Eligibility::AlreadyContained, "{}", r.reason);
+}
+
+fn with_database(fake: Fake, tags: Vec<Tag>, groups: &[&str]) -> Fake {
+    let mut fake = fake;
+    fake.databases.insert(
+        "billing-db".into(),
+        DatabaseNow {
+            tags,
+            vpc_id: Some("vpc-1".into()),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        },
+    );
+    fake
+}
+
+#[tokio::test]
+async fn a_database_is_judged_by_policy_tag_and_the_groups_in_force() {
+    let p = Policy::default();
+    let input = input_from(&fixture(DATABASE), &p);
+    assert_eq!(input.decision.route, Route::Rds);
+    // Untagged, in its own groups: eligible, read from RDS.
+    let fake = with_database(Fake::default(), vec![tag("team", "billing")], &["sg-app"]);
+    let r = run(&p, &input, &fake).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible);
+    assert_eq!(r.target, "db/billing-db");
+    assert!(fake.calls().contains(&"database billing-db".to_string()));
+
+    // Only its VPC's sound quarantine group: already contained.
+    let fake = with_database(Fake::default(), vec![], &["sg-q"]).with_group(
+        "sg-q",
+        markers::QUARANTINE_GROUP_NAME,
+        0,
+        &[("tcp", 443)],
+    );
+    let r = run(&p, &input, &fake).await.expect("ok");
+    assert_eq!(r.status, Eligibility::AlreadyContained);
+    // A group of that name someone opened does not count, and a marker alone is ignored.
+    let fake = with_database(
+        Fake::default(),
+        vec![tag(markers::TAG_STATUS, markers::STATUS_QUARANTINED)],
+        &["sg-q"],
+    )
+    .with_group("sg-q", markers::QUARANTINE_GROUP_NAME, 1, &[("tcp", 443)]);
+    let r = run(&p, &input, &fake).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible);
+    assert_eq!(r.ignored.len(), 1, "{:?}", r.ignored);
+
+    // The exemption tag now alone does not exempt (GuardDuty saw it without); the policy does.
+    let fake = with_database(
+        Fake::default(),
+        vec![tag("AutoRemediation", "disabled")],
+        &["sg-app"],
+    );
+    let r = run(&p, &input, &fake).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible);
+    let exempt: Policy = Policy::from_json(
+        r#"{"exemptions": {"databases": [{"id": "billing-db", "reason": "load test"}]}}"#,
+    )
+    .expect("policy");
+    let fake = with_database(Fake::default(), vec![], &["sg-app"]);
+    let r = run(&exempt, &input_from(&fixture(DATABASE), &exempt), &fake)
+        .await
+        .expect("ok");
+    assert_eq!(r.status, Eligibility::Exempt);
+    assert!(r.source.contains("exemptions.databases"), "{}", r.source);
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+
+    // Gone: named error.
+    let e = run(&p, &input, &Fake::default())
+        .await
+        .expect_err("missing");
+    assert_eq!(e.name, names::REMEDIATION_TARGET_NOT_FOUND);
 }

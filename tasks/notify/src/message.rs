@@ -304,6 +304,16 @@ impl Summary {
                     "otherBuckets": b.other_buckets,
                 }),
             ),
+            Resource::Database(d) => (
+                d.db_instance_identifier.clone(),
+                json!({
+                    "type": "RDSDBInstance",
+                    "dbInstanceIdentifier": d.db_instance_identifier,
+                    "dbClusterIdentifier": d.db_cluster_identifier,
+                    "engine": d.engine,
+                    "dbUser": d.db_user,
+                }),
+            ),
             Resource::Other { resource_type } => {
                 (resource_type.clone(), json!({"type": resource_type}))
             }
@@ -327,7 +337,7 @@ impl Summary {
     /// What can be read from an object that is not a well-formed finding: a finding document
     /// with wrong fields, or an event's `detail` (with the envelope for account and region).
     /// The summary of a rollback request
-    /// `{accountId, region, instanceId | functionName | bucketName, ...}`.
+    /// `{accountId, region, instanceId | functionName | bucketName | dbInstanceIdentifier, ...}`.
     fn of_request(r: &Value) -> Summary {
         let s = |k: &str| {
             r.get(k)
@@ -338,6 +348,7 @@ impl Summary {
         };
         let function = s("functionName");
         let bucket = s("bucketName");
+        let database = s("dbInstanceIdentifier");
         Summary {
             account: s("accountId"),
             region: s("region"),
@@ -347,12 +358,14 @@ impl Summary {
                     "Lambda"
                 } else if bucket.is_some() {
                     "S3Bucket"
+                } else if database.is_some() {
+                    "RDSDBInstance"
                 } else {
                     "Instance"
                 }
                 .to_string(),
             ),
-            label: function.or(bucket).or_else(|| s("instanceId")),
+            label: function.or(bucket).or(database).or_else(|| s("instanceId")),
             resource: r.clone(),
             ..Summary::default()
         }
@@ -785,6 +798,7 @@ fn next_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
             Some("iam") => steps.extend(iam_steps(ctx)),
             Some("lambda") => steps.extend(lambda_steps(ctx, settings)),
             Some("s3") => steps.extend(s3_steps(ctx, settings)),
+            Some("rds") => steps.extend(rds_steps(ctx, settings)),
             _ => {}
         }
     }
@@ -908,6 +922,34 @@ fn s3_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
         format!("S3 bucket {bucket} in {account} ({region}) is closed to the public: all four of its Block Public Access settings are on, so public ACLs are ignored and a public policy reaches only the owner's account. Its policy and ACL are left as they were found and listed under evidence; nothing is deleted."),
         "Find who opened it (the finding's caller, and CloudTrail's PutBucketPolicy, PutBucketAcl and PutPublicAccessBlock events), and what was read while it was open (S3 server access logs or CloudTrail data events). Callers holding credentials are not stopped by Block Public Access: their access key's own finding is the one to contain.".to_string(),
         rollback_step(settings, account, region, ("bucketName", bucket), "It puts back the recorded Block Public Access settings (or none) while all four are still on."),
+    ]
+}
+
+fn rds_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
+    let s = &ctx.summary;
+    let db = s.label.as_deref().unwrap_or("<DB instance identifier>");
+    let account = s.account.as_deref().unwrap_or("<account id>");
+    let region = s.region.as_deref().unwrap_or("<region>");
+    let evidence = ctx
+        .report("containDatabase")
+        .and_then(|r| r.get("evidence"));
+    let cluster = evidence
+        .and_then(|e| e.get("cluster"))
+        .and_then(Value::as_str);
+    let user = s
+        .resource
+        .get("dbUser")
+        .and_then(Value::as_str)
+        .map(|u| format!("{u:?}"))
+        .unwrap_or_else(|| "the user of the login".to_string());
+    let cut = match cluster {
+        Some(c) => format!("DB cluster {c} in {account} ({region}) is isolated, {db} and every other instance of it (Aurora: the groups are the cluster's)"),
+        None => format!("DB instance {db} in {account} ({region}) is isolated"),
+    };
+    vec![
+        format!("{cut}: its VPC security groups are replaced by the VPC's quarantine group, which admits nothing. The original groups are recorded on it and listed under evidence, with the snapshot kept as evidence."),
+        format!("Sessions opened before the change stay open: security groups do not cut tracked connections. Connect through a path you control and end the sessions of {user} (PostgreSQL: pg_terminate_backend; MySQL: KILL), then change that user's password (and any secret holding it) before rolling back."),
+        rollback_step(settings, account, region, ("dbInstanceIdentifier", db), "It puts back the recorded security groups while the quarantine group is still the only one."),
     ]
 }
 

@@ -39,6 +39,8 @@ const NOT_FOUND_CODES: &[&str] = &[
     "InvalidGroup.NotFound",
     "InvalidVolume.NotFound",
     "InvalidSnapshot.NotFound",
+    "DBInstanceNotFound",
+    "DBClusterNotFoundFault",
     "ValidationError",
 ];
 
@@ -46,6 +48,7 @@ const SNAPSHOT_LIMIT_CODES: &[&str] = &[
     "SnapshotLimitExceeded",
     "SnapshotCreationPerVolumeRateExceeded",
     "ConcurrentSnapshotLimitExceeded",
+    "SnapshotQuotaExceeded",
     "ResourceLimitExceeded",
 ];
 

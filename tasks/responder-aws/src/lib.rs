@@ -8,6 +8,8 @@ pub mod ec2;
 pub mod errors;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+#[cfg(feature = "rds")]
+pub mod rds;
 #[cfg(feature = "s3")]
 pub mod s3;
 pub mod session;

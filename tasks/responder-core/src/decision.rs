@@ -42,6 +42,8 @@ pub enum Route {
     Lambda,
     /// An S3 bucket: Block Public Access on.
     S3,
+    /// An RDS DB instance: its VPC security groups swapped for the quarantine group.
+    Rds,
     /// Anything else, and an instance that is the target of the activity: notify only.
     NotifyOnly,
 }
@@ -181,6 +183,7 @@ impl Policy {
             Route::Iam => Some(&self.iam),
             Route::Lambda => Some(&self.lambda),
             Route::S3 => Some(&self.s3),
+            Route::Rds => Some(&self.rds),
             Route::NotifyOnly => None,
         };
         let mut act = route_policy.is_some() && type_mapped;

@@ -27,6 +27,8 @@ pub struct Exemptions {
     pub functions: Vec<Exemption>,
     /// S3 buckets, by name.
     pub buckets: Vec<Exemption>,
+    /// RDS DB instances, by identifier (lowercase, as RDS stores it).
+    pub databases: Vec<Exemption>,
 }
 
 /// One exemption.
@@ -61,6 +63,8 @@ pub enum ExemptionKind {
     Function,
     /// `exemptions.buckets`.
     Bucket,
+    /// `exemptions.databases`.
+    Database,
 }
 
 impl ExemptionKind {
@@ -74,6 +78,7 @@ impl ExemptionKind {
             ExemptionKind::User => "exemptions.users",
             ExemptionKind::Function => "exemptions.functions",
             ExemptionKind::Bucket => "exemptions.buckets",
+            ExemptionKind::Database => "exemptions.databases",
         }
     }
 }
@@ -135,6 +140,7 @@ impl Exemptions {
             ExemptionKind::User => &self.users,
             ExemptionKind::Function => &self.functions,
             ExemptionKind::Bucket => &self.buckets,
+            ExemptionKind::Database => &self.databases,
         }
     }
 
@@ -154,6 +160,7 @@ impl Exemptions {
             ExemptionKind::User,
             ExemptionKind::Function,
             ExemptionKind::Bucket,
+            ExemptionKind::Database,
         ] {
             for e in self.list(kind) {
                 if e.id.trim().is_empty() {
@@ -181,6 +188,16 @@ impl Exemptions {
                 if kind == ExemptionKind::Bucket && !crate::finding::is_bucket_name(&e.id) {
                     out.push(format!(
                         "{} has {:?}; expected an S3 bucket name",
+                        kind.field(),
+                        e.id
+                    ));
+                }
+                if kind == ExemptionKind::Database
+                    && !(crate::finding::is_db_identifier(&e.id)
+                        && e.id == e.id.to_ascii_lowercase())
+                {
+                    out.push(format!(
+                        "{} has {:?}; expected an RDS DB instance identifier in lowercase",
                         kind.field(),
                         e.id
                     ));

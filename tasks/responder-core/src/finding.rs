@@ -122,7 +122,10 @@ pub enum Resource {
     Function(FunctionTarget),
     /// An S3 bucket (S3 Protection and S3 policy findings: `resourceType` `S3Bucket`).
     Bucket(BucketTarget),
-    /// Anything else: S3 objects, EKS, ECS, RDS, containers, and types not known yet.
+    /// An RDS DB instance (RDS Protection: `resourceType` `RDSDBInstance`).
+    Database(DatabaseTarget),
+    /// Anything else: S3 objects, EKS, ECS, RDS Limitless databases, containers, and types
+    /// not known yet.
     Other {
         /// The `resourceType` as sent.
         #[serde(rename = "resourceType")]
@@ -138,6 +141,7 @@ impl Resource {
             Resource::AccessKey(_) => "AccessKey",
             Resource::Function(_) => "Lambda",
             Resource::Bucket(_) => "S3Bucket",
+            Resource::Database(_) => "RDSDBInstance",
             Resource::Other { resource_type } => resource_type,
         }
     }
@@ -168,6 +172,7 @@ impl Resource {
             ),
             Resource::Function(f) => format!("function/{}", f.function_name),
             Resource::Bucket(b) => format!("bucket/{}", b.bucket_name),
+            Resource::Database(d) => format!("db/{}", d.db_instance_identifier),
             Resource::Other { resource_type } => resource_type.clone(),
         }
     }
@@ -245,6 +250,47 @@ impl BucketTarget {
         };
         ok.then_some(id)
     }
+}
+
+/// An RDS DB instance named by a finding (`resource.rdsDbInstanceDetails`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseTarget {
+    /// The DB instance identifier.
+    pub db_instance_identifier: String,
+    /// The DB cluster it belongs to (Aurora), as GuardDuty saw it. Only a hint: the task reads
+    /// the instance's real cluster from RDS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_cluster_identifier: Option<String>,
+    /// The engine (`aurora-postgresql`, `postgres`, ...), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+    /// The engine version, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_version: Option<String>,
+    /// The instance's ARN, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_instance_arn: Option<String>,
+    /// The database user of the login, when given (`resource.rdsDbUserDetails.user`): chosen
+    /// by whoever logged in, so shown escaped and never acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_user: Option<String>,
+    /// The instance's tags as the finding saw them.
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+/// Whether a name is an RDS DB instance or cluster identifier: 1 to 63 letters, digits and
+/// hyphens, beginning with a letter, not ending with a hyphen, no two consecutive hyphens
+/// (RDS API Reference, `CreateDBInstance`, `DBInstanceIdentifier`; `CreateDBCluster`,
+/// `DBClusterIdentifier`).
+pub fn is_db_identifier(name: &str) -> bool {
+    let b = name.as_bytes();
+    (1..=63).contains(&b.len())
+        && b[0].is_ascii_alphabetic()
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        && b[b.len() - 1] != b'-'
+        && !name.contains("--")
 }
 
 /// Whether a name is an S3 general purpose bucket name: 3 to 63 characters, lowercase
@@ -542,6 +588,14 @@ impl Finding {
         }
     }
 
+    /// The RDS DB instance this finding names, if it is an RDS finding.
+    pub fn database(&self) -> Option<&DatabaseTarget> {
+        match &self.resource {
+            Resource::Database(d) => Some(d),
+            _ => None,
+        }
+    }
+
     /// The credentials this finding names, if it is an IAM finding.
     pub fn access_key(&self) -> Option<&AccessKeyTarget> {
         match &self.resource {
@@ -592,6 +646,7 @@ fn parse_resource(r: &Value) -> Result<Resource, TaskError> {
         }
         "Lambda" => parse_function(r).map(Resource::Function),
         "S3Bucket" => parse_bucket(r).map(Resource::Bucket),
+        "RDSDBInstance" => parse_database(r).map(Resource::Database),
         _ => Ok(Resource::Other { resource_type }),
     }
 }
@@ -641,6 +696,66 @@ fn parse_function(r: &Value) -> Result<FunctionTarget, TaskError> {
         function_version: text(details.get("functionVersion")),
         revision_id: text(details.get("revisionId")),
         role: text(details.get("role")),
+        tags: parse_tags(details.get("tags")),
+    })
+}
+
+/// `resource.rdsDbInstanceDetails`. The identifiers must be RDS identifiers, and the ARN a DB
+/// instance ARN naming the same instance: the task acts on the identifier in the finding's own
+/// account and region.
+fn parse_database(r: &Value) -> Result<DatabaseTarget, TaskError> {
+    let details = r
+        .get("rdsDbInstanceDetails")
+        .filter(|d| d.is_object())
+        .ok_or_else(|| invalid("`resource.rdsDbInstanceDetails` is missing"))?;
+    let db_instance_arn = text(details.get("dbInstanceArn"));
+    // arn:PARTITION:rds:REGION:ACCOUNT:db:IDENTIFIER
+    let arn_id = match &db_instance_arn {
+        None => None,
+        Some(arn) => {
+            let parts: Vec<&str> = arn.split(':').collect();
+            if parts.len() != 7 || parts[0] != "arn" || parts[2] != "rds" || parts[5] != "db" {
+                return Err(invalid(format!(
+                    "`rdsDbInstanceDetails.dbInstanceArn` {arn:?} is not an RDS DB instance ARN"
+                )));
+            }
+            Some(parts[6].to_string())
+        }
+    };
+    let db_instance_identifier = text(details.get("dbInstanceIdentifier"))
+        .or(arn_id.clone())
+        .ok_or_else(|| {
+            invalid("`resource.rdsDbInstanceDetails.dbInstanceIdentifier` is missing")
+        })?;
+    if !is_db_identifier(&db_instance_identifier) {
+        return Err(invalid(format!(
+            "`rdsDbInstanceDetails.dbInstanceIdentifier` {db_instance_identifier:?} is not an RDS DB instance identifier"
+        )));
+    }
+    // RDS stores identifiers in lowercase; ARNs carry them so.
+    if arn_id
+        .as_ref()
+        .is_some_and(|a| !a.eq_ignore_ascii_case(&db_instance_identifier))
+    {
+        return Err(invalid(format!(
+            "`rdsDbInstanceDetails.dbInstanceIdentifier` {db_instance_identifier:?} does not match the identifier in `dbInstanceArn`"
+        )));
+    }
+    let db_cluster_identifier = text(details.get("dbClusterIdentifier"));
+    if let Some(c) = db_cluster_identifier.as_deref() {
+        if !is_db_identifier(c) {
+            return Err(invalid(format!(
+                "`rdsDbInstanceDetails.dbClusterIdentifier` {c:?} is not an RDS DB cluster identifier"
+            )));
+        }
+    }
+    Ok(DatabaseTarget {
+        db_instance_identifier: db_instance_identifier.to_ascii_lowercase(),
+        db_cluster_identifier: db_cluster_identifier.map(|c| c.to_ascii_lowercase()),
+        engine: text(details.get("engine")),
+        engine_version: text(details.get("engineVersion")),
+        db_instance_arn,
+        db_user: r.get("rdsDbUserDetails").and_then(|u| text(u.get("user"))),
         tags: parse_tags(details.get("tags")),
     })
 }

@@ -23,7 +23,8 @@ pub use document::TaskInput;
 pub use error::{names, NamedError, TaskError};
 pub use exemption::{Eligibility, ExemptionResult};
 pub use finding::{
-    AccessKeyTarget, BucketTarget, CredentialKind, Finding, HostEvidence, InstanceTarget, Resource,
+    AccessKeyTarget, BucketTarget, CredentialKind, DatabaseTarget, Finding, HostEvidence,
+    InstanceTarget, Resource,
 };
 pub use policy::Policy;
 pub use report::{ActionRecord, Outcome, Shortfall, TaskReport};

@@ -33,6 +33,10 @@ pub struct Policy {
     /// The S3 route: findings that a bucket was opened to the public (Block Public Access on
     /// the bucket, recorded for rollback).
     pub s3: RoutePolicy,
+    /// The RDS route: logins to a DB instance by someone who should not have one (its VPC
+    /// security groups swapped for the VPC's quarantine group, recorded for rollback; a
+    /// snapshot kept as evidence).
+    pub rds: RoutePolicy,
     /// Act on GuardDuty's generated sample findings. Default false.
     pub act_on_sample_findings: bool,
     /// Act on archived findings. Default false.
@@ -159,6 +163,19 @@ pub const DEFAULT_S3_PREFIXES: &[&str] = &[
     "UnauthorizedAccess:S3/TorIPCaller",
 ];
 
+/// The RDS finding types acted on by default: a login that succeeded from a threat-listed
+/// address or Tor, and a brute force that ended in a successful login. The database's
+/// credentials are in the attacker's hands, and the network is the one lever AWS offers
+/// outside the database.
+///
+/// The other anomaly types (`AnomalousBehavior.SuccessfulLogin` is often a new client of the
+/// database's own), failed logins and discovery stay notify-only unless a policy lists them.
+pub const DEFAULT_RDS_PREFIXES: &[&str] = &[
+    "CredentialAccess:RDS/AnomalousBehavior.SuccessfulBruteForce",
+    "CredentialAccess:RDS/MaliciousIPCaller.SuccessfulLogin",
+    "CredentialAccess:RDS/TorIPCaller.SuccessfulLogin",
+];
+
 /// Finding types GuardDuty has retired and no longer generates. An event carrying one is a
 /// replay of old data or a test, never a current threat, so it is notified and not acted on,
 /// even when its prefix is allowed (e.g. `Stealth:IAMUser/LoggingConfigurationModified`).
@@ -196,6 +213,7 @@ impl Default for Policy {
             iam: RoutePolicy::with_prefixes(DEFAULT_IAM_PREFIXES),
             lambda: RoutePolicy::with_prefixes(DEFAULT_LAMBDA_PREFIXES),
             s3: RoutePolicy::with_prefixes(DEFAULT_S3_PREFIXES),
+            rds: RoutePolicy::with_prefixes(DEFAULT_RDS_PREFIXES),
             act_on_sample_findings: false,
             act_on_archived_findings: false,
             include_accounts: Vec::new(),
@@ -272,6 +290,7 @@ impl Policy {
             ("iam", DEFAULT_IAM_PREFIXES),
             ("lambda", DEFAULT_LAMBDA_PREFIXES),
             ("s3", DEFAULT_S3_PREFIXES),
+            ("rds", DEFAULT_RDS_PREFIXES),
         ] {
             if let Some(section) = doc.get_mut(route).and_then(|r| r.as_object_mut()) {
                 section
@@ -342,6 +361,7 @@ impl Policy {
             ("iam", &self.iam),
             ("lambda", &self.lambda),
             ("s3", &self.s3),
+            ("rds", &self.rds),
         ] {
             for p in &r.finding_type_prefixes {
                 if p.trim().is_empty() || !p.contains(':') {

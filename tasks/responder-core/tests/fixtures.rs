@@ -110,7 +110,7 @@ impl Case {
 
 fn cases() -> Vec<Case> {
     use Disposition::{Contain, Notify, RequestApproval};
-    use Route::{Ec2, Iam, Lambda, NotifyOnly, S3};
+    use Route::{Ec2, Iam, Lambda, NotifyOnly, Rds, S3};
     use Tier::{Critical, High, Low, Medium};
     vec![
         // EC2, acted on.
@@ -200,7 +200,15 @@ fn cases() -> Vec<Case> {
             .reasons(&["EKSCluster", "Kubernetes workload"])
             .kubernetes_steps(),
         ok("ecs-notify-only.json", High, NotifyOnly, Notify).reasons(&["ECSCluster"]),
-        ok("rds-notify-only.json", High, NotifyOnly, Notify).reasons(&["RDSDBInstance"]),
+        // A login that should not have happened: the DB's groups swapped for quarantine.
+        ok("rds-notify-only.json", High, Rds, Notify)
+            .reasons(&["RDSDBInstance", "not in the rds route's allow list"]),
+        ok("rds-high-malicious-login.json", High, Rds, Contain)
+            .reasons(&["RDSDBInstance", "rds.finding_type_prefixes"])
+            .account("222222222222"),
+        ok("rds-aurora-high-brute-force.json", High, Rds, Contain)
+            .reasons(&["RDSDBInstance", "rds.finding_type_prefixes"])
+            .account("222222222222"),
         // A Lambda function: reserved concurrency 0, by tier like an instance.
         ok("lambda-high-c2.json", High, Lambda, Contain)
             .reasons(&["Lambda", "lambda.finding_type_prefixes"]),
@@ -213,6 +221,7 @@ fn cases() -> Vec<Case> {
         err("malformed-missing-resource.json", names::FINDING_INVALID),
         err("malformed-lambda-function-name.json", names::FINDING_INVALID),
         err("malformed-s3-bucket-name.json", names::FINDING_INVALID),
+        err("malformed-rds-identifier.json", names::FINDING_INVALID),
         err(
             "malformed-severity-out-of-range.json",
             names::FINDING_INVALID,

@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use responder_aws::consistency::{self, not_visible};
-use responder_core::{ActionRecord, Outcome, TaskError};
+use responder_core::{ActionRecord, Outcome, TaskError, TaskReport};
 use serde_json::{json, Value};
 
 use super::{change, Run};
@@ -152,7 +152,7 @@ async fn session_manager(
 
 /// The rules a group of a role must hold. Only the quarantine group loses rules it should not
 /// have: extra rules in the allow-all group allow nothing more.
-fn wanted_rules(role: GroupRole, run: &Run<'_>, sm: &SessionManager) -> Vec<GroupRule> {
+fn wanted_rules(role: GroupRole, cfg: &IsolateConfig, sm: &SessionManager) -> Vec<GroupRule> {
     match role {
         GroupRole::Quarantine => {
             let mut rules: Vec<GroupRule> = Vec::new();
@@ -160,8 +160,7 @@ fn wanted_rules(role: GroupRole, run: &Run<'_>, sm: &SessionManager) -> Vec<Grou
                 rules.extend(peers.iter().cloned().map(GroupRule::https_egress));
             }
             rules.extend(
-                run.cfg
-                    .egress_cidrs
+                cfg.egress_cidrs
                     .iter()
                     .map(|c| GroupRule::https_egress(GroupRule::cidr_peer(c))),
             );
@@ -184,23 +183,27 @@ fn wanted_rules(role: GroupRole, run: &Run<'_>, sm: &SessionManager) -> Vec<Grou
 /// `found` is the group as `find_group` read it moments ago (read beside the other lookups,
 /// so the calls before the move run at once rather than one after another).
 async fn ensure_group(
-    run: &mut Run<'_>,
-    vpc_id: &str,
+    at: GroupsAt<'_>,
+    report: &mut TaskReport,
     role: GroupRole,
     found: Option<SecurityGroup>,
     wanted: Vec<GroupRule>,
 ) -> Result<Option<String>, TaskError> {
-    let dry = run.dry();
+    let GroupsAt {
+        ec2,
+        cfg,
+        vpc_id,
+        dry_run: dry,
+    } = at;
     let action = match role {
         GroupRole::Quarantine => "ensure-quarantine-group",
         GroupRole::Untrack => "ensure-untrack-group",
     };
-    let ec2 = run.ec2;
     let (group, created) = match found {
         Some(g) => (g, false),
         None => {
             let Some(id) = ec2.create_group(vpc_id, role, dry).await? else {
-                run.report.push(
+                report.push(
                     ActionRecord::new(
                         action,
                         vpc_id,
@@ -246,7 +249,7 @@ async fn ensure_group(
         .collect();
     let changes_rules = !to_revoke.is_empty() || !to_add.is_empty();
     if changes_rules && !dry {
-        let backoff = run.cfg.backoff;
+        let backoff = cfg.backoff;
         // A group this run created, or one another run created moments ago and this run just
         // found by name, may answer InvalidGroup.NotFound for a few seconds: EC2's reads and
         // writes converge separately. A group that really is gone fails after the bound.
@@ -294,7 +297,7 @@ async fn ensure_group(
     } else {
         group.rules.iter().chain(to_add.iter()).cloned().collect()
     };
-    run.report.push(
+    report.push(
         ActionRecord::new(action, vpc_id, outcome, detail).with_states(
             json!({ "groupId": group.id, "rules": before_rules }),
             json!({ "groupId": group.id, "rules": after_rules }),
@@ -368,9 +371,21 @@ pub(super) async fn prepare(
             None => look_up(run.ec2, run.cfg, &vpc).await?,
         };
         let (sm, found_quarantine, found_untrack) = (lookup.sm, lookup.quarantine, lookup.untrack);
-        let wanted = wanted_rules(GroupRole::Quarantine, run, &sm);
-        let quarantine =
-            ensure_group(run, &vpc, GroupRole::Quarantine, found_quarantine, wanted).await?;
+        let wanted = wanted_rules(GroupRole::Quarantine, run.cfg, &sm);
+        let at = GroupsAt {
+            ec2: run.ec2,
+            cfg: run.cfg,
+            vpc_id: &vpc,
+            dry_run: run.dry(),
+        };
+        let quarantine = ensure_group(
+            at,
+            &mut run.report,
+            GroupRole::Quarantine,
+            found_quarantine,
+            wanted,
+        )
+        .await?;
         let pending = interfaces.iter().any(|i| {
             i.vpc_id == vpc
                 && quarantine
@@ -379,8 +394,15 @@ pub(super) async fn prepare(
         });
         let mut untrack = None;
         if run.cfg.cut_tracked_connections && pending {
-            let wanted = wanted_rules(GroupRole::Untrack, run, &sm);
-            untrack = ensure_group(run, &vpc, GroupRole::Untrack, found_untrack, wanted).await?;
+            let wanted = wanted_rules(GroupRole::Untrack, run.cfg, &sm);
+            untrack = ensure_group(
+                at,
+                &mut run.report,
+                GroupRole::Untrack,
+                found_untrack,
+                wanted,
+            )
+            .await?;
         }
         plans.insert(
             vpc,
@@ -392,6 +414,41 @@ pub(super) async fn prepare(
         );
     }
     Ok(plans)
+}
+
+/// Where the groups of a VPC are made, and how.
+#[derive(Clone, Copy)]
+struct GroupsAt<'a> {
+    ec2: &'a dyn Ec2Isolation,
+    cfg: &'a IsolateConfig,
+    vpc_id: &'a str,
+    dry_run: bool,
+}
+
+/// The quarantine group of a VPC, found or created and its rules brought to the wanted set,
+/// for a resource other than an instance whose groups are set by its own service (an RDS DB
+/// instance or cluster): the same group and rules instances are moved to. Records the step in
+/// `report`. Returns its id (`None` in a dry run when it does not exist yet) and what Session
+/// Manager's egress through it is.
+pub async fn quarantine_group(
+    ec2: &dyn Ec2Isolation,
+    cfg: &IsolateConfig,
+    vpc_id: &str,
+    dry_run: bool,
+    report: &mut TaskReport,
+) -> Result<Option<String>, TaskError> {
+    let (sm, found) = tokio::join!(
+        session_manager(ec2, vpc_id),
+        ec2.find_group(vpc_id, GroupRole::Quarantine)
+    );
+    let wanted = wanted_rules(GroupRole::Quarantine, cfg, &sm?);
+    let at = GroupsAt {
+        ec2,
+        cfg,
+        vpc_id,
+        dry_run,
+    };
+    ensure_group(at, report, GroupRole::Quarantine, found?, wanted).await
 }
 
 /// The id of the untrack group of a VPC, if it exists: for [`super::Mode::Secure`].

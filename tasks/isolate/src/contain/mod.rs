@@ -44,7 +44,7 @@ use crate::config::IsolateConfig;
 use crate::model::{Instance, Interface};
 use crate::record::{ArnScope, OriginalAttributes};
 
-pub use groups::VpcPlan;
+pub use groups::{quarantine_group, VpcPlan};
 
 /// The task's name in reports.
 pub const TASK: &str = "isolate";

@@ -55,6 +55,7 @@ pub(super) fn route(finding: &Finding, reasons: &mut Vec<String>) -> (Route, Opt
             return (Route::NotifyOnly, None);
         }
         Resource::Bucket(_) => Route::S3,
+        Resource::Database(_) => Route::Rds,
         Resource::Other { .. } => {
             reasons.push(format!(
                 "resource type {resource_type:?} from the finding ({}) has no automatic containment; notify only",
@@ -215,6 +216,7 @@ pub(super) fn route_name(route: Route) -> &'static str {
         Route::Iam => "iam",
         Route::Lambda => "lambda",
         Route::S3 => "s3",
+        Route::Rds => "rds",
         Route::NotifyOnly => "notify-only",
     }
 }

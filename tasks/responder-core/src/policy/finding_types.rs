@@ -78,6 +78,9 @@ mod tests {
                 "name": "orders-exports", "arn": "arn:aws:s3:::orders-exports"}],
                 "accessKeyDetails": {"accessKeyId": "AKIAEXAMPLEEXAMPLE01", "userType": "IAMUser",
                     "userName": "build-bot", "principalId": "AIDAEXAMPLEBUILDBOT1"}}),
+            "RDSDBInstance" => json!({"resourceType": "RDSDBInstance", "rdsDbInstanceDetails": {
+                "dbInstanceIdentifier": "orders-db", "engine": "postgres",
+                "dbInstanceArn": "arn:aws:rds:eu-west-1:111111111111:db:orders-db"}}),
             other => json!({"resourceType": other}),
         };
         let mut service = json!({"count": 1, "archived": false});
@@ -108,6 +111,7 @@ mod tests {
                     "Instance" => Route::Ec2,
                     "Lambda" => Route::Lambda,
                     "S3Bucket" => Route::S3,
+                    "RDSDBInstance" => Route::Rds,
                     "AccessKey" => Route::Iam,
                     _ => Route::NotifyOnly,
                 };
@@ -118,6 +122,7 @@ mod tests {
                     Route::Iam => policy.iam.allows(row.finding_type),
                     Route::Lambda => policy.lambda.allows(row.finding_type),
                     Route::S3 => policy.s3.allows(row.finding_type),
+                    Route::Rds => policy.rds.allows(row.finding_type),
                     Route::NotifyOnly => false,
                 } || (row.handling == Handling::ByRole && route == Route::Ec2);
                 let cases: Vec<(Option<&str>, bool)> = match (row.handling, containable) {

@@ -1,0 +1,296 @@
+//! The RDS adapter of [`Databases`], the invocation's input, and the handler.
+
+use async_trait::async_trait;
+use aws_sdk_rds::types::Tag;
+use aws_sdk_rds::Client;
+use isolate::aws::Ec2Adapter;
+use isolate::IsolateConfig;
+use responder_aws::errors::error_code;
+use responder_aws::rds::DatabaseState;
+use responder_aws::{classify_sdk_error, SessionProvider};
+use responder_core::document::RollbackTarget;
+use responder_core::finding::is_db_identifier;
+use responder_core::{TaskError, TaskInput, TaskReport};
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::{contain, restore, Databases, Holder, Target, TASK};
+
+/// The IAM actions of every API call this task makes: RDS for the database, EC2 for the
+/// VPC's quarantine group (found or made, its rules put right, Session Manager's endpoints
+/// read for its egress).
+pub const IAM_ACTIONS: &[&str] = &[
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:CreateSecurityGroup",
+    "ec2:CreateTags",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:RevokeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress",
+    "rds:AddTagsToResource",
+    "rds:CreateDBClusterSnapshot",
+    "rds:CreateDBSnapshot",
+    "rds:DescribeDBClusters",
+    "rds:DescribeDBInstances",
+    "rds:ModifyDBCluster",
+    "rds:ModifyDBInstance",
+    "rds:RemoveTagsFromResource",
+    "sts:AssumeRole",
+];
+
+/// What one invocation is asked to do, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The partition.
+    pub partition: String,
+    /// The account (12 digits).
+    pub account_id: String,
+    /// The region.
+    pub region: String,
+    /// The DB instance, the finding and the dry run.
+    pub target: Target,
+    /// Containment, or its rollback.
+    pub restore: bool,
+    /// Execution start (RFC 3339), for the time to contain.
+    pub execution_start_time: Option<String>,
+    /// The finding type, for the metrics (`rollback` for a rollback).
+    pub finding_type: String,
+}
+
+impl Request {
+    /// Reads a task input document about an RDS finding (containment), or
+    /// `{ mode: "restore", request: { accountId, region, partition?, dbInstanceIdentifier,
+    /// dryRun? } }` (rollback), or `mode: "restore"` with a task input document.
+    pub fn from_value(v: Value) -> Result<Self, TaskError> {
+        let restore = v.get("mode").and_then(Value::as_str) == Some("restore");
+        let body = if restore {
+            v.get("request").cloned().unwrap_or(Value::Null)
+        } else {
+            v
+        };
+        if body.get("finding").is_some() {
+            let input = TaskInput::from_value(body)?;
+            let f = &input.finding;
+            let db = f.database().ok_or_else(|| {
+                TaskError::input(format!(
+                    "finding {} is about a {} resource, not an RDS DB instance",
+                    f.id,
+                    f.resource.resource_type()
+                ))
+            })?;
+            return Ok(Request {
+                partition: f.partition.clone(),
+                account_id: f.account_id.clone(),
+                region: f.region.clone(),
+                target: Target {
+                    identifier: db.db_instance_identifier.clone(),
+                    finding_id: f.id.clone(),
+                    idempotency_key: f.idempotency_key(),
+                    dry_run: input.decision.dry_run,
+                },
+                restore,
+                execution_start_time: input.execution_start_time.clone(),
+                finding_type: if restore {
+                    "rollback".into()
+                } else {
+                    f.finding_type.clone()
+                },
+            });
+        }
+        if !restore {
+            return Err(TaskError::input(
+                "contain-database input is not a responder document",
+            ));
+        }
+        let r = RollbackTarget::from_value(
+            &body,
+            "dbInstanceIdentifier",
+            "an RDS DB instance identifier",
+            is_db_identifier,
+        )?;
+        Ok(Request {
+            partition: r.partition.clone(),
+            account_id: r.account_id,
+            region: r.region,
+            target: Target {
+                identifier: r.name.to_ascii_lowercase(),
+                finding_id: String::new(),
+                idempotency_key: String::new(),
+                dry_run: r.dry_run,
+            },
+            restore: true,
+            execution_start_time: None,
+            finding_type: "rollback".into(),
+        })
+    }
+}
+
+/// One invocation: reads the request, acts in its account and region through the remediation
+/// role, and returns the report.
+pub async fn handle(
+    event: Value,
+    sessions: &SessionProvider,
+    cfg: &IsolateConfig,
+) -> Result<TaskReport, TaskError> {
+    let req = Request::from_value(event)?;
+    let span = tracing::info_span!(
+        "task",
+        task = TASK,
+        database = %req.target.identifier,
+        account = %req.account_id,
+        restore = req.restore,
+    );
+    async {
+        let conf = sessions
+            .config_for(&req.partition, &req.account_id, &req.region)
+            .await?;
+        let rds = RdsDatabases::new(Client::new(&conf));
+        let ec2 = Ec2Adapter::from_conf(&conf);
+        let report = if req.restore {
+            restore(&req.target.identifier, req.target.dry_run, &rds, &ec2).await?
+        } else {
+            contain(&req.target, cfg, &rds, &ec2).await?
+        };
+        tracing::info!(
+            changed = report.changed(),
+            dry_run = report.dry_run,
+            "{} done",
+            if req.restore {
+                "restore"
+            } else {
+                "containment"
+            }
+        );
+        responder_core::emf::actions(&report, &req.finding_type);
+        if !req.restore {
+            responder_core::emf::contained(&report, "rds", req.execution_start_time.as_deref());
+        }
+        Ok(report)
+    }
+    .instrument(span)
+    .await
+}
+
+/// [`Databases`] over the RDS API.
+#[derive(Debug, Clone)]
+pub struct RdsDatabases {
+    client: Client,
+}
+
+impl RdsDatabases {
+    /// An adapter over a client already in the right account and region.
+    pub fn new(client: Client) -> Self {
+        RdsDatabases { client }
+    }
+}
+
+fn rds_tags(tags: &[(String, String)]) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+#[async_trait]
+impl Databases for RdsDatabases {
+    async fn database(&self, identifier: &str) -> Result<Option<DatabaseState>, TaskError> {
+        responder_aws::rds::database(&self.client, identifier).await
+    }
+
+    async fn set_instance_groups(
+        &self,
+        identifier: &str,
+        groups: &[String],
+    ) -> Result<(), TaskError> {
+        self.client
+            .modify_db_instance()
+            .db_instance_identifier(identifier)
+            .set_vpc_security_group_ids(Some(groups.to_vec()))
+            .apply_immediately(true)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("rds:ModifyDBInstance", &e))
+    }
+
+    async fn set_cluster_groups(
+        &self,
+        identifier: &str,
+        groups: &[String],
+    ) -> Result<(), TaskError> {
+        self.client
+            .modify_db_cluster()
+            .db_cluster_identifier(identifier)
+            .set_vpc_security_group_ids(Some(groups.to_vec()))
+            .apply_immediately(true)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("rds:ModifyDBCluster", &e))
+    }
+
+    async fn tag(&self, arn: &str, tags: &[(String, String)]) -> Result<(), TaskError> {
+        self.client
+            .add_tags_to_resource()
+            .resource_name(arn)
+            .set_tags(Some(rds_tags(tags)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("rds:AddTagsToResource", &e))
+    }
+
+    async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), TaskError> {
+        self.client
+            .remove_tags_from_resource()
+            .resource_name(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("rds:RemoveTagsFromResource", &e))
+    }
+
+    async fn snapshot(
+        &self,
+        of: &Holder,
+        snapshot_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<bool, TaskError> {
+        let tags = Some(rds_tags(tags));
+        match of {
+            Holder::Instance { identifier, .. } => match self
+                .client
+                .create_db_snapshot()
+                .db_instance_identifier(identifier)
+                .db_snapshot_identifier(snapshot_id)
+                .set_tags(tags)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(e) if error_code(&e) == Some("DBSnapshotAlreadyExists") => Ok(false),
+                Err(e) => Err(classify_sdk_error("rds:CreateDBSnapshot", &e)),
+            },
+            Holder::Cluster { identifier, .. } => match self
+                .client
+                .create_db_cluster_snapshot()
+                .db_cluster_identifier(identifier)
+                .db_cluster_snapshot_identifier(snapshot_id)
+                .set_tags(tags)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(e) if error_code(&e) == Some("DBClusterSnapshotAlreadyExistsFault") => {
+                    Ok(false)
+                }
+                Err(e) => Err(classify_sdk_error("rds:CreateDBClusterSnapshot", &e)),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
