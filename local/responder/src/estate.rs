@@ -7,7 +7,8 @@
 //! subnet sharing the default network ACL and an endpoints subnet with its own ACL and the
 //! Session Manager endpoints; an IAM user with an access key, an exempt user, a role; an SNS
 //! topic with an SQS subscriber the demo reads; the claims table.
-//! In the member account: one instance.
+//! In the member account: one instance, a Lambda function, a public bucket, a standalone RDS
+//! instance and an Aurora cluster.
 
 use anyhow::{Context, Result};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -63,6 +64,20 @@ pub struct SeededInterface {
     pub group_ids: Vec<String>,
 }
 
+/// A seeded RDS DB instance.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeededDatabase {
+    /// The DB instance identifier.
+    pub identifier: String,
+    /// Its Aurora cluster, if any.
+    pub cluster: Option<String>,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// The security groups in force at seed time (the cluster's for an Aurora member).
+    pub group_ids: Vec<String>,
+}
+
 /// What was seeded, with the ids the emulator assigned.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -102,6 +117,12 @@ pub struct Estate {
     /// An S3 bucket in the member account opened to the public: a policy granting everyone
     /// reads, a tag, and no Block Public Access configuration of its own.
     pub bucket_name: String,
+    /// A standalone PostgreSQL DB instance in the member account's VPC, in two security groups
+    /// of its own.
+    pub database: SeededDatabase,
+    /// An Aurora PostgreSQL cluster with one instance in the member account's VPC: its groups
+    /// are the cluster's.
+    pub aurora: SeededDatabase,
     /// The notification topic.
     pub topic_arn: String,
     /// The queue subscribed to the topic: the analysts' inbox.
@@ -730,6 +751,7 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
     let member = instance(&member_ec2, MEMBER_ACCOUNT, "member-app-1", &net_m, &[]).await?;
     let function_name = function(&member_cfg, "thumbnailer").await?;
     let bucket_name = public_bucket(&member_cfg, &region, "orders-exports").await?;
+    let (database, aurora) = databases(&member_cfg, &member_ec2, &net_m).await?;
 
     Ok(Estate {
         region,
@@ -749,6 +771,8 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
         role_name,
         function_name,
         bucket_name,
+        database,
+        aurora,
         topic_arn,
         inbox_queue_url,
         subnet_id: net_a.subnet_id.clone(),
@@ -794,6 +818,90 @@ async fn function(cfg: &SdkConfig, name: &str) -> Result<String> {
         .await
         .context("CreateFunction")?;
     Ok(name.to_string())
+}
+
+/// A standalone PostgreSQL instance `billing-db` in the app group and a second group of its
+/// own, and an Aurora PostgreSQL cluster `ledger-cluster` with one instance `ledger-db-1` in
+/// the app group: both in a DB subnet group of the member account's VPC, tagged `team`.
+async fn databases(
+    cfg: &SdkConfig,
+    ec2: &aws_sdk_ec2::Client,
+    net: &Network,
+) -> Result<(SeededDatabase, SeededDatabase)> {
+    let rds = aws_sdk_rds::Client::new(cfg);
+    let admin = ec2
+        .create_security_group()
+        .group_name("billing-admin")
+        .description("billing database administration")
+        .vpc_id(&net.vpc_id)
+        .send()
+        .await
+        .context("CreateSecurityGroup (billing-admin)")?
+        .group_id()
+        .context("no group id")?
+        .to_string();
+    rds.create_db_subnet_group()
+        .db_subnet_group_name("app-databases")
+        .db_subnet_group_description("the app VPC's databases")
+        .subnet_ids(&net.subnet_id)
+        .send()
+        .await
+        .context("CreateDBSubnetGroup")?;
+    let tag = |v: &str| {
+        aws_sdk_rds::types::Tag::builder()
+            .key("team")
+            .value(v)
+            .build()
+    };
+    let standalone = vec![net.group_id.clone(), admin];
+    rds.create_db_instance()
+        .db_instance_identifier("billing-db")
+        .db_instance_class("db.t4g.micro")
+        .engine("postgres")
+        .allocated_storage(20)
+        .master_username("billing_admin")
+        .master_user_password("local-emulator-only")
+        .db_subnet_group_name("app-databases")
+        .set_vpc_security_group_ids(Some(standalone.clone()))
+        .tags(tag("billing"))
+        .send()
+        .await
+        .context("CreateDBInstance (billing-db)")?;
+    rds.create_db_cluster()
+        .db_cluster_identifier("ledger-cluster")
+        .engine("aurora-postgresql")
+        .master_username("ledger_admin")
+        .master_user_password("local-emulator-only")
+        .db_subnet_group_name("app-databases")
+        .vpc_security_group_ids(&net.group_id)
+        .tags(tag("ledger"))
+        .send()
+        .await
+        .context("CreateDBCluster (ledger-cluster)")?;
+    rds.create_db_instance()
+        .db_instance_identifier("ledger-db-1")
+        .db_cluster_identifier("ledger-cluster")
+        .db_instance_class("db.r6g.large")
+        .engine("aurora-postgresql")
+        .db_subnet_group_name("app-databases")
+        .tags(tag("ledger"))
+        .send()
+        .await
+        .context("CreateDBInstance (ledger-db-1)")?;
+    Ok((
+        SeededDatabase {
+            identifier: "billing-db".into(),
+            cluster: None,
+            vpc_id: net.vpc_id.clone(),
+            group_ids: standalone,
+        },
+        SeededDatabase {
+            identifier: "ledger-db-1".into(),
+            cluster: Some("ledger-cluster".into()),
+            vpc_id: net.vpc_id.clone(),
+            group_ids: vec![net.group_id.clone()],
+        },
+    ))
 }
 
 /// A bucket opened to the public as a mistake or an attacker leaves it: a policy granting

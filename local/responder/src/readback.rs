@@ -356,6 +356,119 @@ pub async fn bucket(cfg: &SdkConfig, name: &str) -> Result<BucketState> {
     })
 }
 
+/// An RDS DB instance as RDS shows it now.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseState {
+    /// The groups in force: the cluster's for an Aurora member, else the instance's own.
+    pub group_ids: Vec<String>,
+    /// Their names, read from EC2.
+    pub group_names: Vec<String>,
+    /// The tags of what holds the groups (the cluster, or the instance).
+    pub holder_tags: BTreeMap<String, String>,
+    /// The instance's tags.
+    pub tags: BTreeMap<String, String>,
+    /// The manual snapshots of the instance (or its cluster), by identifier (automated ones,
+    /// named `rds:...`, left out).
+    pub snapshots: Vec<String>,
+}
+
+/// Reads a DB instance, its cluster's groups and tags when it has one, and its snapshots.
+pub async fn database(cfg: &SdkConfig, identifier: &str) -> Result<DatabaseState> {
+    let rds = aws_sdk_rds::Client::new(cfg);
+    let out = rds
+        .describe_db_instances()
+        .db_instance_identifier(identifier)
+        .send()
+        .await
+        .context("DescribeDBInstances")?;
+    let db = out
+        .db_instances()
+        .first()
+        .with_context(|| format!("no DB instance {identifier}"))?;
+    let tags_of = |list: &[aws_sdk_rds::types::Tag]| -> BTreeMap<String, String> {
+        list.iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+            .collect()
+    };
+    let groups_of = |list: &[aws_sdk_rds::types::VpcSecurityGroupMembership]| -> Vec<String> {
+        list.iter()
+            .filter(|g| g.status() != Some("removing"))
+            .filter_map(|g| g.vpc_security_group_id().map(str::to_string))
+            .collect()
+    };
+    let tags = tags_of(db.tag_list());
+    let mut state = match db.db_cluster_identifier() {
+        Some(cluster) => {
+            let out = rds
+                .describe_db_clusters()
+                .db_cluster_identifier(cluster)
+                .send()
+                .await
+                .context("DescribeDBClusters")?;
+            let c = out.db_clusters().first().context("no cluster")?;
+            let snapshots = rds
+                .describe_db_cluster_snapshots()
+                .db_cluster_identifier(cluster)
+                .send()
+                .await
+                .context("DescribeDBClusterSnapshots")?
+                .db_cluster_snapshots()
+                .iter()
+                .filter_map(|s| s.db_cluster_snapshot_identifier().map(str::to_string))
+                .filter(|s| !s.starts_with("rds:"))
+                .collect();
+            DatabaseState {
+                group_ids: groups_of(c.vpc_security_groups()),
+                group_names: Vec::new(),
+                holder_tags: tags_of(c.tag_list()),
+                tags,
+                snapshots,
+            }
+        }
+        None => {
+            let snapshots = rds
+                .describe_db_snapshots()
+                .db_instance_identifier(identifier)
+                .send()
+                .await
+                .context("DescribeDBSnapshots")?
+                .db_snapshots()
+                .iter()
+                .filter_map(|s| s.db_snapshot_identifier().map(str::to_string))
+                .filter(|s| !s.starts_with("rds:"))
+                .collect();
+            DatabaseState {
+                group_ids: groups_of(db.vpc_security_groups()),
+                group_names: Vec::new(),
+                holder_tags: tags.clone(),
+                tags,
+                snapshots,
+            }
+        }
+    };
+    let groups = aws_sdk_ec2::Client::new(cfg)
+        .describe_security_groups()
+        .set_group_ids(Some(state.group_ids.clone()))
+        .send()
+        .await
+        .context("DescribeSecurityGroups")?;
+    state.group_names = state
+        .group_ids
+        .iter()
+        .map(|id| {
+            groups
+                .security_groups()
+                .iter()
+                .find(|g| g.group_id() == Some(id.as_str()))
+                .and_then(|g| g.group_name())
+                .unwrap_or("?")
+                .to_string()
+        })
+        .collect();
+    Ok(state)
+}
+
 /// Reads a user.
 pub async fn user(cfg: &SdkConfig, user_name: &str) -> Result<UserState> {
     let iam = aws_sdk_iam::Client::new(cfg);

@@ -181,6 +181,35 @@ pub fn for_bucket(
     event
 }
 
+/// An RDS finding retargeted at `identifier` (and its cluster, for an Aurora member).
+pub fn for_database(
+    event: Value,
+    finding_id: &str,
+    account: &str,
+    region: &str,
+    identifier: &str,
+    cluster: Option<&str>,
+) -> Value {
+    let mut event = retarget(event, finding_id, account, region);
+    let details = "/detail/resource/rdsDbInstanceDetails";
+    set(
+        &mut event,
+        &format!("{details}/dbInstanceIdentifier"),
+        json!(identifier),
+    );
+    set(
+        &mut event,
+        &format!("{details}/dbInstanceArn"),
+        json!(format!("arn:aws:rds:{region}:{account}:db:{identifier}")),
+    );
+    set(
+        &mut event,
+        &format!("{details}/dbClusterIdentifier"),
+        json!(cluster),
+    );
+    event
+}
+
 /// The approve and reject links of an approval request message.
 pub fn approval_links(body: &str) -> Option<(String, String)> {
     let lines: Vec<&str> = body.lines().map(str::trim).collect();
