@@ -226,6 +226,18 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
             ),
         ),
         (
+            "HIGH: a database in the member account logged in to from a threat-listed address",
+            "demo-database",
+            scenario::for_database(
+                scenario::load(&dir, "rds-high-malicious-login.json")?,
+                "demo0014database",
+                &e.member_account,
+                &region,
+                &e.database.identifier,
+                None,
+            ),
+        ),
+        (
             "root credentials: never changed automatically",
             "demo-root",
             scenario::retarget(
@@ -383,6 +395,28 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
                 .tags
                 .contains_key(responder_core::markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK),
         "restore gives the orders-exports bucket back exactly what it had: no Block Public Access configuration of its own",
+    );
+
+    header("False positive: roll back the billing-db database with restore-instance");
+    let isolated = readback::database(&h.member, &e.database.identifier).await?;
+    checks.check(
+        isolated.group_names == [responder_core::markers::QUARANTINE_GROUP_NAME]
+            && isolated.snapshots.len() == 1,
+        "the billing-db database is isolated: only its VPC's quarantine group, a snapshot kept as evidence",
+    );
+    let restore_db = serde_json::json!({
+        "accountId": e.member_account, "region": region,
+        "dbInstanceIdentifier": e.database.identifier,
+        "reason": "false positive confirmed by the analyst", "requestedBy": "analyst@example.com"
+    });
+    print_restore(h.restore("demo-restore-billing-db", &restore_db).await?);
+    let reopened_db = readback::database(&h.member, &e.database.identifier).await?;
+    checks.check(
+        reopened_db.group_ids == e.database.group_ids
+            && !reopened_db
+                .tags
+                .contains_key(responder_core::markers::TAG_ORIGINAL_GROUPS),
+        "restore gives billing-db back exactly its two security groups; the snapshot stays",
     );
 
     // What the emulator holds now.
@@ -601,6 +635,7 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
         ("HIGH: bastion-multi's instance credentials", "contained"),
         ("HIGH: a Lambda function", "contained"),
         ("HIGH: an S3 bucket", "contained"),
+        ("HIGH: a database", "contained"),
         ("root credentials", "recorded"),
         ("a Security Hub copy", "rejected-event"),
     ];

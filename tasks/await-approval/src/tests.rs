@@ -188,6 +188,30 @@ fn the_plan_follows_the_route_and_the_dry_run() {
     assert_eq!(m.attributes[2].value, "iam");
 }
 
+/// An Aurora member's approval says the whole cluster is cut, and what stays open.
+#[test]
+fn the_database_plan_names_the_cluster_when_the_groups_are_its() {
+    let mut e = event();
+    e["finding"]["resource"] = json!({
+        "kind": "database", "dbInstanceIdentifier": "ledger-db-1",
+        "dbClusterIdentifier": "ledger-cluster", "engine": "aurora-postgresql"
+    });
+    e["decision"]["route"] = json!("rds");
+    let input = ApprovalInput::from_value(e).expect("input");
+    let m = build_message(&input.document, "https://a", "https://b", now(), now());
+    assert!(
+        m.body.contains(
+            "isolate Aurora DB cluster ledger-cluster of DB instance ledger-db-1: replace the cluster's VPC security groups"
+        ),
+        "{}",
+        m.body
+    );
+    assert!(m.body.contains("every instance of the cluster is cut"));
+    assert!(m.body.contains("take a snapshot of it as evidence"));
+    assert!(m.body.contains("security groups do not cut them"));
+    assert_eq!(m.attributes[2].value, "rds");
+}
+
 #[test]
 fn bad_inputs_are_named_errors() {
     type Mutation = Box<dyn Fn(&mut Value)>;

@@ -726,6 +726,61 @@ async fn a_denied_caller_is_named_with_what_the_deny_does_not_cover() {
     assert!(steps[2].contains(r#""bucketName":"orders-exports""#));
 }
 
+/// An isolated Aurora member: the steps say the whole cluster is cut, that open sessions are
+/// not, name the database user escaped (it is whatever the login used), and the rollback names
+/// the instance; a rollback request naming it is summarised as one.
+#[tokio::test]
+async fn an_isolated_database_says_what_is_cut_and_what_is_not() {
+    let doc = document(
+        &event(
+            json!({"resourceType": "RDSDBInstance", "rdsDbInstanceDetails": {
+                "dbInstanceIdentifier": "ledger-db-1", "dbClusterIdentifier": "ledger-cluster",
+                "engine": "aurora-postgresql",
+                "dbInstanceArn": "arn:aws:rds:eu-west-1:222222222222:db:ledger-db-1"},
+                "rdsDbUserDetails": {"user": "ledger_admin\"; DROP"}}),
+            8.0,
+            "CredentialAccess:RDS/AnomalousBehavior.SuccessfulBruteForce",
+        ),
+        "contained",
+        json!({"containDatabase": {"task": "contain-database", "dryRun": false, "actions": [
+            {"action": "set-security-groups", "target": "ledger-cluster", "outcome": "changed",
+             "detail": "isolated"}],
+            "evidence": {"cluster": "ledger-cluster", "originalGroups": ["sg-ledger"]}}}),
+    );
+    let (out, p) = send(&doc).await;
+    assert_eq!(
+        out.subject,
+        "[HIGH] contained ledger-db-1 in 222222222222: CredentialAccess:RDS/AnomalousBehavior.SuccessfulB..."
+    );
+    let (_, body, _) = p.one();
+    let steps = next_steps(&body);
+    assert!(
+        steps[0].starts_with(
+            "DB cluster ledger-cluster in 222222222222 (eu-west-1) is isolated, ledger-db-1 and every other instance of it"
+        ),
+        "{steps:?}"
+    );
+    assert!(
+        steps[1].contains(r#"end the sessions of "ledger_admin\"; DROP""#),
+        "{steps:?}"
+    );
+    assert!(steps[2].contains(
+        r#"{"accountId":"222222222222","region":"eu-west-1","dbInstanceIdentifier":"ledger-db-1"}"#
+    ));
+
+    let rollback = json!({
+        "outcome": "restored",
+        "request": {"accountId": "222222222222", "region": "eu-west-1", "dbInstanceIdentifier": "ledger-db-1"},
+        "execution": "arn:aws:states:eu-west-1:111111111111:execution:restore-instance:r3",
+        "results": {"restore": {"task": "restore", "dryRun": false, "actions": [], "evidence": {}}}
+    });
+    let (out, _) = send(&rollback).await;
+    assert_eq!(
+        out.subject,
+        "[ROLLBACK] restored ledger-db-1 in 222222222222"
+    );
+}
+
 /// The next steps of a published message, as text.
 fn next_steps(body: &Value) -> Vec<&str> {
     body["nextSteps"]
