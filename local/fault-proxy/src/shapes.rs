@@ -152,6 +152,7 @@ fn query_namespace(service: &str) -> Option<&'static str> {
         "sns" => "http://sns.amazonaws.com/doc/2010-03-31/",
         "autoscaling" => "http://autoscaling.amazonaws.com/doc/2011-01-01/",
         "elasticloadbalancing" => "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/",
+        "rds" => "http://rds.amazonaws.com/doc/2014-10-31/",
         _ => return None,
     })
 }

@@ -258,3 +258,79 @@ async fn a_throttled_bucket_containment_is_retried_and_holds() -> Result<()> {
     })
     .await
 }
+
+/// RDS's throttling on the swap of a database's groups, and a snapshot refused while the
+/// instance is still `modifying` after the swap (`InvalidDBInstanceState`): the state machine's
+/// retries absorb the first, the task's own bounded retries the second, and the database ends
+/// isolated with its true originals recorded and the evidence snapshot taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_database_containment_is_retried_and_its_snapshot_waits_for_the_instance(
+) -> Result<()> {
+    let opts = faults(
+        r#"
+        name = "rds-throttled"
+        [[rules]]
+        task = "contain-database"
+        service = "rds"
+        action = "ModifyDBInstance"
+        times = 2
+        error = "Throttling"
+        [[rules]]
+        task = "contain-database"
+        service = "rds"
+        action = "CreateDBSnapshot"
+        times = 2
+        error = "InvalidDBInstanceState"
+        "#,
+    );
+    with_harness(opts, |h| async move {
+        let e = &h.estate;
+        let db = &e.database;
+        let event = responder::scenario::for_database(
+            fixture("rds-high-malicious-login.json")?,
+            "e2e0612database",
+            &e.member_account,
+            &e.region,
+            &db.identifier,
+            None,
+        );
+        let s = h.run("rds-throttled", &event).await?;
+        assert_eq!(
+            (s.status.as_str(), s.outcome.as_str()),
+            ("SUCCEEDED", "contained"),
+            "{s:#?}"
+        );
+        let after = readback::database(&h.member, &db.identifier).await?;
+        assert_eq!(
+            after.group_names,
+            [markers::QUARANTINE_GROUP_NAME],
+            "{after:?}"
+        );
+        assert_eq!(
+            after
+                .tags
+                .get(markers::TAG_ORIGINAL_GROUPS)
+                .map(String::as_str),
+            Some(db.group_ids.join(" ").as_str())
+        );
+        assert_eq!(after.snapshots.len(), 1, "{after:?}");
+        let report = h.faults.as_ref().context("faults")?.report();
+        let row = |action: &str| {
+            report
+                .lines()
+                .find(|l| l.starts_with("contain-database") && l.contains(action))
+                .map(str::to_string)
+                .with_context(|| format!("no {action} row: {report}"))
+        };
+        assert!(
+            row("ModifyDBInstance")?.contains("Throttling=2"),
+            "{report}"
+        );
+        assert!(
+            row("CreateDBSnapshot")?.contains("InvalidDBInstanceState=2"),
+            "{report}"
+        );
+        Ok(())
+    })
+    .await
+}
