@@ -13,6 +13,7 @@ use crate::finding::Finding;
 use crate::policy::Policy;
 
 mod gates;
+pub mod plan;
 
 use gates::{analyst_request, credentials_allow, route, route_allows, route_name, severity_text};
 
@@ -44,6 +45,8 @@ pub enum Route {
     S3,
     /// An RDS DB instance: its VPC security groups swapped for the quarantine group.
     Rds,
+    /// An attack sequence: one plan over the instances and credentials it names.
+    Sequence,
     /// Anything else, and an instance that is the target of the activity: notify only.
     NotifyOnly,
 }
@@ -147,6 +150,9 @@ pub struct Decision {
     /// verdict and its numbers, for the approval request and the notification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub false_positives: Option<FalsePositiveCheck>,
+    /// For an attack sequence: the plan, one item per resource to contain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<plan::Plan>,
 }
 
 impl Policy {
@@ -178,12 +184,14 @@ impl Policy {
         // approval); the reasons say who asked and how the finding was read.
         let type_mapped = analyst_request(finding, &mut reasons);
         let (route, recommended_fix) = route(finding, &mut reasons);
+        let sequence_route = self.sequence.route();
         let route_policy = match route {
             Route::Ec2 => Some(&self.ec2),
             Route::Iam => Some(&self.iam),
             Route::Lambda => Some(&self.lambda),
             Route::S3 => Some(&self.s3),
             Route::Rds => Some(&self.rds),
+            Route::Sequence => Some(&sequence_route),
             Route::NotifyOnly => None,
         };
         let mut act = route_policy.is_some() && type_mapped;
@@ -195,10 +203,17 @@ impl Policy {
             act &= caller_allows(finding, &mut reasons);
         }
         act &= self.switches_allow(finding, &mut reasons);
-        let disposition = if act {
+        let mut disposition = if act {
             self.disposition(tier, finding, &mut reasons)
         } else {
             Disposition::Notify
+        };
+        let plan = if route == Route::Sequence && disposition != Disposition::Notify {
+            let p = plan::plan(self, finding);
+            disposition = self.plan_gate(p.as_ref(), disposition, &mut reasons);
+            p.filter(|_| disposition != Disposition::Notify)
+        } else {
+            None
         };
         let (disposition, false_positives) =
             self.false_positive_gate(disposition, ledger, &mut reasons);
@@ -254,7 +269,54 @@ impl Policy {
             revoke_role,
             deny_caller,
             false_positives,
+            plan,
         }
+    }
+
+    /// An attack sequence's plan decides the rest: nothing to contain, or more than one
+    /// execution can carry, is notified; more than the blast-radius limit asks first.
+    fn plan_gate(
+        &self,
+        plan: Option<&plan::Plan>,
+        disposition: Disposition,
+        reasons: &mut Vec<String>,
+    ) -> Disposition {
+        let Some(p) = plan else {
+            reasons.push(
+                "the finding has no attack sequence (detail.service.detection.sequence); notify only".into(),
+            );
+            return Disposition::Notify;
+        };
+        let n = p.items.len();
+        if n == 0 {
+            reasons.push(format!(
+                "attack sequence {} from the finding (detail.service.detection.sequence) names no instance or credentials the pipeline can contain ({} resource(s) listed for review); notify only",
+                p.sequence,
+                p.not_contained.len()
+            ));
+            return Disposition::Notify;
+        }
+        if n > plan::MAX_PLAN_ITEMS {
+            reasons.push(format!(
+                "attack sequence {} from the finding (detail.service.detection.sequence) names {n} resources to contain, more than the {} one execution carries (built-in limit); notify only, contain them by hand",
+                p.sequence,
+                plan::MAX_PLAN_ITEMS
+            ));
+            return Disposition::Notify;
+        }
+        let max = self.sequence.max_resources;
+        if disposition == Disposition::Contain && n > max {
+            reasons.push(format!(
+                "the plan contains {n} resources, more than the blast-radius limit {max} (policy: sequence.max_resources); the whole plan needs an analyst's approval"
+            ));
+            return Disposition::RequestApproval;
+        }
+        reasons.push(format!(
+            "the plan contains {n} resource(s) of attack sequence {}, each once ({} listed for review), within the blast-radius limit {max} (policy: sequence.max_resources)",
+            p.sequence,
+            p.not_contained.len()
+        ));
+        disposition
     }
 
     /// The execution role of a Lambda function whose sessions are denied with its

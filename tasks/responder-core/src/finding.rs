@@ -16,6 +16,7 @@ mod activity;
 mod asff;
 pub mod evidence;
 pub mod kubernetes;
+pub mod sequence;
 mod sources;
 
 pub use activity::ResourceRole;
@@ -90,6 +91,10 @@ pub struct Finding {
     /// The Kubernetes workload of an EKS finding (valid names only), for the analysts' steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes: Option<KubernetesWorkload>,
+    /// The attack sequence of an Extended Threat Detection finding (`resourceType`
+    /// `AttackSequence`), with the resources it names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<sequence::AttackSequence>,
 }
 
 /// How a finding sent by a Security Hub custom action was read.
@@ -525,6 +530,9 @@ impl Finding {
             .filter(|r| r.is_object())
             .ok_or_else(|| invalid("`detail.resource` is missing"))?;
         let resource = parse_resource(resource_value)?;
+        let sequence = (resource.resource_type() == "AttackSequence")
+            .then(|| sequence::AttackSequence::parse(service))
+            .flatten();
 
         Ok(Finding {
             id,
@@ -548,6 +556,7 @@ impl Finding {
             security_hub: None,
             host_evidence: HostEvidence::parse(service),
             kubernetes: KubernetesWorkload::parse(resource_value),
+            sequence,
         })
     }
 

@@ -37,6 +37,9 @@ pub struct Policy {
     /// security groups swapped for the VPC's quarantine group, recorded for rollback; a
     /// snapshot kept as evidence).
     pub rds: RoutePolicy,
+    /// The attack-sequence route: Extended Threat Detection's findings, contained as one plan
+    /// over the instances and credentials they name.
+    pub sequence: SequencePolicy,
     /// Act on GuardDuty's generated sample findings. Default false.
     pub act_on_sample_findings: bool,
     /// Act on archived findings. Default false.
@@ -76,6 +79,47 @@ pub struct RoutePolicy {
     /// environment and send them away). Every holder of the role loses its current sessions,
     /// other functions sharing the role included, until they take new ones: default false.
     pub revoke_role_sessions: bool,
+}
+
+/// The settings of the attack-sequence route.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "snake_case")]
+pub struct SequencePolicy {
+    /// When false, attack sequences are only notified.
+    pub enabled: bool,
+    /// Sequence types acted on. Default `AttackSequence:` (every sequence type).
+    pub finding_type_prefixes: Vec<String>,
+    /// A dry run for this route only.
+    pub dry_run: bool,
+    /// The blast-radius limit: a plan that contains more resources than this asks an analyst
+    /// first, whatever the severity. Default 10.
+    pub max_resources: usize,
+    /// How many of a plan's resources are contained at once. Default 4.
+    pub max_concurrency: u32,
+}
+
+impl Default for SequencePolicy {
+    fn default() -> Self {
+        SequencePolicy {
+            enabled: true,
+            finding_type_prefixes: vec!["AttackSequence:".into()],
+            dry_run: false,
+            max_resources: 10,
+            max_concurrency: 4,
+        }
+    }
+}
+
+impl SequencePolicy {
+    /// The route settings the common gates read (enabled, types, dry run).
+    pub fn route(&self) -> RoutePolicy {
+        RoutePolicy {
+            enabled: self.enabled,
+            finding_type_prefixes: self.finding_type_prefixes.clone(),
+            dry_run: self.dry_run,
+            ..RoutePolicy::default()
+        }
+    }
 }
 
 /// A tag key and value to match.
@@ -214,6 +258,7 @@ impl Default for Policy {
             lambda: RoutePolicy::with_prefixes(DEFAULT_LAMBDA_PREFIXES),
             s3: RoutePolicy::with_prefixes(DEFAULT_S3_PREFIXES),
             rds: RoutePolicy::with_prefixes(DEFAULT_RDS_PREFIXES),
+            sequence: SequencePolicy::default(),
             act_on_sample_findings: false,
             act_on_archived_findings: false,
             include_accounts: Vec::new(),
@@ -362,6 +407,7 @@ impl Policy {
             ("lambda", &self.lambda),
             ("s3", &self.s3),
             ("rds", &self.rds),
+            ("sequence", &self.sequence.route()),
         ] {
             for p in &r.finding_type_prefixes {
                 if p.trim().is_empty() || !p.contains(':') {

@@ -36,6 +36,7 @@ pub fn instance_finding(instance_id: &str) -> Finding {
         security_hub: None,
         host_evidence: None,
         kubernetes: None,
+        sequence: None,
     }
 }
 

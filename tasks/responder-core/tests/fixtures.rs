@@ -110,7 +110,7 @@ impl Case {
 
 fn cases() -> Vec<Case> {
     use Disposition::{Contain, Notify, RequestApproval};
-    use Route::{Ec2, Iam, Lambda, NotifyOnly, Rds, S3};
+    use Route::{Ec2, Iam, Lambda, NotifyOnly, Rds, Sequence, S3};
     use Tier::{Critical, High, Low, Medium};
     vec![
         // EC2, acted on.
@@ -222,6 +222,11 @@ fn cases() -> Vec<Case> {
         err("malformed-lambda-function-name.json", names::FINDING_INVALID),
         err("malformed-s3-bucket-name.json", names::FINDING_INVALID),
         err("malformed-rds-identifier.json", names::FINDING_INVALID),
+        // An attack sequence: one plan over the instances and credentials it names.
+        ok("attack-sequence-credentials.json", Critical, Sequence, Contain).reasons(&[
+            "the plan contains 3 resource(s) of attack sequence",
+            "3 listed for review",
+        ]),
         err(
             "malformed-severity-out-of-range.json",
             names::FINDING_INVALID,

@@ -56,6 +56,7 @@ pub(super) fn route(finding: &Finding, reasons: &mut Vec<String>) -> (Route, Opt
         }
         Resource::Bucket(_) => Route::S3,
         Resource::Database(_) => Route::Rds,
+        Resource::Other { resource_type } if resource_type == "AttackSequence" => Route::Sequence,
         Resource::Other { .. } => {
             reasons.push(format!(
                 "resource type {resource_type:?} from the finding ({}) has no automatic containment; notify only",
@@ -217,6 +218,7 @@ pub(super) fn route_name(route: Route) -> &'static str {
         Route::Lambda => "lambda",
         Route::S3 => "s3",
         Route::Rds => "rds",
+        Route::Sequence => "sequence",
         Route::NotifyOnly => "notify-only",
     }
 }

@@ -178,6 +178,7 @@ fn an_analyst_request_keeps_the_rules_and_says_who_asked() {
         security_hub: Some(origin(mapped)),
         host_evidence: None,
         kubernetes: None,
+        sequence: None,
         ..ec2(severity, BACKDOOR, "111111111111")
     };
     let p = Policy::default();
@@ -824,4 +825,111 @@ fn a_known_bad_caller_is_denied_on_the_bucket_when_its_id_can_be_named() {
             d.reasons
         );
     }
+}
+
+fn sequence(severity: f64) -> Finding {
+    let text = include_str!("../../../../fixtures/events/attack-sequence-credentials.json");
+    let mut event: serde_json::Value = serde_json::from_str(text).expect("fixture");
+    event["detail"]["severity"] = serde_json::json!(severity);
+    Finding::from_event(&event).expect("parses")
+}
+
+/// An attack sequence is one plan: each instance and key it names once, decided as a finding
+/// of its own would be on that resource; what it cannot contain is listed with why.
+#[test]
+fn an_attack_sequence_is_one_plan_with_each_resource_once() {
+    let p = Policy::default();
+    let d = p.decide(&sequence(9.0));
+    assert_eq!(
+        (d.route, d.disposition),
+        (Route::Sequence, Disposition::Contain)
+    );
+    let plan = d.plan.expect("plan");
+    let targets: Vec<(Route, String)> = plan
+        .items
+        .iter()
+        .map(|i| (i.decision.route, i.finding.resource.identity()))
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            (Route::Iam, "build-bot/AKIA4EXAMPLEBUILDBOT".to_string()),
+            (Route::Ec2, "i-0a1b2c3d4e5f60701".to_string()),
+            (Route::Ec2, "i-0a1b2c3d4e5f60702".to_string()),
+        ]
+    );
+    for i in &plan.items {
+        assert_eq!(i.decision.disposition, Disposition::Contain);
+        assert_eq!(i.decision.idempotency_key, i.finding.idempotency_key());
+        assert!(i.finding.sequence.is_none());
+        assert!(i.decision.reasons[0].contains("of attack sequence 7a0c2e4f"));
+    }
+    let keys: std::collections::BTreeSet<&str> = plan
+        .items
+        .iter()
+        .map(|i| i.decision.idempotency_key.as_str())
+        .collect();
+    assert_eq!(keys.len(), 3, "one key per resource");
+    let skipped: Vec<(&str, &str)> = plan
+        .not_contained
+        .iter()
+        .map(|n| (n.resource_type.as_str(), n.why.as_str()))
+        .collect();
+    assert_eq!(skipped.len(), 3, "{skipped:?}");
+    assert!(skipped[0].1.contains("credentials the sequence names"));
+    assert!(skipped[1].1.contains("root credentials are never changed"));
+    assert!(skipped[2].1.contains("account 333333333333"));
+    assert_eq!(plan.max_concurrency, 4);
+}
+
+/// Above the blast-radius limit, and below HIGH, the whole plan waits for one approval; a plan
+/// with nothing to contain, or a sequence route turned off, only notifies.
+#[test]
+fn the_plan_asks_first_above_the_blast_radius_or_below_high() {
+    let mut p = Policy::default();
+    p.sequence.max_resources = 2;
+    let d = p.decide(&sequence(9.0));
+    assert_eq!(d.disposition, Disposition::RequestApproval);
+    assert_eq!(d.plan.as_ref().map(|p| p.items.len()), Some(3));
+    assert!(
+        d.reasons
+            .iter()
+            .any(|r| r
+                .contains("more than the blast-radius limit 2 (policy: sequence.max_resources)"))
+    );
+
+    let d = Policy::default().decide(&sequence(5.0));
+    assert_eq!(d.disposition, Disposition::RequestApproval);
+    assert!(d.plan.is_some());
+    assert_eq!(
+        Policy::default().decide(&sequence(2.0)).disposition,
+        Disposition::Notify
+    );
+
+    let mut f = sequence(9.0);
+    if let Some(s) = f.sequence.as_mut() {
+        s.resources.retain(|r| r.resource_type == "S3_BUCKET");
+    }
+    let d = Policy::default().decide(&f);
+    assert_eq!(d.disposition, Disposition::Notify);
+    assert!(d.plan.is_none());
+    assert!(d
+        .reasons
+        .iter()
+        .any(|r| r.contains("names no instance or credentials")));
+
+    let mut off = Policy::default();
+    off.sequence.enabled = false;
+    assert_eq!(off.decide(&sequence(9.0)).disposition, Disposition::Notify);
+    // A dry run of the route reaches every item.
+    let mut dry = Policy::default();
+    dry.sequence.dry_run = true;
+    let d = dry.decide(&sequence(9.0));
+    assert!(d.dry_run);
+    assert!(d
+        .plan
+        .expect("plan")
+        .items
+        .iter()
+        .all(|i| i.decision.dry_run));
 }

@@ -155,6 +155,7 @@ pub(super) fn from_custom_action(event: &Map<String, Value>) -> Result<Finding, 
         security_hub: Some(origin),
         host_evidence: None,
         kubernetes: None,
+        sequence: None,
     })
 }
 

@@ -84,6 +84,10 @@ mod tests {
             other => json!({"resourceType": other}),
         };
         let mut service = json!({"count": 1, "archived": false});
+        if resource_type == "AttackSequence" {
+            service["detection"] = json!({"sequence": {"uid": "seq-1", "signals": [{}],
+                "resources": [{"uid": "i-0123456789abcdef0", "resourceType": "EC2_INSTANCE"}]}});
+        }
         if let Some(r) = role {
             service["resourceRole"] = json!(r);
         }
@@ -112,6 +116,7 @@ mod tests {
                     "Lambda" => Route::Lambda,
                     "S3Bucket" => Route::S3,
                     "RDSDBInstance" => Route::Rds,
+                    "AttackSequence" => Route::Sequence,
                     "AccessKey" => Route::Iam,
                     _ => Route::NotifyOnly,
                 };
@@ -123,6 +128,7 @@ mod tests {
                     Route::Lambda => policy.lambda.allows(row.finding_type),
                     Route::S3 => policy.s3.allows(row.finding_type),
                     Route::Rds => policy.rds.allows(row.finding_type),
+                    Route::Sequence => policy.sequence.route().allows(row.finding_type),
                     Route::NotifyOnly => false,
                 } || (row.handling == Handling::ByRole && route == Route::Ec2);
                 let cases: Vec<(Option<&str>, bool)> = match (row.handling, containable) {
