@@ -50,6 +50,7 @@ const TERMINALS: &[(&str, &str)] = &[
     ("Contained", "contained"),
     ("ContainedWithoutEvidence", "contained-evidence-incomplete"),
     ("ContainedIncompletely", "partially-contained"),
+    ("SequenceContainedIncompletely", "partially-contained"),
     ("ContainmentFailed", "failed"),
     ("Skipped", "skipped"),
     ("Recorded", "recorded"),
@@ -210,7 +211,18 @@ pub fn summarize(
     let mut evidence = serde_json::Map::new();
     let mut reports: Vec<&Value> = Vec::new();
     if let Some(results) = doc.get("results").and_then(Value::as_object) {
-        reports.extend(results.values());
+        reports.extend(results.values().filter(|v| v.is_object()));
+        // An attack sequence's plan: the reports of each item.
+        for item in results
+            .get("sequence")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(r) = item.get("results").and_then(Value::as_object) {
+                reports.extend(r.values());
+            }
+        }
     }
     if let Some(ev) = doc.get("evidence").and_then(Value::as_object) {
         reports.extend(ev.values());

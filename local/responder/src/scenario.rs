@@ -210,6 +210,39 @@ pub fn for_database(
     event
 }
 
+/// An attack-sequence finding (`attack-sequence-credentials.json`'s shape) retargeted: its
+/// access key at `user`'s `key`, its three instance entries (the second naming the first by ARN)
+/// at `first` and `second`, in `account` and `region`.
+pub fn for_sequence(
+    event: Value,
+    finding_id: &str,
+    account: &str,
+    region: &str,
+    (user, key): (&str, &str),
+    (first, second): (&str, &str),
+) -> Value {
+    let mut event = retarget(event, finding_id, account, region);
+    let base = "/detail/service/detection/sequence/resources";
+    set(&mut event, &format!("{base}/0/uid"), json!(key));
+    set(
+        &mut event,
+        &format!("{base}/0/data/accessKey/userName"),
+        json!(user),
+    );
+    set(&mut event, &format!("{base}/1/uid"), json!(first));
+    set(
+        &mut event,
+        &format!("{base}/2/uid"),
+        json!(format!("arn:aws:ec2:{region}:{account}:instance/{first}")),
+    );
+    set(&mut event, &format!("{base}/3/uid"), json!(second));
+    for i in 0..6 {
+        set(&mut event, &format!("{base}/{i}/accountId"), json!(account));
+        set(&mut event, &format!("{base}/{i}/region"), json!(region));
+    }
+    event
+}
+
 /// The approve and reject links of an approval request message.
 pub fn approval_links(body: &str) -> Option<(String, String)> {
     let lines: Vec<&str> = body.lines().map(str::trim).collect();

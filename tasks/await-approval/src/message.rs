@@ -215,6 +215,29 @@ pub(crate) fn containment_plan(f: &Finding, d: &Decision) -> Vec<String> {
             "take a snapshot of it as evidence".to_string(),
             "leave sessions opened before the change to be ended from inside the database (security groups do not cut them)".to_string(),
         ],
+        (_, Route::Sequence) => match &d.plan {
+            Some(plan) => {
+                let mut steps: Vec<String> = plan
+                    .describe()
+                    .into_iter()
+                    .map(|s| format!("{s} (as a finding of its own on it would be)"))
+                    .collect();
+                steps.push(format!(
+                    "one approval covers these {} resource(s) of attack sequence {}, contained {} at a time",
+                    plan.items.len(),
+                    plan.sequence,
+                    plan.max_concurrency
+                ));
+                if !plan.not_contained.is_empty() {
+                    steps.push(format!(
+                        "leave the {} other resource(s) it names for review (listed in the notification)",
+                        plan.not_contained.len()
+                    ));
+                }
+                steps
+            }
+            None => vec!["nothing automatically: the sequence has no plan; the finding is recorded".to_string()],
+        },
         _ => vec!["nothing automatically: this resource type has no containment; the finding is recorded".to_string()],
     }
 }

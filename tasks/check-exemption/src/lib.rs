@@ -302,6 +302,13 @@ async fn assess(
             "decision route notify-only",
         ));
     }
+    if input.decision.route == Route::Sequence {
+        return Ok(Verdict::new(identity).is(
+            Eligibility::Eligible,
+            "an attack sequence is contained resource by resource: each item of its plan is checked (policy, tags, real state, claim) before it is contained",
+            "decision route sequence",
+        ));
+    }
     let scope = Scope::of(finding);
     match &finding.resource {
         Resource::Instance(target) => instance(policy, target, scope, instances, now).await,

@@ -48,6 +48,11 @@ pub struct NotifyOutput {
     pub bytes: usize,
     /// Whether the body was trimmed to fit.
     pub trimmed: bool,
+    /// The outcome notified: the one asked for, except for an attack sequence's plan, whose
+    /// items decide it (`partially-contained` when one of them failed). The state machine
+    /// routes on it.
+    #[serde(default)]
+    pub outcome: String,
 }
 
 /// The outcomes that change nothing, counted in the `Skipped` metric by outcome.
@@ -72,7 +77,9 @@ pub async fn notify(
         .attributes
         .get("outcome")
         .map(String::as_str)
-        .unwrap_or("");
+        .unwrap_or("")
+        .to_string();
+    let outcome = outcome.as_str();
     if SKIPPED_OUTCOMES.contains(&outcome) {
         responder_core::emf::skipped(outcome);
     }
@@ -88,6 +95,7 @@ pub async fn notify(
         subject: n.subject,
         bytes: n.bytes,
         trimmed: n.trimmed,
+        outcome: outcome.to_string(),
     })
 }
 

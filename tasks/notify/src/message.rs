@@ -76,6 +76,43 @@ struct Context {
     execution: Option<String>,
     reason: Option<String>,
     raw_input: Option<Value>,
+    /// An attack sequence's plan, as each item ended (`outcome`, `resource`, `results`,
+    /// `error`).
+    items: Vec<Value>,
+}
+
+/// The outcome of a plan from its items: contained when every item is contained or skipped
+/// (already contained, exempt), failed when none is contained, partially contained otherwise.
+fn sequence_outcome(items: &[Value]) -> &'static str {
+    let of = |i: &Value| {
+        let reported_short = i
+            .get("results")
+            .and_then(Value::as_object)
+            .is_some_and(|r| {
+                r.values().any(|rep| {
+                    rep.get("incomplete")
+                        .and_then(Value::as_array)
+                        .is_some_and(|l| !l.is_empty())
+                })
+            });
+        match i.get("outcome").and_then(Value::as_str) {
+            Some("contained") if reported_short => "partial",
+            Some("contained" | "contained-evidence-incomplete") => "contained",
+            Some("skipped") => "skipped",
+            _ => "failed",
+        }
+    };
+    let outcomes: Vec<&str> = items.iter().map(of).collect();
+    if outcomes
+        .iter()
+        .all(|o| *o == "contained" || *o == "skipped")
+    {
+        "contained"
+    } else if outcomes.iter().all(|o| *o == "failed") {
+        "failed"
+    } else {
+        "partially-contained"
+    }
 }
 
 /// Composes the notification for a state document. Never fails: missing or unreadable parts
@@ -140,9 +177,10 @@ impl Context {
                 .to_string()
             })
         });
-        let results = match doc.get("results") {
+        let mut results: Vec<(String, Value)> = match doc.get("results") {
             Some(Value::Object(m)) => m
                 .iter()
+                .filter(|(k, _)| k.as_str() != "sequence")
                 .map(|(k, v)| {
                     // A result stored from a Lambda invoke integration keeps its output under
                     // `Payload`.
@@ -152,6 +190,21 @@ impl Context {
                 .collect(),
             _ => Vec::new(),
         };
+        // An attack sequence's plan: each item's task reports, in the order of the plan.
+        let items: Vec<Value> = doc
+            .pointer("/results/sequence")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for item in &items {
+            if let Some(m) = item.get("results").and_then(Value::as_object) {
+                results.extend(
+                    m.iter()
+                        .filter(|(k, _)| k.as_str() != "exemption")
+                        .map(|(k, v)| (k.clone(), v.clone())),
+                );
+            }
+        }
         let dry_run = decision
             .as_ref()
             .and_then(|d| d.get("dryRun"))
@@ -161,13 +214,16 @@ impl Context {
                 .iter()
                 .any(|(_, r)| r.get("dryRun").and_then(Value::as_bool) == Some(true));
         let error = doc.get("error").filter(|e| !e.is_null()).map(error_info);
-        let outcome = text(doc.get("outcome")).unwrap_or_else(|| {
+        let mut outcome = text(doc.get("outcome")).unwrap_or_else(|| {
             if error.is_some() {
                 "failed".into()
             } else {
                 "unknown".into()
             }
         });
+        if outcome == "contained" && !items.is_empty() {
+            outcome = sequence_outcome(&items).to_string();
+        }
         Context {
             outcome,
             raw_input: (!doc.is_object()).then(|| doc.clone()),
@@ -180,6 +236,7 @@ impl Context {
             error,
             execution: text(doc.get("execution")),
             reason: text(doc.get("reason")),
+            items,
         }
     }
 
@@ -799,6 +856,7 @@ fn next_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
             Some("lambda") => steps.extend(lambda_steps(ctx, settings)),
             Some("s3") => steps.extend(s3_steps(ctx, settings)),
             Some("rds") => steps.extend(rds_steps(ctx, settings)),
+            Some("sequence") => steps.extend(sequence_steps(ctx, settings)),
             _ => {}
         }
     }
@@ -923,6 +981,75 @@ fn s3_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
         "Find who opened it (the finding's caller, and CloudTrail's PutBucketPolicy, PutBucketAcl and PutPublicAccessBlock events), and what was read while it was open (S3 server access logs or CloudTrail data events). Callers holding credentials are not stopped by Block Public Access: their access key's own finding is the one to contain.".to_string(),
         rollback_step(settings, account, region, ("bucketName", bucket), "It puts back the recorded Block Public Access settings (or none) while all four are still on."),
     ]
+}
+
+/// An attack sequence's plan: one line per item as it ended, what the sequence names and the plan
+/// left alone, and how each kind rolls back.
+fn sequence_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
+    let account = ctx.summary.account.as_deref().unwrap_or("<account id>");
+    let region = ctx.summary.region.as_deref().unwrap_or("<region>");
+    let mut steps = Vec::new();
+    let mut instances = Vec::new();
+    for item in &ctx.items {
+        let r = item.get("resource").cloned().unwrap_or(Value::Null);
+        let label = r
+            .get("instanceId")
+            .and_then(Value::as_str)
+            .map(|i| {
+                instances.push(i.to_string());
+                format!("instance {i}")
+            })
+            .or_else(|| {
+                let user = r.get("userName").and_then(Value::as_str)?;
+                let key = r.get("accessKeyId").and_then(Value::as_str).unwrap_or("-");
+                Some(format!("credentials {user}/{key}"))
+            })
+            .unwrap_or_else(|| "a resource".into());
+        let outcome = item
+            .get("outcome")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown");
+        let why = match outcome {
+            "skipped" => item
+                .pointer("/results/exemption/reason")
+                .and_then(Value::as_str)
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default(),
+            "failed" => item
+                .get("error")
+                .map(|e| format!(": {}", error_info(e)))
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        steps.push(format!("Plan item, {label}: {outcome}{why}"));
+    }
+    if let Some(list) = ctx
+        .decision
+        .as_ref()
+        .and_then(|d| d.pointer("/plan/notContained"))
+        .and_then(Value::as_array)
+    {
+        for n in list {
+            let field = |k: &str| n.get(k).and_then(Value::as_str).unwrap_or("?");
+            steps.push(format!(
+                "Not contained automatically, {} {}: {}",
+                field("resourceType"),
+                field("uid"),
+                field("why")
+            ));
+        }
+    }
+    steps.push("Review the sequence in GuardDuty (its signals, actors and endpoints): the plan acts only on the instances and credentials it names.".to_string());
+    for i in instances {
+        steps.push(rollback_step(
+            settings,
+            account,
+            region,
+            ("instanceId", &i),
+            "It puts back the instance's original security groups and undoes the other recorded changes.",
+        ));
+    }
+    steps
 }
 
 fn rds_steps(ctx: &Context, settings: &Settings) -> Vec<String> {

@@ -464,10 +464,11 @@ fn output_shape() {
         subject: "s".into(),
         bytes: 10,
         trimmed: false,
+        outcome: "contained".into(),
     };
     assert_eq!(
         serde_json::to_value(&out).unwrap(),
-        json!({"messageId": "m", "subject": "s", "bytes": 10, "trimmed": false})
+        json!({"messageId": "m", "subject": "s", "bytes": 10, "trimmed": false, "outcome": "contained"})
     );
 }
 

@@ -20,6 +20,7 @@ mod recorded;
 mod regions;
 mod restore;
 mod runtime;
+mod sequence;
 mod sfn_api;
 mod target_groups;
 mod trust;
