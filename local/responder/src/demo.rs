@@ -329,6 +329,41 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
     );
     summaries.push(s);
 
+    header("CRITICAL: an attack sequence naming a key and two instances, contained as one plan");
+    let seq_a = crate::estate::extra_instance(&h.security, e, "sequence-app-1").await?;
+    let seq_b = crate::estate::extra_instance(&h.security, e, "sequence-app-2").await?;
+    let s = h
+        .run(
+            "CRITICAL: an attack sequence",
+            &scenario::for_sequence(
+                scenario::load(&dir, "attack-sequence-credentials.json")?,
+                "demo0015sequence",
+                &e.security_account,
+                &region,
+                (&e.exempt_user_name, &e.exempt_access_key_id),
+                (&seq_a.instance_id, &seq_b.instance_id),
+            ),
+        )
+        .await?;
+    print!("{}", render(&s));
+    let mut both = true;
+    for i in [&seq_a, &seq_b] {
+        let st = readback::instance(&h.security, &i.instance_id).await?;
+        both &= st
+            .interfaces
+            .iter()
+            .all(|n| n.group_names == [responder_core::markers::QUARANTINE_GROUP_NAME]);
+    }
+    checks.check(
+        s.outcome == "contained" && both,
+        "the sequence's plan isolates both instances it names, each once (one is named twice)",
+    );
+    let exempt_user = readback::user(&h.security, &e.exempt_user_name).await?;
+    checks.check(
+        exempt_user.keys.get(&e.exempt_access_key_id).map(String::as_str) == Some("Active"),
+        "the sequence's key belongs to an exempt user: that item alone is skipped (policy exemptions.users)",
+    );
+
     header("False positive: roll back web-1 with restore-instance");
     let restore_input = serde_json::json!({
         "accountId": e.security_account, "region": region, "instanceId": e.web.instance_id,

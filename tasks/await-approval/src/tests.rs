@@ -212,6 +212,41 @@ fn the_database_plan_names_the_cluster_when_the_groups_are_its() {
     assert_eq!(m.attributes[2].value, "rds");
 }
 
+/// An attack sequence above the blast-radius limit: the request lists every item of the plan,
+/// says one approval covers them all, and what is left for review.
+#[test]
+fn the_sequence_plan_is_approved_as_one() {
+    let raw: Value = serde_json::from_str(include_str!(
+        "../../../fixtures/events/attack-sequence-credentials.json"
+    ))
+    .expect("fixture");
+    let finding = responder_core::Finding::from_event(&raw).expect("finding");
+    let mut policy = responder_core::Policy::default();
+    policy.sequence.max_resources = 2;
+    let decision = policy.decide(&finding);
+    let mut e = event();
+    e["finding"] = serde_json::to_value(&finding).expect("finding");
+    e["decision"] = serde_json::to_value(&decision).expect("decision");
+    let input = ApprovalInput::from_value(e).expect("input");
+    let m = build_message(&input.document, "https://a", "https://b", now(), now());
+    for line in [
+        "revoke credentials build-bot/AKIA4EXAMPLEBUILDBOT",
+        "isolate instance i-0a1b2c3d4e5f60701",
+        "isolate instance i-0a1b2c3d4e5f60702",
+        "one approval covers these 3 resource(s) of attack sequence",
+        "leave the 3 other resource(s) it names for review",
+    ] {
+        assert!(m.body.contains(line), "{line}\n{}", m.body);
+    }
+    assert_eq!(
+        m.body
+            .matches("isolate instance i-0a1b2c3d4e5f60701")
+            .count(),
+        1
+    );
+    assert_eq!(m.attributes[2].value, "sequence");
+}
+
 #[test]
 fn bad_inputs_are_named_errors() {
     type Mutation = Box<dyn Fn(&mut Value)>;

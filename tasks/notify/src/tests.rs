@@ -782,6 +782,79 @@ async fn an_isolated_database_says_what_is_cut_and_what_is_not() {
     );
 }
 
+/// An attack sequence's plan: one message, a line per item as it ended (a failed one named
+/// with its error), the resources left for review, a rollback per isolated instance; one
+/// failed item makes the outcome partially-contained, which the state machine routes on.
+#[tokio::test]
+async fn a_sequence_plan_is_one_message_whose_items_make_the_outcome() {
+    let event: Value = serde_json::from_str(include_str!(
+        "../../../fixtures/events/attack-sequence-credentials.json"
+    ))
+    .expect("fixture");
+    let item = |outcome: &str, resource: Value, extra: Value| {
+        let mut v = json!({"outcome": outcome, "resource": resource, "results": {
+            "exemption": {"status": "eligible", "reason": "not exempt"},
+            "isolate": {"task": "isolate", "dryRun": false, "actions": [
+                {"action": "set-interface-groups", "target": "eni-1", "outcome": "changed", "detail": "quarantined"}],
+                "evidence": {}}}});
+        if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+            o.extend(e.clone());
+        }
+        v
+    };
+    let web = json!({"kind": "instance", "instanceId": "i-0a1b2c3d4e5f60701"});
+    let bastion = json!({"kind": "instance", "instanceId": "i-0a1b2c3d4e5f60702"});
+    let key = json!({"kind": "accessKey", "accessKeyId": "AKIA4EXAMPLEBUILDBOT",
+        "userName": "build-bot", "credentialKind": "LongTermUserKey"});
+    let all = json!({"sequence": [
+        item("contained", web.clone(), json!({})),
+        item("contained", bastion.clone(), json!({})),
+        item("contained", key.clone(), json!({})),
+    ]});
+    let mut doc = document(&event, "contained", all);
+    let (out, p) = send(&doc).await;
+    assert_eq!(out.outcome, "contained");
+    let (_, body, _) = p.one();
+    let steps = next_steps(&body);
+    assert!(steps.contains(&"Plan item, instance i-0a1b2c3d4e5f60701: contained"));
+    assert!(steps.contains(&"Plan item, credentials build-bot/AKIA4EXAMPLEBUILDBOT: contained"));
+    assert_eq!(
+        steps
+            .iter()
+            .filter(|s| s.starts_with("Not contained automatically"))
+            .count(),
+        3,
+        "{steps:#?}"
+    );
+    assert_eq!(
+        steps
+            .iter()
+            .filter(|s| s.contains(r#""instanceId":"i-0a1b2c3d4e5f60702""#))
+            .count(),
+        1
+    );
+    // Every item's actions are listed.
+    assert_eq!(
+        body["actions"].as_array().map(Vec::len),
+        Some(3),
+        "{}",
+        body["actions"]
+    );
+
+    doc["results"]["sequence"][1] = item(
+        "failed",
+        bastion,
+        json!({"error": {"Error": "Remediation.AccessDenied", "Cause": "denied"}}),
+    );
+    let (out, p) = send(&doc).await;
+    assert_eq!(out.outcome, "partially-contained");
+    let (_, body, attributes) = p.one();
+    assert_eq!(attributes["outcome"], "partially-contained");
+    assert!(next_steps(&body).iter().any(|s| s
+        .starts_with("Plan item, instance i-0a1b2c3d4e5f60702: failed")
+        && s.contains("Remediation.AccessDenied")));
+}
+
 /// The next steps of a published message, as text.
 fn next_steps(body: &Value) -> Vec<&str> {
     body["nextSteps"]
