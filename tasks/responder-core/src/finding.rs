@@ -342,6 +342,10 @@ pub struct InstanceTarget {
     /// The instance state the finding saw, when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_state: Option<String>,
+    /// For an EKS finding about a worker node itself (`resourceType` `EKSCluster` with
+    /// `instanceDetails` and no Kubernetes workload): the cluster's name, as GuardDuty gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eks_cluster: Option<String>,
 }
 
 /// A network interface as a finding describes it.
@@ -618,33 +622,20 @@ fn parse_resource(r: &Value) -> Result<Resource, TaskError> {
     let resource_type = required_string(r, "resourceType")
         .map_err(|_| invalid("`detail.resource.resourceType` is missing"))?;
     match resource_type.as_str() {
-        "Instance" => {
-            let details = r
-                .get("instanceDetails")
-                .filter(|d| d.is_object())
-                .ok_or_else(|| invalid("`resource.instanceDetails` is missing"))?;
-            let instance_id = text(details.get("instanceId"))
-                .ok_or_else(|| invalid("`resource.instanceDetails.instanceId` is missing"))?;
-            if !is_resource_id(&instance_id, "i-") {
-                return Err(invalid(format!(
-                    "`instanceId` {instance_id:?} is not an EC2 instance id"
-                )));
-            }
-            let network_interfaces = details
-                .get("networkInterfaces")
-                .and_then(Value::as_array)
-                .map(|list| list.iter().map(parse_interface).collect())
-                .unwrap_or_default();
-            Ok(Resource::Instance(InstanceTarget {
-                instance_id,
-                network_interfaces,
-                tags: parse_tags(details.get("tags")),
-                instance_profile_arn: details
-                    .get("iamInstanceProfile")
-                    .and_then(|p| text(p.get("arn"))),
-                instance_type: text(details.get("instanceType")),
-                instance_state: text(details.get("instanceState")),
-            }))
+        "Instance" => parse_instance(r).map(Resource::Instance),
+        // Runtime Monitoring on an EKS worker node: a process on the node itself, not in a pod
+        // (no `kubernetesWorkloadDetails`), is the node's compromise, and the instance path
+        // applies. A pod's finding stays with its workload: isolating the node would cut every
+        // other pod on it.
+        "EKSCluster"
+            if r.pointer("/kubernetesDetails/kubernetesWorkloadDetails")
+                .is_none()
+                && r.get("instanceDetails").is_some_and(Value::is_object) =>
+        {
+            let mut node = parse_instance(r)?;
+            node.eks_cluster =
+                text(r.pointer("/eksClusterDetails/name")).or_else(|| Some("(unnamed)".into()));
+            Ok(Resource::Instance(node))
         }
         "AccessKey" => {
             let details = r
@@ -658,6 +649,37 @@ fn parse_resource(r: &Value) -> Result<Resource, TaskError> {
         "RDSDBInstance" => parse_database(r).map(Resource::Database),
         _ => Ok(Resource::Other { resource_type }),
     }
+}
+
+/// `resource.instanceDetails`: the instance id must be one.
+fn parse_instance(r: &Value) -> Result<InstanceTarget, TaskError> {
+    let details = r
+        .get("instanceDetails")
+        .filter(|d| d.is_object())
+        .ok_or_else(|| invalid("`resource.instanceDetails` is missing"))?;
+    let instance_id = text(details.get("instanceId"))
+        .ok_or_else(|| invalid("`resource.instanceDetails.instanceId` is missing"))?;
+    if !is_resource_id(&instance_id, "i-") {
+        return Err(invalid(format!(
+            "`instanceId` {instance_id:?} is not an EC2 instance id"
+        )));
+    }
+    let network_interfaces = details
+        .get("networkInterfaces")
+        .and_then(Value::as_array)
+        .map(|list| list.iter().map(parse_interface).collect())
+        .unwrap_or_default();
+    Ok(InstanceTarget {
+        instance_id,
+        network_interfaces,
+        tags: parse_tags(details.get("tags")),
+        instance_profile_arn: details
+            .get("iamInstanceProfile")
+            .and_then(|p| text(p.get("arn"))),
+        instance_type: text(details.get("instanceType")),
+        instance_state: text(details.get("instanceState")),
+        eks_cluster: None,
+    })
 }
 
 /// `resource.lambdaDetails`. The name must be a function name and agree with the ARN's, and

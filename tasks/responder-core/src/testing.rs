@@ -28,6 +28,7 @@ pub fn instance_finding(instance_id: &str) -> Finding {
             instance_profile_arn: None,
             instance_type: None,
             instance_state: None,
+            eks_cluster: None,
         }),
         resource_role: None,
         local_ports: vec![],

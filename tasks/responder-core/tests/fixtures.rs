@@ -127,6 +127,9 @@ fn cases() -> Vec<Case> {
         ok("ec2-medium.json", Medium, Ec2, RequestApproval).reasons(&["MEDIUM", "approval"]),
         // Runtime Monitoring and Malware Protection findings on an instance reach instance
         // containment like the classic EC2 types.
+        // A process on an EKS worker node itself (no pod): the instance path.
+        ok("eks-node-runtime-reverse-shell.json", High, Ec2, Contain)
+            .reasons(&["worker node", "platform-eks", "the instance path applies"]),
         ok("ec2-runtime-reverse-shell.json", High, Ec2, Contain)
             .reasons(&["Execution:Runtime/"])
             .interfaces(1),

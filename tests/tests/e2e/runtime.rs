@@ -162,3 +162,39 @@ async fn a_malware_finding_asks_first_and_shows_the_detection_on_the_page() -> R
     })
     .await
 }
+
+/// A process on an EKS worker node itself (an `EKSCluster` finding with the node in
+/// `instanceDetails` and no workload) takes the instance path: the node is isolated like any
+/// instance, with the cluster named in the decision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_finding_on_an_eks_worker_node_isolates_the_node() -> Result<()> {
+    with_harness(Options::default(), |h| async move {
+        let e = &h.estate;
+        let event = for_instance(
+            fixture("eks-node-runtime-reverse-shell.json")?,
+            "e2e1302eksnode",
+            &e.multi,
+            &e.region,
+        );
+        let s = h.run("eks node", &event).await?;
+        assert_eq!(
+            (s.status.as_str(), s.outcome.as_str(), s.route.as_deref()),
+            ("SUCCEEDED", "contained", Some("ec2")),
+            "{s:#?}"
+        );
+        assert!(
+            s.reasons
+                .iter()
+                .any(|r| r.contains("worker node") && r.contains("platform-eks")),
+            "{:#?}",
+            s.reasons
+        );
+        let st = readback::instance(&h.security, &e.multi.instance_id).await?;
+        assert!(st
+            .interfaces
+            .iter()
+            .all(|i| i.group_names == [markers::QUARANTINE_GROUP_NAME]));
+        Ok(())
+    })
+    .await
+}

@@ -42,7 +42,15 @@ pub(super) fn route(finding: &Finding, reasons: &mut Vec<String>) -> (Route, Opt
     let src = &finding.sources;
     let resource_type = finding.resource.resource_type();
     let route = match &finding.resource {
-        Resource::Instance(_) => Route::Ec2,
+        Resource::Instance(i) => {
+            if let Some(cluster) = &i.eks_cluster {
+                reasons.push(format!(
+                    "an EKSCluster finding about worker node {} of cluster {cluster} itself, from the finding (detail.resource.instanceDetails, and no workload in detail.resource.kubernetesDetails): the instance path applies",
+                    i.instance_id
+                ));
+            }
+            Route::Ec2
+        }
         Resource::AccessKey(_) => Route::Iam,
         Resource::Function(_) => Route::Lambda,
         Resource::Bucket(b) if !b.other_buckets.is_empty() => {

@@ -378,6 +378,7 @@ fn parse_resources(resources: Option<&Value>) -> Result<Resource, TaskError> {
                 instance_profile_arn: d.and_then(|d| text(d.get("IamInstanceProfileArn"))),
                 instance_type: d.and_then(|d| text(d.get("Type"))),
                 instance_state: None,
+                eks_cluster: None,
             }))
         }
         "AwsIamAccessKey" => {

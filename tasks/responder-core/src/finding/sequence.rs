@@ -124,6 +124,7 @@ impl SequenceResource {
                         instance_profile_arn: None,
                         instance_type: None,
                         instance_state: None,
+                        eks_cluster: None,
                     }))
                 }
                 None => r.not_contained = Some(format!("{:?} is not an instance id", r.uid)),
