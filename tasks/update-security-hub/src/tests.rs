@@ -685,6 +685,28 @@ const MACHINES: &[(&str, &str)] = &[
 
 const RESOURCE: &str = "${UpdateSecurityHubFunctionArn}";
 
+/// Where an update may take its outcome from: the notification's answer.
+const NOTIFIED_OUTCOME: &str = "$.notification.outcome";
+
+/// The states an update goes on to: `next` itself, or, when `next` is a choice on the
+/// notification's outcome, each of its branches.
+fn ends_after<'a>(states: &'a serde_json::Map<String, Value>, next: &'a str) -> Vec<&'a str> {
+    let s = &states[next];
+    if s["Type"] != "Choice" {
+        return vec![next];
+    }
+    let choices = s["Choices"].as_array().expect("choices");
+    assert!(
+        choices.iter().all(|c| c["Variable"] == NOTIFIED_OUTCOME),
+        "{next} chooses on the notified outcome only"
+    );
+    choices
+        .iter()
+        .filter_map(|c| c["Next"].as_str())
+        .chain(s["Default"].as_str())
+        .collect()
+}
+
 /// Every notification of an outcome with a finding is followed by the Security Hub update of
 /// the same outcome, which goes on to the end state the notification went to before, whether
 /// it succeeds or fails: its result and its failure land in `$.securityHub` only.
@@ -700,20 +722,26 @@ fn every_notified_outcome_is_recorded_in_security_hub_without_changing_its_end()
             }
             updates += 1;
             let p = &state["Parameters"];
-            let outcome = p["outcome"].as_str().unwrap();
-            assert!(
-                PipelineOutcome::parse(outcome).is_some(),
-                "{machine}.{name}: {outcome}"
-            );
+            // The outcome is the update's own, or (an attack sequence's plan, whose items decide
+            // it) the one the notification before it announced and answered.
+            let outcome = p["outcome"].as_str();
+            match outcome {
+                Some(o) => assert!(PipelineOutcome::parse(o).is_some(), "{machine}.{name}: {o}"),
+                None => assert_eq!(
+                    p["outcome.$"], NOTIFIED_OUTCOME,
+                    "{machine}.{name}: an outcome of its own or the notification's"
+                ),
+            }
             assert_eq!(p["execution.$"], "$$.Execution.Id", "{machine}.{name}");
             assert_eq!(p["state.$"], "$", "{machine}.{name}");
             assert_eq!(state["ResultPath"], "$.securityHub", "{machine}.{name}");
             let next = state["Next"].as_str().unwrap();
-            let end = &states[next];
-            assert!(
-                matches!(end["Type"].as_str(), Some("Succeed" | "Fail")),
-                "{machine}.{name} goes on to an end state, not {next}"
-            );
+            for end in ends_after(states, next) {
+                assert!(
+                    matches!(states[end]["Type"].as_str(), Some("Succeed" | "Fail")),
+                    "{machine}.{name} goes on to an end state, not {end}"
+                );
+            }
             let catches = state["Catch"].as_array().unwrap();
             assert_eq!(catches.len(), 1, "{machine}.{name}");
             assert_eq!(catches[0]["ErrorEquals"], json!(["States.ALL"]));
@@ -746,10 +774,13 @@ fn every_notified_outcome_is_recorded_in_security_hub_without_changing_its_end()
                 .collect();
             assert!(!notifies.is_empty(), "{machine}.{name} is reached");
             for (n, s) in notifies {
-                assert_eq!(
-                    s["Parameters"]["outcome"], outcome,
-                    "{machine}.{n} -> {name}"
-                );
+                match outcome {
+                    Some(o) => assert_eq!(s["Parameters"]["outcome"], o, "{machine}.{n} -> {name}"),
+                    None => assert_eq!(
+                        s["Resource"], "${NotifyFunctionArn}",
+                        "{machine}.{n} -> {name}: the outcome comes from a notification"
+                    ),
+                }
             }
         }
         // Every end state but those of an event without a finding and of a failed
@@ -759,9 +790,12 @@ fn every_notified_outcome_is_recorded_in_security_hub_without_changing_its_end()
             if !end || name == "EventRejected" || name == "NotificationFailed" {
                 continue;
             }
-            let via_update = states
-                .values()
-                .any(|s| s["Resource"] == RESOURCE && s["Next"] == name.as_str());
+            let via_update = states.values().any(|s| {
+                s["Resource"] == RESOURCE
+                    && s["Next"]
+                        .as_str()
+                        .is_some_and(|n| ends_after(states, n).contains(&name.as_str()))
+            });
             assert!(
                 via_update,
                 "{machine}: {name} is not reached through an update"

@@ -170,3 +170,59 @@ async fn above_the_blast_radius_one_approval_covers_the_whole_plan() -> Result<(
     })
     .await
 }
+
+/// One item of the plan cannot be contained (IAM refuses the key's deactivation every time):
+/// the other items are contained all the same, the one notification names the failed item with
+/// its error, and the execution ends failed so the failed-execution alarm fires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_item_leaves_the_others_contained_and_ends_the_plan_failed() -> Result<()> {
+    let opts = Options {
+        faults: Some(
+            r#"
+            name = "sequence-key-refused"
+            [[rules]]
+            task = "revoke"
+            service = "iam"
+            action = "UpdateAccessKey"
+            times = 1000
+            error = "AccessDenied"
+            status = 403
+            "#
+            .into(),
+        ),
+        ..Options::default()
+    };
+    with_harness(opts, |h| async move {
+        let e = &h.estate;
+        let id = "e2e1604sequence";
+        let s = h.run("sequence-partial", &event(&h, id)?).await?;
+        assert_eq!(
+            (s.status.as_str(), s.outcome.as_str()),
+            ("FAILED", "partially-contained"),
+            "{s:#?}"
+        );
+        for i in [&e.web, &e.multi] {
+            let st = readback::instance(&h.security, &i.instance_id).await?;
+            assert!(
+                st.interfaces
+                    .iter()
+                    .all(|n| n.group_names == [markers::QUARANTINE_GROUP_NAME]),
+                "{st:#?}"
+            );
+        }
+        let (outcome, steps) = plan_lines(&h, id).await?;
+        assert_eq!(outcome, "partially-contained");
+        let failed: Vec<&String> = steps
+            .iter()
+            .filter(|l| l.starts_with("Plan item, credentials") && l.contains(": failed"))
+            .collect();
+        assert_eq!(failed.len(), 1, "{steps:#?}");
+        assert!(
+            failed[0].contains("Remediation.AccessDenied"),
+            "{}",
+            failed[0]
+        );
+        Ok(())
+    })
+    .await
+}
