@@ -44,7 +44,6 @@ pub const IAM_ACTIONS: &[&str] = &[
     "iam:ListUserTags",
     "lambda:GetFunction",
     "lambda:GetFunctionConcurrency",
-    "rds:DescribeDBClusters",
     "rds:DescribeDBInstances",
     "s3:GetBucketPolicy",
     "s3:GetBucketPublicAccessBlock",
@@ -199,7 +198,7 @@ impl Databases for AwsTargets {
             .rds
             .for_account(scope.partition, scope.account, scope.region)
             .await?;
-        let Some(db) = responder_aws::rds::database(&rds, identifier).await? else {
+        let Some(db) = responder_aws::rds::instance(&rds, identifier).await? else {
             return Ok(None);
         };
         Ok(Some(DatabaseNow {

@@ -78,15 +78,17 @@ pub struct DatabaseNow {
     pub tags: Vec<Tag>,
     /// The VPC of its DB subnet group.
     pub vpc_id: Option<String>,
-    /// The security groups in force: the cluster's for an Aurora member, else its own.
+    /// The security groups RDS lists on the instance (`DescribeDBInstances`; for an Aurora
+    /// member they are its cluster's, which this read does not check further: an answer that
+    /// misses a quarantine in place only lets containment run, and it finds the groups in
+    /// place and changes nothing).
     pub groups: Vec<String>,
 }
 
 /// Reads RDS DB instances.
 #[async_trait]
 pub trait Databases: Send + Sync {
-    /// `DescribeDBInstances` (and `DescribeDBClusters` for a cluster member); `None` when the
-    /// instance does not exist.
+    /// `DescribeDBInstances`; `None` when the instance does not exist.
     async fn database(
         &self,
         scope: Scope<'_>,

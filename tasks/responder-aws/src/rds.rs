@@ -46,7 +46,9 @@ pub struct DatabaseState {
     pub publicly_accessible: bool,
     /// The instance's tags.
     pub tags: Vec<(String, String)>,
-    /// The cluster it belongs to, read beside it.
+    /// The identifier of the cluster it belongs to, if any.
+    pub cluster_identifier: Option<String>,
+    /// The cluster it belongs to, when read ([`database`]).
     pub cluster: Option<ClusterState>,
 }
 
@@ -96,6 +98,7 @@ fn instance_state(db: &DbInstance) -> DatabaseState {
         security_groups: in_force(db.vpc_security_groups()),
         publicly_accessible: db.publicly_accessible().unwrap_or(false),
         tags: tags(db.tag_list()),
+        cluster_identifier: db.db_cluster_identifier().map(str::to_string),
         cluster: None,
     }
 }
@@ -114,9 +117,11 @@ fn cluster_state(c: &DbCluster) -> ClusterState {
     }
 }
 
-/// The DB instance and, for a cluster member, its cluster. `Ok(None)` when the instance does
-/// not exist (`DBInstanceNotFound`); any other error is classified under a stable name.
-pub async fn database(
+/// The DB instance alone (`DescribeDBInstances`), without its cluster: its tags, its VPC and
+/// the groups RDS lists on it. `Ok(None)` when it does not exist. Enough to judge it
+/// (`check-exemption`), where reading the cluster too would link `DescribeDBClusters`'
+/// deserializer into one more binary; what acts reads the cluster ([`database`]).
+pub async fn instance(
     client: &aws_sdk_rds::Client,
     identifier: &str,
 ) -> Result<Option<DatabaseState>, TaskError> {
@@ -130,16 +135,24 @@ pub async fn database(
         Err(e) if error_code(&e) == Some("DBInstanceNotFound") => return Ok(None),
         Err(e) => return Err(classify_sdk_error("rds:DescribeDBInstances", &e)),
     };
-    let Some(db) = out
+    Ok(out
         .db_instances()
         .iter()
         .find(|d| d.db_instance_identifier() == Some(identifier))
-    else {
+        .map(instance_state))
+}
+
+/// The DB instance and, for a cluster member, its cluster. `Ok(None)` when the instance does
+/// not exist (`DBInstanceNotFound`); any other error is classified under a stable name.
+pub async fn database(
+    client: &aws_sdk_rds::Client,
+    identifier: &str,
+) -> Result<Option<DatabaseState>, TaskError> {
+    let Some(mut state) = instance(client, identifier).await? else {
         return Ok(None);
     };
-    let mut state = instance_state(db);
-    if let Some(cluster) = db.db_cluster_identifier() {
-        state.cluster = Some(self::cluster(client, cluster).await?.ok_or_else(|| {
+    if let Some(cluster) = state.cluster_identifier.clone() {
+        state.cluster = Some(self::cluster(client, &cluster).await?.ok_or_else(|| {
             TaskError::new(
                 responder_core::names::REMEDIATION_TARGET_NOT_FOUND,
                 format!(
