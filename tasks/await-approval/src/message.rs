@@ -208,8 +208,13 @@ pub(crate) fn containment_plan(f: &Finding, d: &Decision) -> Vec<String> {
                     db.db_instance_identifier
                 ),
                 None => format!(
-                    "isolate DB instance {}: replace its VPC security groups with the VPC's quarantine group (no traffic in), recording the original groups for rollback",
-                    db.db_instance_identifier
+                    "isolate DB instance {}: replace its VPC security groups with the VPC's quarantine group (no traffic in), recording the original groups for rollback{}",
+                    db.db_instance_identifier,
+                    if db.engine.as_deref().is_some_and(|e| e.starts_with("aurora")) {
+                        " (an Aurora instance: the groups are its cluster's, so every instance of the cluster is cut)"
+                    } else {
+                        " (if RDS shows it in a cluster, the cluster's groups are swapped and every instance of it is cut)"
+                    }
                 ),
             },
             "take a snapshot of it as evidence".to_string(),

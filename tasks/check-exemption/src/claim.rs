@@ -84,7 +84,7 @@ impl Claim {
 
 /// The claim key of the resource a finding's containment acts on:
 /// `resource#PARTITION#ACCOUNT#REGION#TARGET`, the target being the instance id,
-/// `function/NAME`, `bucket/NAME`, `db/IDENTIFIER`, `user/NAME`, `role/NAME`, or `role/NAME/i-...` for one instance's sessions of a role (containing those
+/// `function/NAME`, `bucket/NAME`, `db/IDENTIFIER` (`cluster/IDENTIFIER` for an Aurora member), `sequence/UID`, `user/NAME`, `role/NAME`, or `role/NAME/i-...` for one instance's sessions of a role (containing those
 /// does not touch the role's other sessions, so it does not wait for them).
 pub fn resource_key(input: &TaskInput) -> String {
     use responder_core::finding::{CredentialKind, Resource};
@@ -109,8 +109,17 @@ pub fn resource_key(input: &TaskInput) -> String {
         }
         Resource::Function(fun) => format!("function/{}", fun.function_name),
         Resource::Bucket(b) => format!("bucket/{}", b.bucket_name),
-        Resource::Database(d) => format!("db/{}", d.db_instance_identifier),
-        Resource::Other { resource_type } => resource_type.clone(),
+        // An Aurora member's containment moves its cluster: two findings on two members of one
+        // cluster act on one resource.
+        Resource::Database(d) => match &d.db_cluster_identifier {
+            Some(c) => format!("cluster/{c}"),
+            None => format!("db/{}", d.db_instance_identifier),
+        },
+        // An attack sequence: GuardDuty's updates of it must not ask for the same plan twice.
+        Resource::Other { resource_type } => match &f.sequence {
+            Some(s) => format!("sequence/{}", s.uid),
+            None => resource_type.clone(),
+        },
     };
     format!(
         "resource#{}#{}#{}#{target}",

@@ -206,7 +206,8 @@ pub async fn check(
             | Resource::Function(_)
             | Resource::Bucket(_)
             | Resource::Database(_)
-    ) && input.decision.route != Route::NotifyOnly;
+    ) && input.decision.route != Route::NotifyOnly
+        || input.decision.route == Route::Sequence;
     if r.status != Eligibility::Eligible || !acts {
         return Ok(r);
     }
@@ -496,6 +497,19 @@ async fn database(
             format!("DB instance {id} is exempt"),
             e.describe(ExemptionKind::Database),
         ));
+    }
+    // An Aurora member's containment moves its whole cluster: an exempt cluster exempts it.
+    if let Some(cluster) = target.db_cluster_identifier.as_deref() {
+        if let Some(e) = policy
+            .exemptions
+            .find(ExemptionKind::Database, cluster, now)
+        {
+            return Ok(v.is(
+                Eligibility::Exempt,
+                format!("DB instance {id} is a member of cluster {cluster}, which is exempt"),
+                e.describe(ExemptionKind::Database),
+            ));
+        }
     }
     let state = databases.database(scope, id).await?.ok_or_else(|| {
         TaskError::new(

@@ -1003,3 +1003,48 @@ async fn a_database_is_judged_by_policy_tag_and_the_groups_in_force() {
         .expect_err("missing");
     assert_eq!(e.name, names::REMEDIATION_TARGET_NOT_FOUND);
 }
+
+/// An Aurora member is claimed by its cluster (its containment moves the cluster), an exempt
+/// cluster exempts its members, and an attack sequence is claimed by its uid (GuardDuty's
+/// updates of it do not ask for the same plan twice).
+#[test]
+fn clusters_and_sequences_are_claimed_as_what_is_acted_on() {
+    let p = Policy::default();
+    let aurora = input_from(
+        &fixture(include_str!(
+            "../../../fixtures/events/rds-aurora-high-brute-force.json"
+        )),
+        &p,
+    );
+    assert_eq!(
+        claim::resource_key(&aurora),
+        "resource#aws#222222222222#eu-west-1#cluster/ledger-cluster"
+    );
+    let seq = input_from(
+        &fixture(include_str!(
+            "../../../fixtures/events/attack-sequence-credentials.json"
+        )),
+        &p,
+    );
+    assert_eq!(
+        claim::resource_key(&seq),
+        "resource#aws#111111111111#eu-west-1#sequence/7a0c2e4f6a8c0e2a4c6e8a0c2e4a6c41"
+    );
+}
+
+#[tokio::test]
+async fn an_exempt_cluster_exempts_its_members() {
+    let p = Policy::from_json(r#"{"exemptions": {"databases": [{"id": "ledger-cluster"}]}}"#)
+        .expect("policy");
+    let input = input_from(
+        &fixture(include_str!(
+            "../../../fixtures/events/rds-aurora-high-brute-force.json"
+        )),
+        &p,
+    );
+    let fake = Fake::default();
+    let r = run(&p, &input, &fake).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Exempt);
+    assert!(r.reason.contains("cluster ledger-cluster"), "{}", r.reason);
+    assert!(fake.calls().is_empty());
+}

@@ -333,24 +333,38 @@ pub async fn contain(
     // 6. The marker, on the finding's instance, when there is room.
     let tags: BTreeMap<String, String> = now.tags.iter().cloned().collect();
     if room_for(&tags, &[markers::TAG_STATUS.to_string()]) {
-        rds.tag(
-            &now.arn,
-            &[(
-                markers::TAG_STATUS.to_string(),
-                markers::STATUS_QUARANTINED.to_string(),
-            )],
-        )
-        .await?;
-        report.push(ActionRecord::new(
-            "mark-database",
-            id,
-            Outcome::Changed,
-            format!(
-                "tagged {}={}",
-                markers::TAG_STATUS,
-                markers::STATUS_QUARANTINED
+        // The database is contained and read back: a marker RDS refuses now is reported, not
+        // a failure of the containment.
+        let marked = rds
+            .tag(
+                &now.arn,
+                &[(
+                    markers::TAG_STATUS.to_string(),
+                    markers::STATUS_QUARANTINED.to_string(),
+                )],
+            )
+            .await;
+        report.push(match marked {
+            Ok(()) => ActionRecord::new(
+                "mark-database",
+                id,
+                Outcome::Changed,
+                format!(
+                    "tagged {}={}",
+                    markers::TAG_STATUS,
+                    markers::STATUS_QUARANTINED
+                ),
             ),
-        ));
+            Err(e) => ActionRecord::new(
+                "mark-database",
+                id,
+                Outcome::Skipped,
+                format!(
+                    "the marker was refused ({}: {}); the database is contained",
+                    e.name, e.message
+                ),
+            ),
+        });
     } else {
         report.push(ActionRecord::new(
             "mark-database",
@@ -565,7 +579,14 @@ pub async fn restore(
     let still = quarantine
         .as_ref()
         .is_some_and(|q| now.as_slice() == std::slice::from_ref(q));
-    if !still {
+    let sorted = |v: &[String]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v
+    };
+    // A retried rollback whose groups were put back before a later step failed: finish it.
+    let already_back = sorted(&now) == sorted(&recorded);
+    if !still && !already_back {
         report.push(
             ActionRecord::new(
                 "restore-security-groups",
@@ -582,19 +603,26 @@ pub async fn restore(
         );
         return Ok(report);
     }
-    if !dry {
+    if !dry && !already_back {
         set_groups(rds, &holder, &recorded).await?;
     }
     report.push(
         ActionRecord::new(
             "restore-security-groups",
             holder.identifier(),
-            if dry {
-                Outcome::WouldChange
-            } else {
-                Outcome::Changed
+            match (dry, already_back) {
+                (_, true) => Outcome::Unchanged,
+                (true, false) => Outcome::WouldChange,
+                (false, false) => Outcome::Changed,
             },
-            format!("back to [{}]", recorded.join(", ")),
+            if already_back {
+                format!(
+                    "already back to [{}]: the record is removed",
+                    recorded.join(", ")
+                )
+            } else {
+                format!("back to [{}]", recorded.join(", "))
+            },
         )
         .with_states(json!(now), json!(recorded)),
     );
@@ -606,14 +634,17 @@ pub async fn restore(
     let mut keys = present_keys(&tags, markers::TAG_ORIGINAL_GROUPS);
     keys.push(markers::TAG_FINDING_ID.to_string());
     rds.untag(holder.arn(), &keys).await?;
-    rds.tag(
-        &after.arn,
-        &[(
-            markers::TAG_STATUS.to_string(),
-            markers::STATUS_RESTORED.to_string(),
-        )],
-    )
-    .await?;
+    let after_tags: BTreeMap<String, String> = after.tags.iter().cloned().collect();
+    if room_for(&after_tags, &[markers::TAG_STATUS.to_string()]) {
+        rds.tag(
+            &after.arn,
+            &[(
+                markers::TAG_STATUS.to_string(),
+                markers::STATUS_RESTORED.to_string(),
+            )],
+        )
+        .await?;
+    }
     report.push(ActionRecord::new(
         "mark-database",
         identifier,

@@ -368,6 +368,35 @@ async fn restore_puts_back_exactly_the_record_and_leaves_a_later_change_alone() 
     assert_eq!(decode_groups(&tags), Some(vec!["sg-app".to_string()]));
 }
 
+/// A rollback retried after the groups went back but before the record was removed finishes
+/// the job instead of reporting someone else's change.
+#[tokio::test]
+async fn a_retried_rollback_whose_groups_are_back_removes_the_record() {
+    let rds = FakeRds::standalone(&["sg-app", "sg-admin"]);
+    let ec2 = FakeEc2::default();
+    contain(&target(false), &IsolateConfig::default(), &rds, &ec2)
+        .await
+        .expect("contained");
+    // The first attempt put the groups back (in another order) and stopped.
+    rds.db
+        .lock()
+        .expect("lock")
+        .as_mut()
+        .expect("db")
+        .security_groups = vec!["sg-admin".into(), "sg-app".into()];
+    let r = restore("billing-db", false, &rds, &ec2)
+        .await
+        .expect("restored");
+    assert_eq!(outcome(&r, "restore-security-groups"), Outcome::Unchanged);
+    let tags: BTreeMap<String, String> = rds.now().tags.iter().cloned().collect();
+    assert!(decode_groups(&tags).is_none(), "{tags:?}");
+    assert_eq!(tags[markers::TAG_STATUS], markers::STATUS_RESTORED);
+    assert!(!rds
+        .calls()
+        .iter()
+        .any(|c| c.starts_with("modify-instance billing-db sg-admin")));
+}
+
 #[tokio::test]
 async fn a_missing_instance_is_target_not_found_and_a_full_tag_set_still_isolates() {
     let rds = FakeRds::default();

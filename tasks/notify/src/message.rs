@@ -76,39 +76,33 @@ struct Context {
     execution: Option<String>,
     reason: Option<String>,
     raw_input: Option<Value>,
-    /// An attack sequence's plan, as each item ended (`outcome`, `resource`, `results`,
-    /// `error`).
+    /// An attack sequence's plan, as each item ended (`outcome`, `resource`, and `reason`,
+    /// `error` or `incomplete`).
     items: Vec<Value>,
 }
 
 /// The outcome of a plan from its items: contained when every item is contained or skipped
-/// (already contained, exempt), failed when none is contained, partially contained otherwise.
+/// (already contained, exempt), failed when no item is contained and one failed, partially
+/// contained otherwise (an item failed or fell short beside others that held).
 fn sequence_outcome(items: &[Value]) -> &'static str {
-    let of = |i: &Value| {
-        let reported_short = i
-            .get("results")
-            .and_then(Value::as_object)
-            .is_some_and(|r| {
-                r.values().any(|rep| {
-                    rep.get("incomplete")
-                        .and_then(Value::as_array)
-                        .is_some_and(|l| !l.is_empty())
-                })
-            });
-        match i.get("outcome").and_then(Value::as_str) {
-            Some("contained") if reported_short => "partial",
-            Some("contained" | "contained-evidence-incomplete") => "contained",
-            Some("skipped") => "skipped",
-            _ => "failed",
-        }
-    };
-    let outcomes: Vec<&str> = items.iter().map(of).collect();
-    if outcomes
+    let outcomes: Vec<&str> = items
         .iter()
-        .all(|o| *o == "contained" || *o == "skipped")
-    {
+        .map(|i| i.get("outcome").and_then(Value::as_str).unwrap_or("failed"))
+        .collect();
+    let held = |o: &&str| {
+        matches!(
+            *o,
+            "contained" | "contained-evidence-incomplete" | "skipped"
+        )
+    };
+    if outcomes.iter().all(held) {
         "contained"
-    } else if outcomes.iter().all(|o| *o == "failed") {
+    } else if !outcomes.iter().any(|o| {
+        matches!(
+            *o,
+            "contained" | "contained-evidence-incomplete" | "partially-contained"
+        )
+    }) {
         "failed"
     } else {
         "partially-contained"
@@ -177,7 +171,7 @@ impl Context {
                 .to_string()
             })
         });
-        let mut results: Vec<(String, Value)> = match doc.get("results") {
+        let results: Vec<(String, Value)> = match doc.get("results") {
             Some(Value::Object(m)) => m
                 .iter()
                 .filter(|(k, _)| k.as_str() != "sequence")
@@ -190,21 +184,13 @@ impl Context {
                 .collect(),
             _ => Vec::new(),
         };
-        // An attack sequence's plan: each item's task reports, in the order of the plan.
+        // An attack sequence's plan: how each item ended (its task reports stay in the
+        // execution's history: the state carries only outcomes, to stay within its size limit).
         let items: Vec<Value> = doc
             .pointer("/results/sequence")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        for item in &items {
-            if let Some(m) = item.get("results").and_then(Value::as_object) {
-                results.extend(
-                    m.iter()
-                        .filter(|(k, _)| k.as_str() != "exemption")
-                        .map(|(k, v)| (k.clone(), v.clone())),
-                );
-            }
-        }
         let dry_run = decision
             .as_ref()
             .and_then(|d| d.get("dryRun"))
@@ -1011,13 +997,17 @@ fn sequence_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
             .unwrap_or("unknown");
         let why = match outcome {
             "skipped" => item
-                .pointer("/results/exemption/reason")
+                .get("reason")
                 .and_then(Value::as_str)
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default(),
-            "failed" => item
+            "failed" | "contained-evidence-incomplete" => item
                 .get("error")
                 .map(|e| format!(": {}", error_info(e)))
+                .unwrap_or_default(),
+            "partially-contained" => item
+                .get("incomplete")
+                .map(|e| format!(": {e}"))
                 .unwrap_or_default(),
             _ => String::new(),
         };
@@ -1038,6 +1028,16 @@ fn sequence_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
                 field("why")
             ));
         }
+    }
+    if let Some(n) = ctx
+        .decision
+        .as_ref()
+        .and_then(|d| d.pointer("/plan/notListed"))
+        .and_then(Value::as_u64)
+    {
+        steps.push(format!(
+            "Not contained automatically, and not listed here: {n} more resource(s) the sequence names (see it in GuardDuty)."
+        ));
     }
     steps.push("Review the sequence in GuardDuty (its signals, actors and endpoints): the plan acts only on the instances and credentials it names.".to_string());
     for i in instances {
@@ -1074,7 +1074,7 @@ fn rds_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
         None => format!("DB instance {db} in {account} ({region}) is isolated"),
     };
     vec![
-        format!("{cut}: its VPC security groups are replaced by the VPC's quarantine group, which admits nothing. The original groups are recorded on it and listed under evidence, with the snapshot kept as evidence."),
+        format!("{cut}: its VPC security groups are replaced by the VPC's quarantine group, which admits nothing. The original groups are listed under evidence and recorded on it (unless the actions say there was no room for the record: then the rollback is by hand); the snapshot is kept as evidence."),
         format!("Sessions opened before the change stay open: security groups do not cut tracked connections. Connect through a path you control and end the sessions of {user} (PostgreSQL: pg_terminate_backend; MySQL: KILL), then change that user's password (and any secret holding it) before rolling back."),
         rollback_step(settings, account, region, ("dbInstanceIdentifier", db), "It puts back the recorded security groups while the quarantine group is still the only one."),
     ]

@@ -792,11 +792,7 @@ async fn a_sequence_plan_is_one_message_whose_items_make_the_outcome() {
     ))
     .expect("fixture");
     let item = |outcome: &str, resource: Value, extra: Value| {
-        let mut v = json!({"outcome": outcome, "resource": resource, "results": {
-            "exemption": {"status": "eligible", "reason": "not exempt"},
-            "isolate": {"task": "isolate", "dryRun": false, "actions": [
-                {"action": "set-interface-groups", "target": "eni-1", "outcome": "changed", "detail": "quarantined"}],
-                "evidence": {}}}});
+        let mut v = json!({"outcome": outcome, "resource": resource});
         if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
             o.extend(e.clone());
         }
@@ -832,13 +828,6 @@ async fn a_sequence_plan_is_one_message_whose_items_make_the_outcome() {
             .filter(|s| s.contains(r#""instanceId":"i-0a1b2c3d4e5f60702""#))
             .count(),
         1
-    );
-    // Every item's actions are listed.
-    assert_eq!(
-        body["actions"].as_array().map(Vec::len),
-        Some(3),
-        "{}",
-        body["actions"]
     );
 
     doc["results"]["sequence"][1] = item(

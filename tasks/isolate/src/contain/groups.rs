@@ -428,8 +428,7 @@ struct GroupsAt<'a> {
 /// The quarantine group of a VPC, found or created and its rules brought to the wanted set,
 /// for a resource other than an instance whose groups are set by its own service (an RDS DB
 /// instance or cluster): the same group and rules instances are moved to. Records the step in
-/// `report`. Returns its id (`None` in a dry run when it does not exist yet) and what Session
-/// Manager's egress through it is.
+/// `report`. Returns its id (`None` in a dry run when it does not exist yet).
 pub async fn quarantine_group(
     ec2: &dyn Ec2Isolation,
     cfg: &IsolateConfig,

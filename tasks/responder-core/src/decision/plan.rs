@@ -30,6 +30,10 @@ pub struct Plan {
     /// What the sequence names and the plan does not contain, with why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_contained: Vec<NotContained>,
+    /// How many more resources the sequence names than the finding keeps (none of them
+    /// contained): listed in GuardDuty only.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub not_listed: usize,
     /// How many items run at once (policy: `sequence.max_concurrency`).
     pub max_concurrency: u32,
 }
@@ -148,6 +152,14 @@ pub(super) fn plan(policy: &Policy, finding: &Finding) -> Option<Plan> {
         }
         d.disposition = Disposition::Contain;
         d.tier = policy.tier(finding.severity);
+        // The instance that received stolen credentials is an item of its own when the
+        // sequence names it; the plan's items run only the resource's own containment.
+        if d.source_instance.take().is_some() {
+            d.isolate_source = false;
+            d.reasons.push(
+                "within the plan only its sessions are denied: the instance that received them is isolated as an item of its own when the sequence names it".into(),
+            );
+        }
         d.reasons.insert(
             0,
             format!(
@@ -167,6 +179,11 @@ pub(super) fn plan(policy: &Policy, finding: &Finding) -> Option<Plan> {
         sequence: seq.uid.clone(),
         items,
         not_contained,
+        not_listed: seq.resources_left_out,
         max_concurrency: policy.sequence.max_concurrency.max(1),
     })
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

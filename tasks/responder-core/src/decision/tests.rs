@@ -876,9 +876,16 @@ fn an_attack_sequence_is_one_plan_with_each_resource_once() {
         .map(|n| (n.resource_type.as_str(), n.why.as_str()))
         .collect();
     assert_eq!(skipped.len(), 3, "{skipped:?}");
-    assert!(skipped[0].1.contains("credentials the sequence names"));
-    assert!(skipped[1].1.contains("root credentials are never changed"));
-    assert!(skipped[2].1.contains("account 333333333333"));
+    for want in [
+        "credentials the sequence names",
+        "root credentials are never changed",
+        "account 333333333333",
+    ] {
+        assert!(
+            skipped.iter().any(|(_, why)| why.contains(want)),
+            "{want}: {skipped:?}"
+        );
+    }
     assert_eq!(plan.max_concurrency, 4);
 }
 

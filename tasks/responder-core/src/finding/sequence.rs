@@ -18,6 +18,11 @@ use super::{is_resource_id, parse_access_key, text, InstanceTarget, Resource};
 /// (`Sequence.resources`).
 pub const MAX_SEQUENCE_RESOURCES: usize = 400;
 
+/// The most resources kept of each kind (with a containment, without one): the finding travels
+/// in every state of the execution, which Step Functions caps at 256 KiB. One more containable
+/// resource than a plan takes is kept, so a sequence naming too many is seen to.
+pub const KEPT_PER_KIND: usize = crate::decision::plan::MAX_PLAN_ITEMS + 1;
+
 /// An attack sequence, as far as the pipeline uses it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -27,9 +32,13 @@ pub struct AttackSequence {
     /// GuardDuty's description of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Its resources, in GuardDuty's order.
+    /// Its resources, in GuardDuty's order: those with a containment first (each once, at most
+    /// [`KEPT_PER_KIND`]), then the others (at most [`KEPT_PER_KIND`]).
     #[serde(default)]
     pub resources: Vec<SequenceResource>,
+    /// How many resources GuardDuty listed that are not kept in `resources`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resources_left_out: usize,
     /// How many signals it correlates.
     #[serde(default)]
     pub signal_count: usize,
@@ -65,7 +74,7 @@ impl AttackSequence {
     pub fn parse(service: Option<&Value>) -> Option<AttackSequence> {
         let seq = service?.get("detection")?.get("sequence")?;
         let uid = text(seq.get("uid"))?;
-        let resources = seq
+        let all: Vec<SequenceResource> = seq
             .get("resources")
             .and_then(Value::as_array)
             .map(|list| {
@@ -75,6 +84,27 @@ impl AttackSequence {
                     .collect()
             })
             .unwrap_or_default();
+        let (targets, others): (Vec<SequenceResource>, Vec<SequenceResource>) =
+            all.into_iter().partition(|r| r.target.is_some());
+        // Each resource once (an instance named by id and by ARN is one), then the caps.
+        let mut resources: Vec<SequenceResource> = Vec::new();
+        let mut left_out = 0;
+        for r in targets {
+            let id = r.target.as_ref().map(Resource::identity);
+            if resources
+                .iter()
+                .any(|k| k.target.as_ref().map(Resource::identity) == id)
+            {
+                continue;
+            }
+            if resources.len() < KEPT_PER_KIND {
+                resources.push(r);
+            } else {
+                left_out += 1;
+            }
+        }
+        left_out += others.len().saturating_sub(KEPT_PER_KIND);
+        resources.extend(others.into_iter().take(KEPT_PER_KIND));
         let actors = seq
             .get("actors")
             .and_then(Value::as_array)
@@ -91,6 +121,7 @@ impl AttackSequence {
         Some(AttackSequence {
             uid,
             description: text(seq.get("description")),
+            resources_left_out: left_out,
             resources,
             signal_count: seq
                 .get("signals")
@@ -105,11 +136,13 @@ impl SequenceResource {
     fn parse(v: &Value) -> Option<SequenceResource> {
         let resource_type = text(v.get("resourceType"))?;
         let uid = text(v.get("uid"))?;
+        // Where the resource is: as GuardDuty says, else as its ARN says.
+        let (arn_account, arn_region) = arn_place(&uid);
         let mut r = SequenceResource {
+            account_id: text(v.get("accountId")).or(arn_account),
+            region: text(v.get("region")).or(arn_region),
             resource_type,
             uid,
-            account_id: text(v.get("accountId")),
-            region: text(v.get("region")),
             target: None,
             not_contained: None,
         };
@@ -155,17 +188,51 @@ impl SequenceResource {
     }
 }
 
-/// An instance id from a uid that is one, or an instance ARN (`...:instance/i-...`).
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// An instance id from a uid that is one, or an instance ARN
+/// (`arn:PARTITION:ec2:REGION:ACCOUNT:instance/i-...`).
 fn instance_id(uid: &str) -> Option<String> {
     let id = uid.rsplit('/').next().unwrap_or(uid);
     let ok = is_resource_id(id, "i-") && (id == uid || uid.starts_with("arn:"));
     ok.then(|| id.to_string())
 }
 
+/// The account and region an ARN names (`arn:PARTITION:SERVICE:REGION:ACCOUNT:...`).
+fn arn_place(uid: &str) -> (Option<String>, Option<String>) {
+    let parts: Vec<&str> = uid.splitn(6, ':').collect();
+    if parts.len() < 6 || parts[0] != "arn" {
+        return (None, None);
+    }
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    (some(parts[4]), some(parts[3]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A sequence naming hundreds of resources keeps what a plan can use and counts the rest, so
+    /// the finding stays small in the execution's state.
+    #[test]
+    fn a_long_sequence_keeps_a_bounded_list() {
+        let resources: Vec<Value> = (0..300)
+            .map(|n| json!({"uid": format!("i-{n:017x}"), "resourceType": "EC2_INSTANCE"}))
+            .chain(
+                (0..100)
+                    .map(|n| json!({"uid": format!("object-{n}"), "resourceType": "S3_OBJECT"})),
+            )
+            .collect();
+        let service = json!({"detection": {"sequence": {"uid": "seq-2", "resources": resources}}});
+        let s = AttackSequence::parse(Some(&service)).expect("sequence");
+        assert_eq!(s.resources.len(), 2 * KEPT_PER_KIND);
+        assert_eq!(s.resources_left_out, 400 - 2 * KEPT_PER_KIND);
+        let size = serde_json::to_vec(&s).expect("json").len();
+        assert!(size < 12 * 1024, "{size} bytes");
+    }
 
     #[test]
     fn resources_become_targets_where_there_is_a_containment() {
@@ -186,8 +253,11 @@ mod tests {
         assert_eq!(s.uid, "seq-1");
         assert_eq!(s.signal_count, 3);
         assert_eq!(s.actors, vec!["build-bot".to_string()]);
-        // A resource without a uid is left out; the others are kept, contained or not.
+        // A resource without a uid is left out; the others are kept, those with a containment
+        // first, each once.
         assert_eq!(s.resources.len(), 5);
+        assert_eq!(s.resources[1].account_id.as_deref(), Some("111111111111"));
+        assert_eq!(s.resources[1].region.as_deref(), Some("eu-west-1"));
         let targets: Vec<String> = s
             .resources
             .iter()
@@ -203,6 +273,7 @@ mod tests {
         );
         assert!(s.resources[3].not_contained.is_some());
         assert!(s.resources[4].not_contained.is_some());
+        assert_eq!(s.resources_left_out, 0);
         assert_eq!(AttackSequence::parse(Some(&json!({}))), None);
     }
 }
