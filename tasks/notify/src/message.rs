@@ -761,6 +761,16 @@ fn next_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
                 ));
             }
         }
+        "contained-evidence-incomplete" if ctx.route.as_deref() == Some("rds") => {
+            let short = ctx
+                .report("containDatabase")
+                .and_then(|r| r.pointer("/incomplete/0/detail"))
+                .and_then(Value::as_str)
+                .unwrap_or("no details");
+            steps.push(format!(
+                "The database is contained, but its evidence snapshot FAILED: {short}. Take it now, before anything changes the data."
+            ));
+        }
         "contained-evidence-incomplete" => {
             let why = ctx
                 .report("snapshot")

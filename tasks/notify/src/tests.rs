@@ -844,6 +844,34 @@ async fn a_sequence_plan_is_one_message_whose_items_make_the_outcome() {
         && s.contains("Remediation.AccessDenied")));
 }
 
+/// A database contained without its snapshot says so, with the command the task left.
+#[tokio::test]
+async fn a_database_without_its_snapshot_says_to_take_it() {
+    let doc = document(
+        &event(
+            json!({"resourceType": "RDSDBInstance", "rdsDbInstanceDetails": {
+                "dbInstanceIdentifier": "billing-db", "engine": "postgres"}}),
+            8.0,
+            "CredentialAccess:RDS/MaliciousIPCaller.SuccessfulLogin",
+        ),
+        "contained-evidence-incomplete",
+        json!({"containDatabase": {"task": "contain-database", "dryRun": false, "actions": [
+            {"action": "set-security-groups", "target": "billing-db", "outcome": "changed", "detail": "isolated"}],
+            "evidence": {},
+            "incomplete": [{"error": "Remediation.Failed", "action": "snapshot-database",
+                "detail": "no evidence snapshot of DB instance billing-db: take it by hand (aws rds create-db-snapshot --db-instance-identifier billing-db)"}]}}),
+    );
+    let (_, p) = send(&doc).await;
+    let (_, body, attributes) = p.one();
+    assert_eq!(attributes["outcome"], "contained-evidence-incomplete");
+    let steps = next_steps(&body);
+    assert!(
+        steps[0].starts_with("The database is contained, but its evidence snapshot FAILED")
+            && steps[0].contains("aws rds create-db-snapshot --db-instance-identifier billing-db"),
+        "{steps:#?}"
+    );
+}
+
 /// The next steps of a published message, as text.
 fn next_steps(body: &Value) -> Vec<&str> {
     body["nextSteps"]

@@ -334,3 +334,47 @@ async fn a_throttled_database_containment_is_retried_and_its_snapshot_waits_for_
     })
     .await
 }
+
+/// RDS refuses the evidence snapshot every time: the database is contained all the same, and
+/// the execution ends contained without evidence, the notification saying how to take it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_whose_snapshot_is_refused_is_contained_without_evidence() -> Result<()> {
+    let opts = faults(
+        r#"
+        name = "rds-snapshot-refused"
+        [[rules]]
+        task = "contain-database"
+        service = "rds"
+        action = "CreateDBSnapshot"
+        times = 1000
+        error = "InvalidDBInstanceState"
+        "#,
+    );
+    with_harness(opts, |h| async move {
+        let e = &h.estate;
+        let db = &e.database;
+        let event = responder::scenario::for_database(
+            fixture("rds-high-malicious-login.json")?,
+            "e2e0613database",
+            &e.member_account,
+            &e.region,
+            &db.identifier,
+            None,
+        );
+        let s = h.run("rds-no-snapshot", &event).await?;
+        assert_eq!(
+            (s.status.as_str(), s.outcome.as_str()),
+            ("SUCCEEDED", "contained-evidence-incomplete"),
+            "{s:#?}"
+        );
+        let after = readback::database(&h.member, &db.identifier).await?;
+        assert_eq!(
+            after.group_names,
+            [markers::QUARANTINE_GROUP_NAME],
+            "{after:?}"
+        );
+        assert!(after.snapshots.is_empty(), "{after:?}");
+        Ok(())
+    })
+    .await
+}
