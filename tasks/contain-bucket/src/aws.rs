@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use responder_aws::{classify_sdk_error, SessionProvider};
-use responder_core::document::RollbackTarget;
+use responder_core::document::{RequestTarget, ResourceRequest, RollbackTarget};
 use responder_core::finding::is_bucket_name;
 use responder_core::{names, TaskError, TaskInput, TaskReport};
 use serde_json::{json, Value};
@@ -26,93 +26,50 @@ pub const IAM_ACTIONS: &[&str] = &[
     "sts:AssumeRole",
 ];
 
-/// What one invocation is asked to do, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// The bucket's partition, account and region.
-    pub partition: String,
-    /// The account (12 digits): the bucket's expected owner.
-    pub account_id: String,
-    /// The region.
-    pub region: String,
-    /// The bucket, the finding and the dry run.
-    pub target: Target,
-    /// Containment, or its rollback.
-    pub restore: bool,
-    /// Execution start (RFC 3339), for the time to contain.
-    pub execution_start_time: Option<String>,
-    /// The finding type, for the metrics (`rollback` for a rollback).
-    pub finding_type: String,
-}
+/// What one invocation is asked to do, and where (the account is the bucket's expected owner):
+/// a task input document about a bucket finding, or a rollback request naming `bucketName`.
+pub type Request = ResourceRequest<Target>;
 
-impl Request {
-    /// Reads a task input document about a bucket finding (containment), or
-    /// `{ mode: "restore", request: { accountId, region, partition?, bucketName, dryRun? } }`
-    /// (rollback), or `mode: "restore"` with a task input document.
-    pub fn from_value(v: Value) -> Result<Self, TaskError> {
-        let restore = v.get("mode").and_then(Value::as_str) == Some("restore");
-        let body = if restore {
-            v.get("request").cloned().unwrap_or(Value::Null)
-        } else {
-            v
-        };
-        if body.get("finding").is_some() {
-            let input = TaskInput::from_value(body)?;
-            let f = &input.finding;
-            let bucket = f.bucket().ok_or_else(|| {
-                TaskError::input(format!(
-                    "finding {} is about a {} resource, not an S3 bucket",
-                    f.id,
-                    f.resource.resource_type()
-                ))
-            })?;
-            return Ok(Request {
-                partition: f.partition.clone(),
-                account_id: f.account_id.clone(),
-                region: f.region.clone(),
-                target: Target {
-                    name: bucket.bucket_name.clone(),
-                    finding_id: f.id.clone(),
-                    dry_run: input.decision.dry_run,
-                    partition: f.partition.clone(),
-                    // A rollback removes whatever deny of this pipeline's is on the bucket.
-                    deny_caller: if restore {
-                        None
-                    } else {
-                        input.decision.deny_caller.clone()
-                    },
-                },
-                restore,
-                execution_start_time: input.execution_start_time.clone(),
-                finding_type: if restore {
-                    "rollback".into()
-                } else {
-                    f.finding_type.clone()
-                },
-            });
-        }
-        if !restore {
-            return Err(TaskError::input(
-                "contain-bucket input is not a responder document",
-            ));
-        }
-        let r =
-            RollbackTarget::from_value(&body, "bucketName", "an S3 bucket name", is_bucket_name)?;
-        Ok(Request {
-            partition: r.partition.clone(),
-            account_id: r.account_id,
-            region: r.region,
-            target: Target {
-                name: r.name,
-                finding_id: String::new(),
-                dry_run: r.dry_run,
-                partition: r.partition,
-                deny_caller: None,
+impl RequestTarget for Target {
+    const TASK: &'static str = TASK;
+    const KEY: &'static str = "bucketName";
+    const KIND: &'static str = "an S3 bucket name";
+
+    fn valid(name: &str) -> bool {
+        is_bucket_name(name)
+    }
+
+    fn from_input(input: &TaskInput, restore: bool) -> Result<Self, TaskError> {
+        let f = &input.finding;
+        let bucket = f.bucket().ok_or_else(|| {
+            TaskError::input(format!(
+                "finding {} is about a {} resource, not an S3 bucket",
+                f.id,
+                f.resource.resource_type()
+            ))
+        })?;
+        Ok(Target {
+            name: bucket.bucket_name.clone(),
+            finding_id: f.id.clone(),
+            dry_run: input.decision.dry_run,
+            partition: f.partition.clone(),
+            // A rollback removes whatever deny of this pipeline's is on the bucket.
+            deny_caller: if restore {
+                None
+            } else {
+                input.decision.deny_caller.clone()
             },
-            restore: true,
-            execution_start_time: None,
-            finding_type: "rollback".into(),
         })
+    }
+
+    fn from_rollback(r: &RollbackTarget) -> Self {
+        Target {
+            name: r.name.clone(),
+            finding_id: String::new(),
+            dry_run: r.dry_run,
+            partition: r.partition.clone(),
+            deny_caller: None,
+        }
     }
 }
 

@@ -167,12 +167,10 @@ pub fn snapshot_id(idempotency_key: &str) -> String {
     format!("guardduty-responder-{key}")
 }
 
-/// Whether the keys not yet on the resource fit within the 50 user tags an AWS resource may
-/// carry ("Tagging AWS resources"; tags AWS writes, `aws:*`, do not count).
+/// Whether the keys not yet among the tags fit within the resource's tag quota.
 fn room_for(tags: &BTreeMap<String, String>, keys: &[String]) -> bool {
-    let new = keys.iter().filter(|k| !tags.contains_key(*k)).count();
-    let user = tags.keys().filter(|k| !k.starts_with("aws:")).count();
-    user + new <= markers::limits::TAGS_PER_RESOURCE
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    markers::limits::room_for(tags.keys().map(String::as_str), &keys)
 }
 
 async fn read(rds: &dyn Databases, identifier: &str) -> Result<DatabaseState, TaskError> {

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use aws_sdk_lambda::Client;
 use responder_aws::{classify_sdk_error, SessionProvider};
-use responder_core::document::RollbackTarget;
+use responder_core::document::{RequestTarget, ResourceRequest, RollbackTarget};
 use responder_core::finding::is_function_name;
 use responder_core::{names, TaskError, TaskInput, TaskReport};
 use serde_json::{json, Value};
@@ -22,88 +22,41 @@ pub const IAM_ACTIONS: &[&str] = &[
     "sts:AssumeRole",
 ];
 
-/// What one invocation is asked to do, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// The function's partition, account and region.
-    pub partition: String,
-    /// The account (12 digits).
-    pub account_id: String,
-    /// The region.
-    pub region: String,
-    /// The function, the finding and the dry run.
-    pub target: Target,
-    /// Containment, or its rollback.
-    pub restore: bool,
-    /// Execution start (RFC 3339), for the time to contain.
-    pub execution_start_time: Option<String>,
-    /// The finding type, for the metrics (`rollback` for a rollback).
-    pub finding_type: String,
-}
+/// What one invocation is asked to do, and where: a task input document about a Lambda finding,
+/// or a rollback request naming `functionName`.
+pub type Request = ResourceRequest<Target>;
 
-impl Request {
-    /// Reads a task input document about a Lambda finding (containment), or
-    /// `{ mode: "restore", request: { accountId, region, partition?, functionName, dryRun? } }`
-    /// (rollback), or `mode: "restore"` with a task input document.
-    pub fn from_value(v: Value) -> Result<Self, TaskError> {
-        let restore = v.get("mode").and_then(Value::as_str) == Some("restore");
-        let body = if restore {
-            v.get("request").cloned().unwrap_or(Value::Null)
-        } else {
-            v
-        };
-        if body.get("finding").is_some() {
-            let input = TaskInput::from_value(body)?;
-            let f = &input.finding;
-            let fun = f.function().ok_or_else(|| {
-                TaskError::input(format!(
-                    "finding {} is about a {} resource, not a Lambda function",
-                    f.id,
-                    f.resource.resource_type()
-                ))
-            })?;
-            return Ok(Request {
-                partition: f.partition.clone(),
-                account_id: f.account_id.clone(),
-                region: f.region.clone(),
-                target: Target {
-                    name: fun.function_name.clone(),
-                    finding_id: f.id.clone(),
-                    dry_run: input.decision.dry_run,
-                },
-                restore,
-                execution_start_time: input.execution_start_time.clone(),
-                finding_type: if restore {
-                    "rollback".into()
-                } else {
-                    f.finding_type.clone()
-                },
-            });
-        }
-        if !restore {
-            return Err(TaskError::input(
-                "contain-function input is not a responder document",
-            ));
-        }
-        let r = RollbackTarget::from_value(
-            &body,
-            "functionName",
-            "a Lambda function name",
-            is_function_name,
-        )?;
-        Ok(Request {
-            partition: r.partition.clone(),
-            account_id: r.account_id,
-            region: r.region,
-            target: Target {
-                name: r.name,
-                finding_id: String::new(),
-                dry_run: r.dry_run,
-            },
-            restore: true,
-            execution_start_time: None,
-            finding_type: "rollback".into(),
+impl RequestTarget for Target {
+    const TASK: &'static str = TASK;
+    const KEY: &'static str = "functionName";
+    const KIND: &'static str = "a Lambda function name";
+
+    fn valid(name: &str) -> bool {
+        is_function_name(name)
+    }
+
+    fn from_input(input: &TaskInput, _restore: bool) -> Result<Self, TaskError> {
+        let f = &input.finding;
+        let fun = f.function().ok_or_else(|| {
+            TaskError::input(format!(
+                "finding {} is about a {} resource, not a Lambda function",
+                f.id,
+                f.resource.resource_type()
+            ))
+        })?;
+        Ok(Target {
+            name: fun.function_name.clone(),
+            finding_id: f.id.clone(),
+            dry_run: input.decision.dry_run,
         })
+    }
+
+    fn from_rollback(r: &RollbackTarget) -> Self {
+        Target {
+            name: r.name.clone(),
+            finding_id: String::new(),
+            dry_run: r.dry_run,
+        }
     }
 }
 

@@ -115,16 +115,9 @@ fn label(reserved: Option<i32>) -> String {
     )
 }
 
-/// Whether the keys not yet on the function fit within the 50 user tags an AWS resource may
-/// carry ("Tagging AWS resources", tag naming limits; tags AWS writes, `aws:*`, do not count).
+/// Whether the keys not yet on the function fit within its tag quota.
 fn room_for(f: &FunctionNow, keys: &[&str]) -> bool {
-    let new = keys.iter().filter(|k| f.tag(k).is_none()).count();
-    let user = f
-        .tags
-        .iter()
-        .filter(|(k, _)| !k.starts_with("aws:"))
-        .count();
-    user + new <= markers::limits::TAGS_PER_RESOURCE
+    markers::limits::room_for(f.tags.iter().map(|(k, _)| k.as_str()), keys)
 }
 
 /// Tags the function's status ([`markers::TAG_STATUS`]).

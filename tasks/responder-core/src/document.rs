@@ -122,6 +122,91 @@ impl RollbackTarget {
     }
 }
 
+/// The resource a task that contains one named resource acts on, read from either kind of
+/// request it takes ([`ResourceRequest`]).
+pub trait RequestTarget: Sized {
+    /// The task's name, for the error naming an input it cannot read.
+    const TASK: &'static str;
+    /// The rollback request's field naming the resource (`functionName`, ...).
+    const KEY: &'static str;
+    /// What that field must be, for its error ("a Lambda function name").
+    const KIND: &'static str;
+    /// Whether a name is one.
+    fn valid(name: &str) -> bool;
+    /// The target of a task input document; `restore` when it came as a rollback.
+    fn from_input(input: &TaskInput, restore: bool) -> Result<Self, TaskError>;
+    /// The target of a rollback request named by hand.
+    fn from_rollback(r: &RollbackTarget) -> Self;
+}
+
+/// What one invocation of a task that contains one named resource (and rolls it back) is asked
+/// to do, and where: a task input document about a finding (containment), or
+/// `{ mode: "restore", request: { accountId, region, partition?, <key>, dryRun? } }` (rollback),
+/// or `mode: "restore"` with a task input document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceRequest<T> {
+    /// The resource's partition.
+    pub partition: String,
+    /// The account (12 digits).
+    pub account_id: String,
+    /// The region.
+    pub region: String,
+    /// The resource, the finding and the dry run.
+    pub target: T,
+    /// Containment, or its rollback.
+    pub restore: bool,
+    /// Execution start (RFC 3339), for the time to contain.
+    pub execution_start_time: Option<String>,
+    /// The finding type, for the metrics (`rollback` for a rollback).
+    pub finding_type: String,
+}
+
+impl<T: RequestTarget> ResourceRequest<T> {
+    /// Reads either kind of request, with a named error for anything else.
+    pub fn from_value(v: Value) -> Result<Self, TaskError> {
+        let restore = v.get("mode").and_then(Value::as_str) == Some("restore");
+        let body = if restore {
+            v.get("request").cloned().unwrap_or(Value::Null)
+        } else {
+            v
+        };
+        if body.get("finding").is_some() {
+            let input = TaskInput::from_value(body)?;
+            let target = T::from_input(&input, restore)?;
+            let f = input.finding;
+            return Ok(ResourceRequest {
+                partition: f.partition,
+                account_id: f.account_id,
+                region: f.region,
+                target,
+                restore,
+                execution_start_time: input.execution_start_time,
+                finding_type: if restore {
+                    "rollback".into()
+                } else {
+                    f.finding_type
+                },
+            });
+        }
+        if !restore {
+            return Err(TaskError::input(format!(
+                "{} input is not a responder document",
+                T::TASK
+            )));
+        }
+        let r = RollbackTarget::from_value(&body, T::KEY, T::KIND, T::valid)?;
+        Ok(ResourceRequest {
+            target: T::from_rollback(&r),
+            partition: r.partition,
+            account_id: r.account_id,
+            region: r.region,
+            restore: true,
+            execution_start_time: None,
+            finding_type: "rollback".into(),
+        })
+    }
+}
+
 /// The account and region of a request made by hand: a 12-digit account id and a region code.
 pub fn check_account_and_region(account_id: &str, region: &str) -> Result<(), TaskError> {
     if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {

@@ -72,6 +72,16 @@ pub mod limits {
     pub const VALUE_MAX: usize = 256;
     /// Maximum tags per resource.
     pub const TAGS_PER_RESOURCE: usize = 50;
+
+    /// Whether the keys not yet among a resource's tag keys fit within the 50 user tags an AWS
+    /// resource may carry ("Tagging AWS resources", tag naming limits; tags AWS writes, `aws:*`,
+    /// do not count).
+    pub fn room_for<'a>(present: impl IntoIterator<Item = &'a str>, keys: &[&str]) -> bool {
+        let present: Vec<&str> = present.into_iter().collect();
+        let new = keys.iter().filter(|k| !present.contains(k)).count();
+        let user = present.iter().filter(|k| !k.starts_with("aws:")).count();
+        user + new <= TAGS_PER_RESOURCE
+    }
 }
 
 /// Cuts a tag value to AWS's limit on a character boundary.
