@@ -470,8 +470,11 @@ async fn record(
 }
 
 /// The evidence snapshot. Containment holds without it, so a refusal is a shortfall of the
-/// report, not a failure: RDS may refuse it for a moment while the instance shows
-/// `modifying` after the swap, which is retried a few times first.
+/// report, not a failure. "The source DB instance must be in the available or
+/// storage-optimization state" (RDS API Reference, `CreateDBSnapshot`; otherwise
+/// `InvalidDBInstanceState`): right after the swap the instance may show `modifying` for a
+/// moment, so that refusal is asked again a few times first (the emulator never refuses; the
+/// fault proxy's `InvalidDBInstanceState` plays it in the end-to-end tests).
 async fn snapshot(report: &mut TaskReport, target: &Target, holder: &Holder, rds: &dyn Databases) {
     let name = snapshot_id(&target.idempotency_key);
     let tags = vec![
