@@ -2,7 +2,6 @@
 
 use base64::Engine as _;
 use serde_json::{Map, Value};
-use sha2::Digest as _;
 
 use crate::path::Path;
 use crate::template::{EvalError, Scope};
@@ -203,19 +202,11 @@ impl Call {
                     other => other.to_string(),
                 };
                 let alg = string(&args[1], n)?;
-                let d = data.as_bytes();
-                let h = match alg {
-                    "MD5" => crate::digest::hex(&crate::digest::md5(d)),
-                    "SHA-1" => crate::digest::hex(&crate::digest::sha1(d)),
-                    "SHA-256" => crate::digest::hex(&sha2::Sha256::digest(d)),
-                    "SHA-384" => crate::digest::hex(&sha2::Sha384::digest(d)),
-                    "SHA-512" => crate::digest::hex(&sha2::Sha512::digest(d)),
-                    other => {
-                        return Err(fail(format!(
-                            "{n}: unsupported algorithm '{other}' (use MD5, SHA-1, SHA-256, SHA-384 or SHA-512)"
-                        )))
-                    }
-                };
+                let h = crate::digest::hex_digest(alg, data.as_bytes()).ok_or_else(|| {
+                    fail(format!(
+                        "{n}: unsupported algorithm '{alg}' (use MD5, SHA-1, SHA-256, SHA-384 or SHA-512)"
+                    ))
+                })?;
                 Ok(Value::String(h))
             }
             "States.JsonMerge" => {

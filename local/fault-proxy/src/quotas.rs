@@ -402,24 +402,12 @@ fn groups_per_interface(request: &AwsRequest, limit: u64) -> Option<Refusal> {
     })
 }
 
-/// Decodes `%XX` escapes (IAM answers policy documents URL-encoded, RFC 3986).
+/// Decodes `%XX` escapes (IAM answers policy documents URL-encoded, RFC 3986); malformed
+/// escapes stay as they are.
 pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]

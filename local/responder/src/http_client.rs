@@ -1,9 +1,11 @@
-//! A minimal HTTP/1.1 client for loopback calls that have no SDK: moto's own API, the local
-//! Step Functions endpoint's raw JSON, and an analyst's clicks on approval links.
+//! An HTTP client for loopback calls that have no SDK: moto's own API, the local Step Functions
+//! endpoint's raw JSON, and an analyst's clicks on approval links.
 
 use anyhow::{bail, Context, Result};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
 
 /// A response.
 #[derive(Debug, Clone)]
@@ -27,107 +29,104 @@ impl HttpResponse {
     }
 }
 
-/// Sends one request to an `http://host:port/path?query` URL.
+/// How long one request may take, connection included: every caller talks to a server on
+/// loopback, so anything longer is a hang to report, not a wait.
+pub const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Sends one request to an `http://host:port/path?query` URL (hyper's client over HTTP/1.1),
+/// failing after [`TIMEOUT`].
 pub async fn request(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Result<HttpResponse> {
-    let rest = url
-        .strip_prefix("http://")
-        .with_context(|| format!("{url} is not an http:// URL"))?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let mut stream = TcpStream::connect(authority)
-        .await
-        .with_context(|| format!("connecting to {authority}"))?;
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
+    if !url.starts_with("http://") {
+        bail!("{url} is not an http:// URL");
+    }
+    let mut req = hyper::Request::builder().method(method).uri(url);
     for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
+        req = req.header(*k, *v);
     }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body).await?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await?;
-    parse_response(&raw)
-}
-
-fn parse_response(raw: &[u8]) -> Result<HttpResponse> {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .context("response has no header end")?;
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let mut body = raw[split + 4..].to_vec();
-    let mut lines = head.lines();
-    let status_line = lines.next().context("empty response")?;
-    let status: u16 = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .with_context(|| format!("bad status line {status_line:?}"))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
-    if chunked {
-        body = dechunk(&body)?;
-    }
-    Ok(HttpResponse {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&body).to_string(),
-    })
-}
-
-fn dechunk(mut data: &[u8]) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .context("bad chunk")?;
-        let size_text = String::from_utf8_lossy(&data[..line_end]).to_string();
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .with_context(|| format!("bad chunk size {size_text:?}"))?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        if data.len() < size {
-            bail!("truncated chunk");
-        }
-        out.extend_from_slice(&data[..size]);
-        data = data.get(size + 2..).unwrap_or(&[]);
-    }
+    let req = req
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .with_context(|| format!("{method} {url}: not a valid request"))?;
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(TIMEOUT));
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build(connector);
+    let call = async {
+        let resp = client
+            .request(req)
+            .await
+            .with_context(|| format!("{method} {url}"))?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .with_context(|| format!("{method} {url}: reading the body"))?
+            .to_bytes();
+        Ok(HttpResponse {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    };
+    tokio::time::timeout(TIMEOUT, call)
+        .await
+        .with_context(|| format!("{method} {url}: no answer within {} s", TIMEOUT.as_secs()))?
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn parses_plain_and_chunked_responses() {
-        let r = parse_response(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello")
-            .expect("plain");
-        assert_eq!(r.status, 200);
-        assert_eq!(r.header("content-type"), Some("text/plain"));
+    /// A plain and a chunked answer from a real server on loopback are read whole, headers by
+    /// name in any case; a URL of another scheme is refused by name.
+    #[tokio::test]
+    async fn reads_plain_and_chunked_answers_and_refuses_other_schemes() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            for answer in [
+                &b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello"[..],
+                &b"HTTP/1.1 410 Gone\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"[..],
+            ] {
+                let (mut s, _) = listener.accept().await.expect("accept");
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                s.write_all(answer).await.expect("write");
+                s.shutdown().await.expect("shutdown");
+            }
+        });
+        let url = format!("http://{addr}/x?y=1");
+        let r = request("GET", &url, &[], b"").await.expect("plain");
+        assert_eq!(
+            (r.status, r.header("Content-Type")),
+            (200, Some("text/plain"))
+        );
         assert_eq!(r.body, "hello");
-        let r = parse_response(
-            b"HTTP/1.1 410 Gone\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
-        )
-        .expect("chunked");
-        assert_eq!(r.status, 410);
-        assert_eq!(r.body, "hello world");
+        let r = request("POST", &url, &[("x-a", "b")], b"{}")
+            .await
+            .expect("chunked");
+        assert_eq!((r.status, r.body.as_str()), (410, "hello world"));
+        let e = request("GET", "https://example.com/", &[], b"")
+            .await
+            .expect_err("scheme");
+        assert!(e.to_string().contains("not an http:// URL"), "{e}");
     }
 }

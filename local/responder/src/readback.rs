@@ -752,33 +752,7 @@ pub async fn network_acls(cfg: &SdkConfig, vpc_id: &str) -> Result<BTreeMap<Stri
 
 /// Decodes a URL-encoded policy document (IAM returns them encoded as RFC 3986 says: a space
 /// is `%20`, and `+` is a literal plus, as in a `+00:00` time offset).
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = |b: u8| (b as char).to_digit(16);
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 3;
-                    }
-                    _ => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).to_string()
-}
+pub use responder_core::encoding::percent_decode;
 
 /// One notification as a subscriber receives it.
 #[derive(Debug, Clone, Serialize, PartialEq)]

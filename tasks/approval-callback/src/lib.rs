@@ -183,7 +183,9 @@ async fn decide(
             cause.push_str(": ");
             cause.push_str(c);
         }
-        deps.callbacks.send_task_failure(token, error, &cause).await
+        deps.callbacks
+            .send_task_failure(token, error.as_str(), &cause)
+            .await
     };
     let decision = match (answer.approve, answer.false_positive) {
         (true, _) => "approve",

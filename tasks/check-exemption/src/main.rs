@@ -21,7 +21,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             ))
         })
         .and_then(|(p, s)| Ok((p, s, check_exemption::claim::table_from_env()?)))
-        .inspect_err(|e| tracing::error!(error = e.name, message = %e.message, "cannot start"))?;
+        .inspect_err(
+            |e| tracing::error!(error = e.name.as_str(), message = %e.message, "cannot start"),
+        )?;
     let base = load_base_config().await;
     // Claims and executions live in the security account: the base configuration, not a
     // member session.
@@ -47,7 +49,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                     .await;
             match &result {
                 Ok(r) => tracing::info!(status = ?r.status, target = %r.target, source = %r.source, reason = %r.reason, "checked"),
-                Err(e) => tracing::warn!(error = e.name, message = %e.message, "check failed"),
+                Err(e) => tracing::warn!(error = e.name.as_str(), message = %e.message, "check failed"),
             }
             result
         }

@@ -74,7 +74,7 @@ pub fn handle(
         Err(e) => {
             // The event id lets an analyst find the rejected event in EventBridge's archive.
             let event_id = event.get("id").and_then(Value::as_str).unwrap_or("");
-            tracing::warn!(error = e.name, message = %e.message, event_id, "event rejected");
+            tracing::warn!(error = e.name.as_str(), message = %e.message, event_id, "event rejected");
             Err(e)
         }
     }
@@ -398,7 +398,7 @@ mod tests {
                     .as_array()
                     .expect("ErrorEquals")
                     .iter()
-                    .any(|n| n == names::FINDING_REGION_NOT_ALLOWED)
+                    .any(|n| n == names::FINDING_REGION_NOT_ALLOWED.as_str())
             })
             .expect("Classify catches Finding.RegionNotAllowed by name");
         assert_eq!(named["Next"], "NotifyRejectedEvent");

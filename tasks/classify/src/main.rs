@@ -13,7 +13,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (policy, regions) = Policy::from_env()
         .and_then(|p| Ok((p, AllowedRegions::from_env()?)))
         .inspect_err(|e| {
-            tracing::error!(error = e.name, message = %e.message, "cannot start classify");
+            tracing::error!(error = e.name.as_str(), message = %e.message, "cannot start classify");
         })?;
     tracing::info!(
         dry_run = policy.dry_run,

@@ -29,7 +29,7 @@ struct Fake {
     /// `PutPublicAccessBlock` answers success and changes nothing.
     ignore_writes: bool,
     /// `PutBucketTagging` fails with this error name.
-    refuse_tags: Option<&'static str>,
+    refuse_tags: Option<responder_core::ErrorName>,
     /// How many times the ACL evidence was read.
     acl_reads: std::sync::atomic::AtomicUsize,
 }

@@ -11,7 +11,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Configuration errors stop the Lambda at start, before any finding is read.
     let (policy, table) = Policy::from_env()
         .and_then(|p| Ok((p, lambda::required_env(feedback::TABLE_SETTING)?)))
-        .inspect_err(|e| tracing::error!(error = e.name, message = %e.message, "cannot start"))?;
+        .inspect_err(
+            |e| tracing::error!(error = e.name.as_str(), message = %e.message, "cannot start"),
+        )?;
     // The ledger is in the security account: the task's own credentials, no member session.
     let base = responder_aws::load_base_config().await;
     let ledger = DynamoLedger::new(aws_sdk_dynamodb::Client::new(&base), table);

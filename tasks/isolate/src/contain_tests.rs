@@ -126,7 +126,8 @@ async fn a_full_network_acl_is_a_named_shortfall_and_the_instance_is_still_quara
     assert!(r
         .incomplete
         .iter()
-        .all(|s| s.error == names::REMEDIATION_NETWORK_ACL_FULL && s.detail.contains("acl-nat")));
+        .all(|s| s.error == names::REMEDIATION_NETWORK_ACL_FULL.as_str()
+            && s.detail.contains("acl-nat")));
     // The rest of containment ran.
     assert!(ec2.state().attributes[I].termination_protection);
     assert_eq!(

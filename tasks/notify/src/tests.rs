@@ -17,7 +17,7 @@ type Published = (String, String, BTreeMap<String, String>);
 #[derive(Default)]
 struct FakePublisher {
     sent: Mutex<Vec<Published>>,
-    fail_with: Option<&'static str>,
+    fail_with: Option<responder_core::ErrorName>,
 }
 
 #[async_trait]

@@ -25,6 +25,7 @@
 //! IAM returns inline policy documents URL-encoded (RFC 3986), so a read-back is decoded with
 //! [`parse_returned_document`] before it is parsed. Checks are semantic, not textual.
 
+pub use crate::encoding::percent_decode;
 use serde_json::{json, Value};
 
 /// The AWS managed policy that denies everything.
@@ -285,38 +286,6 @@ pub fn instance_sessions(document: &Value) -> (Vec<String>, Vec<String>) {
         }
     }
     (sessions, arns)
-}
-
-/// Percent-decodes a string as IAM encodes policy documents (RFC 3986: `+` is a literal
-/// plus). Malformed escapes are kept as they are; invalid UTF-8 is replaced.
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            if let (Some(h), Some(l)) = (
-                bytes.get(i + 1).and_then(|b| hex(*b)),
-                bytes.get(i + 2).and_then(|b| hex(*b)),
-            ) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// Parses a policy document as IAM returns it: URL-encoded JSON. A document that is plain JSON

@@ -128,8 +128,9 @@ fn describe() {
 }
 
 /// A task failed with a named error.
-pub fn failure(task: &'static str, error_name: &'static str) {
-    metrics::counter!(metric::FAILURES, "Task" => task, "ErrorName" => error_name).increment(1);
+pub fn failure(task: &'static str, error_name: crate::ErrorName) {
+    metrics::counter!(metric::FAILURES, "Task" => task, "ErrorName" => error_name.as_str())
+        .increment(1);
     // Also without dimensions: the total an alarm can watch (alarms cannot search dimensions).
     metrics::counter!(metric::FAILURES).increment(1);
 }

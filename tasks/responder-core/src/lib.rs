@@ -6,6 +6,7 @@ pub mod decision;
 pub mod denies;
 pub mod document;
 pub mod emf;
+pub mod encoding;
 pub mod error;
 pub mod exemption;
 pub mod exemptions;
@@ -20,7 +21,7 @@ pub mod testing;
 
 pub use decision::{Decision, Disposition, Route, Tier};
 pub use document::TaskInput;
-pub use error::{names, NamedError, TaskError};
+pub use error::{names, ErrorName, TaskError};
 pub use exemption::{Eligibility, ExemptionResult};
 pub use finding::{
     AccessKeyTarget, BucketTarget, CredentialKind, DatabaseTarget, Finding, HostEvidence,

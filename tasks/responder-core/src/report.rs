@@ -117,12 +117,12 @@ impl TaskReport {
     /// Records a step that fell short.
     pub fn fall_short(
         &mut self,
-        error: &'static str,
+        error: crate::ErrorName,
         action: impl Into<String>,
         detail: impl Into<String>,
     ) {
         self.incomplete.push(Shortfall {
-            error: error.to_string(),
+            error: error.as_str().to_string(),
             action: action.into(),
             detail: detail.into(),
         });

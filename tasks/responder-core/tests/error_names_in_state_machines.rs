@@ -1,8 +1,12 @@
-//! Every error name the state machines match on must be a name the tasks report (or one of the
-//! `States.*` / `Lambda.*` names AWS itself reports). A typo in a Retry or Catch would otherwise
-//! silently never match.
+//! Both directions of the contract between the tasks and the state machines:
+//! - every error name the state machines match on is a name the tasks report (or one of the
+//!   `States.*` / `Lambda.*` names AWS itself reports): a typo in a Retry or Catch would
+//!   otherwise silently never match;
+//! - every name a task can raise ([`ErrorName::ALL`]) is retried or caught by name somewhere,
+//!   or is listed in [`CAUGHT_AS_ANY`] with the reason a `States.ALL` catch is the deliberate
+//!   answer to it.
 
-use responder_core::names;
+use responder_core::{names, ErrorName};
 use serde_json::Value;
 
 const MACHINES: &[(&str, &str)] = &[
@@ -60,7 +64,7 @@ fn every_error_name_in_the_state_machines_is_known() {
         assert!(!used.is_empty(), "{machine} matches no errors at all");
         for name in used {
             assert!(
-                names::ALL.contains(&name.as_str()) || AWS_NAMES.contains(&name.as_str()),
+                ErrorName::parse(&name).is_some() || AWS_NAMES.contains(&name.as_str()),
                 "{machine} matches on {name:?}, which no task reports and AWS does not define"
             );
         }
@@ -75,6 +79,68 @@ fn every_retryable_name_is_retried_somewhere() {
         assert!(
             text.contains(&format!("\"{name}\"")),
             "retryable error {name} is never retried by remediate-finding"
+        );
+    }
+}
+
+/// Names no Retry or Catch matches by name, each with why a `States.ALL` catch (the failure
+/// notification, or the caller's own error) is the right answer to it.
+const CAUGHT_AS_ANY: &[(ErrorName, &str)] = &[
+    (
+        ErrorName::InputInvalid,
+        "a task given an input it cannot read is a bug or a bad rollback request: never retried, the failure notified through States.ALL",
+    ),
+    (
+        ErrorName::SessionAssumeRoleFailed,
+        "the member role is missing or refuses the trust: a retry does not fix it, the failure notified through States.ALL",
+    ),
+    (
+        ErrorName::RemediationAccessDenied,
+        "a permission the role lacks: a retry does not fix it, the failure notified through States.ALL",
+    ),
+    (
+        ErrorName::RemediationTargetNotFound,
+        "the resource is gone: nothing to retry, the failure notified through States.ALL",
+    ),
+    (
+        ErrorName::RemediationFailed,
+        "any other AWS refusal: not retried blindly, the failure notified through States.ALL",
+    ),
+    (
+        ErrorName::RemediationNetworkAclFull,
+        "never raised: a shortfall in isolate's report (Shortfall.error), which the state machine routes on and notifies",
+    ),
+    (
+        ErrorName::RemediationIncomplete,
+        "credential containment stopped halfway: notified through States.ALL, and the name a Fail state ends a partial containment with",
+    ),
+    (
+        ErrorName::RestoreNoRecord,
+        "a rollback with nothing recorded: nothing to retry, notified through States.ALL",
+    ),
+    (
+        ErrorName::SecurityHubUpdateFailed,
+        "Security Hub's copy is best effort after containment: caught as any error there, the containment stands",
+    ),
+];
+
+#[test]
+fn every_name_a_task_can_raise_is_handled_somewhere() {
+    let mut used = Vec::new();
+    for (_, text) in MACHINES {
+        let def: Value = serde_json::from_str(text).expect("state machine is JSON");
+        collect_error_names(&def, &mut used);
+    }
+    for name in ErrorName::ALL {
+        let by_name = used.iter().any(|u| *u == name.as_str());
+        let listed = CAUGHT_AS_ANY.iter().any(|(n, _)| *n == name);
+        assert!(
+            by_name || listed,
+            "{name} is matched by no Retry or Catch and not listed in CAUGHT_AS_ANY with a reason"
+        );
+        assert!(
+            !(by_name && listed),
+            "{name} is matched by name in a state machine: remove it from CAUGHT_AS_ANY"
         );
     }
 }

@@ -32,7 +32,7 @@ fn parse(name: &str) -> Finding {
 #[derive(Debug)]
 enum Expect {
     Ok(Box<Expected>),
-    Err(&'static str),
+    Err(responder_core::ErrorName),
 }
 
 #[derive(Debug)]
@@ -74,7 +74,7 @@ fn ok(file: &'static str, tier: Tier, route: Route, disposition: Disposition) ->
     }
 }
 
-fn err(file: &'static str, name: &'static str) -> Case {
+fn err(file: &'static str, name: responder_core::ErrorName) -> Case {
     Case {
         file,
         expect: Expect::Err(name),

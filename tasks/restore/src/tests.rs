@@ -405,7 +405,10 @@ async fn an_unreadable_desired_capacity_still_gives_the_note_and_does_not_fail_t
     assert_eq!(review.outcome, Outcome::Skipped);
     assert!(review.after.is_none());
     assert!(note.contains("by one"), "{note}");
-    assert!(note.contains(names::REMEDIATION_THROTTLED), "{note}");
+    assert!(
+        note.contains(names::REMEDIATION_THROTTLED.as_str()),
+        "{note}"
+    );
     assert!(note.contains("scale the group in"), "{note}");
 }
 

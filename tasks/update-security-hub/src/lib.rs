@@ -182,9 +182,9 @@ async fn record(
         // Retried errors are expected while GuardDuty has not sent the finding yet or
         // Security Hub throttles; the others need a person (see the task's alarm).
         if retried(&e) {
-            tracing::warn!(error = e.name, message = %e.message, finding = %update.target.finding_arn, "security hub update failed; the state machine retries");
+            tracing::warn!(error = e.name.as_str(), message = %e.message, finding = %update.target.finding_arn, "security hub update failed; the state machine retries");
         } else {
-            tracing::error!(error = e.name, message = %e.message, finding = %update.target.finding_arn, "security hub update failed");
+            tracing::error!(error = e.name.as_str(), message = %e.message, finding = %update.target.finding_arn, "security hub update failed");
         }
         return Err(e);
     }

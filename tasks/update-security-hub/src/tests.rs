@@ -17,7 +17,7 @@ use crate::note::{sanitize, MAX_NOTE_BYTES};
 #[derive(Default)]
 struct FakeUpdater {
     sent: Mutex<Vec<FindingUpdate>>,
-    fail_with: Option<&'static str>,
+    fail_with: Option<responder_core::ErrorName>,
 }
 
 #[async_trait]
@@ -765,7 +765,10 @@ fn every_notified_outcome_is_recorded_in_security_hub_without_changing_its_end()
                 names::REMEDIATION_TRANSIENT,
                 names::SECURITY_HUB_FINDING_NOT_FOUND,
             ] {
-                assert!(retried.contains(&n), "{machine}.{name} retries {n}");
+                assert!(
+                    retried.contains(&n.as_str()),
+                    "{machine}.{name} retries {n}"
+                );
             }
             // Every notification leading here announced the same outcome.
             let notifies: Vec<(&String, &Value)> = states

@@ -22,7 +22,7 @@ use responder::estate::{self, SeededInstance};
 use responder::pipeline::RunSummary;
 use responder::readback;
 use responder::scenario::{for_access_key, for_instance, retarget};
-use responder_core::{markers, names};
+use responder_core::markers;
 use serde_json::{json, Value};
 
 const BAD_DAY: &str = include_str!("../../../local/fault-proxy/scenarios/bad-day.toml");
@@ -178,7 +178,7 @@ async fn two_dozen_findings_converge_on_a_bad_day() -> Result<()> {
             if s.status == "FAILED" {
                 let error = s.error.as_deref().unwrap_or("");
                 assert!(
-                    names::ALL.contains(&error) || error.starts_with("States."),
+                    responder_core::ErrorName::parse(error).is_some() || error.starts_with("States."),
                     "{}: unnamed error {error:?}",
                     c.label
                 );

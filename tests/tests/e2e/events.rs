@@ -21,7 +21,11 @@ async fn malformed_and_non_guardduty_events_fail_with_named_errors() -> Result<(
             .run_text("not json", &fixture_text("malformed-not-json.txt")?)
             .await?;
         assert_eq!(s.status, "FAILED", "{s:#?}");
-        assert_eq!(s.error.as_deref(), Some(names::FINDING_INVALID), "{s:#?}");
+        assert_eq!(
+            s.error.as_deref(),
+            Some(names::FINDING_INVALID.as_str()),
+            "{s:#?}"
+        );
         assert_eq!(s.execution_arn, None);
         assert!(new_notifications(&h, &mut seen).await?.is_empty());
 
@@ -38,13 +42,13 @@ async fn malformed_and_non_guardduty_events_fail_with_named_errors() -> Result<(
                 ("FAILED", "rejected-event"),
                 "{file}: {s:#?}"
             );
-            assert_eq!(s.error.as_deref(), Some(error), "{file}: {s:#?}");
+            assert_eq!(s.error.as_deref(), Some(error.as_str()), "{file}: {s:#?}");
             assert!(s.execution_arn.is_some(), "{file}");
             let notes = new_notifications(&h, &mut seen).await?;
             assert_eq!(notes.len(), 1, "{file}: {notes:#?}");
             assert_eq!(outcome(&notes[0]), "failed", "{file}");
             let body = notes[0].json().unwrap_or_default();
-            assert_eq!(body["error"]["error"], error, "{file}: {body:#}");
+            assert_eq!(body["error"]["error"], error.as_str(), "{file}: {body:#}");
         }
         assert_unchanged(&before, &world(&h).await?, "rejected events");
         Ok(())
@@ -81,7 +85,7 @@ async fn finding_for_a_missing_instance_fails_with_target_not_found() -> Result<
         );
         assert_eq!(
             s.error.as_deref(),
-            Some(names::REMEDIATION_TARGET_NOT_FOUND),
+            Some(names::REMEDIATION_TARGET_NOT_FOUND.as_str()),
             "{s:#?}"
         );
         let notes = new_notifications(&h, &mut seen).await?;
@@ -91,7 +95,7 @@ async fn finding_for_a_missing_instance_fails_with_target_not_found() -> Result<
         assert_eq!(body["finding"]["id"], id);
         assert_eq!(
             body["error"]["error"],
-            names::REMEDIATION_TARGET_NOT_FOUND,
+            names::REMEDIATION_TARGET_NOT_FOUND.as_str(),
             "{body:#}"
         );
         let cause = body["error"]["cause"].to_string();

@@ -91,14 +91,17 @@ async fn findings_from_regions_outside_the_allowed_list_are_refused() -> Result<
         );
         assert_eq!(
             s.error.as_deref(),
-            Some(names::FINDING_REGION_NOT_ALLOWED),
+            Some(names::FINDING_REGION_NOT_ALLOWED.as_str()),
             "{s:#?}"
         );
         let notes = new_notifications(&h, &mut seen).await?;
         assert_eq!(notes.len(), 1, "{notes:#?}");
         assert_eq!(outcome(&notes[0]), "failed");
         let body = notes[0].json().unwrap_or_default();
-        assert_eq!(body["error"]["error"], names::FINDING_REGION_NOT_ALLOWED);
+        assert_eq!(
+            body["error"]["error"],
+            names::FINDING_REGION_NOT_ALLOWED.as_str()
+        );
         let cause = body["error"]["cause"].as_str().unwrap_or_default();
         assert!(cause.contains(elsewhere), "{cause}");
         assert_unchanged(&before, &world(&h).await?, "a finding from another region");

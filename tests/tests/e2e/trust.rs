@@ -119,7 +119,7 @@ async fn a_security_hub_finding_of_another_product_is_refused() -> Result<()> {
             );
             assert_eq!(
                 s.error.as_deref(),
-                Some(names::FINDING_UNSUPPORTED),
+                Some(names::FINDING_UNSUPPORTED.as_str()),
                 "{file}"
             );
         }

@@ -6,7 +6,6 @@ use std::rc::Rc;
 
 use base64::Engine as _;
 use chrono::{DateTime, SecondsFormat, Utc};
-use sha2::Digest as _;
 
 use super::eval::{arity, call, deep_equal, lookup, truthy, Cx, Func, Val};
 use super::JError;
@@ -87,25 +86,12 @@ fn sig(i: usize, name: &str) -> JError {
     )
 }
 
-/// Formats a number the way JavaScript (and so JSONata) does, at 15 significant digits.
+/// Formats a number as JSONata does: rounded to 15 significant digits (`toPrecision(15)`),
+/// then JavaScript's `Number.prototype.toString` (exponent form below 1e-6 and from 1e21, as
+/// `5e-7` and `1e+21`), which `ryu-js` implements exactly.
 pub(crate) fn num_string(n: f64) -> String {
-    if n == 0.0 {
-        return "0".into();
-    }
-    if n.fract() == 0.0 && n.abs() < 1e21 {
-        return format!("{}", n as i128);
-    }
-    let r: f64 = format!("{n:.14e}").parse().unwrap_or(n);
-    let a = r.abs();
-    if (1e-7..1e21).contains(&a) {
-        format!("{r}")
-    } else {
-        let s = format!("{r:e}");
-        match s.split_once('e') {
-            Some((m, e)) if !e.starts_with('-') => format!("{m}e+{e}"),
-            _ => s,
-        }
-    }
+    let rounded: f64 = format!("{n:.14e}").parse().unwrap_or(n);
+    ryu_js::Buffer::new().format(rounded).to_string()
 }
 
 fn json_string(s: &str, out: &mut String) {
@@ -813,20 +799,15 @@ pub(crate) fn call_builtin(
             let Some(v) = a0 else { return Ok(None) };
             let data = to_string(v);
             let alg = string_arg(a1, 2, name)?.unwrap_or("SHA-256");
-            let bytes = data.as_bytes();
-            let hex = match alg {
-                "MD5" => crate::digest::hex(&crate::digest::md5(bytes)),
-                "SHA-1" => crate::digest::hex(&crate::digest::sha1(bytes)),
-                "SHA-256" => crate::digest::hex(&sha2::Sha256::digest(bytes)),
-                "SHA-384" => crate::digest::hex(&sha2::Sha384::digest(bytes)),
-                "SHA-512" => crate::digest::hex(&sha2::Sha512::digest(bytes)),
-                other => {
-                    return Err(JError::new(
-                        "D3043",
-                        format!("Unsupported hash algorithm: {other}. Use one of MD5, SHA-1, SHA-256, SHA-384, SHA-512"),
-                    ))
-                }
-            };
+            let hex = crate::digest::hex_digest(alg, data.as_bytes()).ok_or_else(|| {
+                JError::new(
+                    "D3043",
+                    format!(
+                        "Unsupported hash algorithm: {alg}. Use one of {}",
+                        crate::digest::ALGORITHMS
+                    ),
+                )
+            })?;
             Some(Val::str(&hex))
         }
         "parse" => match string_arg(a0, 1, name)? {
@@ -846,48 +827,16 @@ pub(crate) fn call_builtin(
             },
         },
         "encodeUrlComponent" => string_arg(a0, 1, name)?.map(|s| {
-            let mut out = String::new();
-            for b in s.bytes() {
-                if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
-                    out.push(b as char);
-                } else {
-                    out.push_str(&format!("%{b:02X}"));
-                }
-            }
-            Val::str(&out)
+            Val::str(&percent_encoding::utf8_percent_encode(s, URI_COMPONENT).to_string())
         }),
         "decodeUrlComponent" => match string_arg(a0, 1, name)? {
             None => None,
-            Some(s) => {
-                let bytes = s.as_bytes();
-                let mut out = Vec::new();
-                let mut i = 0;
-                while i < bytes.len() {
-                    if bytes[i] == b'%' && i + 2 < bytes.len() {
-                        let h = std::str::from_utf8(&bytes[i + 1..i + 3])
-                            .ok()
-                            .and_then(|h| u8::from_str_radix(h, 16).ok());
-                        match h {
-                            Some(b) => {
-                                out.push(b);
-                                i += 3;
-                                continue;
-                            }
-                            None => {
-                                return Err(JError::new(
-                                    "D3140",
-                                    format!(
-                                        "Malformed URL passed to $decodeUrlComponent(): \"{s}\""
-                                    ),
-                                ))
-                            }
-                        }
-                    }
-                    out.push(bytes[i]);
-                    i += 1;
-                }
-                Some(Val::str(&String::from_utf8_lossy(&out)))
-            }
+            Some(s) => Some(Val::str(&decode_uri_component(s).ok_or_else(|| {
+                JError::new(
+                    "D3140",
+                    format!("Malformed URL passed to $decodeUrlComponent(): \"{s}\""),
+                )
+            })?)),
         },
         "map" | "filter" => {
             let Some(v) = a0 else { return Ok(None) };
@@ -988,4 +937,78 @@ pub(crate) fn call_builtin(
         }
         _ => return Err(JError::new("T1006", "Attempted to invoke a non-function")),
     })
+}
+
+/// What JavaScript's `encodeURIComponent` leaves as it is: letters, digits and `-_.!~*'()`
+/// (ECMA-262, "encodeURIComponent": the unreserved URI characters).
+const URI_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// JavaScript's `decodeURIComponent`: `None` where it throws a URIError, for a `%` not followed
+/// by two hexadecimal digits or escapes that do not decode to UTF-8.
+fn decode_uri_component(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let well_formed = b.iter().enumerate().all(|(i, c)| {
+        *c != b'%'
+            || (b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
+    }
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Numbers print as JSONata prints them, JavaScript's forms included.
+    #[test]
+    fn numbers_print_as_javascript_does() {
+        for (n, want) in [
+            (0.0, "0"),
+            (-0.0, "0"),
+            (1.0, "1"),
+            (-42.5, "-42.5"),
+            (0.1 + 0.2, "0.3"),
+            (0.000001, "0.000001"),
+            (5e-7, "5e-7"),
+            (1.5e-10, "1.5e-10"),
+            (1e20, "100000000000000000000"),
+            (1e21, "1e+21"),
+            (123456789012345678.0, "123456789012346000"),
+            (1.0 / 3.0, "0.333333333333333"),
+        ] {
+            assert_eq!(num_string(n), want, "{n:e}");
+        }
+    }
+
+    /// `$encodeUrlComponent` and `$decodeUrlComponent` behave as JavaScript's functions: the
+    /// unreserved set left alone, UTF-8 escaped in upper case, and malformed input refused.
+    #[test]
+    fn url_components_follow_javascript() {
+        let enc = |s: &str| percent_encoding::utf8_percent_encode(s, URI_COMPONENT).to_string();
+        assert_eq!(enc("a-b_c.d!e~f*g'h(i)j"), "a-b_c.d!e~f*g'h(i)j");
+        assert_eq!(enc("a b/c?d=é"), "a%20b%2Fc%3Fd%3D%C3%A9");
+        assert_eq!(
+            decode_uri_component("a%20b%2Fc%3Fd%3D%C3%A9").as_deref(),
+            Some("a b/c?d=é")
+        );
+        assert_eq!(decode_uri_component("plain").as_deref(), Some("plain"));
+        for bad in ["%", "%4", "abc%zz", "%C3"] {
+            assert_eq!(decode_uri_component(bad), None, "{bad}");
+        }
+    }
 }

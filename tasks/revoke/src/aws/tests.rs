@@ -61,15 +61,7 @@ fn settings() -> Settings {
 
 /// Encodes like IAM does when it returns a policy document (RFC 3986 unreserved kept).
 fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    responder_core::encoding::percent_encode(s)
 }
 
 fn no_such_entity() -> NoSuchEntityException {

@@ -208,7 +208,7 @@ mod tests {
                 .1,
             "eu-west-1"
         );
-        let refused = |f: Value, name: &str, words: &str| {
+        let refused = |f: Value, name: crate::ErrorName, words: &str| {
             let e = check(f).expect_err("refused");
             assert_eq!(e.name, name, "{}", e.message);
             assert!(e.message.contains(words), "{}", e.message);
