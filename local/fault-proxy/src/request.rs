@@ -209,12 +209,13 @@ fn lambda_action(method: &str, path: &str) -> Option<&'static str> {
     })
 }
 
-/// The S3 bucket operations the tasks make, by method and subresource (path-style requests:
-/// `/BUCKET?tagging`).
+/// The S3 operations the tasks make, by method and subresource (path-style requests:
+/// `/BUCKET?tagging`, `/BUCKET/KEY?tagging`).
 fn s3_action(method: &str, path: &str, query: &[&str]) -> Option<&'static str> {
     let bucket_only = !path.trim_matches('/').contains('/');
     let has = |k: &str| query.contains(&k);
     Some(match method {
+        "GET" if !bucket_only && has("tagging") => "GetObjectTagging",
         _ if !bucket_only => return None,
         "GET" if has("publicAccessBlock") => "GetPublicAccessBlock",
         "PUT" if has("publicAccessBlock") => "PutPublicAccessBlock",
@@ -274,9 +275,15 @@ mod tests {
                 "{method} ?{query}"
             );
         }
-        let object = AwsRequest::parse(&signed("s3"), Some("tagging"), Bytes::new())
-            .with_route("GET", "/orders-exports/key.csv");
-        assert_eq!(object.action, "");
+        // On an object, only the tags read (the evidence of a quarantined object) is named;
+        // other object requests are left unnamed.
+        let object = |method: &str, query: &str| {
+            AwsRequest::parse(&signed("s3"), Some(query), Bytes::new())
+                .with_route(method, "/orders-exports/uploads/key.csv")
+        };
+        assert_eq!(object("GET", "tagging").action, "GetObjectTagging");
+        assert_eq!(object("PUT", "tagging").action, "");
+        assert_eq!(object("GET", "acl").action, "");
     }
 
     /// Lambda's REST-JSON requests are named by their method and path, and answered in its

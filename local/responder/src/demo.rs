@@ -226,6 +226,18 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
             ),
         ),
         (
+            "HIGH: a malicious file uploaded to that bucket (Malware Protection for S3)",
+            "demo-object",
+            scenario::for_object(
+                scenario::load(&dir, "s3-object-malicious-file.json")?,
+                "demo0016object",
+                &e.member_account,
+                &region,
+                &e.bucket_name,
+                &e.malicious_object_key,
+            ),
+        ),
+        (
             "HIGH: a database in the member account logged in to from a threat-listed address",
             "demo-database",
             scenario::for_database(
@@ -403,6 +415,32 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
                 .tags
                 .contains_key(responder_core::markers::TAG_ORIGINAL_CONCURRENCY),
         "restore gives the thumbnailer function back exactly what it had: no reserved concurrency",
+    );
+
+    header("False positive: release the quarantined object with restore-instance");
+    let quarantined = |b: &readback::BucketState| {
+        b.policy
+            .as_deref()
+            .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+            .map(|p| responder_core::denies::quarantined_objects(&p, &e.bucket_name))
+            .unwrap_or_default()
+    };
+    let held = readback::bucket(&h.member, &e.bucket_name).await?;
+    checks.check(
+        quarantined(&held) == [e.malicious_object_key.clone()],
+        "the malicious object is quarantined where it is: one statement of the bucket's policy names exactly it",
+    );
+    let release = serde_json::json!({
+        "accountId": e.member_account, "region": region, "bucketName": e.bucket_name,
+        "objectKeys": [e.malicious_object_key],
+        "reason": "false positive confirmed by the analyst", "requestedBy": "analyst@example.com"
+    });
+    print_restore(h.restore("demo-release-object", &release).await?);
+    let released = readback::bucket(&h.member, &e.bucket_name).await?;
+    checks.check(
+        quarantined(&released).is_empty()
+            && released.public_access_block == held.public_access_block,
+        "restore with objectKeys lifts exactly that object's quarantine; the bucket's own containment stays",
     );
 
     header("False positive: roll back the orders-exports bucket with restore-instance");
@@ -670,6 +708,7 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
         ("HIGH: bastion-multi's instance credentials", "contained"),
         ("HIGH: a Lambda function", "contained"),
         ("HIGH: an S3 bucket", "contained"),
+        ("HIGH: a malicious file", "contained"),
         ("HIGH: a database", "contained"),
         ("root credentials", "recorded"),
         ("a Security Hub copy", "rejected-event"),

@@ -117,6 +117,9 @@ pub struct Estate {
     /// An S3 bucket in the member account opened to the public: a policy granting everyone
     /// reads, a tag, and no Block Public Access configuration of its own.
     pub bucket_name: String,
+    /// An object of that bucket as Malware Protection for S3 leaves a malicious upload: tagged
+    /// `GuardDutyMalwareScanStatus=THREATS_FOUND` (its key holds a space, as uploads do).
+    pub malicious_object_key: String,
     /// A standalone PostgreSQL DB instance in the member account's VPC, in two security groups
     /// of its own.
     pub database: SeededDatabase,
@@ -771,6 +774,7 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
         role_name,
         function_name,
         bucket_name,
+        malicious_object_key: MALICIOUS_OBJECT_KEY.to_string(),
         database,
         aurora,
         topic_arn,
@@ -948,8 +952,23 @@ async fn public_bucket(cfg: &SdkConfig, region: &str, name: &str) -> Result<Stri
         .send()
         .await
         .context("PutBucketTagging")?;
+    // A stand-in for an upload Malware Protection flagged (harmless bytes: nothing scans
+    // the emulator, and no scanner on a developer's machine should trip on the repository).
+    s3.put_object()
+        .bucket(name)
+        .key(MALICIOUS_OBJECT_KEY)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(
+            b"stand-in for a file Malware Protection for S3 found malicious",
+        ))
+        .tagging("GuardDutyMalwareScanStatus=THREATS_FOUND")
+        .send()
+        .await
+        .context("PutObject")?;
     Ok(name.to_string())
 }
+
+/// The key of the seeded malicious object.
+pub const MALICIOUS_OBJECT_KEY: &str = "uploads/2025/03/invoice 0311.pdf.exe";
 
 /// Creates the false-positive ledger as the deployment does: key `findingType` + `entry`
 /// (strings), on demand, TTL on `expiresAt`.

@@ -181,6 +181,31 @@ pub fn for_bucket(
     event
 }
 
+/// A Malware Protection for S3 finding retargeted at object `key` of `bucket_name`, an object
+/// of an unversioned bucket (no `versionId`: there is only the one version).
+pub fn for_object(
+    event: Value,
+    finding_id: &str,
+    account: &str,
+    region: &str,
+    bucket_name: &str,
+    key: &str,
+) -> Value {
+    let mut event = for_bucket(event, finding_id, account, region, bucket_name);
+    if let Some(o) = event
+        .pointer_mut("/detail/resource/s3BucketDetails/0/s3ObjectDetails/0")
+        .and_then(Value::as_object_mut)
+    {
+        o.insert("key".into(), json!(key));
+        o.insert(
+            "objectArn".into(),
+            json!(format!("arn:aws:s3:::{bucket_name}/{key}")),
+        );
+        o.remove("versionId");
+    }
+    event
+}
+
 /// An RDS finding retargeted at `identifier` (and its cluster, for an Aurora member).
 pub fn for_database(
     event: Value,

@@ -185,6 +185,25 @@ pub(crate) fn containment_plan(f: &Finding, d: &Decision) -> Vec<String> {
             )
         }))
         .collect(),
+        (Resource::Bucket(b), Route::S3) if !b.objects.is_empty() => {
+            let keys: Vec<String> = b
+                .objects
+                .iter()
+                .take(responder_core::finding::MAX_OBJECTS)
+                .map(|o| format!("{:?}", o.key))
+                .collect();
+            vec![
+                format!(
+                    "quarantine {} {} of S3 bucket {} where {}: one statement merged into the bucket's policy denies everyone reading, overwriting, deleting, re-tagging or re-publishing {}, its other statements unchanged",
+                    if keys.len() == 1 { "object" } else { "objects" },
+                    keys.join(", "),
+                    b.bucket_name,
+                    if keys.len() == 1 { "it is" } else { "they are" },
+                    if keys.len() == 1 { "it" } else { "them" },
+                ),
+                "move or delete nothing: the object is the evidence, with its scan-result tag and the threat's hash".to_string(),
+            ]
+        }
         (Resource::Bucket(b), Route::S3) => match &d.deny_caller {
             Some(caller) => vec![
                 format!(

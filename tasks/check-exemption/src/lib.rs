@@ -565,7 +565,11 @@ async fn bucket(
     now: DateTime<Utc>,
 ) -> Result<ExemptionResult, TaskError> {
     let name = target.bucket_name.as_str();
-    let mut v = Verdict::new(format!("bucket/{name}"));
+    let mut v = Verdict::new(if target.objects.is_empty() {
+        format!("bucket/{name}")
+    } else {
+        Resource::Bucket(target.clone()).identity()
+    });
     if let Some(e) = policy.exemptions.find(ExemptionKind::Bucket, name, now) {
         return Ok(v.is(
             Eligibility::Exempt,
@@ -591,14 +595,34 @@ async fn bucket(
     ) {
         return Ok(v.is(Eligibility::Exempt, reason, source));
     }
+    if !target.objects.is_empty() {
+        let keys: Vec<&str> = target
+            .objects
+            .iter()
+            .take(responder_core::finding::MAX_OBJECTS)
+            .map(|o| o.key.as_str())
+            .collect();
+        let held = policy_document(&state.policy)?
+            .map(|p| denies::quarantined_objects(&p, name))
+            .unwrap_or_default();
+        if keys.iter().all(|k| held.iter().any(|h| h == k)) {
+            return Ok(v.is(
+                Eligibility::AlreadyContained,
+                format!(
+                    "bucket {name}'s policy already quarantines the finding's {} object(s)",
+                    keys.len()
+                ),
+                "real state: the bucket's policy, read from S3",
+            ));
+        }
+        return Ok(v.is(
+            Eligibility::Eligible,
+            format!("bucket {name} is not exempt and its policy does not quarantine the finding's objects yet"),
+            "policy, GuardDuty's record of the bucket, and its real policy in S3",
+        ));
+    }
     if let Some(caller) = deny_caller {
-        let text = match &state.policy {
-            None => None,
-            Some(Ok(text)) => Some(text.as_str()),
-            Some(Err(e)) => return Err(e.clone()),
-        };
-        let denied = text
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+        let denied = policy_document(&state.policy)?
             .is_some_and(|p| denies::bucket_callers(&p).iter().any(|c| c == caller));
         if denied {
             return Ok(v.is(
@@ -634,6 +658,18 @@ async fn bucket(
         format!("bucket {name} is not exempt and not contained"),
         "policy, GuardDuty's record of the bucket, and its real state in S3",
     ))
+}
+
+/// A bucket's policy as a document: `None` when it has none or it is not JSON (then it holds
+/// nothing of this pipeline's); the read's error when S3 refused to show it.
+fn policy_document(
+    policy: &Option<Result<String, TaskError>>,
+) -> Result<Option<serde_json::Value>, TaskError> {
+    match policy {
+        None => Ok(None),
+        Some(Ok(text)) => Ok(serde_json::from_str(text).ok()),
+        Some(Err(e)) => Err(e.clone()),
+    }
 }
 
 /// IAM credentials: what may never be changed, the policy, real containment.

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use responder_aws::{classify_sdk_error, SessionProvider};
 use responder_core::document::{RequestTarget, ResourceRequest, RollbackTarget};
-use responder_core::finding::is_bucket_name;
+use responder_core::finding::{is_bucket_name, ObjectRef, MAX_OBJECTS};
 use responder_core::{names, TaskError, TaskInput, TaskReport};
 use serde_json::{json, Value};
 use tracing::Instrument;
@@ -20,6 +20,8 @@ pub const IAM_ACTIONS: &[&str] = &[
     "s3:GetBucketPolicy",
     "s3:GetBucketPublicAccessBlock",
     "s3:GetBucketTagging",
+    "s3:GetObjectTagging",
+    "s3:GetObjectVersionTagging",
     "s3:PutBucketPolicy",
     "s3:PutBucketPublicAccessBlock",
     "s3:PutBucketTagging",
@@ -59,6 +61,8 @@ impl RequestTarget for Target {
             } else {
                 input.decision.deny_caller.clone()
             },
+            // Rolling back an object finding lifts exactly its objects' quarantine.
+            objects: bucket.objects.iter().take(MAX_OBJECTS).cloned().collect(),
         })
     }
 
@@ -69,6 +73,16 @@ impl RequestTarget for Target {
             dry_run: r.dry_run,
             partition: r.partition.clone(),
             deny_caller: None,
+            objects: r
+                .object_keys
+                .iter()
+                .map(|k| ObjectRef {
+                    key: k.clone(),
+                    version_id: None,
+                    e_tag: None,
+                    hash: None,
+                })
+                .collect(),
         }
     }
 }
@@ -90,7 +104,7 @@ pub async fn handle(event: Value, sessions: &SessionProvider) -> Result<TaskRepo
             .await?;
         let bx = S3Buckets::new(responder_aws::s3::client(&conf), &req.account_id);
         let report = if req.restore {
-            restore(&req.target.name, req.target.dry_run, &bx).await?
+            restore(&req.target, &bx).await?
         } else {
             contain(&req.target, &bx).await?
         };
@@ -186,6 +200,32 @@ impl Buckets for S3Buckets {
             .await
             .map(|_| ())
             .map_err(|e| classify_sdk_error("s3:PutBucketPolicy", &e))
+    }
+
+    async fn object_tags(&self, name: &str, key: &str, version: Option<&str>) -> Value {
+        let tags = self
+            .client
+            .get_object_tagging()
+            .bucket(name)
+            .key(key)
+            .set_version_id(version.map(str::to_string))
+            .expected_bucket_owner(&self.owner)
+            .send()
+            .await;
+        let action = if version.is_some() {
+            "s3:GetObjectVersionTagging"
+        } else {
+            "s3:GetObjectTagging"
+        };
+        match tags {
+            Ok(o) => Value::Object(
+                o.tag_set()
+                    .iter()
+                    .map(|t| (t.key().to_string(), json!(t.value())))
+                    .collect(),
+            ),
+            Err(e) => json!({"unreadable": classify_sdk_error(action, &e).to_string()}),
+        }
     }
 
     async fn delete_policy(&self, name: &str) -> Result<(), TaskError> {

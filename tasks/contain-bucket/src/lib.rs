@@ -30,6 +30,16 @@
 //! the rest of the policy as it is, or deletes the policy when nothing of the bucket's own is
 //! left. The credentials elsewhere are the access key route's.
 //!
+//! An object Malware Protection for S3 found malicious (`Object:S3/MaliciousFile`) is
+//! quarantined where it is: one statement merged into the bucket's policy
+//! ([`responder_core::denies::with_quarantined_objects`]) denies every principal reading,
+//! overwriting, deleting, re-tagging or re-publishing it. Nothing is moved or deleted: the
+//! object is the evidence, and GuardDuty's scan-result tag (`GuardDutyMalwareScanStatus`,
+//! GuardDuty User Guide, "Monitoring S3 object scans with GuardDuty managed tags") is read
+//! into the report and then kept as GuardDuty wrote it. A tag is not the quarantine: anyone
+//! who may tag objects could rewrite it, which is why the deny names the object itself. The
+//! statement is its own record; rolling back the finding removes exactly its objects.
+//!
 //! Rollback (`mode: restore`) puts back the recorded settings, or removes the configuration
 //! when there was none, only while all four settings are still on: a change someone made
 //! since is theirs and is left alone, and said so. It removes the callers deny too.
@@ -48,6 +58,7 @@ mod tests;
 
 use async_trait::async_trait;
 pub use responder_aws::s3::PublicAccessBlock;
+pub use responder_core::finding::ObjectRef;
 use responder_core::{denies, markers, names, ActionRecord, Outcome, TaskError, TaskReport};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -147,6 +158,265 @@ pub trait Buckets: Send + Sync {
     async fn put_policy(&self, name: &str, policy: &str) -> Result<(), TaskError>;
     /// `DeleteBucketPolicy`.
     async fn delete_policy(&self, name: &str) -> Result<(), TaskError>;
+    /// Evidence: an object's tags (`GetObjectTagging`, of `version` when given), among them
+    /// Malware Protection's scan result. Unreadable evidence is said, not fatal.
+    async fn object_tags(&self, name: &str, key: &str, version: Option<&str>) -> Value;
+}
+
+/// The tag Malware Protection for S3 writes on a scanned object when tagging is on, and its
+/// value for a malicious one (GuardDuty User Guide, "Monitoring S3 object scans in Malware
+/// Protection for S3").
+pub const SCAN_STATUS_TAG: &str = "GuardDutyMalwareScanStatus";
+/// The scan result of an object with a threat.
+pub const THREATS_FOUND: &str = "THREATS_FOUND";
+
+/// Quarantines the target's objects: one statement of the bucket's policy denies everyone
+/// reading, overwriting, deleting, re-tagging or re-publishing them; read back. The bucket is
+/// not marked: it is not contained, its objects are, and the statement says which.
+async fn quarantine(target: &Target, bx: &dyn Buckets) -> Result<TaskReport, TaskError> {
+    let name = target.name.as_str();
+    let dry = target.dry_run;
+    let keys = &target.keys();
+    let mut report = TaskReport::new(TASK, dry);
+    let now = read_with_evidence(bx, name).await?;
+    let mut objects = Vec::new();
+    for o in &target.objects {
+        objects.push(json!({
+            "key": o.key,
+            "versionId": o.version_id,
+            "eTag": o.e_tag,
+            "threatHash": o.hash,
+            "tags": bx.object_tags(name, &o.key, o.version_id.as_deref()).await,
+        }));
+    }
+    report.evidence.insert("bucket".into(), json!(now));
+    report
+        .evidence
+        .insert("objects".into(), Value::Array(objects));
+    let policy = now.policy_document(name)?;
+    let before = policy
+        .as_ref()
+        .map(|p| denies::quarantined_objects(p, name))
+        .unwrap_or_default();
+    let missing: Vec<&String> = keys.iter().filter(|k| !before.contains(k)).collect();
+    if missing.is_empty() {
+        report.push(
+            ActionRecord::new(
+                "quarantine-objects",
+                name,
+                Outcome::Unchanged,
+                format!(
+                    "the bucket's policy already quarantines {}",
+                    describe_keys(keys)
+                ),
+            )
+            .with_states(json!(before), json!(before)),
+        );
+        return Ok(report);
+    }
+    // A key holding `*`, `?` or `$` is named through policy variables, which S3 reads only in
+    // a policy of version 2012-10-17: in an older one the key would not match, and the
+    // quarantine would hold nothing while saying it does.
+    let version = policy
+        .as_ref()
+        .and_then(|p| p.get("Version"))
+        .and_then(Value::as_str);
+    if policy.is_some()
+        && version != Some("2012-10-17")
+        && keys.iter().any(|k| denies::key_needs_policy_variables(k))
+    {
+        return Err(TaskError::new(
+            names::REMEDIATION_FAILED,
+            format!(
+                "bucket {name}: its policy's Version is {}, not 2012-10-17, so a key holding * ? or $ cannot be named exactly in it; quarantine {} by hand",
+                version.map(|v| format!("{v:?}")).unwrap_or_else(|| "absent".into()),
+                describe_keys(keys)
+            ),
+        ));
+    }
+    let merged = denies::with_quarantined_objects(policy.as_ref(), &target.partition, name, keys);
+    put_merged(
+        bx,
+        name,
+        &merged,
+        dry,
+        &format!("the quarantine of {}", describe_keys(keys)),
+        "quarantine them by hand (or lift older quarantines first)",
+    )
+    .await?;
+    let after = denies::quarantined_objects(&merged, name);
+    report.push(
+        ActionRecord::new(
+            "quarantine-objects",
+            name,
+            changed(dry),
+            format!(
+                "{} {}: nobody may read, overwrite, delete, re-tag or re-publish {} (statement {} of the bucket's policy; its other statements unchanged). Nothing is moved or deleted",
+                if dry { "would quarantine" } else { "quarantined" },
+                describe_keys(keys),
+                if keys.len() == 1 { "it" } else { "them" },
+                denies::QUARANTINE_OBJECTS_SID
+            ),
+        )
+        .with_states(json!(before), json!(after)),
+    );
+    if dry {
+        return Ok(report);
+    }
+    let holds = |p: &Value| {
+        let held = denies::quarantined_objects(p, name);
+        keys.iter().all(|k| held.contains(k))
+    };
+    if read_back_policy(bx, name, holds).await?.is_some() {
+        report.push(ActionRecord::new(
+            "verify-quarantine-objects",
+            name,
+            Outcome::Unchanged,
+            format!("read back: the policy quarantines {}", describe_keys(keys)),
+        ));
+        return Ok(report);
+    }
+    Err(TaskError::new(
+        names::REMEDIATION_VERIFICATION_FAILED,
+        format!(
+            "bucket {name}: the policy read back does not quarantine {}",
+            describe_keys(keys)
+        ),
+    ))
+}
+
+/// Writes a policy with a statement of this pipeline's merged in (unless `dry`): refused by
+/// name, with what to do by hand, when it would be larger than S3 accepts.
+async fn put_merged(
+    bx: &dyn Buckets,
+    name: &str,
+    merged: &Value,
+    dry: bool,
+    what: &str,
+    by_hand: &str,
+) -> Result<(), TaskError> {
+    let text = merged.to_string();
+    if text.len() > MAX_POLICY_BYTES {
+        return Err(TaskError::new(
+            names::REMEDIATION_FAILED,
+            format!(
+                "bucket {name}: its policy with {what} would be {} bytes, over the {MAX_POLICY_BYTES} S3 accepts; {by_hand}",
+                text.len()
+            ),
+        ));
+    }
+    if !dry {
+        bx.put_policy(name, &text).await?;
+    }
+    Ok(())
+}
+
+/// Reads the bucket back until its policy `holds` (S3 answers a change at once; later reads
+/// cover a lagging one): the bucket as last read, or `None` when it never did.
+async fn read_back_policy(
+    bx: &dyn Buckets,
+    name: &str,
+    holds: impl Fn(&Value) -> bool,
+) -> Result<Option<BucketNow>, TaskError> {
+    for attempt in 0..3u64 {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+        }
+        let last = read(bx, name).await?;
+        if last.policy_document(name)?.as_ref().is_some_and(&holds) {
+            return Ok(Some(last));
+        }
+    }
+    Ok(None)
+}
+
+/// The keys, quoted (they are the uploader's choice: quoting shows spaces and escapes the
+/// rest), for reports.
+fn describe_keys(keys: &[String]) -> String {
+    let quoted: Vec<String> = keys.iter().map(|k| format!("{k:?}")).collect();
+    match quoted.len() {
+        1 => format!("object {}", quoted[0]),
+        n => format!("{n} objects ({})", quoted.join(", ")),
+    }
+}
+
+/// Lifts the quarantine of `keys` (every object of this pipeline's, when `None`) from the
+/// bucket's policy, or the policy when nothing of the bucket's own is left; returns whether
+/// anything was lifted.
+async fn release(
+    target: &Target,
+    keys: Option<&[String]>,
+    now: &BucketNow,
+    bx: &dyn Buckets,
+    report: &mut TaskReport,
+) -> Result<bool, TaskError> {
+    let (name, dry) = (target.name.as_str(), target.dry_run);
+    let policy = match now.policy_document(name) {
+        Ok(p) => p,
+        // For given objects the quarantine is the whole rollback: an unreadable policy fails
+        // it. For the bucket as a whole, the rest of the rollback does not depend on it.
+        Err(e) if keys.is_some() => return Err(e),
+        Err(e) => {
+            report.push(ActionRecord::new(
+                "release-objects",
+                name,
+                Outcome::Skipped,
+                format!("the bucket's policy could not be read ({}: {}): a quarantine of this pipeline's, if any, is left", e.name, e.message),
+            ));
+            return Ok(false);
+        }
+    };
+    let held = policy
+        .as_ref()
+        .map(|p| denies::quarantined_objects(p, name))
+        .unwrap_or_default();
+    let lifting: Vec<String> = match keys {
+        Some(keys) => keys.iter().filter(|k| held.contains(k)).cloned().collect(),
+        None => held.clone(),
+    };
+    let Some(policy) = policy.filter(|_| !lifting.is_empty()) else {
+        if let Some(keys) = keys {
+            report.push(ActionRecord::new(
+                "release-objects",
+                name,
+                Outcome::Unchanged,
+                format!(
+                    "the bucket's policy does not quarantine {}: nothing to lift",
+                    describe_keys(keys)
+                ),
+            ));
+        }
+        return Ok(false);
+    };
+    let remaining = denies::without_quarantined_objects(&policy, &target.partition, name, keys);
+    if !dry {
+        match &remaining {
+            None => bx.delete_policy(name).await?,
+            Some(p) => bx.put_policy(name, &p.to_string()).await?,
+        }
+    }
+    let after: Vec<String> = remaining
+        .as_ref()
+        .map(|p| denies::quarantined_objects(p, name))
+        .unwrap_or_default();
+    report.push(
+        ActionRecord::new(
+            "release-objects",
+            name,
+            changed(dry),
+            format!(
+                "lifted the quarantine of {}{}",
+                describe_keys(&lifting),
+                if remaining.is_none() {
+                    " (the bucket's policy held nothing else, so it is deleted)"
+                } else {
+                    "; the policy's other statements unchanged"
+                }
+            ),
+        )
+        .with_states(json!(held), json!(after)),
+    );
+    Ok(true)
 }
 
 /// The bucket to act on, and for whom.
@@ -163,6 +433,16 @@ pub struct Target {
     /// The caller to deny on the bucket (`aws:userid`), for a finding about a caller; `None`
     /// for a bucket opened to the public (Block Public Access).
     pub deny_caller: Option<String>,
+    /// The objects to quarantine (containment) or release (rollback), for a Malware
+    /// Protection for S3 finding or a rollback naming `objectKeys`; empty otherwise.
+    pub objects: Vec<ObjectRef>,
+}
+
+impl Target {
+    /// The keys of the objects to quarantine or release.
+    pub fn keys(&self) -> Vec<String> {
+        self.objects.iter().map(|o| o.key.clone()).collect()
+    }
 }
 
 const KEYS: [&str; 4] = [
@@ -315,6 +595,9 @@ fn unwritable(now: &BucketNow) -> String {
 /// Contains the bucket: the caller denied when the finding is about a caller, else all four
 /// Block Public Access settings on, the previous ones recorded first.
 pub async fn contain(target: &Target, bx: &dyn Buckets) -> Result<TaskReport, TaskError> {
+    if !target.objects.is_empty() {
+        return quarantine(target, bx).await;
+    }
     if let Some(caller) = &target.deny_caller {
         return deny(target, caller, bx).await;
     }
@@ -443,6 +726,15 @@ pub async fn contain(target: &Target, bx: &dyn Buckets) -> Result<TaskReport, Ta
     Ok(report)
 }
 
+/// `changed`, or `would-change` in a dry run.
+fn changed(dry: bool) -> Outcome {
+    if dry {
+        Outcome::WouldChange
+    } else {
+        Outcome::Changed
+    }
+}
+
 fn retryable(e: &TaskError) -> bool {
     e.name == names::REMEDIATION_THROTTLED || e.name == names::REMEDIATION_TRANSIENT
 }
@@ -488,11 +780,7 @@ async fn lift_deny(
         ActionRecord::new(
             "lift-deny-caller",
             name,
-            if dry {
-                Outcome::WouldChange
-            } else {
-                Outcome::Changed
-            },
+            changed(dry),
             match remaining {
                 None => format!(
                     "removed the deny of {} (the bucket's policy held nothing else, so it is deleted)",
@@ -598,29 +886,21 @@ async fn deny(target: &Target, caller: &str, bx: &dyn Buckets) -> Result<TaskRep
         name,
         &[caller.to_string()],
     );
-    let text = merged.to_string();
-    if text.len() > MAX_POLICY_BYTES {
-        return Err(TaskError::new(
-            names::REMEDIATION_FAILED,
-            format!(
-                "bucket {name}: its policy with the deny of {caller} would be {} bytes, over the {MAX_POLICY_BYTES} S3 accepts; deny the caller by hand (its access key, or a shorter policy)",
-                text.len()
-            ),
-        ));
-    }
-    if !dry {
-        bx.put_policy(name, &text).await?;
-    }
+    put_merged(
+        bx,
+        name,
+        &merged,
+        dry,
+        &format!("the deny of {caller}"),
+        "deny the caller by hand (its access key, or a shorter policy)",
+    )
+    .await?;
     let after = denies::bucket_callers(&merged);
     report.push(
         ActionRecord::new(
             "deny-caller",
             name,
-            if dry {
-                Outcome::WouldChange
-            } else {
-                Outcome::Changed
-            },
+            changed(dry),
             format!(
                 "{} {caller} every S3 action on the bucket and its objects (statement {} of its policy; its other statements unchanged)",
                 if dry { "would deny" } else { "denied" },
@@ -632,27 +912,16 @@ async fn deny(target: &Target, caller: &str, bx: &dyn Buckets) -> Result<TaskRep
     if dry {
         return Ok(report);
     }
-    // Read back until the policy names the caller (S3 answers the change at once; a second
-    // read covers a lagging one).
-    for attempt in 0..3u64 {
-        if attempt > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
-        }
-        let last = read(bx, name).await?;
-        let read_back = last.policy_document(name)?;
-        if read_back
-            .as_ref()
-            .is_some_and(|p| denies::bucket_callers(p).iter().any(|c| c == caller))
-        {
-            report.push(ActionRecord::new(
-                "verify-deny-caller",
-                name,
-                Outcome::Unchanged,
-                format!("read back: the policy denies {caller}"),
-            ));
-            report.push(mark(bx, name, &last, markers::STATUS_QUARANTINED, &[]).await?);
-            return Ok(report);
-        }
+    let holds = |p: &Value| denies::bucket_callers(p).iter().any(|c| c == caller);
+    if let Some(last) = read_back_policy(bx, name, holds).await? {
+        report.push(ActionRecord::new(
+            "verify-deny-caller",
+            name,
+            Outcome::Unchanged,
+            format!("read back: the policy denies {caller}"),
+        ));
+        report.push(mark(bx, name, &last, markers::STATUS_QUARANTINED, &[]).await?);
+        return Ok(report);
     }
     Err(TaskError::new(
         names::REMEDIATION_VERIFICATION_FAILED,
@@ -660,14 +929,27 @@ async fn deny(target: &Target, caller: &str, bx: &dyn Buckets) -> Result<TaskRep
     ))
 }
 
-/// Rolls the containment back: the callers deny removed from the policy, the recorded
-/// settings (or no configuration) put back while all four are still on, then the record
-/// removed and the bucket marked.
-pub async fn restore(name: &str, dry: bool, bx: &dyn Buckets) -> Result<TaskReport, TaskError> {
+/// Rolls the containment back. For given objects, only their quarantine is lifted. For the
+/// bucket as a whole: the callers deny and every object quarantine removed from the policy,
+/// the recorded settings (or no configuration) put back while all four are still on, then the
+/// record removed and the bucket marked.
+pub async fn restore(target: &Target, bx: &dyn Buckets) -> Result<TaskReport, TaskError> {
+    let (name, dry) = (target.name.as_str(), target.dry_run);
     let mut report = TaskReport::new("restore", dry);
     let now = read_with_evidence(bx, name).await?;
     report.evidence.insert("bucket".into(), json!(now));
-    let lifted = lift_deny(name, dry, &now, bx, &mut report).await?;
+    if !target.objects.is_empty() {
+        release(target, Some(&target.keys()), &now, bx, &mut report).await?;
+        return Ok(report);
+    }
+    let released = release(target, None, &now, bx, &mut report).await?;
+    // The callers deny is lifted from the policy as it is after the release.
+    let now = if released && !dry {
+        read(bx, name).await?
+    } else {
+        now
+    };
+    let lifted = lift_deny(name, dry, &now, bx, &mut report).await? || released;
     let Some(recorded) = now.tag(markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK) else {
         report.push(ActionRecord::new(
             "restore-public-access-block",

@@ -112,6 +112,10 @@ impl Buckets for Fake {
         }
         Ok(())
     }
+    async fn object_tags(&self, _: &str, key: &str, _: Option<&str>) -> serde_json::Value {
+        self.call(format!("get-object-tags {key}"));
+        json!({"GuardDutyMalwareScanStatus": "THREATS_FOUND"})
+    }
     async fn put_tags(&self, _: &str, tags: &[(String, String)]) -> Result<(), TaskError> {
         self.call(format!("put-tags {}", tags.len()));
         if let Some(name) = self.refuse_tags {
@@ -131,6 +135,15 @@ fn target() -> Target {
         dry_run: false,
         partition: "aws".into(),
         deny_caller: None,
+        objects: Vec::new(),
+    }
+}
+
+/// A rollback request naming the bucket alone.
+fn whole() -> Target {
+    Target {
+        finding_id: String::new(),
+        ..target()
     }
 }
 
@@ -215,9 +228,7 @@ async fn restore_undoes_exactly_the_containment() {
     for before in [None, Some(OPEN), Some(PARTIAL)] {
         let fx = Fake::with(before, &[("team", "orders")]);
         contain(&target(), &fx).await.expect("contained");
-        let report = restore("orders-exports", false, &fx)
-            .await
-            .expect("restored");
+        let report = restore(&whole(), &fx).await.expect("restored");
         assert_eq!(fx.now().public_access_block, before, "{}", encode(before));
         assert_eq!(fx.tag(markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK), None);
         assert_eq!(
@@ -233,7 +244,7 @@ async fn restore_undoes_exactly_the_containment() {
             "no configuration before: the configuration is removed, not set to all-off"
         );
         // Again: nothing of ours left to undo.
-        let again = restore("orders-exports", false, &fx).await.expect("again");
+        let again = restore(&whole(), &fx).await.expect("again");
         assert!(!again.changed());
     }
 }
@@ -277,9 +288,7 @@ async fn an_unwritable_tag_set_still_closes_the_bucket() {
             false
         );
         // No record: a rollback changes nothing and says why.
-        let r = restore("orders-exports", false, &fx)
-            .await
-            .expect("restore");
+        let r = restore(&whole(), &fx).await.expect("restore");
         assert!(!r.changed());
         assert_eq!(fx.now().public_access_block, Some(PublicAccessBlock::ALL));
     }
@@ -293,9 +302,7 @@ async fn restore_leaves_later_changes_and_refuses_a_forged_record() {
         Some(PARTIAL),
         &[(markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK, "none")],
     );
-    let report = restore("orders-exports", false, &fx)
-        .await
-        .expect("restore");
+    let report = restore(&whole(), &fx).await.expect("restore");
     assert_eq!(report.actions[0].outcome, Outcome::Skipped);
     assert_eq!(fx.now().public_access_block, Some(PARTIAL));
     assert_eq!(fx.calls(), ["get"]);
@@ -304,9 +311,7 @@ async fn restore_leaves_later_changes_and_refuses_a_forged_record() {
         Some(PublicAccessBlock::ALL),
         &[(markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK, "open please")],
     );
-    let e = restore("orders-exports", false, &fx)
-        .await
-        .expect_err("forged");
+    let e = restore(&whole(), &fx).await.expect_err("forged");
     assert_eq!(e.name, names::REMEDIATION_FAILED);
     assert_eq!(fx.now().public_access_block, Some(PublicAccessBlock::ALL));
 }
@@ -424,9 +429,7 @@ async fn a_caller_is_denied_in_the_policy_and_restore_leaves_exactly_the_bucket_
         .expect("again");
     assert!(!again.changed());
 
-    let r = restore("orders-exports", false, &fx)
-        .await
-        .expect("restored");
+    let r = restore(&whole(), &fx).await.expect("restored");
     assert!(r.changed());
     let own: serde_json::Value = serde_json::from_str(OWN_POLICY).expect("json");
     assert_eq!(policy(), own);
@@ -445,9 +448,7 @@ async fn without_a_policy_the_deny_stands_alone_and_an_unreadable_one_fails_by_n
     contain(&caller("AIDAEXAMPLEREPORTS01"), &fx)
         .await
         .expect("denied");
-    restore("orders-exports", false, &fx)
-        .await
-        .expect("restored");
+    restore(&whole(), &fx).await.expect("restored");
     assert!(fx.now().policy.is_none());
     assert!(fx.calls().contains(&"delete-policy".to_string()));
 
@@ -466,4 +467,103 @@ async fn without_a_policy_the_deny_stands_alone_and_an_unreadable_one_fails_by_n
         .expect_err("unreadable");
     assert_eq!(e.name, names::REMEDIATION_ACCESS_DENIED);
     assert!(!fx.calls().iter().any(|c| c.starts_with("put")));
+}
+
+fn objects(keys: &[&str]) -> Target {
+    Target {
+        objects: keys
+            .iter()
+            .map(|k| crate::ObjectRef {
+                key: k.to_string(),
+                version_id: Some("v1".into()),
+                e_tag: None,
+                hash: Some("0123abcd".into()),
+            })
+            .collect(),
+        ..target()
+    }
+}
+
+/// A malicious object is quarantined by one statement merged into the bucket's own policy,
+/// its scan-result tag read as evidence; a second finding's object joins the statement; the
+/// same object again changes nothing; rolling back one finding lifts exactly its object, and
+/// Block Public Access and the bucket's tags are never touched on this path.
+#[tokio::test]
+async fn malicious_objects_are_quarantined_and_released_one_by_one() {
+    let fx = Fake::with(Some(OPEN), &[("team", "orders")]);
+    fx.bucket.lock().expect("lock").as_mut().expect("bucket").policy = Some(Ok(
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"Own","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::orders-exports/*"}]}"#.into(),
+    ));
+    let report = contain(&objects(&["uploads/a.exe"]), &fx)
+        .await
+        .expect("quarantined");
+    assert_eq!(
+        report.evidence["objects"][0]["tags"]["GuardDutyMalwareScanStatus"],
+        "THREATS_FOUND"
+    );
+    assert_eq!(report.evidence["objects"][0]["threatHash"], "0123abcd");
+    let policy = |fx: &Fake| -> serde_json::Value {
+        match fx.now().policy {
+            Some(Ok(text)) => serde_json::from_str(&text).expect("json"),
+            _ => serde_json::Value::Null,
+        }
+    };
+    let held =
+        |fx: &Fake| responder_core::denies::quarantined_objects(&policy(fx), "orders-exports");
+    assert_eq!(held(&fx), ["uploads/a.exe"]);
+    assert_eq!(policy(&fx)["Statement"][0]["Sid"], "Own");
+    contain(&objects(&["*"]), &fx).await.expect("second");
+    assert_eq!(held(&fx), ["uploads/a.exe", "*"]);
+    // The key `*` is named exactly, never as the bucket's every object.
+    assert_eq!(
+        policy(&fx)["Statement"][1]["Resource"][1],
+        "arn:aws:s3:::orders-exports/${*}"
+    );
+    let again = contain(&objects(&["*"]), &fx).await.expect("again");
+    assert!(!again.changed());
+    let released = restore(&objects(&["uploads/a.exe"]), &fx)
+        .await
+        .expect("released");
+    assert!(released.changed());
+    assert_eq!(held(&fx), ["*"]);
+    restore(&objects(&["*"]), &fx).await.expect("released");
+    assert!(held(&fx).is_empty());
+    assert_eq!(policy(&fx)["Statement"].as_array().map(Vec::len), Some(1));
+    assert_eq!(fx.now().public_access_block, Some(OPEN));
+    assert!(!kinds(&fx.calls())
+        .iter()
+        .any(|c| *c == "put-pab" || *c == "put-tags"));
+}
+
+/// A bucket with no policy of its own: the quarantine is its whole policy, and a rollback of
+/// the bucket as a whole lifts it with the rest, deleting the policy.
+#[tokio::test]
+async fn a_bucket_rollback_lifts_every_quarantine() {
+    let fx = Fake::with(Some(OPEN), &[]);
+    contain(&objects(&["a.exe", "b.exe"]), &fx)
+        .await
+        .expect("quarantined");
+    assert!(fx.now().policy.is_some());
+    let report = restore(&whole(), &fx).await.expect("restored");
+    assert!(report.changed());
+    assert!(fx.now().policy.is_none(), "{:?}", fx.calls());
+    assert!(fx.calls().iter().any(|c| c == "delete-policy"));
+}
+
+/// A key holding `*` cannot be named exactly in a policy of the old version: the task says
+/// so and changes nothing, rather than writing a statement that would hold nothing.
+#[tokio::test]
+async fn a_wildcard_key_in_an_old_version_policy_is_refused_by_name() {
+    let fx = Fake::with(Some(OPEN), &[]);
+    fx.bucket.lock().expect("lock").as_mut().expect("bucket").policy = Some(Ok(
+        r#"{"Version":"2008-10-17","Statement":[{"Sid":"Own","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::orders-exports/*"}]}"#.into(),
+    ));
+    let e = contain(&objects(&["*"]), &fx).await.expect_err("refused");
+    assert_eq!(e.name, names::REMEDIATION_FAILED);
+    assert!(e.message.contains("2008-10-17"), "{}", e.message);
+    assert!(!fx.calls().iter().any(|c| c == "put-policy"));
+    // A plain key is fine in the old version.
+    contain(&objects(&["plain.exe"]), &fx)
+        .await
+        .expect("plain key");
 }

@@ -342,9 +342,10 @@ impl Summary {
             Resource::Bucket(b) => (
                 b.bucket_name.clone(),
                 json!({
-                    "type": "S3Bucket",
+                    "type": f.resource.resource_type(),
                     "bucketName": b.bucket_name,
                     "otherBuckets": b.other_buckets,
+                    "objects": b.objects,
                 }),
             ),
             Resource::Database(d) => (
@@ -928,6 +929,31 @@ fn rollback_step(
     format!("To roll back: start the restore-instance state machine with {input}, e.g. aws stepfunctions start-execution --state-machine-arn {machine} --input '{input}'. {what}")
 }
 
+/// The rollback of quarantined objects: the request names the bucket and exactly those keys.
+/// The keys are the uploader's choice, so the suggested command quotes its input for a POSIX
+/// shell (a `'` in a key cannot end the quoting).
+fn objects_rollback_step(
+    settings: &Settings,
+    account: &str,
+    region: &str,
+    bucket: &str,
+    keys: &[String],
+) -> String {
+    let input = format!(
+        "{{\"accountId\":{},\"region\":{},\"bucketName\":{},\"objectKeys\":{}}}",
+        json!(account),
+        json!(region),
+        json!(bucket),
+        json!(keys)
+    );
+    let machine = settings
+        .restore_state_machine_arn
+        .as_deref()
+        .unwrap_or("<restore-instance state machine ARN>");
+    let quoted = input.replace('\'', "'\\''");
+    format!("To lift the quarantine: start the restore-instance state machine with {input}, e.g. aws stepfunctions start-execution --state-machine-arn {machine} --input '{quoted}'. It removes exactly these objects from the statement (the statement goes when it names nothing more); the bucket's other statements stay.")
+}
+
 fn ec2_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
     let s = &ctx.summary;
     let instance = s.label.as_deref().unwrap_or("<instance id>");
@@ -965,6 +991,29 @@ fn s3_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
         .report("containBucket")
         .and_then(|r| r.pointer("/evidence/deniedCaller"))
         .and_then(Value::as_str);
+    let quarantined: Vec<String> = ctx
+        .report("containBucket")
+        .and_then(|r| r.pointer("/evidence/objects"))
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|o| o.get("key").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !quarantined.is_empty() {
+        let named: Vec<String> = quarantined.iter().map(|k| format!("{k:?}")).collect();
+        return vec![
+            format!("In S3 bucket {bucket} in {account} ({region}), {} {} quarantined where {}: one statement ({}) merged into the bucket's policy denies everyone reading, overwriting, deleting, re-tagging or re-publishing {}. Nothing was moved or deleted; the scan-result tag and the threat's hash are listed under evidence.",
+                if named.len() == 1 { "object" } else { "objects" },
+                named.join(", "),
+                if named.len() == 1 { "it is" } else { "they are" },
+                responder_core::denies::QUARANTINE_OBJECTS_SID,
+                if named.len() == 1 { "it" } else { "them" }),
+            "Find who uploaded it and from where (CloudTrail data events for PutObject, S3 server access logs), and whether it was read before the quarantine (GetObject events): anyone who fetched it may have run it. The uploader's credentials are not contained here.".to_string(),
+            objects_rollback_step(settings, account, region, bucket, &quarantined),
+        ];
+    }
     if let Some(caller) = denied {
         return vec![
             format!("Caller {caller} is denied every S3 action on bucket {bucket} in {account} ({region}): one statement ({}) merged into the bucket's policy, the policy's other statements unchanged.", responder_core::denies::DENY_BUCKET_CALLERS_SID),

@@ -75,6 +75,21 @@ fn caller_allows(finding: &Finding, reasons: &mut Vec<String>) -> bool {
     let Some(b) = finding.bucket() else {
         return true;
     };
+    if !b.objects.is_empty() {
+        reasons.push(format!(
+            "{} object(s) of bucket {} found malicious, from the finding (detail.resource.s3BucketDetails[].s3ObjectDetails): quarantined where they are by one statement of the bucket's policy denying everyone reading, overwriting, deleting or re-tagging them",
+            b.objects.len().min(crate::finding::MAX_OBJECTS),
+            b.bucket_name
+        ));
+        if b.objects.len() > crate::finding::MAX_OBJECTS {
+            reasons.push(format!(
+                "the finding names {} objects: the first {} are quarantined, the others are listed for an analyst",
+                b.objects.len(),
+                crate::finding::MAX_OBJECTS
+            ));
+        }
+        return true;
+    }
     if exposes_bucket(&finding.finding_type) {
         reasons.push(format!(
             "finding type {:?} from the finding ({}) is about the bucket being opened to the public: its Block Public Access is turned on",
@@ -251,7 +266,7 @@ impl Policy {
             .then(|| {
                 finding
                     .bucket()
-                    .filter(|_| !exposes_bucket(&finding.finding_type))
+                    .filter(|b| !exposes_bucket(&finding.finding_type) && b.objects.is_empty())
                     .and_then(|b| b.deniable_caller())
                     .map(str::to_string)
             })

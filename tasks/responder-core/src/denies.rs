@@ -22,6 +22,10 @@
 //!   [`DENY_BUCKET_CALLERS_SID`], one per bucket, naming each caller's `aws:userid` (an IAM
 //!   user's id, or one role session's `ROLE-ID:SESSION`), merged into the bucket's own policy.
 //!
+//! - Objects Malware Protection for S3 found malicious: the bucket policy statement
+//!   [`QUARANTINE_OBJECTS_SID`], one per bucket, naming each object's ARN and denying everyone
+//!   reading, overwriting, deleting, re-tagging or re-publishing it ([`QUARANTINED_OBJECT_ACTIONS`]).
+//!
 //! IAM returns inline policy documents URL-encoded (RFC 3986), so a read-back is decoded with
 //! [`parse_returned_document`] before it is parsed. Checks are semantic, not textual.
 
@@ -47,6 +51,202 @@ pub const DENY_INSTANCE_SESSIONS_SID: &str = "GuardDutyResponderDenyInstanceSess
 pub const DENY_SOURCE_INSTANCES_SID: &str = "GuardDutyResponderDenySourceInstances";
 /// The `Sid` of the bucket policy statement denying the callers of S3 findings by `aws:userid`.
 pub const DENY_BUCKET_CALLERS_SID: &str = "GuardDutyResponderDenyCallers";
+
+/// The `Sid` of the bucket policy statement quarantining objects found malicious.
+pub const QUARANTINE_OBJECTS_SID: &str = "GuardDutyResponderQuarantineObjects";
+
+/// What the quarantine denies on an object, to every principal: reading it (`GetObject` also
+/// authorises `HeadObject` and is the source permission `CopyObject` needs), overwriting or
+/// deleting it (the evidence stays), changing its tags (Malware Protection's scan-result tag
+/// `GuardDutyMalwareScanStatus` stays as GuardDuty wrote it) and its ACL (it cannot be
+/// published). Service Authorization Reference, Amazon S3: each is an object-level action.
+pub const QUARANTINED_OBJECT_ACTIONS: [&str; 14] = [
+    "s3:DeleteObject",
+    "s3:DeleteObjectTagging",
+    "s3:DeleteObjectVersion",
+    "s3:DeleteObjectVersionTagging",
+    "s3:GetObject",
+    "s3:GetObjectAttributes",
+    "s3:GetObjectVersion",
+    "s3:GetObjectVersionAttributes",
+    "s3:PutObject",
+    "s3:PutObjectAcl",
+    "s3:PutObjectTagging",
+    "s3:PutObjectVersionAcl",
+    "s3:PutObjectVersionTagging",
+    "s3:RestoreObject",
+];
+
+/// An object key as it must appear in a policy's `Resource` to name exactly that object: `*`,
+/// `?` and `$` written as the policy variables `${*}`, `${?}` and `${$}` (IAM User Guide,
+/// "IAM policy elements: Variables and tags", special characters). Without them a key such as
+/// `*`, which anyone who can upload may choose, would quarantine the whole bucket. The
+/// variables are read only in a policy whose `Version` is `2012-10-17`.
+pub fn object_arn(partition: &str, bucket: &str, key: &str) -> String {
+    let mut out = format!("arn:{partition}:s3:::{bucket}/");
+    for c in key.chars() {
+        match c {
+            '*' => out.push_str("${*}"),
+            '?' => out.push_str("${?}"),
+            '$' => out.push_str("${$}"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The key an [`object_arn`] of `bucket` names, when it is one.
+fn object_key(arn: &str, bucket: &str) -> Option<String> {
+    let (head, rest) = arn.split_once(":s3:::")?;
+    if !head.starts_with("arn:") || head.matches(':').count() != 1 {
+        return None;
+    }
+    let escaped = rest.strip_prefix(bucket)?.strip_prefix('/')?;
+    let mut out = String::new();
+    let mut i = 0;
+    while i < escaped.len() {
+        let tail = &escaped[i..];
+        let special = ["${*}", "${?}", "${$}"]
+            .into_iter()
+            .find(|v| tail.starts_with(v));
+        match special {
+            Some(v) => {
+                out.push_str(&v[2..3]);
+                i += v.len();
+            }
+            None => {
+                let c = tail.chars().next()?;
+                if c == '*' || c == '?' {
+                    // A wildcard this pipeline never writes.
+                    return None;
+                }
+                out.push(c);
+                i += c.len_utf8();
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Whether a key needs the policy variables of [`object_arn`].
+pub fn key_needs_policy_variables(key: &str) -> bool {
+    key.contains(['*', '?', '$'])
+}
+
+/// The bucket policy statement quarantining `keys` of `bucket`.
+pub fn quarantine_objects_statement(partition: &str, bucket: &str, keys: &[String]) -> Value {
+    let arns: Vec<String> = keys
+        .iter()
+        .map(|k| object_arn(partition, bucket, k))
+        .collect();
+    json!({
+        "Sid": QUARANTINE_OBJECTS_SID,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": QUARANTINED_OBJECT_ACTIONS,
+        "Resource": arns,
+    })
+}
+
+/// Whether a statement is this pipeline's object quarantine, as
+/// [`quarantine_objects_statement`] writes it (the `Sid` alone is not enough).
+fn is_quarantine_objects_statement(s: &Value) -> bool {
+    s.get("Sid").and_then(Value::as_str) == Some(QUARANTINE_OBJECTS_SID)
+        && s.get("Effect").and_then(Value::as_str) == Some("Deny")
+        && is_wildcard(s.get("Principal"))
+        && strings(s.get("Action")) == QUARANTINED_OBJECT_ACTIONS
+        && s.get("NotAction").is_none()
+        && s.get("NotResource").is_none()
+        && s.get("Condition").is_none()
+}
+
+/// The keys of `bucket` a bucket policy quarantines through this pipeline's statement.
+pub fn quarantined_objects(policy: &Value, bucket: &str) -> Vec<String> {
+    statements(policy)
+        .into_iter()
+        .filter(|s| is_quarantine_objects_statement(s))
+        .flat_map(|s| strings(s.get("Resource")))
+        .filter_map(|arn| object_key(&arn, bucket))
+        .collect()
+}
+
+/// `policy` (or an empty one) with this pipeline's object quarantine naming `keys` too, the
+/// other statements untouched and in their order. A new policy is written with `Version`
+/// `2012-10-17`; the bucket's own `Version` is kept.
+pub fn with_quarantined_objects(
+    policy: Option<&Value>,
+    partition: &str,
+    bucket: &str,
+    keys: &[String],
+) -> Value {
+    let mut all = policy
+        .map(|p| quarantined_objects(p, bucket))
+        .unwrap_or_default();
+    for k in keys {
+        if !all.contains(k) {
+            all.push(k.clone());
+        }
+    }
+    replace_quarantine(policy, partition, bucket, &all)
+        .unwrap_or_else(|| json!({"Version": "2012-10-17"}))
+}
+
+/// `policy` with `keys` out of this pipeline's object quarantine (every key when `keys` is
+/// `None`); the statement goes when it names nothing more, and `None` is returned when no
+/// statement would be left (the bucket had no policy of its own).
+pub fn without_quarantined_objects(
+    policy: &Value,
+    partition: &str,
+    bucket: &str,
+    keys: Option<&[String]>,
+) -> Option<Value> {
+    let left: Vec<String> = match keys {
+        None => Vec::new(),
+        Some(keys) => quarantined_objects(policy, bucket)
+            .into_iter()
+            .filter(|k| !keys.contains(k))
+            .collect(),
+    };
+    replace_quarantine(Some(policy), partition, bucket, &left)
+}
+
+/// `policy` with its quarantine statement naming exactly `keys` (none: no statement); `None`
+/// when the policy would have no statement at all.
+fn replace_quarantine(
+    policy: Option<&Value>,
+    partition: &str,
+    bucket: &str,
+    keys: &[String],
+) -> Option<Value> {
+    let statement =
+        (!keys.is_empty()).then(|| quarantine_objects_statement(partition, bucket, keys));
+    with_own_statement(policy, is_quarantine_objects_statement, statement)
+}
+
+/// `policy` (or an empty one, `Version` 2012-10-17) with every statement `ours` recognises
+/// replaced by `statement` (none: removed), put last; the other statements untouched and in
+/// their order. `None` when no statement would be left.
+fn with_own_statement(
+    policy: Option<&Value>,
+    ours: fn(&Value) -> bool,
+    statement: Option<Value>,
+) -> Option<Value> {
+    let mut out = policy
+        .cloned()
+        .filter(Value::is_object)
+        .unwrap_or_else(|| json!({"Version": "2012-10-17"}));
+    let mut list: Vec<Value> = statements(&out)
+        .into_iter()
+        .filter(|s| !ours(s))
+        .cloned()
+        .collect();
+    list.extend(statement);
+    if list.is_empty() {
+        return None;
+    }
+    out["Statement"] = Value::Array(list);
+    Some(out)
+}
 
 /// The ARN of `AWSDenyAll` in a partition.
 pub fn aws_deny_all_arn(partition: &str) -> String {
@@ -177,34 +377,15 @@ pub fn with_bucket_callers(
             all.push(c.clone());
         }
     }
-    let mut out = policy
-        .cloned()
-        .filter(Value::is_object)
-        .unwrap_or_else(|| json!({"Version": "2012-10-17"}));
-    let mut list: Vec<Value> = statements(&out)
-        .into_iter()
-        .filter(|s| !is_bucket_callers_statement(s))
-        .cloned()
-        .collect();
-    list.push(bucket_callers_statement(partition, bucket, &all));
-    out["Statement"] = Value::Array(list);
-    out
+    let statement = bucket_callers_statement(partition, bucket, &all);
+    with_own_statement(policy, is_bucket_callers_statement, Some(statement.clone()))
+        .unwrap_or_else(|| json!({"Version": "2012-10-17", "Statement": [statement]}))
 }
 
 /// `policy` without this pipeline's callers deny; `None` when no statement would be left
 /// (the bucket had no policy of its own).
 pub fn without_bucket_callers(policy: &Value) -> Option<Value> {
-    let list: Vec<Value> = statements(policy)
-        .into_iter()
-        .filter(|s| !is_bucket_callers_statement(s))
-        .cloned()
-        .collect();
-    if list.is_empty() {
-        return None;
-    }
-    let mut out = policy.clone();
-    out["Statement"] = Value::Array(list);
-    Some(out)
+    with_own_statement(Some(policy), is_bucket_callers_statement, None)
 }
 
 /// The statements of a policy, whether `Statement` is a list or a single object.
@@ -428,5 +609,83 @@ mod bucket_tests {
             "Condition": {"StringEquals": {"aws:userid": ["AIDAEXAMPLEUSER0001"]}}}]});
         assert!(bucket_callers(&forged).is_empty());
         assert_eq!(without_bucket_callers(&forged), Some(forged.clone()));
+    }
+
+    /// Object keys are the uploader's: a key of `*` or `?` must name that one object, never
+    /// the whole bucket, and reads back as itself; a quarantine grows by key without repeats
+    /// and comes out one key at a time, leaving exactly the bucket's own policy.
+    #[test]
+    fn quarantined_objects_are_named_exactly_and_removed_exactly() {
+        let cases = [
+            (
+                "malware/dropper.exe",
+                "arn:aws:s3:::orders/malware/dropper.exe",
+            ),
+            ("*", "arn:aws:s3:::orders/${*}"),
+            ("a?b$c", "arn:aws:s3:::orders/a${?}b${$}c"),
+            (
+                "uploads/\u{e9}t\u{e9} 1.zip",
+                "arn:aws:s3:::orders/uploads/\u{e9}t\u{e9} 1.zip",
+            ),
+        ];
+        for (key, arn) in cases {
+            assert_eq!(object_arn("aws", "orders", key), arn, "{key}");
+            assert_eq!(object_key(arn, "orders").as_deref(), Some(key), "{key}");
+            assert_eq!(key_needs_policy_variables(key), arn.contains("${"), "{key}");
+        }
+        // Wildcards and other buckets' ARNs are not this pipeline's keys.
+        assert_eq!(object_key("arn:aws:s3:::orders/*", "orders"), None);
+        assert_eq!(object_key("arn:aws:s3:::other/x", "orders"), None);
+
+        let own: Value = serde_json::from_str(OWN).expect("json");
+        let one = with_quarantined_objects(Some(&own), "aws", "orders", &["*".into()]);
+        assert_eq!(one["Statement"][0], own["Statement"][0]);
+        assert_eq!(
+            one["Statement"][1]["Resource"],
+            json!(["arn:aws:s3:::orders/${*}"])
+        );
+        let two =
+            with_quarantined_objects(Some(&one), "aws", "orders", &["*".into(), "b.exe".into()]);
+        assert_eq!(quarantined_objects(&two, "orders"), ["*", "b.exe"]);
+        let back = without_quarantined_objects(&two, "aws", "orders", Some(&["*".into()]))
+            .expect("policy left");
+        assert_eq!(quarantined_objects(&back, "orders"), ["b.exe"]);
+        assert_eq!(
+            without_quarantined_objects(&two, "aws", "orders", None),
+            Some(own)
+        );
+        // No policy of its own: the quarantine alone, and nothing left after it.
+        let alone = with_quarantined_objects(None, "aws", "orders", &["b.exe".into()]);
+        assert_eq!(alone["Version"], "2012-10-17");
+        assert_eq!(
+            without_quarantined_objects(&alone, "aws", "orders", Some(&["b.exe".into()])),
+            None
+        );
+        // The callers deny and the quarantine live side by side, each removed on its own.
+        let both = with_bucket_callers(
+            Some(&alone),
+            "aws",
+            "orders",
+            &["AIDAEXAMPLEUSER0001".into()],
+        );
+        assert_eq!(quarantined_objects(&both, "orders"), ["b.exe"]);
+        let callers_gone = without_bucket_callers(&both).expect("quarantine left");
+        assert_eq!(quarantined_objects(&callers_gone, "orders"), ["b.exe"]);
+        assert!(bucket_callers(&callers_gone).is_empty());
+    }
+
+    /// A statement borrowing the quarantine's Sid with a condition or other actions is not
+    /// ours: not read, not removed.
+    #[test]
+    fn a_copied_quarantine_sid_is_not_taken_for_ours() {
+        let forged = json!({"Version": "2012-10-17", "Statement": [{
+            "Sid": QUARANTINE_OBJECTS_SID, "Effect": "Deny", "Principal": "*",
+            "Action": QUARANTINED_OBJECT_ACTIONS, "Resource": ["arn:aws:s3:::orders/x"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]});
+        assert!(quarantined_objects(&forged, "orders").is_empty());
+        assert_eq!(
+            without_quarantined_objects(&forged, "aws", "orders", None),
+            Some(forged.clone())
+        );
     }
 }

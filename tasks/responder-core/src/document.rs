@@ -68,7 +68,7 @@ impl TaskInput {
 }
 
 /// A rollback request naming its resource directly, as `restore-instance` receives it:
-/// `{ accountId, region, partition?, <key>, dryRun? }`. Shared by the tasks that roll back
+/// `{ accountId, region, partition?, <key>, objectKeys?, dryRun? }`. Shared by the tasks that roll back
 /// in `restore` mode, so each checks the same things and names the same errors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RollbackTarget {
@@ -80,6 +80,9 @@ pub struct RollbackTarget {
     pub region: String,
     /// The resource named under `key`.
     pub name: String,
+    /// `objectKeys`: the objects of a bucket whose quarantine alone is to be lifted (empty:
+    /// the request is about the resource as a whole).
+    pub object_keys: Vec<String>,
     /// Report only; change nothing.
     pub dry_run: bool,
 }
@@ -112,11 +115,33 @@ impl RollbackTarget {
         if !valid(&name) {
             return Err(TaskError::input(format!("{key} {name:?} is not {kind}")));
         }
+        let object_keys = match body.get("objectKeys") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(list))
+                if (1..=crate::finding::MAX_OBJECTS).contains(&list.len()) =>
+            {
+                list.iter()
+                    .map(|k| match k.as_str() {
+                        Some(k) if crate::finding::is_object_key(k) => Ok(k.to_string()),
+                        _ => Err(TaskError::input(format!(
+                            "objectKeys holds {k}, which is not an S3 object key (1 to 1,024 bytes, no control characters)"
+                        ))),
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            Some(_) => {
+                return Err(TaskError::input(format!(
+                    "objectKeys must be a list of 1 to {} S3 object keys",
+                    crate::finding::MAX_OBJECTS
+                )))
+            }
+        };
         Ok(RollbackTarget {
             partition: text("partition").unwrap_or_else(|| "aws".into()),
             account_id,
             region,
             name,
+            object_keys,
             dry_run: body.get("dryRun").and_then(Value::as_bool).unwrap_or(false),
         })
     }
@@ -248,9 +273,19 @@ mod tests {
                 account_id: "222222222222".into(),
                 region: "eu-west-1".into(),
                 name: "b1-x".into(),
+                object_keys: Vec::new(),
                 dry_run: false,
             }
         );
+        let keys = RollbackTarget::from_value(
+            &json!({"accountId": "222222222222", "region": "eu-west-1", "bucketName": "b1-x",
+                "objectKeys": ["uploads/a b.exe", "*"]}),
+            "bucketName",
+            "a bucket",
+            |n| n.len() > 2,
+        )
+        .expect("valid");
+        assert_eq!(keys.object_keys, ["uploads/a b.exe", "*"]);
         for (body, says) in [
             (
                 json!({"region": "eu-west-1", "bucketName": "b1-x"}),
@@ -267,6 +302,16 @@ mod tests {
             (
                 json!({"accountId": "222222222222", "region": "eu-west-1", "bucketName": "b"}),
                 "bucketName \"b\" is not a bucket",
+            ),
+            (
+                json!({"accountId": "222222222222", "region": "eu-west-1", "bucketName": "b1-x",
+                    "objectKeys": []}),
+                "objectKeys must be a list of 1 to 20",
+            ),
+            (
+                json!({"accountId": "222222222222", "region": "eu-west-1", "bucketName": "b1-x",
+                    "objectKeys": ["ok", "bad\u{7}"]}),
+                "not an S3 object key",
             ),
         ] {
             let e = RollbackTarget::from_value(&body, "bucketName", "a bucket", |n| n.len() > 2)

@@ -125,11 +125,13 @@ pub enum Resource {
     AccessKey(AccessKeyTarget),
     /// A Lambda function (Lambda Protection: `resourceType` `Lambda`).
     Function(FunctionTarget),
-    /// An S3 bucket (S3 Protection and S3 policy findings: `resourceType` `S3Bucket`).
+    /// An S3 bucket (S3 Protection and S3 policy findings: `resourceType` `S3Bucket`), or
+    /// objects in one (Malware Protection for S3: `resourceType` `S3Object`, the objects in
+    /// [`BucketTarget::objects`]).
     Bucket(BucketTarget),
     /// An RDS DB instance (RDS Protection: `resourceType` `RDSDBInstance`).
     Database(DatabaseTarget),
-    /// Anything else: S3 objects, EKS, ECS, RDS Limitless databases, containers, and types
+    /// Anything else: EKS, ECS, RDS Limitless databases, containers, and types
     /// not known yet.
     Other {
         /// The `resourceType` as sent.
@@ -145,6 +147,7 @@ impl Resource {
             Resource::Instance(_) => "Instance",
             Resource::AccessKey(_) => "AccessKey",
             Resource::Function(_) => "Lambda",
+            Resource::Bucket(b) if !b.objects.is_empty() => "S3Object",
             Resource::Bucket(_) => "S3Bucket",
             Resource::Database(_) => "RDSDBInstance",
             Resource::Other { resource_type } => resource_type,
@@ -176,6 +179,11 @@ impl Resource {
                 k.access_key_id.as_deref().unwrap_or("-")
             ),
             Resource::Function(f) => format!("function/{}", f.function_name),
+            // Object keys are the uploader's choice and up to 1,024 bytes: the identity names
+            // them by a digest, and the messages name the keys themselves, escaped.
+            Resource::Bucket(b) if !b.objects.is_empty() => {
+                format!("object/{}/{}", b.bucket_name, objects_digest(&b.objects))
+            }
             Resource::Bucket(b) => format!("bucket/{}", b.bucket_name),
             Resource::Database(d) => format!("db/{}", d.db_instance_identifier),
             Resource::Other { resource_type } => resource_type.clone(),
@@ -222,6 +230,56 @@ pub struct BucketTarget {
     /// The credentials that made the calls (`resource.accessKeyDetails`), when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<AccessKeyTarget>,
+    /// The objects a Malware Protection for S3 finding names
+    /// (`s3BucketDetails[].s3ObjectDetails`), in the order given; empty for a bucket finding.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<ObjectRef>,
+}
+
+/// An S3 object a finding names (`s3ObjectDetails`: GuardDuty API Reference, `S3ObjectDetail`).
+/// Every field but the key is evidence only; the key is whatever the uploader chose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRef {
+    /// The object's key.
+    pub key: String,
+    /// The version GuardDuty scanned, when the bucket is versioned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// The object's ETag as scanned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e_tag: Option<String>,
+    /// The hash of the threat GuardDuty detected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+}
+
+/// The most objects one finding's containment acts on. Malware Protection for S3 reports the
+/// one object it scanned; a finding naming more is read, and the rest are left to an analyst.
+pub const MAX_OBJECTS: usize = 20;
+
+/// Whether `key` is an S3 object key this pipeline acts on: 1 to 1,024 bytes of UTF-8 (S3 User
+/// Guide, "Naming Amazon S3 objects"), and no control characters, which no policy or message
+/// should carry.
+pub fn is_object_key(key: &str) -> bool {
+    (1..=1024).contains(&key.len()) && !key.chars().any(char::is_control)
+}
+
+/// A short digest of a list of object keys, stable across their order.
+fn objects_digest(objects: &[ObjectRef]) -> String {
+    let mut keys: Vec<&str> = objects.iter().map(|o| o.key.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut h = Sha256::new();
+    for k in keys {
+        h.update(k.as_bytes());
+        h.update([0]);
+    }
+    h.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl BucketTarget {
@@ -646,6 +704,7 @@ fn parse_resource(r: &Value) -> Result<Resource, TaskError> {
         }
         "Lambda" => parse_function(r).map(Resource::Function),
         "S3Bucket" => parse_bucket(r).map(Resource::Bucket),
+        "S3Object" => parse_objects(r).map(Resource::Bucket),
         "RDSDBInstance" => parse_database(r).map(Resource::Database),
         _ => Ok(Resource::Other { resource_type }),
     }
@@ -855,7 +914,52 @@ fn parse_bucket(r: &Value) -> Result<BucketTarget, TaskError> {
             .get("accessKeyDetails")
             .filter(|d| d.is_object())
             .map(parse_access_key),
+        objects: Vec::new(),
     })
+}
+
+/// `resource` of a Malware Protection for S3 finding: the bucket as for a bucket finding, and
+/// at least one object in `s3BucketDetails[].s3ObjectDetails`, each with a key S3 could hold.
+/// The objects must be in the target bucket: a finding naming objects of several buckets is
+/// the bucket route's several-buckets case.
+fn parse_objects(r: &Value) -> Result<BucketTarget, TaskError> {
+    let mut target = parse_bucket(r)?;
+    let list = r
+        .get("s3BucketDetails")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for details in list {
+        let Some(objects) = details.get("s3ObjectDetails").and_then(Value::as_array) else {
+            continue;
+        };
+        for o in objects {
+            let key = o
+                .get("key")
+                .and_then(Value::as_str)
+                .ok_or_else(|| invalid("`s3ObjectDetails.key` is missing"))?;
+            if !is_object_key(key) {
+                return Err(invalid(format!(
+                    "`s3ObjectDetails.key` {key:?} is not an S3 object key this pipeline acts on (1 to 1,024 bytes, no control characters)"
+                )));
+            }
+            let object = ObjectRef {
+                key: key.to_string(),
+                version_id: text(o.get("versionId")),
+                e_tag: text(o.get("eTag")),
+                hash: text(o.get("hash")),
+            };
+            if !target.objects.iter().any(|x| x.key == object.key) {
+                target.objects.push(object);
+            }
+        }
+    }
+    if target.objects.is_empty() {
+        return Err(invalid(
+            "`resource.s3BucketDetails[].s3ObjectDetails` is missing or empty for an S3Object finding",
+        ));
+    }
+    Ok(target)
 }
 
 fn parse_interface(v: &Value) -> InterfaceRef {

@@ -191,6 +191,9 @@ pub const DEFAULT_LAMBDA_PREFIXES: &[&str] = &[
 ///   door.
 /// - A bucket called from a known-bad place (a threat list, Tor, a penetration-testing
 ///   distribution): the caller's credentials are denied on the bucket by its policy.
+/// - An object Malware Protection for S3 found malicious (`Object:S3/MaliciousFile`): the
+///   object is quarantined where it is by the bucket's policy (nobody reads, overwrites or
+///   deletes it), and kept as evidence.
 ///
 /// The anomaly types (`...:S3/AnomalousBehavior...`) are the model's guesses about callers
 /// that are often the bucket's own: they stay notify-only unless a policy lists them.
@@ -202,6 +205,7 @@ pub const DEFAULT_S3_PREFIXES: &[&str] = &[
     "Discovery:S3/TorIPCaller",
     "Exfiltration:S3/MaliciousIPCaller",
     "Impact:S3/MaliciousIPCaller",
+    "Object:S3/MaliciousFile",
     "PenTest:S3/",
     "UnauthorizedAccess:S3/MaliciousIPCaller.Custom",
     "UnauthorizedAccess:S3/TorIPCaller",

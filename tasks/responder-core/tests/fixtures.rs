@@ -196,6 +196,10 @@ fn cases() -> Vec<Case> {
         // A known-bad caller: denied on the bucket by its policy, by its IAM user id.
         ok("s3-high-malicious-caller.json", High, S3, Contain)
             .reasons(&["AIDA4EXAMPLEREPORTS1", "denied every S3 action on the bucket"]),
+        // A malicious object: quarantined where it is by the bucket's policy, at once.
+        ok("s3-object-malicious-file.json", High, S3, Contain)
+            .reasons(&["S3Object", "found malicious", "quarantined where they are"])
+            .account("222222222222"),
         ok("s3-several-buckets-notify-only.json", High, NotifyOnly, Notify)
             .reasons(&["2 buckets from the finding"]),
         // Other resource types: notify only, whatever else the finding carries.

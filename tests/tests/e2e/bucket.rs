@@ -2,12 +2,13 @@
 //! Block Public Access settings on, the previous settings recorded on it first, its policy
 //! and tags untouched), a second finding finds it contained, and `restore-instance` with
 //! `bucketName` puts back exactly what it had; a MEDIUM finding waits for an analyst with the
-//! bucket unchanged.
+//! bucket unchanged. An object Malware Protection for S3 found malicious is quarantined by the
+//! bucket's policy and released exactly.
 
 use anyhow::Result;
 use end_to_end::{fixture, outcomes_for, restored, waiting_for_approval, with_harness, Options};
 use responder::readback;
-use responder::scenario::for_bucket;
+use responder::scenario::{for_bucket, for_object};
 use responder_core::markers;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,6 +195,102 @@ async fn a_malicious_caller_is_denied_on_the_bucket_and_restore_removes_exactly_
             restored.tags.get(markers::TAG_STATUS).map(String::as_str),
             Some(markers::STATUS_RESTORED)
         );
+        Ok(())
+    })
+    .await
+}
+
+/// An object Malware Protection for S3 found malicious: a HIGH finding quarantines it where it
+/// is (one statement merged into the bucket's policy, naming exactly its ARN, the bucket's own
+/// statement, tags and Block Public Access untouched), its scan-result tag read as evidence; a
+/// repeat finds it quarantined; `restore-instance` with `bucketName` and `objectKeys` leaves
+/// exactly the bucket's own policy. The emulator does not evaluate bucket policies, so the
+/// test reads the statement back; that S3 denies the reads is AWS's part (the statement's
+/// actions are checked against the documented object-level actions in responder-core).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malicious_object_is_quarantined_by_the_bucket_policy_and_released_exactly() -> Result<()>
+{
+    with_harness(Options::default(), |h| async move {
+        let e = &h.estate;
+        let name = e.bucket_name.as_str();
+        let key = e.malicious_object_key.as_str();
+        let before = readback::bucket(&h.member, name).await?;
+        let id = "e2e1405object";
+        let s = h
+            .run(
+                "object-high",
+                &for_object(
+                    fixture("s3-object-malicious-file.json")?,
+                    id,
+                    &e.member_account,
+                    &e.region,
+                    name,
+                    key,
+                ),
+            )
+            .await?;
+        assert_eq!(
+            (s.status.as_str(), s.outcome.as_str()),
+            ("SUCCEEDED", "contained"),
+            "{s:#?}"
+        );
+        let after = readback::bucket(&h.member, name).await?;
+        let policy: serde_json::Value =
+            serde_json::from_str(after.policy.as_deref().unwrap_or("null"))?;
+        assert_eq!(
+            responder_core::denies::quarantined_objects(&policy, name),
+            [key],
+            "{policy:#}"
+        );
+        let statements = policy["Statement"].as_array().cloned().unwrap_or_default();
+        assert_eq!(statements.len(), 2, "{policy:#}");
+        assert_eq!(statements[0]["Sid"], "PublicRead");
+        assert_eq!(
+            statements[1]["Resource"],
+            serde_json::json!([format!("arn:aws:s3:::{name}/{key}")])
+        );
+        assert_eq!(after.public_access_block, before.public_access_block);
+        assert_eq!(after.tags, before.tags);
+        // Evidence: GuardDuty's scan-result tag as the object carries it.
+        assert_eq!(
+            s.evidence["contain-bucket"]["objects"][0]["tags"]["GuardDutyMalwareScanStatus"],
+            "THREATS_FOUND",
+            "{:#?}",
+            s.evidence
+        );
+        assert_eq!(outcomes_for(&h, id).await?, ["contained"]);
+
+        // Sent again: the bucket's policy already quarantines it; nothing changes.
+        let again = h
+            .run(
+                "object-again",
+                &for_object(
+                    fixture("s3-object-malicious-file.json")?,
+                    "e2e1406object",
+                    &e.member_account,
+                    &e.region,
+                    name,
+                    key,
+                ),
+            )
+            .await?;
+        assert_eq!(again.outcome, "skipped", "{again:#?}");
+        assert_eq!(readback::bucket(&h.member, name).await?, after);
+
+        // Lifting the quarantine of exactly this object leaves the bucket's own policy.
+        let request = serde_json::json!({
+            "accountId": e.member_account, "region": e.region, "bucketName": name,
+            "objectKeys": [key],
+            "reason": "false positive", "requestedBy": "analyst@example.com"
+        });
+        restored(&h, "e2e-restore-object", &request).await?;
+        let released = readback::bucket(&h.member, name).await?;
+        let doc = |b: &readback::BucketState| -> Result<serde_json::Value> {
+            Ok(serde_json::from_str(b.policy.as_deref().unwrap_or("null"))?)
+        };
+        assert_eq!(doc(&released)?, doc(&before)?);
+        assert_eq!(released.public_access_block, before.public_access_block);
+        assert_eq!(released.tags, before.tags);
         Ok(())
     })
     .await

@@ -78,6 +78,10 @@ mod tests {
                 "name": "orders-exports", "arn": "arn:aws:s3:::orders-exports"}],
                 "accessKeyDetails": {"accessKeyId": "AKIAEXAMPLEEXAMPLE01", "userType": "IAMUser",
                     "userName": "build-bot", "principalId": "AIDAEXAMPLEBUILDBOT1"}}),
+            "S3Object" => json!({"resourceType": "S3Object", "s3BucketDetails": [{
+                "name": "orders-exports", "arn": "arn:aws:s3:::orders-exports",
+                "s3ObjectDetails": [{"key": "uploads/invoice.pdf.exe", "versionId": "v1",
+                    "objectArn": "arn:aws:s3:::orders-exports/uploads/invoice.pdf.exe"}]}]}),
             "RDSDBInstance" => json!({"resourceType": "RDSDBInstance", "rdsDbInstanceDetails": {
                 "dbInstanceIdentifier": "orders-db", "engine": "postgres",
                 "dbInstanceArn": "arn:aws:rds:eu-west-1:111111111111:db:orders-db"}}),
@@ -114,7 +118,7 @@ mod tests {
                 let route = match *rt {
                     "Instance" => Route::Ec2,
                     "Lambda" => Route::Lambda,
-                    "S3Bucket" => Route::S3,
+                    "S3Bucket" | "S3Object" => Route::S3,
                     "RDSDBInstance" => Route::Rds,
                     "AttackSequence" => Route::Sequence,
                     "AccessKey" => Route::Iam,
