@@ -31,18 +31,16 @@ impl TopicArn {
     /// Parses `SNS_TOPIC_ARN`, naming the problem on error (`Config.Invalid`).
     pub fn parse(arn: &str) -> Result<Self, TaskError> {
         let arn = arn.trim();
-        let parts: Vec<&str> = arn.split(':').collect();
-        match parts.as_slice() {
-            ["arn", partition, "sns", region, account, name]
-                if !partition.is_empty()
-                    && !region.is_empty()
-                    && account.len() == 12
-                    && account.bytes().all(|b| b.is_ascii_digit())
-                    && !name.is_empty() =>
+        match responder_core::arn::Arn::parse(arn) {
+            Some(a)
+                if a.service == "sns"
+                    && !a.region.is_empty()
+                    && a.has_account()
+                    && !a.resource.contains(':') =>
             {
                 Ok(TopicArn {
                     arn: arn.to_string(),
-                    region: region.to_string(),
+                    region: a.region.to_string(),
                 })
             }
             _ => Err(TaskError::config(format!(

@@ -712,14 +712,18 @@ fn headline(ctx: &Context) -> String {
 /// The Step Functions console link of an execution ARN
 /// (`arn:<partition>:states:<region>:<account>:execution:<machine>:<name>`).
 pub fn execution_console_link(arn: &str) -> Option<String> {
-    let parts: Vec<&str> = arn.splitn(7, ':').collect();
-    let [_, partition, "states", region, _, "execution", _] = parts.as_slice() else {
-        return None;
-    };
-    if region.is_empty() {
+    let parsed = responder_core::arn::Arn::parse(arn)?;
+    let ok = parsed.service == "states"
+        && !parsed.region.is_empty()
+        && parsed
+            .resource
+            .strip_prefix("execution:")
+            .is_some_and(|rest| !rest.is_empty());
+    if !ok {
         return None;
     }
-    let host = match *partition {
+    let region = parsed.region;
+    let host = match parsed.partition {
         "aws" => format!("https://{region}.console.aws.amazon.com"),
         "aws-us-gov" => "https://console.amazonaws-us-gov.com".to_string(),
         "aws-cn" => "https://console.amazonaws.cn".to_string(),

@@ -355,16 +355,15 @@ impl Policy {
         }
         // arn:PARTITION:iam::ACCOUNT:role/PATH/NAME: the name is the last part; the role must
         // be in the function's own account.
-        let role = f.role.as_deref().and_then(|arn| {
-            let parts: Vec<&str> = arn.splitn(6, ':').collect();
-            let ok = parts.len() == 6
-                && parts[0] == "arn"
-                && parts[2] == "iam"
-                && parts[4] == finding.account_id
-                && parts[5].starts_with("role/");
-            ok.then(|| parts[5].rsplit('/').next().unwrap_or_default().to_string())
-                .filter(|n| !n.is_empty())
-        });
+        let role = f
+            .role
+            .as_deref()
+            .and_then(crate::arn::Arn::parse)
+            .filter(|a| a.service == "iam" && a.account == finding.account_id)
+            .and_then(|a| a.resource.strip_prefix("role/"))
+            .and_then(|path| path.rsplit('/').next())
+            .filter(|n| !n.is_empty())
+            .map(str::to_string);
         match &role {
             Some(name) => reasons.push(format!(
                 "the sessions of the function's execution role {name} (from the finding, detail.resource.lambdaDetails.role) issued before now are denied too (policy: lambda.revoke_role_sessions)"

@@ -97,11 +97,9 @@ pub fn object_arn(partition: &str, bucket: &str, key: &str) -> String {
 
 /// The key an [`object_arn`] of `bucket` names, when it is one.
 fn object_key(arn: &str, bucket: &str) -> Option<String> {
-    let (head, rest) = arn.split_once(":s3:::")?;
-    if !head.starts_with("arn:") || head.matches(':').count() != 1 {
-        return None;
-    }
-    let escaped = rest.strip_prefix(bucket)?.strip_prefix('/')?;
+    let arn = crate::arn::Arn::parse(arn)
+        .filter(|a| a.service == "s3" && a.region.is_empty() && a.account.is_empty())?;
+    let escaped = arn.resource.strip_prefix(bucket)?.strip_prefix('/')?;
     let mut out = String::new();
     let mut i = 0;
     while i < escaped.len() {

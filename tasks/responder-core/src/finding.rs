@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::arn::Arn;
 use crate::error::{names, TaskError};
 
 mod activity;
@@ -754,17 +755,18 @@ fn parse_function(r: &Value) -> Result<FunctionTarget, TaskError> {
     let arn_name = match &function_arn {
         None => None,
         Some(arn) => {
-            let parts: Vec<&str> = arn.split(':').collect();
-            if parts.len() < 7
-                || parts[0] != "arn"
-                || parts[2] != "lambda"
-                || parts[5] != "function"
-            {
+            let name = Arn::parse(arn)
+                .filter(|a| a.service == "lambda")
+                .and_then(|a| match a.resource_fields().as_slice() {
+                    ["function", name, ..] if !name.is_empty() => Some(name.to_string()),
+                    _ => None,
+                });
+            if name.is_none() {
                 return Err(invalid(format!(
                     "`lambdaDetails.functionArn` {arn:?} is not a Lambda function ARN"
                 )));
             }
-            Some(parts[6].to_string())
+            name
         }
     };
     let function_name = text(details.get("functionName"))
@@ -803,13 +805,18 @@ fn parse_database(r: &Value) -> Result<DatabaseTarget, TaskError> {
     let arn_id = match &db_instance_arn {
         None => None,
         Some(arn) => {
-            let parts: Vec<&str> = arn.split(':').collect();
-            if parts.len() != 7 || parts[0] != "arn" || parts[2] != "rds" || parts[5] != "db" {
+            let id = Arn::parse(arn)
+                .filter(|a| a.service == "rds")
+                .and_then(|a| match a.resource_fields().as_slice() {
+                    ["db", id] => Some(id.to_string()),
+                    _ => None,
+                });
+            if id.is_none() {
                 return Err(invalid(format!(
                     "`rdsDbInstanceDetails.dbInstanceArn` {arn:?} is not an RDS DB instance ARN"
                 )));
             }
-            Some(parts[6].to_string())
+            id
         }
     };
     let db_instance_identifier = text(details.get("dbInstanceIdentifier"))
@@ -878,9 +885,9 @@ fn parse_bucket(r: &Value) -> Result<BucketTarget, TaskError> {
         let arn_name = match &arn {
             None => None,
             Some(arn) => Some(
-                arn.split_once(":s3:::")
-                    .filter(|(head, _)| head.starts_with("arn:") && head.matches(':').count() == 1)
-                    .map(|(_, name)| name.to_string())
+                Arn::parse(arn)
+                    .filter(|a| a.service == "s3" && a.region.is_empty() && a.account.is_empty())
+                    .map(|a| a.resource.to_string())
                     .ok_or_else(|| {
                         invalid(format!(
                             "`s3BucketDetails.arn` {arn:?} is not an S3 bucket ARN"

@@ -2,6 +2,7 @@
 //! the document tasks pass along, the markers written on AWS resources, and the stable error
 //! names the state machines match on. Nothing here calls AWS.
 
+pub mod arn;
 pub mod decision;
 pub mod denies;
 pub mod document;

@@ -178,22 +178,19 @@ impl FindingArn {
     /// Splits a GuardDuty finding ARN; `None` for anything else (another service, another
     /// resource, a path with more or fewer segments, characters no ARN of GuardDuty's has).
     pub fn parse(arn: &str) -> Option<Self> {
-        let mut fields = arn.splitn(6, ':');
-        let (prefix, partition, service, region, account, resource) = (
-            fields.next()?,
-            fields.next()?,
-            fields.next()?,
-            fields.next()?,
-            fields.next()?,
-            fields.next()?,
-        );
+        let crate::arn::Arn {
+            partition,
+            service,
+            region,
+            account,
+            resource,
+        } = crate::arn::Arn::parse(arn)?;
         let mut path = resource.split('/');
         let (detector, detector_id, finding, finding_id) =
             (path.next()?, path.next()?, path.next()?, path.next()?);
         let word =
             |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        let ok = prefix == "arn"
-            && partition.starts_with("aws")
+        let ok = partition.starts_with("aws")
             && word(partition)
             && service == "guardduty"
             && word(region)

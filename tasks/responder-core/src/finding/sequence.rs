@@ -202,12 +202,11 @@ fn instance_id(uid: &str) -> Option<String> {
 
 /// The account and region an ARN names (`arn:PARTITION:SERVICE:REGION:ACCOUNT:...`).
 fn arn_place(uid: &str) -> (Option<String>, Option<String>) {
-    let parts: Vec<&str> = uid.splitn(6, ':').collect();
-    if parts.len() < 6 || parts[0] != "arn" {
+    let Some(arn) = crate::arn::Arn::parse(uid) else {
         return (None, None);
-    }
+    };
     let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
-    (some(parts[4]), some(parts[3]))
+    (some(arn.account), some(arn.region))
 }
 
 #[cfg(test)]

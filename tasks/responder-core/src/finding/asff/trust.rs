@@ -49,31 +49,22 @@ pub(super) fn guardduty_product(f: &Value, action_name: &str) -> Result<Product,
 }
 
 fn parse_product(arn: &str) -> Option<Product> {
-    let mut fields = arn.splitn(6, ':');
-    let (prefix, partition, service, region, account, resource) = (
-        fields.next()?,
-        fields.next()?,
-        fields.next()?,
-        fields.next()?,
-        fields.next()?,
-        fields.next()?,
-    );
+    let a = crate::arn::Arn::parse(arn)?;
     let word = |s: &str| {
         !s.is_empty()
             && s.bytes()
                 .all(|b| b.is_ascii_lowercase() || b == b'-' || b.is_ascii_digit())
     };
-    let ok = prefix == "arn"
-        && partition.starts_with("aws")
-        && word(partition)
-        && service == "securityhub"
-        && word(region)
-        && account.is_empty()
-        && resource == GUARDDUTY_PRODUCT;
+    let ok = a.partition.starts_with("aws")
+        && word(a.partition)
+        && a.service == "securityhub"
+        && word(a.region)
+        && a.account.is_empty()
+        && a.resource == GUARDDUTY_PRODUCT;
     ok.then(|| Product {
         arn: arn.to_string(),
-        partition: partition.to_string(),
-        region: region.to_string(),
+        partition: a.partition.to_string(),
+        region: a.region.to_string(),
     })
 }
 
