@@ -546,7 +546,7 @@ def test_every_cross_account_task_assumes_the_member_role_with_its_own_session_p
 
 def emf_metric_names() -> set[str]:
     """The metric names responder_core::emf declares."""
-    text = (TASKS_DIR / "responder-core" / "src" / "emf.rs").read_text()
+    text = (ROOT / "crates" / "responder-core" / "src" / "emf.rs").read_text()
     return set(re.findall(r'pub const [A-Z_]+: &str = "([A-Za-z]+)";', text)) - {
         "GuardDutyResponder"
     }

@@ -77,14 +77,18 @@ pub fn bin_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// `cargo test` does not rebuild the task binaries: say so when a source under `tasks/` is
-/// newer than the oldest binary (shown with a failing test's output, where it matters).
+/// `cargo test` does not rebuild the task binaries: say so when a source under `tasks/` or
+/// `crates/` (the libraries the tasks link) is newer than the oldest binary (shown with a
+/// failing test's output, where it matters).
 fn warn_if_stale(dir: &Path) {
     let oldest_binary = responder::runtime::FUNCTIONS
         .iter()
         .filter_map(|(name, _, _)| std::fs::metadata(dir.join(name)).ok()?.modified().ok())
         .min();
-    let newest_source = newest_modification(&repo_root().join("tasks"));
+    let newest_source = ["tasks", "crates"]
+        .iter()
+        .filter_map(|d| newest_modification(&repo_root().join(d)))
+        .max_by_key(|(when, _)| *when);
     if let (Some(bin), Some((src, path))) = (oldest_binary, newest_source) {
         if src > bin {
             eprintln!(

@@ -1,7 +1,7 @@
 //! Which task made a call.
 //!
 //! Tasks act in member accounts through `AssumeRole` with the session name
-//! `guardduty-responder-<task>` (`tasks/responder-aws/src/session.rs`), as CloudTrail would show
+//! `guardduty-responder-<task>` (`crates/responder-aws/src/session.rs`), as CloudTrail would show
 //! them. The proxy watches those calls pass: the session name in the request, the temporary
 //! access key id in moto's answer. Every later call signed with that key is the task's.
 //!

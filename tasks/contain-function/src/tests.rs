@@ -236,7 +236,7 @@ fn iam_actions_are_exactly_the_calls() {
     // The read is shared with check-exemption, in responder-aws.
     let source = [
         include_str!("aws.rs"),
-        include_str!("../../responder-aws/src/lambda.rs"),
+        include_str!("../../../crates/responder-aws/src/lambda.rs"),
     ]
     .concat();
     let calls = [

@@ -493,7 +493,7 @@ fn iam_actions_are_sorted_unique_and_cover_the_calls() {
     // The Lambda read is shared with contain-function, in responder-aws.
     let source = [
         include_str!("../aws.rs"),
-        include_str!("../../../responder-aws/src/lambda.rs"),
+        include_str!("../../../../crates/responder-aws/src/lambda.rs"),
     ]
     .concat();
     for (op, action) in [
@@ -521,7 +521,7 @@ fn iam_actions_are_sorted_unique_and_cover_the_calls() {
         assert!(IAM_ACTIONS.contains(&action), "{action}");
     }
     // The bucket read is shared with contain-bucket (responder_aws::s3::bucket).
-    let shared = include_str!("../../../responder-aws/src/s3.rs");
+    let shared = include_str!("../../../../crates/responder-aws/src/s3.rs");
     for (op, action) in [
         (
             ".get_public_access_block()",
@@ -534,7 +534,7 @@ fn iam_actions_are_sorted_unique_and_cover_the_calls() {
         assert!(IAM_ACTIONS.contains(&action), "{action}");
     }
     // The DB instance read is shared with contain-database (responder_aws::rds::instance).
-    let shared = include_str!("../../../responder-aws/src/rds.rs");
+    let shared = include_str!("../../../../crates/responder-aws/src/rds.rs");
     assert!(shared.contains(".describe_db_instances()"));
     assert!(IAM_ACTIONS.contains(&"rds:DescribeDBInstances"));
     assert_eq!(IAM_ACTIONS.len(), 18);

@@ -166,7 +166,7 @@ fn requests_name_the_instance_from_the_finding_or_the_rollback() {
 fn iam_actions_are_exactly_the_calls() {
     let rds = [
         include_str!("../aws.rs"),
-        include_str!("../../../responder-aws/src/rds.rs"),
+        include_str!("../../../../crates/responder-aws/src/rds.rs"),
     ]
     .concat();
     let rds = rds.as_str();
