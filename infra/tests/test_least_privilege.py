@@ -531,9 +531,17 @@ def test_every_cross_account_task_assumes_the_member_role_with_its_own_session_p
     """Every task shares one member role; a session policy built from the task's own
     IAM_ACTIONS narrows each session to what that task calls (the intersection with the role),
     so a read-only task's session can never write."""
+    # The shared helper main.rs may call instead: it must apply the session policy itself.
+    helper = (ROOT / "crates" / "responder-aws" / "src" / "lib.rs").read_text(encoding="utf-8")
+    body = re.search(r"pub async fn task_sessions\(.*?\n\}", helper, re.S)
+    assert body and ".with_session_policy(actions)" in body.group(0), (
+        "responder_aws::task_sessions does not apply the session policy it is given"
+    )
     for task in cross_account_tasks():
         main = (TASKS_DIR / task / "src" / "main.rs").read_text(encoding="utf-8")
-        assert re.search(r"\.with_session_policy\([a-z_:]*IAM_ACTIONS\)", main), (
+        assert re.search(r"\.with_session_policy\([a-z_:]*IAM_ACTIONS\)", main) or re.search(
+            r"task_sessions\([^,()]+,\s*[a-z_:]*IAM_ACTIONS\)", main
+        ), (
             f"tasks/{task}/src/main.rs assumes the member role without a session policy from "
             "its IAM_ACTIONS"
         )

@@ -20,6 +20,17 @@ pub use clients::{ClientFactory, Clients};
 pub use errors::classify_sdk_error;
 pub use session::{SessionConfig, SessionProvider};
 
+/// The sessions a task acts through in the member accounts: the role its environment names,
+/// under a session policy of exactly `actions` (its `IAM_ACTIONS`). A missing or bad setting
+/// fails here, at cold start, naming the variable, rather than on the first finding.
+pub async fn task_sessions(
+    task: &str,
+    actions: &[&str],
+) -> Result<SessionProvider, responder_core::TaskError> {
+    let session = SessionConfig::from_env(task)?.with_session_policy(actions);
+    Ok(SessionProvider::new(load_base_config().await, session))
+}
+
 /// Loads the SDK configuration from the standard environment (region, credentials,
 /// `AWS_ENDPOINT_URL` and the per-service endpoint variables), with [`https_client`].
 pub async fn load_base_config() -> aws_config::SdkConfig {

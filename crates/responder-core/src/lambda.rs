@@ -56,3 +56,23 @@ pub async fn measured<T>(
     }
     result
 }
+
+/// Runs a task's Lambda: each invocation's payload goes to `handler`, whose result is returned
+/// (a `TaskError` as a Lambda error whose `errorType` is its stable name), measured by
+/// [`measured`] with the ids of [`invocation_ids`].
+pub async fn serve<T, F, Fut>(task: &'static str, handler: F) -> Result<(), lambda_runtime::Error>
+where
+    T: serde::Serialize,
+    F: Fn(serde_json::Value) -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::TaskError>>,
+{
+    let handler = &handler;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+            let ids = invocation_ids(&event.payload);
+            // Boxed: the SDK's nested futures are too deep to lay out inline in `main`'s.
+            measured(task, ids, Box::pin(handler(event.payload))).await
+        },
+    ))
+    .await
+}

@@ -1,9 +1,7 @@
 //! The `classify` Lambda: EventBridge GuardDuty event in, `{ finding, decision }` out.
 
 use classify::AllowedRegions;
-use lambda_runtime::{service_fn, LambdaEvent};
 use responder_core::Policy;
-use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -22,12 +20,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         "classify ready"
     );
     let (policy, regions) = (&policy, &regions);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let ids = responder_core::lambda::invocation_ids(&event.payload);
-        responder_core::lambda::measured("classify", ids, async {
-            classify::handle(policy, regions, &event.payload)
-        })
-        .await
-    }))
+    responder_core::lambda::serve("classify", |payload| async move {
+        classify::handle(policy, regions, &payload)
+    })
     .await
 }

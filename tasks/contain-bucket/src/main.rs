@@ -1,25 +1,11 @@
-//! The `contain-bucket` Lambda: Block Public Access on a bucket opened to the public, and its
-//! rollback (`mode: restore`).
+//! The `contain-bucket` Lambda: Block Public Access on a bucket opened to the public, a deny of
+//! a caller, or the quarantine of malicious objects, and their rollback (`mode: restore`).
 
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use responder_aws::{load_base_config, SessionConfig, SessionProvider};
+use contain_bucket::{aws, TASK};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_runtime::Error> {
     responder_core::lambda::init_tracing();
-    // Fail at cold start, with the variable's name, rather than on the first request.
-    let session = SessionConfig::from_env(contain_bucket::TASK)
-        .map_err(|e| e.to_string())?
-        .with_session_policy(contain_bucket::aws::IAM_ACTIONS);
-    let sessions = SessionProvider::new(load_base_config().await, session);
-    let sessions = &sessions;
-    run(service_fn(
-        move |event: LambdaEvent<serde_json::Value>| async move {
-            // A `TaskError` becomes a Lambda error whose errorType is its stable name.
-            let ids = responder_core::lambda::invocation_ids(&event.payload);
-            let run = Box::pin(contain_bucket::aws::handle(event.payload, sessions));
-            responder_core::lambda::measured(contain_bucket::TASK, ids, run).await
-        },
-    ))
-    .await
+    let sessions = responder_aws::task_sessions(TASK, aws::IAM_ACTIONS).await?;
+    responder_core::lambda::serve(TASK, |payload| aws::handle(payload, &sessions)).await
 }

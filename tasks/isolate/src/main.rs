@@ -1,30 +1,12 @@
 //! The `isolate` Lambda: contains the EC2 instance of a finding.
 
-use isolate::IsolateConfig;
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use responder_aws::{load_base_config, SessionConfig, SessionProvider};
-
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_runtime::Error> {
     responder_core::lambda::init_tracing();
-    // Fail at cold start, with the variable's name, rather than on the first finding.
-    let cfg = IsolateConfig::from_env().map_err(|e| e.to_string())?;
-    let session = SessionConfig::from_env("isolate")
-        .map_err(|e| e.to_string())?
-        .with_session_policy(isolate::aws::IAM_ACTIONS);
-    let sessions = SessionProvider::new(load_base_config().await, session);
-    let (sessions, cfg) = (&sessions, &cfg);
-    run(service_fn(
-        move |event: LambdaEvent<serde_json::Value>| async move {
-            // A `TaskError` becomes a Lambda error whose errorType is its stable name.
-            let ids = responder_core::lambda::invocation_ids(&event.payload);
-            responder_core::lambda::measured(
-                "isolate",
-                ids,
-                isolate::handle(event.payload, sessions, cfg),
-            )
-            .await
-        },
-    ))
+    let cfg = isolate::IsolateConfig::from_env()?;
+    let sessions = responder_aws::task_sessions("isolate", isolate::aws::IAM_ACTIONS).await?;
+    responder_core::lambda::serve("isolate", |payload| {
+        isolate::handle(payload, &sessions, &cfg)
+    })
     .await
 }

@@ -1,10 +1,8 @@
 //! The `notify` Lambda: publishes the outcome of a finding's handling to SNS.
 
 use aws_config::Region;
-use lambda_runtime::{service_fn, LambdaEvent};
 use notify::aws::{SnsPublisher, TopicArn};
 use responder_core::lambda::{self, required_env};
-use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -23,14 +21,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .build();
     let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(&config), &topic);
     let (publisher, settings) = (&publisher, &settings);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let ids = responder_core::lambda::invocation_ids(&event.payload);
-        responder_core::lambda::measured(
-            "notify",
-            ids,
-            notify::aws::handle(&event.payload, publisher, settings),
-        )
-        .await
-    }))
+    lambda::serve("notify", |payload| async move {
+        notify::aws::handle(&payload, publisher, settings).await
+    })
     .await
 }

@@ -1,28 +1,8 @@
 //! The `restore` Lambda: rolls back the isolation of an instance.
 
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use responder_aws::{load_base_config, SessionConfig, SessionProvider};
-
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_runtime::Error> {
     responder_core::lambda::init_tracing();
-    // Fail at cold start, with the variable's name, rather than on the first request.
-    let session = SessionConfig::from_env("restore")
-        .map_err(|e| e.to_string())?
-        .with_session_policy(restore::IAM_ACTIONS);
-    let sessions = SessionProvider::new(load_base_config().await, session);
-    let sessions = &sessions;
-    run(service_fn(
-        move |event: LambdaEvent<serde_json::Value>| async move {
-            // A `TaskError` becomes a Lambda error whose errorType is its stable name.
-            let ids = responder_core::lambda::invocation_ids(&event.payload);
-            responder_core::lambda::measured(
-                "restore",
-                ids,
-                restore::handle(event.payload, sessions),
-            )
-            .await
-        },
-    ))
-    .await
+    let sessions = responder_aws::task_sessions("restore", restore::IAM_ACTIONS).await?;
+    responder_core::lambda::serve("restore", |payload| restore::handle(payload, &sessions)).await
 }
