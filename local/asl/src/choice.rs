@@ -66,7 +66,8 @@ const OPS: [(&str, Op); 17] = [
     ("TimestampGreaterThanEquals", Op::TimestampGreaterThanEquals),
 ];
 
-/// Type tests.
+/// Type tests, named as the ASL operators are (`IsNull`, `IsPresent`, ...).
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Test {
     /// `IsNull`

@@ -21,16 +21,6 @@ pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
 pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
 /// A `ResultPath` could not be applied to the state input.
 pub const RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
-/// A path in `Parameters` could not be resolved.
-pub const PARAMETER_PATH_FAILURE: &str = "States.ParameterPathFailure";
-/// A Map state could not read its items.
-pub const ITEM_READER_FAILED: &str = "States.ItemReaderFailed";
-/// A Parallel branch failed.
-pub const BRANCH_FAILED: &str = "States.BranchFailed";
-/// Insufficient privileges.
-pub const PERMISSIONS: &str = "States.Permissions";
-/// A Map state exceeded its tolerated failure threshold.
-pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
 /// A query (JSONata) evaluation failed.
 pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
 

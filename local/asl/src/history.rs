@@ -268,8 +268,3 @@ pub fn is_lambda_function_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.splitn(7, ':').collect();
     parts.len() >= 7 && parts[2] == "lambda" && parts[5] == "function"
 }
-
-/// The region part of an ARN (empty when absent).
-pub fn arn_region(arn: &str) -> &str {
-    arn.split(':').nth(3).unwrap_or("")
-}

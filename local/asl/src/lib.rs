@@ -46,21 +46,21 @@
 //! # });
 //! ```
 
-pub mod choice;
-pub mod clock;
-pub mod definition;
+mod choice;
+mod clock;
+mod definition;
 mod digest;
-pub mod engine;
-pub mod errors;
-pub mod executor;
-pub mod history;
-pub mod intrinsics;
-pub mod jsonata;
-pub mod path;
-pub mod query;
-pub mod rng;
-pub mod template;
-pub mod validate;
+mod engine;
+mod errors;
+mod executor;
+mod history;
+mod intrinsics;
+mod jsonata;
+mod path;
+mod query;
+mod rng;
+mod template;
+mod validate;
 
 pub use clock::{Clock, FastClock, Hold, RealClock, VirtualClock};
 pub use definition::StateMachine;
