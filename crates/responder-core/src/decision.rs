@@ -78,7 +78,7 @@ fn caller_allows(finding: &Finding, reasons: &mut Vec<String>) -> bool {
     if !b.objects.is_empty() {
         reasons.push(format!(
             "{} object(s) of bucket {} found malicious, from the finding (detail.resource.s3BucketDetails[].s3ObjectDetails): quarantined where they are by one statement of the bucket's policy denying everyone reading, overwriting, deleting or re-tagging them",
-            b.objects.len().min(crate::finding::MAX_OBJECTS),
+            b.objects_to_contain().len(),
             b.bucket_name
         ));
         if b.objects.len() > crate::finding::MAX_OBJECTS {

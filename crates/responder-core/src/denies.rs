@@ -177,16 +177,10 @@ pub fn with_quarantined_objects(
     bucket: &str,
     keys: &[String],
 ) -> Value {
-    let mut all = policy
+    let held = policy
         .map(|p| quarantined_objects(p, bucket))
         .unwrap_or_default();
-    for k in keys {
-        if !all.contains(k) {
-            all.push(k.clone());
-        }
-    }
-    replace_quarantine(policy, partition, bucket, &all)
-        .unwrap_or_else(|| json!({"Version": "2012-10-17"}))
+    replace_quarantine(policy, partition, bucket, &union(held, keys))
 }
 
 /// `policy` with `keys` out of this pipeline's object quarantine (every key when `keys` is
@@ -205,17 +199,16 @@ pub fn without_quarantined_objects(
             .filter(|k| !keys.contains(k))
             .collect(),
     };
-    replace_quarantine(Some(policy), partition, bucket, &left)
+    unless_empty(replace_quarantine(Some(policy), partition, bucket, &left))
 }
 
-/// `policy` with its quarantine statement naming exactly `keys` (none: no statement); `None`
-/// when the policy would have no statement at all.
+/// `policy` with its quarantine statement naming exactly `keys` (none: no statement).
 fn replace_quarantine(
     policy: Option<&Value>,
     partition: &str,
     bucket: &str,
     keys: &[String],
-) -> Option<Value> {
+) -> Value {
     let statement =
         (!keys.is_empty()).then(|| quarantine_objects_statement(partition, bucket, keys));
     with_own_statement(policy, is_quarantine_objects_statement, statement)
@@ -223,12 +216,12 @@ fn replace_quarantine(
 
 /// `policy` (or an empty one, `Version` 2012-10-17) with every statement `ours` recognises
 /// replaced by `statement` (none: removed), put last; the other statements untouched and in
-/// their order. `None` when no statement would be left.
+/// their order.
 fn with_own_statement(
     policy: Option<&Value>,
     ours: fn(&Value) -> bool,
     statement: Option<Value>,
-) -> Option<Value> {
+) -> Value {
     let mut out = policy
         .cloned()
         .filter(Value::is_object)
@@ -239,11 +232,24 @@ fn with_own_statement(
         .cloned()
         .collect();
     list.extend(statement);
-    if list.is_empty() {
-        return None;
-    }
     out["Statement"] = Value::Array(list);
-    Some(out)
+    out
+}
+
+/// A policy document, or `None` when it has no statement left (a bucket policy cannot be
+/// empty: it is deleted instead).
+fn unless_empty(policy: Value) -> Option<Value> {
+    (!statements(&policy).is_empty()).then_some(policy)
+}
+
+/// `held` with each of `more` that it lacks appended, in order.
+fn union(mut held: Vec<String>, more: &[String]) -> Vec<String> {
+    for m in more {
+        if !held.contains(m) {
+            held.push(m.clone());
+        }
+    }
+    held
 }
 
 /// The ARN of `AWSDenyAll` in a partition.
@@ -369,21 +375,19 @@ pub fn with_bucket_callers(
     bucket: &str,
     callers: &[String],
 ) -> Value {
-    let mut all = policy.map(bucket_callers).unwrap_or_default();
-    for c in callers {
-        if !all.contains(c) {
-            all.push(c.clone());
-        }
-    }
+    let all = union(policy.map(bucket_callers).unwrap_or_default(), callers);
     let statement = bucket_callers_statement(partition, bucket, &all);
-    with_own_statement(policy, is_bucket_callers_statement, Some(statement.clone()))
-        .unwrap_or_else(|| json!({"Version": "2012-10-17", "Statement": [statement]}))
+    with_own_statement(policy, is_bucket_callers_statement, Some(statement))
 }
 
 /// `policy` without this pipeline's callers deny; `None` when no statement would be left
 /// (the bucket had no policy of its own).
 pub fn without_bucket_callers(policy: &Value) -> Option<Value> {
-    with_own_statement(Some(policy), is_bucket_callers_statement, None)
+    unless_empty(with_own_statement(
+        Some(policy),
+        is_bucket_callers_statement,
+        None,
+    ))
 }
 
 /// The statements of a policy, whether `Statement` is a list or a single object.

@@ -284,6 +284,11 @@ fn objects_digest(objects: &[ObjectRef]) -> String {
 }
 
 impl BucketTarget {
+    /// The objects containment acts on: the first [`MAX_OBJECTS`] the finding names.
+    pub fn objects_to_contain(&self) -> &[ObjectRef] {
+        &self.objects[..self.objects.len().min(MAX_OBJECTS)]
+    }
+
     /// The caller's `aws:userid`, when the credentials are ones a bucket policy may deny by it:
     /// an IAM user's (`AIDA...`, for its long-term key and its sessions alike) or one role
     /// session's (`AROA...:SESSION`, which leaves the role's other sessions alone). The values

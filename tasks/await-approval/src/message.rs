@@ -187,9 +187,8 @@ pub(crate) fn containment_plan(f: &Finding, d: &Decision) -> Vec<String> {
         .collect(),
         (Resource::Bucket(b), Route::S3) if !b.objects.is_empty() => {
             let keys: Vec<String> = b
-                .objects
+                .objects_to_contain()
                 .iter()
-                .take(responder_core::finding::MAX_OBJECTS)
                 .map(|o| format!("{:?}", o.key))
                 .collect();
             vec![

@@ -597,9 +597,8 @@ async fn bucket(
     }
     if !target.objects.is_empty() {
         let keys: Vec<&str> = target
-            .objects
+            .objects_to_contain()
             .iter()
-            .take(responder_core::finding::MAX_OBJECTS)
             .map(|o| o.key.as_str())
             .collect();
         let held = policy_document(&state.policy)?

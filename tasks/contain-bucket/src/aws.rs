@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use responder_aws::{classify_sdk_error, SessionProvider};
 use responder_core::document::{RequestTarget, ResourceRequest, RollbackTarget};
-use responder_core::finding::{is_bucket_name, ObjectRef, MAX_OBJECTS};
+use responder_core::finding::{is_bucket_name, ObjectRef};
 use responder_core::{names, TaskError, TaskInput, TaskReport};
 use serde_json::{json, Value};
 use tracing::Instrument;
@@ -62,7 +62,7 @@ impl RequestTarget for Target {
                 input.decision.deny_caller.clone()
             },
             // Rolling back an object finding lifts exactly its objects' quarantine.
-            objects: bucket.objects.iter().take(MAX_OBJECTS).cloned().collect(),
+            objects: bucket.objects_to_contain().to_vec(),
         })
     }
 

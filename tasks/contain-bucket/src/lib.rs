@@ -163,13 +163,6 @@ pub trait Buckets: Send + Sync {
     async fn object_tags(&self, name: &str, key: &str, version: Option<&str>) -> Value;
 }
 
-/// The tag Malware Protection for S3 writes on a scanned object when tagging is on, and its
-/// value for a malicious one (GuardDuty User Guide, "Monitoring S3 object scans in Malware
-/// Protection for S3").
-pub const SCAN_STATUS_TAG: &str = "GuardDutyMalwareScanStatus";
-/// The scan result of an object with a threat.
-pub const THREATS_FOUND: &str = "THREATS_FOUND";
-
 /// Quarantines the target's objects: one statement of the bucket's policy denies everyone
 /// reading, overwriting, deleting, re-tagging or re-publishing them; read back. The bucket is
 /// not marked: it is not contained, its objects are, and the statement says which.
@@ -198,8 +191,7 @@ async fn quarantine(target: &Target, bx: &dyn Buckets) -> Result<TaskReport, Tas
         .as_ref()
         .map(|p| denies::quarantined_objects(p, name))
         .unwrap_or_default();
-    let missing: Vec<&String> = keys.iter().filter(|k| !before.contains(k)).collect();
-    if missing.is_empty() {
+    if keys.iter().all(|k| before.contains(k)) {
         report.push(
             ActionRecord::new(
                 "quarantine-objects",
@@ -338,85 +330,6 @@ fn describe_keys(keys: &[String]) -> String {
         1 => format!("object {}", quoted[0]),
         n => format!("{n} objects ({})", quoted.join(", ")),
     }
-}
-
-/// Lifts the quarantine of `keys` (every object of this pipeline's, when `None`) from the
-/// bucket's policy, or the policy when nothing of the bucket's own is left; returns whether
-/// anything was lifted.
-async fn release(
-    target: &Target,
-    keys: Option<&[String]>,
-    now: &BucketNow,
-    bx: &dyn Buckets,
-    report: &mut TaskReport,
-) -> Result<bool, TaskError> {
-    let (name, dry) = (target.name.as_str(), target.dry_run);
-    let policy = match now.policy_document(name) {
-        Ok(p) => p,
-        // For given objects the quarantine is the whole rollback: an unreadable policy fails
-        // it. For the bucket as a whole, the rest of the rollback does not depend on it.
-        Err(e) if keys.is_some() => return Err(e),
-        Err(e) => {
-            report.push(ActionRecord::new(
-                "release-objects",
-                name,
-                Outcome::Skipped,
-                format!("the bucket's policy could not be read ({}: {}): a quarantine of this pipeline's, if any, is left", e.name, e.message),
-            ));
-            return Ok(false);
-        }
-    };
-    let held = policy
-        .as_ref()
-        .map(|p| denies::quarantined_objects(p, name))
-        .unwrap_or_default();
-    let lifting: Vec<String> = match keys {
-        Some(keys) => keys.iter().filter(|k| held.contains(k)).cloned().collect(),
-        None => held.clone(),
-    };
-    let Some(policy) = policy.filter(|_| !lifting.is_empty()) else {
-        if let Some(keys) = keys {
-            report.push(ActionRecord::new(
-                "release-objects",
-                name,
-                Outcome::Unchanged,
-                format!(
-                    "the bucket's policy does not quarantine {}: nothing to lift",
-                    describe_keys(keys)
-                ),
-            ));
-        }
-        return Ok(false);
-    };
-    let remaining = denies::without_quarantined_objects(&policy, &target.partition, name, keys);
-    if !dry {
-        match &remaining {
-            None => bx.delete_policy(name).await?,
-            Some(p) => bx.put_policy(name, &p.to_string()).await?,
-        }
-    }
-    let after: Vec<String> = remaining
-        .as_ref()
-        .map(|p| denies::quarantined_objects(p, name))
-        .unwrap_or_default();
-    report.push(
-        ActionRecord::new(
-            "release-objects",
-            name,
-            changed(dry),
-            format!(
-                "lifted the quarantine of {}{}",
-                describe_keys(&lifting),
-                if remaining.is_none() {
-                    " (the bucket's policy held nothing else, so it is deleted)"
-                } else {
-                    "; the policy's other statements unchanged"
-                }
-            ),
-        )
-        .with_states(json!(held), json!(after)),
-    );
-    Ok(true)
 }
 
 /// The bucket to act on, and for whom.
@@ -739,61 +652,113 @@ fn retryable(e: &TaskError) -> bool {
     e.name == names::REMEDIATION_THROTTLED || e.name == names::REMEDIATION_TRANSIENT
 }
 
-/// Removes the callers deny from the bucket's policy, or the policy when nothing of the
-/// bucket's own is left; returns whether there was one.
-async fn lift_deny(
-    name: &str,
-    dry: bool,
+/// Lifts this pipeline's statements from the bucket's policy in one write: the quarantine of
+/// `keys` (of every object, when `None`), and the callers deny when `callers` is set; the
+/// policy is deleted when nothing of the bucket's own is left. Returns whether anything was
+/// lifted.
+async fn lift(
+    target: &Target,
+    keys: Option<&[String]>,
+    callers: bool,
     now: &BucketNow,
     bx: &dyn Buckets,
     report: &mut TaskReport,
 ) -> Result<bool, TaskError> {
-    // An unreadable policy is reported, not fatal: the Block Public Access part of the
-    // rollback does not depend on it.
+    let (name, dry) = (target.name.as_str(), target.dry_run);
     let policy = match now.policy_document(name) {
         Ok(p) => p,
+        // For given objects the quarantine is the whole rollback: an unreadable policy fails
+        // it. For the bucket as a whole, the Block Public Access part does not depend on it.
+        Err(e) if keys.is_some() => return Err(e),
         Err(e) => {
-            report.push(ActionRecord::new(
-                "lift-deny-caller",
-                name,
-                Outcome::Skipped,
-                format!("the bucket's policy could not be read ({}: {}): a deny of this pipeline's, if any, is left", e.name, e.message),
-            ));
+            for (action, what) in [
+                ("release-objects", "a quarantine"),
+                ("lift-deny-caller", "a deny"),
+            ] {
+                report.push(ActionRecord::new(
+                    action,
+                    name,
+                    Outcome::Skipped,
+                    format!("the bucket's policy could not be read ({}: {}): {what} of this pipeline's, if any, is left", e.name, e.message),
+                ));
+            }
             return Ok(false);
         }
     };
-    let Some(policy) = policy else {
+    let held = policy
+        .as_ref()
+        .map(|p| denies::quarantined_objects(p, name))
+        .unwrap_or_default();
+    let releasing: Vec<String> = match keys {
+        Some(keys) => keys.iter().filter(|k| held.contains(k)).cloned().collect(),
+        None => held.clone(),
+    };
+    let denied = match (&policy, callers) {
+        (Some(p), true) => denies::bucket_callers(p),
+        _ => Vec::new(),
+    };
+    let Some(policy) = policy.filter(|_| !releasing.is_empty() || !denied.is_empty()) else {
+        if let Some(keys) = keys {
+            report.push(ActionRecord::new(
+                "release-objects",
+                name,
+                Outcome::Unchanged,
+                format!(
+                    "the bucket's policy does not quarantine {}: nothing to lift",
+                    describe_keys(keys)
+                ),
+            ));
+        }
         return Ok(false);
     };
-    let callers = denies::bucket_callers(&policy);
-    if callers.is_empty() {
-        return Ok(false);
+    let mut remaining = Some(policy);
+    if !releasing.is_empty() {
+        remaining = remaining
+            .and_then(|p| denies::without_quarantined_objects(&p, &target.partition, name, keys));
     }
-    let remaining = denies::without_bucket_callers(&policy);
+    if !denied.is_empty() {
+        remaining = remaining.and_then(|p| denies::without_bucket_callers(&p));
+    }
     if !dry {
         match &remaining {
             None => bx.delete_policy(name).await?,
             Some(p) => bx.put_policy(name, &p.to_string()).await?,
         }
     }
-    report.push(
-        ActionRecord::new(
-            "lift-deny-caller",
-            name,
-            changed(dry),
-            match remaining {
-                None => format!(
-                    "removed the deny of {} (the bucket's policy held nothing else, so it is deleted)",
-                    callers.join(", ")
+    let rest = if remaining.is_none() {
+        " (the bucket's policy held nothing of its own, so it is deleted)"
+    } else {
+        "; the policy's other statements unchanged"
+    };
+    if !releasing.is_empty() {
+        let after: Vec<String> = remaining
+            .as_ref()
+            .map(|p| denies::quarantined_objects(p, name))
+            .unwrap_or_default();
+        report.push(
+            ActionRecord::new(
+                "release-objects",
+                name,
+                changed(dry),
+                format!(
+                    "lifted the quarantine of {}{rest}",
+                    describe_keys(&releasing)
                 ),
-                Some(_) => format!(
-                    "removed the deny of {} from the bucket's policy; its other statements unchanged",
-                    callers.join(", ")
-                ),
-            },
-        )
-        .with_states(json!(callers), json!([])),
-    );
+            )
+            .with_states(json!(held), json!(after)),
+        );
+    }
+    if !denied.is_empty() {
+        report.push(
+            ActionRecord::new(
+                "lift-deny-caller",
+                name,
+                changed(dry),
+                format!("removed the deny of {}{rest}", denied.join(", ")),
+            )
+            .with_states(json!(denied), json!([])),
+        );
+    }
     Ok(true)
 }
 
@@ -939,17 +904,10 @@ pub async fn restore(target: &Target, bx: &dyn Buckets) -> Result<TaskReport, Ta
     let now = read_with_evidence(bx, name).await?;
     report.evidence.insert("bucket".into(), json!(now));
     if !target.objects.is_empty() {
-        release(target, Some(&target.keys()), &now, bx, &mut report).await?;
+        lift(target, Some(&target.keys()), false, &now, bx, &mut report).await?;
         return Ok(report);
     }
-    let released = release(target, None, &now, bx, &mut report).await?;
-    // The callers deny is lifted from the policy as it is after the release.
-    let now = if released && !dry {
-        read(bx, name).await?
-    } else {
-        now
-    };
-    let lifted = lift_deny(name, dry, &now, bx, &mut report).await? || released;
+    let lifted = lift(target, None, true, &now, bx, &mut report).await?;
     let Some(recorded) = now.tag(markers::TAG_ORIGINAL_PUBLIC_ACCESS_BLOCK) else {
         report.push(ActionRecord::new(
             "restore-public-access-block",

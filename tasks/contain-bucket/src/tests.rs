@@ -550,6 +550,40 @@ async fn a_bucket_rollback_lifts_every_quarantine() {
     assert!(fx.calls().iter().any(|c| c == "delete-policy"));
 }
 
+/// A bucket holding both a quarantine and a callers deny of this pipeline's: a rollback of the
+/// bucket as a whole lifts both in one write of its policy, each recorded, and leaves exactly
+/// the bucket's own statement.
+#[tokio::test]
+async fn a_bucket_rollback_lifts_the_quarantine_and_the_deny_in_one_write() {
+    let own = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Own","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::orders-exports/*"}]}"#;
+    let fx = Fake::with(Some(OPEN), &[]);
+    fx.bucket
+        .lock()
+        .expect("lock")
+        .as_mut()
+        .expect("bucket")
+        .policy = Some(Ok(own.into()));
+    contain(&objects(&["a.exe"]), &fx)
+        .await
+        .expect("quarantined");
+    contain(&caller("AIDAEXAMPLEUSER0001"), &fx)
+        .await
+        .expect("denied");
+    let writes_before = fx.calls().iter().filter(|c| *c == "put-policy").count();
+    let report = restore(&whole(), &fx).await.expect("restored");
+    let writes = fx.calls().iter().filter(|c| *c == "put-policy").count() - writes_before;
+    assert_eq!(writes, 1, "{:?}", fx.calls());
+    let actions: Vec<&str> = report.actions.iter().map(|a| a.action.as_str()).collect();
+    assert!(actions.contains(&"release-objects"), "{actions:?}");
+    assert!(actions.contains(&"lift-deny-caller"), "{actions:?}");
+    let Some(Ok(left)) = fx.now().policy else {
+        panic!("the bucket's own policy is kept");
+    };
+    let left: serde_json::Value = serde_json::from_str(&left).expect("json");
+    let own: serde_json::Value = serde_json::from_str(own).expect("json");
+    assert_eq!(left, own);
+}
+
 /// A key holding `*` cannot be named exactly in a policy of the old version: the task says
 /// so and changes nothing, rather than writing a statement that would hold nothing.
 #[tokio::test]

@@ -919,23 +919,11 @@ fn rollback_step(
     (key, id): (&str, &str),
     what: &str,
 ) -> String {
-    // Written out so the keys keep the documented order whatever serde_json's map is.
-    let input = format!(
-        "{{\"accountId\":{},\"region\":{},\"{key}\":{}}}",
-        json!(account),
-        json!(region),
-        json!(id)
-    );
-    let machine = settings
-        .restore_state_machine_arn
-        .as_deref()
-        .unwrap_or("<restore-instance state machine ARN>");
-    format!("To roll back: start the restore-instance state machine with {input}, e.g. aws stepfunctions start-execution --state-machine-arn {machine} --input '{input}'. {what}")
+    let input = restore_request(account, region, &[(key, json!(id))]);
+    restore_step(settings, "To roll back", &input, what)
 }
 
 /// The rollback of quarantined objects: the request names the bucket and exactly those keys.
-/// The keys are the uploader's choice, so the suggested command quotes its input for a POSIX
-/// shell (a `'` in a key cannot end the quoting).
 fn objects_rollback_step(
     settings: &Settings,
     account: &str,
@@ -943,19 +931,39 @@ fn objects_rollback_step(
     bucket: &str,
     keys: &[String],
 ) -> String {
-    let input = format!(
-        "{{\"accountId\":{},\"region\":{},\"bucketName\":{},\"objectKeys\":{}}}",
-        json!(account),
-        json!(region),
-        json!(bucket),
-        json!(keys)
+    let input = restore_request(
+        account,
+        region,
+        &[("bucketName", json!(bucket)), ("objectKeys", json!(keys))],
     );
+    restore_step(settings, "To lift the quarantine", &input, "It removes exactly these objects from the statement (the statement goes when it names nothing more); the bucket's other statements stay.")
+}
+
+/// A `restore-instance` request as JSON, its keys written out in the documented order
+/// (`accountId`, `region`, then `fields`) whatever serde_json's map does.
+fn restore_request(account: &str, region: &str, fields: &[(&str, Value)]) -> String {
+    let mut input = format!(
+        "{{\"accountId\":{},\"region\":{}",
+        json!(account),
+        json!(region)
+    );
+    for (key, value) in fields {
+        input.push_str(&format!(",{}:{value}", json!(key)));
+    }
+    input.push('}');
+    input
+}
+
+/// The step that starts `restore-instance` with `input`. Some values are another party's
+/// choice (an object key), so the command quotes the input for a POSIX shell: a `'` in it
+/// cannot end the quoting.
+fn restore_step(settings: &Settings, lead: &str, input: &str, what: &str) -> String {
     let machine = settings
         .restore_state_machine_arn
         .as_deref()
         .unwrap_or("<restore-instance state machine ARN>");
     let quoted = input.replace('\'', "'\\''");
-    format!("To lift the quarantine: start the restore-instance state machine with {input}, e.g. aws stepfunctions start-execution --state-machine-arn {machine} --input '{quoted}'. It removes exactly these objects from the statement (the statement goes when it names nothing more); the bucket's other statements stay.")
+    format!("{lead}: start the restore-instance state machine with {input}, e.g. aws stepfunctions start-execution --state-machine-arn {machine} --input '{quoted}'. {what}")
 }
 
 fn ec2_steps(ctx: &Context, settings: &Settings) -> Vec<String> {

@@ -695,6 +695,42 @@ async fn a_closed_bucket_says_what_is_closed_and_how_to_roll_back() {
     );
 }
 
+/// A quarantined object: the steps name the key quoted, and the rollback names the bucket and
+/// exactly that key. The key is the uploader's: a `'` in it cannot end the shell quoting of the
+/// suggested command.
+#[tokio::test]
+async fn a_quarantined_object_is_named_and_its_rollback_quoted_for_the_shell() {
+    let key = "uploads/it's here.exe";
+    let doc = document(
+        &event(
+            json!({"resourceType": "S3Object", "s3BucketDetails": [
+                {"name": "orders-exports", "arn": "arn:aws:s3:::orders-exports",
+                 "s3ObjectDetails": [{"key": key}]}]}),
+            8.0,
+            "Object:S3/MaliciousFile",
+        ),
+        "contained",
+        json!({"containBucket": {"task": "contain-bucket", "dryRun": false, "actions": [
+            {"action": "quarantine-objects", "target": "orders-exports", "outcome": "changed",
+             "detail": "quarantined"}], "evidence": {"objects": [{"key": key}]}}}),
+    );
+    let (_, p) = send(&doc).await;
+    let (_, body, _) = p.one();
+    let steps = next_steps(&body);
+    assert!(
+        steps[0].contains(r#"object "uploads/it's here.exe" quarantined"#),
+        "{steps:?}"
+    );
+    let request = r#"{"accountId":"222222222222","region":"eu-west-1","bucketName":"orders-exports","objectKeys":["uploads/it's here.exe"]}"#;
+    let shell = r#"--input '{"accountId":"222222222222","region":"eu-west-1","bucketName":"orders-exports","objectKeys":["uploads/it'\''s here.exe"]}'"#;
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.contains(request) && s.contains(shell)),
+        "{steps:?}"
+    );
+}
+
 /// A caller denied on a bucket: the steps name the caller and the statement, say that its
 /// credentials still work elsewhere, and the rollback names the bucket.
 #[tokio::test]
