@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use aws_sdk_rds::types::Tag;
 use aws_sdk_rds::Client;
-use isolate::aws::Ec2Adapter;
-use isolate::IsolateConfig;
+use ec2_containment::aws::Ec2Adapter;
+use ec2_containment::IsolateConfig;
 use responder_aws::errors::error_code;
 use responder_aws::rds::DatabaseState;
 use responder_aws::{classify_sdk_error, SessionProvider};

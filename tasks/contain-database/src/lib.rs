@@ -2,7 +2,7 @@
 //! should not have happened, keeps a snapshot as evidence, and rolls the cut back.
 //!
 //! Containment replaces the security groups in force with the VPC's quarantine group, the
-//! same group `isolate` moves instances to (made by [`isolate::contain::quarantine_group`]):
+//! same group `isolate` moves instances to (made by [`ec2_containment::contain::quarantine_group`]):
 //! it admits nothing, so no new connection reaches the database. For a standalone instance the
 //! groups are its own (`ModifyDBInstance`); for an Aurora instance they are the cluster's, "managed
 //! by the DB cluster" (RDS API Reference, `ModifyDBInstance`, `VpcSecurityGroupIds`), so the
@@ -35,9 +35,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use isolate::caps::Ec2Isolation;
-use isolate::record::{decode_groups, encode_groups, present_keys};
-use isolate::IsolateConfig;
+use ec2_containment::caps::Ec2Isolation;
+use ec2_containment::record::{decode_groups, encode_groups, present_keys};
+use ec2_containment::IsolateConfig;
 use responder_aws::rds::DatabaseState;
 use responder_core::{markers, names, ActionRecord, Outcome, TaskError, TaskReport};
 use serde_json::{json, Value};
@@ -264,7 +264,8 @@ pub async fn contain(
 
     // 1. The VPC's quarantine group (read beside nothing else: the instance had to be read
     // first to know its VPC).
-    let quarantine = isolate::contain::quarantine_group(ec2, cfg, &vpc, dry, &mut report).await?;
+    let quarantine =
+        ec2_containment::contain::quarantine_group(ec2, cfg, &vpc, dry, &mut report).await?;
     let already = quarantine
         .as_ref()
         .is_some_and(|q| original.as_slice() == std::slice::from_ref(q));
@@ -573,7 +574,7 @@ pub async fn restore(
     };
     let vpc = vpc_of(&db)?;
     let quarantine = ec2
-        .find_group(vpc, isolate::model::GroupRole::Quarantine)
+        .find_group(vpc, ec2_containment::model::GroupRole::Quarantine)
         .await?
         .map(|g| g.id);
     let now = db.groups_in_force().to_vec();

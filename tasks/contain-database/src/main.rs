@@ -7,6 +7,6 @@ use contain_database::{aws, TASK};
 async fn main() -> Result<(), lambda_runtime::Error> {
     responder_core::lambda::init_tracing();
     let sessions = responder_aws::task_sessions(TASK, aws::IAM_ACTIONS).await?;
-    let cfg = isolate::IsolateConfig::from_env()?;
+    let cfg = ec2_containment::IsolateConfig::from_env()?;
     responder_core::lambda::serve(TASK, |payload| aws::handle(payload, &sessions, &cfg)).await
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Mutex;
 
-use isolate::fakes::FakeEc2;
+use ec2_containment::fakes::FakeEc2;
 use responder_aws::rds::ClusterState;
 
 use super::*;

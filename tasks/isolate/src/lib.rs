@@ -7,32 +7,44 @@
 //! instance's traffic crosses, the shortest connection-tracking timeouts, termination
 //! protection, out of its target groups, read back, marked.
 //!
-//! The rollback records ([`record`]) are shared with the `restore` task, which depends on
-//! this library for them, for the capability traits and for the adapters.
+//! The steps, their rollback records, the capability traits and the adapters live in the
+//! `ec2-containment` library, shared with `restore`, `contain-database` and `contain-task`;
+//! this crate is the Lambda around them.
 
-pub mod aws;
-pub mod caps;
-pub mod config;
-pub mod contain;
-#[cfg(any(test, feature = "fakes"))]
-pub mod fakes;
-pub mod model;
-pub mod record;
-
-#[cfg(test)]
-mod aws_tests;
-#[cfg(test)]
-mod contain_tests;
-#[cfg(test)]
-mod logic_tests;
-
-pub use caps::{AutoScaling, Ec2Isolation, LoadBalancing};
-pub use config::IsolateConfig;
-pub use contain::{isolate, Mode, Target};
+pub use ec2_containment::{aws, contain, isolate, IsolateConfig, Mode, Target};
 
 use responder_aws::SessionProvider;
 use responder_core::{TaskError, TaskInput, TaskReport};
 use tracing::Instrument;
+
+/// The IAM actions of the calls the isolate task makes through `ec2-containment`, exactly (the deploy template's
+/// least-privilege test compares against this list).
+pub const IAM_ACTIONS: &[&str] = &[
+    "ec2:DescribeInstances",
+    "ec2:DescribeInstanceAttribute",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:CreateSecurityGroup",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress",
+    "ec2:RevokeSecurityGroupEgress",
+    "ec2:ModifyNetworkInterfaceAttribute",
+    "ec2:ModifyInstanceAttribute",
+    "ec2:ModifyInstanceMetadataOptions",
+    "ec2:CreateTags",
+    "ec2:DescribeNetworkAcls",
+    "ec2:CreateNetworkAclEntry",
+    "ec2:DescribeVpcEndpoints",
+    "autoscaling:DescribeAutoScalingInstances",
+    "autoscaling:SetInstanceProtection",
+    "autoscaling:DetachInstances",
+    "autoscaling:EnterStandby",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DeregisterTargets",
+    "sts:AssumeRole",
+];
 
 /// One invocation: reads the task input, acts in the finding's account and region through the
 /// remediation role, and returns the report.

@@ -4,7 +4,7 @@
 async fn main() -> Result<(), lambda_runtime::Error> {
     responder_core::lambda::init_tracing();
     let cfg = isolate::IsolateConfig::from_env()?;
-    let sessions = responder_aws::task_sessions("isolate", isolate::aws::IAM_ACTIONS).await?;
+    let sessions = responder_aws::task_sessions("isolate", isolate::IAM_ACTIONS).await?;
     responder_core::lambda::serve("isolate", |payload| {
         isolate::handle(payload, &sessions, &cfg)
     })

@@ -1,5 +1,5 @@
 //! The `restore` task: rolls back an isolation after a false positive, from the records
-//! isolation left on the interfaces and the instance (see `isolate::record`).
+//! isolation left on the interfaces and the instance (see `ec2_containment::record`).
 //!
 //! Each interface gets back its recorded groups (verified); the network ACL entries isolation
 //! added for its addresses are deleted (each checked to still be one isolation adds, then read
@@ -14,7 +14,7 @@ pub mod restore;
 
 pub use restore::{restore, RestoreRequest};
 
-use isolate::aws::{AutoScalingAdapter, Ec2Adapter, LoadBalancingAdapter};
+use ec2_containment::aws::{AutoScalingAdapter, Ec2Adapter, LoadBalancingAdapter};
 use responder_aws::SessionProvider;
 use responder_core::{TaskError, TaskReport};
 use tracing::Instrument;

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use isolate::caps::{AutoScaling, Ec2Isolation, LoadBalancing};
-use isolate::model::{same_groups, AclEntry, ConnTracking, Interface, NetworkAcl};
-use isolate::record::{self, ArnScope, OriginalAttributes};
+use ec2_containment::caps::{AutoScaling, Ec2Isolation, LoadBalancing};
+use ec2_containment::model::{same_groups, ConnTracking, Interface};
+use ec2_containment::record::{self, ArnScope, OriginalAttributes};
 use responder_core::finding::is_resource_id;
 use responder_core::{markers, names, ActionRecord, Outcome, TaskError, TaskInput, TaskReport};
 use serde::Deserialize;
@@ -237,7 +237,9 @@ pub async fn restore(
 
     // 2. What the interfaces' records say isolation added around them: network ACL entries
     //    and shortened connection-tracking timeouts.
-    network_acls(&mut report, ec2, &recorded, dry).await?;
+    let recorded_interfaces: Vec<&Interface> = recorded.iter().map(|(i, _)| i).collect();
+    ec2_containment::contain::remove_address_denies(&mut report, ec2, &recorded_interfaces, dry)
+        .await?;
     connection_tracking(&mut report, ec2, &recorded, dry).await?;
 
     // 3. Instance attributes, Auto Scaling group and target groups, where recorded.
@@ -535,134 +537,6 @@ pub async fn restore(
         }
     }
     Ok(report)
-}
-
-/// Whether an ACL entry is one isolation adds for one of these addresses: a deny of all
-/// traffic, or the Session Manager allows (TCP 443 in, TCP ephemeral ports out). An entry that
-/// is something else now (someone replaced it) is left alone.
-fn is_isolation_entry(e: &AclEntry, addresses: &[String]) -> bool {
-    if !addresses.contains(&e.cidr) {
-        return false;
-    }
-    let all = e.protocol == "-1" && !e.allow;
-    let https_in = e.allow && !e.egress && e.protocol == "6" && e.ports == Some((443, 443));
-    let replies_out = e.allow && e.egress && e.protocol == "6" && e.ports == Some((1024, 65535));
-    all || https_in || replies_out
-}
-
-/// Deletes the network ACL entries recorded on the interfaces, after checking each is still
-/// one isolation added for that interface's addresses, then reads the ACLs back.
-async fn network_acls(
-    report: &mut TaskReport,
-    ec2: &dyn Ec2Isolation,
-    recorded: &[(Interface, Vec<String>)],
-    dry: bool,
-) -> Result<(), TaskError> {
-    let mut by_vpc: BTreeMap<&str, Vec<NetworkAcl>> = BTreeMap::new();
-    for (iface, _) in recorded {
-        let Some(entries) = record::decode_acl_entries(&iface.tags) else {
-            continue;
-        };
-        if entries.is_empty() {
-            continue;
-        }
-        if !by_vpc.contains_key(iface.vpc_id.as_str()) {
-            by_vpc.insert(&iface.vpc_id, ec2.network_acls(&iface.vpc_id).await?);
-        }
-        let acls = &by_vpc[iface.vpc_id.as_str()];
-        let addresses: Vec<String> = iface
-            .ipv4
-            .iter()
-            .map(|a| format!("{a}/32"))
-            .chain(iface.ipv6.iter().map(|a| format!("{a}/128")))
-            .collect();
-        let mut deleted = Vec::new();
-        let mut gone = 0;
-        let mut foreign = Vec::new();
-        for r in &entries {
-            let found = acls.iter().find(|a| a.id == r.acl_id).and_then(|a| {
-                a.entries
-                    .iter()
-                    .find(|e| e.egress == r.egress && e.rule_number == r.rule_number)
-            });
-            match found {
-                None => gone += 1,
-                Some(e) if is_isolation_entry(e, &addresses) => {
-                    if !dry {
-                        ec2.delete_acl_entry(&r.acl_id, r.egress, r.rule_number)
-                            .await?;
-                    }
-                    deleted.push(json!({ "networkAclId": r.acl_id, "entry": e }));
-                }
-                Some(e) => foreign.push(json!({ "networkAclId": r.acl_id, "entry": e })),
-            }
-        }
-        let outcome = if deleted.is_empty() {
-            Outcome::Unchanged
-        } else {
-            change(dry)
-        };
-        let mut detail = format!(
-            "{} {} network ACL entries isolation added for its addresses ({gone} already gone)",
-            if dry { "would delete" } else { "deleted" },
-            deleted.len()
-        );
-        if !foreign.is_empty() {
-            detail.push_str(&format!(
-                "; {} recorded rule number(s) now hold other entries, left alone",
-                foreign.len()
-            ));
-        }
-        report.push(
-            ActionRecord::new("remove-network-acl-entries", &iface.id, outcome, detail)
-                .with_states(json!(deleted), json!([])),
-        );
-    }
-    if dry || by_vpc.is_empty() {
-        return Ok(());
-    }
-    // Read back: none of the deleted entries is there any more.
-    for (vpc, before) in &by_vpc {
-        let after = ec2.network_acls(vpc).await?;
-        for (iface, _) in recorded.iter().filter(|(i, _)| i.vpc_id == *vpc) {
-            for r in record::decode_acl_entries(&iface.tags).unwrap_or_default() {
-                let was_ours = before
-                    .iter()
-                    .find(|a| a.id == r.acl_id)
-                    .and_then(|a| {
-                        a.entries
-                            .iter()
-                            .find(|e| e.egress == r.egress && e.rule_number == r.rule_number)
-                    })
-                    .is_some_and(|e| {
-                        let addrs: Vec<String> = iface
-                            .ipv4
-                            .iter()
-                            .map(|a| format!("{a}/32"))
-                            .chain(iface.ipv6.iter().map(|a| format!("{a}/128")))
-                            .collect();
-                        is_isolation_entry(e, &addrs)
-                    });
-                let still = after.iter().find(|a| a.id == r.acl_id).is_some_and(|a| {
-                    a.entries
-                        .iter()
-                        .any(|e| e.egress == r.egress && e.rule_number == r.rule_number)
-                });
-                if was_ours && still {
-                    return Err(TaskError::new(
-                        names::REMEDIATION_VERIFICATION_FAILED,
-                        format!(
-                            "network ACL {} still holds rule {} ({}) after the rollback deleted it",
-                            r.acl_id,
-                            r.rule_number,
-                            if r.egress { "outbound" } else { "inbound" }
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Puts back the connection-tracking timeouts recorded on the interfaces. A timeout EC2 did

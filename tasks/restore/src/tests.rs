@@ -1,8 +1,8 @@
 //! Unit tests of the rollback against the fakes of the `isolate` library.
 
-use isolate::fakes::{FakeAutoScaling, FakeEc2, FakeLoadBalancing};
-use isolate::record::ArnScope;
-use isolate::{isolate, IsolateConfig, Target};
+use ec2_containment::fakes::{FakeAutoScaling, FakeEc2, FakeLoadBalancing};
+use ec2_containment::record::ArnScope;
+use ec2_containment::{isolate, IsolateConfig, Target};
 use responder_core::{markers, names, Outcome};
 use serde_json::json;
 
@@ -59,7 +59,7 @@ async fn isolated() -> (FakeEc2, FakeAutoScaling, FakeLoadBalancing) {
         finding_id: "f-1".into(),
         scope: scope(),
         dry_run: false,
-        mode: isolate::Mode::Contain,
+        mode: ec2_containment::Mode::Contain,
         credential_source: false,
 
         vpc_hint: Vec::new(),
@@ -90,7 +90,7 @@ async fn isolate_then_restore_gives_back_the_exact_original_state() {
     // Connection tracking back to EC2's documented defaults (none was reported before).
     assert_eq!(
         ec2.state().interfaces["eni-a"].conntrack,
-        Some(isolate::model::ConnTracking {
+        Some(ec2_containment::model::ConnTracking {
             tcp_established: Some(432_000),
             udp_stream: Some(180),
             udp: Some(30)
@@ -301,7 +301,7 @@ async fn no_capacity_note_when_the_instance_was_not_attached() {
     let member = |asg: &FakeAutoScaling| {
         asg.state().members.insert(
             I.into(),
-            isolate::model::AsgMembership {
+            ec2_containment::model::AsgMembership {
                 group: "web-asg".into(),
                 lifecycle_state: "InService".into(),
                 protected_from_scale_in: false,
@@ -337,11 +337,11 @@ async fn no_capacity_note_when_the_instance_was_not_attached() {
 struct CapacityUnreadable(FakeAutoScaling);
 
 #[async_trait::async_trait]
-impl isolate::caps::AutoScaling for CapacityUnreadable {
+impl ec2_containment::caps::AutoScaling for CapacityUnreadable {
     async fn membership(
         &self,
         instance_id: &str,
-    ) -> Result<Option<isolate::model::AsgMembership>, responder_core::TaskError> {
+    ) -> Result<Option<ec2_containment::model::AsgMembership>, responder_core::TaskError> {
         self.0.membership(instance_id).await
     }
     async fn detach(
@@ -496,7 +496,7 @@ async fn an_instance_put_in_standby_returns_to_service_with_its_protection() {
         finding_id: "f-1".into(),
         scope: scope(),
         dry_run: false,
-        mode: isolate::Mode::Contain,
+        mode: ec2_containment::Mode::Contain,
         credential_source: false,
 
         vpc_hint: Vec::new(),
@@ -523,7 +523,7 @@ async fn hardened_metadata_options_are_put_back() {
         finding_id: "f-1".into(),
         scope: scope(),
         dry_run: false,
-        mode: isolate::Mode::Harden,
+        mode: ec2_containment::Mode::Harden,
         credential_source: true,
 
         vpc_hint: Vec::new(),
@@ -536,7 +536,7 @@ async fn hardened_metadata_options_are_put_back() {
     // The rollback needs an interface record; a full containment would have written one.
     isolate(
         &Target {
-            mode: isolate::Mode::Contain,
+            mode: ec2_containment::Mode::Contain,
             ..t.clone()
         },
         &cfg,
@@ -551,7 +551,7 @@ async fn hardened_metadata_options_are_put_back() {
         .expect("restored");
     assert_eq!(
         ec2.state().instances[I].metadata,
-        Some(isolate::model::MetadataOptions {
+        Some(ec2_containment::model::MetadataOptions {
             http_tokens: "optional".into(),
             hop_limit: 2
         })

@@ -3,9 +3,9 @@
 //! local runtime's harness starts moto.
 
 use aws_sdk_ec2 as ec2;
-use isolate::aws::{AutoScalingAdapter, Ec2Adapter, LoadBalancingAdapter};
-use isolate::record::ArnScope;
-use isolate::{isolate, Ec2Isolation, IsolateConfig, Target};
+use ec2_containment::aws::{AutoScalingAdapter, Ec2Adapter, LoadBalancingAdapter};
+use ec2_containment::record::ArnScope;
+use ec2_containment::{isolate, Ec2Isolation, IsolateConfig, Target};
 use responder_core::{markers, Outcome};
 
 async fn config(endpoint: &str) -> aws_config::SdkConfig {
@@ -93,7 +93,7 @@ async fn isolate_then_restore_against_moto() {
             account: "123456789012".into(),
         },
         dry_run: false,
-        mode: isolate::Mode::Contain,
+        mode: ec2_containment::Mode::Contain,
         credential_source: false,
         vpc_hint: Vec::new(),
     };
@@ -131,7 +131,7 @@ async fn isolate_then_restore_against_moto() {
         .await
         .expect("interfaces");
     assert_eq!(
-        isolate::record::decode_groups(&ifaces[0].tags),
+        ec2_containment::record::decode_groups(&ifaces[0].tags),
         Some(vec![sg_id.clone()])
     );
     let q = report.evidence["quarantineGroups"][&vpc_id]

@@ -170,7 +170,7 @@ fn iam_actions_are_exactly_the_calls() {
     ]
     .concat();
     let rds = rds.as_str();
-    let ec2 = include_str!("../../../isolate/src/aws.rs");
+    let ec2 = include_str!("../../../../crates/ec2-containment/src/aws.rs");
     let calls = [
         (rds, ".describe_db_instances()", "rds:DescribeDBInstances"),
         (rds, ".describe_db_clusters()", "rds:DescribeDBClusters"),

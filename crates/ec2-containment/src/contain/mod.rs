@@ -44,6 +44,7 @@ use crate::config::IsolateConfig;
 use crate::model::{Instance, Interface};
 use crate::record::{ArnScope, OriginalAttributes};
 
+pub use acl::{deny_interface_addresses, remove_address_denies, AclSubject};
 pub use groups::{quarantine_group, VpcPlan};
 
 /// The task's name in reports.

@@ -32,11 +32,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use responder_core::{names, ActionRecord, Outcome, TaskError};
+use responder_core::{names, ActionRecord, Outcome, TaskError, TaskReport};
 use serde_json::json;
 
-use super::groups::{SessionManager, VpcPlan};
+use super::groups::{session_manager, SessionManager, VpcPlan};
 use super::{change, Run};
+use crate::caps::Ec2Isolation;
+use crate::config::IsolateConfig;
 use crate::model::{AclEntry, Interface, NetworkAcl};
 use crate::record::{self, AclEntryRef};
 
@@ -208,71 +210,164 @@ fn direction(egress: bool) -> &'static str {
     }
 }
 
+/// Whose addresses the entries are for, as the report names it.
+#[derive(Debug, Clone, Copy)]
+pub struct AclSubject<'a> {
+    /// The resource's id or ARN.
+    pub id: &'a str,
+    /// What it is: `instance`, `task`.
+    pub noun: &'a str,
+    /// What holds its traffic meanwhile, where an ACL has no room for its entries.
+    pub meanwhile: &'a str,
+}
+
+impl AclSubject<'_> {
+    const INSTANCE_MEANWHILE: &'static str = "The interfaces are in the quarantine group, but connections AWS tracks automatically through that ACL's subnets survive until idle.";
+}
+
 /// Adds the deny entries for every interface, VPC by VPC.
 pub(super) async fn deny_addresses(
     run: &mut Run<'_>,
     interfaces: &[Interface],
     plans: &BTreeMap<String, VpcPlan>,
 ) -> Result<(), TaskError> {
-    if !run.cfg.network_acl_deny {
-        run.report.push(ActionRecord::new(
+    let vpcs = plans
+        .iter()
+        .map(|(vpc, p)| (vpc.clone(), session_manager_subnets(&p.session_manager)))
+        .collect();
+    let subject = AclSubject {
+        id: &run.target.instance_id,
+        noun: "instance",
+        meanwhile: AclSubject::INSTANCE_MEANWHILE,
+    };
+    let dry = run.dry();
+    deny_in_vpcs(
+        run.ec2,
+        run.cfg.network_acl_deny,
+        subject,
+        dry,
+        &mut run.report,
+        interfaces,
+        &vpcs,
+    )
+    .await
+}
+
+fn session_manager_subnets(sm: &SessionManager) -> BTreeSet<String> {
+    match sm {
+        SessionManager::Available { subnets, .. } => subnets.iter().cloned().collect(),
+        SessionManager::Unavailable(_) => BTreeSet::new(),
+    }
+}
+
+/// The network ACL step alone, for interfaces whose security groups cannot be changed (an ECS
+/// task's interface is requester-managed: "you can't change other properties of a
+/// requester-managed network interface", EC2 User Guide, "Requester-managed network
+/// interfaces"; only its tags can be written). Per-address deny entries in the ACLs of the
+/// VPC's other subnets, Session Manager's HTTPS allowed first where the VPC has its endpoints,
+/// each recorded on the interface (tags) before it is made, so
+/// [`remove_address_denies`] deletes exactly them. Idempotent: entries in place are reused.
+pub async fn deny_interface_addresses(
+    ec2: &dyn Ec2Isolation,
+    cfg: &IsolateConfig,
+    subject: AclSubject<'_>,
+    interfaces: &[Interface],
+    dry: bool,
+    report: &mut TaskReport,
+) -> Result<(), TaskError> {
+    let mut vpcs = BTreeMap::new();
+    for iface in interfaces {
+        if !vpcs.contains_key(&iface.vpc_id) {
+            let sm = session_manager(ec2, &iface.vpc_id).await?;
+            vpcs.insert(iface.vpc_id.clone(), session_manager_subnets(&sm));
+        }
+    }
+    deny_in_vpcs(
+        ec2,
+        cfg.network_acl_deny,
+        subject,
+        dry,
+        report,
+        interfaces,
+        &vpcs,
+    )
+    .await
+}
+
+/// The deny entries of the interfaces in each VPC, with the subnets of its Session Manager
+/// endpoints.
+async fn deny_in_vpcs(
+    ec2: &dyn Ec2Isolation,
+    enabled: bool,
+    subject: AclSubject<'_>,
+    dry: bool,
+    report: &mut TaskReport,
+    interfaces: &[Interface],
+    vpcs: &BTreeMap<String, BTreeSet<String>>,
+) -> Result<(), TaskError> {
+    let noun = subject.noun;
+    if !enabled {
+        report.push(ActionRecord::new(
             "deny-in-network-acls",
-            run.id().to_string(),
+            subject.id.to_string(),
             Outcome::Skipped,
             "network ACL entries are turned off (NETWORK_ACL_DENY=false)",
         ));
         return Ok(());
     }
     let mut evidence = serde_json::Map::new();
-    for (vpc, vpc_plan) in plans {
+    for (vpc, sm_subnets) in vpcs {
         let in_vpc: Vec<&Interface> = interfaces.iter().filter(|i| &i.vpc_id == vpc).collect();
-        let acls = run.ec2.network_acls(vpc).await?;
-        let sm_subnets: BTreeSet<String> = match &vpc_plan.session_manager {
-            SessionManager::Available { subnets, .. } => subnets.iter().cloned().collect(),
-            SessionManager::Unavailable(_) => BTreeSet::new(),
-        };
-        let p = plan(&acls, &in_vpc, &sm_subnets);
+        let acls = ec2.network_acls(vpc).await?;
+        let p = plan(&acls, &in_vpc, sm_subnets);
         if p.acls.is_empty() {
-            run.report.push(ActionRecord::new(
+            report.push(ActionRecord::new(
                 "deny-in-network-acls",
                 vpc,
                 Outcome::Skipped,
-                "the VPC has no subnet other than the instance's: there is no network ACL its traffic crosses",
+                format!("the VPC has no subnet other than the {noun}'s: there is no network ACL its traffic crosses"),
             ));
-            run.report.caveat(format!(
-                "No network ACL entry was added in {vpc}: the instance's subnets are the VPC's only subnets, so connections AWS tracks automatically (through a NAT gateway, load balancer or endpoint in the same subnet) and ICMP continue until idle."
+            report.caveat(format!(
+                "No network ACL entry was added in {vpc}: the {noun}'s subnets are the VPC's only subnets, so connections AWS tracks automatically (through a NAT gateway, load balancer or endpoint in the same subnet) and ICMP continue until idle."
             ));
             continue;
         }
         evidence.insert(vpc.clone(), json!(p.acls));
-        apply(run, &in_vpc, &p).await?;
+        apply(ec2, report, dry, subject, &in_vpc, &p).await?;
         for (acl, egress, why) in &p.full {
-            run.report.fall_short(
+            report.fall_short(
                 names::REMEDIATION_NETWORK_ACL_FULL,
                 "deny-in-network-acls",
                 format!(
-                    "network ACL {acl} has no room for the {} deny entries of instance {}: {why}. The interfaces are in the quarantine group, but connections AWS tracks automatically through that ACL's subnets survive until idle. Free rule numbers below its first allow entry or raise its entry quota, then run containment again.",
+                    "network ACL {acl} has no room for the {} deny entries of {noun} {}: {why}. {} Free rule numbers below its first allow entry or raise its entry quota, then run containment again.",
                     direction(*egress),
-                    run.id()
+                    subject.id,
+                    subject.meanwhile,
                 ),
             );
         }
     }
-    run.report
+    report
         .evidence
         .insert("networkAcls".into(), serde_json::Value::Object(evidence));
     Ok(())
 }
 
 /// Records, then creates, the planned entries of each interface.
-async fn apply(run: &mut Run<'_>, interfaces: &[&Interface], p: &AclPlan) -> Result<(), TaskError> {
-    let dry = run.dry();
+async fn apply(
+    ec2: &dyn Ec2Isolation,
+    report: &mut TaskReport,
+    dry: bool,
+    subject: AclSubject<'_>,
+    interfaces: &[&Interface],
+    p: &AclPlan,
+) -> Result<(), TaskError> {
     for iface in interfaces {
         let present = p.present.get(&iface.id).cloned().unwrap_or_default();
         let create = p.create.get(&iface.id).cloned().unwrap_or_default();
         if create.is_empty() {
             if !present.is_empty() {
-                run.report.push(
+                report.push(
                     ActionRecord::new(
                         "deny-in-network-acls",
                         &iface.id,
@@ -299,8 +394,7 @@ async fn apply(run: &mut Run<'_>, interfaces: &[&Interface], p: &AclPlan) -> Res
                 recorded.push(r.clone());
             }
         }
-        run.ec2
-            .create_tags(&iface.id, &record::encode_acl_entries(&recorded), dry)
+        ec2.create_tags(&iface.id, &record::encode_acl_entries(&recorded), dry)
             .await?;
         let mut made = Vec::new();
         if dry {
@@ -313,17 +407,18 @@ async fn apply(run: &mut Run<'_>, interfaces: &[&Interface], p: &AclPlan) -> Res
             );
         }
         for (acl, entry) in create.iter().filter(|_| !dry) {
-            match run.ec2.create_acl_entry(acl, entry, false).await {
+            match ec2.create_acl_entry(acl, entry, false).await {
                 Ok(()) => made.push(json!({ "networkAclId": acl, "entry": entry })),
                 Err(e) if e.has_aws_code("NetworkAclEntryLimitExceeded") => {
-                    run.report.fall_short(
+                    report.fall_short(
                         names::REMEDIATION_NETWORK_ACL_FULL,
                         "deny-in-network-acls",
                         format!(
-                            "network ACL {acl} is at its entry quota ({}): the {} entry for {} was not added. The interfaces are in the quarantine group, but connections AWS tracks automatically through that ACL's subnets survive until idle. Free entries or raise the quota (20 per direction by default, 40 at most), then run containment again.",
+                            "network ACL {acl} is at its entry quota ({}): the {} entry for {} was not added. {} Free entries or raise the quota (20 per direction by default, 40 at most), then run containment again.",
                             e.message,
                             direction(entry.egress),
-                            entry.cidr
+                            entry.cidr,
+                            subject.meanwhile,
                         ),
                     );
                 }
@@ -341,7 +436,7 @@ async fn apply(run: &mut Run<'_>, interfaces: &[&Interface], p: &AclPlan) -> Res
                 Err(e) => return Err(e),
             }
         }
-        run.report.push(
+        report.push(
             ActionRecord::new(
                 "deny-in-network-acls",
                 &iface.id,
@@ -355,6 +450,123 @@ async fn apply(run: &mut Run<'_>, interfaces: &[&Interface], p: &AclPlan) -> Res
             )
             .with_states(json!(present), json!(made)),
         );
+    }
+    Ok(())
+}
+
+/// Whether an ACL entry is one isolation adds for one of these addresses: a deny of all
+/// traffic, or the Session Manager allows (TCP 443 in, TCP ephemeral ports out). An entry that
+/// is something else now (someone replaced it) is left alone.
+fn is_isolation_entry(e: &AclEntry, addresses: &[String]) -> bool {
+    if !addresses.contains(&e.cidr) {
+        return false;
+    }
+    let all = e.protocol == "-1" && !e.allow;
+    let https_in = e.allow && !e.egress && e.protocol == "6" && e.ports == Some((443, 443));
+    let replies_out = e.allow && e.egress && e.protocol == "6" && e.ports == Some((1024, 65535));
+    all || https_in || replies_out
+}
+
+/// Deletes the network ACL entries recorded on the interfaces, after checking each is still
+/// one containment added for that interface's addresses, then reads the ACLs back. The
+/// rollback of [`deny_interface_addresses`] and of the instance containment's ACL step; the
+/// records themselves are left for the caller to remove with its other records.
+pub async fn remove_address_denies(
+    report: &mut TaskReport,
+    ec2: &dyn Ec2Isolation,
+    recorded: &[&Interface],
+    dry: bool,
+) -> Result<(), TaskError> {
+    let mut by_vpc: BTreeMap<&str, Vec<NetworkAcl>> = BTreeMap::new();
+    for iface in recorded {
+        let Some(entries) = record::decode_acl_entries(&iface.tags) else {
+            continue;
+        };
+        if entries.is_empty() {
+            continue;
+        }
+        if !by_vpc.contains_key(iface.vpc_id.as_str()) {
+            by_vpc.insert(&iface.vpc_id, ec2.network_acls(&iface.vpc_id).await?);
+        }
+        let acls = &by_vpc[iface.vpc_id.as_str()];
+        let addresses = addresses(iface);
+        let mut deleted = Vec::new();
+        let mut gone = 0;
+        let mut foreign = Vec::new();
+        for r in &entries {
+            let found = acls.iter().find(|a| a.id == r.acl_id).and_then(|a| {
+                a.entries
+                    .iter()
+                    .find(|e| e.egress == r.egress && e.rule_number == r.rule_number)
+            });
+            match found {
+                None => gone += 1,
+                Some(e) if is_isolation_entry(e, &addresses) => {
+                    if !dry {
+                        ec2.delete_acl_entry(&r.acl_id, r.egress, r.rule_number)
+                            .await?;
+                    }
+                    deleted.push(json!({ "networkAclId": r.acl_id, "entry": e }));
+                }
+                Some(e) => foreign.push(json!({ "networkAclId": r.acl_id, "entry": e })),
+            }
+        }
+        let outcome = if deleted.is_empty() {
+            Outcome::Unchanged
+        } else {
+            change(dry)
+        };
+        let mut detail = format!(
+            "{} {} network ACL entries isolation added for its addresses ({gone} already gone)",
+            if dry { "would delete" } else { "deleted" },
+            deleted.len()
+        );
+        if !foreign.is_empty() {
+            detail.push_str(&format!(
+                "; {} recorded rule number(s) now hold other entries, left alone",
+                foreign.len()
+            ));
+        }
+        report.push(
+            ActionRecord::new("remove-network-acl-entries", &iface.id, outcome, detail)
+                .with_states(json!(deleted), json!([])),
+        );
+    }
+    if dry || by_vpc.is_empty() {
+        return Ok(());
+    }
+    // Read back: none of the deleted entries is there any more.
+    for (vpc, before) in &by_vpc {
+        let after = ec2.network_acls(vpc).await?;
+        for iface in recorded.iter().filter(|i| i.vpc_id == *vpc) {
+            for r in record::decode_acl_entries(&iface.tags).unwrap_or_default() {
+                let was_ours = before
+                    .iter()
+                    .find(|a| a.id == r.acl_id)
+                    .and_then(|a| {
+                        a.entries
+                            .iter()
+                            .find(|e| e.egress == r.egress && e.rule_number == r.rule_number)
+                    })
+                    .is_some_and(|e| is_isolation_entry(e, &addresses(iface)));
+                let still = after.iter().find(|a| a.id == r.acl_id).is_some_and(|a| {
+                    a.entries
+                        .iter()
+                        .any(|e| e.egress == r.egress && e.rule_number == r.rule_number)
+                });
+                if was_ours && still {
+                    return Err(TaskError::new(
+                        names::REMEDIATION_VERIFICATION_FAILED,
+                        format!(
+                            "network ACL {} still holds rule {} ({}) after the rollback deleted it",
+                            r.acl_id,
+                            r.rule_number,
+                            if r.egress { "outbound" } else { "inbound" }
+                        ),
+                    ));
+                }
+            }
+        }
     }
     Ok(())
 }

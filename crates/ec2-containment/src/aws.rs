@@ -28,35 +28,6 @@ use crate::model::{
     Interface, MetadataOptions, NetworkAcl, Peer, Registration, SecurityGroup, VpcEndpoint,
 };
 
-/// The IAM actions of the calls the isolate task makes, exactly (the deploy template's
-/// least-privilege test compares against this list).
-pub const IAM_ACTIONS: &[&str] = &[
-    "ec2:DescribeInstances",
-    "ec2:DescribeInstanceAttribute",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSecurityGroups",
-    "ec2:CreateSecurityGroup",
-    "ec2:AuthorizeSecurityGroupIngress",
-    "ec2:AuthorizeSecurityGroupEgress",
-    "ec2:RevokeSecurityGroupIngress",
-    "ec2:RevokeSecurityGroupEgress",
-    "ec2:ModifyNetworkInterfaceAttribute",
-    "ec2:ModifyInstanceAttribute",
-    "ec2:ModifyInstanceMetadataOptions",
-    "ec2:CreateTags",
-    "ec2:DescribeNetworkAcls",
-    "ec2:CreateNetworkAclEntry",
-    "ec2:DescribeVpcEndpoints",
-    "autoscaling:DescribeAutoScalingInstances",
-    "autoscaling:SetInstanceProtection",
-    "autoscaling:DetachInstances",
-    "autoscaling:EnterStandby",
-    "elasticloadbalancing:DescribeTargetGroups",
-    "elasticloadbalancing:DescribeTargetHealth",
-    "elasticloadbalancing:DeregisterTargets",
-    "sts:AssumeRole",
-];
-
 /// Maps the result of a call that may run with `DryRun=true`: `Ok(None)` when EC2 answered
 /// `DryRunOperation` (permitted, nothing changed); `UnauthorizedOperation` becomes
 /// `Remediation.AccessDenied` through [`classify_sdk_error`].

@@ -83,7 +83,7 @@ fn service_suffix(service_name: &str) -> &str {
 }
 
 /// Works out Session Manager's egress in a VPC from its endpoints.
-async fn session_manager(
+pub(crate) async fn session_manager(
     ec2: &dyn Ec2Isolation,
     vpc_id: &str,
 ) -> Result<SessionManager, TaskError> {
