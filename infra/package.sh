@@ -15,7 +15,7 @@ venv="$root/.venv"
 
 CARGO_LAMBDA_VERSION=1.9.2
 ZIGLANG_VERSION=0.15.2
-ALL_TASKS="classify check-exemption isolate snapshot tag restore revoke contain-function contain-bucket contain-database notify await-approval approval-callback update-security-hub feedback"
+ALL_TASKS="classify check-exemption isolate snapshot tag restore revoke contain-function contain-bucket contain-database contain-task notify await-approval approval-callback update-security-hub feedback"
 ARCH=${ARCH:-arm64}
 TASKS=${TASKS:-$ALL_TASKS}
 

@@ -45,6 +45,8 @@ pub enum Route {
     S3,
     /// An RDS DB instance: its VPC security groups swapped for the quarantine group.
     Rds,
+    /// An ECS task: per-address network ACL denies for its interfaces.
+    Ecs,
     /// An attack sequence: one plan over the instances and credentials it names.
     Sequence,
     /// Anything else, and an instance that is the target of the activity: notify only.
@@ -155,6 +157,16 @@ pub struct Decision {
     /// before now are denied as well (policy: `lambda.revoke_role_sessions`), and which role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoke_role: Option<String>,
+    /// For an ECS task that an analyst approved containing: whether its task role's sessions
+    /// issued before now are denied as well (policy: `ecs.revoke_role_sessions`). The role is
+    /// read from the task by `contain-task`; never for a task contained at once, because the
+    /// role is shared by every task of its definition.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub revoke_task_role: bool,
+    /// For an ECS task that is contained: whether it is stopped after it is cut off (policy:
+    /// `ecs.stop_task`, default off: evidence first).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stop_task: bool,
     /// For a bucket that is contained because of its caller (an S3 data-event finding, not a
     /// public-exposure one): the caller's `aws:userid`, denied every S3 action on the bucket
     /// by its policy.
@@ -206,6 +218,7 @@ impl Policy {
             Route::Lambda => Some(&self.lambda),
             Route::S3 => Some(&self.s3),
             Route::Rds => Some(&self.rds),
+            Route::Ecs => Some(&self.ecs),
             Route::Sequence => Some(&sequence_route),
             Route::NotifyOnly => None,
         };
@@ -262,6 +275,17 @@ impl Policy {
             ));
         }
         let revoke_role = self.function_role(finding, route, disposition, &mut reasons);
+        let revoke_task_role = self.task_role(route, disposition, &mut reasons);
+        let stop_task = route == Route::Ecs
+            && disposition != Disposition::Notify
+            && {
+                reasons.push(if self.ecs.stop_task {
+                "the task is stopped once it is cut off (policy: ecs.stop_task)".into()
+            } else {
+                "the task keeps running, for its memory and files as evidence (policy: ecs.stop_task is off)".into()
+            });
+                self.ecs.stop_task
+            };
         let deny_caller = (route == Route::S3 && disposition != Disposition::Notify)
             .then(|| {
                 finding
@@ -282,6 +306,8 @@ impl Policy {
             source_instance,
             isolate_source,
             revoke_role,
+            revoke_task_role,
+            stop_task,
             deny_caller,
             false_positives,
             plan,
@@ -332,6 +358,23 @@ impl Policy {
             p.not_contained.len()
         ));
         disposition
+    }
+
+    /// Whether an ECS task role's sessions are denied with the task's containment: only with
+    /// an analyst's approval (policy `ecs.revoke_role_sessions`). Every task that uses the role
+    /// holds sessions of it, and no condition key tells one task's sessions from another's, so
+    /// a deny hits the whole service: a human decides.
+    fn task_role(&self, route: Route, disposition: Disposition, reasons: &mut Vec<String>) -> bool {
+        if route != Route::Ecs || disposition == Disposition::Notify {
+            return false;
+        }
+        let on = self.ecs.revoke_role_sessions;
+        reasons.push(match (on, disposition) {
+            (false, _) => "the task role keeps its sessions (policy: ecs.revoke_role_sessions is off)".into(),
+            (true, Disposition::RequestApproval) => "once approved, the sessions of the task's role issued before now are denied too: every task using the role takes new credentials (policy: ecs.revoke_role_sessions)".into(),
+            (true, _) => "the task role keeps its sessions: it is shared by every task of the definition, so its sessions are denied only with an analyst's approval (policy: ecs.revoke_role_sessions)".into(),
+        });
+        on && disposition == Disposition::RequestApproval
     }
 
     /// The execution role of a Lambda function whose sessions are denied with its

@@ -29,6 +29,8 @@ pub struct Exemptions {
     pub buckets: Vec<Exemption>,
     /// RDS DB instances, by identifier (lowercase, as RDS stores it).
     pub databases: Vec<Exemption>,
+    /// ECS clusters, by name (their tasks are exempt).
+    pub clusters: Vec<Exemption>,
 }
 
 /// One exemption.
@@ -65,6 +67,8 @@ pub enum ExemptionKind {
     Bucket,
     /// `exemptions.databases`.
     Database,
+    /// `exemptions.clusters`.
+    Cluster,
 }
 
 impl ExemptionKind {
@@ -79,6 +83,7 @@ impl ExemptionKind {
             ExemptionKind::Function => "exemptions.functions",
             ExemptionKind::Bucket => "exemptions.buckets",
             ExemptionKind::Database => "exemptions.databases",
+            ExemptionKind::Cluster => "exemptions.clusters",
         }
     }
 }
@@ -141,6 +146,7 @@ impl Exemptions {
             ExemptionKind::Function => &self.functions,
             ExemptionKind::Bucket => &self.buckets,
             ExemptionKind::Database => &self.databases,
+            ExemptionKind::Cluster => &self.clusters,
         }
     }
 
@@ -161,6 +167,7 @@ impl Exemptions {
             ExemptionKind::Function,
             ExemptionKind::Bucket,
             ExemptionKind::Database,
+            ExemptionKind::Cluster,
         ] {
             for e in self.list(kind) {
                 if e.id.trim().is_empty() {
@@ -198,6 +205,13 @@ impl Exemptions {
                 {
                     out.push(format!(
                         "{} has {:?}; expected an RDS DB instance identifier in lowercase",
+                        kind.field(),
+                        e.id
+                    ));
+                }
+                if kind == ExemptionKind::Cluster && !crate::finding::is_cluster_name(&e.id) {
+                    out.push(format!(
+                        "{} has {:?}; expected an ECS cluster name",
                         kind.field(),
                         e.id
                     ));

@@ -132,7 +132,10 @@ pub enum Resource {
     Bucket(BucketTarget),
     /// An RDS DB instance (RDS Protection: `resourceType` `RDSDBInstance`).
     Database(DatabaseTarget),
-    /// Anything else: EKS, ECS, RDS Limitless databases, containers, and types
+    /// A task in an ECS cluster (Runtime Monitoring: `resourceType` `ECSCluster` with
+    /// `ecsClusterDetails.taskDetails`). A cluster finding naming no task is [`Resource::Other`].
+    Task(TaskTarget),
+    /// Anything else: EKS, ECS clusters without a task, RDS Limitless databases, containers, and types
     /// not known yet.
     Other {
         /// The `resourceType` as sent.
@@ -151,6 +154,7 @@ impl Resource {
             Resource::Bucket(b) if !b.objects.is_empty() => "S3Object",
             Resource::Bucket(_) => "S3Bucket",
             Resource::Database(_) => "RDSDBInstance",
+            Resource::Task(_) => "ECSCluster",
             Resource::Other { resource_type } => resource_type,
         }
     }
@@ -187,6 +191,7 @@ impl Resource {
             }
             Resource::Bucket(b) => format!("bucket/{}", b.bucket_name),
             Resource::Database(d) => format!("db/{}", d.db_instance_identifier),
+            Resource::Task(t) => format!("task/{}/{}", t.cluster, t.task_id),
             Resource::Other { resource_type } => resource_type.clone(),
         }
     }
@@ -347,6 +352,81 @@ pub struct DatabaseTarget {
     /// The instance's tags as the finding saw them.
     #[serde(default)]
     pub tags: Vec<Tag>,
+}
+
+/// A task in an ECS cluster named by a finding (`resource.ecsClusterDetails.taskDetails`).
+/// Only the ARN is acted on; the other fields are what GuardDuty recorded, shown as evidence
+/// (names, image and group are chosen by whoever runs tasks in the account, so shown escaped).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskTarget {
+    /// The task's ARN: `arn:PARTITION:ecs:REGION:ACCOUNT:task/CLUSTER/ID`.
+    pub task_arn: String,
+    /// The cluster's name, from the task ARN.
+    pub cluster: String,
+    /// The task's id, from the task ARN.
+    pub task_id: String,
+    /// The task definition's ARN, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition_arn: Option<String>,
+    /// `FARGATE` or `EC2`, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<String>,
+    /// The task group (`service:NAME` for a service's task), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The containers' names and images, as recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<TaskContainer>,
+    /// The task's tags as the finding saw them.
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+/// A container of an ECS task, as the finding recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskContainer {
+    /// Its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Its image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+}
+
+/// Whether a name is an ECS cluster name: 1 to 255 letters, digits, hyphens and underscores
+/// (ECS API Reference, `CreateCluster`, `clusterName`).
+pub fn is_cluster_name(name: &str) -> bool {
+    (1..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+}
+
+/// Whether an id is an ECS task id: 32 hexadecimal digits, or the UUID of the older ARN
+/// format.
+pub fn is_task_id(id: &str) -> bool {
+    (id.len() == 32 && id.bytes().all(|c| c.is_ascii_hexdigit()))
+        || (id.len() == 36
+            && id.bytes().enumerate().all(|(i, c)| {
+                if [8, 13, 18, 23].contains(&i) {
+                    c == b'-'
+                } else {
+                    c.is_ascii_hexdigit()
+                }
+            }))
+}
+
+/// The cluster and task id of a task ARN in the new format
+/// (`arn:PARTITION:ecs:REGION:ACCOUNT:task/CLUSTER/ID`); `None` for anything else.
+pub fn task_arn_parts(arn: &str) -> Option<(String, String)> {
+    let a = Arn::parse(arn).filter(|a| a.service == "ecs")?;
+    match a.resource.split('/').collect::<Vec<_>>().as_slice() {
+        ["task", cluster, id] if is_cluster_name(cluster) && is_task_id(id) => {
+            Some((cluster.to_string(), id.to_string()))
+        }
+        _ => None,
+    }
 }
 
 /// Whether a name is an RDS DB instance or cluster identifier: 1 to 63 letters, digits and
@@ -657,6 +737,14 @@ impl Finding {
         }
     }
 
+    /// The ECS task this finding names, if it is a task finding.
+    pub fn task(&self) -> Option<&TaskTarget> {
+        match &self.resource {
+            Resource::Task(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// The S3 bucket this finding names, if it is a bucket finding.
     pub fn bucket(&self) -> Option<&BucketTarget> {
         match &self.resource {
@@ -712,6 +800,13 @@ fn parse_resource(r: &Value) -> Result<Resource, TaskError> {
         "S3Bucket" => parse_bucket(r).map(Resource::Bucket),
         "S3Object" => parse_objects(r).map(Resource::Bucket),
         "RDSDBInstance" => parse_database(r).map(Resource::Database),
+        // A cluster finding names a task when Runtime Monitoring saw the activity in one.
+        "ECSCluster"
+            if r.pointer("/ecsClusterDetails/taskDetails")
+                .is_some_and(Value::is_object) =>
+        {
+            parse_task(r).map(Resource::Task)
+        }
         _ => Ok(Resource::Other { resource_type }),
     }
 }
@@ -858,6 +953,50 @@ fn parse_database(r: &Value) -> Result<DatabaseTarget, TaskError> {
         engine_version: text(details.get("engineVersion")),
         db_instance_arn,
         db_user: r.get("rdsDbUserDetails").and_then(|u| text(u.get("user"))),
+        tags: parse_tags(details.get("tags")),
+    })
+}
+
+/// `resource.ecsClusterDetails.taskDetails`. The task ARN must be a task ARN of the new format
+/// in an ECS cluster, and name the cluster `ecsClusterDetails.name` names when it names one.
+fn parse_task(r: &Value) -> Result<TaskTarget, TaskError> {
+    let details = r
+        .pointer("/ecsClusterDetails/taskDetails")
+        .ok_or_else(|| invalid("`resource.ecsClusterDetails.taskDetails` is missing"))?;
+    let task_arn = text(details.get("arn"))
+        .ok_or_else(|| invalid("`ecsClusterDetails.taskDetails.arn` is missing"))?;
+    let (cluster, task_id) = task_arn_parts(&task_arn).ok_or_else(|| {
+        invalid(format!(
+            "`ecsClusterDetails.taskDetails.arn` {task_arn:?} is not an ECS task ARN (arn:PARTITION:ecs:REGION:ACCOUNT:task/CLUSTER/ID)"
+        ))
+    })?;
+    if let Some(name) = text(r.pointer("/ecsClusterDetails/name")) {
+        if name != cluster {
+            return Err(invalid(format!(
+                "`ecsClusterDetails.name` {name:?} is not the cluster of task {task_arn:?}"
+            )));
+        }
+    }
+    let containers = details
+        .get("containers")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .map(|c| TaskContainer {
+                    name: text(c.get("name")),
+                    image: text(c.get("image")),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(TaskTarget {
+        task_arn,
+        cluster,
+        task_id,
+        definition_arn: text(details.get("definitionArn")),
+        launch_type: text(details.get("launchType")),
+        group: text(details.get("group")),
+        containers,
         tags: parse_tags(details.get("tags")),
     })
 }

@@ -37,6 +37,11 @@ pub struct Policy {
     /// security groups swapped for the VPC's quarantine group, recorded for rollback; a
     /// snapshot kept as evidence).
     pub rds: RoutePolicy,
+    /// The ECS route: Runtime Monitoring findings in an ECS task (per-address network ACL
+    /// denies for the task's interfaces, recorded for rollback). With `revoke_role_sessions`
+    /// (default on here) the task role's sessions are denied too, but only after an analyst
+    /// approved: every task sharing the role loses its sessions.
+    pub ecs: RoutePolicy,
     /// The attack-sequence route: Extended Threat Detection's findings, contained as one plan
     /// over the instances and credentials they name.
     pub sequence: SequencePolicy,
@@ -79,6 +84,10 @@ pub struct RoutePolicy {
     /// environment and send them away). Every holder of the role loses its current sessions,
     /// other functions sharing the role included, until they take new ones: default false.
     pub revoke_role_sessions: bool,
+    /// On the ECS route: also stop the task once it is cut off (`ecs:StopTask`). Its memory
+    /// and processes are lost, and its service may start a replacement: default false,
+    /// evidence first.
+    pub stop_task: bool,
 }
 
 /// The settings of the attack-sequence route.
@@ -224,6 +233,21 @@ pub const DEFAULT_RDS_PREFIXES: &[&str] = &[
     "CredentialAccess:RDS/TorIPCaller.SuccessfulLogin",
 ];
 
+/// The ECS finding types acted on by default: Runtime Monitoring's, the same families the
+/// instance route contains. What runs in the task is the attacker's.
+pub const DEFAULT_ECS_PREFIXES: &[&str] = &[
+    "Backdoor:Runtime/",
+    "CryptoCurrency:Runtime/",
+    "DefenseEvasion:Runtime/",
+    "Discovery:Runtime/",
+    "Execution:Runtime/",
+    "Impact:Runtime/",
+    "Persistence:Runtime/",
+    "PrivilegeEscalation:Runtime/",
+    "Trojan:Runtime/",
+    "UnauthorizedAccess:Runtime/",
+];
+
 /// Finding types GuardDuty has retired and no longer generates. An event carrying one is a
 /// replay of old data or a test, never a current threat, so it is notified and not acted on,
 /// even when its prefix is allowed (e.g. `Stealth:IAMUser/LoggingConfigurationModified`).
@@ -262,6 +286,10 @@ impl Default for Policy {
             lambda: RoutePolicy::with_prefixes(DEFAULT_LAMBDA_PREFIXES),
             s3: RoutePolicy::with_prefixes(DEFAULT_S3_PREFIXES),
             rds: RoutePolicy::with_prefixes(DEFAULT_RDS_PREFIXES),
+            ecs: RoutePolicy {
+                revoke_role_sessions: true,
+                ..RoutePolicy::with_prefixes(DEFAULT_ECS_PREFIXES)
+            },
             sequence: SequencePolicy::default(),
             act_on_sample_findings: false,
             act_on_archived_findings: false,
@@ -283,6 +311,7 @@ impl Default for RoutePolicy {
             dry_run: false,
             isolate_source_instance: true,
             revoke_role_sessions: false,
+            stop_task: false,
         }
     }
 }
@@ -340,6 +369,7 @@ impl Policy {
             ("lambda", DEFAULT_LAMBDA_PREFIXES),
             ("s3", DEFAULT_S3_PREFIXES),
             ("rds", DEFAULT_RDS_PREFIXES),
+            ("ecs", DEFAULT_ECS_PREFIXES),
         ] {
             if let Some(section) = doc.get_mut(route).and_then(|r| r.as_object_mut()) {
                 section
@@ -411,6 +441,7 @@ impl Policy {
             ("lambda", &self.lambda),
             ("s3", &self.s3),
             ("rds", &self.rds),
+            ("ecs", &self.ecs),
             ("sequence", &self.sequence.route()),
         ] {
             for p in &r.finding_type_prefixes {

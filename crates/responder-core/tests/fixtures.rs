@@ -110,7 +110,7 @@ impl Case {
 
 fn cases() -> Vec<Case> {
     use Disposition::{Contain, Notify, RequestApproval};
-    use Route::{Ec2, Iam, Lambda, NotifyOnly, Rds, Sequence, S3};
+    use Route::{Ec2, Ecs, Iam, Lambda, NotifyOnly, Rds, Sequence, S3};
     use Tier::{Critical, High, Low, Medium};
     vec![
         // EC2, acted on.
@@ -206,7 +206,13 @@ fn cases() -> Vec<Case> {
         ok("eks-notify-only.json", Medium, NotifyOnly, Notify)
             .reasons(&["EKSCluster", "Kubernetes workload"])
             .kubernetes_steps(),
+        // A cluster finding that names no task: nothing to cut.
         ok("ecs-notify-only.json", High, NotifyOnly, Notify).reasons(&["ECSCluster"]),
+        // A reverse shell in a Fargate task: its addresses denied in the VPC's network ACLs at
+        // once; its role, shared by the service, only with approval.
+        ok("ecs-task-reverse-shell.json", High, Ecs, Contain)
+            .reasons(&["ecs.finding_type_prefixes", "only with an analyst's approval"])
+            .account("222222222222"),
         // A login that should not have happened: the DB's groups swapped for quarantine.
         ok("rds-notify-only.json", High, Rds, Notify)
             .reasons(&["RDSDBInstance", "not in the rds route's allow list"]),
@@ -229,6 +235,7 @@ fn cases() -> Vec<Case> {
         err("malformed-lambda-function-name.json", names::FINDING_INVALID),
         err("malformed-s3-bucket-name.json", names::FINDING_INVALID),
         err("malformed-rds-identifier.json", names::FINDING_INVALID),
+        err("malformed-ecs-task-arn.json", names::FINDING_INVALID),
         // An attack sequence: one plan over the instances and credentials it names.
         ok("attack-sequence-credentials.json", Critical, Sequence, Contain).reasons(&[
             "the plan contains 3 resource(s) of attack sequence",

@@ -250,6 +250,18 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
             ),
         ),
         (
+            "HIGH: a reverse shell in an ECS task of the member account (Runtime Monitoring)",
+            "demo-task",
+            scenario::for_task(
+                scenario::load(&dir, "ecs-task-reverse-shell.json")?,
+                "demo0019task",
+                &e.member_account,
+                &region,
+                &e.task.cluster,
+                &e.task.task_arn,
+            ),
+        ),
+        (
             "root credentials: never changed automatically",
             "demo-root",
             scenario::retarget(
@@ -492,6 +504,33 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
         "restore gives billing-db back exactly its two security groups; the snapshot stays",
     );
 
+    header("False positive: roll back the checkout task with restore-instance");
+    let denied = |acls: &BTreeMap<String, Vec<String>>| -> Vec<String> {
+        acls.values()
+            .flatten()
+            .filter(|l| l.contains(" deny -1 ") && l.ends_with("/32"))
+            .cloned()
+            .collect()
+    };
+    let cut = readback::network_acls(&h.member, &e.task.vpc_id).await?;
+    checks.check(
+        denied(&cut).len() == 2,
+        "the checkout task is cut off: its address denied in and out in the network ACL of its VPC's other subnet; it keeps running",
+    );
+    let restore_task = serde_json::json!({
+        "accountId": e.member_account, "region": region, "taskArn": e.task.task_arn,
+        "reason": "false positive confirmed by the analyst", "requestedBy": "analyst@example.com"
+    });
+    print_restore(
+        h.restore("demo-restore-checkout-task", &restore_task)
+            .await?,
+    );
+    let uncut = readback::network_acls(&h.member, &e.task.vpc_id).await?;
+    checks.check(
+        denied(&uncut).is_empty(),
+        "restore deletes exactly the checkout task's two network ACL entries",
+    );
+
     // What the emulator holds now.
     header("Read back from the emulator");
     let mut report = String::new();
@@ -710,6 +749,7 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
         ("HIGH: an S3 bucket", "contained"),
         ("HIGH: a malicious file", "contained"),
         ("HIGH: a database", "contained"),
+        ("HIGH: a reverse shell in an ECS task", "contained"),
         ("root credentials", "recorded"),
         ("a Security Hub copy", "rejected-event"),
     ];

@@ -78,6 +78,25 @@ pub struct SeededDatabase {
     pub group_ids: Vec<String>,
 }
 
+/// A seeded ECS task: Fargate, `awsvpc`, in a VPC of its own with a second subnet (a NAT
+/// gateway's, say) its traffic crosses.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeededTask {
+    /// The task's ARN.
+    pub task_arn: String,
+    /// Its cluster.
+    pub cluster: String,
+    /// Its task id.
+    pub task_id: String,
+    /// Its network interface.
+    pub network_interface_id: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// Its task role's name.
+    pub role_name: String,
+}
+
 /// What was seeded, with the ids the emulator assigned.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -126,6 +145,9 @@ pub struct Estate {
     /// An Aurora PostgreSQL cluster with one instance in the member account's VPC: its groups
     /// are the cluster's.
     pub aurora: SeededDatabase,
+    /// A Fargate task of service `checkout-api` in cluster `checkout` of the member account,
+    /// with a task role.
+    pub task: SeededTask,
     /// The notification topic.
     pub topic_arn: String,
     /// The queue subscribed to the topic: the analysts' inbox.
@@ -755,6 +777,7 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
     let function_name = function(&member_cfg, "thumbnailer").await?;
     let bucket_name = public_bucket(&member_cfg, &region, "orders-exports").await?;
     let (database, aurora) = databases(&member_cfg, &member_ec2, &net_m).await?;
+    let task = ecs_task(base, &member_cfg, &member_ec2, &region).await?;
 
     Ok(Estate {
         region,
@@ -777,6 +800,7 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
         malicious_object_key: MALICIOUS_OBJECT_KEY.to_string(),
         database,
         aurora,
+        task,
         topic_arn,
         inbox_queue_url,
         subnet_id: net_a.subnet_id.clone(),
@@ -785,6 +809,138 @@ pub async fn seed(base: &SdkConfig, security_account: &str) -> Result<Estate> {
         claims_table,
         false_positives_table,
         main_vpc,
+    })
+}
+
+/// A Fargate task `checkout-api` with task role `checkout-api-task` in cluster `checkout`, in a
+/// VPC of its own whose second subnet its traffic crosses. The emulator moves a task it is
+/// asked about straight to `STOPPED` unless told otherwise: its task lifecycle is set to advance
+/// only when asked, as a running task's does not.
+async fn ecs_task(
+    base: &SdkConfig,
+    cfg: &SdkConfig,
+    ec2: &aws_sdk_ec2::Client,
+    region: &str,
+) -> Result<SeededTask> {
+    let endpoint = base
+        .endpoint_url()
+        .context("the emulator's endpoint is not set")?;
+    let r = crate::http_client::request(
+        "POST",
+        &format!("{endpoint}/moto-api/state-manager/set-transition"),
+        &[("content-type", "application/json")],
+        br#"{"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1000000000}}"#,
+    )
+    .await?;
+    anyhow::ensure!(
+        r.status == 201 || r.status == 200,
+        "the emulator answered {} to set-transition",
+        r.status
+    );
+    let net = network(ec2, region, "10.40.0.0/16", "10.40.1.0/24", "checkout").await?;
+    // As ECS VPCs have it; the emulator names a task's interface only with it on.
+    ec2.modify_vpc_attribute()
+        .vpc_id(&net.vpc_id)
+        .enable_dns_hostnames(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(true)
+                .build(),
+        )
+        .send()
+        .await
+        .context("ModifyVpcAttribute")?;
+    ec2.create_subnet()
+        .vpc_id(&net.vpc_id)
+        .cidr_block("10.40.2.0/24")
+        .availability_zone(format!("{region}a"))
+        .send()
+        .await
+        .context("CreateSubnet (egress)")?;
+    let role_name = "checkout-api-task".to_string();
+    let role_arn = aws_sdk_iam::Client::new(cfg)
+        .create_role()
+        .role_name(&role_name)
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .context("CreateRole (task)")?
+        .role()
+        .map(|r| r.arn().to_string())
+        .context("CreateRole returned no role")?;
+    let ecs = aws_sdk_ecs::Client::new(cfg);
+    let cluster = "checkout".to_string();
+    ecs.create_cluster()
+        .cluster_name(&cluster)
+        .send()
+        .await
+        .context("CreateCluster")?;
+    let definition = ecs
+        .register_task_definition()
+        .family("checkout-api")
+        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .task_role_arn(role_arn)
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("api")
+                .image("222222222222.dkr.ecr.eu-west-1.amazonaws.com/checkout-api:1.8.2")
+                .cpu(256)
+                .memory(512)
+                .build(),
+        )
+        .send()
+        .await
+        .context("RegisterTaskDefinition")?
+        .task_definition()
+        .and_then(|d| d.task_definition_arn().map(str::to_string))
+        .context("RegisterTaskDefinition returned no ARN")?;
+    let out = ecs
+        .run_task()
+        .cluster(&cluster)
+        .task_definition(definition)
+        .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+        .network_configuration(
+            aws_sdk_ecs::types::NetworkConfiguration::builder()
+                .awsvpc_configuration(
+                    aws_sdk_ecs::types::AwsVpcConfiguration::builder()
+                        .subnets(&net.subnet_id)
+                        .security_groups(&net.group_id)
+                        .build()
+                        .context("AwsVpcConfiguration")?,
+                )
+                .build(),
+        )
+        .tags(
+            aws_sdk_ecs::types::Tag::builder()
+                .key("team")
+                .value("payments")
+                .build(),
+        )
+        .send()
+        .await
+        .context("RunTask")?;
+    let task = out.tasks().first().context("RunTask started no task")?;
+    let task_arn = task.task_arn().context("no task ARN")?.to_string();
+    let network_interface_id = task
+        .attachments()
+        .iter()
+        .flat_map(|a| a.details())
+        .find(|d| d.name() == Some("networkInterfaceId"))
+        .and_then(|d| d.value())
+        .context("the task has no network interface")?
+        .to_string();
+    let task_id = task_arn.rsplit('/').next().unwrap_or_default().to_string();
+    Ok(SeededTask {
+        task_arn,
+        cluster,
+        task_id,
+        network_interface_id,
+        vpc_id: net.vpc_id,
+        role_name,
     })
 }
 

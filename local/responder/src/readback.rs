@@ -705,6 +705,55 @@ fn rule_lines(perms: &[aws_sdk_ec2::types::IpPermission]) -> Vec<String> {
     out
 }
 
+/// An ECS task as read back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EcsTaskState {
+    /// `RUNNING`, `STOPPED`, ...
+    pub last_status: String,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+    /// Its network interface's tags.
+    pub interface_tags: BTreeMap<String, String>,
+}
+
+/// An ECS task's status and tags, and its network interface's tags.
+pub async fn ecs_task(
+    cfg: &SdkConfig,
+    cluster: &str,
+    task_arn: &str,
+    network_interface_id: &str,
+) -> Result<EcsTaskState> {
+    let out = aws_sdk_ecs::Client::new(cfg)
+        .describe_tasks()
+        .cluster(cluster)
+        .tasks(task_arn)
+        .include(aws_sdk_ecs::types::TaskField::Tags)
+        .send()
+        .await
+        .context("DescribeTasks")?;
+    let t = out.tasks().first().context("no such task")?;
+    let interface = aws_sdk_ec2::Client::new(cfg)
+        .describe_network_interfaces()
+        .network_interface_ids(network_interface_id)
+        .send()
+        .await
+        .context("DescribeNetworkInterfaces")?;
+    Ok(EcsTaskState {
+        last_status: t.last_status().unwrap_or_default().to_string(),
+        tags: t
+            .tags()
+            .iter()
+            .filter_map(|tag| Some((tag.key()?.to_string(), tag.value()?.to_string())))
+            .collect(),
+        interface_tags: interface
+            .network_interfaces()
+            .iter()
+            .flat_map(|n| n.tag_set())
+            .filter_map(|tag| Some((tag.key()?.to_string(), tag.value()?.to_string())))
+            .collect(),
+    })
+}
+
 /// Every network ACL of a VPC with its entries, one line each, sorted:
 /// `in 1 deny -1 10.10.1.5/32`, `out 100 allow -1 0.0.0.0/0`, `in 1 allow 6 443-443 10.10.1.5/32`.
 pub async fn network_acls(cfg: &SdkConfig, vpc_id: &str) -> Result<BTreeMap<String, Vec<String>>> {

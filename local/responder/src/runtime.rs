@@ -25,6 +25,7 @@ pub const FUNCTIONS: &[(&str, u64, u32)] = &[
     ("contain-function", 60, 128),
     ("contain-bucket", 60, 128),
     ("contain-database", 120, 128),
+    ("contain-task", 120, 128),
     ("notify", 30, 128),
     ("await-approval", 30, 128),
     ("update-security-hub", 20, 128),

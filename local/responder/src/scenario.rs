@@ -235,6 +235,32 @@ pub fn for_database(
     event
 }
 
+/// An ECS task finding (`ecs-task-reverse-shell.json`'s shape) retargeted at task `task_arn`
+/// of `cluster` in `account` and `region`.
+pub fn for_task(
+    event: Value,
+    finding_id: &str,
+    account: &str,
+    region: &str,
+    cluster: &str,
+    task_arn: &str,
+) -> Value {
+    let mut event = retarget(event, finding_id, account, region);
+    let details = "/detail/resource/ecsClusterDetails";
+    set(&mut event, &format!("{details}/name"), json!(cluster));
+    set(
+        &mut event,
+        &format!("{details}/arn"),
+        json!(format!("arn:aws:ecs:{region}:{account}:cluster/{cluster}")),
+    );
+    set(
+        &mut event,
+        &format!("{details}/taskDetails/arn"),
+        json!(task_arn),
+    );
+    event
+}
+
 /// An attack-sequence finding (`attack-sequence-credentials.json`'s shape) retargeted: its
 /// access key at `user`'s `key`, its three instance entries (the second naming the first by ARN)
 /// at `first` and `second`, in `account` and `region`.

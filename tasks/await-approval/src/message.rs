@@ -238,6 +238,22 @@ pub(crate) fn containment_plan(f: &Finding, d: &Decision) -> Vec<String> {
             "take a snapshot of it as evidence".to_string(),
             "leave sessions opened before the change to be ended from inside the database (security groups do not cut them)".to_string(),
         ],
+        (Resource::Task(t), Route::Ecs) => {
+            let mut steps = vec![
+                format!(
+                    "cut ECS task {} of cluster {} off at its VPC's network ACLs: deny entries for its addresses in the ACLs of the VPC's other subnets, recorded on its network interface for rollback (its security groups are ECS's and stay)",
+                    t.task_id, t.cluster
+                ),
+                "leave the task running, for its memory and files as evidence".to_string(),
+            ];
+            if d.revoke_task_role {
+                steps.push("deny every session of the task's role issued before now: every task using that role (the whole service) takes new credentials".to_string());
+            }
+            if d.stop_task {
+                steps.push("then stop the task (policy ecs.stop_task): its memory is lost, and its service may start a replacement".to_string());
+            }
+            steps
+        }
         (_, Route::Sequence) => match &d.plan {
             Some(plan) => {
                 let mut steps: Vec<String> = plan

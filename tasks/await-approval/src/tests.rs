@@ -212,6 +212,33 @@ fn the_database_plan_names_the_cluster_when_the_groups_are_its() {
     assert_eq!(m.attributes[2].value, "rds");
 }
 
+/// An ECS task's approval says it is cut off at the network ACLs and left running, and that
+/// approving also denies the role every task of the service shares.
+#[test]
+fn the_task_plan_says_the_shared_role_is_revoked_on_approval() {
+    let mut e = event();
+    e["finding"]["resource"] = json!({
+        "kind": "task",
+        "taskArn": "arn:aws:ecs:eu-west-1:123456789012:task/checkout/0123456789abcdef0123456789abcdef",
+        "cluster": "checkout", "taskId": "0123456789abcdef0123456789abcdef"
+    });
+    e["decision"]["route"] = json!("ecs");
+    e["decision"]["revokeTaskRole"] = json!(true);
+    let input = ApprovalInput::from_value(e).expect("input");
+    let m = build_message(&input.document, "https://a", "https://b", now(), now());
+    assert!(
+        m.body.contains(
+            "cut ECS task 0123456789abcdef0123456789abcdef of cluster checkout off at its VPC's network ACLs"
+        ),
+        "{}",
+        m.body
+    );
+    assert!(m.body.contains("leave the task running"));
+    assert!(m.body.contains("deny every session of the task's role"));
+    assert!(!m.body.contains("then stop the task"));
+    assert_eq!(m.attributes[2].value, "ecs");
+}
+
 /// An attack sequence above the blast-radius limit: the request lists every item of the plan,
 /// says one approval covers them all, and what is left for review.
 #[test]

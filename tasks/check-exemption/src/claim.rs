@@ -115,6 +115,7 @@ pub fn resource_key(input: &TaskInput) -> String {
             Some(c) => format!("cluster/{c}"),
             None => format!("db/{}", d.db_instance_identifier),
         },
+        Resource::Task(t) => format!("task/{}/{}", t.cluster, t.task_id),
         // An attack sequence: GuardDuty's updates of it must not ask for the same plan twice.
         Resource::Other { resource_type } => match &f.sequence {
             Some(s) => format!("sequence/{}", s.uid),

@@ -36,7 +36,7 @@ use responder_core::denies::{self, DENY_ALL_POLICY, DENY_INSTANCE_SESSIONS_POLIC
 use responder_core::exemptions::ExemptionKind;
 use responder_core::finding::{
     AccessKeyTarget, BucketTarget, CredentialKind, DatabaseTarget, Finding, FunctionTarget,
-    InstanceTarget, Resource, Tag,
+    InstanceTarget, Resource, Tag, TaskTarget,
 };
 use responder_core::policy::TagMatch;
 use responder_core::{
@@ -322,12 +322,55 @@ async fn assess(
         Resource::Database(target) => {
             database(policy, target, scope, databases, instances, now).await
         }
+        Resource::Task(target) => Ok(task(policy, target, now)),
         Resource::Other { resource_type } => Ok(Verdict::new(identity).is(
             Eligibility::Eligible,
             format!("resource type {resource_type} has no automatic containment"),
             "finding resource type",
         )),
     }
+}
+
+/// An ECS task: its cluster's exemption, and the exemption tag as GuardDuty recorded the task
+/// at detection. The live task is not read here (this check has no ECS client, to stay small):
+/// the tag in GuardDuty's record was on the task before the activity was reported, so the
+/// attacker cannot have added it afterwards. `contain-task` is idempotent, so a task contained
+/// already converges without a change.
+fn task(policy: &Policy, target: &TaskTarget, now: DateTime<Utc>) -> ExemptionResult {
+    let id = format!("task/{}/{}", target.cluster, target.task_id);
+    let v = Verdict::new(id.clone());
+    let cluster = target.cluster.as_str();
+    if let Some(e) = policy.exemptions.find(ExemptionKind::Cluster, cluster, now) {
+        return v.is(
+            Eligibility::Exempt,
+            format!("ECS cluster {cluster} is exempt"),
+            e.describe(ExemptionKind::Cluster),
+        );
+    }
+    let wanted = &policy.exemption_tag;
+    if wanted.matches(
+        target
+            .tags
+            .iter()
+            .map(|t| (t.key.as_str(), t.value.as_str())),
+    ) {
+        return v.is(
+            Eligibility::Exempt,
+            format!(
+                "task {} is tagged {}={}; automatic remediation is disabled for it",
+                target.task_id, wanted.key, wanted.value
+            ),
+            format!(
+                "tag {}={} in GuardDuty's record of the task at detection",
+                wanted.key, wanted.value
+            ),
+        );
+    }
+    v.is(
+        Eligibility::Eligible,
+        format!("task {} is not exempt", target.task_id),
+        "policy, and GuardDuty's record of the task",
+    )
 }
 
 /// An instance: policy, tag at detection and now, real containment.

@@ -1048,3 +1048,60 @@ async fn an_exempt_cluster_exempts_its_members() {
     assert!(r.reason.contains("cluster ledger-cluster"), "{}", r.reason);
     assert!(fake.calls().is_empty());
 }
+
+/// An ECS task: exempt by its cluster in the policy, or by the exemption tag in GuardDuty's
+/// record of it at detection; otherwise eligible with no call (this check has no ECS client),
+/// and claimed as the task.
+#[tokio::test]
+async fn a_task_is_judged_by_its_cluster_and_its_record_and_claimed_as_the_task() {
+    let event = fixture(include_str!(
+        "../../../fixtures/events/ecs-task-reverse-shell.json"
+    ));
+    let p = Policy::default();
+    let input = input_from(&event, &p);
+    assert_eq!(input.decision.route, Route::Ecs);
+    let fake = Fake::default();
+    let r = run(&p, &input, &fake).await.expect("ok");
+    assert_eq!(r.status, Eligibility::Eligible, "{}", r.reason);
+    assert_eq!(r.target, "task/checkout/4f1c2a7e9b3d4c5e8a6b0d1f2e3c4b5a");
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+    assert_eq!(
+        claim::resource_key(&input),
+        "resource#aws#222222222222#eu-west-1#task/checkout/4f1c2a7e9b3d4c5e8a6b0d1f2e3c4b5a"
+    );
+
+    let exempt = Policy::from_json(
+        r#"{"exemptions": {"clusters": [{"id": "checkout", "reason": "game day"}]}}"#,
+    )
+    .expect("policy");
+    let r = run(&exempt, &input_from(&event, &exempt), &Fake::default())
+        .await
+        .expect("ok");
+    assert_eq!(r.status, Eligibility::Exempt);
+    assert!(
+        r.reason.contains("ECS cluster checkout is exempt"),
+        "{}",
+        r.reason
+    );
+
+    let mut tagged = event.clone();
+    tagged["detail"]["resource"]["ecsClusterDetails"]["taskDetails"]["tags"] =
+        serde_json::json!([{"key": "AutoRemediation", "value": "disabled"}]);
+    let r = run(&p, &input_from(&tagged, &p), &Fake::default())
+        .await
+        .expect("ok");
+    assert_eq!(r.status, Eligibility::Exempt);
+    assert!(
+        r.source.contains("GuardDuty's record of the task"),
+        "{}",
+        r.source
+    );
+
+    let bad = Policy::from_json(r#"{"exemptions": {"clusters": [{"id": "no/such"}]}}"#)
+        .expect_err("not a cluster name");
+    assert!(
+        bad.message.contains("expected an ECS cluster name"),
+        "{}",
+        bad.message
+    );
+}

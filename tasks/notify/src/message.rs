@@ -358,6 +358,18 @@ impl Summary {
                     "dbUser": d.db_user,
                 }),
             ),
+            Resource::Task(t) => (
+                format!("{}/{}", t.cluster, t.task_id),
+                json!({
+                    "type": "ECSCluster",
+                    "taskArn": t.task_arn,
+                    "cluster": t.cluster,
+                    "taskDefinitionArn": t.definition_arn,
+                    "launchType": t.launch_type,
+                    "group": t.group,
+                    "containers": t.containers,
+                }),
+            ),
             Resource::Other { resource_type } => {
                 (resource_type.clone(), json!({"type": resource_type}))
             }
@@ -393,6 +405,7 @@ impl Summary {
         let function = s("functionName");
         let bucket = s("bucketName");
         let database = s("dbInstanceIdentifier");
+        let task = s("taskArn");
         Summary {
             account: s("accountId"),
             region: s("region"),
@@ -404,12 +417,22 @@ impl Summary {
                     "S3Bucket"
                 } else if database.is_some() {
                     "RDSDBInstance"
+                } else if task.is_some() {
+                    "ECSCluster"
                 } else {
                     "Instance"
                 }
                 .to_string(),
             ),
-            label: function.or(bucket).or(database).or_else(|| s("instanceId")),
+            label: function
+                .or(bucket)
+                .or(database)
+                .or(task.as_deref().map(|arn| {
+                    responder_core::finding::task_arn_parts(arn)
+                        .map(|(cluster, id)| format!("{cluster}/{id}"))
+                        .unwrap_or_else(|| arn.to_string())
+                }))
+                .or_else(|| s("instanceId")),
             resource: r.clone(),
             ..Summary::default()
         }
@@ -857,6 +880,7 @@ fn next_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
             Some("lambda") => steps.extend(lambda_steps(ctx, settings)),
             Some("s3") => steps.extend(s3_steps(ctx, settings)),
             Some("rds") => steps.extend(rds_steps(ctx, settings)),
+            Some("ecs") => steps.extend(ecs_steps(ctx, settings)),
             Some("sequence") => steps.extend(sequence_steps(ctx, settings)),
             _ => {}
         }
@@ -1149,6 +1173,44 @@ fn rds_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
         format!("Sessions opened before the change stay open: security groups do not cut tracked connections. Connect through a path you control and end the sessions of {user} (PostgreSQL: pg_terminate_backend; MySQL: KILL), then change that user's password (and any secret holding it) before rolling back."),
         rollback_step(settings, account, region, ("dbInstanceIdentifier", db), "It puts back the recorded security groups while the quarantine group is still the only one."),
     ]
+}
+
+fn ecs_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
+    let s = &ctx.summary;
+    let task = s
+        .resource
+        .get("taskArn")
+        .and_then(Value::as_str)
+        .unwrap_or("<task ARN>");
+    let account = s.account.as_deref().unwrap_or("<account id>");
+    let region = s.region.as_deref().unwrap_or("<region>");
+    let evidence = ctx.report("containTask").and_then(|r| r.get("evidence"));
+    let ev = |k: &str| {
+        evidence
+            .and_then(|e| e.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let mut steps = vec![format!(
+        "ECS task {task} in {account} ({region}) is cut off at the VPC's network ACLs: deny entries for its addresses in the ACLs of every other subnet of its VPC (listed under actions, recorded on its network interface) stop its traffic through NAT gateways, load balancers, endpoints and other subnets at once. Its security groups are ECS's to manage and unchanged; traffic to hosts in its own subnet does not cross an ACL and is not cut. The task keeps running, so its memory and files stay for forensics (ECS Exec through Session Manager still works where the VPC has its endpoints)."
+    )];
+    if let Some(instance) = ev("containerInstanceId") {
+        steps.push(format!("The task runs on EC2 container instance {instance}: code that escaped the container holds the instance. Inspect the instance, and contain it too if the finding suggests an escape."));
+    }
+    match (ev("taskRoleName"), ctx.report("revoke").is_some()) {
+        (Some(role), true) => steps.push(format!("Every session of the task role {role} issued before containment is denied (approved with the containment): credentials the attacker read from the task's credential endpoint no longer work. The other tasks using the role take new ones.")),
+        (Some(role), false) => steps.push(format!("The task role {role} keeps its sessions: every task of the definition shares it, so its sessions are denied only with an analyst's approval. If the attacker may have read the credentials (the task's credential endpoint is open to any process in it), deny the role's older sessions (IAM console, role {role}, Revoke active sessions) and expect every task using it to take new credentials.")),
+        (None, _) => {}
+    }
+    steps.push("Stopping the task deletes its network interface and the record on it: take the evidence first (ECS Exec, the container's logs), then roll back before stopping it, or delete the listed network ACL entries by hand, so the address is not denied when ECS gives it to another task.".to_string());
+    steps.push(rollback_step(
+        settings,
+        account,
+        region,
+        ("taskArn", task),
+        "It deletes exactly the recorded network ACL entries and removes the records.",
+    ));
+    steps
 }
 
 fn iam_steps(ctx: &Context) -> Vec<String> {

@@ -818,6 +818,65 @@ async fn an_isolated_database_says_what_is_cut_and_what_is_not() {
     );
 }
 
+/// A task cut off at the network ACLs: the steps say what is cut and what is not (its own
+/// subnet, its role shared by the service), that stopping it loses the record, and give the
+/// rollback naming the task ARN; a rollback request naming it is summarised as one.
+#[tokio::test]
+async fn a_contained_task_says_what_is_cut_and_that_its_role_is_shared() {
+    let arn = "arn:aws:ecs:eu-west-1:222222222222:task/checkout/4f1c2a7e9b3d4c5e8a6b0d1f2e3c4b5a";
+    let doc = document(
+        &event(
+            json!({"resourceType": "ECSCluster", "ecsClusterDetails": {
+                "name": "checkout", "arn": "arn:aws:ecs:eu-west-1:222222222222:cluster/checkout",
+                "taskDetails": {"arn": arn, "launchType": "FARGATE",
+                    "containers": [{"name": "api", "image": "checkout-api:1.8.2"}]}}}),
+            8.0,
+            "Execution:Runtime/ReverseShell",
+        ),
+        "contained",
+        json!({"containTask": {"task": "contain-task", "dryRun": false, "actions": [
+            {"action": "deny-in-network-acls", "target": "eni-1", "outcome": "changed",
+             "detail": "added 2 network ACL entries"}],
+            "evidence": {"taskArn": arn, "taskRoleName": "checkout-api-task"}}}),
+    );
+    let (out, p) = send(&doc).await;
+    assert_eq!(
+        out.subject,
+        "[HIGH] contained checkout/4f1c2a7e9b3d4c5e8a6b0d1f2e3c4b5a in 222222222222: Execution:Runtime/Re..."
+    );
+    let (_, body, _) = p.one();
+    let steps = next_steps(&body);
+    assert!(
+        steps[0].starts_with(&format!(
+            "ECS task {arn} in 222222222222 (eu-west-1) is cut off at the VPC's network ACLs"
+        )),
+        "{steps:?}"
+    );
+    assert!(
+        steps[1].starts_with("The task role checkout-api-task keeps its sessions"),
+        "{steps:?}"
+    );
+    assert!(steps[2].starts_with("Stopping the task deletes its network interface"));
+    assert!(
+        steps[3].contains(&format!(
+            r#"{{"accountId":"222222222222","region":"eu-west-1","taskArn":"{arn}"}}"#
+        )),
+        "{steps:?}"
+    );
+
+    let rollback = json!({
+        "outcome": "restored",
+        "request": {"accountId": "222222222222", "region": "eu-west-1", "taskArn": arn},
+        "execution": "arn:aws:states:eu-west-1:111111111111:execution:restore-instance:r4",
+        "results": {"restore": {"task": "contain-task", "dryRun": false, "actions": [], "evidence": {}}}
+    });
+    let (out, _) = send(&rollback).await;
+    assert_eq!(
+        out.subject,
+        "[ROLLBACK] restored checkout/4f1c2a7e9b3d4c5e8a6b0d1f2e3c4b5a in 222222222222"
+    );
+}
+
 /// An attack sequence's plan: one message, a line per item as it ended (a failed one named
 /// with its error), the resources left for review, a rollback per isolated instance; one
 /// failed item makes the outcome partially-contained, which the state machine routes on.

@@ -341,6 +341,28 @@ fn plan(input: &TaskInput) -> Result<Plan, NoAction> {
                 }),
             }
         }
+        // An approved ECS task's role (policy ecs.revoke_role_sessions): `contain-task` read
+        // the role from the task, and the state machine put it in the decision. Only with the
+        // decision's approval flag: the role is every task's of the definition.
+        Resource::Task(t) => {
+            return match (
+                input.decision.revoke_task_role,
+                input.decision.revoke_role.as_deref(),
+            ) {
+                (true, Some(role)) if is_iam_name(role) => Ok(Plan::RoleSessions {
+                    role: role.to_string(),
+                    key: None,
+                }),
+                (false, _) => Err(NoAction {
+                    target: format!("task/{}/{}", t.cluster, t.task_id),
+                    reason: "the task role's sessions are denied only when an analyst approved it (policy: ecs.revoke_role_sessions)".into(),
+                }),
+                (true, _) => Err(NoAction {
+                    target: format!("task/{}/{}", t.cluster, t.task_id),
+                    reason: "no task role of the task's own account was read from it".into(),
+                }),
+            };
+        }
         other => {
             return Err(NoAction {
                 target: other.identity(),

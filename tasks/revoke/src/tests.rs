@@ -895,3 +895,47 @@ async fn a_contained_functions_execution_role_loses_its_older_sessions_when_the_
     assert_eq!(r.actions[0].outcome, Outcome::Skipped);
     assert_eq!(iam.policy(&role, REVOKE_SESSIONS_POLICY), None);
 }
+
+/// An ECS task's role, put in the decision by the state machine from what `contain-task` read:
+/// denied only when the decision carries the analyst's approval flag (a MEDIUM finding's plan),
+/// never for a task contained at once, whatever role the decision names.
+#[tokio::test]
+async fn a_tasks_role_loses_its_older_sessions_only_with_approval() {
+    let event = serde_json::from_str::<Value>(include_str!(
+        "../../../fixtures/events/ecs-task-reverse-shell.json"
+    ))
+    .expect("json");
+    let role = Principal::Role("checkout-api-task".into());
+    let high = {
+        let mut input = input_from_event(&event);
+        input.decision.revoke_role = Some("checkout-api-task".into());
+        input
+    };
+    assert!(!high.decision.revoke_task_role);
+    let iam = FakeIam::default().with_role("checkout-api-task", "/");
+    let r = revoke(&high, &iam, &settings(), now())
+        .await
+        .expect("skipped");
+    assert_eq!(r.actions[0].outcome, Outcome::Skipped);
+    assert!(
+        r.actions[0].detail.contains("approved"),
+        "{}",
+        r.actions[0].detail
+    );
+    assert_eq!(iam.policy(&role, REVOKE_SESSIONS_POLICY), None);
+
+    let approved = TaskInput {
+        decision: responder_core::Decision {
+            revoke_task_role: true,
+            ..high.decision.clone()
+        },
+        ..high.clone()
+    };
+    revoke(&approved, &iam, &settings(), now())
+        .await
+        .expect("revoked");
+    assert_eq!(
+        iam.policy(&role, REVOKE_SESSIONS_POLICY),
+        Some(denies::revoke_sessions("2024-05-01T10:20:30Z"))
+    );
+}

@@ -23,4 +23,5 @@ mod runtime;
 mod sequence;
 mod sfn_api;
 mod target_groups;
+mod task;
 mod trust;

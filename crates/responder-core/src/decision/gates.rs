@@ -64,6 +64,7 @@ pub(super) fn route(finding: &Finding, reasons: &mut Vec<String>) -> (Route, Opt
         }
         Resource::Bucket(_) => Route::S3,
         Resource::Database(_) => Route::Rds,
+        Resource::Task(_) => Route::Ecs,
         Resource::Other { resource_type } if resource_type == "AttackSequence" => Route::Sequence,
         Resource::Other { .. } => {
             reasons.push(format!(
@@ -226,6 +227,7 @@ pub(super) fn route_name(route: Route) -> &'static str {
         Route::Lambda => "lambda",
         Route::S3 => "s3",
         Route::Rds => "rds",
+        Route::Ecs => "ecs",
         Route::Sequence => "sequence",
         Route::NotifyOnly => "notify-only",
     }

@@ -677,6 +677,69 @@ fn a_functions_execution_role_is_revoked_only_when_the_policy_says_so() {
     assert_eq!(v["revokeRole"], "thumbnailer-role");
 }
 
+fn task(severity: f64, task_arn: &str) -> Result<Finding, crate::TaskError> {
+    Finding::from_event(&event(json!({
+        "accountId": "111111111111", "region": "eu-west-1", "partition": "aws",
+        "id": "0123456789abcdef0123456789abcded", "type": "Execution:Runtime/ReverseShell",
+        "severity": severity,
+        "resource": {"resourceType": "ECSCluster", "ecsClusterDetails": {
+            "name": "checkout", "taskDetails": {"arn": task_arn}}},
+        "service": {"count": 1, "archived": false},
+    })))
+}
+
+const TASK_ARN: &str =
+    "arn:aws:ecs:eu-west-1:111111111111:task/checkout/0123456789abcdef0123456789abcdef";
+
+/// An ECS task's role is shared by its whole service: its sessions are denied only when an
+/// analyst approves (MEDIUM), never for a task contained at once; stopping the task is a
+/// policy option, off by default. A task ARN naming another cluster, or no task, is refused.
+#[test]
+fn a_tasks_role_is_revoked_only_with_approval_and_stopping_is_opt_in() {
+    let p = Policy::default();
+    let high = p.decide(&task(8.0, TASK_ARN).expect("finding"));
+    assert_eq!(
+        (high.route, high.disposition),
+        (Route::Ecs, Disposition::Contain)
+    );
+    assert!(!high.revoke_task_role && !high.stop_task);
+    assert!(high
+        .reasons
+        .iter()
+        .any(|r| r.contains("only with an analyst's approval")));
+    let medium = p.decide(&task(5.0, TASK_ARN).expect("finding"));
+    assert_eq!(medium.disposition, Disposition::RequestApproval);
+    assert!(medium.revoke_task_role);
+    let v = serde_json::to_value(&medium).expect("json");
+    assert_eq!(v["revokeTaskRole"], true);
+    assert!(v.get("stopTask").is_none(), "{v}");
+    // LOW: recorded only.
+    assert!(
+        !p.decide(&task(2.0, TASK_ARN).expect("finding"))
+            .revoke_task_role
+    );
+
+    let off = Policy::from_json(r#"{"ecs": {"revoke_role_sessions": false, "stop_task": true}}"#)
+        .expect("policy");
+    let d = off.decide(&task(5.0, TASK_ARN).expect("finding"));
+    assert!(!d.revoke_task_role && d.stop_task);
+    assert_eq!(
+        d.route,
+        Route::Ecs,
+        "the section keeps the route's default types"
+    );
+    assert!(d.reasons.iter().any(|r| r.contains("ecs.stop_task")));
+
+    for bad in [
+        "arn:aws:ecs:eu-west-1:111111111111:task/other/0123456789abcdef0123456789abcdef",
+        "arn:aws:ecs:eu-west-1:111111111111:task/0123456789abcdef0123456789abcdef",
+        "arn:aws:ecs:eu-west-1:111111111111:task/checkout/*",
+    ] {
+        let e = task(8.0, bad).expect_err(bad);
+        assert_eq!(e.name, crate::names::FINDING_INVALID, "{bad}");
+    }
+}
+
 fn bucket(severity: f64, ty: &str, buckets: &[&str]) -> Finding {
     let details: Vec<Value> = buckets
         .iter()

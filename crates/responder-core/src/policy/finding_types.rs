@@ -85,6 +85,9 @@ mod tests {
             "RDSDBInstance" => json!({"resourceType": "RDSDBInstance", "rdsDbInstanceDetails": {
                 "dbInstanceIdentifier": "orders-db", "engine": "postgres",
                 "dbInstanceArn": "arn:aws:rds:eu-west-1:111111111111:db:orders-db"}}),
+            "ECSCluster" => json!({"resourceType": "ECSCluster", "ecsClusterDetails": {
+                "name": "checkout", "arn": "arn:aws:ecs:eu-west-1:111111111111:cluster/checkout",
+                "taskDetails": {"arn": "arn:aws:ecs:eu-west-1:111111111111:task/checkout/0123456789abcdef0123456789abcdef"}}}),
             other => json!({"resourceType": other}),
         };
         let mut service = json!({"count": 1, "archived": false});
@@ -120,6 +123,7 @@ mod tests {
                     "Lambda" => Route::Lambda,
                     "S3Bucket" | "S3Object" => Route::S3,
                     "RDSDBInstance" => Route::Rds,
+                    "ECSCluster" => Route::Ecs,
                     "AttackSequence" => Route::Sequence,
                     "AccessKey" => Route::Iam,
                     _ => Route::NotifyOnly,
@@ -132,6 +136,7 @@ mod tests {
                     Route::Lambda => policy.lambda.allows(row.finding_type),
                     Route::S3 => policy.s3.allows(row.finding_type),
                     Route::Rds => policy.rds.allows(row.finding_type),
+                    Route::Ecs => policy.ecs.allows(row.finding_type),
                     Route::Sequence => policy.sequence.route().allows(row.finding_type),
                     Route::NotifyOnly => false,
                 } || (row.handling == Handling::ByRole && route == Route::Ec2);
@@ -192,7 +197,7 @@ mod tests {
     }
 
     #[test]
-    fn instance_findings_from_runtime_monitoring_and_malware_protection_are_contained() {
+    fn instance_and_task_findings_from_runtime_monitoring_and_malware_protection_are_contained() {
         let policy = Policy::default();
         for ty in [
             "Execution:Runtime/ReverseShell",
@@ -206,11 +211,14 @@ mod tests {
                 (Route::Ec2, Disposition::Contain),
                 "{ty}"
             );
+            if !ty.contains(":Runtime/") {
+                continue;
+            }
             let d = policy.decide(&finding(ty, "ECSCluster", None));
             assert_eq!(
-                d.route,
-                Route::NotifyOnly,
-                "{ty} on a cluster has no containment yet"
+                (d.route, d.disposition),
+                (Route::Ecs, Disposition::Contain),
+                "{ty} in an ECS task"
             );
         }
     }
