@@ -152,8 +152,9 @@ pub const DEFAULT_EC2_PREFIXES: &[&str] = &[
     "DefenseEvasion:EC2/",
     // Malware Protection for EC2 (`Execution:EC2/MaliciousFile`, `SuspiciousFile`).
     "Execution:EC2/",
-    // Runtime Monitoring: on an `Instance` these reach instance containment; on a cluster or a
-    // container they are notify-only (the route follows the resource type).
+    // Runtime Monitoring: on an `Instance` these reach instance containment, in an ECS task the
+    // `ecs` route (the same families, `DEFAULT_ECS_PREFIXES`); elsewhere they are notify-only
+    // (the route follows the resource type). They stay last: the ECS list is this tail.
     "Backdoor:Runtime/",
     "CryptoCurrency:Runtime/",
     "DefenseEvasion:Runtime/",
@@ -233,20 +234,15 @@ pub const DEFAULT_RDS_PREFIXES: &[&str] = &[
     "CredentialAccess:RDS/TorIPCaller.SuccessfulLogin",
 ];
 
+/// How many Runtime Monitoring families end [`DEFAULT_EC2_PREFIXES`].
+const RUNTIME_FAMILIES: usize = 10;
+
 /// The ECS finding types acted on by default: Runtime Monitoring's, the same families the
-/// instance route contains. What runs in the task is the attacker's.
-pub const DEFAULT_ECS_PREFIXES: &[&str] = &[
-    "Backdoor:Runtime/",
-    "CryptoCurrency:Runtime/",
-    "DefenseEvasion:Runtime/",
-    "Discovery:Runtime/",
-    "Execution:Runtime/",
-    "Impact:Runtime/",
-    "Persistence:Runtime/",
-    "PrivilegeEscalation:Runtime/",
-    "Trojan:Runtime/",
-    "UnauthorizedAccess:Runtime/",
-];
+/// instance route contains (the tail of [`DEFAULT_EC2_PREFIXES`], so a new family is added
+/// once). What runs in the task is the attacker's.
+pub const DEFAULT_ECS_PREFIXES: &[&str] = DEFAULT_EC2_PREFIXES
+    .split_at(DEFAULT_EC2_PREFIXES.len() - RUNTIME_FAMILIES)
+    .1;
 
 /// Finding types GuardDuty has retired and no longer generates. An event carrying one is a
 /// replay of old data or a test, never a current threat, so it is notified and not acted on,
@@ -504,6 +500,18 @@ pub fn parse_bool(name: &str, value: &str) -> Result<bool, TaskError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ECS route's defaults are exactly the instance route's Runtime Monitoring families.
+    #[test]
+    fn the_ecs_defaults_are_the_runtime_families_of_the_instance_route() {
+        let runtime: Vec<&str> = DEFAULT_EC2_PREFIXES
+            .iter()
+            .copied()
+            .filter(|p| p.contains(":Runtime/"))
+            .collect();
+        assert_eq!(DEFAULT_ECS_PREFIXES, runtime.as_slice());
+        assert!(DEFAULT_ECS_PREFIXES.contains(&"Execution:Runtime/"));
+    }
     use crate::error::names;
 
     fn err(json: &str) -> String {

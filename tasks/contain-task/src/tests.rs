@@ -417,3 +417,34 @@ fn a_rollback_names_the_task_by_its_arn_in_the_account_it_acts_in() {
         assert_eq!(e.name, names::INPUT_INVALID, "{bad}");
     }
 }
+
+/// An ACL at its entry quota: the entries that fit are made, the rest are a shortfall of the
+/// report (`Remediation.NetworkAclFull`, which the state machine routes to
+/// `partially-contained`), and the read-back counts them missing instead of failing.
+#[tokio::test]
+async fn a_full_network_acl_is_a_shortfall_not_a_failed_read_back() {
+    let (tasks, ec2) = (FakeTasks::running(), ec2());
+    ec2.state.lock().expect("state").acl_entry_limit = Some(1);
+    let report = contain(&target(), &IsolateConfig::default(), &tasks, &ec2)
+        .await
+        .expect("contained in part");
+    assert!(!report.incomplete.is_empty());
+    assert!(
+        report
+            .incomplete
+            .iter()
+            .all(|s| s.error == names::REMEDIATION_NETWORK_ACL_FULL.as_str()),
+        "{:?}",
+        report.incomplete
+    );
+    let verified = report
+        .actions
+        .iter()
+        .find(|a| a.action == "verify-network-acls")
+        .expect("read back");
+    assert!(
+        verified.detail.contains("recorded but not made"),
+        "{}",
+        verified.detail
+    );
+}

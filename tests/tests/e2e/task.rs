@@ -4,7 +4,7 @@
 //! MEDIUM finding, once approved, also denies the task role's older sessions; and
 //! `restore-instance` with `taskArn` deletes exactly the entries.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use end_to_end::{fixture, outcomes_for, restored, with_harness, Options};
 use responder::readback;
 use responder::scenario::for_task;
@@ -157,6 +157,87 @@ async fn an_approved_medium_finding_also_denies_the_task_roles_older_sessions() 
             done.evidence["revoke"]["principal"],
             format!("role/{}", t.role_name)
         );
+        Ok(())
+    })
+    .await
+}
+
+/// Through the fault proxy: ECS throttles the task's read twice (the SDK and the state
+/// machine's retries absorb it), and the network ACL is at its entry quota for the inbound deny
+/// (`NetworkAclEntryLimitExceeded`): the outbound entry is made, the inbound is a shortfall,
+/// and the execution ends `partially-contained`, failed, with `Remediation.NetworkAclFull`
+/// named in the notification; the rollback still deletes exactly what was made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_network_acl_leaves_the_task_partially_contained_and_says_so() -> Result<()> {
+    let opts = Options {
+        faults: Some(
+            r#"
+            name = "task-acl-full"
+            [[rules]]
+            task = "contain-task"
+            service = "ecs"
+            action = "DescribeTasks"
+            times = 2
+            error = "Throttling"
+            [[rules]]
+            task = "contain-task"
+            service = "ec2"
+            action = "CreateNetworkAclEntry"
+            times = 1
+            error = "NetworkAclEntryLimitExceeded"
+            "#
+            .to_string(),
+        ),
+        ..Options::default()
+    };
+    with_harness(opts, |h| async move {
+        let e = &h.estate;
+        let t = &e.task;
+        let before = readback::network_acls(&h.member, &t.vpc_id).await?;
+        let id = "e2e1703task";
+        let event = for_task(
+            fixture("ecs-task-reverse-shell.json")?,
+            id,
+            &e.member_account,
+            &e.region,
+            &t.cluster,
+            &t.task_arn,
+        );
+        let s = h.run("task-acl-full", &event).await?;
+        assert_eq!(
+            (s.status.as_str(), s.outcome.as_str()),
+            ("FAILED", "partially-contained"),
+            "{s:#?}"
+        );
+        let notifications = end_to_end::notifications_for(&h, id).await?;
+        assert!(
+            notifications
+                .iter()
+                .any(|n| n.message.contains("Remediation.NetworkAclFull")),
+            "{notifications:#?}"
+        );
+        let after = readback::network_acls(&h.member, &t.vpc_id).await?;
+        let made: Vec<String> = after
+            .values()
+            .flatten()
+            .filter(|l| l.contains(" deny -1 ") && l.ends_with("/32"))
+            .cloned()
+            .collect();
+        assert_eq!(made.len(), 1, "{after:#?}");
+        assert!(made[0].starts_with("out "), "{made:?}");
+        let report = h.faults.as_ref().context("faults")?.report();
+        assert!(
+            report.lines().any(|l| l.starts_with("contain-task")
+                && l.contains("DescribeTasks")
+                && l.contains("Throttling=2")),
+            "{report}"
+        );
+
+        let request = serde_json::json!({
+            "accountId": e.member_account, "region": e.region, "taskArn": t.task_arn,
+        });
+        restored(&h, "e2e-restore-task-partial", &request).await?;
+        assert_eq!(readback::network_acls(&h.member, &t.vpc_id).await?, before);
         Ok(())
     })
     .await
