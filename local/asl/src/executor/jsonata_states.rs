@@ -1,0 +1,342 @@
+//! The states of a machine whose `QueryLanguage` is JSONata: evaluation of their fields, and
+//! their run with `Retry` and `Catch`.
+
+use super::*;
+
+/// Time and randomness of a run, for JSONata's `$now`, `$millis`, `$random` and `$uuid`.
+pub(super) struct RunHost<'a>(&'a Run);
+
+impl Host for RunHost<'_> {
+    fn random(&self) -> f64 {
+        (self.0.random.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn now_millis(&self) -> i64 {
+        self.0.clock.now().timestamp_millis()
+    }
+
+    fn uuid(&self) -> String {
+        crate::rng::uuid_v4(self.0.random.next_u64(), self.0.random.next_u64())
+    }
+}
+
+pub(super) fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// A `States.QueryEvaluationError` of the current state.
+pub(super) fn q_fail(sc: &StateCtx, msg: impl AsRef<str>) -> Failure {
+    Failure::new(
+        errors::QUERY_EVALUATION_ERROR,
+        format!(
+            "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
+            sc.name,
+            sc.entered_id,
+            msg.as_ref()
+        ),
+    )
+}
+
+/// Evaluates a JSONata template with `$states` (`input`, `context`, and `result` or
+/// `errorOutput` when given) and the workflow variables.
+pub(super) fn q_eval(
+    run: &Run,
+    th: &Thread,
+    sc: &StateCtx,
+    j: &JValue,
+    field: &str,
+    input: &Value,
+    extra: Option<(&str, &Value)>,
+) -> Result<Value, Failure> {
+    if let JValue::Literal(v) = j {
+        return Ok(v.clone());
+    }
+    let context = Env {
+        input,
+        run,
+        vars: &th.vars,
+        sc,
+    }
+    .context();
+    let mut states = vec![
+        ("input".to_string(), Val::from_json(input)),
+        ("context".to_string(), Val::from_json(&context)),
+    ];
+    if let Some((k, v)) = extra {
+        states.push((k.to_string(), Val::from_json(v)));
+    }
+    let mut bindings: Vec<(&str, Val)> = Vec::with_capacity(th.vars.len() + 1);
+    for (k, v) in &th.vars {
+        bindings.push((k.as_str(), Val::from_json(v)));
+    }
+    bindings.push(("states", Val::object(states)));
+    j.eval(field, &bindings, &RunHost(run))
+        .map_err(|e| q_fail(sc, e.message()))
+}
+
+/// A Map tolerance given as a number or a JSONata expression.
+pub(super) fn jsonata_number_value(
+    run: &Run,
+    th: &Thread,
+    sc: &StateCtx,
+    v: &Value,
+    field: &str,
+    input: &Value,
+) -> Result<Value, Failure> {
+    match v.as_str().and_then(crate::query::expression_text) {
+        Some(_) => match JValue::compile(v) {
+            Ok(j) => q_eval(run, th, sc, &j, field, input, None),
+            Err((_, m)) => Err(q_fail(sc, m)),
+        },
+        None => Ok(v.clone()),
+    }
+}
+
+/// Evaluates `Assign` of a JSONata state or catcher into the assignments to apply.
+pub(super) fn q_assign(
+    run: &Run,
+    th: &Thread,
+    sc: &StateCtx,
+    assign: Option<&JValue>,
+    input: &Value,
+    extra: Option<(&str, &Value)>,
+) -> Result<Option<Map<String, Value>>, Failure> {
+    let Some(a) = assign else { return Ok(None) };
+    match q_eval(run, th, sc, a, "Assign", input, extra)? {
+        Value::Object(m) => Ok(Some(m)),
+        _ => Ok(None),
+    }
+}
+
+/// `Output` (or the default) and `Assign` of a JSONata state; the variables change only
+/// after both are evaluated.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn q_finish(
+    run: &Run,
+    th: &mut Thread,
+    sc: &StateCtx,
+    output: Option<&JValue>,
+    assign: Option<&JValue>,
+    input: &Value,
+    default: Value,
+    extra: Option<(&str, &Value)>,
+) -> Result<Value, Failure> {
+    let assigned = q_assign(run, th, sc, assign, input, extra)?;
+    let out = match output {
+        Some(o) => q_eval(run, th, sc, o, "Output", input, extra)?,
+        None => default,
+    };
+    apply_assign(th, assigned);
+    Ok(out)
+}
+
+/// Runs a state that uses JSONata.
+pub(super) async fn exec_jsonata(
+    run: &Arc<Run>,
+    st: &Arc<State>,
+    jf: &JsonataFields,
+    raw: Value,
+    th: &mut Thread,
+    sc: &mut StateCtx,
+) -> Result<Step, Failure> {
+    let step = |output: Value, next: Option<String>| Step {
+        output,
+        next,
+        emit_exit: true,
+    };
+    match &st.kind {
+        Kind::Pass { .. } => {
+            let out = q_finish(
+                run,
+                th,
+                sc,
+                jf.output.as_ref(),
+                jf.assign.as_ref(),
+                &raw,
+                raw.clone(),
+                None,
+            )?;
+            Ok(step(out, st.next.clone()))
+        }
+        Kind::Succeed => {
+            let out = match &jf.output {
+                Some(o) => q_eval(run, th, sc, o, "Output", &raw, None)?,
+                None => raw,
+            };
+            Ok(step(out, None))
+        }
+        Kind::Fail { error, cause } => Err(fail_failure(run, th, sc, error, cause, &raw)?),
+        Kind::Choice { rules, default } => {
+            for r in rules {
+                let Some(jr) = &r.jsonata else { continue };
+                let v = q_eval(run, th, sc, &jr.condition, "Condition", &raw, None)?;
+                let hit = match v {
+                    Value::Bool(b) => b,
+                    other => {
+                        let text = match &jr.condition {
+                            JValue::Expr(e) => e.text().to_string(),
+                            _ => String::new(),
+                        };
+                        return Err(q_fail(
+                            sc,
+                            format!(
+                                "The JSONata expression '{text}' specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was '{}' for value: {}",
+                                json_type(&other),
+                                to_json(&other)
+                            ),
+                        ));
+                    }
+                };
+                if hit {
+                    let out = q_finish(
+                        run,
+                        th,
+                        sc,
+                        jr.output.as_ref().or(jf.output.as_ref()),
+                        jr.assign.as_ref().or(jf.assign.as_ref()),
+                        &raw,
+                        raw.clone(),
+                        None,
+                    )?;
+                    return Ok(step(out, Some(r.next.clone())));
+                }
+            }
+            match default {
+                Some(d) => {
+                    let out = q_finish(
+                        run,
+                        th,
+                        sc,
+                        jf.output.as_ref(),
+                        jf.assign.as_ref(),
+                        &raw,
+                        raw.clone(),
+                        None,
+                    )?;
+                    Ok(step(out, Some(d.clone())))
+                }
+                None => Err(no_choice_matched(sc)),
+            }
+        }
+        Kind::Wait(w) => {
+            let now = run.clock.now();
+            let deadline = match w {
+                WaitFor::Seconds(s) => now + secs(*s),
+                WaitFor::Timestamp(t) => t.with_timezone(&Utc),
+                WaitFor::SecondsExpr(j) => {
+                    let v = q_eval(run, th, sc, j, "Seconds", &raw, None)?;
+                    match v.as_i64() {
+                        Some(n) if n >= 0 => now + secs(n as u64),
+                        _ => {
+                            return Err(q_fail(
+                                sc,
+                                format!(
+                                    "The Seconds field must be a non-negative integer, but was: {}",
+                                    to_json(&v)
+                                ),
+                            ))
+                        }
+                    }
+                }
+                WaitFor::TimestampExpr(j) => {
+                    let v = q_eval(run, th, sc, j, "Timestamp", &raw, None)?;
+                    match v.as_str().and_then(crate::choice::parse_timestamp) {
+                        Some(t) => t.with_timezone(&Utc),
+                        None => {
+                            return Err(q_fail(
+                                sc,
+                                format!(
+                                    "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {}",
+                                    value_text(&v)
+                                ),
+                            ))
+                        }
+                    }
+                }
+                WaitFor::SecondsPath(_) | WaitFor::TimestampPath(_) => now,
+            };
+            if deadline > now {
+                pause_until(run, th, deadline).await;
+            }
+            let out = q_finish(
+                run,
+                th,
+                sc,
+                jf.output.as_ref(),
+                jf.assign.as_ref(),
+                &raw,
+                raw.clone(),
+                None,
+            )?;
+            Ok(step(out, st.next.clone()))
+        }
+        Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_) => {
+            jsonata_with_retry(run, st, jf, raw, th, sc).await
+        }
+    }
+}
+
+/// Runs a JSONata Task, Parallel or Map state with its `Retry` and `Catch` rules.
+pub(super) async fn jsonata_with_retry(
+    run: &Arc<Run>,
+    st: &Arc<State>,
+    jf: &JsonataFields,
+    raw: Value,
+    th: &mut Thread,
+    sc: &mut StateCtx,
+) -> Result<Step, Failure> {
+    let mut counts = vec![0u32; st.retry.len()];
+    loop {
+        let attempt = async {
+            let result = attempt_kind(run, st, raw.clone(), th, sc).await?;
+            q_finish(
+                run,
+                th,
+                sc,
+                jf.output.as_ref(),
+                jf.assign.as_ref(),
+                &raw,
+                result.clone(),
+                Some(("result", &result)),
+            )
+        }
+        .await;
+        let f = match attempt {
+            Ok(output) => {
+                return Ok(Step {
+                    output,
+                    next: st.next.clone(),
+                    emit_exit: true,
+                })
+            }
+            Err(f) => f,
+        };
+        let Some((c, f)) = retry_or_catch(run, st, th, sc, &mut counts, f).await? else {
+            continue;
+        };
+        let err_out = f.to_catch_output();
+        let cj = c.jsonata.clone().unwrap_or_default();
+        let output = q_finish(
+            run,
+            th,
+            sc,
+            cj.output.as_ref(),
+            cj.assign.as_ref(),
+            &raw,
+            err_out.clone(),
+            Some(("errorOutput", &err_out)),
+        )?;
+        return Ok(Step {
+            output,
+            next: Some(c.next.clone()),
+            emit_exit: true,
+        });
+    }
+}

@@ -1,0 +1,308 @@
+//! Map states: the items, `MaxConcurrency`, tolerated failures, and the iterations.
+
+use super::*;
+
+pub(super) fn parse_count(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+pub(super) fn parse_float(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+pub(super) async fn map_attempt(
+    run: &Arc<Run>,
+    st: &State,
+    spec: &MapSpec,
+    eff: Value,
+    th: &mut Thread,
+    sc: &mut StateCtx,
+) -> Result<Value, Failure> {
+    let items_val = if st.jsonata.is_some() {
+        let v = match &spec.items {
+            Some(j) => {
+                let v = q_eval(run, th, sc, j, "Items", &eff, None)?;
+                if !v.is_array() {
+                    let text = match j {
+                        JValue::Expr(e) => e.text().to_string(),
+                        _ => String::new(),
+                    };
+                    return Err(q_fail(
+                        sc,
+                        format!(
+                            "The JSONata expression '{text}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
+                            json_type(&v),
+                            to_json(&v)
+                        ),
+                    ));
+                }
+                v
+            }
+            None => eff.clone(),
+        };
+        if !v.is_array() {
+            return Err(q_fail(
+                sc,
+                format!("Map state input must be an array but was: {}", to_json(&v)),
+            ));
+        }
+        v
+    } else {
+        match &spec.items_path {
+            PathField::Path(p) if !p.is_root() => resolve_path(run, th, sc, p, &eff)?,
+            _ => eff.clone(),
+        }
+    };
+    let Value::Array(items) = items_val else {
+        let path = match &spec.items_path {
+            PathField::Path(p) => p.text.clone(),
+            _ => "$".into(),
+        };
+        return Err(runtime(
+            sc,
+            format!("Invalid path '{path}': The Map state's ItemsPath field must reference an array, but the value is: {}", to_json(&items_val)),
+        ));
+    };
+    let max_conc = match &spec.max_concurrency {
+        None => 0,
+        Some(NumberOrPath::Value(n)) => *n,
+        Some(NumberOrPath::Expr(j)) => {
+            let v = q_eval(run, th, sc, j, "MaxConcurrency", &eff, None)?;
+            match parse_count(&v) {
+                Some(n) if n >= 0 => n as u64,
+                _ => {
+                    return Err(q_fail(
+                        sc,
+                        format!(
+                            "The MaxConcurrency field must be a non-negative integer, but was: {}",
+                            to_json(&v)
+                        ),
+                    ))
+                }
+            }
+        }
+        Some(NumberOrPath::Path(p)) => {
+            let v = resolve_path(run, th, sc, p, &eff)?;
+            match parse_count(&v) {
+                Some(n) if n >= 0 => n as u64,
+                Some(_) => return Err(runtime(sc, "MaxConcurrency cannot be negative.")),
+                None => {
+                    return Err(runtime(
+                        sc,
+                        format!("The MaxConcurrencyPath field refers to value \"{}\" which is not a valid integer: {}", value_text(&v), p.text),
+                    ))
+                }
+            }
+        }
+    };
+    let tolerated_count = {
+        let v = match (
+            &spec.tolerated_failure_count,
+            &spec.tolerated_failure_count_path,
+        ) {
+            (Some(v), _) => Some((
+                jsonata_number_value(run, th, sc, v, "ToleratedFailureCount", &eff)?,
+                None,
+            )),
+            (None, Some(p)) => Some((resolve_path(run, th, sc, p, &eff)?, Some(p))),
+            _ => None,
+        };
+        match v {
+            None => 0,
+            Some((v, p)) => match parse_count(&v) {
+                Some(n) if n >= 0 => n as u64,
+                Some(_) => return Err(runtime(sc, "ToleratedFailureCount cannot be negative.")),
+                None => {
+                    return Err(runtime(
+                        sc,
+                        format!(
+                            "The ToleratedFailureCountPath field refers to value \"{}\" which is not a valid integer: {}",
+                            value_text(&v),
+                            p.map(|p| p.text.as_str()).unwrap_or("")
+                        ),
+                    ))
+                }
+            },
+        }
+    };
+    let tolerated_pct = {
+        let v = match (
+            &spec.tolerated_failure_percentage,
+            &spec.tolerated_failure_percentage_path,
+        ) {
+            (Some(v), _) => Some((
+                jsonata_number_value(run, th, sc, v, "ToleratedFailurePercentage", &eff)?,
+                None,
+            )),
+            (None, Some(p)) => Some((resolve_path(run, th, sc, p, &eff)?, Some(p))),
+            _ => None,
+        };
+        match v {
+            None => 0.0,
+            Some((v, p)) => match parse_float(&v) {
+                Some(f) if (0.0..=100.0).contains(&f) => f,
+                Some(_) => return Err(runtime(sc, "ToleratedFailurePercentage must be between 0 and 100.")),
+                None => {
+                    return Err(runtime(
+                        sc,
+                        format!(
+                            "The ToleratedFailurePercentagePath field refers to value \"{}\" which is not a valid float: {}",
+                            value_text(&v),
+                            p.map(|p| p.text.as_str()).unwrap_or("")
+                        ),
+                    ))
+                }
+            },
+        }
+    };
+    // Item inputs are computed up front: a selector error fails the Map state itself.
+    let mut inputs = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        match &spec.item_selector {
+            _ if st.jsonata.is_some() => match &spec.jsonata_item_selector {
+                Some(j) => {
+                    sc.map_item = Some((i, item));
+                    let v = q_eval(run, th, sc, j, "ItemSelector", &eff, None);
+                    sc.map_item = None;
+                    inputs.push(v?);
+                }
+                None => inputs.push(item),
+            },
+            Some(t) => {
+                sc.map_item = Some((i, item));
+                let v = eval_template(run, th, sc, t, &eff);
+                sc.map_item = None;
+                inputs.push(v?);
+            }
+            None => inputs.push(item),
+        }
+    }
+    let n = inputs.len();
+    let started = run.emit(
+        &mut th.prev,
+        "MapStateStarted",
+        Some(EventDetails::MapStateStartedEventDetails(
+            history::MapStarted { length: n },
+        )),
+    );
+    let limit = if max_conc == 0 {
+        usize::MAX
+    } else {
+        max_conc as usize
+    };
+    let mut results = vec![Value::Null; n];
+    let mut failures = 0u64;
+    let mut failure: Option<Failure> = None;
+    let mut set = JoinSet::new();
+    let mut queue = inputs.into_iter().enumerate();
+    let parent_hold = std::mem::replace(&mut th.hold, Hold::none());
+    let spawn_one =
+        |set: &mut JoinSet<(usize, Result<Value, Failure>, Hold)>, i: usize, input: Value| {
+            let run2 = run.clone();
+            let proc_sm = spec.processor.clone();
+            let name = st.name.clone();
+            let mut child = Thread {
+                prev: started,
+                hold: run.clock.hold(),
+                vars: th.vars.clone(),
+            };
+            set.spawn(async move {
+                run2.emit(
+                    &mut child.prev,
+                    "MapIterationStarted",
+                    Some(EventDetails::MapIterationStartedEventDetails(
+                        history::MapIteration {
+                            name: name.clone(),
+                            index: i,
+                        },
+                    )),
+                );
+                let (r, mut child) = run_machine(run2.clone(), proc_sm, input, child).await;
+                let ty = if r.is_ok() {
+                    "MapIterationSucceeded"
+                } else {
+                    "MapIterationFailed"
+                };
+                let details = history::MapIteration { name, index: i };
+                let d = if r.is_ok() {
+                    EventDetails::MapIterationSucceededEventDetails(details)
+                } else {
+                    EventDetails::MapIterationFailedEventDetails(details)
+                };
+                run2.emit(&mut child.prev, ty, Some(d));
+                (i, r, child.hold)
+            });
+        };
+    for _ in 0..limit.min(n) {
+        if let Some((i, input)) = queue.next() {
+            spawn_one(&mut set, i, input);
+        }
+    }
+    drop(parent_hold);
+    while let Some(joined) = set.join_next().await {
+        // A finished iteration hands its hold over until its result is handled.
+        let hold = match joined {
+            Ok((i, Ok(v), h)) => {
+                results[i] = v;
+                h
+            }
+            Ok((i, Err(f), h)) => {
+                failures += 1;
+                let pct = if n == 0 {
+                    0.0
+                } else {
+                    failures as f64 * 100.0 / n as f64
+                };
+                let tolerated =
+                    failures <= tolerated_count || (tolerated_pct > 0.0 && pct <= tolerated_pct);
+                if tolerated && (tolerated_count > 0 || tolerated_pct > 0.0) {
+                    results[i] = f.to_catch_output();
+                    h
+                } else {
+                    failure = Some(f);
+                    th.hold = h;
+                    break;
+                }
+            }
+            Err(e) => {
+                failure = Some(Failure::new(
+                    errors::RUNTIME,
+                    format!("An iteration panicked: {e}"),
+                ));
+                break;
+            }
+        };
+        if let Some((i, input)) = queue.next() {
+            spawn_one(&mut set, i, input);
+        }
+        if set.is_empty() {
+            th.hold = hold;
+        } else {
+            drop(hold);
+        }
+    }
+    set.abort_all();
+    // Wait until the cancelled work is really dropped (its timers and holds with it).
+    while set.join_next().await.is_some() {}
+    if !th.hold.is_tracking() {
+        th.hold = run.clock.hold();
+    }
+    match failure {
+        Some(f) => {
+            run.emit(&mut th.prev, "MapStateFailed", None);
+            Err(f)
+        }
+        None => {
+            run.emit(&mut th.prev, "MapStateSucceeded", None);
+            Ok(Value::Array(results))
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! `Retry` and `Catch`: the attempts of a state, the delays between them, and which catcher
+//! takes a failure.
+
+use super::*;
+
+/// Runs a Task, Parallel or Map state with its `Retry` and `Catch` rules.
+pub(super) async fn with_retry(
+    run: &Arc<Run>,
+    st: &Arc<State>,
+    raw: Value,
+    th: &mut Thread,
+    sc: &mut StateCtx,
+) -> Result<Step, Failure> {
+    let mut counts = vec![0u32; st.retry.len()];
+    loop {
+        let attempt = async {
+            let eff = apply_path_field(run, th, sc, &st.input_path, raw.clone())?;
+            let result = attempt_kind(run, st, eff, th, sc).await?;
+            finish(run, st, th, sc, raw.clone(), result, true)
+        }
+        .await;
+        let f = match attempt {
+            Ok(step) => return Ok(step),
+            Err(f) => f,
+        };
+        let Some((c, f)) = retry_or_catch(run, st, th, sc, &mut counts, f).await? else {
+            continue;
+        };
+        let err_out = f.to_catch_output();
+        let assign = eval_assign(run, th, sc, c.assign.as_ref(), &err_out)?;
+        let output = apply_result_path(sc, &c.result_path, raw, err_out)?;
+        apply_assign(th, assign);
+        return Ok(Step {
+            output,
+            next: Some(c.next.clone()),
+            emit_exit: true,
+        });
+    }
+}
+
+/// Sleeps the thread until `deadline` on the run's clock.
+pub(super) async fn pause_until(run: &Arc<Run>, th: &mut Thread, deadline: DateTime<Utc>) {
+    let hold = std::mem::replace(&mut th.hold, Hold::none());
+    th.hold = run.clock.sleep_until(deadline, hold).await;
+}
+
+/// One attempt of a Task, Parallel or Map state on `input` (its effective input).
+pub(super) async fn attempt_kind(
+    run: &Arc<Run>,
+    st: &Arc<State>,
+    input: Value,
+    th: &mut Thread,
+    sc: &mut StateCtx,
+) -> Result<Value, Failure> {
+    Ok(match &st.kind {
+        Kind::Task(spec) => task_attempt(run, st, spec, input, th, sc).await?,
+        Kind::Parallel { branches } => parallel_attempt(run, st, branches, input, th, sc).await?,
+        Kind::Map(spec) => map_attempt(run, st, spec, input, th, sc).await?,
+        _ => input,
+    })
+}
+
+/// After a failed attempt: `Ok(None)` once a retrier has waited its delay (attempt again),
+/// `Ok(Some((catcher, failure)))` when a catcher takes it, `Err` when the state fails with it.
+pub(super) async fn retry_or_catch<'a>(
+    run: &Arc<Run>,
+    st: &'a State,
+    th: &mut Thread,
+    sc: &mut StateCtx,
+    counts: &mut [u32],
+    f: Failure,
+) -> Result<Option<(&'a Catcher, Failure)>, Failure> {
+    if f.name() == errors::RUNTIME {
+        return Err(f);
+    }
+    let relaxed = std::mem::take(&mut sc.task_reported);
+    if let Some(delay) = retry_delay(&st.retry, counts, &f, run.random.as_ref(), relaxed) {
+        pause_until(
+            run,
+            th,
+            run.clock.now() + chrono::Duration::milliseconds(delay),
+        )
+        .await;
+        sc.retry_count += 1;
+        return Ok(None);
+    }
+    match find_catcher(&st.catch, &f, relaxed) {
+        Some(c) => Ok(Some((c, f))),
+        None => Err(f),
+    }
+}
+
+/// The failure a Fail state raises, with its `Error` and `Cause` (a literal, a JSONPath
+/// template or a JSONata expression; a non-string value is given as JSON text).
+pub(super) fn fail_failure(
+    run: &Run,
+    th: &Thread,
+    sc: &StateCtx,
+    error: &Option<StringOrDynamic>,
+    cause: &Option<StringOrDynamic>,
+    raw: &Value,
+) -> Result<Failure, Failure> {
+    let get = |f: &Option<StringOrDynamic>, field: &str| -> Result<Option<String>, Failure> {
+        let v = match f {
+            None => return Ok(None),
+            Some(StringOrDynamic::Value(s)) => return Ok(Some(s.clone())),
+            Some(StringOrDynamic::Expr(j)) => q_eval(run, th, sc, j, field, raw, None)?,
+            Some(StringOrDynamic::Dynamic(t)) => eval_template(run, th, sc, t, raw)?,
+        };
+        Ok(Some(value_text(&v)))
+    };
+    Ok(Failure {
+        error: get(error, "Error")?,
+        cause: get(cause, "Cause")?,
+    })
+}
+
+/// No Choice rule matched and there is no `Default`.
+pub(super) fn no_choice_matched(sc: &StateCtx) -> Failure {
+    Failure::new(
+        errors::NO_CHOICE_MATCHED,
+        format!(
+            "An error occurred while executing the state '{}' (entered at the event id #{}). Failed to transition out of the state. No Choice rule matched and no Default target was specified.",
+            sc.name, sc.entered_id
+        ),
+    )
+}
+
+/// The delay before the next attempt, in milliseconds, or `None` when no retrier applies.
+pub(super) fn retry_delay(
+    retry: &[Retrier],
+    counts: &mut [u32],
+    f: &Failure,
+    random: &dyn Random,
+    relaxed: bool,
+) -> Option<i64> {
+    for (i, r) in retry.iter().enumerate() {
+        if r.error_equals.iter().any(|p| matches_error(p, f, relaxed)) {
+            if counts[i] >= r.max_attempts {
+                return None;
+            }
+            let n = counts[i];
+            counts[i] += 1;
+            let mut delay =
+                r.interval_seconds * r.backoff_rate.powi(i32::try_from(n).unwrap_or(i32::MAX));
+            if let Some(max) = r.max_delay_seconds {
+                delay = delay.min(max);
+            }
+            if r.jitter_full {
+                let frac = (random.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+                delay *= frac;
+            }
+            return Some((delay * 1000.0).min(1.0e13) as i64);
+        }
+    }
+    None
+}
+
+pub(super) fn find_catcher<'a>(
+    catch: &'a [Catcher],
+    f: &Failure,
+    relaxed: bool,
+) -> Option<&'a Catcher> {
+    catch
+        .iter()
+        .find(|c| c.error_equals.iter().any(|p| matches_error(p, f, relaxed)))
+}
+
+/// `error_matches`, except that a task's own `States.DataLimitExceeded` counts as an ordinary
+/// task error when `relaxed`.
+pub(super) fn matches_error(pattern: &str, f: &Failure, relaxed: bool) -> bool {
+    if relaxed && f.name() == errors::DATA_LIMIT_EXCEEDED && pattern == errors::ALL {
+        return true;
+    }
+    error_matches(pattern, f)
+}
+
+pub(super) fn number_or_path(
+    run: &Run,
+    th: &Thread,
+    sc: &StateCtx,
+    v: &Option<NumberOrPath>,
+    input: &Value,
+    field: &str,
+) -> Result<Option<u64>, Failure> {
+    match v {
+        None => Ok(None),
+        Some(NumberOrPath::Value(n)) => Ok(Some(*n)),
+        Some(NumberOrPath::Expr(j)) => {
+            let val = q_eval(run, th, sc, j, field, input, None)?;
+            match val.as_u64() {
+                Some(n) if n > 0 => Ok(Some(n)),
+                _ => Err(q_fail(
+                    sc,
+                    format!(
+                        "The {field} field must be a positive integer, but was: {}",
+                        to_json(&val)
+                    ),
+                )),
+            }
+        }
+        Some(NumberOrPath::Path(p)) => {
+            let val = resolve_path(run, th, sc, p, input)?;
+            match val.as_u64() {
+                Some(n) if n > 0 => Ok(Some(n)),
+                _ => Err(runtime(
+                    sc,
+                    format!("The {field}Path field refers to value \"{}\" which is not a valid positive integer: {}", value_text(&val), p.text),
+                )),
+            }
+        }
+    }
+}
