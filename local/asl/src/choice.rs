@@ -148,11 +148,11 @@ pub struct ChoiceRule {
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsonataRule {
     /// `Condition`: must evaluate to a boolean.
-    pub condition: crate::query::JValue,
+    pub condition: crate::query::JsonataTemplate,
     /// `Assign`.
-    pub assign: Option<crate::query::JValue>,
+    pub assign: Option<crate::query::JsonataTemplate>,
     /// `Output`.
-    pub output: Option<crate::query::JValue>,
+    pub output: Option<crate::query::JsonataTemplate>,
 }
 
 /// Parses a condition at JSON-pointer `loc`; problems are pushed to `errs`.

@@ -14,7 +14,7 @@ use crate::choice::JsonataRule;
 use crate::choice::{parse_condition, parse_timestamp, ChoiceRule};
 use crate::errors;
 use crate::path::Path;
-use crate::query::JValue;
+use crate::query::JsonataTemplate;
 use crate::template::{compile_dynamic, Template};
 use crate::validate::{Diagnostic, DiagnosticCode, ValidationError};
 
@@ -52,7 +52,7 @@ pub enum NumberOrPath {
     /// From a path.
     Path(Path),
     /// From a JSONata expression.
-    Expr(JValue),
+    Expr(JsonataTemplate),
 }
 
 /// A string given literally or through a `...Path` field (path or intrinsic).
@@ -63,7 +63,7 @@ pub enum StringOrDynamic {
     /// A path or intrinsic call.
     Dynamic(Template),
     /// A JSONata expression.
-    Expr(JValue),
+    Expr(JsonataTemplate),
 }
 
 /// A `Retry` entry.
@@ -102,11 +102,11 @@ pub struct Catcher {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct JsonataFields {
     /// `Arguments`.
-    pub arguments: Option<JValue>,
+    pub arguments: Option<JsonataTemplate>,
     /// `Output`.
-    pub output: Option<JValue>,
+    pub output: Option<JsonataTemplate>,
     /// `Assign`.
-    pub assign: Option<JValue>,
+    pub assign: Option<JsonataTemplate>,
 }
 
 /// Wait state timing.
@@ -121,9 +121,9 @@ pub enum WaitFor {
     /// `TimestampPath`.
     TimestampPath(Path),
     /// `Seconds` as a JSONata expression.
-    SecondsExpr(JValue),
+    SecondsExpr(JsonataTemplate),
     /// `Timestamp` as a JSONata expression.
-    TimestampExpr(JValue),
+    TimestampExpr(JsonataTemplate),
 }
 
 /// A Task state's own fields.
@@ -159,9 +159,9 @@ pub struct MapSpec {
     /// `ToleratedFailurePercentagePath`.
     pub tolerated_failure_percentage_path: Option<Path>,
     /// `Items` (JSONata).
-    pub items: Option<JValue>,
+    pub items: Option<JsonataTemplate>,
     /// `ItemSelector` (JSONata).
-    pub jsonata_item_selector: Option<JValue>,
+    pub jsonata_item_selector: Option<JsonataTemplate>,
 }
 
 /// What kind of state, with the fields only that kind has.
@@ -356,13 +356,13 @@ fn allowed_fields(t: &str) -> &'static [&'static str] {
     }
 }
 
-struct Ctx {
+struct ParseContext {
     diags: Vec<Diagnostic>,
     /// The query language inherited by the states being parsed.
     jsonata: bool,
 }
 
-impl Ctx {
+impl ParseContext {
     fn err(&mut self, code: DiagnosticCode, loc: impl Into<String>, msg: impl Into<String>) {
         self.diags.push(Diagnostic {
             code,
@@ -394,7 +394,7 @@ impl StateMachine {
 
     /// Parses and validates a definition given as a JSON value.
     pub fn from_value(v: &Value) -> Result<StateMachine, ValidationError> {
-        let mut cx = Ctx {
+        let mut cx = ParseContext {
             diags: Vec::new(),
             jsonata: false,
         };
@@ -411,7 +411,7 @@ impl StateMachine {
     }
 }
 
-fn parse_machine(v: &Value, loc: &str, top: bool, cx: &mut Ctx) -> Option<StateMachine> {
+fn parse_machine(v: &Value, loc: &str, top: bool, cx: &mut ParseContext) -> Option<StateMachine> {
     let Some(obj) = v.as_object() else {
         cx.schema(loc, "A state machine definition must be a JSON object");
         return None;
@@ -439,7 +439,11 @@ fn parse_machine(v: &Value, loc: &str, top: bool, cx: &mut Ctx) -> Option<StateM
     sm
 }
 
-fn parse_machine_body(obj: &Map<String, Value>, loc: &str, cx: &mut Ctx) -> Option<StateMachine> {
+fn parse_machine_body(
+    obj: &Map<String, Value>,
+    loc: &str,
+    cx: &mut ParseContext,
+) -> Option<StateMachine> {
     if let Some(pc) = obj.get("ProcessorConfig") {
         if let Some(mode) = pc.get("Mode").and_then(Value::as_str) {
             if mode != "INLINE" && mode != "DISTRIBUTED" {
@@ -518,7 +522,11 @@ fn parse_machine_body(obj: &Map<String, Value>, loc: &str, cx: &mut Ctx) -> Opti
 }
 
 /// The `QueryLanguage` an object sets: `Some(true)` for JSONata, `Some(false)` for JSONPath.
-fn check_query_language(obj: &Map<String, Value>, loc: &str, cx: &mut Ctx) -> Option<bool> {
+fn check_query_language(
+    obj: &Map<String, Value>,
+    loc: &str,
+    cx: &mut ParseContext,
+) -> Option<bool> {
     match obj.get("QueryLanguage") {
         None => None,
         Some(Value::String(s)) if s == "JSONPath" => Some(false),
@@ -533,7 +541,7 @@ fn check_query_language(obj: &Map<String, Value>, loc: &str, cx: &mut Ctx) -> Op
     }
 }
 
-fn path_field(obj: &Map<String, Value>, key: &str, loc: &str, cx: &mut Ctx) -> PathField {
+fn path_field(obj: &Map<String, Value>, key: &str, loc: &str, cx: &mut ParseContext) -> PathField {
     match obj.get(key) {
         None => PathField::Default,
         Some(Value::Null) => PathField::Null,
@@ -561,7 +569,7 @@ fn template_field(
     obj: &Map<String, Value>,
     key: &str,
     loc: &str,
-    cx: &mut Ctx,
+    cx: &mut ParseContext,
 ) -> Option<Template> {
     let v = obj.get(key)?;
     if key == "Assign" && !v.is_object() {
@@ -581,7 +589,7 @@ fn num_or_path(
     obj: &Map<String, Value>,
     key: &str,
     loc: &str,
-    cx: &mut Ctx,
+    cx: &mut ParseContext,
     min: u64,
 ) -> Option<NumberOrPath> {
     let pkey = format!("{key}Path");
@@ -621,7 +629,7 @@ fn string_or_dynamic(
     obj: &Map<String, Value>,
     key: &str,
     loc: &str,
-    cx: &mut Ctx,
+    cx: &mut ParseContext,
 ) -> Option<StringOrDynamic> {
     let pkey = format!("{key}Path");
     match (obj.get(key), obj.get(&pkey)) {
@@ -655,7 +663,7 @@ fn string_or_dynamic(
     }
 }
 
-fn error_equals(v: Option<&Value>, loc: &str, cx: &mut Ctx) -> Vec<String> {
+fn error_equals(v: Option<&Value>, loc: &str, cx: &mut ParseContext) -> Vec<String> {
     let list: Vec<String> = match v.and_then(Value::as_array) {
         Some(a) if !a.is_empty() => a
             .iter()
@@ -687,7 +695,7 @@ fn handler_entry<'v>(
     noun: &str,
     allowed: &[&str],
     last: bool,
-    cx: &mut Ctx,
+    cx: &mut ParseContext,
 ) -> Option<(&'v Map<String, Value>, Vec<String>)> {
     let Some(o) = v.as_object() else {
         cx.schema(loc, format!("A {noun} must be an object"));
@@ -711,7 +719,7 @@ fn handler_entry<'v>(
     Some((o, ee))
 }
 
-fn parse_retry(v: &Value, loc: &str, cx: &mut Ctx) -> Vec<Retrier> {
+fn parse_retry(v: &Value, loc: &str, cx: &mut ParseContext) -> Vec<Retrier> {
     let Some(arr) = v.as_array() else {
         cx.schema(loc, "Retry must be an array");
         return Vec::new();
@@ -807,7 +815,7 @@ fn parse_retry(v: &Value, loc: &str, cx: &mut Ctx) -> Vec<Retrier> {
     out
 }
 
-fn parse_catch(v: &Value, loc: &str, jsonata: bool, cx: &mut Ctx) -> Vec<Catcher> {
+fn parse_catch(v: &Value, loc: &str, jsonata: bool, cx: &mut ParseContext) -> Vec<Catcher> {
     let Some(arr) = v.as_array() else {
         cx.schema(loc, "Catch must be an array");
         return Vec::new();
@@ -872,7 +880,7 @@ fn parse_catch(v: &Value, loc: &str, jsonata: bool, cx: &mut Ctx) -> Vec<Catcher
     out
 }
 
-fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut Ctx) -> Option<State> {
+fn parse_state(name: &str, v: &Value, loc: &str, cx: &mut ParseContext) -> Option<State> {
     let Some(obj) = v.as_object() else {
         cx.schema(loc, "A state must be a JSON object");
         return None;
@@ -1109,7 +1117,7 @@ fn retry_and_catch(
     obj: &Map<String, Value>,
     loc: &str,
     jsonata: bool,
-    cx: &mut Ctx,
+    cx: &mut ParseContext,
 ) -> (Vec<Retrier>, Vec<Catcher>) {
     let retry = obj
         .get("Retry")
@@ -1128,7 +1136,7 @@ fn task_kind(
     timeout: Option<NumberOrPath>,
     heartbeat: Option<NumberOrPath>,
     loc: &str,
-    cx: &mut Ctx,
+    cx: &mut ParseContext,
 ) -> Kind {
     if let (Some(NumberOrPath::Value(t)), Some(NumberOrPath::Value(h))) = (&timeout, &heartbeat) {
         if h >= t {
@@ -1147,7 +1155,7 @@ fn task_kind(
 }
 
 /// A Parallel state's branches (the same in both query languages).
-fn parallel_kind(obj: &Map<String, Value>, loc: &str, cx: &mut Ctx) -> Kind {
+fn parallel_kind(obj: &Map<String, Value>, loc: &str, cx: &mut ParseContext) -> Kind {
     let mut branches = Vec::new();
     match obj.get("Branches").and_then(Value::as_array) {
         Some(a) if !a.is_empty() => {
@@ -1173,8 +1181,8 @@ fn parallel_kind(obj: &Map<String, Value>, loc: &str, cx: &mut Ctx) -> Kind {
 fn choice_kind(
     obj: &Map<String, Value>,
     loc: &str,
-    cx: &mut Ctx,
-    rule: fn(&Value, &str, &mut Ctx) -> Option<Option<ChoiceRule>>,
+    cx: &mut ParseContext,
+    rule: fn(&Value, &str, &mut ParseContext) -> Option<Option<ChoiceRule>>,
 ) -> Kind {
     let mut rules = Vec::new();
     match obj.get("Choices").and_then(Value::as_array) {
@@ -1214,7 +1222,11 @@ fn choice_kind(
 }
 
 /// One JSONPath choice rule (see [`choice_kind`]).
-fn jsonpath_choice_rule(r: &Value, rloc: &str, cx: &mut Ctx) -> Option<Option<ChoiceRule>> {
+fn jsonpath_choice_rule(
+    r: &Value,
+    rloc: &str,
+    cx: &mut ParseContext,
+) -> Option<Option<ChoiceRule>> {
     let mut errs = Vec::new();
     let mut rule_obj = r.clone();
     let mut rule_assign = None;
@@ -1241,7 +1253,7 @@ fn jsonpath_choice_rule(r: &Value, rloc: &str, cx: &mut Ctx) -> Option<Option<Ch
 }
 
 /// One JSONata choice rule (see [`choice_kind`]).
-fn jsonata_choice_rule(r: &Value, rloc: &str, cx: &mut Ctx) -> Option<Option<ChoiceRule>> {
+fn jsonata_choice_rule(r: &Value, rloc: &str, cx: &mut ParseContext) -> Option<Option<ChoiceRule>> {
     let Some(ro) = r.as_object() else {
         cx.schema(rloc, "A choice rule must be an object");
         return None;
@@ -1255,7 +1267,7 @@ fn jsonata_choice_rule(r: &Value, rloc: &str, cx: &mut Ctx) -> Option<Option<Cho
         }
     }
     let condition = match ro.get("Condition") {
-        Some(v @ Value::Bool(_)) => Some(JValue::Literal(v.clone())),
+        Some(v @ Value::Bool(_)) => Some(JsonataTemplate::Literal(v.clone())),
         Some(v) if is_expression(v) => compile_jvalue(v, &format!("{rloc}/Condition"), cx),
         Some(_) => {
             cx.schema(
@@ -1293,8 +1305,8 @@ fn wait_kind(
     loc: &str,
     keys: &[&str],
     missing: &str,
-    cx: &mut Ctx,
-    read: impl FnOnce(&str, &Value, &mut Ctx) -> Option<WaitFor>,
+    cx: &mut ParseContext,
+    read: impl FnOnce(&str, &Value, &mut ParseContext) -> Option<WaitFor>,
 ) -> Option<Kind> {
     let present: Vec<&str> = keys
         .iter()
@@ -1316,7 +1328,7 @@ fn wait_kind(
 }
 
 /// Reports the distributed-map fields this interpreter does not run.
-fn unsupported_map_fields(obj: &Map<String, Value>, loc: &str, cx: &mut Ctx) {
+fn unsupported_map_fields(obj: &Map<String, Value>, loc: &str, cx: &mut ParseContext) {
     for k in ["ItemReader", "ResultWriter", "ItemBatcher"] {
         if obj.contains_key(k) {
             cx.err(
@@ -1328,7 +1340,12 @@ fn unsupported_map_fields(obj: &Map<String, Value>, loc: &str, cx: &mut Ctx) {
     }
 }
 
-fn jvalue_field(obj: &Map<String, Value>, key: &str, loc: &str, cx: &mut Ctx) -> Option<JValue> {
+fn jvalue_field(
+    obj: &Map<String, Value>,
+    key: &str,
+    loc: &str,
+    cx: &mut ParseContext,
+) -> Option<JsonataTemplate> {
     let v = obj.get(key)?;
     if key == "Assign" && !v.is_object() {
         cx.schema(format!("{loc}/{key}"), "Assign must be an object");
@@ -1337,8 +1354,8 @@ fn jvalue_field(obj: &Map<String, Value>, key: &str, loc: &str, cx: &mut Ctx) ->
     compile_jvalue(v, &format!("{loc}/{key}"), cx)
 }
 
-fn compile_jvalue(v: &Value, loc: &str, cx: &mut Ctx) -> Option<JValue> {
-    match JValue::compile(v) {
+fn compile_jvalue(v: &Value, loc: &str, cx: &mut ParseContext) -> Option<JsonataTemplate> {
+    match JsonataTemplate::compile(v) {
         Ok(j) => Some(j),
         Err((l, m)) => {
             cx.schema(format!("{loc}{l}"), m);
@@ -1352,7 +1369,7 @@ fn jsonata_number(
     obj: &Map<String, Value>,
     key: &str,
     loc: &str,
-    cx: &mut Ctx,
+    cx: &mut ParseContext,
     min: u64,
 ) -> Option<NumberOrPath> {
     match obj.get(key)? {
@@ -1377,7 +1394,7 @@ fn jsonata_string(
     obj: &Map<String, Value>,
     key: &str,
     loc: &str,
-    cx: &mut Ctx,
+    cx: &mut ParseContext,
 ) -> Option<StringOrDynamic> {
     match obj.get(key)? {
         Value::String(s) => match crate::query::expression_text(s) {
@@ -1403,7 +1420,7 @@ fn parse_jsonata_state(
     obj: &Map<String, Value>,
     loc: &str,
     next: Option<String>,
-    cx: &mut Ctx,
+    cx: &mut ParseContext,
 ) -> Option<State> {
     let fields = JsonataFields {
         arguments: jvalue_field(obj, "Arguments", loc, cx),
@@ -1479,7 +1496,7 @@ fn parse_jsonata_state(
                     None
                 }
             };
-            let tolerated = |key: &str, cx: &mut Ctx| -> Option<Value> {
+            let tolerated = |key: &str, cx: &mut ParseContext| -> Option<Value> {
                 let v = obj.get(key)?;
                 if is_expression(v) || v.is_number() {
                     Some(v.clone())

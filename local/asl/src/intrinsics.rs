@@ -57,7 +57,7 @@ pub fn looks_like_call(s: &str) -> bool {
 impl Call {
     /// Parses `States.Name(args...)`.
     pub fn parse(text: &str) -> Result<Call, String> {
-        let mut p = P {
+        let mut p = IntrinsicParser {
             s: text.as_bytes(),
             t: text,
             i: 0,
@@ -344,13 +344,13 @@ fn format(tpl: &str, args: &[Value]) -> Result<Value, String> {
     Ok(Value::String(out))
 }
 
-struct P<'a> {
+struct IntrinsicParser<'a> {
     s: &'a [u8],
     t: &'a str,
     i: usize,
 }
 
-impl P<'_> {
+impl IntrinsicParser<'_> {
     fn ws(&mut self) {
         while self.s.get(self.i).is_some_and(|c| c.is_ascii_whitespace()) {
             self.i += 1;

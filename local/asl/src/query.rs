@@ -5,19 +5,19 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::jsonata::{Expression, Host, JError, Outcome, Val};
+use crate::jsonata::{Expression, Host, JError, JsonataValue, Outcome};
 
 /// A compiled JSONata template.
 #[derive(Debug, Clone, PartialEq)]
-pub enum JValue {
+pub enum JsonataTemplate {
     /// A value without expressions.
     Literal(Value),
     /// A `{% ... %}` string.
     Expr(Arc<Expression>),
     /// An object with at least one expression inside.
-    Object(Vec<(String, JValue)>),
+    Object(Vec<(String, JsonataTemplate)>),
     /// An array with at least one expression inside.
-    Array(Vec<JValue>),
+    Array(Vec<JsonataTemplate>),
 }
 
 /// Why evaluating a template failed; [`QueryError::message`] gives AWS's wording.
@@ -72,61 +72,62 @@ pub fn expression_text(s: &str) -> Option<&str> {
     Some(inner.trim())
 }
 
-impl JValue {
+impl JsonataTemplate {
     /// Compiles a template; an error gives the JSON-pointer suffix and the message.
-    pub fn compile(v: &Value) -> Result<JValue, (String, String)> {
+    pub fn compile(v: &Value) -> Result<JsonataTemplate, (String, String)> {
         match v {
             Value::String(s) => match expression_text(s) {
                 Some(text) => match Expression::parse(text) {
-                    Ok(e) => Ok(JValue::Expr(Arc::new(e))),
+                    Ok(e) => Ok(JsonataTemplate::Expr(Arc::new(e))),
                     Err(e) => Err((
                         String::new(),
                         format!("The JSONata expression '{text}' is invalid: {e}"),
                     )),
                 },
-                None => Ok(JValue::Literal(v.clone())),
+                None => Ok(JsonataTemplate::Literal(v.clone())),
             },
             Value::Object(m) => {
                 let mut out = Vec::with_capacity(m.len());
                 let mut dynamic = false;
                 for (k, x) in m {
-                    let c = JValue::compile(x).map_err(|(l, e)| {
+                    let c = JsonataTemplate::compile(x).map_err(|(l, e)| {
                         (
                             format!("/{}{l}", k.replace('~', "~0").replace('/', "~1")),
                             e,
                         )
                     })?;
-                    dynamic |= !matches!(c, JValue::Literal(_));
+                    dynamic |= !matches!(c, JsonataTemplate::Literal(_));
                     out.push((k.clone(), c));
                 }
                 Ok(if dynamic {
-                    JValue::Object(out)
+                    JsonataTemplate::Object(out)
                 } else {
-                    JValue::Literal(v.clone())
+                    JsonataTemplate::Literal(v.clone())
                 })
             }
             Value::Array(a) => {
                 let mut out = Vec::with_capacity(a.len());
                 let mut dynamic = false;
                 for (i, x) in a.iter().enumerate() {
-                    let c = JValue::compile(x).map_err(|(l, e)| (format!("/{i}{l}"), e))?;
-                    dynamic |= !matches!(c, JValue::Literal(_));
+                    let c =
+                        JsonataTemplate::compile(x).map_err(|(l, e)| (format!("/{i}{l}"), e))?;
+                    dynamic |= !matches!(c, JsonataTemplate::Literal(_));
                     out.push(c);
                 }
                 Ok(if dynamic {
-                    JValue::Array(out)
+                    JsonataTemplate::Array(out)
                 } else {
-                    JValue::Literal(v.clone())
+                    JsonataTemplate::Literal(v.clone())
                 })
             }
-            other => Ok(JValue::Literal(other.clone())),
+            other => Ok(JsonataTemplate::Literal(other.clone())),
         }
     }
 
     /// The expression, when the whole template is one.
     pub fn as_expression(&self) -> Option<&Expression> {
         match self {
-            JValue::Expr(e) => Some(e),
+            JsonataTemplate::Expr(e) => Some(e),
             _ => None,
         }
     }
@@ -135,12 +136,12 @@ impl JValue {
     pub fn eval(
         &self,
         field: &str,
-        vars: &[(&str, Val)],
+        vars: &[(&str, JsonataValue)],
         host: &dyn Host,
     ) -> Result<Value, QueryError> {
         match self {
-            JValue::Literal(v) => Ok(v.clone()),
-            JValue::Expr(e) => {
+            JsonataTemplate::Literal(v) => Ok(v.clone()),
+            JsonataTemplate::Expr(e) => {
                 let err = |f: fn(String, String) -> QueryError| {
                     f(e.text().to_string(), field.to_string())
                 };
@@ -159,14 +160,14 @@ impl JValue {
                     }),
                 }
             }
-            JValue::Object(pairs) => {
+            JsonataTemplate::Object(pairs) => {
                 let mut m = Map::new();
                 for (k, x) in pairs {
                     m.insert(k.clone(), x.eval(&format!("{field}/{k}"), vars, host)?);
                 }
                 Ok(Value::Object(m))
             }
-            JValue::Array(items) => items
+            JsonataTemplate::Array(items) => items
                 .iter()
                 .enumerate()
                 .map(|(i, x)| x.eval(&format!("{field}[{i}]"), vars, host))

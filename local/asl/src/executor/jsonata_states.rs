@@ -32,13 +32,13 @@ pub(super) fn json_type(v: &Value) -> &'static str {
 }
 
 /// A `States.QueryEvaluationError` of the current state.
-pub(super) fn q_fail(sc: &StateCtx, msg: impl AsRef<str>) -> Failure {
+pub(super) fn jsonata_failure(state_ctx: &StateContext, msg: impl AsRef<str>) -> Failure {
     Failure::new(
         errors::QUERY_EVALUATION_ERROR,
         format!(
             "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
-            sc.name,
-            sc.entered_id,
+            state_ctx.name,
+            state_ctx.entered_id,
             msg.as_ref()
         ),
     )
@@ -46,70 +46,70 @@ pub(super) fn q_fail(sc: &StateCtx, msg: impl AsRef<str>) -> Failure {
 
 /// Evaluates a JSONata template with `$states` (`input`, `context`, and `result` or
 /// `errorOutput` when given) and the workflow variables.
-pub(super) fn q_eval(
+pub(super) fn jsonata_eval(
     run: &Run,
-    th: &Thread,
-    sc: &StateCtx,
-    j: &JValue,
+    branch: &Branch,
+    state_ctx: &StateContext,
+    j: &JsonataTemplate,
     field: &str,
     input: &Value,
     extra: Option<(&str, &Value)>,
 ) -> Result<Value, Failure> {
-    if let JValue::Literal(v) = j {
+    if let JsonataTemplate::Literal(v) = j {
         return Ok(v.clone());
     }
-    let context = Env {
+    let context = PathScope {
         input,
         run,
-        vars: &th.vars,
-        sc,
+        vars: &branch.vars,
+        state_ctx,
     }
     .context();
     let mut states = vec![
-        ("input".to_string(), Val::from_json(input)),
-        ("context".to_string(), Val::from_json(&context)),
+        ("input".to_string(), JsonataValue::from_json(input)),
+        ("context".to_string(), JsonataValue::from_json(&context)),
     ];
     if let Some((k, v)) = extra {
-        states.push((k.to_string(), Val::from_json(v)));
+        states.push((k.to_string(), JsonataValue::from_json(v)));
     }
-    let mut bindings: Vec<(&str, Val)> = Vec::with_capacity(th.vars.len() + 1);
-    for (k, v) in &th.vars {
-        bindings.push((k.as_str(), Val::from_json(v)));
+    let mut bindings: Vec<(&str, JsonataValue)> = Vec::with_capacity(branch.vars.len() + 1);
+    for (k, v) in &branch.vars {
+        bindings.push((k.as_str(), JsonataValue::from_json(v)));
     }
-    bindings.push(("states", Val::object(states)));
+    bindings.push(("states", JsonataValue::object(states)));
     j.eval(field, &bindings, &RunHost(run))
-        .map_err(|e| q_fail(sc, e.message()))
+        .map_err(|e| jsonata_failure(state_ctx, e.message()))
 }
 
 /// A Map tolerance given as a number or a JSONata expression.
 pub(super) fn jsonata_number_value(
     run: &Run,
-    th: &Thread,
-    sc: &StateCtx,
+    branch: &Branch,
+    state_ctx: &StateContext,
     v: &Value,
     field: &str,
     input: &Value,
 ) -> Result<Value, Failure> {
     match v.as_str().and_then(crate::query::expression_text) {
-        Some(_) => match JValue::compile(v) {
-            Ok(j) => q_eval(run, th, sc, &j, field, input, None),
-            Err((_, m)) => Err(q_fail(sc, m)),
+        Some(_) => match JsonataTemplate::compile(v) {
+            Ok(j) => jsonata_eval(run, branch, state_ctx, &j, field, input, None),
+            Err((_, m)) => Err(jsonata_failure(state_ctx, m)),
         },
         None => Ok(v.clone()),
     }
 }
 
 /// Evaluates `Assign` of a JSONata state or catcher into the assignments to apply.
-pub(super) fn q_assign(
+pub(super) fn jsonata_assign(
     run: &Run,
-    th: &Thread,
-    sc: &StateCtx,
-    assign: Option<&JValue>,
+    branch: &Branch,
+    state_ctx: &StateContext,
+    assign: Option<&JsonataTemplate>,
     input: &Value,
     extra: Option<(&str, &Value)>,
 ) -> Result<Option<Map<String, Value>>, Failure> {
     let Some(a) = assign else { return Ok(None) };
-    match q_eval(run, th, sc, a, "Assign", input, extra)? {
+    match jsonata_eval(run, branch, state_ctx, a, "Assign", input, extra)? {
         Value::Object(m) => Ok(Some(m)),
         _ => Ok(None),
     }
@@ -118,33 +118,33 @@ pub(super) fn q_assign(
 /// `Output` (or the default) and `Assign` of a JSONata state; the variables change only
 /// after both are evaluated.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn q_finish(
+pub(super) fn jsonata_finish(
     run: &Run,
-    th: &mut Thread,
-    sc: &StateCtx,
-    output: Option<&JValue>,
-    assign: Option<&JValue>,
+    branch: &mut Branch,
+    state_ctx: &StateContext,
+    output: Option<&JsonataTemplate>,
+    assign: Option<&JsonataTemplate>,
     input: &Value,
     default: Value,
     extra: Option<(&str, &Value)>,
 ) -> Result<Value, Failure> {
-    let assigned = q_assign(run, th, sc, assign, input, extra)?;
+    let assigned = jsonata_assign(run, branch, state_ctx, assign, input, extra)?;
     let out = match output {
-        Some(o) => q_eval(run, th, sc, o, "Output", input, extra)?,
+        Some(o) => jsonata_eval(run, branch, state_ctx, o, "Output", input, extra)?,
         None => default,
     };
-    apply_assign(th, assigned);
+    apply_assign(branch, assigned);
     Ok(out)
 }
 
 /// Runs a state that uses JSONata.
-pub(super) async fn exec_jsonata(
+pub(super) async fn run_jsonata_state(
     run: &Arc<Run>,
     st: &Arc<State>,
     jf: &JsonataFields,
     raw: Value,
-    th: &mut Thread,
-    sc: &mut StateCtx,
+    branch: &mut Branch,
+    state_ctx: &mut StateContext,
 ) -> Result<Step, Failure> {
     let step = |output: Value, next: Option<String>| Step {
         output,
@@ -153,10 +153,10 @@ pub(super) async fn exec_jsonata(
     };
     match &st.kind {
         Kind::Pass { .. } => {
-            let out = q_finish(
+            let out = jsonata_finish(
                 run,
-                th,
-                sc,
+                branch,
+                state_ctx,
                 jf.output.as_ref(),
                 jf.assign.as_ref(),
                 &raw,
@@ -167,25 +167,35 @@ pub(super) async fn exec_jsonata(
         }
         Kind::Succeed => {
             let out = match &jf.output {
-                Some(o) => q_eval(run, th, sc, o, "Output", &raw, None)?,
+                Some(o) => jsonata_eval(run, branch, state_ctx, o, "Output", &raw, None)?,
                 None => raw,
             };
             Ok(step(out, None))
         }
-        Kind::Fail { error, cause } => Err(fail_failure(run, th, sc, error, cause, &raw)?),
+        Kind::Fail { error, cause } => {
+            Err(fail_failure(run, branch, state_ctx, error, cause, &raw)?)
+        }
         Kind::Choice { rules, default } => {
             for r in rules {
                 let Some(jr) = &r.jsonata else { continue };
-                let v = q_eval(run, th, sc, &jr.condition, "Condition", &raw, None)?;
+                let v = jsonata_eval(
+                    run,
+                    branch,
+                    state_ctx,
+                    &jr.condition,
+                    "Condition",
+                    &raw,
+                    None,
+                )?;
                 let hit = match v {
                     Value::Bool(b) => b,
                     other => {
                         let text = match &jr.condition {
-                            JValue::Expr(e) => e.text().to_string(),
+                            JsonataTemplate::Expr(e) => e.text().to_string(),
                             _ => String::new(),
                         };
-                        return Err(q_fail(
-                            sc,
+                        return Err(jsonata_failure(
+                            state_ctx,
                             format!(
                                 "The JSONata expression '{text}' specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was '{}' for value: {}",
                                 json_type(&other),
@@ -195,10 +205,10 @@ pub(super) async fn exec_jsonata(
                     }
                 };
                 if hit {
-                    let out = q_finish(
+                    let out = jsonata_finish(
                         run,
-                        th,
-                        sc,
+                        branch,
+                        state_ctx,
                         jr.output.as_ref().or(jf.output.as_ref()),
                         jr.assign.as_ref().or(jf.assign.as_ref()),
                         &raw,
@@ -210,10 +220,10 @@ pub(super) async fn exec_jsonata(
             }
             match default {
                 Some(d) => {
-                    let out = q_finish(
+                    let out = jsonata_finish(
                         run,
-                        th,
-                        sc,
+                        branch,
+                        state_ctx,
                         jf.output.as_ref(),
                         jf.assign.as_ref(),
                         &raw,
@@ -222,7 +232,7 @@ pub(super) async fn exec_jsonata(
                     )?;
                     Ok(step(out, Some(d.clone())))
                 }
-                None => Err(no_choice_matched(sc)),
+                None => Err(no_choice_matched(state_ctx)),
             }
         }
         Kind::Wait(w) => {
@@ -231,12 +241,12 @@ pub(super) async fn exec_jsonata(
                 WaitFor::Seconds(s) => now + secs(*s),
                 WaitFor::Timestamp(t) => t.with_timezone(&Utc),
                 WaitFor::SecondsExpr(j) => {
-                    let v = q_eval(run, th, sc, j, "Seconds", &raw, None)?;
+                    let v = jsonata_eval(run, branch, state_ctx, j, "Seconds", &raw, None)?;
                     match v.as_i64() {
                         Some(n) if n >= 0 => now + secs(n as u64),
                         _ => {
-                            return Err(q_fail(
-                                sc,
+                            return Err(jsonata_failure(
+                                state_ctx,
                                 format!(
                                     "The Seconds field must be a non-negative integer, but was: {}",
                                     to_json(&v)
@@ -246,12 +256,12 @@ pub(super) async fn exec_jsonata(
                     }
                 }
                 WaitFor::TimestampExpr(j) => {
-                    let v = q_eval(run, th, sc, j, "Timestamp", &raw, None)?;
+                    let v = jsonata_eval(run, branch, state_ctx, j, "Timestamp", &raw, None)?;
                     match v.as_str().and_then(crate::choice::parse_timestamp) {
                         Some(t) => t.with_timezone(&Utc),
                         None => {
-                            return Err(q_fail(
-                                sc,
+                            return Err(jsonata_failure(
+                                state_ctx,
                                 format!(
                                     "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {}",
                                     value_text(&v)
@@ -263,12 +273,12 @@ pub(super) async fn exec_jsonata(
                 WaitFor::SecondsPath(_) | WaitFor::TimestampPath(_) => now,
             };
             if deadline > now {
-                pause_until(run, th, deadline).await;
+                pause_until(run, branch, deadline).await;
             }
-            let out = q_finish(
+            let out = jsonata_finish(
                 run,
-                th,
-                sc,
+                branch,
+                state_ctx,
                 jf.output.as_ref(),
                 jf.assign.as_ref(),
                 &raw,
@@ -278,7 +288,7 @@ pub(super) async fn exec_jsonata(
             Ok(step(out, st.next.clone()))
         }
         Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_) => {
-            jsonata_with_retry(run, st, jf, raw, th, sc).await
+            jsonata_with_retry(run, st, jf, raw, branch, state_ctx).await
         }
     }
 }
@@ -289,17 +299,17 @@ pub(super) async fn jsonata_with_retry(
     st: &Arc<State>,
     jf: &JsonataFields,
     raw: Value,
-    th: &mut Thread,
-    sc: &mut StateCtx,
+    branch: &mut Branch,
+    state_ctx: &mut StateContext,
 ) -> Result<Step, Failure> {
     let mut counts = vec![0u32; st.retry.len()];
     loop {
         let attempt = async {
-            let result = attempt_kind(run, st, raw.clone(), th, sc).await?;
-            q_finish(
+            let result = attempt_kind(run, st, raw.clone(), branch, state_ctx).await?;
+            jsonata_finish(
                 run,
-                th,
-                sc,
+                branch,
+                state_ctx,
                 jf.output.as_ref(),
                 jf.assign.as_ref(),
                 &raw,
@@ -318,15 +328,15 @@ pub(super) async fn jsonata_with_retry(
             }
             Err(f) => f,
         };
-        let Some((c, f)) = retry_or_catch(run, st, th, sc, &mut counts, f).await? else {
+        let Some((c, f)) = retry_or_catch(run, st, branch, state_ctx, &mut counts, f).await? else {
             continue;
         };
         let err_out = f.to_catch_output();
         let cj = c.jsonata.clone().unwrap_or_default();
-        let output = q_finish(
+        let output = jsonata_finish(
             run,
-            th,
-            sc,
+            branch,
+            state_ctx,
             cj.output.as_ref(),
             cj.assign.as_ref(),
             &raw,

@@ -7,13 +7,13 @@ use super::*;
 /// and returns the assignments to apply once the state's output is known.
 pub(super) fn eval_assign(
     run: &Run,
-    th: &Thread,
-    sc: &StateCtx,
+    branch: &Branch,
+    state_ctx: &StateContext,
     assign: Option<&Template>,
     value: &Value,
 ) -> Result<Option<Map<String, Value>>, Failure> {
     let Some(t) = assign else { return Ok(None) };
-    match eval_template(run, th, sc, t, value)? {
+    match eval_template(run, branch, state_ctx, t, value)? {
         Value::Object(m) => Ok(Some(m)),
         _ => Ok(None),
     }
@@ -23,20 +23,20 @@ pub(super) fn eval_assign(
 pub(super) fn finish(
     run: &Run,
     st: &State,
-    th: &mut Thread,
-    sc: &StateCtx,
+    branch: &mut Branch,
+    state_ctx: &StateContext,
     raw: Value,
     result: Value,
     select: bool,
 ) -> Result<Step, Failure> {
     let result = match (&st.result_selector, select) {
-        (Some(t), true) => eval_template(run, th, sc, t, &result)?,
+        (Some(t), true) => eval_template(run, branch, state_ctx, t, &result)?,
         _ => result,
     };
-    let assign = eval_assign(run, th, sc, st.assign.as_ref(), &result)?;
-    let combined = apply_result_path(sc, &st.result_path, raw, result)?;
-    let output = apply_path_field(run, th, sc, &st.output_path, combined)?;
-    apply_assign(th, assign);
+    let assign = eval_assign(run, branch, state_ctx, st.assign.as_ref(), &result)?;
+    let combined = apply_result_path(state_ctx, &st.result_path, raw, result)?;
+    let output = apply_path_field(run, branch, state_ctx, &st.output_path, combined)?;
+    apply_assign(branch, assign);
     Ok(Step {
         output,
         next: st.next.clone(),
@@ -44,45 +44,47 @@ pub(super) fn finish(
     })
 }
 
-pub(super) async fn exec_state(
+pub(super) async fn run_jsonpath_state(
     run: &Arc<Run>,
     st: &Arc<State>,
     raw: Value,
-    th: &mut Thread,
-    sc: &mut StateCtx,
+    branch: &mut Branch,
+    state_ctx: &mut StateContext,
 ) -> Result<Step, Failure> {
     if let Some(jf) = &st.jsonata {
-        return exec_jsonata(run, st, jf, raw, th, sc).await;
+        return run_jsonata_state(run, st, jf, raw, branch, state_ctx).await;
     }
     match &st.kind {
         Kind::Pass { result } => {
-            let eff = apply_path_field(run, th, sc, &st.input_path, raw.clone())?;
+            let effective = apply_path_field(run, branch, state_ctx, &st.input_path, raw.clone())?;
             let res = match (result, &st.parameters) {
                 (Some(r), _) => r.clone(),
-                (None, Some(p)) => eval_template(run, th, sc, p, &eff)?,
-                (None, None) => eff,
+                (None, Some(p)) => eval_template(run, branch, state_ctx, p, &effective)?,
+                (None, None) => effective,
             };
-            finish(run, st, th, sc, raw, res, false)
+            finish(run, st, branch, state_ctx, raw, res, false)
         }
         Kind::Succeed => {
-            let eff = apply_path_field(run, th, sc, &st.input_path, raw)?;
-            let output = apply_path_field(run, th, sc, &st.output_path, eff)?;
+            let effective = apply_path_field(run, branch, state_ctx, &st.input_path, raw)?;
+            let output = apply_path_field(run, branch, state_ctx, &st.output_path, effective)?;
             Ok(Step {
                 output,
                 next: None,
                 emit_exit: true,
             })
         }
-        Kind::Fail { error, cause } => Err(fail_failure(run, th, sc, error, cause, &raw)?),
+        Kind::Fail { error, cause } => {
+            Err(fail_failure(run, branch, state_ctx, error, cause, &raw)?)
+        }
         Kind::Choice { rules, default } => {
-            let eff = apply_path_field(run, th, sc, &st.input_path, raw)?;
+            let effective = apply_path_field(run, branch, state_ctx, &st.input_path, raw)?;
             let mut chosen: Option<(&String, Option<&Template>)> = None;
             {
-                let env = Env {
-                    input: &eff,
+                let env = PathScope {
+                    input: &effective,
                     run,
-                    vars: &th.vars,
-                    sc,
+                    vars: &branch.vars,
+                    state_ctx,
                 };
                 for r in rules {
                     let hit = r
@@ -90,10 +92,10 @@ pub(super) async fn exec_state(
                         .eval(&env)
                         .map_err(|e| match e {
                             EvalError::PathNotFound { path, .. } => runtime(
-                                sc,
+                                state_ctx,
                                 format!("Invalid path '{path}': The choice state's condition path references an invalid value."),
                             ),
-                            other => eval_failure(sc, &eff, other),
+                            other => eval_failure(state_ctx, &effective, other),
                         })?;
                     if hit {
                         chosen = Some((&r.next, r.assign.as_ref()));
@@ -105,12 +107,12 @@ pub(super) async fn exec_state(
                 Some(c) => c,
                 None => match default {
                     Some(d) => (d, st.assign.as_ref()),
-                    None => return Err(no_choice_matched(sc)),
+                    None => return Err(no_choice_matched(state_ctx)),
                 },
             };
-            let assign = eval_assign(run, th, sc, assign_t, &eff)?;
-            let output = apply_path_field(run, th, sc, &st.output_path, eff)?;
-            apply_assign(th, assign);
+            let assign = eval_assign(run, branch, state_ctx, assign_t, &effective)?;
+            let output = apply_path_field(run, branch, state_ctx, &st.output_path, effective)?;
+            apply_assign(branch, assign);
             Ok(Step {
                 output,
                 next: Some(next.clone()),
@@ -118,25 +120,25 @@ pub(super) async fn exec_state(
             })
         }
         Kind::Wait(w) => {
-            let eff = apply_path_field(run, th, sc, &st.input_path, raw)?;
+            let effective = apply_path_field(run, branch, state_ctx, &st.input_path, raw)?;
             let now = run.clock.now();
             let deadline = match w {
                 WaitFor::Seconds(s) => now + secs(*s),
                 WaitFor::Timestamp(t) => t.with_timezone(&Utc),
                 WaitFor::SecondsExpr(_) | WaitFor::TimestampExpr(_) => now,
                 WaitFor::SecondsPath(p) => {
-                    let v = resolve_path(run, th, sc, p, &eff)?;
+                    let v = resolve_path(run, branch, state_ctx, p, &effective)?;
                     match v.as_i64().or_else(|| v.as_u64().map(|u| u as i64)) {
                         Some(n) if n >= 0 => now + secs(n as u64),
                         Some(n) => {
                             return Err(runtime(
-                                sc,
+                                state_ctx,
                                 format!("The SecondsPath parameter references a negative value: {} == {n}", p.text),
                             ))
                         }
                         None => {
                             return Err(runtime(
-                                sc,
+                                state_ctx,
                                 format!(
                                     "The SecondsPath parameter cannot be parsed as a long value: {} == {}",
                                     p.text,
@@ -147,12 +149,12 @@ pub(super) async fn exec_state(
                     }
                 }
                 WaitFor::TimestampPath(p) => {
-                    let v = resolve_path(run, th, sc, p, &eff)?;
+                    let v = resolve_path(run, branch, state_ctx, p, &effective)?;
                     match v.as_str().and_then(crate::choice::parse_timestamp) {
                         Some(t) => t.with_timezone(&Utc),
                         None => {
                             return Err(runtime(
-                                sc,
+                                state_ctx,
                                 format!(
                                     "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {}",
                                     p.text,
@@ -164,11 +166,11 @@ pub(super) async fn exec_state(
                 }
             };
             if deadline > now {
-                pause_until(run, th, deadline).await;
+                pause_until(run, branch, deadline).await;
             }
-            let assign = eval_assign(run, th, sc, st.assign.as_ref(), &eff)?;
-            let output = apply_path_field(run, th, sc, &st.output_path, eff)?;
-            apply_assign(th, assign);
+            let assign = eval_assign(run, branch, state_ctx, st.assign.as_ref(), &effective)?;
+            let output = apply_path_field(run, branch, state_ctx, &st.output_path, effective)?;
+            apply_assign(branch, assign);
             Ok(Step {
                 output,
                 next: st.next.clone(),
@@ -176,7 +178,7 @@ pub(super) async fn exec_state(
             })
         }
         Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_) => {
-            with_retry(run, st, raw, th, sc).await
+            with_retry(run, st, raw, branch, state_ctx).await
         }
     }
 }

@@ -22,21 +22,21 @@ pub(super) async fn map_attempt(
     run: &Arc<Run>,
     st: &State,
     spec: &MapSpec,
-    eff: Value,
-    th: &mut Thread,
-    sc: &mut StateCtx,
+    effective: Value,
+    branch: &mut Branch,
+    state_ctx: &mut StateContext,
 ) -> Result<Value, Failure> {
     let items_val = if st.jsonata.is_some() {
         let v = match &spec.items {
             Some(j) => {
-                let v = q_eval(run, th, sc, j, "Items", &eff, None)?;
+                let v = jsonata_eval(run, branch, state_ctx, j, "Items", &effective, None)?;
                 if !v.is_array() {
                     let text = match j {
-                        JValue::Expr(e) => e.text().to_string(),
+                        JsonataTemplate::Expr(e) => e.text().to_string(),
                         _ => String::new(),
                     };
-                    return Err(q_fail(
-                        sc,
+                    return Err(jsonata_failure(
+                        state_ctx,
                         format!(
                             "The JSONata expression '{text}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
                             json_type(&v),
@@ -46,19 +46,21 @@ pub(super) async fn map_attempt(
                 }
                 v
             }
-            None => eff.clone(),
+            None => effective.clone(),
         };
         if !v.is_array() {
-            return Err(q_fail(
-                sc,
+            return Err(jsonata_failure(
+                state_ctx,
                 format!("Map state input must be an array but was: {}", to_json(&v)),
             ));
         }
         v
     } else {
         match &spec.items_path {
-            PathField::Path(p) if !p.is_root() => resolve_path(run, th, sc, p, &eff)?,
-            _ => eff.clone(),
+            PathField::Path(p) if !p.is_root() => {
+                resolve_path(run, branch, state_ctx, p, &effective)?
+            }
+            _ => effective.clone(),
         }
     };
     let Value::Array(items) = items_val else {
@@ -67,7 +69,7 @@ pub(super) async fn map_attempt(
             _ => "$".into(),
         };
         return Err(runtime(
-            sc,
+            state_ctx,
             format!("Invalid path '{path}': The Map state's ItemsPath field must reference an array, but the value is: {}", to_json(&items_val)),
         ));
     };
@@ -75,12 +77,20 @@ pub(super) async fn map_attempt(
         None => 0,
         Some(NumberOrPath::Value(n)) => *n,
         Some(NumberOrPath::Expr(j)) => {
-            let v = q_eval(run, th, sc, j, "MaxConcurrency", &eff, None)?;
+            let v = jsonata_eval(
+                run,
+                branch,
+                state_ctx,
+                j,
+                "MaxConcurrency",
+                &effective,
+                None,
+            )?;
             match parse_count(&v) {
                 Some(n) if n >= 0 => n as u64,
                 _ => {
-                    return Err(q_fail(
-                        sc,
+                    return Err(jsonata_failure(
+                        state_ctx,
                         format!(
                             "The MaxConcurrency field must be a non-negative integer, but was: {}",
                             to_json(&v)
@@ -90,13 +100,13 @@ pub(super) async fn map_attempt(
             }
         }
         Some(NumberOrPath::Path(p)) => {
-            let v = resolve_path(run, th, sc, p, &eff)?;
+            let v = resolve_path(run, branch, state_ctx, p, &effective)?;
             match parse_count(&v) {
                 Some(n) if n >= 0 => n as u64,
-                Some(_) => return Err(runtime(sc, "MaxConcurrency cannot be negative.")),
+                Some(_) => return Err(runtime(state_ctx, "MaxConcurrency cannot be negative.")),
                 None => {
                     return Err(runtime(
-                        sc,
+                        state_ctx,
                         format!("The MaxConcurrencyPath field refers to value \"{}\" which is not a valid integer: {}", value_text(&v), p.text),
                     ))
                 }
@@ -109,20 +119,30 @@ pub(super) async fn map_attempt(
             &spec.tolerated_failure_count_path,
         ) {
             (Some(v), _) => Some((
-                jsonata_number_value(run, th, sc, v, "ToleratedFailureCount", &eff)?,
+                jsonata_number_value(
+                    run,
+                    branch,
+                    state_ctx,
+                    v,
+                    "ToleratedFailureCount",
+                    &effective,
+                )?,
                 None,
             )),
-            (None, Some(p)) => Some((resolve_path(run, th, sc, p, &eff)?, Some(p))),
+            (None, Some(p)) => Some((
+                resolve_path(run, branch, state_ctx, p, &effective)?,
+                Some(p),
+            )),
             _ => None,
         };
         match v {
             None => 0,
             Some((v, p)) => match parse_count(&v) {
                 Some(n) if n >= 0 => n as u64,
-                Some(_) => return Err(runtime(sc, "ToleratedFailureCount cannot be negative.")),
+                Some(_) => return Err(runtime(state_ctx, "ToleratedFailureCount cannot be negative.")),
                 None => {
                     return Err(runtime(
-                        sc,
+                        state_ctx,
                         format!(
                             "The ToleratedFailureCountPath field refers to value \"{}\" which is not a valid integer: {}",
                             value_text(&v),
@@ -139,20 +159,30 @@ pub(super) async fn map_attempt(
             &spec.tolerated_failure_percentage_path,
         ) {
             (Some(v), _) => Some((
-                jsonata_number_value(run, th, sc, v, "ToleratedFailurePercentage", &eff)?,
+                jsonata_number_value(
+                    run,
+                    branch,
+                    state_ctx,
+                    v,
+                    "ToleratedFailurePercentage",
+                    &effective,
+                )?,
                 None,
             )),
-            (None, Some(p)) => Some((resolve_path(run, th, sc, p, &eff)?, Some(p))),
+            (None, Some(p)) => Some((
+                resolve_path(run, branch, state_ctx, p, &effective)?,
+                Some(p),
+            )),
             _ => None,
         };
         match v {
             None => 0.0,
             Some((v, p)) => match parse_float(&v) {
                 Some(f) if (0.0..=100.0).contains(&f) => f,
-                Some(_) => return Err(runtime(sc, "ToleratedFailurePercentage must be between 0 and 100.")),
+                Some(_) => return Err(runtime(state_ctx, "ToleratedFailurePercentage must be between 0 and 100.")),
                 None => {
                     return Err(runtime(
-                        sc,
+                        state_ctx,
                         format!(
                             "The ToleratedFailurePercentagePath field refers to value \"{}\" which is not a valid float: {}",
                             value_text(&v),
@@ -169,17 +199,18 @@ pub(super) async fn map_attempt(
         match &spec.item_selector {
             _ if st.jsonata.is_some() => match &spec.jsonata_item_selector {
                 Some(j) => {
-                    sc.map_item = Some((i, item));
-                    let v = q_eval(run, th, sc, j, "ItemSelector", &eff, None);
-                    sc.map_item = None;
+                    state_ctx.map_item = Some((i, item));
+                    let v =
+                        jsonata_eval(run, branch, state_ctx, j, "ItemSelector", &effective, None);
+                    state_ctx.map_item = None;
                     inputs.push(v?);
                 }
                 None => inputs.push(item),
             },
             Some(t) => {
-                sc.map_item = Some((i, item));
-                let v = eval_template(run, th, sc, t, &eff);
-                sc.map_item = None;
+                state_ctx.map_item = Some((i, item));
+                let v = eval_template(run, branch, state_ctx, t, &effective);
+                state_ctx.map_item = None;
                 inputs.push(v?);
             }
             None => inputs.push(item),
@@ -187,7 +218,7 @@ pub(super) async fn map_attempt(
     }
     let n = inputs.len();
     let started = run.emit(
-        &mut th.prev,
+        &mut branch.prev,
         "MapStateStarted",
         Some(EventDetails::MapStateStartedEventDetails(
             history::MapStarted { length: n },
@@ -203,16 +234,16 @@ pub(super) async fn map_attempt(
     let mut failure: Option<Failure> = None;
     let mut set = JoinSet::new();
     let mut queue = inputs.into_iter().enumerate();
-    let parent_hold = std::mem::replace(&mut th.hold, Hold::none());
+    let parent_hold = std::mem::replace(&mut branch.hold, Hold::none());
     let spawn_one =
         |set: &mut JoinSet<(usize, Result<Value, Failure>, Hold)>, i: usize, input: Value| {
             let run2 = run.clone();
             let proc_sm = spec.processor.clone();
             let name = st.name.clone();
-            let mut child = Thread {
+            let mut child = Branch {
                 prev: started,
                 hold: run.clock.hold(),
-                vars: th.vars.clone(),
+                vars: branch.vars.clone(),
             };
             set.spawn(async move {
                 run2.emit(
@@ -268,7 +299,7 @@ pub(super) async fn map_attempt(
                     h
                 } else {
                     failure = Some(f);
-                    th.hold = h;
+                    branch.hold = h;
                     break;
                 }
             }
@@ -284,7 +315,7 @@ pub(super) async fn map_attempt(
             spawn_one(&mut set, i, input);
         }
         if set.is_empty() {
-            th.hold = hold;
+            branch.hold = hold;
         } else {
             drop(hold);
         }
@@ -292,16 +323,16 @@ pub(super) async fn map_attempt(
     set.abort_all();
     // Wait until the cancelled work is really dropped (its timers and holds with it).
     while set.join_next().await.is_some() {}
-    if !th.hold.is_tracking() {
-        th.hold = run.clock.hold();
+    if !branch.hold.is_tracking() {
+        branch.hold = run.clock.hold();
     }
     match failure {
         Some(f) => {
-            run.emit(&mut th.prev, "MapStateFailed", None);
+            run.emit(&mut branch.prev, "MapStateFailed", None);
             Err(f)
         }
         None => {
-            run.emit(&mut th.prev, "MapStateSucceeded", None);
+            run.emit(&mut branch.prev, "MapStateSucceeded", None);
             Ok(Value::Array(results))
         }
     }

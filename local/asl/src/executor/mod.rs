@@ -24,9 +24,9 @@ use crate::definition::{
 };
 use crate::errors::{self, error_matches, Failure};
 use crate::history::{self, DataDetails, EventDetails, HistoryEvent};
-use crate::jsonata::{Host, Val};
+use crate::jsonata::{Host, JsonataValue};
 use crate::path::Path;
-use crate::query::JValue;
+use crate::query::JsonataTemplate;
 use crate::rng::Random;
 use crate::template::{EvalError, Scope, Template};
 
@@ -189,14 +189,14 @@ pub fn fmt_time(t: DateTime<Utc>) -> String {
 type Vars = HashMap<String, Value>;
 
 /// One line of execution: the top level, a Parallel branch or a Map iteration.
-pub(crate) struct Thread {
+pub(crate) struct Branch {
     pub prev: u64,
     pub hold: Hold,
     pub vars: Vars,
 }
 
 /// Per-state information for the context object and error messages.
-struct StateCtx {
+struct StateContext {
     name: String,
     entered_time: DateTime<Utc>,
     entered_id: u64,
@@ -209,14 +209,14 @@ struct StateCtx {
     task_reported: bool,
 }
 
-struct Env<'a> {
+struct PathScope<'a> {
     input: &'a Value,
     run: &'a Run,
     vars: &'a Vars,
-    sc: &'a StateCtx,
+    state_ctx: &'a StateContext,
 }
 
-impl Scope for Env<'_> {
+impl Scope for PathScope<'_> {
     fn input(&self) -> &Value {
         self.input
     }
@@ -224,19 +224,19 @@ impl Scope for Env<'_> {
     fn context(&self) -> Value {
         let mut m = self.run.context_base();
         let mut state = Map::new();
-        state.insert("Name".into(), Value::String(self.sc.name.clone()));
+        state.insert("Name".into(), Value::String(self.state_ctx.name.clone()));
         state.insert(
             "EnteredTime".into(),
-            Value::String(fmt_time(self.sc.entered_time)),
+            Value::String(fmt_time(self.state_ctx.entered_time)),
         );
-        if self.sc.is_task {
-            state.insert("RetryCount".into(), Value::from(self.sc.retry_count));
+        if self.state_ctx.is_task {
+            state.insert("RetryCount".into(), Value::from(self.state_ctx.retry_count));
         }
         m.insert("State".into(), Value::Object(state));
-        if let Some(t) = &self.sc.token {
+        if let Some(t) = &self.state_ctx.token {
             m.insert("Task".into(), json!({ "Token": t }));
         }
-        if let Some((i, v)) = &self.sc.map_item {
+        if let Some((i, v)) = &self.state_ctx.map_item {
             m.insert("Map".into(), json!({"Item": {"Index": i, "Value": v}}));
         }
         Value::Object(m)
@@ -255,26 +255,26 @@ fn to_json(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
-fn runtime(sc: &StateCtx, msg: impl AsRef<str>) -> Failure {
+fn runtime(state_ctx: &StateContext, msg: impl AsRef<str>) -> Failure {
     Failure::new(
         errors::RUNTIME,
         format!(
             "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
-            sc.name,
-            sc.entered_id,
+            state_ctx.name,
+            state_ctx.entered_id,
             msg.as_ref()
         ),
     )
 }
 
-fn eval_failure(sc: &StateCtx, input: &Value, e: EvalError) -> Failure {
+fn eval_failure(state_ctx: &StateContext, input: &Value, e: EvalError) -> Failure {
     match e {
         EvalError::PathNotFound {
             field: Some(f),
             path,
             ..
         } => runtime(
-            sc,
+            state_ctx,
             format!(
                 "The JSONPath '{path}' specified for the field '{f}' could not be found in the input '{}'",
                 to_json(input)
@@ -284,13 +284,13 @@ fn eval_failure(sc: &StateCtx, input: &Value, e: EvalError) -> Failure {
             field: None,
             path,
             missing,
-        } => runtime(sc, missing.invalid_path_message(&path)),
+        } => runtime(state_ctx, missing.invalid_path_message(&path)),
         EvalError::VariableNotFound { path, name, .. } => runtime(
-            sc,
+            state_ctx,
             format!("Invalid path '{path}': the variable '{name}' is not defined"),
         ),
         EvalError::Intrinsic(m) => {
-            let f = runtime(sc, m);
+            let f = runtime(state_ctx, m);
             Failure {
                 error: Some(errors::INTRINSIC_FAILURE.into()),
                 cause: f.cause,
@@ -301,24 +301,25 @@ fn eval_failure(sc: &StateCtx, input: &Value, e: EvalError) -> Failure {
 
 fn resolve_path(
     run: &Run,
-    th: &Thread,
-    sc: &StateCtx,
+    branch: &Branch,
+    state_ctx: &StateContext,
     path: &Path,
     input: &Value,
 ) -> Result<Value, Failure> {
-    let env = Env {
+    let env = PathScope {
         input,
         run,
-        vars: &th.vars,
-        sc,
+        vars: &branch.vars,
+        state_ctx,
     };
-    env.resolve(path).map_err(|e| eval_failure(sc, input, e))
+    env.resolve(path)
+        .map_err(|e| eval_failure(state_ctx, input, e))
 }
 
 fn apply_path_field(
     run: &Run,
-    th: &Thread,
-    sc: &StateCtx,
+    branch: &Branch,
+    state_ctx: &StateContext,
     f: &PathField,
     v: Value,
 ) -> Result<Value, Failure> {
@@ -326,28 +327,28 @@ fn apply_path_field(
         PathField::Default => Ok(v),
         PathField::Null => Ok(Value::Object(Map::new())),
         PathField::Path(p) if p.is_root() => Ok(v),
-        PathField::Path(p) => resolve_path(run, th, sc, p, &v),
+        PathField::Path(p) => resolve_path(run, branch, state_ctx, p, &v),
     }
 }
 
 fn eval_template(
     run: &Run,
-    th: &Thread,
-    sc: &StateCtx,
+    branch: &Branch,
+    state_ctx: &StateContext,
     t: &Template,
     input: &Value,
 ) -> Result<Value, Failure> {
-    let env = Env {
+    let env = PathScope {
         input,
         run,
-        vars: &th.vars,
-        sc,
+        vars: &branch.vars,
+        state_ctx,
     };
-    t.eval(&env).map_err(|e| eval_failure(sc, input, e))
+    t.eval(&env).map_err(|e| eval_failure(state_ctx, input, e))
 }
 
 fn apply_result_path(
-    sc: &StateCtx,
+    state_ctx: &StateContext,
     f: &PathField,
     raw: Value,
     result: Value,
@@ -364,7 +365,7 @@ fn apply_result_path(
                     errors::RESULT_PATH_MATCH_FAILURE,
                     format!(
                         "An error occurred while executing the state '{}' (entered at the event id #{}). {m}",
-                        sc.name, sc.entered_id
+                        state_ctx.name, state_ctx.entered_id
                     ),
                 )),
             }
@@ -401,12 +402,12 @@ pub(crate) async fn execute(run: Arc<Run>, sm: Arc<StateMachine>, hold: Hold) ->
             },
         )),
     );
-    let th = Thread {
+    let branch = Branch {
         prev,
         hold,
         vars: Vars::new(),
     };
-    let fut = run_machine(run.clone(), sm.clone(), run.input.clone(), th);
+    let fut = run_machine(run.clone(), sm.clone(), run.input.clone(), branch);
     let result = match sm.timeout_seconds {
         Some(t) => {
             let deadline =
@@ -436,8 +437,8 @@ pub(crate) async fn execute(run: Arc<Run>, sm: Arc<StateMachine>, hold: Hold) ->
             );
             Outcome::TimedOut
         }
-        Some((Ok(out), th)) => {
-            let mut p = th.prev;
+        Some((Ok(out), branch)) => {
+            let mut p = branch.prev;
             run.emit(
                 &mut p,
                 "ExecutionSucceeded",
@@ -450,11 +451,11 @@ pub(crate) async fn execute(run: Arc<Run>, sm: Arc<StateMachine>, hold: Hold) ->
             );
             Outcome::Succeeded(out)
         }
-        Some((Err(mut f), th)) => {
+        Some((Err(mut f), branch)) => {
             if f.cause.as_deref() == Some("") {
                 f.cause = None;
             }
-            let mut p = th.prev;
+            let mut p = branch.prev;
             run.emit(
                 &mut p,
                 "ExecutionFailed",
@@ -477,10 +478,10 @@ pub(crate) fn run_machine(
     run: Arc<Run>,
     sm: Arc<StateMachine>,
     input: Value,
-    th: Thread,
-) -> BoxFuture<(Result<Value, Failure>, Thread)> {
+    branch: Branch,
+) -> BoxFuture<(Result<Value, Failure>, Branch)> {
     Box::pin(async move {
-        let mut th = th;
+        let mut branch = branch;
         let mut name = sm.start_at.clone();
         let mut input = input;
         loop {
@@ -490,12 +491,12 @@ pub(crate) fn run_machine(
                         errors::RUNTIME,
                         format!("State '{name}' does not exist"),
                     )),
-                    th,
+                    branch,
                 );
             };
             let ty = st.kind.type_name();
             let entered_id = run.emit(
-                &mut th.prev,
+                &mut branch.prev,
                 entered_type(ty),
                 Some(EventDetails::StateEnteredEventDetails(
                     history::StateEntered {
@@ -509,7 +510,7 @@ pub(crate) fn run_machine(
                     },
                 )),
             );
-            let mut sc = StateCtx {
+            let mut state_ctx = StateContext {
                 name: st.name.clone(),
                 entered_time: run.clock.now(),
                 entered_id,
@@ -519,7 +520,7 @@ pub(crate) fn run_machine(
                 map_item: None,
                 task_reported: false,
             };
-            match exec_state(&run, &st, input, &mut th, &mut sc).await {
+            match run_jsonpath_state(&run, &st, input, &mut branch, &mut state_ctx).await {
                 Ok(step) => {
                     let text = to_json(&step.output);
                     if text.len() > MAX_PAYLOAD_BYTES {
@@ -531,12 +532,12 @@ pub(crate) fn run_machine(
                                     st.name
                                 ),
                             )),
-                            th,
+                            branch,
                         );
                     }
                     if step.emit_exit {
                         run.emit(
-                            &mut th.prev,
+                            &mut branch.prev,
                             exited_type(ty),
                             Some(EventDetails::StateExitedEventDetails(
                                 history::StateExited {
@@ -556,10 +557,10 @@ pub(crate) fn run_machine(
                             name = n;
                             input = step.output;
                         }
-                        None => return (Ok(step.output), th),
+                        None => return (Ok(step.output), branch),
                     }
                 }
-                Err(f) => return (Err(f), th),
+                Err(f) => return (Err(f), branch),
             }
         }
     })
@@ -591,10 +592,10 @@ fn exited_type(ty: &str) -> &'static str {
     }
 }
 
-fn apply_assign(th: &mut Thread, a: Option<Map<String, Value>>) {
+fn apply_assign(branch: &mut Branch, a: Option<Map<String, Value>>) {
     if let Some(m) = a {
         for (k, v) in m {
-            th.vars.insert(k, v);
+            branch.vars.insert(k, v);
         }
     }
 }

@@ -6,33 +6,33 @@ pub(super) async fn parallel_attempt(
     run: &Arc<Run>,
     st: &State,
     branches: &[Arc<StateMachine>],
-    eff: Value,
-    th: &mut Thread,
-    sc: &StateCtx,
+    effective: Value,
+    branch: &mut Branch,
+    state_ctx: &StateContext,
 ) -> Result<Value, Failure> {
     let input = match (&st.jsonata, &st.parameters) {
         (Some(jf), _) => match &jf.arguments {
-            Some(a) => q_eval(run, th, sc, a, "Arguments", &eff, None)?,
-            None => eff,
+            Some(a) => jsonata_eval(run, branch, state_ctx, a, "Arguments", &effective, None)?,
+            None => effective,
         },
-        (None, Some(p)) => eval_template(run, th, sc, p, &eff)?,
-        (None, None) => eff,
+        (None, Some(p)) => eval_template(run, branch, state_ctx, p, &effective)?,
+        (None, None) => effective,
     };
-    let started = run.emit(&mut th.prev, "ParallelStateStarted", None);
+    let started = run.emit(&mut branch.prev, "ParallelStateStarted", None);
     let mut set = JoinSet::new();
     for (i, b) in branches.iter().enumerate() {
-        let child = Thread {
+        let child = Branch {
             prev: started,
             hold: run.clock.hold(),
-            vars: th.vars.clone(),
+            vars: branch.vars.clone(),
         };
         let fut = run_machine(run.clone(), b.clone(), input.clone(), child);
         set.spawn(async move {
-            let (r, th) = fut.await;
-            (i, r, th.hold)
+            let (r, branch) = fut.await;
+            (i, r, branch.hold)
         });
     }
-    drop(std::mem::replace(&mut th.hold, Hold::none()));
+    drop(std::mem::replace(&mut branch.hold, Hold::none()));
     let mut results = vec![Value::Null; branches.len()];
     let mut failure = None;
     while let Some(joined) = set.join_next().await {
@@ -41,11 +41,11 @@ pub(super) async fn parallel_attempt(
             Ok((i, Ok(v), hold)) => {
                 results[i] = v;
                 if set.is_empty() {
-                    th.hold = hold;
+                    branch.hold = hold;
                 }
             }
             Ok((_, Err(f), hold)) => {
-                th.hold = hold;
+                branch.hold = hold;
                 failure = Some(f);
                 break;
             }
@@ -61,16 +61,16 @@ pub(super) async fn parallel_attempt(
     set.abort_all();
     // Wait until the cancelled work is really dropped (its timers and holds with it).
     while set.join_next().await.is_some() {}
-    if !th.hold.is_tracking() {
-        th.hold = run.clock.hold();
+    if !branch.hold.is_tracking() {
+        branch.hold = run.clock.hold();
     }
     match failure {
         Some(f) => {
-            run.emit(&mut th.prev, "ParallelStateFailed", None);
+            run.emit(&mut branch.prev, "ParallelStateFailed", None);
             Err(f)
         }
         None => {
-            run.emit(&mut th.prev, "ParallelStateSucceeded", None);
+            run.emit(&mut branch.prev, "ParallelStateSucceeded", None);
             Ok(Value::Array(results))
         }
     }

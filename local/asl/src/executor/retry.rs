@@ -8,28 +8,28 @@ pub(super) async fn with_retry(
     run: &Arc<Run>,
     st: &Arc<State>,
     raw: Value,
-    th: &mut Thread,
-    sc: &mut StateCtx,
+    branch: &mut Branch,
+    state_ctx: &mut StateContext,
 ) -> Result<Step, Failure> {
     let mut counts = vec![0u32; st.retry.len()];
     loop {
         let attempt = async {
-            let eff = apply_path_field(run, th, sc, &st.input_path, raw.clone())?;
-            let result = attempt_kind(run, st, eff, th, sc).await?;
-            finish(run, st, th, sc, raw.clone(), result, true)
+            let effective = apply_path_field(run, branch, state_ctx, &st.input_path, raw.clone())?;
+            let result = attempt_kind(run, st, effective, branch, state_ctx).await?;
+            finish(run, st, branch, state_ctx, raw.clone(), result, true)
         }
         .await;
         let f = match attempt {
             Ok(step) => return Ok(step),
             Err(f) => f,
         };
-        let Some((c, f)) = retry_or_catch(run, st, th, sc, &mut counts, f).await? else {
+        let Some((c, f)) = retry_or_catch(run, st, branch, state_ctx, &mut counts, f).await? else {
             continue;
         };
         let err_out = f.to_catch_output();
-        let assign = eval_assign(run, th, sc, c.assign.as_ref(), &err_out)?;
-        let output = apply_result_path(sc, &c.result_path, raw, err_out)?;
-        apply_assign(th, assign);
+        let assign = eval_assign(run, branch, state_ctx, c.assign.as_ref(), &err_out)?;
+        let output = apply_result_path(state_ctx, &c.result_path, raw, err_out)?;
+        apply_assign(branch, assign);
         return Ok(Step {
             output,
             next: Some(c.next.clone()),
@@ -39,9 +39,9 @@ pub(super) async fn with_retry(
 }
 
 /// Sleeps the thread until `deadline` on the run's clock.
-pub(super) async fn pause_until(run: &Arc<Run>, th: &mut Thread, deadline: DateTime<Utc>) {
-    let hold = std::mem::replace(&mut th.hold, Hold::none());
-    th.hold = run.clock.sleep_until(deadline, hold).await;
+pub(super) async fn pause_until(run: &Arc<Run>, branch: &mut Branch, deadline: DateTime<Utc>) {
+    let hold = std::mem::replace(&mut branch.hold, Hold::none());
+    branch.hold = run.clock.sleep_until(deadline, hold).await;
 }
 
 /// One attempt of a Task, Parallel or Map state on `input` (its effective input).
@@ -49,13 +49,15 @@ pub(super) async fn attempt_kind(
     run: &Arc<Run>,
     st: &Arc<State>,
     input: Value,
-    th: &mut Thread,
-    sc: &mut StateCtx,
+    branch: &mut Branch,
+    state_ctx: &mut StateContext,
 ) -> Result<Value, Failure> {
     Ok(match &st.kind {
-        Kind::Task(spec) => task_attempt(run, st, spec, input, th, sc).await?,
-        Kind::Parallel { branches } => parallel_attempt(run, st, branches, input, th, sc).await?,
-        Kind::Map(spec) => map_attempt(run, st, spec, input, th, sc).await?,
+        Kind::Task(spec) => task_attempt(run, st, spec, input, branch, state_ctx).await?,
+        Kind::Parallel { branches } => {
+            parallel_attempt(run, st, branches, input, branch, state_ctx).await?
+        }
+        Kind::Map(spec) => map_attempt(run, st, spec, input, branch, state_ctx).await?,
         _ => input,
     })
 }
@@ -65,23 +67,23 @@ pub(super) async fn attempt_kind(
 pub(super) async fn retry_or_catch<'a>(
     run: &Arc<Run>,
     st: &'a State,
-    th: &mut Thread,
-    sc: &mut StateCtx,
+    branch: &mut Branch,
+    state_ctx: &mut StateContext,
     counts: &mut [u32],
     f: Failure,
 ) -> Result<Option<(&'a Catcher, Failure)>, Failure> {
     if f.name() == errors::RUNTIME {
         return Err(f);
     }
-    let relaxed = std::mem::take(&mut sc.task_reported);
+    let relaxed = std::mem::take(&mut state_ctx.task_reported);
     if let Some(delay) = retry_delay(&st.retry, counts, &f, run.random.as_ref(), relaxed) {
         pause_until(
             run,
-            th,
+            branch,
             run.clock.now() + chrono::Duration::milliseconds(delay),
         )
         .await;
-        sc.retry_count += 1;
+        state_ctx.retry_count += 1;
         return Ok(None);
     }
     match find_catcher(&st.catch, &f, relaxed) {
@@ -94,8 +96,8 @@ pub(super) async fn retry_or_catch<'a>(
 /// template or a JSONata expression; a non-string value is given as JSON text).
 pub(super) fn fail_failure(
     run: &Run,
-    th: &Thread,
-    sc: &StateCtx,
+    branch: &Branch,
+    state_ctx: &StateContext,
     error: &Option<StringOrDynamic>,
     cause: &Option<StringOrDynamic>,
     raw: &Value,
@@ -104,8 +106,10 @@ pub(super) fn fail_failure(
         let v = match f {
             None => return Ok(None),
             Some(StringOrDynamic::Value(s)) => return Ok(Some(s.clone())),
-            Some(StringOrDynamic::Expr(j)) => q_eval(run, th, sc, j, field, raw, None)?,
-            Some(StringOrDynamic::Dynamic(t)) => eval_template(run, th, sc, t, raw)?,
+            Some(StringOrDynamic::Expr(j)) => {
+                jsonata_eval(run, branch, state_ctx, j, field, raw, None)?
+            }
+            Some(StringOrDynamic::Dynamic(t)) => eval_template(run, branch, state_ctx, t, raw)?,
         };
         Ok(Some(value_text(&v)))
     };
@@ -116,12 +120,12 @@ pub(super) fn fail_failure(
 }
 
 /// No Choice rule matched and there is no `Default`.
-pub(super) fn no_choice_matched(sc: &StateCtx) -> Failure {
+pub(super) fn no_choice_matched(state_ctx: &StateContext) -> Failure {
     Failure::new(
         errors::NO_CHOICE_MATCHED,
         format!(
             "An error occurred while executing the state '{}' (entered at the event id #{}). Failed to transition out of the state. No Choice rule matched and no Default target was specified.",
-            sc.name, sc.entered_id
+            state_ctx.name, state_ctx.entered_id
         ),
     )
 }
@@ -177,8 +181,8 @@ pub(super) fn matches_error(pattern: &str, f: &Failure, relaxed: bool) -> bool {
 
 pub(super) fn number_or_path(
     run: &Run,
-    th: &Thread,
-    sc: &StateCtx,
+    branch: &Branch,
+    state_ctx: &StateContext,
     v: &Option<NumberOrPath>,
     input: &Value,
     field: &str,
@@ -187,11 +191,11 @@ pub(super) fn number_or_path(
         None => Ok(None),
         Some(NumberOrPath::Value(n)) => Ok(Some(*n)),
         Some(NumberOrPath::Expr(j)) => {
-            let val = q_eval(run, th, sc, j, field, input, None)?;
+            let val = jsonata_eval(run, branch, state_ctx, j, field, input, None)?;
             match val.as_u64() {
                 Some(n) if n > 0 => Ok(Some(n)),
-                _ => Err(q_fail(
-                    sc,
+                _ => Err(jsonata_failure(
+                    state_ctx,
                     format!(
                         "The {field} field must be a positive integer, but was: {}",
                         to_json(&val)
@@ -200,11 +204,11 @@ pub(super) fn number_or_path(
             }
         }
         Some(NumberOrPath::Path(p)) => {
-            let val = resolve_path(run, th, sc, p, input)?;
+            let val = resolve_path(run, branch, state_ctx, p, input)?;
             match val.as_u64() {
                 Some(n) if n > 0 => Ok(Some(n)),
                 _ => Err(runtime(
-                    sc,
+                    state_ctx,
                     format!("The {field}Path field refers to value \"{}\" which is not a valid positive integer: {}", value_text(&val), p.text),
                 )),
             }

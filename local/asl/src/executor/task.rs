@@ -6,31 +6,45 @@ pub(super) async fn task_attempt(
     run: &Arc<Run>,
     st: &State,
     spec: &TaskSpec,
-    eff: Value,
-    th: &mut Thread,
-    sc: &mut StateCtx,
+    effective: Value,
+    branch: &mut Branch,
+    state_ctx: &mut StateContext,
 ) -> Result<Value, Failure> {
-    let timeout = number_or_path(run, th, sc, &spec.timeout, &eff, "TimeoutSeconds")?;
-    let heartbeat = number_or_path(run, th, sc, &spec.heartbeat, &eff, "HeartbeatSeconds")?;
-    sc.token = if spec.wait_for_token {
+    let timeout = number_or_path(
+        run,
+        branch,
+        state_ctx,
+        &spec.timeout,
+        &effective,
+        "TimeoutSeconds",
+    )?;
+    let heartbeat = number_or_path(
+        run,
+        branch,
+        state_ctx,
+        &spec.heartbeat,
+        &effective,
+        "HeartbeatSeconds",
+    )?;
+    state_ctx.token = if spec.wait_for_token {
         Some(run.tokens.issue(run.random.as_ref()))
     } else {
         None
     };
     let params = match (&st.jsonata, &st.parameters) {
         (Some(jf), _) => match &jf.arguments {
-            Some(a) => q_eval(run, th, sc, a, "Arguments", &eff, None)?,
-            None => eff.clone(),
+            Some(a) => jsonata_eval(run, branch, state_ctx, a, "Arguments", &effective, None)?,
+            None => effective.clone(),
         },
-        (None, Some(p)) => eval_template(run, th, sc, p, &eff)?,
-        (None, None) => eff.clone(),
+        (None, Some(p)) => eval_template(run, branch, state_ctx, p, &effective)?,
+        (None, None) => effective.clone(),
     };
     let params_text = to_json(&params);
     let lambda_direct = history::is_lambda_function_arn(&spec.resource);
     let (rtype, rname) = history::split_resource(&spec.resource);
     if lambda_direct {
         run.emit(
-            &mut th.prev,
+            &mut branch.prev,
             "LambdaFunctionScheduled",
             Some(EventDetails::LambdaFunctionScheduledEventDetails(
                 history::LambdaScheduled {
@@ -41,10 +55,10 @@ pub(super) async fn task_attempt(
                 },
             )),
         );
-        run.emit(&mut th.prev, "LambdaFunctionStarted", None);
+        run.emit(&mut branch.prev, "LambdaFunctionStarted", None);
     } else {
         run.emit(
-            &mut th.prev,
+            &mut branch.prev,
             "TaskScheduled",
             Some(EventDetails::TaskScheduledEventDetails(
                 history::TaskScheduled {
@@ -58,7 +72,7 @@ pub(super) async fn task_attempt(
             )),
         );
         run.emit(
-            &mut th.prev,
+            &mut branch.prev,
             "TaskStarted",
             Some(EventDetails::TaskStartedEventDetails(history::TaskRef {
                 resource_type: rtype.clone(),
@@ -69,22 +83,22 @@ pub(super) async fn task_attempt(
     let ctx = TaskContext {
         execution_arn: run.arn.clone(),
         state_name: st.name.clone(),
-        task_token: sc.token.clone(),
-        retry_count: sc.retry_count,
+        task_token: state_ctx.token.clone(),
+        retry_count: state_ctx.retry_count,
         timeout_seconds: timeout,
         heartbeat_seconds: heartbeat,
-        context: Env {
-            input: &eff,
+        context: PathScope {
+            input: &effective,
             run,
-            vars: &th.vars,
-            sc,
+            vars: &branch.vars,
+            state_ctx,
         }
         .context(),
     };
     let started = run.clock.now();
-    let outcome = if let Some(token) = sc.token.clone() {
+    let outcome = if let Some(token) = state_ctx.token.clone() {
         wait_for_token(
-            run, spec, &rtype, &rname, params, ctx, token, timeout, heartbeat, th,
+            run, spec, &rtype, &rname, params, ctx, token, timeout, heartbeat, branch,
         )
         .await
     } else {
@@ -108,7 +122,7 @@ pub(super) async fn task_attempt(
         Ok(v) => {
             let out = to_json(&v);
             if out.len() > MAX_PAYLOAD_BYTES {
-                sc.task_reported = true;
+                state_ctx.task_reported = true;
                 let who = if lambda_direct {
                     spec.resource.clone()
                 } else {
@@ -123,7 +137,7 @@ pub(super) async fn task_attempt(
             }
             if lambda_direct {
                 run.emit(
-                    &mut th.prev,
+                    &mut branch.prev,
                     "LambdaFunctionSucceeded",
                     Some(EventDetails::LambdaFunctionSucceededEventDetails(
                         history::Output {
@@ -134,7 +148,7 @@ pub(super) async fn task_attempt(
                 );
             } else {
                 run.emit(
-                    &mut th.prev,
+                    &mut branch.prev,
                     "TaskSucceeded",
                     Some(EventDetails::TaskSucceededEventDetails(
                         history::TaskOutput {
@@ -149,7 +163,7 @@ pub(super) async fn task_attempt(
             Ok(v)
         }
         Err(mut f) => {
-            sc.task_reported = true;
+            state_ctx.task_reported = true;
             let timed_out = matches!(f.name(), errors::TIMEOUT | errors::HEARTBEAT_TIMEOUT);
             if timed_out && f.cause.is_none() {
                 f.cause = Some(String::new());
@@ -161,13 +175,13 @@ pub(super) async fn task_attempt(
                 };
                 if timed_out {
                     run.emit(
-                        &mut th.prev,
+                        &mut branch.prev,
                         "LambdaFunctionTimedOut",
                         Some(EventDetails::LambdaFunctionTimedOutEventDetails(ec)),
                     );
                 } else {
                     run.emit(
-                        &mut th.prev,
+                        &mut branch.prev,
                         "LambdaFunctionFailed",
                         Some(EventDetails::LambdaFunctionFailedEventDetails(ec)),
                     );
@@ -181,13 +195,13 @@ pub(super) async fn task_attempt(
                 };
                 if timed_out {
                     run.emit(
-                        &mut th.prev,
+                        &mut branch.prev,
                         "TaskTimedOut",
                         Some(EventDetails::TaskTimedOutEventDetails(te)),
                     );
                 } else {
                     run.emit(
-                        &mut th.prev,
+                        &mut branch.prev,
                         "TaskFailed",
                         Some(EventDetails::TaskFailedEventDetails(te)),
                     );
@@ -209,7 +223,7 @@ pub(super) async fn wait_for_token(
     token: String,
     timeout: Option<u64>,
     heartbeat: Option<u64>,
-    th: &mut Thread,
+    branch: &mut Branch,
 ) -> Result<Value, Failure> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     run.tokens.register(&token, &run.arn, tx);
@@ -217,7 +231,7 @@ pub(super) async fn wait_for_token(
     match submitted {
         Ok(v) => {
             run.emit(
-                &mut th.prev,
+                &mut branch.prev,
                 "TaskSubmitted",
                 Some(EventDetails::TaskSubmittedEventDetails(
                     history::TaskOutput {
@@ -247,7 +261,7 @@ pub(super) async fn wait_for_token(
             (None, Some(b)) => Some((b, true)),
             (None, None) => None,
         };
-        let hold = std::mem::replace(&mut th.hold, Hold::none());
+        let hold = std::mem::replace(&mut branch.hold, Hold::none());
         let msg = match deadline {
             Some((d, is_hb)) => {
                 let timer = run.clock.sleep_until(d, hold);
@@ -255,7 +269,7 @@ pub(super) async fn wait_for_token(
                     biased;
                     m = rx.recv() => m,
                     h = timer => {
-                        th.hold = h;
+                        branch.hold = h;
                         break Err(Failure::named(if is_hb { errors::HEARTBEAT_TIMEOUT } else { errors::TIMEOUT }));
                     }
                 }
@@ -267,21 +281,21 @@ pub(super) async fn wait_for_token(
         };
         match msg {
             Some((TokenMsg::Success(v), h)) => {
-                th.hold = h;
+                branch.hold = h;
                 break Ok(v);
             }
             Some((TokenMsg::Failure(f), h)) => {
-                th.hold = h;
+                branch.hold = h;
                 break Err(f);
             }
             Some((TokenMsg::Heartbeat, h)) => {
-                th.hold = h;
+                branch.hold = h;
                 if let Some(hb) = heartbeat {
                     heartbeat_at = Some(run.clock.now() + secs(hb));
                 }
             }
             None => {
-                th.hold = run.clock.hold();
+                branch.hold = run.clock.hold();
                 break Err(Failure::named(errors::TIMEOUT));
             }
         }

@@ -26,7 +26,7 @@ pub(crate) struct Flags {
 #[derive(Debug)]
 pub(crate) enum Func {
     /// A `function($x){...}` with the scope it closes over.
-    Lambda(Arc<Lambda>, Rc<Env>),
+    Lambda(Arc<Lambda>, Rc<Bindings>),
     /// A built-in function, by name.
     Builtin(&'static str),
     /// A regular expression literal (`/.../`), usable as a pattern argument.
@@ -35,7 +35,7 @@ pub(crate) enum Func {
 
 /// A JSONata value (undefined is `None` where it can occur).
 #[derive(Debug, Clone)]
-pub enum Val {
+pub enum JsonataValue {
     /// `null`.
     Null,
     /// A boolean.
@@ -46,29 +46,29 @@ pub enum Val {
     Str(Rc<str>),
     /// An array or a sequence.
     #[allow(private_interfaces)]
-    Arr(Rc<Vec<Val>>, Flags),
+    Arr(Rc<Vec<JsonataValue>>, Flags),
     /// An object, keys in insertion order.
-    Obj(Rc<Vec<(String, Val)>>),
+    Obj(Rc<Vec<(String, JsonataValue)>>),
     /// A function.
     #[allow(private_interfaces)]
     Func(Rc<Func>),
 }
 
-impl Val {
+impl JsonataValue {
     /// Converts a JSON value.
-    pub fn from_json(v: &Value) -> Val {
+    pub fn from_json(v: &Value) -> JsonataValue {
         match v {
-            Value::Null => Val::Null,
-            Value::Bool(b) => Val::Bool(*b),
-            Value::Number(n) => Val::Num(n.as_f64().unwrap_or(0.0)),
-            Value::String(s) => Val::Str(s.as_str().into()),
-            Value::Array(a) => Val::Arr(
-                Rc::new(a.iter().map(Val::from_json).collect()),
+            Value::Null => JsonataValue::Null,
+            Value::Bool(b) => JsonataValue::Bool(*b),
+            Value::Number(n) => JsonataValue::Num(n.as_f64().unwrap_or(0.0)),
+            Value::String(s) => JsonataValue::Str(s.as_str().into()),
+            Value::Array(a) => JsonataValue::Arr(
+                Rc::new(a.iter().map(JsonataValue::from_json).collect()),
                 Flags::default(),
             ),
-            Value::Object(m) => Val::Obj(Rc::new(
+            Value::Object(m) => JsonataValue::Obj(Rc::new(
                 m.iter()
-                    .map(|(k, v)| (k.clone(), Val::from_json(v)))
+                    .map(|(k, v)| (k.clone(), JsonataValue::from_json(v)))
                     .collect(),
             )),
         }
@@ -77,35 +77,37 @@ impl Val {
     /// Converts to JSON; `None` for a function.
     pub fn to_json(&self) -> Option<Value> {
         Some(match self {
-            Val::Null => Value::Null,
-            Val::Bool(b) => Value::Bool(*b),
-            Val::Num(n) => num_json(*n),
-            Val::Str(s) => Value::String(s.to_string()),
-            Val::Arr(a, _) => Value::Array(a.iter().filter_map(Val::to_json).collect()),
-            Val::Obj(m) => Value::Object(
+            JsonataValue::Null => Value::Null,
+            JsonataValue::Bool(b) => Value::Bool(*b),
+            JsonataValue::Num(n) => num_json(*n),
+            JsonataValue::Str(s) => Value::String(s.to_string()),
+            JsonataValue::Arr(a, _) => {
+                Value::Array(a.iter().filter_map(JsonataValue::to_json).collect())
+            }
+            JsonataValue::Obj(m) => Value::Object(
                 m.iter()
                     .filter_map(|(k, v)| v.to_json().map(|j| (k.clone(), j)))
                     .collect(),
             ),
-            Val::Func(_) => return None,
+            JsonataValue::Func(_) => return None,
         })
     }
 
     /// An object from key/value pairs.
-    pub fn object(pairs: Vec<(String, Val)>) -> Val {
-        Val::Obj(Rc::new(pairs))
+    pub fn object(pairs: Vec<(String, JsonataValue)>) -> JsonataValue {
+        JsonataValue::Obj(Rc::new(pairs))
     }
 
-    pub(crate) fn str(s: &str) -> Val {
-        Val::Str(s.into())
+    pub(crate) fn str(s: &str) -> JsonataValue {
+        JsonataValue::Str(s.into())
     }
 
-    pub(crate) fn array(items: Vec<Val>) -> Val {
-        Val::Arr(Rc::new(items), Flags::default())
+    pub(crate) fn array(items: Vec<JsonataValue>) -> JsonataValue {
+        JsonataValue::Arr(Rc::new(items), Flags::default())
     }
 
-    pub(crate) fn seq(items: Vec<Val>) -> Val {
-        Val::Arr(
+    pub(crate) fn seq(items: Vec<JsonataValue>) -> JsonataValue {
+        JsonataValue::Arr(
             Rc::new(items),
             Flags {
                 seq: true,
@@ -115,22 +117,22 @@ impl Val {
     }
 
     /// Looks a key up in an object.
-    pub(crate) fn get(&self, key: &str) -> Option<&Val> {
+    pub(crate) fn get(&self, key: &str) -> Option<&JsonataValue> {
         match self {
-            Val::Obj(m) => m.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            JsonataValue::Obj(m) => m.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
         }
     }
 
     pub(crate) fn type_name(&self) -> &'static str {
         match self {
-            Val::Null => "null",
-            Val::Bool(_) => "boolean",
-            Val::Num(_) => "number",
-            Val::Str(_) => "string",
-            Val::Arr(..) => "array",
-            Val::Obj(_) => "object",
-            Val::Func(_) => "function",
+            JsonataValue::Null => "null",
+            JsonataValue::Bool(_) => "boolean",
+            JsonataValue::Num(_) => "number",
+            JsonataValue::Str(_) => "string",
+            JsonataValue::Arr(..) => "array",
+            JsonataValue::Obj(_) => "object",
+            JsonataValue::Func(_) => "function",
         }
     }
 }
@@ -148,35 +150,35 @@ pub(crate) fn num_json(n: f64) -> Value {
 
 /// A scope of variables.
 #[derive(Debug, Default)]
-pub(crate) struct Env {
-    vars: RefCell<HashMap<String, Val>>,
-    parent: Option<Rc<Env>>,
+pub(crate) struct Bindings {
+    vars: RefCell<HashMap<String, JsonataValue>>,
+    parent: Option<Rc<Bindings>>,
 }
 
-impl Env {
-    pub(crate) fn child(parent: &Rc<Env>) -> Rc<Env> {
-        Rc::new(Env {
+impl Bindings {
+    pub(crate) fn child(parent: &Rc<Bindings>) -> Rc<Bindings> {
+        Rc::new(Bindings {
             vars: RefCell::new(HashMap::new()),
             parent: Some(parent.clone()),
         })
     }
 
-    fn lookup(&self, name: &str) -> Option<Val> {
+    fn lookup(&self, name: &str) -> Option<JsonataValue> {
         if let Some(v) = self.vars.borrow().get(name) {
             return Some(v.clone());
         }
         self.parent.as_ref().and_then(|p| p.lookup(name))
     }
 
-    pub(crate) fn bind(&self, name: &str, v: Val) {
+    pub(crate) fn bind(&self, name: &str, v: JsonataValue) {
         self.vars.borrow_mut().insert(name.to_string(), v);
     }
 }
 
 /// What an evaluation carries along.
-pub(crate) struct Cx<'a> {
+pub(crate) struct EvalContext<'a> {
     pub host: &'a dyn Host,
-    pub root: Option<Val>,
+    pub root: Option<JsonataValue>,
     depth: usize,
     pub now: i64,
 }
@@ -187,15 +189,15 @@ const MAX_DEPTH: usize = 400;
 pub(crate) fn evaluate(
     ast: &Node,
     input: Option<&Value>,
-    vars: &[(&str, Val)],
+    vars: &[(&str, JsonataValue)],
     host: &dyn Host,
 ) -> Result<Outcome, JError> {
-    let root = input.map(Val::from_json);
-    let env = Rc::new(Env::default());
+    let root = input.map(JsonataValue::from_json);
+    let env = Rc::new(Bindings::default());
     for (k, v) in vars {
         env.bind(k, v.clone());
     }
-    let mut cx = Cx {
+    let mut cx = EvalContext {
         host,
         root: root.clone(),
         depth: 0,
@@ -204,7 +206,7 @@ pub(crate) fn evaluate(
     let r = eval(ast, root.as_ref(), &env, &mut cx)?;
     Ok(match r {
         None => Outcome::Undefined,
-        Some(Val::Func(_)) => Outcome::Function,
+        Some(JsonataValue::Func(_)) => Outcome::Function,
         Some(v) => match v.to_json() {
             Some(j) => Outcome::Value(j),
             None => Outcome::Function,
@@ -213,15 +215,15 @@ pub(crate) fn evaluate(
 }
 
 /// Collapses a sequence: empty is undefined, a singleton is its item.
-pub(crate) fn collapse(v: Option<Val>) -> Option<Val> {
+pub(crate) fn collapse(v: Option<JsonataValue>) -> Option<JsonataValue> {
     match v {
-        Some(Val::Arr(items, f)) if f.seq => {
+        Some(JsonataValue::Arr(items, f)) if f.seq => {
             if items.is_empty() {
                 None
             } else if items.len() == 1 && !f.keep {
                 Some(items[0].clone())
             } else {
-                Some(Val::Arr(items, f))
+                Some(JsonataValue::Arr(items, f))
             }
         }
         other => other,
@@ -229,28 +231,28 @@ pub(crate) fn collapse(v: Option<Val>) -> Option<Val> {
 }
 
 /// JSONata's boolean cast; `None` for undefined.
-pub(crate) fn truthy(v: &Val) -> bool {
+pub(crate) fn truthy(v: &JsonataValue) -> bool {
     match v {
-        Val::Null => false,
-        Val::Bool(b) => *b,
-        Val::Num(n) => *n != 0.0,
-        Val::Str(s) => !s.is_empty(),
-        Val::Arr(a, _) => match a.len() {
+        JsonataValue::Null => false,
+        JsonataValue::Bool(b) => *b,
+        JsonataValue::Num(n) => *n != 0.0,
+        JsonataValue::Str(s) => !s.is_empty(),
+        JsonataValue::Arr(a, _) => match a.len() {
             0 => false,
             1 => truthy(&a[0]),
             _ => a.iter().any(truthy),
         },
-        Val::Obj(m) => !m.is_empty(),
-        Val::Func(_) => false,
+        JsonataValue::Obj(m) => !m.is_empty(),
+        JsonataValue::Func(_) => false,
     }
 }
 
 pub(crate) fn eval(
     node: &Node,
-    input: Option<&Val>,
-    env: &Rc<Env>,
-    cx: &mut Cx,
-) -> Result<Option<Val>, JError> {
+    input: Option<&JsonataValue>,
+    env: &Rc<Bindings>,
+    cx: &mut EvalContext,
+) -> Result<Option<JsonataValue>, JError> {
     cx.depth += 1;
     if cx.depth > MAX_DEPTH {
         cx.depth -= 1;
@@ -266,39 +268,39 @@ pub(crate) fn eval(
 
 fn eval_inner(
     node: &Node,
-    input: Option<&Val>,
-    env: &Rc<Env>,
-    cx: &mut Cx,
-) -> Result<Option<Val>, JError> {
+    input: Option<&JsonataValue>,
+    env: &Rc<Bindings>,
+    cx: &mut EvalContext,
+) -> Result<Option<JsonataValue>, JError> {
     Ok(match node {
-        Node::Num(n) => Some(Val::Num(*n)),
-        Node::Str(s) => Some(Val::Str(s.as_ref().into())),
-        Node::Bool(b) => Some(Val::Bool(*b)),
-        Node::Null => Some(Val::Null),
-        Node::Regex(r) => Some(Val::Func(Rc::new(Func::Regex(r.clone())))),
+        Node::Num(n) => Some(JsonataValue::Num(*n)),
+        Node::Str(s) => Some(JsonataValue::Str(s.as_ref().into())),
+        Node::Bool(b) => Some(JsonataValue::Bool(*b)),
+        Node::Null => Some(JsonataValue::Null),
+        Node::Regex(r) => Some(JsonataValue::Func(Rc::new(Func::Regex(r.clone())))),
         Node::Name(n) => input.and_then(|i| lookup(i, n)),
         Node::Var(name) => match name.as_str() {
             "" => input.cloned(),
             "$" => cx.root.clone(),
-            _ => env
-                .lookup(name)
-                .or_else(|| functions::builtin(name).map(|b| Val::Func(Rc::new(Func::Builtin(b))))),
+            _ => env.lookup(name).or_else(|| {
+                functions::builtin(name).map(|b| JsonataValue::Func(Rc::new(Func::Builtin(b))))
+            }),
         },
         Node::Wildcard => input.map(wildcard),
         Node::Descendants => input.map(|i| {
             let mut out = Vec::new();
             descendants(i, &mut out);
-            Val::seq(out)
+            JsonataValue::seq(out)
         }),
         Node::Path { steps, keep } => {
             let r = eval_path(steps, input, env, cx)?;
             match (r, keep) {
-                (Some(Val::Arr(a, mut f)), true) => {
+                (Some(JsonataValue::Arr(a, mut f)), true) => {
                     f.keep = true;
                     f.seq = true;
-                    Some(Val::Arr(a, f))
+                    Some(JsonataValue::Arr(a, f))
                 }
-                (Some(v), true) => Some(Val::Arr(
+                (Some(v), true) => Some(JsonataValue::Arr(
                     Rc::new(vec![v]),
                     Flags {
                         seq: true,
@@ -310,12 +312,12 @@ fn eval_inner(
             }
         }
         Node::KeepArray(inner) => match eval(inner, input, env, cx)? {
-            Some(Val::Arr(a, mut f)) => {
+            Some(JsonataValue::Arr(a, mut f)) => {
                 f.keep = true;
                 f.seq = true;
-                Some(Val::Arr(a, f))
+                Some(JsonataValue::Arr(a, f))
             }
-            Some(v) => Some(Val::Arr(
+            Some(v) => Some(JsonataValue::Arr(
                 Rc::new(vec![v]),
                 Flags {
                     seq: true,
@@ -327,7 +329,7 @@ fn eval_inner(
         },
         Node::Neg(inner) => match eval(inner, input, env, cx)? {
             None => None,
-            Some(Val::Num(n)) => Some(Val::Num(-n)),
+            Some(JsonataValue::Num(n)) => Some(JsonataValue::Num(-n)),
             Some(_) => return Err(JError::new("D1002", "Cannot negate a non-numeric value")),
         },
         Node::Binary(op, l, r) => binary(op, l, r, input, env, cx)?,
@@ -337,12 +339,12 @@ fn eval_inner(
                 if let Some(v) = eval(it, input, env, cx)? {
                     match (&v, it) {
                         (_, Node::Array(_)) => out.push(v),
-                        (Val::Arr(a, _), _) => out.extend(a.iter().cloned()),
+                        (JsonataValue::Arr(a, _), _) => out.extend(a.iter().cloned()),
                         _ => out.push(v),
                     }
                 }
             }
-            Some(Val::Arr(
+            Some(JsonataValue::Arr(
                 Rc::new(out),
                 Flags {
                     cons: true,
@@ -352,7 +354,7 @@ fn eval_inner(
         }
         Node::Object(pairs) => Some(object(pairs, input, env, cx)?),
         Node::Block(items) => {
-            let scope = Env::child(env);
+            let scope = Bindings::child(env);
             let mut last = None;
             for it in items {
                 last = eval(it, input, &scope, cx)?;
@@ -376,7 +378,10 @@ fn eval_inner(
             }
             v
         }
-        Node::Lambda(l) => Some(Val::Func(Rc::new(Func::Lambda(l.clone(), env.clone())))),
+        Node::Lambda(l) => Some(JsonataValue::Func(Rc::new(Func::Lambda(
+            l.clone(),
+            env.clone(),
+        )))),
         Node::Call(callee, args) => {
             let f = eval(callee, input, env, cx)?;
             let mut vals = Vec::with_capacity(args.len());
@@ -384,7 +389,7 @@ fn eval_inner(
                 vals.push(eval(a, input, env, cx)?);
             }
             match f {
-                Some(Val::Func(f)) => call(&f, vals, input, cx)?,
+                Some(JsonataValue::Func(f)) => call(&f, vals, input, cx)?,
                 _ => {
                     return Err(JError::new("T1006", "Attempted to invoke a non-function"));
                 }
@@ -400,14 +405,14 @@ fn eval_inner(
                         vals.push(eval(a, input, env, cx)?);
                     }
                     match f {
-                        Some(Val::Func(f)) => call(&f, vals, input, cx)?,
+                        Some(JsonataValue::Func(f)) => call(&f, vals, input, cx)?,
                         _ => {
                             return Err(JError::new("T1006", "Attempted to invoke a non-function"))
                         }
                     }
                 }
                 other => match eval(other, input, env, cx)? {
-                    Some(Val::Func(f)) => call(&f, vec![lv], input, cx)?,
+                    Some(JsonataValue::Func(f)) => call(&f, vec![lv], input, cx)?,
                     _ => return Err(JError::new(
                         "T2006",
                         "The right side of the function application operator ~> must be a function",
@@ -426,27 +431,27 @@ fn eval_inner(
 }
 
 /// Looks a field up: in an object, or in every object of an array (flattening arrays).
-pub(crate) fn lookup(input: &Val, key: &str) -> Option<Val> {
+pub(crate) fn lookup(input: &JsonataValue, key: &str) -> Option<JsonataValue> {
     match input {
-        Val::Arr(items, _) => {
+        JsonataValue::Arr(items, _) => {
             let mut out = Vec::new();
             for it in items.iter() {
                 match lookup(it, key) {
-                    Some(Val::Arr(a, _)) => out.extend(a.iter().cloned()),
+                    Some(JsonataValue::Arr(a, _)) => out.extend(a.iter().cloned()),
                     Some(v) => out.push(v),
                     None => {}
                 }
             }
-            Some(Val::seq(out))
+            Some(JsonataValue::seq(out))
         }
-        Val::Obj(_) => input.get(key).cloned(),
+        JsonataValue::Obj(_) => input.get(key).cloned(),
         _ => None,
     }
 }
 
-fn flatten_into(v: &Val, out: &mut Vec<Val>) {
+fn flatten_into(v: &JsonataValue, out: &mut Vec<JsonataValue>) {
     match v {
-        Val::Arr(a, _) => {
+        JsonataValue::Arr(a, _) => {
             for it in a.iter() {
                 flatten_into(it, out);
             }
@@ -455,28 +460,28 @@ fn flatten_into(v: &Val, out: &mut Vec<Val>) {
     }
 }
 
-fn wildcard(input: &Val) -> Val {
+fn wildcard(input: &JsonataValue) -> JsonataValue {
     let mut out = Vec::new();
     let target = match input {
-        Val::Arr(a, _) if !a.is_empty() => a[0].clone(),
+        JsonataValue::Arr(a, _) if !a.is_empty() => a[0].clone(),
         other => other.clone(),
     };
-    if let Val::Obj(m) = &target {
+    if let JsonataValue::Obj(m) = &target {
         for (_, v) in m.iter() {
             flatten_into(v, &mut out);
         }
     }
-    Val::seq(out)
+    JsonataValue::seq(out)
 }
 
-fn descendants(v: &Val, out: &mut Vec<Val>) {
+fn descendants(v: &JsonataValue, out: &mut Vec<JsonataValue>) {
     match v {
-        Val::Arr(a, _) => {
+        JsonataValue::Arr(a, _) => {
             for it in a.iter() {
                 descendants(it, out);
             }
         }
-        Val::Obj(m) => {
+        JsonataValue::Obj(m) => {
             out.push(v.clone());
             for (_, x) in m.iter() {
                 descendants(x, out);
@@ -488,20 +493,20 @@ fn descendants(v: &Val, out: &mut Vec<Val>) {
 
 fn eval_path(
     steps: &[Step],
-    input: Option<&Val>,
-    env: &Rc<Env>,
-    cx: &mut Cx,
-) -> Result<Option<Val>, JError> {
+    input: Option<&JsonataValue>,
+    env: &Rc<Bindings>,
+    cx: &mut EvalContext,
+) -> Result<Option<JsonataValue>, JError> {
     let first_is_var = matches!(steps.first().map(|s| &s.node), Some(Node::Var(_)));
-    let mut seq: Vec<Option<Val>> = match input {
-        Some(Val::Arr(a, _)) if !first_is_var => a.iter().cloned().map(Some).collect(),
+    let mut seq: Vec<Option<JsonataValue>> = match input {
+        Some(JsonataValue::Arr(a, _)) if !first_is_var => a.iter().cloned().map(Some).collect(),
         other => vec![other.cloned()],
     };
     let n = steps.len();
-    let mut result: Option<Val> = None;
+    let mut result: Option<JsonataValue> = None;
     for (i, step) in steps.iter().enumerate() {
         let last = i + 1 == n;
-        let mut results: Vec<Val> = Vec::new();
+        let mut results: Vec<JsonataValue> = Vec::new();
         for item in &seq {
             let mut r = eval(&step.node, item.as_ref(), env, cx)?;
             for stage in &step.stages {
@@ -514,20 +519,22 @@ fn eval_path(
                 results.push(v);
             }
         }
-        let out: Val =
-            if last && results.len() == 1 && matches!(&results[0], Val::Arr(_, f) if !f.seq) {
-                results.pop().unwrap_or(Val::Null)
-            } else {
-                let mut flat = Vec::new();
-                for r in results {
-                    match r {
-                        Val::Arr(a, f) if !f.cons => flat.extend(a.iter().cloned()),
-                        other => flat.push(other),
-                    }
+        let out: JsonataValue = if last
+            && results.len() == 1
+            && matches!(&results[0], JsonataValue::Arr(_, f) if !f.seq)
+        {
+            results.pop().unwrap_or(JsonataValue::Null)
+        } else {
+            let mut flat = Vec::new();
+            for r in results {
+                match r {
+                    JsonataValue::Arr(a, f) if !f.cons => flat.extend(a.iter().cloned()),
+                    other => flat.push(other),
                 }
-                Val::seq(flat)
-            };
-        if let Val::Arr(a, f) = &out {
+            }
+            JsonataValue::seq(flat)
+        };
+        if let JsonataValue::Arr(a, f) = &out {
             if a.is_empty() {
                 // An empty array from the data is a value; an empty sequence is nothing.
                 return Ok(if f.seq { None } else { Some(out) });
@@ -537,7 +544,7 @@ fn eval_path(
             result = Some(out);
         } else {
             seq = match out {
-                Val::Arr(a, _) => a.iter().cloned().map(Some).collect(),
+                JsonataValue::Arr(a, _) => a.iter().cloned().map(Some).collect(),
                 other => vec![Some(other)],
             };
         }
@@ -546,9 +553,14 @@ fn eval_path(
 }
 
 /// Applies a predicate (`[expr]`) to a value: an index, or a filter.
-fn filter(pred: &Node, v: Val, env: &Rc<Env>, cx: &mut Cx) -> Result<Val, JError> {
-    let items: Rc<Vec<Val>> = match &v {
-        Val::Arr(a, _) => a.clone(),
+fn filter(
+    pred: &Node,
+    v: JsonataValue,
+    env: &Rc<Bindings>,
+    cx: &mut EvalContext,
+) -> Result<JsonataValue, JError> {
+    let items: Rc<Vec<JsonataValue>> = match &v {
+        JsonataValue::Arr(a, _) => a.clone(),
         other => Rc::new(vec![other.clone()]),
     };
     let mut out = Vec::new();
@@ -560,21 +572,29 @@ fn filter(pred: &Node, v: Val, env: &Rc<Env>, cx: &mut Cx) -> Result<Val, JError
         }
         if idx >= 0 && idx < len {
             match &items[idx as usize] {
-                Val::Arr(a, _) => return Ok(Val::seq(a.to_vec())),
+                JsonataValue::Arr(a, _) => return Ok(JsonataValue::seq(a.to_vec())),
                 it => out.push(it.clone()),
             }
         }
-        return Ok(Val::seq(out));
+        return Ok(JsonataValue::seq(out));
     }
     let len = items.len() as i64;
     for (i, item) in items.iter().enumerate() {
         let r = eval(pred, Some(item), env, cx)?;
         let nums: Option<Vec<f64>> = match &r {
-            Some(Val::Num(n)) => Some(vec![*n]),
-            Some(Val::Arr(a, _)) if !a.is_empty() && a.iter().all(|x| matches!(x, Val::Num(_))) => {
+            Some(JsonataValue::Num(n)) => Some(vec![*n]),
+            Some(JsonataValue::Arr(a, _))
+                if !a.is_empty() && a.iter().all(|x| matches!(x, JsonataValue::Num(_))) =>
+            {
                 Some(
                     a.iter()
-                        .map(|x| if let Val::Num(n) = x { *n } else { 0.0 })
+                        .map(|x| {
+                            if let JsonataValue::Num(n) = x {
+                                *n
+                            } else {
+                                0.0
+                            }
+                        })
                         .collect(),
                 )
             }
@@ -599,19 +619,19 @@ fn filter(pred: &Node, v: Val, env: &Rc<Env>, cx: &mut Cx) -> Result<Val, JError
             }
         }
     }
-    Ok(Val::seq(out))
+    Ok(JsonataValue::seq(out))
 }
 
 fn object(
     pairs: &[(Node, Node)],
-    input: Option<&Val>,
-    env: &Rc<Env>,
-    cx: &mut Cx,
-) -> Result<Val, JError> {
-    let mut out: Vec<(String, Val)> = Vec::new();
+    input: Option<&JsonataValue>,
+    env: &Rc<Bindings>,
+    cx: &mut EvalContext,
+) -> Result<JsonataValue, JError> {
+    let mut out: Vec<(String, JsonataValue)> = Vec::new();
     for (k, v) in pairs {
         let key = match eval(k, input, env, cx)? {
-            Some(Val::Str(s)) => s.to_string(),
+            Some(JsonataValue::Str(s)) => s.to_string(),
             other => {
                 return Err(JError::new(
                     "T1003",
@@ -632,7 +652,7 @@ fn object(
             out.push((key, val));
         }
     }
-    Ok(Val::object(out))
+    Ok(JsonataValue::object(out))
 }
 
 fn num_err(code: &str, side: &str, op: &str) -> JError {
@@ -646,26 +666,26 @@ fn binary(
     op: &str,
     l: &Node,
     r: &Node,
-    input: Option<&Val>,
-    env: &Rc<Env>,
-    cx: &mut Cx,
-) -> Result<Option<Val>, JError> {
+    input: Option<&JsonataValue>,
+    env: &Rc<Bindings>,
+    cx: &mut EvalContext,
+) -> Result<Option<JsonataValue>, JError> {
     match op {
         "and" => {
             let lv = eval(l, input, env, cx)?;
             if !lv.as_ref().is_some_and(truthy) {
-                return Ok(Some(Val::Bool(false)));
+                return Ok(Some(JsonataValue::Bool(false)));
             }
             let rv = eval(r, input, env, cx)?;
-            return Ok(Some(Val::Bool(rv.as_ref().is_some_and(truthy))));
+            return Ok(Some(JsonataValue::Bool(rv.as_ref().is_some_and(truthy))));
         }
         "or" => {
             let lv = eval(l, input, env, cx)?;
             if lv.as_ref().is_some_and(truthy) {
-                return Ok(Some(Val::Bool(true)));
+                return Ok(Some(JsonataValue::Bool(true)));
             }
             let rv = eval(r, input, env, cx)?;
-            return Ok(Some(Val::Bool(rv.as_ref().is_some_and(truthy))));
+            return Ok(Some(JsonataValue::Bool(rv.as_ref().is_some_and(truthy))));
         }
         _ => {}
     }
@@ -675,12 +695,12 @@ fn binary(
         "+" | "-" | "*" | "/" | "%" => {
             let a = match &lv {
                 None => None,
-                Some(Val::Num(n)) => Some(*n),
+                Some(JsonataValue::Num(n)) => Some(*n),
                 Some(_) => return Err(num_err("T2001", "left", op)),
             };
             let b = match &rv {
                 None => None,
-                Some(Val::Num(n)) => Some(*n),
+                Some(JsonataValue::Num(n)) => Some(*n),
                 Some(_) => return Err(num_err("T2002", "right", op)),
             };
             let (Some(a), Some(b)) = (a, b) else {
@@ -696,18 +716,22 @@ fn binary(
             if !n.is_finite() {
                 return Err(JError::new("D1001", format!("Number out of range: {n}")));
             }
-            Some(Val::Num(n))
+            Some(JsonataValue::Num(n))
         }
         "=" | "!=" => {
             let eq = match (&lv, &rv) {
                 (Some(a), Some(b)) => deep_equal(a, b),
-                _ => return Ok(Some(Val::Bool(false))),
+                _ => return Ok(Some(JsonataValue::Bool(false))),
             };
-            Some(Val::Bool(if op == "=" { eq } else { !eq }))
+            Some(JsonataValue::Bool(if op == "=" { eq } else { !eq }))
         }
         "<" | ">" | "<=" | ">=" => {
-            let comparable =
-                |v: &Option<Val>| matches!(v, None | Some(Val::Num(_)) | Some(Val::Str(_)));
+            let comparable = |v: &Option<JsonataValue>| {
+                matches!(
+                    v,
+                    None | Some(JsonataValue::Num(_)) | Some(JsonataValue::Str(_))
+                )
+            };
             if !comparable(&lv) || !comparable(&rv) {
                 return Err(JError::new(
                     "T2010",
@@ -715,8 +739,8 @@ fn binary(
                 ));
             }
             let ord = match (&lv, &rv) {
-                (Some(Val::Num(a)), Some(Val::Num(b))) => a.partial_cmp(b),
-                (Some(Val::Str(a)), Some(Val::Str(b))) => Some(a.cmp(b)),
+                (Some(JsonataValue::Num(a)), Some(JsonataValue::Num(b))) => a.partial_cmp(b),
+                (Some(JsonataValue::Str(a)), Some(JsonataValue::Str(b))) => Some(a.cmp(b)),
                 (Some(a), Some(b)) => {
                     return Err(JError::new(
                         "T2009",
@@ -730,10 +754,10 @@ fn binary(
                 _ => return Ok(None),
             };
             let Some(ord) = ord else {
-                return Ok(Some(Val::Bool(false)));
+                return Ok(Some(JsonataValue::Bool(false)));
             };
             use std::cmp::Ordering::*;
-            Some(Val::Bool(match op {
+            Some(JsonataValue::Bool(match op {
                 "<" => ord == Less,
                 ">" => ord == Greater,
                 "<=" => ord != Greater,
@@ -741,25 +765,29 @@ fn binary(
             }))
         }
         "&" => {
-            let s = |v: &Option<Val>| v.as_ref().map(functions::to_string).unwrap_or_default();
-            Some(Val::str(&(s(&lv) + &s(&rv))))
+            let s =
+                |v: &Option<JsonataValue>| v.as_ref().map(functions::to_string).unwrap_or_default();
+            Some(JsonataValue::str(&(s(&lv) + &s(&rv))))
         }
         "in" => {
             let Some(a) = lv else {
-                return Ok(Some(Val::Bool(false)));
+                return Ok(Some(JsonataValue::Bool(false)));
             };
             let found = match &rv {
                 None => false,
-                Some(Val::Arr(items, _)) => items.iter().any(|x| deep_equal(&a, x)),
+                Some(JsonataValue::Arr(items, _)) => items.iter().any(|x| deep_equal(&a, x)),
                 Some(b) => deep_equal(&a, b),
             };
-            Some(Val::Bool(found))
+            Some(JsonataValue::Bool(found))
         }
         ".." => {
-            let int = |v: &Option<Val>, code: &str, side: &str| -> Result<Option<i64>, JError> {
+            let int = |v: &Option<JsonataValue>,
+                       code: &str,
+                       side: &str|
+             -> Result<Option<i64>, JError> {
                 match v {
                     None => Ok(None),
-                    Some(Val::Num(n)) if n.fract() == 0.0 => Ok(Some(*n as i64)),
+                    Some(JsonataValue::Num(n)) if n.fract() == 0.0 => Ok(Some(*n as i64)),
                     Some(_) => Err(JError::new(
                         code,
                         format!("The {side} side of the range operator (..) must evaluate to an integer"),
@@ -780,7 +808,9 @@ fn binary(
                     format!("The size of the sequence allocated by the range operator (..) must not exceed 1e7.  Attempted to allocate {}.", b - a + 1),
                 ));
             }
-            Some(Val::seq((a..=b).map(|i| Val::Num(i as f64)).collect()))
+            Some(JsonataValue::seq(
+                (a..=b).map(|i| JsonataValue::Num(i as f64)).collect(),
+            ))
         }
         _ => {
             return Err(JError::new(
@@ -792,21 +822,21 @@ fn binary(
 }
 
 /// Deep equality of two values.
-pub(crate) fn deep_equal(a: &Val, b: &Val) -> bool {
+pub(crate) fn deep_equal(a: &JsonataValue, b: &JsonataValue) -> bool {
     match (a, b) {
-        (Val::Null, Val::Null) => true,
-        (Val::Bool(x), Val::Bool(y)) => x == y,
-        (Val::Num(x), Val::Num(y)) => x == y,
-        (Val::Str(x), Val::Str(y)) => x == y,
-        (Val::Arr(x, _), Val::Arr(y, _)) => {
+        (JsonataValue::Null, JsonataValue::Null) => true,
+        (JsonataValue::Bool(x), JsonataValue::Bool(y)) => x == y,
+        (JsonataValue::Num(x), JsonataValue::Num(y)) => x == y,
+        (JsonataValue::Str(x), JsonataValue::Str(y)) => x == y,
+        (JsonataValue::Arr(x, _), JsonataValue::Arr(y, _)) => {
             x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| deep_equal(p, q))
         }
-        (Val::Obj(x), Val::Obj(y)) => {
+        (JsonataValue::Obj(x), JsonataValue::Obj(y)) => {
             x.len() == y.len()
                 && x.iter()
                     .all(|(k, v)| b.get(k).is_some_and(|w| deep_equal(v, w)))
         }
-        (Val::Func(x), Val::Func(y)) => Rc::ptr_eq(x, y),
+        (JsonataValue::Func(x), JsonataValue::Func(y)) => Rc::ptr_eq(x, y),
         _ => false,
     }
 }
@@ -814,30 +844,30 @@ pub(crate) fn deep_equal(a: &Val, b: &Val) -> bool {
 /// Calls a function value.
 pub(crate) fn call(
     f: &Rc<Func>,
-    args: Vec<Option<Val>>,
-    input: Option<&Val>,
-    cx: &mut Cx,
-) -> Result<Option<Val>, JError> {
+    args: Vec<Option<JsonataValue>>,
+    input: Option<&JsonataValue>,
+    cx: &mut EvalContext,
+) -> Result<Option<JsonataValue>, JError> {
     match f.as_ref() {
         Func::Builtin(name) => functions::call_builtin(name, args, input, cx),
         Func::Regex(re) => Ok(match args.first() {
-            Some(Some(Val::Str(s))) => {
+            Some(Some(JsonataValue::Str(s))) => {
                 let chars: Vec<char> = s.chars().collect();
                 re.find_at(&chars, 0).map(|(a, b)| {
-                    Val::object(vec![
+                    JsonataValue::object(vec![
                         (
                             "match".into(),
-                            Val::str(&chars[a..b].iter().collect::<String>()),
+                            JsonataValue::str(&chars[a..b].iter().collect::<String>()),
                         ),
-                        ("start".into(), Val::Num(a as f64)),
-                        ("end".into(), Val::Num(b as f64)),
+                        ("start".into(), JsonataValue::Num(a as f64)),
+                        ("end".into(), JsonataValue::Num(b as f64)),
                     ])
                 })
             }
             _ => None,
         }),
         Func::Lambda(l, closure) => {
-            let scope = Env::child(closure);
+            let scope = Bindings::child(closure);
             for (i, p) in l.params.iter().enumerate() {
                 if let Some(Some(v)) = args.get(i) {
                     scope.bind(p, v.clone());

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use base64::Engine as _;
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::eval::{arity, call, deep_equal, lookup, truthy, Cx, Func, Val};
+use super::eval::{arity, call, deep_equal, lookup, truthy, EvalContext, Func, JsonataValue};
 use super::JError;
 
 const NAMES: &[&str] = &[
@@ -98,17 +98,17 @@ fn json_string(s: &str, out: &mut String) {
     out.push_str(&serde_json::Value::String(s.to_string()).to_string());
 }
 
-fn stringify(v: &Val, out: &mut String) {
+fn stringify(v: &JsonataValue, out: &mut String) {
     match v {
-        Val::Null => out.push_str("null"),
-        Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Val::Num(n) => out.push_str(&num_string(*n)),
-        Val::Str(s) => json_string(s, out),
-        Val::Arr(a, _) => {
+        JsonataValue::Null => out.push_str("null"),
+        JsonataValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        JsonataValue::Num(n) => out.push_str(&num_string(*n)),
+        JsonataValue::Str(s) => json_string(s, out),
+        JsonataValue::Arr(a, _) => {
             out.push('[');
             let mut first = true;
             for it in a.iter() {
-                if matches!(it, Val::Func(_)) {
+                if matches!(it, JsonataValue::Func(_)) {
                     continue;
                 }
                 if !first {
@@ -119,11 +119,11 @@ fn stringify(v: &Val, out: &mut String) {
             }
             out.push(']');
         }
-        Val::Obj(m) => {
+        JsonataValue::Obj(m) => {
             out.push('{');
             let mut first = true;
             for (k, it) in m.iter() {
-                if matches!(it, Val::Func(_)) {
+                if matches!(it, JsonataValue::Func(_)) {
                     continue;
                 }
                 if !first {
@@ -136,15 +136,15 @@ fn stringify(v: &Val, out: &mut String) {
             }
             out.push('}');
         }
-        Val::Func(_) => out.push_str("\"\""),
+        JsonataValue::Func(_) => out.push_str("\"\""),
     }
 }
 
 /// `$string`: strings as they are, everything else as compact JSON.
-pub(crate) fn to_string(v: &Val) -> String {
+pub(crate) fn to_string(v: &JsonataValue) -> String {
     match v {
-        Val::Str(s) => s.to_string(),
-        Val::Func(_) => String::new(),
+        JsonataValue::Str(s) => s.to_string(),
+        JsonataValue::Func(_) => String::new(),
         other => {
             let mut s = String::new();
             stringify(other, &mut s);
@@ -153,19 +153,19 @@ pub(crate) fn to_string(v: &Val) -> String {
     }
 }
 
-fn items(v: &Val) -> Vec<Val> {
+fn items(v: &JsonataValue) -> Vec<JsonataValue> {
     match v {
-        Val::Arr(a, _) => a.to_vec(),
+        JsonataValue::Arr(a, _) => a.to_vec(),
         other => vec![other.clone()],
     }
 }
 
-fn numbers(v: &Option<Val>, name: &str) -> Result<Option<Vec<f64>>, JError> {
+fn numbers(v: &Option<JsonataValue>, name: &str) -> Result<Option<Vec<f64>>, JError> {
     let Some(v) = v else { return Ok(None) };
     items(v)
         .iter()
         .map(|x| match x {
-            Val::Num(n) => Ok(*n),
+            JsonataValue::Num(n) => Ok(*n),
             _ => Err(JError::new(
                 "T0412",
                 format!("Argument 1 of function \"{name}\" must be an array of numbers"),
@@ -175,18 +175,22 @@ fn numbers(v: &Option<Val>, name: &str) -> Result<Option<Vec<f64>>, JError> {
         .map(Some)
 }
 
-fn string_arg<'a>(v: &'a Option<Val>, i: usize, name: &str) -> Result<Option<&'a str>, JError> {
+fn string_arg<'a>(
+    v: &'a Option<JsonataValue>,
+    i: usize,
+    name: &str,
+) -> Result<Option<&'a str>, JError> {
     match v {
         None => Ok(None),
-        Some(Val::Str(s)) => Ok(Some(s)),
+        Some(JsonataValue::Str(s)) => Ok(Some(s)),
         Some(_) => Err(sig(i, name)),
     }
 }
 
-fn num_arg(v: &Option<Val>, i: usize, name: &str) -> Result<Option<f64>, JError> {
+fn num_arg(v: &Option<JsonataValue>, i: usize, name: &str) -> Result<Option<f64>, JError> {
     match v {
         None => Ok(None),
-        Some(Val::Num(n)) => Ok(Some(*n)),
+        Some(JsonataValue::Num(n)) => Ok(Some(*n)),
         Some(_) => Err(sig(i, name)),
     }
 }
@@ -216,27 +220,27 @@ fn cast_number(s: &str) -> Option<f64> {
 /// Calls `f` with as many of `args` as it takes.
 fn apply(
     f: &Rc<Func>,
-    args: &[Val],
-    input: Option<&Val>,
-    cx: &mut Cx,
-) -> Result<Option<Val>, JError> {
+    args: &[JsonataValue],
+    input: Option<&JsonataValue>,
+    cx: &mut EvalContext,
+) -> Result<Option<JsonataValue>, JError> {
     let n = arity(f).min(args.len()).max(1);
-    let a: Vec<Option<Val>> = args.iter().take(n).cloned().map(Some).collect();
+    let a: Vec<Option<JsonataValue>> = args.iter().take(n).cloned().map(Some).collect();
     call(f, a, input, cx)
 }
 
-fn func_arg(v: &Option<Val>, i: usize, name: &str) -> Result<Rc<Func>, JError> {
+fn func_arg(v: &Option<JsonataValue>, i: usize, name: &str) -> Result<Rc<Func>, JError> {
     match v {
-        Some(Val::Func(f)) => Ok(f.clone()),
+        Some(JsonataValue::Func(f)) => Ok(f.clone()),
         _ => Err(sig(i, name)),
     }
 }
 
-fn split_with(s: &str, sep: &Val, name: &str) -> Result<Vec<String>, JError> {
+fn split_with(s: &str, sep: &JsonataValue, name: &str) -> Result<Vec<String>, JError> {
     Ok(match sep {
-        Val::Str(p) if p.is_empty() => s.chars().map(|c| c.to_string()).collect(),
-        Val::Str(p) => s.split(p.as_ref()).map(String::from).collect(),
-        Val::Func(f) => match f.as_ref() {
+        JsonataValue::Str(p) if p.is_empty() => s.chars().map(|c| c.to_string()).collect(),
+        JsonataValue::Str(p) => s.split(p.as_ref()).map(String::from).collect(),
+        JsonataValue::Func(f) => match f.as_ref() {
             Func::Regex(re) => {
                 let chars: Vec<char> = s.chars().collect();
                 let mut out = Vec::new();
@@ -264,10 +268,10 @@ fn split_with(s: &str, sep: &Val, name: &str) -> Result<Vec<String>, JError> {
 /// Calls a built-in function.
 pub(crate) fn call_builtin(
     name: &str,
-    mut args: Vec<Option<Val>>,
-    input: Option<&Val>,
-    cx: &mut Cx,
-) -> Result<Option<Val>, JError> {
+    mut args: Vec<Option<JsonataValue>>,
+    input: Option<&JsonataValue>,
+    cx: &mut EvalContext,
+) -> Result<Option<JsonataValue>, JError> {
     // Functions that default their first argument to the context.
     if args.is_empty()
         && matches!(
@@ -296,13 +300,13 @@ pub(crate) fn call_builtin(
     let a1 = &args[1];
     let a2 = &args[2];
     Ok(match name {
-        "string" => a0.as_ref().map(|v| Val::str(&to_string(v))),
+        "string" => a0.as_ref().map(|v| JsonataValue::str(&to_string(v))),
         "number" => match a0 {
             None => None,
-            Some(Val::Num(n)) => Some(Val::Num(*n)),
-            Some(Val::Bool(b)) => Some(Val::Num(if *b { 1.0 } else { 0.0 })),
-            Some(Val::Str(s)) => match cast_number(s) {
-                Some(n) => Some(Val::Num(n)),
+            Some(JsonataValue::Num(n)) => Some(JsonataValue::Num(*n)),
+            Some(JsonataValue::Bool(b)) => Some(JsonataValue::Num(if *b { 1.0 } else { 0.0 })),
+            Some(JsonataValue::Str(s)) => match cast_number(s) {
+                Some(n) => Some(JsonataValue::Num(n)),
                 None => {
                     return Err(JError::new(
                         "D3030",
@@ -317,25 +321,25 @@ pub(crate) fn call_builtin(
                 ))
             }
         },
-        "boolean" => a0.as_ref().map(|v| Val::Bool(truthy(v))),
-        "not" => a0.as_ref().map(|v| Val::Bool(!truthy(v))),
-        "exists" => Some(Val::Bool(a0.is_some())),
-        "count" => Some(Val::Num(match a0 {
+        "boolean" => a0.as_ref().map(|v| JsonataValue::Bool(truthy(v))),
+        "not" => a0.as_ref().map(|v| JsonataValue::Bool(!truthy(v))),
+        "exists" => Some(JsonataValue::Bool(a0.is_some())),
+        "count" => Some(JsonataValue::Num(match a0 {
             None => 0.0,
-            Some(Val::Arr(a, _)) => a.len() as f64,
+            Some(JsonataValue::Arr(a, _)) => a.len() as f64,
             Some(_) => 1.0,
         })),
-        "sum" => numbers(a0, name)?.map(|v| Val::Num(v.iter().sum())),
+        "sum" => numbers(a0, name)?.map(|v| JsonataValue::Num(v.iter().sum())),
         "max" => numbers(a0, name)?
             .filter(|v| !v.is_empty())
-            .map(|v| Val::Num(v.iter().copied().fold(f64::NEG_INFINITY, f64::max))),
+            .map(|v| JsonataValue::Num(v.iter().copied().fold(f64::NEG_INFINITY, f64::max))),
         "min" => numbers(a0, name)?
             .filter(|v| !v.is_empty())
-            .map(|v| Val::Num(v.iter().copied().fold(f64::INFINITY, f64::min))),
+            .map(|v| JsonataValue::Num(v.iter().copied().fold(f64::INFINITY, f64::min))),
         "average" => numbers(a0, name)?
             .filter(|v| !v.is_empty())
-            .map(|v| Val::Num(v.iter().sum::<f64>() / v.len() as f64)),
-        "length" => string_arg(a0, 1, name)?.map(|s| Val::Num(s.chars().count() as f64)),
+            .map(|v| JsonataValue::Num(v.iter().sum::<f64>() / v.len() as f64)),
+        "length" => string_arg(a0, 1, name)?.map(|s| JsonataValue::Num(s.chars().count() as f64)),
         "substring" => {
             let Some(s) = string_arg(a0, 1, name)? else {
                 return Ok(None);
@@ -355,7 +359,7 @@ pub(crate) fn call_builtin(
                 Some(l) if l <= 0.0 => start,
                 Some(l) => (start + l.floor() as i64).min(len),
             };
-            Some(Val::str(
+            Some(JsonataValue::str(
                 &chars[start as usize..end as usize]
                     .iter()
                     .collect::<String>(),
@@ -366,18 +370,18 @@ pub(crate) fn call_builtin(
                 return Ok(None);
             };
             let Some(c) = string_arg(a1, 2, name)? else {
-                return Ok(Some(Val::str(s)));
+                return Ok(Some(JsonataValue::str(s)));
             };
-            Some(Val::str(match s.find(c) {
+            Some(JsonataValue::str(match s.find(c) {
                 None => s,
                 Some(i) if name == "substringBefore" => &s[..i],
                 Some(i) => &s[i + c.len()..],
             }))
         }
-        "uppercase" => string_arg(a0, 1, name)?.map(|s| Val::str(&s.to_uppercase())),
-        "lowercase" => string_arg(a0, 1, name)?.map(|s| Val::str(&s.to_lowercase())),
+        "uppercase" => string_arg(a0, 1, name)?.map(|s| JsonataValue::str(&s.to_uppercase())),
+        "lowercase" => string_arg(a0, 1, name)?.map(|s| JsonataValue::str(&s.to_lowercase())),
         "trim" => string_arg(a0, 1, name)?
-            .map(|s| Val::str(&s.split_whitespace().collect::<Vec<_>>().join(" "))),
+            .map(|s| JsonataValue::str(&s.split_whitespace().collect::<Vec<_>>().join(" "))),
         "pad" => {
             let Some(s) = string_arg(a0, 1, name)? else {
                 return Ok(None);
@@ -391,10 +395,10 @@ pub(crate) fn call_builtin(
             let len = s.chars().count() as i64;
             let target = w.abs().floor() as i64;
             if target <= len {
-                return Ok(Some(Val::str(s)));
+                return Ok(Some(JsonataValue::str(s)));
             }
             let padding: String = ch.chars().cycle().take((target - len) as usize).collect();
-            Some(Val::str(&if w < 0.0 {
+            Some(JsonataValue::str(&if w < 0.0 {
                 padding + s
             } else {
                 s.to_string() + &padding
@@ -404,9 +408,9 @@ pub(crate) fn call_builtin(
             let Some(s) = string_arg(a0, 1, name)? else {
                 return Ok(None);
             };
-            Some(Val::Bool(match a1 {
-                Some(Val::Str(p)) => s.contains(p.as_ref()),
-                Some(Val::Func(f)) => match f.as_ref() {
+            Some(JsonataValue::Bool(match a1 {
+                Some(JsonataValue::Str(p)) => s.contains(p.as_ref()),
+                Some(JsonataValue::Func(f)) => match f.as_ref() {
                     Func::Regex(re) => re.is_match(s),
                     _ => return Err(sig(2, name)),
                 },
@@ -430,7 +434,9 @@ pub(crate) fn call_builtin(
                 }
                 parts.truncate(l as usize);
             }
-            Some(Val::array(parts.iter().map(|p| Val::str(p)).collect()))
+            Some(JsonataValue::array(
+                parts.iter().map(|p| JsonataValue::str(p)).collect(),
+            ))
         }
         "join" => {
             let Some(v) = a0 else { return Ok(None) };
@@ -438,11 +444,11 @@ pub(crate) fn call_builtin(
             let mut parts = Vec::new();
             for it in items(v) {
                 match it {
-                    Val::Str(s) => parts.push(s.to_string()),
+                    JsonataValue::Str(s) => parts.push(s.to_string()),
                     _ => return Err(sig(1, name)),
                 }
             }
-            Some(Val::str(&parts.join(sep)))
+            Some(JsonataValue::str(&parts.join(sep)))
         }
         "replace" => {
             let Some(s) = string_arg(a0, 1, name)? else {
@@ -453,17 +459,17 @@ pub(crate) fn call_builtin(
             };
             let limit = num_arg(&args[3], 4, name)?.map(|l| l as usize);
             match a1 {
-                Some(Val::Str(p)) if p.is_empty() => {
+                Some(JsonataValue::Str(p)) if p.is_empty() => {
                     return Err(JError::new(
                         "D3010",
                         "Second argument of replace function cannot be an empty string",
                     ))
                 }
-                Some(Val::Str(p)) => Some(Val::str(&match limit {
+                Some(JsonataValue::Str(p)) => Some(JsonataValue::str(&match limit {
                     Some(l) => s.replacen(p.as_ref(), rep, l),
                     None => s.replace(p.as_ref(), rep),
                 })),
-                Some(Val::Func(f)) if matches!(f.as_ref(), Func::Regex(_)) => {
+                Some(JsonataValue::Func(f)) if matches!(f.as_ref(), Func::Regex(_)) => {
                     let Func::Regex(re) = f.as_ref() else {
                         return Ok(None);
                     };
@@ -488,7 +494,7 @@ pub(crate) fn call_builtin(
                         count += 1;
                     }
                     out.extend(&chars[pos.min(chars.len())..]);
-                    Some(Val::str(&out))
+                    Some(JsonataValue::str(&out))
                 }
                 _ => return Err(sig(2, name)),
             }
@@ -497,7 +503,7 @@ pub(crate) fn call_builtin(
             let Some(v) = a0 else { return Ok(None) };
             let mut keys: Vec<String> = Vec::new();
             for it in items(v) {
-                if let Val::Obj(m) = it {
+                if let JsonataValue::Obj(m) = it {
                     for (k, _) in m.iter() {
                         if !keys.contains(k) {
                             keys.push(k.clone());
@@ -505,7 +511,9 @@ pub(crate) fn call_builtin(
                     }
                 }
             }
-            Some(Val::seq(keys.iter().map(|k| Val::str(k)).collect()))
+            Some(JsonataValue::seq(
+                keys.iter().map(|k| JsonataValue::str(k)).collect(),
+            ))
         }
         "lookup" => {
             let Some(v) = a0 else { return Ok(None) };
@@ -516,9 +524,9 @@ pub(crate) fn call_builtin(
         }
         "merge" => {
             let Some(v) = a0 else { return Ok(None) };
-            let mut out: Vec<(String, Val)> = Vec::new();
+            let mut out: Vec<(String, JsonataValue)> = Vec::new();
             for it in items(v) {
-                let Val::Obj(m) = it else {
+                let JsonataValue::Obj(m) = it else {
                     return Err(sig(1, name));
                 };
                 for (k, x) in m.iter() {
@@ -528,7 +536,7 @@ pub(crate) fn call_builtin(
                     }
                 }
             }
-            Some(Val::object(out))
+            Some(JsonataValue::object(out))
         }
         "append" => match (a0, a1) {
             (None, b) => b.clone(),
@@ -536,12 +544,12 @@ pub(crate) fn call_builtin(
             (Some(a), Some(b)) => {
                 let mut v = items(a);
                 v.extend(items(b));
-                Some(Val::array(v))
+                Some(JsonataValue::array(v))
             }
         },
-        "type" => a0.as_ref().map(|v| Val::str(v.type_name())),
+        "type" => a0.as_ref().map(|v| JsonataValue::str(v.type_name())),
         "each" => {
-            let Some(Val::Obj(m)) = a0 else {
+            let Some(JsonataValue::Obj(m)) = a0 else {
                 return if a0.is_none() {
                     Ok(None)
                 } else {
@@ -553,17 +561,21 @@ pub(crate) fn call_builtin(
             for (k, v) in m.iter() {
                 if let Some(r) = apply(
                     &f,
-                    &[v.clone(), Val::str(k), Val::Obj(m.clone())],
+                    &[
+                        v.clone(),
+                        JsonataValue::str(k),
+                        JsonataValue::Obj(m.clone()),
+                    ],
                     input,
                     cx,
                 )? {
                     out.push(r);
                 }
             }
-            Some(Val::seq(out))
+            Some(JsonataValue::seq(out))
         }
         "sift" => {
-            let Some(Val::Obj(m)) = a0 else {
+            let Some(JsonataValue::Obj(m)) = a0 else {
                 return if a0.is_none() {
                     Ok(None)
                 } else {
@@ -575,7 +587,11 @@ pub(crate) fn call_builtin(
             for (k, v) in m.iter() {
                 let r = apply(
                     &f,
-                    &[v.clone(), Val::str(k), Val::Obj(m.clone())],
+                    &[
+                        v.clone(),
+                        JsonataValue::str(k),
+                        JsonataValue::Obj(m.clone()),
+                    ],
                     input,
                     cx,
                 )?;
@@ -586,7 +602,7 @@ pub(crate) fn call_builtin(
             if out.is_empty() {
                 None
             } else {
-                Some(Val::object(out))
+                Some(JsonataValue::object(out))
             }
         }
         "spread" => {
@@ -594,33 +610,33 @@ pub(crate) fn call_builtin(
             let mut out = Vec::new();
             for it in items(v) {
                 match it {
-                    Val::Obj(m) => {
+                    JsonataValue::Obj(m) => {
                         for (k, x) in m.iter() {
-                            out.push(Val::object(vec![(k.clone(), x.clone())]));
+                            out.push(JsonataValue::object(vec![(k.clone(), x.clone())]));
                         }
                     }
                     other => out.push(other),
                 }
             }
-            Some(Val::seq(out))
+            Some(JsonataValue::seq(out))
         }
         "distinct" => {
             let Some(v) = a0 else { return Ok(None) };
-            let Val::Arr(..) = v else {
+            let JsonataValue::Arr(..) = v else {
                 return Ok(Some(v.clone()));
             };
-            let mut out: Vec<Val> = Vec::new();
+            let mut out: Vec<JsonataValue> = Vec::new();
             for it in items(v) {
                 if !out.iter().any(|x| deep_equal(x, &it)) {
                     out.push(it);
                 }
             }
-            Some(Val::seq(out))
+            Some(JsonataValue::seq(out))
         }
         "reverse" => a0.as_ref().map(|v| {
             let mut v = items(v);
             v.reverse();
-            Val::array(v)
+            JsonataValue::array(v)
         }),
         "shuffle" => a0.as_ref().map(|v| {
             let mut v = items(v);
@@ -628,7 +644,7 @@ pub(crate) fn call_builtin(
                 let j = ((cx.host.random() * (i + 1) as f64) as usize).min(i);
                 v.swap(i, j);
             }
-            Val::array(v)
+            JsonataValue::array(v)
         }),
         "sort" => {
             let Some(v) = a0 else { return Ok(None) };
@@ -636,16 +652,16 @@ pub(crate) fn call_builtin(
             let err: RefCell<Option<JError>> = RefCell::new(None);
             match a1 {
                 None => {
-                    if v.iter().all(|x| matches!(x, Val::Num(_))) {
+                    if v.iter().all(|x| matches!(x, JsonataValue::Num(_))) {
                         v.sort_by(|a, b| match (a, b) {
-                            (Val::Num(x), Val::Num(y)) => {
+                            (JsonataValue::Num(x), JsonataValue::Num(y)) => {
                                 x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal)
                             }
                             _ => std::cmp::Ordering::Equal,
                         });
-                    } else if v.iter().all(|x| matches!(x, Val::Str(_))) {
+                    } else if v.iter().all(|x| matches!(x, JsonataValue::Str(_))) {
                         v.sort_by(|a, b| match (a, b) {
-                            (Val::Str(x), Val::Str(y)) => x.cmp(y),
+                            (JsonataValue::Str(x), JsonataValue::Str(y)) => x.cmp(y),
                             _ => std::cmp::Ordering::Equal,
                         });
                     } else {
@@ -654,7 +670,7 @@ pub(crate) fn call_builtin(
                 }
                 Some(_) => {
                     let f = func_arg(a1, 2, name)?;
-                    let mut cmp = |a: &Val, b: &Val| -> std::cmp::Ordering {
+                    let mut cmp = |a: &JsonataValue, b: &JsonataValue| -> std::cmp::Ordering {
                         if err.borrow().is_some() {
                             return std::cmp::Ordering::Equal;
                         }
@@ -668,7 +684,7 @@ pub(crate) fn call_builtin(
                         }
                     };
                     // A stable insertion-based merge: the comparator only says "a after b".
-                    let mut sorted: Vec<Val> = Vec::with_capacity(v.len());
+                    let mut sorted: Vec<JsonataValue> = Vec::with_capacity(v.len());
                     for it in v {
                         let pos = sorted
                             .iter()
@@ -682,14 +698,14 @@ pub(crate) fn call_builtin(
             if let Some(e) = err.into_inner() {
                 return Err(e);
             }
-            Some(Val::array(v))
+            Some(JsonataValue::array(v))
         }
         "zip" => {
-            let arrays: Vec<Vec<Val>> = args.iter().flatten().map(items).collect();
+            let arrays: Vec<Vec<JsonataValue>> = args.iter().flatten().map(items).collect();
             let n = arrays.iter().map(Vec::len).min().unwrap_or(0);
-            Some(Val::array(
+            Some(JsonataValue::array(
                 (0..n)
-                    .map(|i| Val::array(arrays.iter().map(|a| a[i].clone()).collect()))
+                    .map(|i| JsonataValue::array(arrays.iter().map(|a| a[i].clone()).collect()))
                     .collect(),
             ))
         }
@@ -701,11 +717,13 @@ pub(crate) fn call_builtin(
             // Shift the decimal point in text, as JSONata does, so 1.255 is 125.5 exactly.
             let shifted: f64 = format!("{n}e{p}").parse().unwrap_or(n);
             let r = shifted.round_ties_even();
-            Some(Val::Num(format!("{r}e{}", -p).parse().unwrap_or(r)))
+            Some(JsonataValue::Num(
+                format!("{r}e{}", -p).parse().unwrap_or(r),
+            ))
         }
-        "floor" => num_arg(a0, 1, name)?.map(|n| Val::Num(n.floor())),
-        "ceil" => num_arg(a0, 1, name)?.map(|n| Val::Num(n.ceil())),
-        "abs" => num_arg(a0, 1, name)?.map(|n| Val::Num(n.abs())),
+        "floor" => num_arg(a0, 1, name)?.map(|n| JsonataValue::Num(n.floor())),
+        "ceil" => num_arg(a0, 1, name)?.map(|n| JsonataValue::Num(n.ceil())),
+        "abs" => num_arg(a0, 1, name)?.map(|n| JsonataValue::Num(n.abs())),
         "sqrt" => match num_arg(a0, 1, name)? {
             None => None,
             Some(n) if n < 0.0 => {
@@ -717,7 +735,7 @@ pub(crate) fn call_builtin(
                     ),
                 ))
             }
-            Some(n) => Some(Val::Num(n.sqrt())),
+            Some(n) => Some(JsonataValue::Num(n.sqrt())),
         },
         "power" => {
             let Some(b) = num_arg(a0, 1, name)? else {
@@ -730,17 +748,17 @@ pub(crate) fn call_builtin(
             if !r.is_finite() {
                 return Err(JError::new("D3061", format!("The power function has resulted in a value that cannot be represented as a JSON number: base={}, exponent={}", num_string(b), num_string(e))));
             }
-            Some(Val::Num(r))
+            Some(JsonataValue::Num(r))
         }
-        "now" => fmt_millis(cx.now).map(|s| Val::str(&s)),
-        "millis" => Some(Val::Num(cx.now as f64)),
+        "now" => fmt_millis(cx.now).map(|s| JsonataValue::str(&s)),
+        "millis" => Some(JsonataValue::Num(cx.now as f64)),
         "fromMillis" => num_arg(a0, 1, name)?
             .and_then(|n| fmt_millis(n as i64))
-            .map(|s| Val::str(&s)),
+            .map(|s| JsonataValue::str(&s)),
         "toMillis" => match string_arg(a0, 1, name)? {
             None => None,
             Some(s) => match DateTime::parse_from_rfc3339(s) {
-                Ok(t) => Some(Val::Num(t.timestamp_millis() as f64)),
+                Ok(t) => Some(JsonataValue::Num(t.timestamp_millis() as f64)),
                 Err(_) => {
                     return Err(JError::new(
                         "D3110",
@@ -750,13 +768,15 @@ pub(crate) fn call_builtin(
             },
         },
         "random" => match num_arg(a0, 1, name)? {
-            None => Some(Val::Num(cx.host.random())),
+            None => Some(JsonataValue::Num(cx.host.random())),
             Some(seed) => {
                 let mut g = crate::rng::SplitMix64::new(seed.to_bits());
-                Some(Val::Num((g.next_u64() >> 11) as f64 / (1u64 << 53) as f64))
+                Some(JsonataValue::Num(
+                    (g.next_u64() >> 11) as f64 / (1u64 << 53) as f64,
+                ))
             }
         },
-        "uuid" => Some(Val::str(&cx.host.uuid())),
+        "uuid" => Some(JsonataValue::str(&cx.host.uuid())),
         "partition" => {
             let Some(v) = a0 else { return Ok(None) };
             let size = match num_arg(a1, 2, name)? {
@@ -769,8 +789,10 @@ pub(crate) fn call_builtin(
                 }
             };
             let v = items(v);
-            Some(Val::array(
-                v.chunks(size).map(|c| Val::array(c.to_vec())).collect(),
+            Some(JsonataValue::array(
+                v.chunks(size)
+                    .map(|c| JsonataValue::array(c.to_vec()))
+                    .collect(),
             ))
         }
         "range" => {
@@ -784,7 +806,7 @@ pub(crate) fn call_builtin(
             let mut out = Vec::new();
             let mut x = start;
             while (step > 0.0 && x <= end) || (step < 0.0 && x >= end) {
-                out.push(Val::Num(x));
+                out.push(JsonataValue::Num(x));
                 if out.len() > 1000 {
                     return Err(JError::new(
                         "D3042",
@@ -793,7 +815,7 @@ pub(crate) fn call_builtin(
                 }
                 x += step;
             }
-            Some(Val::seq(out))
+            Some(JsonataValue::seq(out))
         }
         "hash" => {
             let Some(v) = a0 else { return Ok(None) };
@@ -808,46 +830,49 @@ pub(crate) fn call_builtin(
                     ),
                 )
             })?;
-            Some(Val::str(&hex))
+            Some(JsonataValue::str(&hex))
         }
         "parse" => match string_arg(a0, 1, name)? {
             None => None,
             Some(s) => match serde_json::from_str::<serde_json::Value>(s) {
-                Ok(v) => Some(Val::from_json(&v)),
+                Ok(v) => Some(JsonataValue::from_json(&v)),
                 Err(e) => return Err(JError::new("D3044", format!("Unable to parse JSON: {e}"))),
             },
         },
-        "base64encode" => string_arg(a0, 1, name)?
-            .map(|s| Val::str(&base64::engine::general_purpose::STANDARD.encode(s.as_bytes()))),
+        "base64encode" => string_arg(a0, 1, name)?.map(|s| {
+            JsonataValue::str(&base64::engine::general_purpose::STANDARD.encode(s.as_bytes()))
+        }),
         "base64decode" => match string_arg(a0, 1, name)? {
             None => None,
             Some(s) => match base64::engine::general_purpose::STANDARD.decode(s.trim()) {
-                Ok(b) => Some(Val::str(&String::from_utf8_lossy(&b))),
+                Ok(b) => Some(JsonataValue::str(&String::from_utf8_lossy(&b))),
                 Err(_) => return Err(JError::new("D3045", "Invalid base64 string")),
             },
         },
         "encodeUrlComponent" => string_arg(a0, 1, name)?.map(|s| {
-            Val::str(&percent_encoding::utf8_percent_encode(s, URI_COMPONENT).to_string())
+            JsonataValue::str(&percent_encoding::utf8_percent_encode(s, URI_COMPONENT).to_string())
         }),
         "decodeUrlComponent" => match string_arg(a0, 1, name)? {
             None => None,
-            Some(s) => Some(Val::str(&decode_uri_component(s).ok_or_else(|| {
-                JError::new(
-                    "D3140",
-                    format!("Malformed URL passed to $decodeUrlComponent(): \"{s}\""),
-                )
-            })?)),
+            Some(s) => Some(JsonataValue::str(&decode_uri_component(s).ok_or_else(
+                || {
+                    JError::new(
+                        "D3140",
+                        format!("Malformed URL passed to $decodeUrlComponent(): \"{s}\""),
+                    )
+                },
+            )?)),
         },
         "map" | "filter" => {
             let Some(v) = a0 else { return Ok(None) };
             let f = func_arg(a1, 2, name)?;
             let arr = items(v);
-            let whole = Val::array(arr.clone());
+            let whole = JsonataValue::array(arr.clone());
             let mut out = Vec::new();
             for (i, it) in arr.iter().enumerate() {
                 let r = apply(
                     &f,
-                    &[it.clone(), Val::Num(i as f64), whole.clone()],
+                    &[it.clone(), JsonataValue::Num(i as f64), whole.clone()],
                     input,
                     cx,
                 )?;
@@ -859,7 +884,7 @@ pub(crate) fn call_builtin(
                     out.push(it.clone());
                 }
             }
-            Some(Val::seq(out))
+            Some(JsonataValue::seq(out))
         }
         "single" => {
             let Some(v) = a0 else { return Ok(None) };
@@ -872,7 +897,11 @@ pub(crate) fn call_builtin(
                         let f = func_arg(a1, 2, name)?;
                         apply(
                             &f,
-                            &[it.clone(), Val::Num(i as f64), Val::array(arr.clone())],
+                            &[
+                                it.clone(),
+                                JsonataValue::Num(i as f64),
+                                JsonataValue::array(arr.clone()),
+                            ],
                             input,
                             cx,
                         )?
@@ -904,11 +933,11 @@ pub(crate) fn call_builtin(
                 None => (arr.first().cloned(), 1),
             };
             for (i, it) in arr.iter().enumerate().skip(start) {
-                let a: Vec<Option<Val>> = vec![
+                let a: Vec<Option<JsonataValue>> = vec![
                     acc,
                     Some(it.clone()),
-                    Some(Val::Num(i as f64)),
-                    Some(Val::array(arr.clone())),
+                    Some(JsonataValue::Num(i as f64)),
+                    Some(JsonataValue::array(arr.clone())),
                 ];
                 let n = arity(&f).min(4);
                 acc = call(&f, a.into_iter().take(n).collect(), input, cx)?;
@@ -921,7 +950,7 @@ pub(crate) fn call_builtin(
         }
         "assert" => {
             let ok = match a0 {
-                Some(Val::Bool(b)) => *b,
+                Some(JsonataValue::Bool(b)) => *b,
                 _ => {
                     return Err(JError::new(
                         "T0410",

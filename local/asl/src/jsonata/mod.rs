@@ -19,7 +19,7 @@ mod regex;
 
 use serde_json::Value;
 
-pub(crate) use eval::Val;
+pub(crate) use eval::JsonataValue;
 
 /// A JSONata error: its code (`T1006`, `D3001`...) and message, as JSONata reports them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,7 +93,7 @@ impl Expression {
     pub fn evaluate(
         &self,
         input: Option<&Value>,
-        vars: &[(&str, Val)],
+        vars: &[(&str, JsonataValue)],
         host: &dyn Host,
     ) -> Result<Outcome, JError> {
         eval::evaluate(&self.ast, input, vars, host)
@@ -102,7 +102,7 @@ impl Expression {
 
 #[cfg(test)]
 mod tests {
-    use super::{Expression, Host, Outcome, Val};
+    use super::{Expression, Host, JsonataValue, Outcome};
     use serde_json::{json, Value};
 
     struct Fixed;
@@ -134,7 +134,7 @@ mod tests {
         let e = Expression::parse(expr).map_err(|e| e.to_string())?;
         let vars = [(
             "states",
-            Val::object(vec![("input".into(), Val::from_json(&input))]),
+            JsonataValue::object(vec![("input".into(), JsonataValue::from_json(&input))]),
         )];
         e.evaluate(Some(&input), &vars, &Fixed)
             .map_err(|e| e.to_string())

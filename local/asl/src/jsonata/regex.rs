@@ -34,12 +34,12 @@ pub(crate) struct Regex {
     pub source: String,
 }
 
-struct P<'a> {
+struct RegexParser<'a> {
     c: &'a [char],
     i: usize,
 }
 
-impl P<'_> {
+impl RegexParser<'_> {
     fn alts(&mut self) -> Result<Vec<Vec<Node>>, String> {
         let mut alts = vec![self.seq()?];
         while self.c.get(self.i) == Some(&'|') {
@@ -205,7 +205,7 @@ impl Regex {
     /// Compiles a pattern.
     pub(crate) fn new(pattern: &str, icase: bool, multiline: bool) -> Result<Regex, String> {
         let chars: Vec<char> = pattern.chars().collect();
-        let mut p = P { c: &chars, i: 0 };
+        let mut p = RegexParser { c: &chars, i: 0 };
         let alts = p.alts()?;
         if p.i != chars.len() {
             return Err("Unmatched ')' in regular expression".into());
