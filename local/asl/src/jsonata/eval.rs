@@ -853,7 +853,8 @@ pub(crate) fn call(
         Func::Regex(re) => Ok(match args.first() {
             Some(Some(JsonataValue::Str(s))) => {
                 let chars: Vec<char> = s.chars().collect();
-                re.find_at(&chars, 0).map(|(a, b)| {
+                re.captures_at(&chars, 0).map(|found| {
+                    let (a, b) = (found.start, found.end);
                     JsonataValue::object(vec![
                         (
                             "match".into(),
@@ -861,6 +862,16 @@ pub(crate) fn call(
                         ),
                         ("start".into(), JsonataValue::Num(a as f64)),
                         ("end".into(), JsonataValue::Num(b as f64)),
+                        (
+                            "groups".into(),
+                            JsonataValue::seq(
+                                found
+                                    .groups
+                                    .iter()
+                                    .map(|g| JsonataValue::str(g.as_deref().unwrap_or("")))
+                                    .collect(),
+                            ),
+                        ),
                     ])
                 })
             }

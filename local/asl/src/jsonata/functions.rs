@@ -478,9 +478,10 @@ pub(crate) fn call_builtin(
                     let mut pos = 0;
                     let mut count = 0;
                     while pos <= chars.len() && limit.is_none_or(|l| count < l) {
-                        let Some((a, b)) = re.find_at(&chars, pos) else {
+                        let Some(found) = re.captures_at(&chars, pos) else {
                             break;
                         };
+                        let (a, b) = (found.start, found.end);
                         if b == a {
                             return Err(JError::new(
                                 "D1004",
@@ -489,7 +490,7 @@ pub(crate) fn call_builtin(
                         }
                         out.extend(&chars[pos..a]);
                         let m: String = chars[a..b].iter().collect();
-                        out.push_str(&rep.replace("$0", &m));
+                        out.push_str(&super::regex::expand(rep, &found, &m));
                         pos = b;
                         count += 1;
                     }

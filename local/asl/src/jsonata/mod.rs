@@ -222,6 +222,12 @@ mod tests {
                 json!(true),
             ),
             ("$replace('a-b-c', '-', '+')", json!("a+b+c")),
+            // Capture groups in the replacement (`$1`, `$$`), and in a regex's match object.
+            (
+                "$replace('John Smith', /(\\w+)\\s(\\w+)/, '$2, $1 ($$)')",
+                json!("Smith, John ($)"),
+            ),
+            ("/(a)(x)?(b)/('cab').groups", json!(["a", "", "b"])),
             ("$keys({'a': 1, 'b': 2})", json!(["a", "b"])),
             ("$lookup({'a': 1}, 'a')", json!(1)),
             (

@@ -1,348 +1,169 @@
-//! A small backtracking regular-expression engine for JSONata's `/pattern/flags` literals:
-//! literals, `.`, classes (`[a-z]`, `[^...]`, `\d`, `\w`, `\s` and their negations), anchors
-//! (`^`, `$`, `\b`), groups (`(...)`, `(?:...)`), alternation and greedy or lazy quantifiers
-//! (`*`, `+`, `?`, `{n}`, `{n,}`, `{n,m}`).
+//! JSONata's `/pattern/flags` literals. JSONata runs on JavaScript's regular expressions, so
+//! they are compiled by `regress`, an ECMAScript regular-expression engine: `.` does not match
+//! line terminators, `\s` is JavaScript's white space, capture groups, lookaround and
+//! backreferences behave as in JavaScript. Its backtracking keeps its own stack, so a long
+//! input cannot overflow the thread's.
+//!
+//! The callers work in characters (JSONata's string positions); `regress` in UTF-8 bytes: the
+//! offsets are converted here.
 
-#[derive(Debug, Clone, PartialEq)]
-enum ClassItem {
-    Char(char),
-    Range(char, char),
-    Digit(bool),
-    Word(bool),
-    Space(bool),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Node {
-    Char(char),
-    Any,
-    Class(Vec<ClassItem>, bool),
-    Start,
-    End,
-    WordBoundary(bool),
-    Group(Vec<Vec<Node>>),
-    Repeat(Box<Node>, usize, Option<usize>, bool),
-}
+use std::fmt;
 
 /// A compiled regular expression.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub(crate) struct Regex {
-    alts: Vec<Vec<Node>>,
+    inner: regress::Regex,
     icase: bool,
     multiline: bool,
     /// The pattern as written.
     pub source: String,
 }
 
-struct RegexParser<'a> {
-    c: &'a [char],
-    i: usize,
-}
-
-impl RegexParser<'_> {
-    fn alts(&mut self) -> Result<Vec<Vec<Node>>, String> {
-        let mut alts = vec![self.seq()?];
-        while self.c.get(self.i) == Some(&'|') {
-            self.i += 1;
-            alts.push(self.seq()?);
-        }
-        Ok(alts)
-    }
-
-    fn seq(&mut self) -> Result<Vec<Node>, String> {
-        let mut out = Vec::new();
-        while let Some(&ch) = self.c.get(self.i) {
-            if ch == '|' || ch == ')' {
-                break;
-            }
-            self.i += 1;
-            let atom = match ch {
-                '.' => Node::Any,
-                '^' => Node::Start,
-                '$' => Node::End,
-                '(' => {
-                    if self.c.get(self.i) == Some(&'?') && self.c.get(self.i + 1) == Some(&':') {
-                        self.i += 2;
-                    }
-                    let a = self.alts()?;
-                    if self.c.get(self.i) != Some(&')') {
-                        return Err("Unterminated group in regular expression".into());
-                    }
-                    self.i += 1;
-                    Node::Group(a)
-                }
-                '[' => self.class()?,
-                '\\' => self.escape(false)?,
-                '*' | '+' | '?' => return Err("Nothing to repeat in regular expression".into()),
-                c => Node::Char(c),
-            };
-            let atom = self.quant(atom)?;
-            out.push(atom);
-        }
-        Ok(out)
-    }
-
-    fn quant(&mut self, atom: Node) -> Result<Node, String> {
-        let (min, max) = match self.c.get(self.i) {
-            Some('*') => (0, None),
-            Some('+') => (1, None),
-            Some('?') => (0, Some(1)),
-            Some('{') => {
-                let rest: String = self.c[self.i + 1..].iter().collect();
-                let Some(end) = rest.find('}') else {
-                    return Ok(atom);
-                };
-                let body = &rest[..end];
-                let parsed = match body.split_once(',') {
-                    None => body.parse().ok().map(|n: usize| (n, Some(n))),
-                    Some((a, "")) => a.parse().ok().map(|n: usize| (n, None)),
-                    Some((a, b)) => match (a.parse(), b.parse()) {
-                        (Ok(a), Ok(b)) => Some((a, Some(b))),
-                        _ => None,
-                    },
-                };
-                let Some((a, b)) = parsed else {
-                    return Ok(atom);
-                };
-                self.i += body.chars().count() + 1;
-                (a, b)
-            }
-            _ => return Ok(atom),
-        };
-        self.i += 1;
-        let lazy = self.c.get(self.i) == Some(&'?');
-        if lazy {
-            self.i += 1;
-        }
-        Ok(Node::Repeat(Box::new(atom), min, max, !lazy))
-    }
-
-    fn escape(&mut self, in_class: bool) -> Result<Node, String> {
-        let Some(&e) = self.c.get(self.i) else {
-            return Err("Trailing backslash in regular expression".into());
-        };
-        self.i += 1;
-        let item = |ci: ClassItem| Node::Class(vec![ci], false);
-        Ok(match e {
-            'd' => item(ClassItem::Digit(true)),
-            'D' => item(ClassItem::Digit(false)),
-            'w' => item(ClassItem::Word(true)),
-            'W' => item(ClassItem::Word(false)),
-            's' => item(ClassItem::Space(true)),
-            'S' => item(ClassItem::Space(false)),
-            'b' if !in_class => Node::WordBoundary(true),
-            'B' if !in_class => Node::WordBoundary(false),
-            'n' => Node::Char('\n'),
-            'r' => Node::Char('\r'),
-            't' => Node::Char('\t'),
-            'f' => Node::Char('\u{c}'),
-            'v' => Node::Char('\u{b}'),
-            '0' => Node::Char('\0'),
-            'u' => {
-                let hex: String = self.c.iter().skip(self.i).take(4).collect();
-                let code = u32::from_str_radix(&hex, 16)
-                    .map_err(|_| "Invalid \\u escape in regular expression".to_string())?;
-                self.i += 4;
-                Node::Char(char::from_u32(code).unwrap_or('\u{fffd}'))
-            }
-            c => Node::Char(c),
-        })
-    }
-
-    fn class(&mut self) -> Result<Node, String> {
-        let neg = self.c.get(self.i) == Some(&'^');
-        if neg {
-            self.i += 1;
-        }
-        let mut items = Vec::new();
-        let mut first = true;
-        loop {
-            let Some(&ch) = self.c.get(self.i) else {
-                return Err("Unterminated character class in regular expression".into());
-            };
-            if ch == ']' && !first {
-                self.i += 1;
-                break;
-            }
-            first = false;
-            self.i += 1;
-            let lo = if ch == '\\' {
-                match self.escape(true)? {
-                    Node::Char(c) => c,
-                    Node::Class(mut v, _) => {
-                        items.append(&mut v);
-                        continue;
-                    }
-                    _ => continue,
-                }
-            } else {
-                ch
-            };
-            if self.c.get(self.i) == Some(&'-') && self.c.get(self.i + 1).is_some_and(|c| *c != ']')
-            {
-                self.i += 1;
-                let mut hi = self.c[self.i];
-                self.i += 1;
-                if hi == '\\' {
-                    if let Node::Char(c) = self.escape(true)? {
-                        hi = c;
-                    }
-                }
-                items.push(ClassItem::Range(lo, hi));
-            } else {
-                items.push(ClassItem::Char(lo));
-            }
-        }
-        Ok(Node::Class(items, neg))
+impl fmt::Debug for Regex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "/{}/{}", self.source, self.flags())
     }
 }
 
-fn is_word(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
+/// Two literals are the same when their pattern and flags are.
+impl PartialEq for Regex {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+            && self.icase == other.icase
+            && self.multiline == other.multiline
+    }
+}
+
+/// A match: its start and end, and each capture group's text (`None` when the group took no
+/// part in the match), in characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub start: usize,
+    pub end: usize,
+    pub groups: Vec<Option<String>>,
 }
 
 impl Regex {
-    /// Compiles a pattern.
+    /// Compiles a pattern; the error is `regress`'s description of what is wrong.
     pub(crate) fn new(pattern: &str, icase: bool, multiline: bool) -> Result<Regex, String> {
-        let chars: Vec<char> = pattern.chars().collect();
-        let mut p = RegexParser { c: &chars, i: 0 };
-        let alts = p.alts()?;
-        if p.i != chars.len() {
-            return Err("Unmatched ')' in regular expression".into());
+        let mut flags = String::new();
+        if icase {
+            flags.push('i');
         }
+        if multiline {
+            flags.push('m');
+        }
+        let inner = regress::Regex::with_flags(pattern, flags.as_str())
+            .map_err(|e| format!("invalid regular expression /{pattern}/: {e}"))?;
         Ok(Regex {
-            alts,
+            inner,
             icase,
             multiline,
             source: pattern.to_string(),
         })
     }
 
-    /// The first match at or after `from`: its start and end (character offsets).
-    pub(crate) fn find_at(&self, s: &[char], from: usize) -> Option<(usize, usize)> {
-        for start in from..=s.len() {
-            let mut end = None;
-            if self.alts_at(&self.alts, s, start, &mut |e| {
-                end = Some(e);
-                true
-            }) {
-                return end.map(|e| (start, e));
-            }
+    fn flags(&self) -> &'static str {
+        match (self.icase, self.multiline) {
+            (false, false) => "",
+            (true, false) => "i",
+            (false, true) => "m",
+            (true, true) => "im",
         }
-        None
+    }
+
+    /// The first match at or after character `from`, with its capture groups.
+    pub(crate) fn captures_at(&self, s: &[char], from: usize) -> Option<Found> {
+        if from > s.len() {
+            return None;
+        }
+        let text: String = s.iter().collect();
+        let byte = |chars: usize| -> usize { s[..chars].iter().map(|c| c.len_utf8()).sum() };
+        let chars_of = |bytes: usize| -> usize { text[..bytes].chars().count() };
+        let m = self.inner.find_from(&text, byte(from)).next()?;
+        let range = m.range();
+        Some(Found {
+            start: chars_of(range.start),
+            end: chars_of(range.end),
+            groups: m
+                .groups()
+                .skip(1)
+                .map(|g| g.map(|r| text[r].to_string()))
+                .collect(),
+        })
+    }
+
+    /// The first match at or after character `from`: its start and end (characters).
+    pub(crate) fn find_at(&self, s: &[char], from: usize) -> Option<(usize, usize)> {
+        self.captures_at(s, from).map(|f| (f.start, f.end))
     }
 
     /// Whether the pattern matches anywhere in `s`.
     pub(crate) fn is_match(&self, s: &str) -> bool {
-        let chars: Vec<char> = s.chars().collect();
-        self.find_at(&chars, 0).is_some()
+        self.inner.find(s).is_some()
     }
+}
 
-    fn alts_at(
-        &self,
-        alts: &[Vec<Node>],
-        s: &[char],
-        pos: usize,
-        k: &mut dyn FnMut(usize) -> bool,
-    ) -> bool {
-        alts.iter().any(|seq| self.seq_at(seq, s, pos, k))
-    }
-
-    fn seq_at(
-        &self,
-        seq: &[Node],
-        s: &[char],
-        pos: usize,
-        k: &mut dyn FnMut(usize) -> bool,
-    ) -> bool {
-        let Some((first, rest)) = seq.split_first() else {
-            return k(pos);
-        };
-        self.node_at(first, s, pos, &mut |p| self.seq_at(rest, s, p, k))
-    }
-
-    fn char_eq(&self, a: char, b: char) -> bool {
-        a == b || (self.icase && a.to_lowercase().eq(b.to_lowercase()))
-    }
-
-    fn class_has(&self, items: &[ClassItem], c: char) -> bool {
-        items.iter().any(|it| match it {
-            ClassItem::Char(x) => self.char_eq(*x, c),
-            ClassItem::Range(a, b) => {
-                (*a..=*b).contains(&c)
-                    || (self.icase
-                        && c.to_lowercase()
-                            .chain(c.to_uppercase())
-                            .any(|d| (*a..=*b).contains(&d)))
-            }
-            ClassItem::Digit(p) => c.is_ascii_digit() == *p,
-            ClassItem::Word(p) => is_word(c) == *p,
-            ClassItem::Space(p) => c.is_whitespace() == *p,
-        })
-    }
-
-    fn node_at(&self, n: &Node, s: &[char], pos: usize, k: &mut dyn FnMut(usize) -> bool) -> bool {
-        match n {
-            Node::Char(c) => s.get(pos).is_some_and(|x| self.char_eq(*c, *x)) && k(pos + 1),
-            Node::Any => s.get(pos).is_some_and(|x| *x != '\n') && k(pos + 1),
-            Node::Class(items, neg) => {
-                s.get(pos)
-                    .is_some_and(|x| self.class_has(items, *x) != *neg)
-                    && k(pos + 1)
-            }
-            Node::Start => (pos == 0 || (self.multiline && s[pos - 1] == '\n')) && k(pos),
-            Node::End => (pos == s.len() || (self.multiline && s[pos] == '\n')) && k(pos),
-            Node::WordBoundary(want) => {
-                let before = pos > 0 && is_word(s[pos - 1]);
-                let after = s.get(pos).is_some_and(|c| is_word(*c));
-                ((before != after) == *want) && k(pos)
-            }
-            Node::Group(alts) => self.alts_at(alts, s, pos, k),
-            Node::Repeat(inner, min, max, greedy) => {
-                self.repeat(inner, *min, *max, *greedy, s, pos, 0, k)
-            }
+/// JSONata's `$replace` replacement text for one match: `$0` is the match, `$1`... the groups
+/// (a number taken as long as it names a group; an unmatched group is empty), `$$` a `$`.
+pub(crate) fn expand(replacement: &str, found: &Found, matched: &str) -> String {
+    let chars: Vec<char> = replacement.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c != '$' || i + 1 >= chars.len() {
+            out.push(c);
+            i += 1;
+            continue;
         }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn repeat(
-        &self,
-        inner: &Node,
-        min: usize,
-        max: Option<usize>,
-        greedy: bool,
-        s: &[char],
-        pos: usize,
-        count: usize,
-        k: &mut dyn FnMut(usize) -> bool,
-    ) -> bool {
-        let can_more = max.is_none_or(|m| count < m);
-        let more = |k: &mut dyn FnMut(usize) -> bool| {
-            can_more
-                && self.node_at(inner, s, pos, &mut |p| {
-                    // An empty iteration cannot make progress: stop there.
-                    p != pos && self.repeat(inner, min, max, greedy, s, p, count + 1, k)
-                })
-        };
-        if count < min {
-            return self.node_at(inner, s, pos, &mut |p| {
-                self.repeat(inner, min, max, greedy, s, p, count + 1, k)
-            });
+        if chars[i + 1] == '$' {
+            out.push('$');
+            i += 2;
+            continue;
         }
-        // Greedy: try one more iteration first; lazy: try to stop first.
-        let order: [bool; 2] = if greedy { [true, false] } else { [false, true] };
-        order
+        // The longest run of digits that names a group (or 0).
+        let digits: String = chars[i + 1..]
             .iter()
-            .any(|&again| if again { more(k) } else { k(pos) })
+            .take_while(|d| d.is_ascii_digit())
+            .collect();
+        let mut taken = None;
+        for len in (1..=digits.len()).rev() {
+            if let Ok(n) = digits[..len].parse::<usize>() {
+                if n <= found.groups.len() {
+                    taken = Some((n, len));
+                    break;
+                }
+            }
+        }
+        match taken {
+            Some((0, len)) => {
+                out.push_str(matched);
+                i += 1 + len;
+            }
+            Some((n, len)) => {
+                out.push_str(found.groups[n - 1].as_deref().unwrap_or(""));
+                i += 1 + len;
+            }
+            None => {
+                out.push('$');
+                i += 1;
+            }
+        }
     }
+    out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Regex;
+    use super::{expand, Regex};
+
+    fn chars(s: &str) -> Vec<char> {
+        s.chars().collect()
+    }
 
     #[test]
-    fn matches_common_patterns() {
+    fn matches_as_javascript_does() {
         let cases = [
             ("^hello\\$", "hello$world", true),
             ("^hello\\$", "hello world", false),
@@ -353,17 +174,65 @@ mod tests {
             ("colou?r", "color", true),
             ("^[^@]+@[^@]+\\.com$", "a@b.com", true),
             ("\\bcat\\b", "concat", false),
+            // JavaScript's `.` stops at line terminators; its `\s` includes NBSP and U+2028.
+            ("^a.b$", "a\nb", false),
+            ("^a\\sb$", "a\u{a0}b", true),
+            ("^a\\sb$", "a\u{2028}b", true),
+            // Lookahead and backreferences, which JavaScript has.
+            ("q(?=u)", "quit", true),
+            ("(\\w)\\1", "hello", true),
         ];
         for (p, s, want) in cases {
             let re = Regex::new(p, false, false).expect("valid pattern");
-            assert_eq!(re.is_match(s), want, "{p} on {s}");
+            assert_eq!(re.is_match(s), want, "{p} on {s:?}");
         }
-        let re = Regex::new("HELLO", true, false).expect("valid pattern");
-        assert!(re.is_match("say hello"));
-        let chars: Vec<char> = "aaa".chars().collect();
+        assert!(Regex::new("HELLO", true, false)
+            .expect("valid")
+            .is_match("say hello"));
+        assert!(Regex::new("^b$", false, true)
+            .expect("valid")
+            .is_match("a\nb"));
+        let aaa = chars("aaa");
         let lazy = Regex::new("a+?", false, false).expect("valid pattern");
-        assert_eq!(lazy.find_at(&chars, 0), Some((0, 1)));
+        assert_eq!(lazy.find_at(&aaa, 0), Some((0, 1)));
         let greedy = Regex::new("a+", false, false).expect("valid pattern");
-        assert_eq!(greedy.find_at(&chars, 0), Some((0, 3)));
+        assert_eq!(greedy.find_at(&aaa, 1), Some((1, 3)));
+        assert!(Regex::new("(a", false, false).is_err());
+    }
+
+    /// Offsets are characters, whatever the bytes: a search from a position after multi-byte
+    /// characters, and the groups of the match.
+    #[test]
+    fn positions_are_characters_and_groups_are_captured() {
+        let re = Regex::new("(\\d+)-(x)?(\\d+)", false, false).expect("valid");
+        let s = chars("éé 12-34 ü 5-6");
+        let first = re.captures_at(&s, 0).expect("a match");
+        assert_eq!((first.start, first.end), (3, 8));
+        assert_eq!(
+            first.groups,
+            vec![Some("12".to_string()), None, Some("34".to_string())]
+        );
+        let second = re.captures_at(&s, 8).expect("a second match");
+        assert_eq!((second.start, second.end), (11, 14));
+        assert_eq!(re.captures_at(&s, 15), None);
+        assert_eq!(
+            expand("[$2|$1|$0|$$|$9]", &first, "12-34"),
+            "[|12|12-34|$|$9]"
+        );
+        assert_eq!(expand("$10", &first, "12-34"), "120");
+    }
+
+    /// Inputs far longer than a thread's stack could hold as recursion, and a pattern that
+    /// backtracks on every position of its input.
+    #[test]
+    fn long_inputs_and_backtracking_patterns_complete() {
+        let long = "ab".repeat(50_000);
+        let re = Regex::new("^(ab)+$", false, false).expect("valid");
+        assert!(re.is_match(&long));
+        let re = Regex::new("(a|b)*c", false, false).expect("valid");
+        assert!(!re.is_match(&"ab".repeat(200)));
+        let spaces = format!("x{}y", " ".repeat(500));
+        let re = Regex::new("\\s+$", false, false).expect("valid");
+        assert!(!re.is_match(&spaces));
     }
 }
