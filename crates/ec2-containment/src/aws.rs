@@ -1164,3 +1164,6 @@ fn interfaces_of(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

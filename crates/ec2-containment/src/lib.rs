@@ -27,11 +27,7 @@ pub mod model;
 pub mod record;
 
 #[cfg(test)]
-mod aws_tests;
-#[cfg(test)]
-mod contain_tests;
-#[cfg(test)]
-mod logic_tests;
+mod tests;
 
 pub use caps::{AutoScaling, Ec2Isolation, LoadBalancing};
 pub use config::IsolateConfig;

@@ -50,6 +50,17 @@ impl TaskInput {
             .or(self.decision.source_instance.as_deref())
     }
 
+    /// [`TaskInput::instance_id`], or `Input.Invalid` naming the resource the finding is about.
+    pub fn require_instance_id(&self) -> Result<String, TaskError> {
+        self.instance_id().map(str::to_string).ok_or_else(|| {
+            TaskError::input(format!(
+                "finding {} names a {} resource, not an EC2 instance",
+                self.finding.id,
+                self.finding.resource.resource_type()
+            ))
+        })
+    }
+
     /// The execution id, or a placeholder naming a run outside Step Functions.
     pub fn execution_name(&self) -> &str {
         self.execution.as_deref().unwrap_or("manual")

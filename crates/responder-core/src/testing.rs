@@ -41,6 +41,22 @@ pub fn instance_finding(instance_id: &str) -> Finding {
     }
 }
 
+/// The task input of a HIGH finding on `instance_id` with id `finding_id` in `account`, as
+/// JSON, as the state machine passes it to the EC2 tasks.
+pub fn instance_input_json(
+    instance_id: &str,
+    finding_id: &str,
+    account: &str,
+    dry_run: bool,
+) -> serde_json::Value {
+    let finding = Finding {
+        id: finding_id.into(),
+        account_id: account.into(),
+        ..instance_finding(instance_id)
+    };
+    serde_json::to_value(task_input(finding, dry_run, "exec-1")).expect("a task input is JSON")
+}
+
 /// The document a task receives for `finding` in `execution`: the default policy's decision,
 /// with `dry_run` set as given.
 pub fn task_input(finding: Finding, dry_run: bool, execution: &str) -> TaskInput {

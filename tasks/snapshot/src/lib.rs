@@ -167,13 +167,7 @@ fn cut_chars(s: &str, max: usize) -> String {
 /// set is completed, never duplicated.
 pub async fn run(input: &TaskInput, store: &dyn SnapshotStore) -> Result<TaskReport, TaskError> {
     // The finding's instance, or the instance whose role credentials were stolen.
-    let instance_id = input.instance_id().map(str::to_string).ok_or_else(|| {
-        TaskError::input(format!(
-            "finding {} names a {} resource, not an EC2 instance",
-            input.finding.id,
-            input.finding.resource.resource_type()
-        ))
-    })?;
+    let instance_id = input.require_instance_id()?;
     let dry_run = input.decision.dry_run;
     let mut report = TaskReport::new(TASK, dry_run);
     let spec = snapshot_spec(input, &instance_id);

@@ -383,3 +383,6 @@ fn caveats(run: &mut Run<'_>, interfaces: &[Interface], plans: &BTreeMap<String,
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

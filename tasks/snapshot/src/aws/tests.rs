@@ -13,7 +13,7 @@ use aws_smithy_mocks::{mock, mock_client, MockResponseInterceptor, Rule, RuleMod
 use aws_smithy_types::error::ErrorMetadata;
 use responder_aws::test_util;
 use responder_core::testing;
-use responder_core::{names, Finding, Outcome};
+use responder_core::{names, Outcome};
 
 use super::*;
 
@@ -21,12 +21,7 @@ const INSTANCE: &str = "i-0abc1234def567890";
 const FINDING: &str = "5ab0f1c3d2e4a6b8c0d2e4f6a8b0c2d4";
 
 fn input_json(account: &str, dry_run: bool) -> serde_json::Value {
-    let finding = Finding {
-        id: FINDING.into(),
-        account_id: account.into(),
-        ..testing::instance_finding(INSTANCE)
-    };
-    serde_json::to_value(testing::task_input(finding, dry_run, "exec-1")).expect("json")
+    testing::instance_input_json(INSTANCE, FINDING, account, dry_run)
 }
 
 fn no_evidence() -> Rule {

@@ -9,12 +9,12 @@ use crate::model::{ConnTracking, GroupRole, GroupRule, Peer, VpcEndpoint};
 use crate::record;
 use crate::{isolate, IsolateConfig, Mode, Target};
 
-use crate::logic_tests::{cfg, I};
+use crate::tests::{cfg, I};
 
 fn target(mode: Mode) -> Target {
     Target {
         mode,
-        ..crate::logic_tests::target(false)
+        ..crate::tests::target(false)
     }
 }
 
