@@ -288,65 +288,7 @@ pub(super) async fn run_jsonata_state(
             Ok(step(out, st.next.clone()))
         }
         Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_) => {
-            jsonata_with_retry(run, st, jf, raw, branch, state_ctx).await
+            with_retry(run, st, Fields::Jsonata(jf), raw, branch, state_ctx).await
         }
-    }
-}
-
-/// Runs a JSONata Task, Parallel or Map state with its `Retry` and `Catch` rules.
-pub(super) async fn jsonata_with_retry(
-    run: &Arc<Run>,
-    st: &Arc<State>,
-    jf: &JsonataFields,
-    raw: Value,
-    branch: &mut Branch,
-    state_ctx: &mut StateContext,
-) -> Result<Step, Failure> {
-    let mut counts = vec![0u32; st.retry.len()];
-    loop {
-        let attempt = async {
-            let result = attempt_kind(run, st, raw.clone(), branch, state_ctx).await?;
-            jsonata_finish(
-                run,
-                branch,
-                state_ctx,
-                jf.output.as_ref(),
-                jf.assign.as_ref(),
-                &raw,
-                result.clone(),
-                Some(("result", &result)),
-            )
-        }
-        .await;
-        let f = match attempt {
-            Ok(output) => {
-                return Ok(Step {
-                    output,
-                    next: st.next.clone(),
-                    emit_exit: true,
-                })
-            }
-            Err(f) => f,
-        };
-        let Some((c, f)) = retry_or_catch(run, st, branch, state_ctx, &mut counts, f).await? else {
-            continue;
-        };
-        let err_out = f.to_catch_output();
-        let cj = c.jsonata.clone().unwrap_or_default();
-        let output = jsonata_finish(
-            run,
-            branch,
-            state_ctx,
-            cj.output.as_ref(),
-            cj.assign.as_ref(),
-            &raw,
-            err_out.clone(),
-            Some(("errorOutput", &err_out)),
-        )?;
-        return Ok(Step {
-            output,
-            next: Some(c.next.clone()),
-            emit_exit: true,
-        });
     }
 }

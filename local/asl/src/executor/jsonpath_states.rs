@@ -178,7 +178,7 @@ pub(super) async fn run_jsonpath_state(
             })
         }
         Kind::Task(_) | Kind::Parallel { .. } | Kind::Map(_) => {
-            with_retry(run, st, raw, branch, state_ctx).await
+            with_retry(run, st, Fields::JsonPath, raw, branch, state_ctx).await
         }
     }
 }

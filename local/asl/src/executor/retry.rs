@@ -3,10 +3,22 @@
 
 use super::*;
 
-/// Runs a Task, Parallel or Map state with its `Retry` and `Catch` rules.
+/// The fields around a Task, Parallel or Map state's attempts, by query language.
+#[derive(Clone, Copy)]
+pub(super) enum Fields<'a> {
+    /// `InputPath`, `Parameters`, `ResultSelector`, `ResultPath`, `OutputPath`, `Assign`.
+    JsonPath,
+    /// `Arguments`, `Output`, `Assign`.
+    Jsonata(&'a JsonataFields),
+}
+
+/// Runs a Task, Parallel or Map state with its `Retry` and `Catch`, whatever its query
+/// language: each attempt on the effective input, then the fields of the state (on success)
+/// or of the catcher that takes the failure.
 pub(super) async fn with_retry(
     run: &Arc<Run>,
     st: &Arc<State>,
+    fields: Fields<'_>,
     raw: Value,
     branch: &mut Branch,
     state_ctx: &mut StateContext,
@@ -14,9 +26,32 @@ pub(super) async fn with_retry(
     let mut counts = vec![0u32; st.retry.len()];
     loop {
         let attempt = async {
-            let effective = apply_path_field(run, branch, state_ctx, &st.input_path, raw.clone())?;
-            let result = attempt_kind(run, st, effective, branch, state_ctx).await?;
-            finish(run, st, branch, state_ctx, raw.clone(), result, true)
+            match fields {
+                Fields::JsonPath => {
+                    let effective =
+                        apply_path_field(run, branch, state_ctx, &st.input_path, raw.clone())?;
+                    let result = attempt_kind(run, st, effective, branch, state_ctx).await?;
+                    finish(run, st, branch, state_ctx, raw.clone(), result, true)
+                }
+                Fields::Jsonata(jf) => {
+                    let result = attempt_kind(run, st, raw.clone(), branch, state_ctx).await?;
+                    let output = jsonata_finish(
+                        run,
+                        branch,
+                        state_ctx,
+                        jf.output.as_ref(),
+                        jf.assign.as_ref(),
+                        &raw,
+                        result.clone(),
+                        Some(("result", &result)),
+                    )?;
+                    Ok(Step {
+                        output,
+                        next: st.next.clone(),
+                        emit_exit: true,
+                    })
+                }
+            }
         }
         .await;
         let f = match attempt {
@@ -27,9 +62,27 @@ pub(super) async fn with_retry(
             continue;
         };
         let err_out = f.to_catch_output();
-        let assign = eval_assign(run, branch, state_ctx, c.assign.as_ref(), &err_out)?;
-        let output = apply_result_path(state_ctx, &c.result_path, raw, err_out)?;
-        apply_assign(branch, assign);
+        let output = match fields {
+            Fields::JsonPath => {
+                let assign = eval_assign(run, branch, state_ctx, c.assign.as_ref(), &err_out)?;
+                let output = apply_result_path(state_ctx, &c.result_path, raw, err_out)?;
+                apply_assign(branch, assign);
+                output
+            }
+            Fields::Jsonata(_) => {
+                let cj = c.jsonata.clone().unwrap_or_default();
+                jsonata_finish(
+                    run,
+                    branch,
+                    state_ctx,
+                    cj.output.as_ref(),
+                    cj.assign.as_ref(),
+                    &raw,
+                    err_out.clone(),
+                    Some(("errorOutput", &err_out)),
+                )?
+            }
+        };
         return Ok(Step {
             output,
             next: Some(c.next.clone()),
