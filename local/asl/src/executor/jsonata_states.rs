@@ -115,21 +115,36 @@ pub(super) fn jsonata_assign(
     }
 }
 
+/// The `Output` and `Assign` fields that end a JSONata state (or one of its catchers or
+/// Choice rules).
+#[derive(Clone, Copy)]
+pub(super) struct Ending<'a> {
+    pub output: Option<&'a JsonataTemplate>,
+    pub assign: Option<&'a JsonataTemplate>,
+}
+
+impl<'a> Ending<'a> {
+    pub(super) fn of(fields: &'a JsonataFields) -> Self {
+        Ending {
+            output: fields.output.as_ref(),
+            assign: fields.assign.as_ref(),
+        }
+    }
+}
+
 /// `Output` (or the default) and `Assign` of a JSONata state; the variables change only
 /// after both are evaluated.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn jsonata_finish(
     run: &Run,
     branch: &mut Branch,
     state_ctx: &StateContext,
-    output: Option<&JsonataTemplate>,
-    assign: Option<&JsonataTemplate>,
+    ending: Ending<'_>,
     input: &Value,
     default: Value,
     extra: Option<(&str, &Value)>,
 ) -> Result<Value, Failure> {
-    let assigned = jsonata_assign(run, branch, state_ctx, assign, input, extra)?;
-    let out = match output {
+    let assigned = jsonata_assign(run, branch, state_ctx, ending.assign, input, extra)?;
+    let out = match ending.output {
         Some(o) => jsonata_eval(run, branch, state_ctx, o, "Output", input, extra)?,
         None => default,
     };
@@ -157,8 +172,7 @@ pub(super) async fn run_jsonata_state(
                 run,
                 branch,
                 state_ctx,
-                jf.output.as_ref(),
-                jf.assign.as_ref(),
+                Ending::of(jf),
                 &raw,
                 raw.clone(),
                 None,
@@ -209,8 +223,10 @@ pub(super) async fn run_jsonata_state(
                         run,
                         branch,
                         state_ctx,
-                        jr.output.as_ref().or(jf.output.as_ref()),
-                        jr.assign.as_ref().or(jf.assign.as_ref()),
+                        Ending {
+                            output: jr.output.as_ref().or(jf.output.as_ref()),
+                            assign: jr.assign.as_ref().or(jf.assign.as_ref()),
+                        },
                         &raw,
                         raw.clone(),
                         None,
@@ -224,8 +240,7 @@ pub(super) async fn run_jsonata_state(
                         run,
                         branch,
                         state_ctx,
-                        jf.output.as_ref(),
-                        jf.assign.as_ref(),
+                        Ending::of(jf),
                         &raw,
                         raw.clone(),
                         None,
@@ -279,8 +294,7 @@ pub(super) async fn run_jsonata_state(
                 run,
                 branch,
                 state_ctx,
-                jf.output.as_ref(),
-                jf.assign.as_ref(),
+                Ending::of(jf),
                 &raw,
                 raw.clone(),
                 None,

@@ -97,10 +97,7 @@ pub(super) async fn task_attempt(
     };
     let started = run.clock.now();
     let outcome = if let Some(token) = state_ctx.token.clone() {
-        wait_for_token(
-            run, spec, &rtype, &rname, params, ctx, token, timeout, heartbeat, branch,
-        )
-        .await
+        wait_for_token(run, spec, (&rtype, &rname), params, ctx, token, branch).await
     } else {
         let call = run.handler.invoke(&spec.resource, params, ctx);
         match timeout {
@@ -212,19 +209,18 @@ pub(super) async fn task_attempt(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A `.waitForTaskToken` Task: the work is submitted, then the state waits for its token to
+/// come back (or its timeout, or a missed heartbeat; both from the task's context).
 pub(super) async fn wait_for_token(
     run: &Arc<Run>,
     spec: &TaskSpec,
-    rtype: &str,
-    rname: &str,
+    (rtype, rname): (&str, &str),
     params: Value,
     ctx: TaskContext,
     token: String,
-    timeout: Option<u64>,
-    heartbeat: Option<u64>,
     branch: &mut Branch,
 ) -> Result<Value, Failure> {
+    let (timeout, heartbeat) = (ctx.timeout_seconds, ctx.heartbeat_seconds);
     let (tx, mut rx) = mpsc::unbounded_channel();
     run.tokens.register(&token, &run.arn, tx);
     let submitted = run.handler.invoke(&spec.resource, params, ctx).await;
