@@ -585,3 +585,57 @@ mod lambda_events {
         }
     }
 }
+
+/// Every page an analyst can see, compared with its snapshot under `src/snapshots/`: status,
+/// headers and HTML exactly, so reordered or extra content, or a header lost, fails (the tests
+/// above check single facts). The summary holds markup and quotes: the snapshots show them
+/// escaped. `UPDATE_EXPECT=1 cargo test -p approval-callback` rewrites them after a deliberate
+/// change.
+#[test]
+fn every_page_is_exactly_its_snapshot() {
+    let approve = Payload::new(
+        TaskToken::new(TOKEN),
+        summary(),
+        NOW + 3600,
+        Intent::Approve,
+    )
+    .expect("payload");
+    let reject = Payload::new(TaskToken::new(TOKEN), summary(), NOW + 3600, Intent::Reject)
+        .expect("payload");
+    let answer = |approve: bool, false_positive: bool| Answer {
+        approve,
+        false_positive,
+        analyst: Some("analyst@example.com <b>".into()),
+        comment: Some("checked".into()),
+    };
+    let pages: Vec<(&str, Response<String>)> = vec![
+        ("confirm-approve", pages::confirm(&approve)),
+        ("confirm-reject", pages::confirm(&reject)),
+        (
+            "decided-approved",
+            pages::decided(&approve, &answer(true, false), "2024-05-01T12:05:00Z"),
+        ),
+        (
+            "decided-false-positive",
+            pages::decided(&reject, &answer(false, true), "2024-05-01T12:05:00Z"),
+        ),
+        ("link-expired", pages::link_error(LinkError::Expired)),
+        ("not-found", pages::not_found()),
+    ];
+    for (name, res) in pages {
+        check(&res);
+        let mut headers: Vec<String> = res
+            .headers()
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("?")))
+            .collect();
+        headers.sort();
+        let text = format!(
+            "{}\n{}\n\n{}\n",
+            res.status(),
+            headers.join("\n"),
+            res.body().replace("><", ">\n<")
+        );
+        expect_test::expect_file![format!("snapshots/{name}.html.txt")].assert_eq(&text);
+    }
+}

@@ -332,3 +332,48 @@ async fn a_publish_failure_is_returned_as_is() {
         .expect_err("fails");
     assert_eq!(err.name, responder_core::names::REMEDIATION_THROTTLED);
 }
+
+/// The whole approval request of a MEDIUM finding on each route, compared with its snapshot
+/// under `src/snapshots/`: subject, attributes and body exactly (the plan's steps in order, the
+/// links, the deadline). `UPDATE_EXPECT=1 cargo test -p await-approval` rewrites them after a
+/// deliberate change.
+#[test]
+fn each_routes_approval_request_is_exactly_its_snapshot() {
+    for (name, fixture) in [
+        ("ec2", "ec2-high-single-eni.json"),
+        ("iam", "iam-high-akia-user.json"),
+        ("lambda", "lambda-medium-tor.json"),
+        ("s3-object", "s3-object-malicious-file.json"),
+        ("rds", "rds-high-malicious-login.json"),
+        ("ecs", "ecs-task-reverse-shell.json"),
+    ] {
+        let path = format!(
+            "{}/../../fixtures/events/{fixture}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut event: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("JSON");
+        event["detail"]["severity"] = json!(5.5);
+        let finding = responder_core::Finding::from_event(&event).expect("finding");
+        let input = responder_core::testing::task_input(finding, false, "exec-1");
+        assert_eq!(
+            input.decision.disposition,
+            responder_core::Disposition::RequestApproval,
+            "{name}"
+        );
+        let m = build_message(
+            &input,
+            "https://approve.example/link",
+            "https://reject.example/link",
+            now() + chrono::Duration::hours(1),
+            now(),
+        );
+        let attributes: Vec<String> = m
+            .attributes
+            .iter()
+            .map(|a| format!("{}={}", a.name, a.value))
+            .collect();
+        let text = format!("{}\n\n{}\n\n{}\n", m.subject, attributes.join("\n"), m.body);
+        expect_test::expect_file![format!("snapshots/{name}.txt")].assert_eq(&text);
+    }
+}

@@ -976,3 +976,88 @@ fn next_steps(body: &Value) -> Vec<&str> {
         .filter_map(Value::as_str)
         .collect()
 }
+
+/// The whole notification of each route's containment, compared with its snapshot under
+/// `src/snapshots/`: subject, attributes and body exactly, so reordered or extra text fails
+/// (the tests above check single facts). `UPDATE_EXPECT=1 cargo test -p notify` rewrites them
+/// after a deliberate change.
+#[tokio::test]
+async fn each_routes_notification_is_exactly_its_snapshot() {
+    let fixture = |name: &str| -> Value {
+        let path = format!(
+            "{}/../../fixtures/events/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("JSON")
+    };
+    let report = |task: &str, actions: Value, evidence: Value| json!({"task": task, "dryRun": false, "actions": actions, "evidence": evidence});
+    let action = |action: &str, target: &str, detail: &str| json!({"action": action, "target": target, "outcome": "changed", "detail": detail});
+    let cases: Vec<(&str, Value, &str, Value)> = vec![
+        (
+            "ec2-contained",
+            ec2_event(),
+            "contained",
+            json!({"isolate": isolate_report()}),
+        ),
+        (
+            "iam-contained",
+            iam_event("AKIAEXAMPLEEXAMPLE01", "IAMUser", "build-bot"),
+            "contained",
+            json!({"revoke": report("revoke",
+                json!([action("deactivate-access-key", "AKIAEXAMPLEEXAMPLE01", "deactivated")]),
+                json!({"principal": "user/build-bot", "accessKeyId": "AKIAEXAMPLEEXAMPLE01"}))}),
+        ),
+        (
+            "lambda-contained",
+            fixture("lambda-high-c2.json"),
+            "contained",
+            json!({"containFunction": report("contain-function",
+                json!([action("set-reserved-concurrency", "thumbnailer", "0 (was none)")]),
+                json!({"codeSha256": "abc=", "role": "arn:aws:iam::222222222222:role/thumbnailer-role"}))}),
+        ),
+        (
+            "s3-object-quarantined",
+            fixture("s3-object-malicious-file.json"),
+            "contained",
+            json!({"containBucket": report("contain-bucket",
+                json!([action("quarantine-objects", "orders-exports", "1 object")]),
+                json!({"objects": [{"key": "uploads/invoice.pdf.exe"}]}))}),
+        ),
+        (
+            "rds-contained",
+            fixture("rds-high-malicious-login.json"),
+            "contained",
+            json!({"containDatabase": report("contain-database",
+                json!([action("set-security-groups", "billing-db", "isolated")]),
+                json!({"originalGroups": ["sg-app"], "snapshot": "guardduty-responder-1d3f"}))}),
+        ),
+        (
+            "ecs-contained",
+            fixture("ecs-task-reverse-shell.json"),
+            "contained",
+            json!({"containTask": report("contain-task",
+                json!([action("deny-in-network-acls", "eni-0task", "added 2 network ACL entries")]),
+                json!({"taskRoleName": "checkout-api-task"}))}),
+        ),
+        (
+            "ec2-failed",
+            ec2_event(),
+            "failed",
+            json!({"isolate": {"error": "Remediation.AccessDenied",
+                "cause": "{\"errorType\":\"Remediation.AccessDenied\",\"errorMessage\":\"ec2:ModifyNetworkInterfaceAttribute denied\"}"}}),
+        ),
+    ];
+    for (name, event, outcome, results) in cases {
+        let doc = document(&event, outcome, results);
+        let (_, p) = send(&doc).await;
+        let sent = p.sent.lock().unwrap().clone();
+        let (subject, body, attributes) = sent.first().cloned().expect("one message");
+        let body: Value = serde_json::from_str(&body).expect("JSON body");
+        let text = format!(
+            "{subject}\n\n{}\n\n{}\n",
+            serde_json::to_string_pretty(&attributes).expect("JSON"),
+            serde_json::to_string_pretty(&body).expect("JSON")
+        );
+        expect_test::expect_file![format!("snapshots/{name}.txt")].assert_eq(&text);
+    }
+}
