@@ -10,6 +10,72 @@ pub(super) fn parse_count(v: &Value) -> Option<i64> {
     }
 }
 
+/// What a Map limit must be.
+#[derive(Clone, Copy)]
+pub(super) enum Limit {
+    /// A non-negative integer (`MaxConcurrency`, `ToleratedFailureCount`).
+    Count,
+    /// A number from 0 to 100 (`ToleratedFailurePercentage`).
+    Percentage,
+}
+
+/// A Map limit's value as given by its path (or, for the tolerances, its JSONata field), or
+/// the runtime error AWS gives for it.
+pub(super) fn limit(
+    state_ctx: &StateContext,
+    field: &str,
+    v: &Value,
+    path: Option<&Path>,
+    kind: Limit,
+) -> Result<f64, Failure> {
+    let path = path.map(|p| p.text.as_str()).unwrap_or("");
+    let not_valid = |what: &str| {
+        runtime(
+            state_ctx,
+            format!(
+                "The {field}Path field refers to value \"{}\" which is not a valid {what}: {path}",
+                value_text(v)
+            ),
+        )
+    };
+    match kind {
+        Limit::Count => match parse_count(v) {
+            Some(n) if n >= 0 => Ok(n as f64),
+            Some(_) => Err(runtime(state_ctx, format!("{field} cannot be negative."))),
+            None => Err(not_valid("integer")),
+        },
+        Limit::Percentage => match parse_float(v) {
+            Some(f) if (0.0..=100.0).contains(&f) => Ok(f),
+            Some(_) => Err(runtime(
+                state_ctx,
+                format!("{field} must be between 0 and 100."),
+            )),
+            None => Err(not_valid("float")),
+        },
+    }
+}
+
+/// Where a tolerance comes from: its JSONata field (evaluated) or its path (resolved), with
+/// the path for the error naming it.
+pub(super) fn tolerance_source<'p>(
+    run: &Run,
+    branch: &Branch,
+    state_ctx: &StateContext,
+    field: &str,
+    value: Option<&Value>,
+    path: Option<&'p Path>,
+    effective: &Value,
+) -> Result<Option<(Value, Option<&'p Path>)>, Failure> {
+    Ok(match (value, path) {
+        (Some(v), _) => Some((
+            jsonata_number_value(run, branch, state_ctx, v, field, effective)?,
+            None,
+        )),
+        (None, Some(p)) => Some((resolve_path(run, branch, state_ctx, p, effective)?, Some(p))),
+        (None, None) => None,
+    })
+}
+
 pub(super) fn parse_float(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
@@ -101,97 +167,42 @@ pub(super) async fn map_attempt(
         }
         Some(NumberOrPath::Path(p)) => {
             let v = resolve_path(run, branch, state_ctx, p, &effective)?;
-            match parse_count(&v) {
-                Some(n) if n >= 0 => n as u64,
-                Some(_) => return Err(runtime(state_ctx, "MaxConcurrency cannot be negative.")),
-                None => {
-                    return Err(runtime(
-                        state_ctx,
-                        format!("The MaxConcurrencyPath field refers to value \"{}\" which is not a valid integer: {}", value_text(&v), p.text),
-                    ))
-                }
-            }
+            limit(state_ctx, "MaxConcurrency", &v, Some(p), Limit::Count)? as u64
         }
     };
-    let tolerated_count = {
-        let v = match (
-            &spec.tolerated_failure_count,
-            &spec.tolerated_failure_count_path,
-        ) {
-            (Some(v), _) => Some((
-                jsonata_number_value(
-                    run,
-                    branch,
-                    state_ctx,
-                    v,
-                    "ToleratedFailureCount",
-                    &effective,
-                )?,
-                None,
-            )),
-            (None, Some(p)) => Some((
-                resolve_path(run, branch, state_ctx, p, &effective)?,
-                Some(p),
-            )),
-            _ => None,
-        };
-        match v {
-            None => 0,
-            Some((v, p)) => match parse_count(&v) {
-                Some(n) if n >= 0 => n as u64,
-                Some(_) => return Err(runtime(state_ctx, "ToleratedFailureCount cannot be negative.")),
-                None => {
-                    return Err(runtime(
-                        state_ctx,
-                        format!(
-                            "The ToleratedFailureCountPath field refers to value \"{}\" which is not a valid integer: {}",
-                            value_text(&v),
-                            p.map(|p| p.text.as_str()).unwrap_or("")
-                        ),
-                    ))
-                }
-            },
+    let count_source = tolerance_source(
+        run,
+        branch,
+        state_ctx,
+        "ToleratedFailureCount",
+        spec.tolerated_failure_count.as_ref(),
+        spec.tolerated_failure_count_path.as_ref(),
+        &effective,
+    )?;
+    let tolerated_count = match count_source {
+        None => 0,
+        Some((v, path)) => {
+            limit(state_ctx, "ToleratedFailureCount", &v, path, Limit::Count)? as u64
         }
     };
-    let tolerated_pct = {
-        let v = match (
-            &spec.tolerated_failure_percentage,
-            &spec.tolerated_failure_percentage_path,
-        ) {
-            (Some(v), _) => Some((
-                jsonata_number_value(
-                    run,
-                    branch,
-                    state_ctx,
-                    v,
-                    "ToleratedFailurePercentage",
-                    &effective,
-                )?,
-                None,
-            )),
-            (None, Some(p)) => Some((
-                resolve_path(run, branch, state_ctx, p, &effective)?,
-                Some(p),
-            )),
-            _ => None,
-        };
-        match v {
-            None => 0.0,
-            Some((v, p)) => match parse_float(&v) {
-                Some(f) if (0.0..=100.0).contains(&f) => f,
-                Some(_) => return Err(runtime(state_ctx, "ToleratedFailurePercentage must be between 0 and 100.")),
-                None => {
-                    return Err(runtime(
-                        state_ctx,
-                        format!(
-                            "The ToleratedFailurePercentagePath field refers to value \"{}\" which is not a valid float: {}",
-                            value_text(&v),
-                            p.map(|p| p.text.as_str()).unwrap_or("")
-                        ),
-                    ))
-                }
-            },
-        }
+    let pct_source = tolerance_source(
+        run,
+        branch,
+        state_ctx,
+        "ToleratedFailurePercentage",
+        spec.tolerated_failure_percentage.as_ref(),
+        spec.tolerated_failure_percentage_path.as_ref(),
+        &effective,
+    )?;
+    let tolerated_pct = match pct_source {
+        None => 0.0,
+        Some((v, path)) => limit(
+            state_ctx,
+            "ToleratedFailurePercentage",
+            &v,
+            path,
+            Limit::Percentage,
+        )?,
     };
     // Item inputs are computed up front: a selector error fails the Map state itself.
     let mut inputs = Vec::with_capacity(items.len());
