@@ -31,6 +31,56 @@ pub async fn task_sessions(
     Ok(SessionProvider::new(load_base_config().await, session))
 }
 
+/// Runs one request of a task that contains one named resource (or rolls it back): `act`
+/// gets the SDK configuration of the request's account and region (through the remediation
+/// role), and its report is logged and counted (`RemediationActions`, and for a containment
+/// `TimeToContain` under `route`).
+pub async fn run_resource_request<T, F, Fut>(
+    req: &responder_core::document::ResourceRequest<T>,
+    sessions: &SessionProvider,
+    route: &'static str,
+    resource: &str,
+    act: F,
+) -> Result<responder_core::TaskReport, responder_core::TaskError>
+where
+    T: responder_core::document::RequestTarget,
+    F: FnOnce(aws_config::SdkConfig) -> Fut,
+    Fut:
+        std::future::Future<Output = Result<responder_core::TaskReport, responder_core::TaskError>>,
+{
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        "task",
+        task = T::TASK,
+        resource = %resource,
+        account = %req.account_id,
+        restore = req.restore,
+    );
+    async {
+        let conf = sessions
+            .config_for(&req.partition, &req.account_id, &req.region)
+            .await?;
+        let report = act(conf).await?;
+        tracing::info!(
+            changed = report.changed(),
+            dry_run = report.dry_run,
+            "{} done",
+            if req.restore {
+                "restore"
+            } else {
+                "containment"
+            }
+        );
+        responder_core::emf::actions(&report, &req.finding_type);
+        if !req.restore {
+            responder_core::emf::contained(&report, route, req.execution_start_time.as_deref());
+        }
+        Ok(report)
+    }
+    .instrument(span)
+    .await
+}
+
 /// Loads the SDK configuration from the standard environment (region, credentials,
 /// `AWS_ENDPOINT_URL` and the per-service endpoint variables), with [`https_client`].
 pub async fn load_base_config() -> aws_config::SdkConfig {

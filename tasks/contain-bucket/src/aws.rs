@@ -6,7 +6,6 @@ use responder_core::document::{RequestTarget, ResourceRequest, RollbackTarget};
 use responder_core::finding::{is_bucket_name, ObjectRef};
 use responder_core::{names, TaskError, TaskInput, TaskReport};
 use serde_json::{json, Value};
-use tracing::Instrument;
 
 use crate::{contain, restore, BucketNow, Buckets, PublicAccessBlock, Target, TASK};
 
@@ -91,40 +90,15 @@ impl RequestTarget for Target {
 /// role, and returns the report.
 pub async fn handle(event: Value, sessions: &SessionProvider) -> Result<TaskReport, TaskError> {
     let req = Request::from_value(event)?;
-    let span = tracing::info_span!(
-        "task",
-        task = TASK,
-        bucket = %req.target.name,
-        account = %req.account_id,
-        restore = req.restore,
-    );
-    async {
-        let conf = sessions
-            .config_for(&req.partition, &req.account_id, &req.region)
-            .await?;
-        let bx = S3Buckets::new(responder_aws::s3::client(&conf), &req.account_id);
-        let report = if req.restore {
-            restore(&req.target, &bx).await?
+    let (t, owner) = (&req.target, req.account_id.as_str());
+    responder_aws::run_resource_request(&req, sessions, "s3", &t.name, |conf| async move {
+        let bx = S3Buckets::new(responder_aws::s3::client(&conf), owner);
+        if req.restore {
+            restore(t, &bx).await
         } else {
-            contain(&req.target, &bx).await?
-        };
-        tracing::info!(
-            changed = report.changed(),
-            dry_run = report.dry_run,
-            "{} done",
-            if req.restore {
-                "restore"
-            } else {
-                "containment"
-            }
-        );
-        responder_core::emf::actions(&report, &req.finding_type);
-        if !req.restore {
-            responder_core::emf::contained(&report, "s3", req.execution_start_time.as_deref());
+            contain(t, &bx).await
         }
-        Ok(report)
-    }
-    .instrument(span)
+    })
     .await
 }
 

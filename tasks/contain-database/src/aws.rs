@@ -12,7 +12,6 @@ use responder_core::document::{RequestTarget, ResourceRequest, RollbackTarget};
 use responder_core::finding::is_db_identifier;
 use responder_core::{TaskError, TaskInput, TaskReport};
 use serde_json::Value;
-use tracing::Instrument;
 
 use crate::{contain, restore, Databases, Holder, Target, TASK};
 
@@ -89,41 +88,16 @@ pub async fn handle(
     cfg: &IsolateConfig,
 ) -> Result<TaskReport, TaskError> {
     let req = Request::from_value(event)?;
-    let span = tracing::info_span!(
-        "task",
-        task = TASK,
-        database = %req.target.identifier,
-        account = %req.account_id,
-        restore = req.restore,
-    );
-    async {
-        let conf = sessions
-            .config_for(&req.partition, &req.account_id, &req.region)
-            .await?;
+    let t = &req.target;
+    responder_aws::run_resource_request(&req, sessions, "rds", &t.identifier, |conf| async move {
         let rds = RdsDatabases::new(Client::new(&conf));
         let ec2 = Ec2Adapter::from_conf(&conf);
-        let report = if req.restore {
-            restore(&req.target.identifier, req.target.dry_run, &rds, &ec2).await?
+        if req.restore {
+            restore(&t.identifier, t.dry_run, &rds, &ec2).await
         } else {
-            contain(&req.target, cfg, &rds, &ec2).await?
-        };
-        tracing::info!(
-            changed = report.changed(),
-            dry_run = report.dry_run,
-            "{} done",
-            if req.restore {
-                "restore"
-            } else {
-                "containment"
-            }
-        );
-        responder_core::emf::actions(&report, &req.finding_type);
-        if !req.restore {
-            responder_core::emf::contained(&report, "rds", req.execution_start_time.as_deref());
+            contain(t, cfg, &rds, &ec2).await
         }
-        Ok(report)
-    }
-    .instrument(span)
+    })
     .await
 }
 

@@ -7,7 +7,6 @@ use responder_core::document::{RequestTarget, ResourceRequest, RollbackTarget};
 use responder_core::finding::is_function_name;
 use responder_core::{names, TaskError, TaskInput, TaskReport};
 use serde_json::{json, Value};
-use tracing::Instrument;
 
 use crate::{contain, restore, FunctionNow, Functions, Target, TASK};
 
@@ -64,40 +63,15 @@ impl RequestTarget for Target {
 /// role, and returns the report.
 pub async fn handle(event: Value, sessions: &SessionProvider) -> Result<TaskReport, TaskError> {
     let req = Request::from_value(event)?;
-    let span = tracing::info_span!(
-        "task",
-        task = TASK,
-        function = %req.target.name,
-        account = %req.account_id,
-        restore = req.restore,
-    );
-    async {
-        let conf = sessions
-            .config_for(&req.partition, &req.account_id, &req.region)
-            .await?;
+    let t = &req.target;
+    responder_aws::run_resource_request(&req, sessions, "lambda", &t.name, |conf| async move {
         let fx = LambdaFunctions::new(Client::new(&conf));
-        let report = if req.restore {
-            restore(&req.target.name, req.target.dry_run, &fx).await?
+        if req.restore {
+            restore(&t.name, t.dry_run, &fx).await
         } else {
-            contain(&req.target, &fx).await?
-        };
-        tracing::info!(
-            changed = report.changed(),
-            dry_run = report.dry_run,
-            "{} done",
-            if req.restore {
-                "restore"
-            } else {
-                "containment"
-            }
-        );
-        responder_core::emf::actions(&report, &req.finding_type);
-        if !req.restore {
-            responder_core::emf::contained(&report, "lambda", req.execution_start_time.as_deref());
+            contain(t, &fx).await
         }
-        Ok(report)
-    }
-    .instrument(span)
+    })
     .await
 }
 

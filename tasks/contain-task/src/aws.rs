@@ -10,7 +10,6 @@ use responder_core::document::{RequestTarget, ResourceRequest, RollbackTarget};
 use responder_core::finding::task_arn_parts;
 use responder_core::{TaskError, TaskInput, TaskReport};
 use serde_json::Value;
-use tracing::Instrument;
 
 use crate::{contain, restore, Target, TaskState, Tasks, TASK};
 
@@ -101,41 +100,16 @@ pub async fn handle(
 ) -> Result<TaskReport, TaskError> {
     let req = Request::from_value(event)?;
     check_placement(&req)?;
-    let span = tracing::info_span!(
-        "task",
-        task = TASK,
-        ecs_task = %req.target.task_arn,
-        account = %req.account_id,
-        restore = req.restore,
-    );
-    async {
-        let conf = sessions
-            .config_for(&req.partition, &req.account_id, &req.region)
-            .await?;
+    let t = &req.target;
+    responder_aws::run_resource_request(&req, sessions, "ecs", &t.task_arn, |conf| async move {
         let ecs = EcsTasks::new(Client::new(&conf));
         let ec2 = Ec2Adapter::from_conf(&conf);
-        let report = if req.restore {
-            restore(&req.target, &ecs, &ec2).await?
+        if req.restore {
+            restore(t, &ecs, &ec2).await
         } else {
-            contain(&req.target, cfg, &ecs, &ec2).await?
-        };
-        tracing::info!(
-            changed = report.changed(),
-            dry_run = report.dry_run,
-            "{} done",
-            if req.restore {
-                "restore"
-            } else {
-                "containment"
-            }
-        );
-        responder_core::emf::actions(&report, &req.finding_type);
-        if !req.restore {
-            responder_core::emf::contained(&report, "ecs", req.execution_start_time.as_deref());
+            contain(t, cfg, &ecs, &ec2).await
         }
-        Ok(report)
-    }
-    .instrument(span)
+    })
     .await
 }
 
