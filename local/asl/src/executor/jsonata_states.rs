@@ -44,74 +44,64 @@ pub(super) fn jsonata_failure(state_ctx: &StateContext, msg: impl AsRef<str>) ->
     )
 }
 
-/// Evaluates a JSONata template with `$states` (`input`, `context`, and `result` or
-/// `errorOutput` when given) and the workflow variables.
-pub(super) fn jsonata_eval(
-    run: &Run,
-    branch: &Branch,
-    state_ctx: &StateContext,
-    j: &JsonataTemplate,
-    field: &str,
-    input: &Value,
-    extra: Option<(&str, &Value)>,
-) -> Result<Value, Failure> {
-    if let JsonataTemplate::Literal(v) = j {
-        return Ok(v.clone());
+impl StateView<'_> {
+    /// Evaluates a JSONata template with `$states` (`input`, `context`, and `result` or
+    /// `errorOutput` when given) and the workflow variables.
+    pub(super) fn jsonata(
+        &self,
+        j: &JsonataTemplate,
+        field: &str,
+        input: &Value,
+        extra: Option<(&str, &Value)>,
+    ) -> Result<Value, Failure> {
+        if let JsonataTemplate::Literal(v) = j {
+            return Ok(v.clone());
+        }
+        let context = self.scope(input).context();
+        let mut states = vec![
+            ("input".to_string(), JsonataValue::from_json(input)),
+            ("context".to_string(), JsonataValue::from_json(&context)),
+        ];
+        if let Some((k, v)) = extra {
+            states.push((k.to_string(), JsonataValue::from_json(v)));
+        }
+        let mut bindings: Vec<(&str, JsonataValue)> = Vec::with_capacity(self.vars.len() + 1);
+        for (k, v) in self.vars {
+            bindings.push((k.as_str(), JsonataValue::from_json(v)));
+        }
+        bindings.push(("states", JsonataValue::object(states)));
+        j.eval(field, &bindings, &RunHost(self.run))
+            .map_err(|e| jsonata_failure(self.state, e.message()))
     }
-    let context = PathScope {
-        input,
-        run,
-        vars: &branch.vars,
-        state_ctx,
-    }
-    .context();
-    let mut states = vec![
-        ("input".to_string(), JsonataValue::from_json(input)),
-        ("context".to_string(), JsonataValue::from_json(&context)),
-    ];
-    if let Some((k, v)) = extra {
-        states.push((k.to_string(), JsonataValue::from_json(v)));
-    }
-    let mut bindings: Vec<(&str, JsonataValue)> = Vec::with_capacity(branch.vars.len() + 1);
-    for (k, v) in &branch.vars {
-        bindings.push((k.as_str(), JsonataValue::from_json(v)));
-    }
-    bindings.push(("states", JsonataValue::object(states)));
-    j.eval(field, &bindings, &RunHost(run))
-        .map_err(|e| jsonata_failure(state_ctx, e.message()))
-}
 
-/// A Map tolerance given as a number or a JSONata expression.
-pub(super) fn jsonata_number_value(
-    run: &Run,
-    branch: &Branch,
-    state_ctx: &StateContext,
-    v: &Value,
-    field: &str,
-    input: &Value,
-) -> Result<Value, Failure> {
-    match v.as_str().and_then(crate::query::expression_text) {
-        Some(_) => match JsonataTemplate::compile(v) {
-            Ok(j) => jsonata_eval(run, branch, state_ctx, &j, field, input, None),
-            Err((_, m)) => Err(jsonata_failure(state_ctx, m)),
-        },
-        None => Ok(v.clone()),
+    /// A Map tolerance given as a number or a JSONata expression.
+    pub(super) fn jsonata_number(
+        &self,
+        v: &Value,
+        field: &str,
+        input: &Value,
+    ) -> Result<Value, Failure> {
+        match v.as_str().and_then(crate::query::expression_text) {
+            Some(_) => match JsonataTemplate::compile(v) {
+                Ok(j) => self.jsonata(&j, field, input, None),
+                Err((_, m)) => Err(jsonata_failure(self.state, m)),
+            },
+            None => Ok(v.clone()),
+        }
     }
-}
 
-/// Evaluates `Assign` of a JSONata state or catcher into the assignments to apply.
-pub(super) fn jsonata_assign(
-    run: &Run,
-    branch: &Branch,
-    state_ctx: &StateContext,
-    assign: Option<&JsonataTemplate>,
-    input: &Value,
-    extra: Option<(&str, &Value)>,
-) -> Result<Option<Map<String, Value>>, Failure> {
-    let Some(a) = assign else { return Ok(None) };
-    match jsonata_eval(run, branch, state_ctx, a, "Assign", input, extra)? {
-        Value::Object(m) => Ok(Some(m)),
-        _ => Ok(None),
+    /// Evaluates `Assign` of a JSONata state or catcher into the assignments to apply.
+    pub(super) fn jsonata_assign(
+        &self,
+        assign: Option<&JsonataTemplate>,
+        input: &Value,
+        extra: Option<(&str, &Value)>,
+    ) -> Result<Option<Map<String, Value>>, Failure> {
+        let Some(a) = assign else { return Ok(None) };
+        match self.jsonata(a, "Assign", input, extra)? {
+            Value::Object(m) => Ok(Some(m)),
+            _ => Ok(None),
+        }
     }
 }
 
@@ -143,9 +133,10 @@ pub(super) fn jsonata_finish(
     default: Value,
     extra: Option<(&str, &Value)>,
 ) -> Result<Value, Failure> {
-    let assigned = jsonata_assign(run, branch, state_ctx, ending.assign, input, extra)?;
+    let view = StateView::of(run, branch, state_ctx);
+    let assigned = view.jsonata_assign(ending.assign, input, extra)?;
     let out = match ending.output {
-        Some(o) => jsonata_eval(run, branch, state_ctx, o, "Output", input, extra)?,
+        Some(o) => view.jsonata(o, "Output", input, extra)?,
         None => default,
     };
     apply_assign(branch, assigned);
@@ -181,21 +172,23 @@ pub(super) async fn run_jsonata_state(
         }
         Kind::Succeed => {
             let out = match &jf.output {
-                Some(o) => jsonata_eval(run, branch, state_ctx, o, "Output", &raw, None)?,
+                Some(o) => {
+                    StateView::of(run, branch, state_ctx).jsonata(o, "Output", &raw, None)?
+                }
                 None => raw,
             };
             Ok(step(out, None))
         }
-        Kind::Fail { error, cause } => {
-            Err(fail_failure(run, branch, state_ctx, error, cause, &raw)?)
-        }
+        Kind::Fail { error, cause } => Err(fail_failure(
+            StateView::of(run, branch, state_ctx),
+            error,
+            cause,
+            &raw,
+        )?),
         Kind::Choice { rules, default } => {
             for r in rules {
                 let Some(jr) = &r.jsonata else { continue };
-                let v = jsonata_eval(
-                    run,
-                    branch,
-                    state_ctx,
+                let v = StateView::of(run, branch, state_ctx).jsonata(
                     &jr.condition,
                     "Condition",
                     &raw,
@@ -256,7 +249,8 @@ pub(super) async fn run_jsonata_state(
                 WaitFor::Seconds(s) => now + secs(*s),
                 WaitFor::Timestamp(t) => t.with_timezone(&Utc),
                 WaitFor::SecondsExpr(j) => {
-                    let v = jsonata_eval(run, branch, state_ctx, j, "Seconds", &raw, None)?;
+                    let v =
+                        StateView::of(run, branch, state_ctx).jsonata(j, "Seconds", &raw, None)?;
                     match v.as_i64() {
                         Some(n) if n >= 0 => now + secs(n as u64),
                         _ => {
@@ -271,7 +265,12 @@ pub(super) async fn run_jsonata_state(
                     }
                 }
                 WaitFor::TimestampExpr(j) => {
-                    let v = jsonata_eval(run, branch, state_ctx, j, "Timestamp", &raw, None)?;
+                    let v = StateView::of(run, branch, state_ctx).jsonata(
+                        j,
+                        "Timestamp",
+                        &raw,
+                        None,
+                    )?;
                     match v.as_str().and_then(crate::choice::parse_timestamp) {
                         Some(t) => t.with_timezone(&Utc),
                         None => {

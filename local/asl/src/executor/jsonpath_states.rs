@@ -3,19 +3,19 @@
 
 use super::*;
 
-/// Evaluates `Assign` (against `value`, with the variables as they were before the state)
-/// and returns the assignments to apply once the state's output is known.
-pub(super) fn eval_assign(
-    run: &Run,
-    branch: &Branch,
-    state_ctx: &StateContext,
-    assign: Option<&Template>,
-    value: &Value,
-) -> Result<Option<Map<String, Value>>, Failure> {
-    let Some(t) = assign else { return Ok(None) };
-    match eval_template(run, branch, state_ctx, t, value)? {
-        Value::Object(m) => Ok(Some(m)),
-        _ => Ok(None),
+impl StateView<'_> {
+    /// Evaluates `Assign` (against `value`, with the variables as they were before the state)
+    /// and returns the assignments to apply once the state's output is known.
+    pub(super) fn assign(
+        &self,
+        assign: Option<&Template>,
+        value: &Value,
+    ) -> Result<Option<Map<String, Value>>, Failure> {
+        let Some(t) = assign else { return Ok(None) };
+        match self.template(t, value)? {
+            Value::Object(m) => Ok(Some(m)),
+            _ => Ok(None),
+        }
     }
 }
 
@@ -29,13 +29,14 @@ pub(super) fn finish(
     result: Value,
     select: bool,
 ) -> Result<Step, Failure> {
+    let view = StateView::of(run, branch, state_ctx);
     let result = match (&st.result_selector, select) {
-        (Some(t), true) => eval_template(run, branch, state_ctx, t, &result)?,
+        (Some(t), true) => view.template(t, &result)?,
         _ => result,
     };
-    let assign = eval_assign(run, branch, state_ctx, st.assign.as_ref(), &result)?;
+    let assign = view.assign(st.assign.as_ref(), &result)?;
     let combined = apply_result_path(state_ctx, &st.result_path, raw, result)?;
-    let output = apply_path_field(run, branch, state_ctx, &st.output_path, combined)?;
+    let output = view.path_field(&st.output_path, combined)?;
     apply_assign(branch, assign);
     Ok(Step {
         output,
@@ -56,36 +57,37 @@ pub(super) async fn run_jsonpath_state(
     }
     match &st.kind {
         Kind::Pass { result } => {
-            let effective = apply_path_field(run, branch, state_ctx, &st.input_path, raw.clone())?;
+            let view = StateView::of(run, branch, state_ctx);
+            let effective = view.path_field(&st.input_path, raw.clone())?;
             let res = match (result, &st.parameters) {
                 (Some(r), _) => r.clone(),
-                (None, Some(p)) => eval_template(run, branch, state_ctx, p, &effective)?,
+                (None, Some(p)) => view.template(p, &effective)?,
                 (None, None) => effective,
             };
             finish(run, st, branch, state_ctx, raw, res, false)
         }
         Kind::Succeed => {
-            let effective = apply_path_field(run, branch, state_ctx, &st.input_path, raw)?;
-            let output = apply_path_field(run, branch, state_ctx, &st.output_path, effective)?;
+            let view = StateView::of(run, branch, state_ctx);
+            let effective = view.path_field(&st.input_path, raw)?;
+            let output = view.path_field(&st.output_path, effective)?;
             Ok(Step {
                 output,
                 next: None,
                 emit_exit: true,
             })
         }
-        Kind::Fail { error, cause } => {
-            Err(fail_failure(run, branch, state_ctx, error, cause, &raw)?)
-        }
+        Kind::Fail { error, cause } => Err(fail_failure(
+            StateView::of(run, branch, state_ctx),
+            error,
+            cause,
+            &raw,
+        )?),
         Kind::Choice { rules, default } => {
-            let effective = apply_path_field(run, branch, state_ctx, &st.input_path, raw)?;
+            let view = StateView::of(run, branch, state_ctx);
+            let effective = view.path_field(&st.input_path, raw)?;
             let mut chosen: Option<(&String, Option<&Template>)> = None;
             {
-                let env = PathScope {
-                    input: &effective,
-                    run,
-                    vars: &branch.vars,
-                    state_ctx,
-                };
+                let env = view.scope(&effective);
                 for r in rules {
                     let hit = r
                         .condition
@@ -110,8 +112,8 @@ pub(super) async fn run_jsonpath_state(
                     None => return Err(no_choice_matched(state_ctx)),
                 },
             };
-            let assign = eval_assign(run, branch, state_ctx, assign_t, &effective)?;
-            let output = apply_path_field(run, branch, state_ctx, &st.output_path, effective)?;
+            let assign = view.assign(assign_t, &effective)?;
+            let output = view.path_field(&st.output_path, effective)?;
             apply_assign(branch, assign);
             Ok(Step {
                 output,
@@ -120,14 +122,15 @@ pub(super) async fn run_jsonpath_state(
             })
         }
         Kind::Wait(w) => {
-            let effective = apply_path_field(run, branch, state_ctx, &st.input_path, raw)?;
+            let effective =
+                StateView::of(run, branch, state_ctx).path_field(&st.input_path, raw)?;
             let now = run.clock.now();
             let deadline = match w {
                 WaitFor::Seconds(s) => now + secs(*s),
                 WaitFor::Timestamp(t) => t.with_timezone(&Utc),
                 WaitFor::SecondsExpr(_) | WaitFor::TimestampExpr(_) => now,
                 WaitFor::SecondsPath(p) => {
-                    let v = resolve_path(run, branch, state_ctx, p, &effective)?;
+                    let v = StateView::of(run, branch, state_ctx).resolve(p, &effective)?;
                     match v.as_i64().or_else(|| v.as_u64().map(|u| u as i64)) {
                         Some(n) if n >= 0 => now + secs(n as u64),
                         Some(n) => {
@@ -149,7 +152,7 @@ pub(super) async fn run_jsonpath_state(
                     }
                 }
                 WaitFor::TimestampPath(p) => {
-                    let v = resolve_path(run, branch, state_ctx, p, &effective)?;
+                    let v = StateView::of(run, branch, state_ctx).resolve(p, &effective)?;
                     match v.as_str().and_then(crate::choice::parse_timestamp) {
                         Some(t) => t.with_timezone(&Utc),
                         None => {
@@ -168,8 +171,10 @@ pub(super) async fn run_jsonpath_state(
             if deadline > now {
                 pause_until(run, branch, deadline).await;
             }
-            let assign = eval_assign(run, branch, state_ctx, st.assign.as_ref(), &effective)?;
-            let output = apply_path_field(run, branch, state_ctx, &st.output_path, effective)?;
+            let assign =
+                StateView::of(run, branch, state_ctx).assign(st.assign.as_ref(), &effective)?;
+            let output =
+                StateView::of(run, branch, state_ctx).path_field(&st.output_path, effective)?;
             apply_assign(branch, assign);
             Ok(Step {
                 output,

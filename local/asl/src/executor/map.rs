@@ -58,20 +58,15 @@ pub(super) fn limit(
 /// Where a tolerance comes from: its JSONata field (evaluated) or its path (resolved), with
 /// the path for the error naming it.
 pub(super) fn tolerance_source<'p>(
-    run: &Run,
-    branch: &Branch,
-    state_ctx: &StateContext,
+    view: StateView<'_>,
     field: &str,
     value: Option<&Value>,
     path: Option<&'p Path>,
     effective: &Value,
 ) -> Result<Option<(Value, Option<&'p Path>)>, Failure> {
     Ok(match (value, path) {
-        (Some(v), _) => Some((
-            jsonata_number_value(run, branch, state_ctx, v, field, effective)?,
-            None,
-        )),
-        (None, Some(p)) => Some((resolve_path(run, branch, state_ctx, p, effective)?, Some(p))),
+        (Some(v), _) => Some((view.jsonata_number(v, field, effective)?, None)),
+        (None, Some(p)) => Some((view.resolve(p, effective)?, Some(p))),
         (None, None) => None,
     })
 }
@@ -92,10 +87,11 @@ pub(super) async fn map_attempt(
     branch: &mut Branch,
     state_ctx: &mut StateContext,
 ) -> Result<Value, Failure> {
+    let view = StateView::of(run, branch, state_ctx);
     let items_val = if st.jsonata.is_some() {
         let v = match &spec.items {
             Some(j) => {
-                let v = jsonata_eval(run, branch, state_ctx, j, "Items", &effective, None)?;
+                let v = view.jsonata(j, "Items", &effective, None)?;
                 if !v.is_array() {
                     let text = match j {
                         JsonataTemplate::Expr(e) => e.text().to_string(),
@@ -123,9 +119,7 @@ pub(super) async fn map_attempt(
         v
     } else {
         match &spec.items_path {
-            PathField::Path(p) if !p.is_root() => {
-                resolve_path(run, branch, state_ctx, p, &effective)?
-            }
+            PathField::Path(p) if !p.is_root() => view.resolve(p, &effective)?,
             _ => effective.clone(),
         }
     };
@@ -143,15 +137,7 @@ pub(super) async fn map_attempt(
         None => 0,
         Some(NumberOrPath::Value(n)) => *n,
         Some(NumberOrPath::Expr(j)) => {
-            let v = jsonata_eval(
-                run,
-                branch,
-                state_ctx,
-                j,
-                "MaxConcurrency",
-                &effective,
-                None,
-            )?;
+            let v = view.jsonata(j, "MaxConcurrency", &effective, None)?;
             match parse_count(&v) {
                 Some(n) if n >= 0 => n as u64,
                 _ => {
@@ -166,14 +152,12 @@ pub(super) async fn map_attempt(
             }
         }
         Some(NumberOrPath::Path(p)) => {
-            let v = resolve_path(run, branch, state_ctx, p, &effective)?;
+            let v = view.resolve(p, &effective)?;
             limit(state_ctx, "MaxConcurrency", &v, Some(p), Limit::Count)? as u64
         }
     };
     let count_source = tolerance_source(
-        run,
-        branch,
-        state_ctx,
+        view,
         "ToleratedFailureCount",
         spec.tolerated_failure_count.as_ref(),
         spec.tolerated_failure_count_path.as_ref(),
@@ -186,9 +170,7 @@ pub(super) async fn map_attempt(
         }
     };
     let pct_source = tolerance_source(
-        run,
-        branch,
-        state_ctx,
+        view,
         "ToleratedFailurePercentage",
         spec.tolerated_failure_percentage.as_ref(),
         spec.tolerated_failure_percentage_path.as_ref(),
@@ -211,8 +193,13 @@ pub(super) async fn map_attempt(
             _ if st.jsonata.is_some() => match &spec.jsonata_item_selector {
                 Some(j) => {
                     state_ctx.map_item = Some((i, item));
-                    let v =
-                        jsonata_eval(run, branch, state_ctx, j, "ItemSelector", &effective, None);
+                    // A view of its own: `$states.context.Map.Item` is this item.
+                    let v = StateView::of(run, branch, state_ctx).jsonata(
+                        j,
+                        "ItemSelector",
+                        &effective,
+                        None,
+                    );
                     state_ctx.map_item = None;
                     inputs.push(v?);
                 }
@@ -220,7 +207,7 @@ pub(super) async fn map_attempt(
             },
             Some(t) => {
                 state_ctx.map_item = Some((i, item));
-                let v = eval_template(run, branch, state_ctx, t, &effective);
+                let v = StateView::of(run, branch, state_ctx).template(t, &effective);
                 state_ctx.map_item = None;
                 inputs.push(v?);
             }

@@ -299,52 +299,56 @@ fn eval_failure(state_ctx: &StateContext, input: &Value, e: EvalError) -> Failur
     }
 }
 
-fn resolve_path(
-    run: &Run,
-    branch: &Branch,
-    state_ctx: &StateContext,
-    path: &Path,
-    input: &Value,
-) -> Result<Value, Failure> {
-    let env = PathScope {
-        input,
-        run,
-        vars: &branch.vars,
-        state_ctx,
-    };
-    env.resolve(path)
-        .map_err(|e| eval_failure(state_ctx, input, e))
+/// What evaluating a field of the current state reads: the execution, the branch's variables
+/// and the state's context (for `$$`, `$states.context` and the error messages). Every path,
+/// template and JSONata expression of a state is evaluated through it.
+#[derive(Clone, Copy)]
+struct StateView<'a> {
+    run: &'a Run,
+    vars: &'a Vars,
+    state: &'a StateContext,
 }
 
-fn apply_path_field(
-    run: &Run,
-    branch: &Branch,
-    state_ctx: &StateContext,
-    f: &PathField,
-    v: Value,
-) -> Result<Value, Failure> {
-    match f {
-        PathField::Default => Ok(v),
-        PathField::Null => Ok(Value::Object(Map::new())),
-        PathField::Path(p) if p.is_root() => Ok(v),
-        PathField::Path(p) => resolve_path(run, branch, state_ctx, p, &v),
+impl<'a> StateView<'a> {
+    fn of(run: &'a Run, branch: &'a Branch, state: &'a StateContext) -> Self {
+        StateView {
+            run,
+            vars: &branch.vars,
+            state,
+        }
     }
-}
 
-fn eval_template(
-    run: &Run,
-    branch: &Branch,
-    state_ctx: &StateContext,
-    t: &Template,
-    input: &Value,
-) -> Result<Value, Failure> {
-    let env = PathScope {
-        input,
-        run,
-        vars: &branch.vars,
-        state_ctx,
-    };
-    t.eval(&env).map_err(|e| eval_failure(state_ctx, input, e))
+    fn scope<'b>(&'b self, input: &'b Value) -> PathScope<'b> {
+        PathScope {
+            input,
+            run: self.run,
+            vars: self.vars,
+            state_ctx: self.state,
+        }
+    }
+
+    /// A path against `input` (and `$$`, variables).
+    fn resolve(&self, path: &Path, input: &Value) -> Result<Value, Failure> {
+        self.scope(input)
+            .resolve(path)
+            .map_err(|e| eval_failure(self.state, input, e))
+    }
+
+    /// `InputPath` or `OutputPath` applied to `v`.
+    fn path_field(&self, f: &PathField, v: Value) -> Result<Value, Failure> {
+        match f {
+            PathField::Default => Ok(v),
+            PathField::Null => Ok(Value::Object(Map::new())),
+            PathField::Path(p) if p.is_root() => Ok(v),
+            PathField::Path(p) => self.resolve(p, &v),
+        }
+    }
+
+    /// A payload template (`Parameters`, `ResultSelector`, `ItemSelector`, `Assign`).
+    fn template(&self, t: &Template, input: &Value) -> Result<Value, Failure> {
+        t.eval(&self.scope(input))
+            .map_err(|e| eval_failure(self.state, input, e))
+    }
 }
 
 fn apply_result_path(

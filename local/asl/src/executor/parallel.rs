@@ -12,10 +12,12 @@ pub(super) async fn parallel_attempt(
 ) -> Result<Value, Failure> {
     let input = match (&st.jsonata, &st.parameters) {
         (Some(jf), _) => match &jf.arguments {
-            Some(a) => jsonata_eval(run, branch, state_ctx, a, "Arguments", &effective, None)?,
+            Some(a) => {
+                StateView::of(run, branch, state_ctx).jsonata(a, "Arguments", &effective, None)?
+            }
             None => effective,
         },
-        (None, Some(p)) => eval_template(run, branch, state_ctx, p, &effective)?,
+        (None, Some(p)) => StateView::of(run, branch, state_ctx).template(p, &effective)?,
         (None, None) => effective,
     };
     let started = run.emit(&mut branch.prev, "ParallelStateStarted", None);

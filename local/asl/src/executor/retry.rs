@@ -28,8 +28,8 @@ pub(super) async fn with_retry(
         let attempt = async {
             match fields {
                 Fields::JsonPath => {
-                    let effective =
-                        apply_path_field(run, branch, state_ctx, &st.input_path, raw.clone())?;
+                    let effective = StateView::of(run, branch, state_ctx)
+                        .path_field(&st.input_path, raw.clone())?;
                     let result = attempt_kind(run, st, effective, branch, state_ctx).await?;
                     finish(run, st, branch, state_ctx, raw.clone(), result, true)
                 }
@@ -63,7 +63,8 @@ pub(super) async fn with_retry(
         let err_out = f.to_catch_output();
         let output = match fields {
             Fields::JsonPath => {
-                let assign = eval_assign(run, branch, state_ctx, c.assign.as_ref(), &err_out)?;
+                let assign =
+                    StateView::of(run, branch, state_ctx).assign(c.assign.as_ref(), &err_out)?;
                 let output = apply_result_path(state_ctx, &c.result_path, raw, err_out)?;
                 apply_assign(branch, assign);
                 output
@@ -146,9 +147,7 @@ pub(super) async fn retry_or_catch<'a>(
 /// The failure a Fail state raises, with its `Error` and `Cause` (a literal, a JSONPath
 /// template or a JSONata expression; a non-string value is given as JSON text).
 pub(super) fn fail_failure(
-    run: &Run,
-    branch: &Branch,
-    state_ctx: &StateContext,
+    view: StateView<'_>,
     error: &Option<StringOrDynamic>,
     cause: &Option<StringOrDynamic>,
     raw: &Value,
@@ -157,10 +156,8 @@ pub(super) fn fail_failure(
         let v = match f {
             None => return Ok(None),
             Some(StringOrDynamic::Value(s)) => return Ok(Some(s.clone())),
-            Some(StringOrDynamic::Expr(j)) => {
-                jsonata_eval(run, branch, state_ctx, j, field, raw, None)?
-            }
-            Some(StringOrDynamic::Dynamic(t)) => eval_template(run, branch, state_ctx, t, raw)?,
+            Some(StringOrDynamic::Expr(j)) => view.jsonata(j, field, raw, None)?,
+            Some(StringOrDynamic::Dynamic(t)) => view.template(t, raw)?,
         };
         Ok(Some(value_text(&v)))
     };
@@ -231,18 +228,17 @@ pub(super) fn matches_error(pattern: &str, f: &Failure, relaxed: bool) -> bool {
 }
 
 pub(super) fn number_or_path(
-    run: &Run,
-    branch: &Branch,
-    state_ctx: &StateContext,
+    view: StateView<'_>,
     v: &Option<NumberOrPath>,
     input: &Value,
     field: &str,
 ) -> Result<Option<u64>, Failure> {
+    let state_ctx = view.state;
     match v {
         None => Ok(None),
         Some(NumberOrPath::Value(n)) => Ok(Some(*n)),
         Some(NumberOrPath::Expr(j)) => {
-            let val = jsonata_eval(run, branch, state_ctx, j, field, input, None)?;
+            let val = view.jsonata(j, field, input, None)?;
             match val.as_u64() {
                 Some(n) if n > 0 => Ok(Some(n)),
                 _ => Err(jsonata_failure(
@@ -255,7 +251,7 @@ pub(super) fn number_or_path(
             }
         }
         Some(NumberOrPath::Path(p)) => {
-            let val = resolve_path(run, branch, state_ctx, p, input)?;
+            let val = view.resolve(p, input)?;
             match val.as_u64() {
                 Some(n) if n > 0 => Ok(Some(n)),
                 _ => Err(runtime(

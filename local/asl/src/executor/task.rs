@@ -11,17 +11,13 @@ pub(super) async fn task_attempt(
     state_ctx: &mut StateContext,
 ) -> Result<Value, Failure> {
     let timeout = number_or_path(
-        run,
-        branch,
-        state_ctx,
+        StateView::of(run, branch, state_ctx),
         &spec.timeout,
         &effective,
         "TimeoutSeconds",
     )?;
     let heartbeat = number_or_path(
-        run,
-        branch,
-        state_ctx,
+        StateView::of(run, branch, state_ctx),
         &spec.heartbeat,
         &effective,
         "HeartbeatSeconds",
@@ -33,10 +29,12 @@ pub(super) async fn task_attempt(
     };
     let params = match (&st.jsonata, &st.parameters) {
         (Some(jf), _) => match &jf.arguments {
-            Some(a) => jsonata_eval(run, branch, state_ctx, a, "Arguments", &effective, None)?,
+            Some(a) => {
+                StateView::of(run, branch, state_ctx).jsonata(a, "Arguments", &effective, None)?
+            }
             None => effective.clone(),
         },
-        (None, Some(p)) => eval_template(run, branch, state_ctx, p, &effective)?,
+        (None, Some(p)) => StateView::of(run, branch, state_ctx).template(p, &effective)?,
         (None, None) => effective.clone(),
     };
     let params_text = to_json(&params);
@@ -87,13 +85,9 @@ pub(super) async fn task_attempt(
         retry_count: state_ctx.retry_count,
         timeout_seconds: timeout,
         heartbeat_seconds: heartbeat,
-        context: PathScope {
-            input: &effective,
-            run,
-            vars: &branch.vars,
-            state_ctx,
-        }
-        .context(),
+        context: StateView::of(run, branch, state_ctx)
+            .scope(&effective)
+            .context(),
     };
     let started = run.clock.now();
     let outcome = if let Some(token) = state_ctx.token.clone() {
