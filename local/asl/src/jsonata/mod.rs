@@ -14,8 +14,10 @@
 mod eval;
 mod functions;
 mod lexer;
+mod operators;
 mod parser;
 mod regex;
+mod value;
 
 use serde_json::Value;
 
