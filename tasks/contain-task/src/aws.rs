@@ -28,6 +28,7 @@ pub const IAM_ACTIONS: &[&str] = &[
     "ecs:DescribeTasks",
     "ecs:StopTask",
     "ecs:TagResource",
+    "ecs:UntagResource",
     "sts:AssumeRole",
 ];
 
@@ -224,6 +225,17 @@ impl Tasks for EcsTasks {
             .await
             .map(|_| ())
             .map_err(|e| classify_sdk_error("ecs:TagResource", &e))
+    }
+
+    async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), TaskError> {
+        self.client
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify_sdk_error("ecs:UntagResource", &e))
     }
 
     async fn stop(&self, cluster: &str, task_arn: &str, reason: &str) -> Result<(), TaskError> {

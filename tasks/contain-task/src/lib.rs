@@ -43,6 +43,12 @@ use serde_json::json;
 /// The task's name, as reported and as used for the session name.
 pub const TASK: &str = "contain-task";
 
+/// On the task: its VPC and addresses as containment saw them (`VPC ADDRESS...`), beside a copy
+/// of its interface's record of network ACL entries. A stopped task's interface is deleted
+/// with it, and its record with it; "stopped tasks appear in the returned results for at least
+/// one hour" (ECS API Reference, `DescribeTasks`), so the rollback can find the entries there.
+const TAG_TASK_NETWORK: &str = "guardduty-responder:task-network";
+
 /// The longest reason `StopTask` takes (ECS API Reference, `StopTask`, `reason`: up to 255
 /// characters).
 const STOP_REASON_MAX: usize = 255;
@@ -94,6 +100,8 @@ pub trait Tasks: Send + Sync {
     ) -> Result<Option<String>, TaskError>;
     /// `TagResource` (adds or overwrites the given keys).
     async fn tag(&self, arn: &str, tags: &[(String, String)]) -> Result<(), TaskError>;
+    /// `UntagResource` of the given keys.
+    async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), TaskError>;
     /// `StopTask` with a reason.
     async fn stop(&self, cluster: &str, task_arn: &str, reason: &str) -> Result<(), TaskError>;
 }
@@ -230,6 +238,9 @@ pub async fn contain(
         report.push(verify(ec2, &state, short).await?);
     }
     report.caveat("The task's security groups are ECS's and unchanged: traffic to hosts in its own subnet crosses no network ACL and is not cut, and DNS queries to the Route 53 Resolver are never filtered.");
+    if !dry && cfg.network_acl_deny {
+        record_on_task(&mut report, target, tasks, ec2, &state).await;
+    }
     role(&mut report, target, tasks, &state).await?;
     mark(&mut report, target, tasks, &state).await;
     if target.stop {
@@ -305,6 +316,99 @@ async fn verify(
         Outcome::Unchanged,
         detail,
     ))
+}
+
+/// Copies the interface's record of network ACL entries onto the task, with its VPC and
+/// addresses, so a rollback after the task stopped (its interface deleted) still finds them.
+/// A copy the task refuses is reported: the interface's record stays the rollback's source.
+async fn record_on_task(
+    report: &mut TaskReport,
+    target: &Target,
+    tasks: &dyn Tasks,
+    ec2: &dyn Ec2Isolation,
+    state: &TaskState,
+) {
+    let Ok(now) = interfaces(ec2, state).await else {
+        return;
+    };
+    let Some(iface) = now
+        .iter()
+        .find(|i| record::decode_acl_entries(&i.tags).is_some_and(|e| !e.is_empty()))
+    else {
+        return;
+    };
+    let entries = record::decode_acl_entries(&iface.tags).unwrap_or_default();
+    let mut tags = record::encode_acl_entries(&entries);
+    let mut network = vec![iface.vpc_id.clone()];
+    network.extend(iface.ipv4.iter().map(|a| format!("{a}/32")));
+    network.extend(iface.ipv6.iter().map(|a| format!("{a}/128")));
+    tags.push((TAG_TASK_NETWORK.to_string(), network.join(" ")));
+    let keys: Vec<&str> = tags
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .chain([markers::TAG_STATUS, markers::TAG_FINDING_ID])
+        .collect();
+    let room = markers::limits::room_for(state.tags.iter().map(|(k, _)| k.as_str()), &keys);
+    let outcome = if room {
+        tasks.tag(&target.task_arn, &tags).await.err()
+    } else {
+        Some(TaskError::new(
+            names::REMEDIATION_FAILED,
+            "no room within the tags an AWS resource may carry",
+        ))
+    };
+    report.push(match outcome {
+        None => ActionRecord::new(
+            "record-on-task",
+            &target.task_arn,
+            Outcome::Changed,
+            format!(
+                "copied the record of {} network ACL entries onto the task: a rollback after the task stops (its interface deleted with it) still finds them",
+                entries.len()
+            ),
+        ),
+        Some(e) => ActionRecord::new(
+            "record-on-task",
+            &target.task_arn,
+            Outcome::Skipped,
+            format!(
+                "the copy onto the task was refused ({}: {}); the record on its interface stays, and goes if the task stops",
+                e.name, e.message
+            ),
+        ),
+    });
+}
+
+/// The record a stopped task keeps of its entries, as an interface for the rollback: the
+/// entries, and the VPC and addresses they name.
+fn recorded_on_task(state: &TaskState) -> Option<Interface> {
+    let tags: BTreeMap<String, String> = state.tags.iter().cloned().collect();
+    let entries = record::decode_acl_entries(&tags)?;
+    if entries.is_empty() {
+        return None;
+    }
+    let mut network = tags.get(TAG_TASK_NETWORK)?.split_whitespace();
+    let vpc_id = network.next()?.to_string();
+    let (mut ipv4, mut ipv6) = (Vec::new(), Vec::new());
+    for cidr in network {
+        match cidr.split_once('/') {
+            Some((a, "32")) => ipv4.push(a.to_string()),
+            Some((a, "128")) => ipv6.push(a.to_string()),
+            _ => {}
+        }
+    }
+    Some(Interface {
+        id: state
+            .interfaces
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "(deleted interface)".into()),
+        vpc_id,
+        ipv4,
+        ipv6,
+        tags,
+        ..Interface::default()
+    })
 }
 
 /// Reports the task role: its sessions are denied by `revoke` only with an analyst's approval.
@@ -434,7 +538,7 @@ async fn stop(
         would(target.dry_run, Outcome::Changed),
         "stopped (policy ecs.stop_task): its memory is lost; its service may start a replacement",
     ));
-    report.caveat("The task was stopped: its network interface is deleted with it, and with it the record of the network ACL entries. Delete the entries listed under actions by hand once it has stopped, so the address is not denied when ECS gives it to another task.");
+    report.caveat("The task was stopped: its network interface is deleted with it, and with it the interface's record of the network ACL entries. Roll back within the hour ECS still describes a stopped task (the task carries a copy of the record), or delete the entries listed under actions by hand, so the address is not denied when ECS gives it to another task.");
     Ok(())
 }
 
@@ -451,10 +555,16 @@ pub async fn restore(
     let state = read(tasks, target).await?;
     evidence(&mut report, &state);
     let ifaces = interfaces(ec2, &state).await?;
-    let recorded: Vec<&Interface> = ifaces
+    let mut recorded: Vec<&Interface> = ifaces
         .iter()
         .filter(|i| record::decode_acl_entries(&i.tags).is_some_and(|e| !e.is_empty()))
         .collect();
+    // The interface is gone with a stopped task: the copy on the task names the entries.
+    let from_task = recorded_on_task(&state);
+    let interface_gone = recorded.is_empty();
+    if interface_gone {
+        recorded.extend(from_task.as_ref());
+    }
     if recorded.is_empty() {
         return Err(TaskError::new(
             names::RESTORE_NO_RECORD,
@@ -475,7 +585,23 @@ pub async fn restore(
         ));
     }
     remove_address_denies(&mut report, ec2, &recorded, dry).await?;
-    for iface in &recorded {
+    if from_task.is_some() {
+        let mut keys = record::present_keys(
+            &state.tags.iter().cloned().collect(),
+            markers::TAG_NETWORK_ACL_ENTRIES,
+        );
+        keys.push(TAG_TASK_NETWORK.to_string());
+        if !dry {
+            tasks.untag(&target.task_arn, &keys).await?;
+        }
+        report.push(ActionRecord::new(
+            "remove-records",
+            &target.task_arn,
+            would(dry, Outcome::Changed),
+            format!("removed {} from the task", keys.join(", ")),
+        ));
+    }
+    for iface in recorded.iter().filter(|_| !interface_gone) {
         let keys = record::present_keys(&iface.tags, markers::TAG_NETWORK_ACL_ENTRIES);
         ec2.delete_tags(&iface.id, &keys, dry).await?;
         report.push(ActionRecord::new(

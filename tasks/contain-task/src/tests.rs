@@ -100,6 +100,15 @@ impl Tasks for FakeTasks {
         Ok(())
     }
 
+    async fn untag(&self, _arn: &str, keys: &[String]) -> Result<(), TaskError> {
+        let mut t = self.task.lock().expect("task");
+        t.as_mut()
+            .expect("a task")
+            .tags
+            .retain(|(k, _)| !keys.contains(k));
+        Ok(())
+    }
+
     async fn stop(&self, _cluster: &str, task_arn: &str, reason: &str) -> Result<(), TaskError> {
         self.calls
             .lock()
@@ -446,5 +455,47 @@ async fn a_full_network_acl_is_a_shortfall_not_a_failed_read_back() {
         verified.detail.contains("recorded but not made"),
         "{}",
         verified.detail
+    );
+}
+
+/// A task that stopped after containment has lost its interface, and the interface's record
+/// with it: the copy on the task (its VPC, addresses and entries) still lets the rollback
+/// delete exactly the entries, then removes the copy.
+#[tokio::test]
+async fn a_stopped_tasks_rollback_finds_its_entries_in_the_copy_on_the_task() {
+    let (tasks, ec2) = (FakeTasks::running(), ec2());
+    let report = contain(&target(), &IsolateConfig::default(), &tasks, &ec2)
+        .await
+        .expect("contained");
+    assert!(report
+        .actions
+        .iter()
+        .any(|a| a.action == "record-on-task" && a.outcome == Outcome::Changed));
+    assert!(
+        tasks.tags().contains_key(TAG_TASK_NETWORK),
+        "{:?}",
+        tasks.tags()
+    );
+    // ECS stops the task: its interface is deleted with it.
+    ec2.state.lock().expect("state").interfaces.remove(ENI);
+    tasks
+        .task
+        .lock()
+        .expect("task")
+        .as_mut()
+        .expect("task")
+        .last_status = "STOPPED".into();
+    restore(&target(), &tasks, &ec2).await.expect("restored");
+    assert_eq!(entries_for(&ec2, "acl-nat"), Vec::<String>::new());
+    assert_eq!(entries_for(&ec2, "acl-endpoints"), Vec::<String>::new());
+    let tags = tasks.tags();
+    assert!(!tags.contains_key(TAG_TASK_NETWORK), "{tags:?}");
+    assert!(
+        !tags.contains_key(markers::TAG_NETWORK_ACL_ENTRIES),
+        "{tags:?}"
+    );
+    assert_eq!(
+        tags.get(markers::TAG_STATUS).map(String::as_str),
+        Some(markers::STATUS_RESTORED)
     );
 }

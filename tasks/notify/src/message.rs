@@ -1202,7 +1202,7 @@ fn ecs_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
         (Some(role), false) => steps.push(format!("The task role {role} keeps its sessions: every task of the definition shares it, so its sessions are denied only with an analyst's approval. If the attacker may have read the credentials (the task's credential endpoint is open to any process in it), deny the role's older sessions (IAM console, role {role}, Revoke active sessions) and expect every task using it to take new credentials.")),
         (None, _) => {}
     }
-    steps.push("Stopping the task deletes its network interface and the record on it: take the evidence first (ECS Exec, the container's logs), then roll back before stopping it, or delete the listed network ACL entries by hand, so the address is not denied when ECS gives it to another task.".to_string());
+    steps.push("Stopping the task deletes its network interface and the record on it: take the evidence first (ECS Exec, the container's logs), and roll back before it stops or within the hour ECS still describes a stopped task (the task carries a copy of the record); after that, delete the listed network ACL entries by hand, so the address is not denied when ECS gives it to another task.".to_string());
     steps.push(rollback_step(
         settings,
         account,

@@ -59,6 +59,11 @@ async fn a_high_runtime_finding_cuts_the_task_off_at_the_network_acls_and_restor
             Some(markers::STATUS_QUARANTINED)
         );
         assert_eq!(task.tags.get("team").map(String::as_str), Some("payments"));
+        // A copy of the record on the task, for a rollback after the task has stopped.
+        assert!(
+            task.tags.contains_key("guardduty-responder:task-network"),
+            "{task:?}"
+        );
         // Its address is denied both ways, recorded on its interface.
         let after = readback::network_acls(&h.member, &t.vpc_id).await?;
         let recorded = task
@@ -97,6 +102,8 @@ async fn a_high_runtime_finding_cuts_the_task_off_at_the_network_acls_and_restor
         assert!(!back
             .interface_tags
             .contains_key(markers::TAG_NETWORK_ACL_ENTRIES));
+        assert!(!back.tags.contains_key("guardduty-responder:task-network"));
+        assert!(!back.tags.contains_key(markers::TAG_NETWORK_ACL_ENTRIES));
         assert_eq!(
             back.tags.get(markers::TAG_STATUS).map(String::as_str),
             Some(markers::STATUS_RESTORED)

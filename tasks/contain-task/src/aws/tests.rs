@@ -98,6 +98,7 @@ fn iam_actions_are_exactly_the_calls() {
             "ecs:DescribeContainerInstances",
         ),
         (ecs, ".tag_resource()", "ecs:TagResource"),
+        (ecs, ".untag_resource()", "ecs:UntagResource"),
         (ecs, ".stop_task()", "ecs:StopTask"),
         (
             ec2,
