@@ -84,10 +84,16 @@ impl RequestTarget for Target {
 fn check_placement(req: &Request) -> Result<(), TaskError> {
     let arn = responder_core::arn::Arn::parse(&req.target.task_arn);
     match arn {
-        Some(a) if a.account == req.account_id && a.region == req.region => Ok(()),
+        Some(a)
+            if a.partition == req.partition
+                && a.account == req.account_id
+                && a.region == req.region =>
+        {
+            Ok(())
+        }
         _ => Err(TaskError::input(format!(
-            "task {:?} is not in account {} region {}",
-            req.target.task_arn, req.account_id, req.region
+            "task {:?} is not in partition {} account {} region {}",
+            req.target.task_arn, req.partition, req.account_id, req.region
         ))),
     }
 }
@@ -129,14 +135,17 @@ impl EcsTasks {
 
 /// The task's state from one `DescribeTasks` entry.
 fn state_of(t: &aws_sdk_ecs::types::Task) -> TaskState {
-    let interfaces = t
-        .attachments()
-        .iter()
-        .filter(|a| a.r#type() == Some("ElasticNetworkInterface"))
-        .flat_map(|a| a.details())
-        .filter(|d| d.name() == Some("networkInterfaceId"))
-        .filter_map(|d| d.value().map(str::to_string))
-        .collect();
+    let detail = |names: &[&str]| -> Vec<String> {
+        t.attachments()
+            .iter()
+            .filter(|a| a.r#type() == Some("ElasticNetworkInterface"))
+            .flat_map(|a| a.details())
+            .filter(|d| d.name().is_some_and(|n| names.contains(&n)))
+            .filter_map(|d| d.value().map(str::to_string))
+            .collect()
+    };
+    let interfaces = detail(&["networkInterfaceId"]);
+    let addresses = detail(&["privateIPv4Address", "ipv6Address"]);
     TaskState {
         arn: t.task_arn().unwrap_or_default().to_string(),
         last_status: t.last_status().unwrap_or_default().to_string(),
@@ -150,6 +159,7 @@ fn state_of(t: &aws_sdk_ecs::types::Task) -> TaskState {
             .map(str::to_string),
         container_instance_arn: t.container_instance_arn().map(str::to_string),
         interfaces,
+        addresses,
         tags: t
             .tags()
             .iter()

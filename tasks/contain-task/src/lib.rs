@@ -72,6 +72,9 @@ pub struct TaskState {
     pub container_instance_arn: Option<String>,
     /// Its `awsvpc` network interfaces (the attachments' `networkInterfaceId`).
     pub interfaces: Vec<String>,
+    /// Its addresses as ECS reports them (the attachments' `privateIPv4Address` and
+    /// `ipv6Address`), still reported for a stopped task.
+    pub addresses: Vec<String>,
     /// Its tags.
     pub tags: Vec<(String, String)>,
 }
@@ -183,9 +186,21 @@ pub async fn contain(
     ec2: &dyn Ec2Isolation,
 ) -> Result<TaskReport, TaskError> {
     let dry = target.dry_run;
+    if !cfg.network_acl_deny {
+        // The network ACLs are the one control an ECS task's interface leaves: without them
+        // nothing would be cut, and "contained" would be false.
+        return Err(TaskError::new(
+            names::REMEDIATION_FAILED,
+            "network ACL entries are turned off (NETWORK_ACL_DENY=false): they are the only way to cut an ECS task off, so nothing would be contained",
+        ));
+    }
     let mut report = TaskReport::new(TASK, dry);
     let state = read(tasks, target).await?;
     evidence(&mut report, &state);
+    // The role first, whatever follows: a task the attacker stopped (or one without an
+    // interface of its own) still leaves its role's credentials with them, and an approved
+    // revocation must still find the role.
+    role(&mut report, target, tasks, &state).await?;
     if state.stopped() {
         report.push(ActionRecord::new(
             "deny-in-network-acls",
@@ -231,19 +246,25 @@ pub async fn contain(
         meanwhile: "The task's interface keeps its security groups (ECS manages it), so its connections through that ACL's subnets continue.",
     };
     deny_interface_addresses(ec2, cfg, subject, &ifaces, dry, &mut report).await?;
-    if !dry && cfg.network_acl_deny {
+    if !dry {
         // An ACL without room is a shortfall of the report already: its entries are recorded
         // (for a rerun to add) but absent, and the read-back says so rather than failing.
         let short = !report.incomplete.is_empty();
         report.push(verify(ec2, &state, short).await?);
     }
     report.caveat("The task's security groups are ECS's and unchanged: traffic to hosts in its own subnet crosses no network ACL and is not cut, and DNS queries to the Route 53 Resolver are never filtered.");
-    if !dry && cfg.network_acl_deny {
-        record_on_task(&mut report, target, tasks, ec2, &state).await;
-    }
-    role(&mut report, target, tasks, &state).await?;
+    let copied = dry || record_on_task(&mut report, target, tasks, ec2, &state).await;
     mark(&mut report, target, tasks, &state).await;
-    if target.stop {
+    if target.stop && !copied {
+        // Stopping deletes the interface and its record: without the copy on the task, the
+        // rollback could not find the entries.
+        report.push(ActionRecord::new(
+            "stop-task",
+            &target.task_arn,
+            Outcome::Skipped,
+            "not stopped (policy ecs.stop_task): the record of its network ACL entries could not be copied onto the task, and stopping it would delete the only record with its interface",
+        ));
+    } else if target.stop {
         stop(&mut report, target, tasks).await?;
     } else {
         report.caveat("The task keeps running, for its memory and files as evidence (policy ecs.stop_task is off); its service does not replace it while it runs.");
@@ -327,15 +348,28 @@ async fn record_on_task(
     tasks: &dyn Tasks,
     ec2: &dyn Ec2Isolation,
     state: &TaskState,
-) {
-    let Ok(now) = interfaces(ec2, state).await else {
-        return;
+) -> bool {
+    let now = match interfaces(ec2, state).await {
+        Ok(now) => now,
+        Err(e) => {
+            report.push(ActionRecord::new(
+                "record-on-task",
+                &target.task_arn,
+                Outcome::Skipped,
+                format!(
+                    "the interface could not be read again ({}: {}); the record on it stays the rollback's source",
+                    e.name, e.message
+                ),
+            ));
+            return false;
+        }
     };
     let Some(iface) = now
         .iter()
         .find(|i| record::decode_acl_entries(&i.tags).is_some_and(|e| !e.is_empty()))
     else {
-        return;
+        // Nothing was recorded: nothing to copy (no other subnet's ACL to deny in).
+        return true;
     };
     let entries = record::decode_acl_entries(&iface.tags).unwrap_or_default();
     let mut tags = record::encode_acl_entries(&entries);
@@ -357,6 +391,7 @@ async fn record_on_task(
             "no room within the tags an AWS resource may carry",
         ))
     };
+    let copied = outcome.is_none();
     report.push(match outcome {
         None => ActionRecord::new(
             "record-on-task",
@@ -377,10 +412,14 @@ async fn record_on_task(
             ),
         ),
     });
+    copied
 }
 
 /// The record a stopped task keeps of its entries, as an interface for the rollback: the
 /// entries, and the VPC and addresses they name.
+///
+/// The tags can be written by whoever may tag the task, so what they name is checked against
+/// what ECS itself reports: only the addresses of the task's own attachments are kept.
 fn recorded_on_task(state: &TaskState) -> Option<Interface> {
     let tags: BTreeMap<String, String> = state.tags.iter().cloned().collect();
     let entries = record::decode_acl_entries(&tags)?;
@@ -391,11 +430,15 @@ fn recorded_on_task(state: &TaskState) -> Option<Interface> {
     let vpc_id = network.next()?.to_string();
     let (mut ipv4, mut ipv6) = (Vec::new(), Vec::new());
     for cidr in network {
+        let own = |a: &str| state.addresses.iter().any(|x| x == a);
         match cidr.split_once('/') {
-            Some((a, "32")) => ipv4.push(a.to_string()),
-            Some((a, "128")) => ipv6.push(a.to_string()),
+            Some((a, "32")) if own(a) => ipv4.push(a.to_string()),
+            Some((a, "128")) if own(a) => ipv6.push(a.to_string()),
             _ => {}
         }
+    }
+    if ipv4.is_empty() && ipv6.is_empty() {
+        return None;
     }
     Some(Interface {
         id: state
@@ -560,8 +603,10 @@ pub async fn restore(
         .filter(|i| record::decode_acl_entries(&i.tags).is_some_and(|e| !e.is_empty()))
         .collect();
     // The interface is gone with a stopped task: the copy on the task names the entries.
+    // Only when the interface itself is gone: a record removed from an interface that still
+    // exists is not replaced by tags anyone who may tag the task could have written.
+    let interface_gone = ifaces.is_empty();
     let from_task = recorded_on_task(&state);
-    let interface_gone = recorded.is_empty();
     if interface_gone {
         recorded.extend(from_task.as_ref());
     }

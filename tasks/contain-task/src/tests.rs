@@ -37,6 +37,7 @@ impl FakeTasks {
                     "arn:aws:ecs:eu-west-1:222222222222:task-definition/checkout-api:42".into(),
                 ),
                 interfaces: vec![ENI.into()],
+                addresses: vec!["10.0.1.25".into()],
                 ..TaskState::default()
             })),
             roles: [(
@@ -402,6 +403,17 @@ async fn a_role_of_another_account_or_a_stopped_task_is_left_alone() {
         .expect("nothing to do");
     assert!(!report.changed());
     assert_eq!(entries_for(&fresh, "acl-nat"), Vec::<String>::new());
+    assert!(report.evidence.contains_key("taskRoleName"));
+
+    // Without network ACL entries nothing would be cut: refused, never "contained".
+    let off = IsolateConfig {
+        network_acl_deny: false,
+        ..IsolateConfig::default()
+    };
+    let e = contain(&target(), &off, &FakeTasks::running(), &self::ec2())
+        .await
+        .expect_err("refused");
+    assert_eq!(e.name, names::REMEDIATION_FAILED);
 }
 
 #[test]
@@ -498,4 +510,31 @@ async fn a_stopped_tasks_rollback_finds_its_entries_in_the_copy_on_the_task() {
         tags.get(markers::TAG_STATUS).map(String::as_str),
         Some(markers::STATUS_RESTORED)
     );
+}
+
+/// The copy on the task can be written by whoever may tag the task: once the interface is gone,
+/// only addresses ECS itself reports for the task are acted on, so a forged copy naming
+/// another address rolls nothing back.
+#[tokio::test]
+async fn a_forged_copy_on_the_task_rolls_nothing_back() {
+    let (tasks, ec2) = (FakeTasks::running(), ec2());
+    contain(&target(), &IsolateConfig::default(), &tasks, &ec2)
+        .await
+        .expect("contained");
+    tasks
+        .tag(
+            TASK_ARN,
+            &[(
+                TAG_TASK_NETWORK.to_string(),
+                "vpc-1 10.9.9.9/32".to_string(),
+            )],
+        )
+        .await
+        .expect("tagged");
+    ec2.state.lock().expect("state").interfaces.remove(ENI);
+    let e = restore(&target(), &tasks, &ec2)
+        .await
+        .expect_err("no record");
+    assert_eq!(e.name, names::RESTORE_NO_RECORD);
+    assert_eq!(entries_for(&ec2, "acl-nat").len(), 2);
 }

@@ -214,19 +214,27 @@ pub async fn revoke(
             if let Some(k) = &key {
                 report.evidence.insert("accessKeyId".into(), json!(k));
             }
-            let exempt = matches!(input.finding.resource, Resource::Function(_))
-                .then(|| {
-                    settings
-                        .exemptions
-                        .find(ExemptionKind::Role, &role, now)
-                        .map(|e| {
-                            format!(
-                                "role/{role}, the function's execution role, is exempt ({}): its sessions are left alone",
-                                e.describe(ExemptionKind::Role)
-                            )
-                        })
-                })
-                .flatten();
+            let exempt = matches!(
+                input.finding.resource,
+                Resource::Function(_) | Resource::Task(_)
+            )
+            .then(|| {
+                settings
+                    .exemptions
+                    .find(ExemptionKind::Role, &role, now)
+                    .map(|e| {
+                        format!(
+                            "role/{role}, the {} role, is exempt ({}): its sessions are left alone",
+                            if matches!(input.finding.resource, Resource::Task(_)) {
+                                "task's"
+                            } else {
+                                "function's execution"
+                            },
+                            e.describe(ExemptionKind::Role)
+                        )
+                    })
+            })
+            .flatten();
             let excluded = match exempt {
                 Some(reason) => Some(reason),
                 None => role_exclusion(iam, &role, settings).await?,

@@ -938,4 +938,24 @@ async fn a_tasks_role_loses_its_older_sessions_only_with_approval() {
         iam.policy(&role, REVOKE_SESSIONS_POLICY),
         Some(denies::revoke_sessions("2024-05-01T10:20:30Z"))
     );
+
+    // A task role the policy exempts is left alone, approval or not.
+    let exempt = Policy::from_json(r#"{"exemptions": {"roles": [{"id": "checkout-api-task"}]}}"#)
+        .expect("policy");
+    let iam = FakeIam::default().with_role("checkout-api-task", "/");
+    let r = revoke(
+        &approved,
+        &iam,
+        &Settings::new(&exempt, "SOAR-RemediationRole"),
+        now(),
+    )
+    .await
+    .expect("skipped");
+    assert_eq!(r.actions[0].outcome, Outcome::Skipped);
+    assert!(
+        r.actions[0].detail.contains("the task's role, is exempt"),
+        "{}",
+        r.actions[0].detail
+    );
+    assert_eq!(iam.policy(&role, REVOKE_SESSIONS_POLICY), None);
 }

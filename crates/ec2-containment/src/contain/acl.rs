@@ -156,8 +156,15 @@ pub(crate) fn plan(
                         .into_iter()
                         .filter(|w| w.egress == egress)
                     {
+                        // Only an entry this resource's record names is reused: an identical
+                        // entry someone else made (the customer, or the containment of another
+                        // resource that had this address before) is theirs to keep or remove,
+                        // and a rollback of this one must not delete it.
                         if let Some(found) = entries.iter().find(|e| {
-                            e.same_rule(&want) && e.rule_number < limit && e.rule_number >= floor
+                            e.same_rule(&want)
+                                && is_ours(e)
+                                && e.rule_number < limit
+                                && e.rule_number >= floor
                         }) {
                             floor = found.rule_number + 1;
                             out.present
@@ -695,6 +702,25 @@ mod tests {
                 egress: true,
                 rule_number: 3
             }]
+        );
+    }
+
+    /// An identical deny someone else made for the address (the customer, or the containment
+    /// of a resource that had the address before) is not adopted: this resource gets entries
+    /// of its own, so its rollback never deletes theirs.
+    #[test]
+    fn an_identical_entry_not_in_the_record_is_not_adopted() {
+        let mut acl = default_acl("acl-x", &["subnet-b"]);
+        acl.entries.push(entry(false, 1, false, "10.0.1.5/32"));
+        let i = iface("subnet-a", &["10.0.1.5"], &[]);
+        let p = plan(&[acl], &[&i], &BTreeSet::new());
+        assert!(p.present.is_empty(), "{:?}", p.present);
+        assert_eq!(
+            summary(&p),
+            vec![
+                "acl-x in 2 deny -1 10.0.1.5/32",
+                "acl-x out 1 deny -1 10.0.1.5/32"
+            ]
         );
     }
 
