@@ -300,11 +300,21 @@ async fn verify(
         }
         let vpc_acls = &acls[&iface.vpc_id];
         for r in &recorded {
+            // The entry itself, not only its number: at that number, for one of the
+            // interface's addresses.
+            let addresses: Vec<String> = iface
+                .ipv4
+                .iter()
+                .map(|a| format!("{a}/32"))
+                .chain(iface.ipv6.iter().map(|a| format!("{a}/128")))
+                .collect();
             let present = vpc_acls.iter().any(|a| {
                 a.id == r.acl_id
-                    && a.entries
-                        .iter()
-                        .any(|e| e.egress == r.egress && e.rule_number == r.rule_number)
+                    && a.entries.iter().any(|e| {
+                        e.egress == r.egress
+                            && e.rule_number == r.rule_number
+                            && addresses.contains(&e.cidr)
+                    })
             });
             if !present && short {
                 missing += 1;

@@ -538,3 +538,25 @@ async fn a_forged_copy_on_the_task_rolls_nothing_back() {
     assert_eq!(e.name, names::RESTORE_NO_RECORD);
     assert_eq!(entries_for(&ec2, "acl-nat").len(), 2);
 }
+
+/// The read-back checks the entries themselves: a recorded rule number that now holds an
+/// entry for another address (someone rewrote it) does not count as in place, and the run
+/// says so with `Remediation.VerificationFailed` rather than report the record as holding.
+#[tokio::test]
+async fn the_read_back_checks_each_entry_not_only_its_number() {
+    let (tasks, ec2) = (FakeTasks::running(), ec2());
+    contain(&target(), &IsolateConfig::default(), &tasks, &ec2)
+        .await
+        .expect("contained");
+    {
+        let mut s = ec2.state.lock().expect("state");
+        let acl = s.acls.iter_mut().find(|a| a.id == "acl-nat").expect("acl");
+        for e in acl.entries.iter_mut().filter(|e| e.cidr == "10.0.1.25/32") {
+            e.cidr = "10.0.7.7/32".into();
+        }
+    }
+    let e = contain(&target(), &IsolateConfig::default(), &tasks, &ec2)
+        .await
+        .expect_err("not in place");
+    assert_eq!(e.name, names::REMEDIATION_VERIFICATION_FAILED);
+}
