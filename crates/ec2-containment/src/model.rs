@@ -152,6 +152,15 @@ pub struct VpcEndpoint {
 }
 
 impl Interface {
+    /// Its addresses as host CIDRs (`a/32`, `a/128`), as network ACL entries name them.
+    pub fn address_cidrs(&self) -> Vec<String> {
+        self.ipv4
+            .iter()
+            .map(|a| format!("{a}/32"))
+            .chain(self.ipv6.iter().map(|a| format!("{a}/128")))
+            .collect()
+    }
+
     /// Whether the interface holds exactly these groups (order does not matter).
     pub fn holds_exactly(&self, groups: &[String]) -> bool {
         same_groups(&self.group_ids, groups)

@@ -215,9 +215,9 @@ pub async fn contain(
     }
     // What runs on EC2 capacity has a host to inspect; a task without its own interface has
     // only the host's.
-    let host = match (&state.container_instance_arn, state.launch_type.as_deref()) {
-        (Some(ci), _) => tasks.container_instance(&target.cluster, ci).await?,
-        (None, _) => None,
+    let host = match &state.container_instance_arn {
+        Some(ci) => tasks.container_instance(&target.cluster, ci).await?,
+        None => None,
     };
     if let Some(i) = &host {
         report
@@ -246,14 +246,17 @@ pub async fn contain(
         meanwhile: "The task's interface keeps its security groups (ECS manages it), so its connections through that ACL's subnets continue.",
     };
     deny_interface_addresses(ec2, cfg, subject, &ifaces, dry, &mut report).await?;
-    if !dry {
+    report.caveat("The task's security groups are ECS's and unchanged: traffic to hosts in its own subnet crosses no network ACL and is not cut, and DNS queries to the Route 53 Resolver are never filtered.");
+    let copied = if dry {
+        true
+    } else {
         // An ACL without room is a shortfall of the report already: its entries are recorded
         // (for a rerun to add) but absent, and the read-back says so rather than failing.
         let short = !report.incomplete.is_empty();
-        report.push(verify(ec2, &state, short).await?);
-    }
-    report.caveat("The task's security groups are ECS's and unchanged: traffic to hosts in its own subnet crosses no network ACL and is not cut, and DNS queries to the Route 53 Resolver are never filtered.");
-    let copied = dry || record_on_task(&mut report, target, tasks, ec2, &state).await;
+        let (verified, now) = verify(ec2, &state, short).await?;
+        report.push(verified);
+        record_on_task(&mut report, target, tasks, &now, &state).await
+    };
     mark(&mut report, target, tasks, &state).await;
     if target.stop && !copied {
         // Stopping deletes the interface and its record: without the copy on the task, the
@@ -283,12 +286,13 @@ fn evidence(report: &mut TaskReport, state: &TaskState) {
 }
 
 /// Reads the interfaces and their VPCs' ACLs back: every entry recorded on an interface is in
-/// its ACL, or, when an ACL had no room (`short`), is counted as missing.
+/// its ACL, or, when an ACL had no room (`short`), is counted as missing. Returns the
+/// interfaces as read back, with their records.
 async fn verify(
     ec2: &dyn Ec2Isolation,
     state: &TaskState,
     short: bool,
-) -> Result<ActionRecord, TaskError> {
+) -> Result<(ActionRecord, Vec<Interface>), TaskError> {
     let now = interfaces(ec2, state).await?;
     let mut acls = BTreeMap::new();
     let mut checked = 0;
@@ -299,15 +303,10 @@ async fn verify(
             acls.insert(iface.vpc_id.clone(), ec2.network_acls(&iface.vpc_id).await?);
         }
         let vpc_acls = &acls[&iface.vpc_id];
+        // The entry itself, not only its number: at that number, for one of the interface's
+        // addresses.
+        let addresses = iface.address_cidrs();
         for r in &recorded {
-            // The entry itself, not only its number: at that number, for one of the
-            // interface's addresses.
-            let addresses: Vec<String> = iface
-                .ipv4
-                .iter()
-                .map(|a| format!("{a}/32"))
-                .chain(iface.ipv6.iter().map(|a| format!("{a}/128")))
-                .collect();
             let present = vpc_acls.iter().any(|a| {
                 a.id == r.acl_id
                     && a.entries.iter().any(|e| {
@@ -341,12 +340,13 @@ async fn verify(
             "; {missing} recorded but not made (no room in the network ACL: see the shortfall)"
         ));
     }
-    Ok(ActionRecord::new(
+    let record = ActionRecord::new(
         "verify-network-acls",
         &state.arn,
         Outcome::Unchanged,
         detail,
-    ))
+    );
+    Ok((record, now))
 }
 
 /// Copies the interface's record of network ACL entries onto the task, with its VPC and
@@ -356,24 +356,9 @@ async fn record_on_task(
     report: &mut TaskReport,
     target: &Target,
     tasks: &dyn Tasks,
-    ec2: &dyn Ec2Isolation,
+    now: &[Interface],
     state: &TaskState,
 ) -> bool {
-    let now = match interfaces(ec2, state).await {
-        Ok(now) => now,
-        Err(e) => {
-            report.push(ActionRecord::new(
-                "record-on-task",
-                &target.task_arn,
-                Outcome::Skipped,
-                format!(
-                    "the interface could not be read again ({}: {}); the record on it stays the rollback's source",
-                    e.name, e.message
-                ),
-            ));
-            return false;
-        }
-    };
     let Some(iface) = now
         .iter()
         .find(|i| record::decode_acl_entries(&i.tags).is_some_and(|e| !e.is_empty()))
@@ -384,8 +369,7 @@ async fn record_on_task(
     let entries = record::decode_acl_entries(&iface.tags).unwrap_or_default();
     let mut tags = record::encode_acl_entries(&entries);
     let mut network = vec![iface.vpc_id.clone()];
-    network.extend(iface.ipv4.iter().map(|a| format!("{a}/32")));
-    network.extend(iface.ipv6.iter().map(|a| format!("{a}/128")));
+    network.extend(iface.address_cidrs());
     tags.push((TAG_TASK_NETWORK.to_string(), network.join(" ")));
     let keys: Vec<&str> = tags
         .iter()
@@ -537,30 +521,36 @@ async fn mark(report: &mut TaskReport, target: &Target, tasks: &dyn Tasks, state
         ));
         return;
     }
+    write_marker(report, target, tasks, &tags, "the task is cut off").await;
+}
+
+/// Writes the marker tags on the task (`tags`, the first naming the status); a refusal is
+/// reported, never a failure of what was done (`done`).
+async fn write_marker(
+    report: &mut TaskReport,
+    target: &Target,
+    tasks: &dyn Tasks,
+    tags: &[(String, String)],
+    done: &str,
+) {
     let result = if target.dry_run {
         Ok(())
     } else {
-        tasks.tag(&target.task_arn, &tags).await
+        tasks.tag(&target.task_arn, tags).await
     };
+    let (key, value) = &tags[0];
     report.push(match result {
         Ok(()) => ActionRecord::new(
             "mark-task",
             &target.task_arn,
             would(target.dry_run, Outcome::Changed),
-            format!(
-                "tagged {}={}",
-                markers::TAG_STATUS,
-                markers::STATUS_QUARANTINED
-            ),
+            format!("tagged {key}={value}"),
         ),
         Err(e) => ActionRecord::new(
             "mark-task",
             &target.task_arn,
             Outcome::Skipped,
-            format!(
-                "the marker was refused ({}: {}); the task is cut off",
-                e.name, e.message
-            ),
+            format!("the marker was refused ({}: {}); {done}", e.name, e.message),
         ),
     });
 }
@@ -671,40 +661,18 @@ pub async fn restore(
         .iter()
         .any(|(k, v)| k == markers::TAG_STATUS && v == markers::STATUS_QUARANTINED)
     {
-        let result = if dry {
-            Ok(())
-        } else {
-            tasks
-                .tag(
-                    &target.task_arn,
-                    &[(
-                        markers::TAG_STATUS.to_string(),
-                        markers::STATUS_RESTORED.to_string(),
-                    )],
-                )
-                .await
-        };
-        report.push(match result {
-            Ok(()) => ActionRecord::new(
-                "mark-task",
-                &target.task_arn,
-                would(dry, Outcome::Changed),
-                format!(
-                    "tagged {}={}",
-                    markers::TAG_STATUS,
-                    markers::STATUS_RESTORED
-                ),
-            ),
-            Err(e) => ActionRecord::new(
-                "mark-task",
-                &target.task_arn,
-                Outcome::Skipped,
-                format!(
-                    "the marker was refused ({}: {}); the rollback is done",
-                    e.name, e.message
-                ),
-            ),
-        });
+        let restored = [(
+            markers::TAG_STATUS.to_string(),
+            markers::STATUS_RESTORED.to_string(),
+        )];
+        write_marker(
+            &mut report,
+            target,
+            tasks,
+            &restored,
+            "the rollback is done",
+        )
+        .await;
     }
     Ok(report)
 }

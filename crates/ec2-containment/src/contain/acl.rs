@@ -82,16 +82,6 @@ fn cidr_contains(cidr: &str, host: &str) -> bool {
     }
 }
 
-/// The addresses of an interface as ACL CIDRs.
-fn addresses(iface: &Interface) -> Vec<String> {
-    iface
-        .ipv4
-        .iter()
-        .map(|a| format!("{a}/32"))
-        .chain(iface.ipv6.iter().map(|a| format!("{a}/128")))
-        .collect()
-}
-
 /// What to add to the ACLs of one VPC.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct AclPlan {
@@ -140,7 +130,7 @@ pub(crate) fn plan(
                 })
             };
             for iface in interfaces {
-                for addr in addresses(iface) {
+                for addr in iface.address_cidrs() {
                     // Every entry of the address must come before the customer's first allow
                     // entry that matches the address...
                     let limit = entries
@@ -496,7 +486,7 @@ pub async fn remove_address_denies(
             by_vpc.insert(&iface.vpc_id, ec2.network_acls(&iface.vpc_id).await?);
         }
         let acls = &by_vpc[iface.vpc_id.as_str()];
-        let addresses = addresses(iface);
+        let addresses = iface.address_cidrs();
         let mut deleted = Vec::new();
         let mut gone = 0;
         let mut foreign = Vec::new();
@@ -555,7 +545,7 @@ pub async fn remove_address_denies(
                             .iter()
                             .find(|e| e.egress == r.egress && e.rule_number == r.rule_number)
                     })
-                    .is_some_and(|e| is_isolation_entry(e, &addresses(iface)));
+                    .is_some_and(|e| is_isolation_entry(e, &iface.address_cidrs()));
                 let still = after.iter().find(|a| a.id == r.acl_id).is_some_and(|a| {
                     a.entries
                         .iter()
