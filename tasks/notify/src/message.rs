@@ -231,6 +231,15 @@ impl Context {
         self.results.iter().find(|(k, _)| k == task).map(|(_, v)| v)
     }
 
+    /// A text field of a task report's evidence.
+    fn evidence_str(&self, task: &str, key: &str) -> Option<String> {
+        self.report(task)?
+            .get("evidence")?
+            .get(key)?
+            .as_str()
+            .map(str::to_string)
+    }
+
     /// Every action of every task report, tagged with its task.
     fn actions(&self) -> Vec<Value> {
         self.results
@@ -1184,13 +1193,7 @@ fn ecs_steps(ctx: &Context, settings: &Settings) -> Vec<String> {
         .unwrap_or("<task ARN>");
     let account = s.account.as_deref().unwrap_or("<account id>");
     let region = s.region.as_deref().unwrap_or("<region>");
-    let evidence = ctx.report("containTask").and_then(|r| r.get("evidence"));
-    let ev = |k: &str| {
-        evidence
-            .and_then(|e| e.get(k))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
+    let ev = |k: &str| ctx.evidence_str("containTask", k);
     let mut steps = vec![format!(
         "ECS task {task} in {account} ({region}) is cut off at the VPC's network ACLs: deny entries for its addresses in the ACLs of every other subnet of its VPC (listed under actions, recorded on its network interface) stop its traffic through NAT gateways, load balancers, endpoints and other subnets at once. Its security groups are ECS's to manage and unchanged; traffic to hosts in its own subnet does not cross an ACL and is not cut. The task keeps running, so its memory and files stay for forensics (ECS Exec through Session Manager still works where the VPC has its endpoints)."
     )];
@@ -1217,13 +1220,7 @@ fn iam_steps(ctx: &Context) -> Vec<String> {
     use responder_core::denies::{
         DENY_ALL_POLICY, DENY_INSTANCE_SESSIONS_POLICY, REVOKE_SESSIONS_POLICY,
     };
-    let evidence = ctx.report("revoke").and_then(|r| r.get("evidence"));
-    let ev = |k: &str| {
-        evidence
-            .and_then(|e| e.get(k))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
+    let ev = |k: &str| ctx.evidence_str("revoke", k);
     let principal = ev("principal").or_else(|| ctx.summary.label.clone());
     let key = ev("accessKeyId").or_else(|| {
         ctx.summary
