@@ -552,27 +552,28 @@ pub(crate) fn call(
         Func::Regex(re) => Ok(match args.first() {
             Some(Some(JsonataValue::Str(s))) => {
                 let chars: Vec<char> = s.chars().collect();
-                re.captures_at(&chars, 0).map(|found| {
-                    let (a, b) = (found.start, found.end);
-                    JsonataValue::object(vec![
-                        (
-                            "match".into(),
-                            JsonataValue::str(&chars[a..b].iter().collect::<String>()),
-                        ),
-                        ("start".into(), JsonataValue::Num(a as f64)),
-                        ("end".into(), JsonataValue::Num(b as f64)),
-                        (
-                            "groups".into(),
-                            JsonataValue::seq(
-                                found
-                                    .groups
-                                    .iter()
-                                    .map(|g| JsonataValue::str(g.as_deref().unwrap_or("")))
-                                    .collect(),
+                re.captures_at(&super::regex::Subject::new(s), 0)
+                    .map(|found| {
+                        let (a, b) = (found.start, found.end);
+                        JsonataValue::object(vec![
+                            (
+                                "match".into(),
+                                JsonataValue::str(&chars[a..b].iter().collect::<String>()),
                             ),
-                        ),
-                    ])
-                })
+                            ("start".into(), JsonataValue::Num(a as f64)),
+                            ("end".into(), JsonataValue::Num(b as f64)),
+                            (
+                                "groups".into(),
+                                JsonataValue::seq(
+                                    found
+                                        .groups
+                                        .iter()
+                                        .map(|g| JsonataValue::str(g.as_deref().unwrap_or("")))
+                                        .collect(),
+                                ),
+                            ),
+                        ])
+                    })
             }
             _ => None,
         }),

@@ -34,6 +34,30 @@ impl PartialEq for Regex {
     }
 }
 
+/// A text searched again and again (`$replace`, `$split`): the byte offset of each character,
+/// worked out once, so each search converts positions without walking the text.
+pub(crate) struct Subject<'a> {
+    text: &'a str,
+    /// The byte offset of each character, then the text's length.
+    starts: Vec<usize>,
+}
+
+impl<'a> Subject<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        let starts = text
+            .char_indices()
+            .map(|(b, _)| b)
+            .chain(std::iter::once(text.len()))
+            .collect();
+        Subject { text, starts }
+    }
+
+    /// The character at a byte offset that starts one (or the text's end).
+    fn char_at(&self, byte: usize) -> usize {
+        self.starts.partition_point(|&b| b < byte)
+    }
+}
+
 /// A match: its start and end, and each capture group's text (`None` when the group took no
 /// part in the match), in characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,30 +96,25 @@ impl Regex {
         }
     }
 
-    /// The first match at or after character `from`, with its capture groups.
-    pub(crate) fn captures_at(&self, s: &[char], from: usize) -> Option<Found> {
-        if from > s.len() {
-            return None;
-        }
-        let text: String = s.iter().collect();
-        let byte = |chars: usize| -> usize { s[..chars].iter().map(|c| c.len_utf8()).sum() };
-        let chars_of = |bytes: usize| -> usize { text[..bytes].chars().count() };
-        let m = self.inner.find_from(&text, byte(from)).next()?;
+    /// The first match at or after character `from` of `subject`, with its capture groups.
+    pub(crate) fn captures_at(&self, subject: &Subject<'_>, from: usize) -> Option<Found> {
+        let start = *subject.starts.get(from)?;
+        let m = self.inner.find_from(subject.text, start).next()?;
         let range = m.range();
         Some(Found {
-            start: chars_of(range.start),
-            end: chars_of(range.end),
+            start: subject.char_at(range.start),
+            end: subject.char_at(range.end),
             groups: m
                 .groups()
                 .skip(1)
-                .map(|g| g.map(|r| text[r].to_string()))
+                .map(|g| g.map(|r| subject.text[r].to_string()))
                 .collect(),
         })
     }
 
     /// The first match at or after character `from`: its start and end (characters).
-    pub(crate) fn find_at(&self, s: &[char], from: usize) -> Option<(usize, usize)> {
-        self.captures_at(s, from).map(|f| (f.start, f.end))
+    pub(crate) fn find_at(&self, subject: &Subject<'_>, from: usize) -> Option<(usize, usize)> {
+        self.captures_at(subject, from).map(|f| (f.start, f.end))
     }
 
     /// Whether the pattern matches anywhere in `s`.
@@ -156,11 +175,7 @@ pub(crate) fn expand(replacement: &str, found: &Found, matched: &str) -> String 
 
 #[cfg(test)]
 mod tests {
-    use super::{expand, Regex};
-
-    fn chars(s: &str) -> Vec<char> {
-        s.chars().collect()
-    }
+    use super::{expand, Regex, Subject};
 
     #[test]
     fn matches_as_javascript_does() {
@@ -192,7 +207,7 @@ mod tests {
         assert!(Regex::new("^b$", false, true)
             .expect("valid")
             .is_match("a\nb"));
-        let aaa = chars("aaa");
+        let aaa = Subject::new("aaa");
         let lazy = Regex::new("a+?", false, false).expect("valid pattern");
         assert_eq!(lazy.find_at(&aaa, 0), Some((0, 1)));
         let greedy = Regex::new("a+", false, false).expect("valid pattern");
@@ -205,7 +220,7 @@ mod tests {
     #[test]
     fn positions_are_characters_and_groups_are_captured() {
         let re = Regex::new("(\\d+)-(x)?(\\d+)", false, false).expect("valid");
-        let s = chars("éé 12-34 ü 5-6");
+        let s = Subject::new("éé 12-34 ü 5-6");
         let first = re.captures_at(&s, 0).expect("a match");
         assert_eq!((first.start, first.end), (3, 8));
         assert_eq!(

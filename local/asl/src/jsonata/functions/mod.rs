@@ -250,11 +250,12 @@ fn split_with(s: &str, sep: &JsonataValue, name: &str) -> Result<Vec<String>, JE
         JsonataValue::Func(f) => match f.as_ref() {
             Func::Regex(re) => {
                 let chars: Vec<char> = s.chars().collect();
+                let subject = super::regex::Subject::new(s);
                 let mut out = Vec::new();
                 let mut last = 0;
                 let mut pos = 0;
                 while pos <= chars.len() {
-                    match re.find_at(&chars, pos) {
+                    match re.find_at(&subject, pos) {
                         Some((a, b)) => {
                             out.push(chars[last..a].iter().collect());
                             last = b;

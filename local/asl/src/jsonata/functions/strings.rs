@@ -167,11 +167,12 @@ pub(super) fn call(
                         return Ok(None);
                     };
                     let chars: Vec<char> = s.chars().collect();
+                    let subject = crate::jsonata::regex::Subject::new(s);
                     let mut out = String::new();
                     let mut pos = 0;
                     let mut count = 0;
                     while pos <= chars.len() && limit.is_none_or(|l| count < l) {
-                        let Some(found) = re.captures_at(&chars, pos) else {
+                        let Some(found) = re.captures_at(&subject, pos) else {
                             break;
                         };
                         let (a, b) = (found.start, found.end);
