@@ -276,16 +276,7 @@ impl Policy {
         }
         let revoke_role = self.function_role(finding, route, disposition, &mut reasons);
         let revoke_task_role = self.task_role(route, disposition, &mut reasons);
-        let stop_task = route == Route::Ecs
-            && disposition != Disposition::Notify
-            && {
-                reasons.push(if self.ecs.stop_task {
-                "the task is stopped once it is cut off (policy: ecs.stop_task)".into()
-            } else {
-                "the task keeps running, for its memory and files as evidence (policy: ecs.stop_task is off)".into()
-            });
-                self.ecs.stop_task
-            };
+        let stop_task = self.stop_task(route, disposition, &mut reasons);
         let deny_caller = (route == Route::S3 && disposition != Disposition::Notify)
             .then(|| {
                 finding
@@ -358,6 +349,20 @@ impl Policy {
             p.not_contained.len()
         ));
         disposition
+    }
+
+    /// Whether an ECS task is stopped once it is cut off (policy `ecs.stop_task`, off by
+    /// default: its memory and files are the evidence).
+    fn stop_task(&self, route: Route, disposition: Disposition, reasons: &mut Vec<String>) -> bool {
+        if route != Route::Ecs || disposition == Disposition::Notify {
+            return false;
+        }
+        reasons.push(if self.ecs.stop_task {
+            "the task is stopped once it is cut off (policy: ecs.stop_task)".into()
+        } else {
+            "the task keeps running, for its memory and files as evidence (policy: ecs.stop_task is off)".into()
+        });
+        self.ecs.stop_task
     }
 
     /// Whether an ECS task role's sessions are denied with the task's containment: only with
