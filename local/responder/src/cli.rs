@@ -145,6 +145,10 @@ async fn start(
             engine: runtime.engine.clone(),
             handler: runtime.handler(),
             approval: Some(approval),
+            console: Some(crate::console::Console {
+                engine: runtime.engine.clone(),
+                tasks: Some(runtime.tasks.clone()),
+            }),
         },
     )?;
     Ok((runtime, srv))

@@ -182,6 +182,10 @@ impl Harness {
                 engine: runtime.engine.clone(),
                 handler: runtime.handler(),
                 approval: Some(approval),
+                console: Some(crate::console::Console {
+                    engine: runtime.engine.clone(),
+                    tasks: Some(runtime.tasks.clone()),
+                }),
             },
         )?;
         Ok(Harness {

@@ -25,6 +25,9 @@ pub struct StateVisit {
     pub errors: Vec<(String, String)>,
     /// Number of task attempts scheduled in this state.
     pub attempts: u32,
+    /// The visit this one followed (its `...StateEntered` event chains back to it), if any:
+    /// the transition the execution took into this state.
+    pub from: Option<usize>,
 }
 
 /// The execution as a whole.
@@ -44,6 +47,8 @@ pub struct ExecutionView {
     pub error: Option<(String, String)>,
     /// State visits in the order they were entered.
     pub states: Vec<StateVisit>,
+    /// For each event, in order, the visit it belongs to (`None` for the execution's own).
+    pub event_owner: Vec<Option<usize>>,
 }
 
 fn details<'a>(e: &'a Value, key: &str) -> Option<&'a Value> {
@@ -109,8 +114,10 @@ pub fn reconstruct(events: &[Value]) -> ExecutionView {
                     output: None,
                     errors: Vec::new(),
                     attempts: 0,
+                    from: inherited,
                 });
                 owner.insert(id, view.states.len() - 1);
+                view.event_owner.push(Some(view.states.len() - 1));
                 continue;
             }
             t if t.ends_with("StateExited") => {
@@ -147,6 +154,7 @@ pub fn reconstruct(events: &[Value]) -> ExecutionView {
         if let Some(i) = inherited {
             owner.insert(id, i);
         }
+        view.event_owner.push(inherited);
     }
     view
 }

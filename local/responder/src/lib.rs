@@ -6,6 +6,7 @@
 pub mod approval;
 pub mod bench;
 pub mod cli;
+pub mod console;
 pub mod demo;
 pub mod estate;
 pub mod false_positives;

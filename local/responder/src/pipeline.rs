@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use asl::ExecutionStatus;
+use asl::{Engine, ExecutionStatus};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -134,7 +134,12 @@ pub async fn wait_settled(rt: &LocalRuntime, arn: &str) -> Result<()> {
 
 /// Whether the execution is parked in a `.waitForTaskToken` state whose call has returned.
 pub fn waiting_for_token(rt: &LocalRuntime, arn: &str) -> Result<bool> {
-    let events = history_values(rt, arn)?;
+    waiting_on(&rt.engine, arn)
+}
+
+/// [`waiting_for_token`] on an engine.
+pub fn waiting_on(engine: &Engine, arn: &str) -> Result<bool> {
+    let events = history_on(engine, arn)?;
     Ok(events
         .last()
         .and_then(|e| e.get("type"))
@@ -144,8 +149,12 @@ pub fn waiting_for_token(rt: &LocalRuntime, arn: &str) -> Result<bool> {
 
 /// The history as AWS-shaped JSON values.
 pub fn history_values(rt: &LocalRuntime, arn: &str) -> Result<Vec<Value>> {
-    let events = rt
-        .engine
+    history_on(&rt.engine, arn)
+}
+
+/// [`history_values`] on an engine.
+pub fn history_on(engine: &Engine, arn: &str) -> Result<Vec<Value>> {
+    let events = engine
         .get_execution_history(arn)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(events
@@ -161,13 +170,22 @@ pub fn summarize(
     arn: &str,
     finding_id: Option<String>,
 ) -> Result<RunSummary> {
-    let d = rt
-        .engine
+    summarize_on(&rt.engine, source, arn, finding_id)
+}
+
+/// [`summarize`] on an engine.
+pub fn summarize_on(
+    engine: &Engine,
+    source: &str,
+    arn: &str,
+    finding_id: Option<String>,
+) -> Result<RunSummary> {
+    let d = engine
         .describe_execution(arn)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let events = history_values(rt, arn)?;
+    let events = history_on(engine, arn)?;
     let view = crate::history_view::reconstruct(&events);
-    let waiting = d.status == ExecutionStatus::Running && waiting_for_token(rt, arn)?;
+    let waiting = d.status == ExecutionStatus::Running && waiting_on(engine, arn)?;
     let status = if waiting {
         "WAITING_FOR_APPROVAL".to_string()
     } else {

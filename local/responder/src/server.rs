@@ -1,5 +1,5 @@
-//! The local HTTP endpoint: the Step Functions JSON API at `/` and the approval pages at
-//! `/approval`, both on one loopback address.
+//! The local HTTP endpoint: the Step Functions JSON API at `/`, the approval pages at
+//! `/approval` and the read-only console at `/console`, all on one loopback address.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -37,6 +37,8 @@ pub struct Endpoint {
     pub handler: Arc<dyn TaskHandler>,
     /// The approval pages, once set.
     pub approval: Option<ApprovalHandler>,
+    /// The read-only console under `/console`, once set.
+    pub console: Option<crate::console::Console>,
 }
 
 /// A running endpoint.
@@ -123,6 +125,19 @@ async fn route(endpoint: &Endpoint, req: Request<Incoming>) -> Response<Full<Byt
         let req = http::Request::from_parts(parts, body);
         let resp = approval(req).await;
         let (p, b) = resp.into_parts();
+        return Response::from_parts(p, Full::new(Bytes::from(b)));
+    }
+    if parts.uri.path() == crate::console::PREFIX
+        || parts
+            .uri
+            .path()
+            .starts_with(&format!("{}/", crate::console::PREFIX))
+    {
+        let Some(console) = &endpoint.console else {
+            return text(StatusCode::NOT_FOUND, "the console is not configured");
+        };
+        let req = http::Request::from_parts(parts, ());
+        let (p, b) = console.handle(&req).into_parts();
         return Response::from_parts(p, Full::new(Bytes::from(b)));
     }
     let target = parts

@@ -93,6 +93,7 @@ impl Local {
                 engine: engine.clone(),
                 handler: Arc::new(Callbacks { tx }),
                 approval: None,
+                console: None,
             },
         )
         .expect("serves");

@@ -1,0 +1,171 @@
+//! The path an execution took through its graph, read from its history: which states it
+//! entered and how each ended, and which transitions it followed.
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::history_view::{ExecutionView, StateVisit};
+
+use super::graph::{Graph, NodeKind};
+
+/// How a state ended, over all its visits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Mark {
+    /// Never entered.
+    NotEntered,
+    /// Entered, and left unfinished when the execution ended (another branch failed).
+    Cancelled,
+    /// Every visit succeeded at the first attempt.
+    Succeeded,
+    /// A visit succeeded after failed attempts that Retry repeated.
+    Retried,
+    /// A visit failed and a Catch led on.
+    Caught,
+    /// Still running (waiting for a token, a Wait, a task).
+    InProgress,
+    /// A visit failed the execution.
+    Failed,
+}
+
+impl Mark {
+    /// The CSS class and `data-status` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mark::NotEntered => "not-entered",
+            Mark::Cancelled => "cancelled",
+            Mark::Succeeded => "succeeded",
+            Mark::Retried => "retried",
+            Mark::Caught => "caught",
+            Mark::InProgress => "in-progress",
+            Mark::Failed => "failed",
+        }
+    }
+
+    /// Every mark, in the legend's order.
+    pub const ALL: [Mark; 7] = [
+        Mark::Succeeded,
+        Mark::Retried,
+        Mark::Caught,
+        Mark::Failed,
+        Mark::InProgress,
+        Mark::Cancelled,
+        Mark::NotEntered,
+    ];
+}
+
+/// What one state did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateMark {
+    /// How it ended.
+    pub mark: Mark,
+    /// Times entered.
+    pub visits: u32,
+    /// Task attempts.
+    pub attempts: u32,
+    /// Errors seen in it (retried, caught or fatal).
+    pub errors: Vec<(String, String)>,
+}
+
+/// The marks of one execution.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Path {
+    /// Per state name.
+    pub states: BTreeMap<String, StateMark>,
+    /// Transitions followed: (from state, to state); from `""` is the execution's start.
+    pub transitions: HashSet<(String, String)>,
+    /// Whether the execution has ended.
+    pub ended: bool,
+}
+
+fn visit_mark(v: &StateVisit, running: bool, last: bool) -> Mark {
+    if v.exited.is_some() {
+        // A Task's attempts each end in success or an error; as many errors as attempts means
+        // the last one failed too, and the state was left through a Catch.
+        let caught = !v.errors.is_empty() && v.errors.len() as u32 >= v.attempts.max(1);
+        return if caught {
+            Mark::Caught
+        } else if v.errors.is_empty() {
+            Mark::Succeeded
+        } else {
+            Mark::Retried
+        };
+    }
+    if running {
+        return Mark::InProgress;
+    }
+    let fatal = !v.errors.is_empty()
+        || matches!(v.state_type.as_str(), "Fail" | "Parallel" | "Map")
+        || last;
+    if fatal {
+        Mark::Failed
+    } else {
+        Mark::Cancelled
+    }
+}
+
+impl Path {
+    /// Reads the path from a reconstructed history.
+    pub fn of(view: &ExecutionView) -> Path {
+        let running = view.status == "RUNNING";
+        let mut path = Path {
+            ended: !running,
+            ..Path::default()
+        };
+        let count = view.states.len();
+        for (i, v) in view.states.iter().enumerate() {
+            let mark = visit_mark(v, running, i + 1 == count);
+            let m = path.states.entry(v.name.clone()).or_insert(StateMark {
+                mark,
+                visits: 0,
+                attempts: 0,
+                errors: Vec::new(),
+            });
+            m.mark = m.mark.max(mark);
+            m.visits += 1;
+            m.attempts += v.attempts;
+            m.errors.extend(v.errors.iter().cloned());
+            let from = v
+                .from
+                .and_then(|f| view.states.get(f))
+                .map(|f| f.name.clone())
+                .unwrap_or_default();
+            path.transitions.insert((from, v.name.clone()));
+        }
+        path
+    }
+
+    /// The mark of a state (not entered when absent).
+    pub fn mark(&self, name: &str) -> Mark {
+        self.states
+            .get(name)
+            .map(|m| m.mark)
+            .unwrap_or(Mark::NotEntered)
+    }
+
+    /// Whether the execution followed edge `e` of `g`.
+    pub fn took(&self, g: &Graph, e: usize) -> bool {
+        let edge = g.edges[e];
+        let (from, to) = (&g.nodes[edge.from], &g.nodes[edge.to]);
+        match &to.kind {
+            NodeKind::State(_) => {
+                let source = match from.kind {
+                    NodeKind::Start => "",
+                    _ => from.name.as_str(),
+                };
+                // A Parallel or Map state's own node leads into its branches and its join node,
+                // which bears the same name, leads on: the target tells the two apart.
+                self.transitions
+                    .contains(&(source.to_string(), to.name.clone()))
+            }
+            // Out of a branch, or out of the machine: the state ended without a failure.
+            NodeKind::Join(_) | NodeKind::End => match from.kind {
+                NodeKind::State(ref t) if t == "Fail" => self.mark(&from.name) == Mark::Failed,
+                NodeKind::State(_) | NodeKind::Join(_) => {
+                    matches!(self.mark(&from.name), Mark::Succeeded | Mark::Retried)
+                        && (self.ended || matches!(to.kind, NodeKind::Join(_)))
+                }
+                _ => false,
+            },
+            NodeKind::Start => false,
+        }
+    }
+}
