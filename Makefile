@@ -9,7 +9,7 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: demo test setup build build-release lint unit e2e infra-check conformance bench bench-faults bench-pipeline bench-pipeline-burst package clean-venv
+.PHONY: demo test setup setup-browser build build-release lint unit e2e infra-check conformance bench bench-faults bench-pipeline bench-pipeline-burst package clean-venv
 
 ## setup: a local venv with the pinned moto server (idempotent; fast when present)
 setup: $(VENV)/.moto-installed
@@ -21,8 +21,10 @@ $(VENV)/.moto-installed: local/moto-requirements.txt
 
 ## demo: build, start moto, seed an estate, run the fixtures through the pipeline, report.
 ## The debug build is the one the tests use too, so a newcomer builds once for both commands.
+## KEEP_SERVING=1 leaves the stack and its console (http://127.0.0.1:PORT/console) up after the
+## report, until Ctrl-C; ARGS passes other options (e.g. ARGS='--faults bad-day').
 demo: setup build
-	MOTO_SERVER=$(VENV)/bin/moto_server $(TARGET_DIR)/debug/responder demo
+	MOTO_SERVER=$(VENV)/bin/moto_server $(TARGET_DIR)/debug/responder demo $(if $(KEEP_SERVING),--keep-serving) $(ARGS)
 
 build:
 	$(CARGO) build --workspace --bins
@@ -30,8 +32,24 @@ build:
 build-release:
 	$(CARGO) build --release --workspace --bins
 
-## test: formatting, lints, infra checks, then every Rust test (the end-to-end tests start moto themselves)
-test: setup lint infra-check unit
+## setup-browser: Debian's Chromium for the browser tests of the console and the approval page.
+## Installed with apt-get when run as root; elsewhere the browser tests skip, saying so.
+setup-browser:
+	@if [ -n "$${CHROMIUM:-}" ] || command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+	  :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 \
+	    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+	    || echo "chromium could not be installed: the browser tests will be skipped"; \
+	else \
+	  echo "no chromium here and no root apt-get to install it: the browser tests will be skipped (install Debian's chromium, or set CHROMIUM)"; \
+	fi
+
+## test: formatting, lints, infra checks, then every Rust test (the end-to-end tests start moto
+## themselves; the browser tests use the Chromium of setup-browser)
+test: setup setup-browser lint infra-check unit
 
 lint:
 	$(CARGO) fmt --all -- --check

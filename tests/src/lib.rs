@@ -5,6 +5,8 @@
 //! Nothing here is a fake: a missing emulator or task binary is a failure with the command
 //! that fixes it, never a silent skip.
 
+pub mod browser;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};

@@ -74,6 +74,9 @@ pub enum Command {
         /// bad-day, flaky-network); the report ends with what it injected.
         #[arg(long, value_name = "SCENARIO")]
         faults: Option<String>,
+        /// After the report, keep the stack up and print the console's address, until Ctrl-C.
+        #[arg(long)]
+        keep_serving: bool,
     },
     /// The false-positive ledger: mark a finding, re-enable a finding type's automatic
     /// containment, or show a type's rate. Acts on `FALSE_POSITIVES_TABLE` with the caller's
@@ -103,7 +106,10 @@ pub async fn main(cli: Cli) -> Result<i32> {
             file,
             full,
         } => history(&execution, &endpoint, file, full).await.map(|_| 0),
-        Command::Demo { faults } => demo(faults).await,
+        Command::Demo {
+            faults,
+            keep_serving,
+        } => demo(faults, keep_serving).await,
         Command::FalsePositive { table, action } => {
             crate::false_positives::run(&table, action).await
         }
@@ -160,8 +166,10 @@ async fn serve(listen: SocketAddr, faults: Option<String>) -> Result<()> {
     }
     let (runtime, srv) = start(listen, faults).await?;
     println!(
-        "Step Functions endpoint and approval pages on {}",
-        srv.url()
+        "Step Functions endpoint and approval pages on {}; console on {}{}",
+        srv.url(),
+        srv.url(),
+        crate::console::PREFIX
     );
     if let Some(f) = &runtime.config.faults {
         println!(
@@ -326,7 +334,7 @@ async fn history(execution: &str, endpoint: &str, file: bool, full: bool) -> Res
     Ok(())
 }
 
-async fn demo(faults: Option<String>) -> Result<i32> {
+async fn demo(faults: Option<String>, keep_serving: bool) -> Result<i32> {
     let faults = faults
         .map(|s| fault_proxy::Scenario::load(&s))
         .transpose()?;
@@ -364,6 +372,7 @@ async fn demo(faults: Option<String>) -> Result<i32> {
             log_sink: Some(sink),
         },
         faults,
+        keep_serving,
     )
     .await?;
     println!("Task logs (JSON lines): {}", log_path.display());

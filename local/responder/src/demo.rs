@@ -39,10 +39,34 @@ fn header(title: &str) {
 /// Runs the demo and prints its report. Returns the checks made. With `faults`, the tasks
 /// call AWS through a fault proxy playing that scenario, and the report ends with what it
 /// injected.
-pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Checks> {
+///
+/// With `keep_serving`, the stack stays up after the report, with the console's address
+/// printed, until Ctrl-C.
+pub async fn run(
+    opts: HarnessOptions,
+    faults: Option<Scenario>,
+    keep_serving: bool,
+) -> Result<Checks> {
     let started = Instant::now();
     header("Starting the AWS emulator (moto), seeding the estate, starting the local runtime");
     let h = Harness::start_with(opts, faults).await?;
+    let checks = run_on(&h, started).await;
+    let console = format!("{}{}", h.server.url(), crate::console::PREFIX);
+    if keep_serving && checks.is_ok() {
+        println!("\nConsole: {console}  (the executions above, their graphs and events; Ctrl-C stops it)");
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("waiting for Ctrl-C: {e}");
+        }
+    } else {
+        println!("\nThe console ({console}) closed with the demo; `make demo ARGS=--keep-serving` keeps it up.");
+    }
+    h.stop().await;
+    checks
+}
+
+/// The demo on a started stack: the findings, the rollbacks, the checks and the report. The
+/// stack is left running (the browser tests read the console after it).
+pub async fn run_on(h: &Harness, started: Instant) -> Result<Checks> {
     let e = &h.estate;
     println!("emulator        {}", h.moto.endpoint());
     if let Some(f) = &h.faults {
@@ -773,7 +797,6 @@ pub async fn run(opts: HarnessOptions, faults: Option<Scenario>) -> Result<Check
         checks.failed(),
         started.elapsed().as_secs_f64(),
     );
-    h.stop().await;
     Ok(checks)
 }
 

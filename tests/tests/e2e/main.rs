@@ -7,6 +7,7 @@
 mod approval;
 mod bad_day;
 mod bucket;
+mod console;
 mod database;
 mod dry_run;
 mod ec2;

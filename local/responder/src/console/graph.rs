@@ -257,9 +257,12 @@ impl Graph {
             .enumerate()
             .map(|(i, n)| (i as u32, (n.width(), n.height() + 26.0)))
             .collect();
+        // The layers follow the normal flow: Catch edges, which mostly lead from many states
+        // to a few failure handlers, would stretch every layer; they are drawn over it.
         let edges: Vec<(u32, u32)> = self
             .edges
             .iter()
+            .filter(|e| e.kind != EdgeKind::Catch)
             .map(|e| (e.from as u32, e.to as u32))
             .collect();
         let config = Config {

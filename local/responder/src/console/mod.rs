@@ -51,7 +51,7 @@ impl std::fmt::Debug for Console {
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#222}\
 header{background:#232f3e;color:#fff;padding:.6rem 1.2rem}header a{color:#fff;margin-right:1.2rem;text-decoration:none}\
 header strong{margin-right:2rem}main{padding:1rem 1.2rem}\
-table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{text-align:left;padding:.3rem .7rem;border-bottom:1px solid #e5e5e5;vertical-align:top}\
+table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.9rem}td.time{white-space:nowrap}th,td{text-align:left;padding:.3rem .7rem;border-bottom:1px solid #e5e5e5;vertical-align:top}\
 th{background:#f3f3f3;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}\
 code,pre{font-family:ui-monospace,monospace;font-size:.82rem}pre{white-space:pre-wrap;word-break:break-all;max-width:70rem;margin:.3rem 0}\
 .status{font-weight:600}.status.SUCCEEDED{color:#2e7d32}.status.FAILED,.status.TIMED_OUT,.status.ABORTED{color:#c62828}\
@@ -112,6 +112,15 @@ fn pretty(text: &str) -> String {
         .unwrap_or_else(|| text.to_string())
 }
 
+/// The resource a `restore-instance` request names, by the key its routes read.
+const ROLLBACK_KEYS: &[&str] = &[
+    "instanceId",
+    "functionName",
+    "bucketName",
+    "dbInstanceIdentifier",
+    "taskArn",
+];
+
 /// What an execution was about, from its input.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Subject {
@@ -145,9 +154,11 @@ impl Subject {
             request: None,
         };
         if detail.is_none() {
-            s.request = v.as_object().and_then(|o| {
-                o.iter()
-                    .find_map(|(k, v)| v.as_str().map(|t| format!("{k} {t}")))
+            // A rollback request names one resource (restore-instance's routes).
+            s.request = ROLLBACK_KEYS.iter().find_map(|k| {
+                v.get(*k)
+                    .and_then(Value::as_str)
+                    .map(|t| format!("restore {k} {t}"))
             });
         }
         s
@@ -179,7 +190,9 @@ impl Console {
         let arn = q.get("arn").map(String::as_str).unwrap_or("");
         match req.uri().path().trim_end_matches('/') {
             PREFIX => self.executions(&q),
-            p if p == format!("{PREFIX}/execution") => self.execution(arn),
+            p if p == format!("{PREFIX}/execution") => {
+                self.execution(arn, q.get("zoom").is_some_and(|z| z == "1"))
+            }
             p if p == format!("{PREFIX}/findings") => self.findings(),
             p if p == format!("{PREFIX}/state-machine") => self.state_machine(arn),
             _ => not_found("No such page."),
@@ -262,7 +275,7 @@ impl Console {
                 html,
                 "<tr data-execution=\"{name}\" data-status=\"{st}\"><td><a href=\"{href}\">{name}</a></td><td>{machine}</td>\
                  <td class=\"status {st}\">{st}</td><td>{what}</td><td class=\"num\">{sev}</td><td>{outcome}</td>\
-                 <td>{start}</td><td class=\"num\">{dur}</td></tr>",
+                 <td class=\"time\">{start}</td><td class=\"num time\">{dur}</td></tr>",
                 name = escape(&d.name),
                 href = link("/execution", "arn", &d.execution_arn),
                 machine = escape(&machine),
@@ -287,7 +300,7 @@ impl Console {
         page(StatusCode::OK, "Executions", &html)
     }
 
-    fn execution(&self, arn: &str) -> Response<String> {
+    fn execution(&self, arn: &str, actual_size: bool) -> Response<String> {
         let Ok(d) = self.engine.describe_execution(arn) else {
             return not_found("No such execution.");
         };
@@ -349,9 +362,6 @@ impl Console {
             let _ = write!(html, "<tr><th>{k}</th><td>{v}</td></tr>");
         }
         html.push_str("</table>");
-        if let Some(s) = &summary {
-            html.push_str(&actions_table(s));
-        }
         html.push_str("<h2>Graph</h2>");
         match machine
             .as_ref()
@@ -359,9 +369,21 @@ impl Console {
         {
             Some(Ok(g)) => {
                 html.push_str(&svg::legend());
+                let here = link("/execution", "arn", arn);
+                let (class, toggle) = if actual_size {
+                    (
+                        "graphbox",
+                        format!("<a href=\"{here}\">Fit to the page</a>"),
+                    )
+                } else {
+                    (
+                        "graphbox fit",
+                        format!("<a href=\"{here}&amp;zoom=1\">Actual size</a>"),
+                    )
+                };
                 let _ = write!(
                     html,
-                    "<div class=\"graphbox\">{}</div>",
+                    "<p>{toggle}</p><div class=\"{class}\">{}</div>",
                     svg::render(&g, Some(&marks))
                 );
             }
@@ -373,6 +395,10 @@ impl Console {
                 );
             }
             None => html.push_str("<p>The state machine is gone.</p>"),
+        }
+        if let Some(s) = &summary {
+            html.push_str("<h2>What the tasks reported</h2>");
+            html.push_str(&actions_table(s));
         }
         html.push_str("<h2>Events</h2>");
         html.push_str(&self.events_table(arn, &events, &view));

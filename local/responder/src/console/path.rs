@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use crate::history_view::{ExecutionView, StateVisit};
 
-use super::graph::{Graph, NodeKind};
+use super::graph::{EdgeKind, Graph, NodeKind};
 
 /// How a state ended, over all its visits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -70,8 +70,10 @@ pub struct StateMark {
 pub struct Path {
     /// Per state name.
     pub states: BTreeMap<String, StateMark>,
-    /// Transitions followed: (from state, to state); from `""` is the execution's start.
-    pub transitions: HashSet<(String, String)>,
+    /// Transitions followed: (from state, to state, through a Catch); from `""` is the
+    /// execution's start. A state may name one target in both `Next` and a `Catch`: the
+    /// flag tells which was followed.
+    pub transitions: HashSet<(String, String, bool)>,
     /// Whether the execution has ended.
     pub ended: bool,
 }
@@ -111,8 +113,13 @@ impl Path {
             ..Path::default()
         };
         let count = view.states.len();
-        for (i, v) in view.states.iter().enumerate() {
-            let mark = visit_mark(v, running, i + 1 == count);
+        let marks: Vec<Mark> = view
+            .states
+            .iter()
+            .enumerate()
+            .map(|(i, v)| visit_mark(v, running, i + 1 == count))
+            .collect();
+        for (v, &mark) in view.states.iter().zip(&marks) {
             let m = path.states.entry(v.name.clone()).or_insert(StateMark {
                 mark,
                 visits: 0,
@@ -123,12 +130,12 @@ impl Path {
             m.visits += 1;
             m.attempts += v.attempts;
             m.errors.extend(v.errors.iter().cloned());
-            let from = v
+            let (from, caught) = v
                 .from
-                .and_then(|f| view.states.get(f))
-                .map(|f| f.name.clone())
+                .and_then(|f| Some((view.states.get(f)?, marks[f])))
+                .map(|(f, m)| (f.name.clone(), m == Mark::Caught))
                 .unwrap_or_default();
-            path.transitions.insert((from, v.name.clone()));
+            path.transitions.insert((from, v.name.clone(), caught));
         }
         path
     }
@@ -153,8 +160,11 @@ impl Path {
                 };
                 // A Parallel or Map state's own node leads into its branches and its join node,
                 // which bears the same name, leads on: the target tells the two apart.
-                self.transitions
-                    .contains(&(source.to_string(), to.name.clone()))
+                self.transitions.contains(&(
+                    source.to_string(),
+                    to.name.clone(),
+                    edge.kind == EdgeKind::Catch,
+                ))
             }
             // Out of a branch, or out of the machine: the state ended without a failure.
             NodeKind::Join(_) | NodeKind::End => match from.kind {

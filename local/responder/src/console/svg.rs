@@ -10,7 +10,7 @@ use super::path::{Mark, Path};
 
 /// The colours of the marks and edges (the page's `<style>`).
 pub const STYLE: &str = "\
-svg.graph{font-family:system-ui,sans-serif;font-size:12px;background:#fafafa;border:1px solid #ddd}\
+.fit svg.graph{max-width:100%;height:auto}svg.graph{font-family:system-ui,sans-serif;font-size:12px;background:#fafafa;border:1px solid #ddd}\
 .graph .node rect,.graph .node ellipse{stroke:#888;stroke-width:1.2;fill:#fff}\
 .graph .node text{fill:#222;text-anchor:middle}.graph .node .type{fill:#666;font-size:10px}\
 .graph .succeeded rect,.graph .succeeded ellipse{fill:#d7f0dc;stroke:#2e7d32}\

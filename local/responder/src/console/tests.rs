@@ -81,7 +81,9 @@ async fn run(input: Value) -> (Engine, String) {
         )
         .expect("as set up");
     for _ in 0..500 {
-        let d = engine.describe_execution(&started.execution_arn).expect("as set up");
+        let d = engine
+            .describe_execution(&started.execution_arn)
+            .expect("as set up");
         if d.status != asl::ExecutionStatus::Running {
             break;
         }
@@ -262,7 +264,10 @@ async fn the_list_filters_by_status_and_machine_and_every_page_has_the_strict_he
     let (engine, ok) = run(json!({"path": "ok", "items": [],
         "detail": {"id": "f-1", "type": "Backdoor:EC2/C&CActivity.B", "severity": 8}}))
     .await;
-    let sm = engine.describe_execution(&ok).expect("as set up").state_machine_arn;
+    let sm = engine
+        .describe_execution(&ok)
+        .expect("as set up")
+        .state_machine_arn;
     let failed = engine
         .start_execution(
             &sm,
@@ -364,5 +369,47 @@ async fn every_value_from_an_execution_is_escaped() {
         let body = get(&console, &uri).into_body();
         assert!(!body.contains("<img"), "{uri}: {body}");
         assert!(!body.contains("<script"), "{uri}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_catch_to_the_next_state_is_told_apart_from_the_next() {
+    let def = |resource: &str| {
+        json!({"StartAt": "Try", "States": {
+            "Try": {"Type": "Task", "Resource": format!("{FN}{resource}"), "Next": "After",
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "After"}]},
+            "After": {"Type": "Succeed"}
+        }})
+        .to_string()
+    };
+    for (resource, caught) in [("fail-try", true), ("ok-try", false)] {
+        let engine = Engine::new(EngineConfig::default());
+        let sm = engine
+            .create_state_machine("catch", &def(resource), "arn:aws:iam::123456789012:role/r")
+            .expect("a valid definition");
+        let started = engine
+            .start_execution(&sm.state_machine_arn, None, "{}", Arc::new(Script))
+            .expect("started");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let p = path_of(&engine, &started.execution_arn);
+        let g = Graph::from_definition(&def(resource)).expect("drawable");
+        let taken: Vec<EdgeKind> = (0..g.edges.len())
+            .filter(|i| p.took(&g, *i) && g.nodes[g.edges[*i].from].name == "Try")
+            .map(|i| g.edges[i].kind)
+            .collect();
+        let want = if caught {
+            EdgeKind::Catch
+        } else {
+            EdgeKind::Next
+        };
+        assert_eq!(taken, [want], "{resource}");
+        assert_eq!(
+            p.mark("Try"),
+            if caught {
+                Mark::Caught
+            } else {
+                Mark::Succeeded
+            }
+        );
     }
 }

@@ -1,0 +1,329 @@
+//! Headless Chromium for the browser tests, driven over the DevTools protocol (CDP) on a
+//! WebSocket: open a page, wait for it to load, read the DOM with an expression, click, take a
+//! screenshot, and collect every Content Security Policy violation.
+//!
+//! The tests use six protocol methods; the CDP client crates generate the whole protocol (a
+//! long build for CI), so the few messages are written here over `tokio-tungstenite`.
+//! Chromium is Debian's package (`make setup-browser`); where none is installed,
+//! [`Browser::launch`] answers `None` and the tests skip with a message.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use base64::Engine as _;
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long one protocol answer or page load may take.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Runs in every page before its own content: records the page's CSP violations. Scripts the
+/// DevTools protocol adds are not subject to the page's policy, which forbids every script.
+const CSP_RECORDER: &str =
+    "window.__csp = []; document.addEventListener('securitypolicyviolation', \
+     e => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || '')));";
+
+/// Where Chromium is: `CHROMIUM`, or the first of Debian's and Google's names on `PATH`.
+pub fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CHROMIUM").map(PathBuf::from) {
+        return p.exists().then_some(p);
+    }
+    let path = std::env::var_os("PATH")?;
+    [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ]
+    .iter()
+    .flat_map(|name| std::env::split_paths(&path).map(move |d| d.join(name)))
+    .find(|p| p.is_file())
+}
+
+/// One headless Chromium with one page.
+pub struct Browser {
+    child: Child,
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    session: String,
+    next_id: u64,
+    events: VecDeque<Value>,
+    profile: PathBuf,
+}
+
+impl Browser {
+    /// Starts Chromium with a new profile and opens a blank page; `None` when no Chromium is
+    /// installed (the caller skips, saying so).
+    pub async fn launch() -> Result<Option<Browser>> {
+        let Some(exe) = chromium() else {
+            return Ok(None);
+        };
+        let profile = std::env::temp_dir().join(format!(
+            "responder-chromium-{}-{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ));
+        // Without the background-networking flags, Chromium keeps trying Google's hosts,
+        // which a closed network refuses.
+        let mut child = Command::new(&exe)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-extensions",
+                "--hide-scrollbars",
+                "--window-size=1400,1000",
+                "--remote-debugging-port=0",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("about:blank")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", exe.display()))?;
+        let stderr = child.stderr.take().context("Chromium's stderr")?;
+        let mut lines = BufReader::new(stderr).lines();
+        let url = tokio::time::timeout(WAIT, async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(u) = line.split("DevTools listening on ").nth(1) {
+                    return Ok(u.trim().to_string());
+                }
+            }
+            bail!("Chromium exited before it listened")
+        })
+        .await
+        .context("Chromium did not start within 30 s")??;
+        // Keep draining stderr so Chromium never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let (ws, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .context("connecting to Chromium's DevTools")?;
+        let mut b = Browser {
+            child,
+            ws,
+            session: String::new(),
+            next_id: 0,
+            events: VecDeque::new(),
+            profile,
+        };
+        let target = b
+            .call("Target.createTarget", json!({ "url": "about:blank" }))
+            .await?;
+        let target_id = target["targetId"].as_str().unwrap_or_default().to_string();
+        let attached = b
+            .call(
+                "Target.attachToTarget",
+                json!({ "targetId": target_id, "flatten": true }),
+            )
+            .await?;
+        b.session = attached["sessionId"]
+            .as_str()
+            .context("no session for the page")?
+            .to_string();
+        for domain in ["Page.enable", "Runtime.enable", "Log.enable"] {
+            b.call(domain, json!({})).await?;
+        }
+        b.call(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": CSP_RECORDER }),
+        )
+        .await?;
+        Ok(Some(b))
+    }
+
+    /// Sends one command (to the page once attached) and returns its result.
+    async fn call(&mut self, method: &str, params: Value) -> Result<Value> {
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut msg = json!({ "id": id, "method": method, "params": params });
+        if !self.session.is_empty() {
+            msg["sessionId"] = json!(self.session);
+        }
+        self.ws
+            .send(Message::Text(msg.to_string().into()))
+            .await
+            .with_context(|| format!("sending {method}"))?;
+        tokio::time::timeout(WAIT, async {
+            loop {
+                let v = self.read().await?;
+                if v.get("id").and_then(Value::as_u64) == Some(id) {
+                    if let Some(e) = v.get("error") {
+                        bail!("{method}: {e}");
+                    }
+                    return Ok(v.get("result").cloned().unwrap_or(Value::Null));
+                }
+                self.events.push_back(v);
+            }
+        })
+        .await
+        .with_context(|| format!("{method} got no answer within 30 s"))?
+    }
+
+    async fn read(&mut self) -> Result<Value> {
+        loop {
+            match self.ws.next().await {
+                Some(Ok(Message::Text(t))) => return Ok(serde_json::from_str(t.as_str())?),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => bail!("DevTools connection: {e}"),
+                None => bail!("Chromium closed the DevTools connection"),
+            }
+        }
+    }
+
+    /// Waits for the page's next `load` event, reading buffered events first.
+    async fn wait_for_load(&mut self) -> Result<()> {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                if let Some(pos) = self
+                    .events
+                    .iter()
+                    .position(|e| e["method"] == "Page.loadEventFired")
+                {
+                    self.events.remove(pos);
+                    return Ok(());
+                }
+                let v = self.read().await?;
+                self.events.push_back(v);
+            }
+        })
+        .await
+        .context("the page did not load within 30 s")?
+    }
+
+    fn forget_loads(&mut self) {
+        self.events.retain(|e| e["method"] != "Page.loadEventFired");
+    }
+
+    /// Opens `url` and waits until it has loaded.
+    pub async fn goto(&mut self, url: &str) -> Result<()> {
+        self.forget_loads();
+        let r = self.call("Page.navigate", json!({ "url": url })).await?;
+        if let Some(err) = r.get("errorText").and_then(Value::as_str) {
+            bail!("opening {url}: {err}");
+        }
+        self.wait_for_load().await
+    }
+
+    /// Evaluates a JavaScript expression in the page and returns its value.
+    pub async fn eval(&mut self, expression: &str) -> Result<Value> {
+        let r = self
+            .call(
+                "Runtime.evaluate",
+                json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }),
+            )
+            .await?;
+        if let Some(e) = r.get("exceptionDetails") {
+            bail!("evaluating {expression}: {e}");
+        }
+        Ok(r["result"].get("value").cloned().unwrap_or(Value::Null))
+    }
+
+    /// Evaluates an expression that navigates (a click on a submit button) and waits for the
+    /// next page to load.
+    pub async fn eval_and_wait(&mut self, expression: &str) -> Result<()> {
+        self.forget_loads();
+        self.eval(expression).await?;
+        self.wait_for_load().await
+    }
+
+    /// The text of the first element matching a CSS selector (`None` when none matches).
+    pub async fn text(&mut self, selector: &str) -> Result<Option<String>> {
+        let v = self
+            .eval(&format!(
+                "(() => {{ const e = document.querySelector({}); return e ? e.textContent : null; }})()",
+                json!(selector)
+            ))
+            .await?;
+        Ok(v.as_str().map(str::to_string))
+    }
+
+    /// An attribute of every element matching a CSS selector, in document order.
+    pub async fn attributes(&mut self, selector: &str, attribute: &str) -> Result<Vec<String>> {
+        let v = self
+            .eval(&format!(
+                "Array.from(document.querySelectorAll({})).map(e => e.getAttribute({}))",
+                json!(selector),
+                json!(attribute)
+            ))
+            .await?;
+        Ok(v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect())
+    }
+
+    /// The CSP violations of the current page, and the console's CSP messages so far.
+    pub async fn csp_violations(&mut self) -> Result<Vec<String>> {
+        // Give the page's own violation events a moment to be dispatched.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut found: Vec<String> = self
+            .eval("window.__csp || []")
+            .await?
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect();
+        found.extend(
+            self.events
+                .iter()
+                .filter(|e| e["method"] == "Log.entryAdded")
+                .filter_map(|e| e["params"]["entry"]["text"].as_str())
+                .filter(|t| t.contains("Content Security Policy"))
+                .map(str::to_string),
+        );
+        Ok(found)
+    }
+
+    /// Saves a PNG of the page, from its top, at most `MAX_SHOT_HEIGHT` pixels high.
+    pub async fn screenshot(&mut self, path: &Path) -> Result<()> {
+        const MAX_SHOT_HEIGHT: f64 = 2400.0;
+        let metrics = self.call("Page.getLayoutMetrics", json!({})).await?;
+        let size = &metrics["cssContentSize"];
+        let width = size["width"].as_f64().unwrap_or(1400.0);
+        let height = size["height"]
+            .as_f64()
+            .unwrap_or(1000.0)
+            .min(MAX_SHOT_HEIGHT);
+        let r = self
+            .call(
+                "Page.captureScreenshot",
+                json!({
+                    "format": "png",
+                    "captureBeyondViewport": true,
+                    "clip": { "x": 0, "y": 0, "width": width, "height": height, "scale": 1 }
+                }),
+            )
+            .await?;
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(r["data"].as_str().unwrap_or_default())
+            .context("the screenshot is not base64")?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, data).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Closes Chromium and removes its profile.
+    pub async fn close(mut self) {
+        self.session.clear();
+        let _ = self.call("Browser.close", json!({})).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+        let _ = self.child.kill().await;
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}

@@ -1,0 +1,228 @@
+//! The console and the approval page in headless Chromium: the demo runs on a stack, then a
+//! browser reads every execution's page and checks the graph's marks against the history, and
+//! an analyst approves a MEDIUM finding through the real form. No page may trip its Content
+//! Security Policy. Skipped, with a message, where no Chromium is installed
+//! (`make setup-browser` installs Debian's).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use end_to_end::browser::{self, Browser};
+use end_to_end::{repo_root, with_harness, Options};
+use responder::history_view;
+use responder::scenario::for_instance;
+
+fn screenshots() -> PathBuf {
+    repo_root().join("target").join("console-screenshots")
+}
+
+fn encode(s: &str) -> String {
+    // The execution ARN as a query value (`:` is the only reserved character in it).
+    s.replace(':', "%3A")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_shows_every_demo_execution_and_an_analyst_approves_in_the_browser(
+) -> Result<()> {
+    let Some(mut b) = Browser::launch().await? else {
+        eprintln!(
+            "SKIPPED the browser test: no Chromium (looked for $CHROMIUM, chromium, chromium-browser, \
+             google-chrome on PATH). `make setup-browser` installs Debian's chromium package."
+        );
+        return Ok(());
+    };
+    eprintln!("browser test with {:?}", browser::chromium());
+    with_harness(Options::default(), |h| async move {
+        let checks = responder::demo::run_on(&h, Instant::now()).await?;
+        assert_eq!(checks.failed(), 0, "the demo's own checks");
+        let base = h.server.url();
+        let engine = &h.runtime.engine;
+        let executions = engine.list_executions(None, None);
+
+        // The list: every execution, and no CSP violation.
+        b.goto(&format!("{base}/console")).await?;
+        let listed = b.attributes("tr[data-execution]", "data-execution").await?;
+        assert_eq!(listed.len(), executions.len(), "{listed:?}");
+        assert!(b.csp_violations().await?.is_empty());
+        b.screenshot(&screenshots().join("executions.png")).await?;
+
+        // Every execution's graph agrees with its history.
+        let machines: std::collections::BTreeMap<String, String> = engine
+            .list_state_machines()
+            .into_iter()
+            .map(|m| (m.state_machine_arn, m.name))
+            .collect();
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        for d in &executions {
+            let summary = responder::pipeline::summarize_on(engine, "", &d.execution_arn, None)?;
+            let machine = machines[&d.state_machine_arn].as_str();
+            let kind = match (
+                machine,
+                d.status.as_str(),
+                summary.tier.as_deref(),
+                summary.outcome.as_str(),
+            ) {
+                ("restore-instance", "SUCCEEDED", _, _) => "restore",
+                (_, "FAILED", _, _) => "failed",
+                (_, _, Some("MEDIUM"), "contained") => "approved MEDIUM",
+                (_, _, Some("MEDIUM"), "approval-rejected") => "rejected MEDIUM",
+                (_, _, Some("HIGH"), "contained") if summary.route.as_deref() == Some("ec2") => {
+                    "contained HIGH instance"
+                }
+                _ => "other",
+            };
+            seen.insert(kind);
+            b.goto(&format!("{base}/console/execution?arn={}", encode(&d.execution_arn)))
+                .await?;
+            let status = b.text("#status").await?;
+            assert_eq!(status.as_deref(), Some(d.status.as_str()), "{}", d.name);
+            let view = history_view::reconstruct(&responder::pipeline::history_on(
+                engine,
+                &d.execution_arn,
+            )?);
+            let entered: BTreeSet<&str> = view.states.iter().map(|s| s.name.as_str()).collect();
+            let not_entered: BTreeSet<String> = b
+                .attributes("g.state[data-status='not-entered']", "data-state")
+                .await?
+                .into_iter()
+                .collect();
+            for s in &entered {
+                assert!(!not_entered.contains(*s), "{}: {s} was entered", d.name);
+            }
+            let failed = b
+                .attributes("g.state[data-status='failed']", "data-state")
+                .await?;
+            let last = view.states.last().map(|s| s.name.clone()).unwrap_or_default();
+            if d.status == asl::ExecutionStatus::Failed {
+                assert!(failed.contains(&last), "{}: {last} failed it: {failed:?}", d.name);
+            } else {
+                assert!(failed.is_empty(), "{}: {failed:?}", d.name);
+                let marked = b
+                    .attributes(&format!("g.state[data-state='{last}']"), "data-status")
+                    .await?;
+                assert!(
+                    marked.iter().all(|m| m == "succeeded" || m == "retried"),
+                    "{}: {last} {marked:?}",
+                    d.name
+                );
+            }
+            // What each kind of execution must show, state by state.
+            let expected: &[(&str, &str)] = match kind {
+                "approved MEDIUM" => &[("AwaitApproval", "succeeded"), ("ContainInstance", "succeeded")],
+                "rejected MEDIUM" => &[("AwaitApproval", "caught"), ("ContainInstance", "not-entered")],
+                "contained HIGH instance" => &[("AwaitApproval", "not-entered"), ("ContainInstance", "succeeded")],
+                _ => &[],
+            };
+            for (state, status) in expected {
+                let marked = b
+                    .attributes(&format!("g.state[data-state='{state}']"), "data-status")
+                    .await?;
+                assert_eq!(marked, [*status], "{} ({kind}): {state}", d.name);
+            }
+            if kind == "rejected MEDIUM" {
+                let caught = b.attributes("path.edge.catch.taken", "data-from").await?;
+                assert_eq!(caught, ["AwaitApproval"], "{}: the Catch taken", d.name);
+            }
+            assert!(
+                !b.attributes("path.edge.taken", "data-to").await?.is_empty(),
+                "{}: no transition marked",
+                d.name
+            );
+            assert!(b.csp_violations().await?.is_empty(), "{}", d.name);
+        }
+        for wanted in [
+            "contained HIGH instance",
+            "approved MEDIUM",
+            "rejected MEDIUM",
+            "failed",
+            "restore",
+        ] {
+            assert!(seen.contains(wanted), "the demo has no {wanted} execution: {seen:?}");
+        }
+
+        // The first contained instance's page: its REPORT figures, and the README's picture.
+        let contained = executions
+            .iter()
+            .rev()
+            .find(|d| {
+                responder::pipeline::summarize_on(engine, "", &d.execution_arn, None)
+                    .is_ok_and(|s| s.outcome == "contained" && s.route.as_deref() == Some("ec2"))
+            })
+            .context("a contained instance")?;
+        b.goto(&format!("{base}/console/execution?arn={}", encode(&contained.execution_arn)))
+            .await?;
+        let report = b.text("#events td code").await?;
+        assert!(report.is_some(), "the events table shows the tasks' REPORT figures");
+        let text = b.eval("document.querySelector('#events').textContent").await?;
+        assert!(text.as_str().unwrap_or("").contains("REPORT RequestId"));
+        b.screenshot(&screenshots().join("execution.png")).await?;
+
+        // Findings.
+        b.goto(&format!("{base}/console/findings")).await?;
+        assert!(!b.attributes("section.finding", "data-finding").await?.is_empty());
+        assert!(b.csp_violations().await?.is_empty());
+
+        // An analyst approves a MEDIUM finding in the browser, through the real form.
+        let e = &h.estate;
+        let fresh = responder::estate::extra_instance(&h.security, e, "browser-approved").await?;
+        let id = "e2e1601browser";
+        let s = h
+            .run(
+                "browser",
+                &for_instance(end_to_end::fixture("ec2-medium.json")?, id, &fresh, &e.region),
+            )
+            .await?;
+        assert_eq!(s.status, "WAITING_FOR_APPROVAL", "{s:#?}");
+        b.goto(&format!("{base}/console/execution?arn={}", encode(s.execution_arn.as_deref().unwrap_or(""))))
+            .await?;
+        assert_eq!(
+            b.attributes("g.state[data-status='in-progress']", "data-state").await?.len(),
+            1,
+            "the approval wait is marked in progress"
+        );
+        let (approve, _) = h.approval_links(id).await?;
+        b.goto(&approve).await?;
+        let plan = b.eval("Array.from(document.querySelectorAll('ul li')).map(l => l.textContent)").await?;
+        let plan: Vec<&str> = plan.as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
+        assert!(
+            plan.iter().any(|p| p.contains("quarantine security group")),
+            "the approval page shows the plan: {plan:?}"
+        );
+        assert!(b.csp_violations().await?.is_empty());
+        b.screenshot(&screenshots().join("approval.png")).await?;
+        b.eval_and_wait(
+            "document.querySelector('input[name=analyst]').value = 'analyst@example.com'; \
+             document.querySelector('button[value=approve]').click()",
+        )
+        .await?;
+        let title = b.text("h1").await?.unwrap_or_default();
+        assert!(title.to_lowercase().contains("approved"), "{title}");
+        assert!(b.csp_violations().await?.is_empty());
+        let s = h.resume(&s).await?;
+        assert_eq!((s.status.as_str(), s.outcome.as_str()), ("SUCCEEDED", "contained"), "{s:#?}");
+        b.goto(&format!("{base}/console/execution?arn={}", encode(s.execution_arn.as_deref().unwrap_or(""))))
+            .await?;
+        assert!(b
+            .attributes("g.state[data-status='in-progress']", "data-state")
+            .await?
+            .is_empty());
+
+        // The violation recorder itself: an image from elsewhere is refused and recorded.
+        b.eval("const i = document.createElement('img'); i.src = 'http://192.0.2.1/x.png'; document.body.appendChild(i); 1")
+            .await?;
+        let v = b.csp_violations().await?;
+        assert!(v.iter().any(|x| x.contains("img-src")), "{v:?}");
+
+        if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+            std::fs::copy(
+                screenshots().join("execution.png"),
+                repo_root().join("docs").join("console.png"),
+            )?;
+        }
+        b.close().await;
+        Ok(())
+    })
+    .await
+}
