@@ -289,16 +289,12 @@ impl Browser {
         Ok(found)
     }
 
-    /// Saves a PNG of the page, from its top, at most `MAX_SHOT_HEIGHT` pixels high.
-    pub async fn screenshot(&mut self, path: &Path) -> Result<()> {
-        const MAX_SHOT_HEIGHT: f64 = 2400.0;
+    /// Saves a PNG of the page, from its top, at most `max_height` pixels high.
+    pub async fn screenshot(&mut self, path: &Path, max_height: f64) -> Result<()> {
         let metrics = self.call("Page.getLayoutMetrics", json!({})).await?;
         let size = &metrics["cssContentSize"];
         let width = size["width"].as_f64().unwrap_or(1400.0);
-        let height = size["height"]
-            .as_f64()
-            .unwrap_or(1000.0)
-            .min(MAX_SHOT_HEIGHT);
+        let height = size["height"].as_f64().unwrap_or(1000.0).min(max_height);
         let r = self
             .call(
                 "Page.captureScreenshot",

@@ -58,7 +58,7 @@ pub async fn run(
             eprintln!("waiting for Ctrl-C: {e}");
         }
     } else {
-        println!("\nThe console ({console}) closed with the demo; `make demo ARGS=--keep-serving` keeps it up.");
+        println!("\nThe console ({console}) closed with the demo; `make demo KEEP_SERVING=1` keeps it up.");
     }
     h.stop().await;
     checks

@@ -46,7 +46,7 @@ async fn the_console_shows_every_demo_execution_and_an_analyst_approves_in_the_b
         let listed = b.attributes("tr[data-execution]", "data-execution").await?;
         assert_eq!(listed.len(), executions.len(), "{listed:?}");
         assert!(b.csp_violations().await?.is_empty());
-        b.screenshot(&screenshots().join("executions.png")).await?;
+        b.screenshot(&screenshots().join("executions.png"), 1000.0).await?;
 
         // Every execution's graph agrees with its history.
         let machines: std::collections::BTreeMap<String, String> = engine
@@ -157,7 +157,8 @@ async fn the_console_shows_every_demo_execution_and_an_analyst_approves_in_the_b
         assert!(report.is_some(), "the events table shows the tasks' REPORT figures");
         let text = b.eval("document.querySelector('#events').textContent").await?;
         assert!(text.as_str().unwrap_or("").contains("REPORT RequestId"));
-        b.screenshot(&screenshots().join("execution.png")).await?;
+        // The README's picture: the summary and the graph.
+        b.screenshot(&screenshots().join("execution.png"), 1150.0).await?;
 
         // Findings.
         b.goto(&format!("{base}/console/findings")).await?;
@@ -191,7 +192,7 @@ async fn the_console_shows_every_demo_execution_and_an_analyst_approves_in_the_b
             "the approval page shows the plan: {plan:?}"
         );
         assert!(b.csp_violations().await?.is_empty());
-        b.screenshot(&screenshots().join("approval.png")).await?;
+        b.screenshot(&screenshots().join("approval.png"), 1000.0).await?;
         b.eval_and_wait(
             "document.querySelector('input[name=analyst]').value = 'analyst@example.com'; \
              document.querySelector('button[value=approve]').click()",
