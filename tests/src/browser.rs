@@ -106,8 +106,12 @@ impl Browser {
         })
         .await
         .context("Chromium did not start within 30 s")??;
-        // Keep draining stderr so Chromium never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // Keep draining stderr (bytes, whatever their encoding) so Chromium never blocks on a
+        // full pipe.
+        let mut rest = lines.into_inner();
+        tokio::spawn(async move {
+            let _ = tokio::io::copy(&mut rest, &mut tokio::io::sink()).await;
+        });
         let (ws, _) = tokio_tungstenite::connect_async(url.as_str())
             .await
             .context("connecting to Chromium's DevTools")?;
@@ -136,6 +140,10 @@ impl Browser {
         for domain in ["Page.enable", "Runtime.enable", "Log.enable"] {
             b.call(domain, json!({})).await?;
         }
+        // Loads are told apart by their loader: a late event of an earlier page never ends
+        // the wait for the next one.
+        b.call("Page.setLifecycleEventsEnabled", json!({ "enabled": true }))
+            .await?;
         b.call(
             "Page.addScriptToEvaluateOnNewDocument",
             json!({ "source": CSP_RECORDER }),
@@ -165,7 +173,7 @@ impl Browser {
                     }
                     return Ok(v.get("result").cloned().unwrap_or(Value::Null));
                 }
-                self.events.push_back(v);
+                self.keep(v);
             }
         })
         .await
@@ -183,38 +191,54 @@ impl Browser {
         }
     }
 
-    /// Waits for the page's next `load` event, reading buffered events first.
-    async fn wait_for_load(&mut self) -> Result<()> {
+    /// Keeps an event the waits or the CSP check may need; the page's other events go.
+    fn keep(&mut self, v: Value) {
+        let ours = v.get("sessionId").and_then(Value::as_str) == Some(self.session.as_str());
+        let wanted = match v["method"].as_str().unwrap_or("") {
+            "Page.lifecycleEvent" => v["params"]["name"] == "load",
+            "Page.frameNavigated" => v["params"]["frame"].get("parentId").is_none(),
+            "Log.entryAdded" => v["params"]["entry"]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("Content Security Policy")),
+            _ => false,
+        };
+        if ours && wanted {
+            self.events.push_back(v);
+        }
+    }
+
+    /// Takes the first kept event `matches` accepts, reading more until one comes.
+    async fn wait_for(&mut self, what: &str, matches: impl Fn(&Value) -> bool) -> Result<Value> {
         tokio::time::timeout(WAIT, async {
             loop {
-                if let Some(pos) = self
-                    .events
-                    .iter()
-                    .position(|e| e["method"] == "Page.loadEventFired")
-                {
-                    self.events.remove(pos);
-                    return Ok(());
+                if let Some(pos) = self.events.iter().position(&matches) {
+                    return Ok(self.events.remove(pos).unwrap_or_default());
                 }
                 let v = self.read().await?;
-                self.events.push_back(v);
+                self.keep(v);
             }
         })
         .await
-        .context("the page did not load within 30 s")?
+        .with_context(|| format!("no {what} within 30 s"))?
     }
 
-    fn forget_loads(&mut self) {
-        self.events.retain(|e| e["method"] != "Page.loadEventFired");
+    /// Waits until the document of `loader` has loaded.
+    async fn wait_for_load(&mut self, loader: &str) -> Result<()> {
+        self.wait_for("page load", |e| {
+            e["method"] == "Page.lifecycleEvent" && e["params"]["loaderId"] == loader
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Opens `url` and waits until it has loaded.
     pub async fn goto(&mut self, url: &str) -> Result<()> {
-        self.forget_loads();
         let r = self.call("Page.navigate", json!({ "url": url })).await?;
         if let Some(err) = r.get("errorText").and_then(Value::as_str) {
             bail!("opening {url}: {err}");
         }
-        self.wait_for_load().await
+        let loader = r["loaderId"].as_str().unwrap_or_default().to_string();
+        self.wait_for_load(&loader).await
     }
 
     /// Evaluates a JavaScript expression in the page and returns its value.
@@ -234,9 +258,17 @@ impl Browser {
     /// Evaluates an expression that navigates (a click on a submit button) and waits for the
     /// next page to load.
     pub async fn eval_and_wait(&mut self, expression: &str) -> Result<()> {
-        self.forget_loads();
+        // Every earlier navigation was waited for until its load, after its frameNavigated.
+        self.events.retain(|e| e["method"] != "Page.frameNavigated");
         self.eval(expression).await?;
-        self.wait_for_load().await
+        let nav = self
+            .wait_for("navigation", |e| e["method"] == "Page.frameNavigated")
+            .await?;
+        let loader = nav["params"]["frame"]["loaderId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        self.wait_for_load(&loader).await
     }
 
     /// The text of the first element matching a CSS selector (`None` when none matches).
@@ -283,7 +315,6 @@ impl Browser {
                 .iter()
                 .filter(|e| e["method"] == "Log.entryAdded")
                 .filter_map(|e| e["params"]["entry"]["text"].as_str())
-                .filter(|t| t.contains("Content Security Policy"))
                 .map(str::to_string),
         );
         Ok(found)
@@ -314,12 +345,19 @@ impl Browser {
         std::fs::write(path, data).with_context(|| format!("writing {}", path.display()))
     }
 
-    /// Closes Chromium and removes its profile.
+    /// Closes Chromium (and, on drop, its profile goes).
     pub async fn close(mut self) {
         self.session.clear();
         let _ = self.call("Browser.close", json!({})).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
-        let _ = self.child.kill().await;
+    }
+}
+
+impl Drop for Browser {
+    /// Also on a failed test: Chromium is killed (its helper processes follow their parent)
+    /// and its profile removed.
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }

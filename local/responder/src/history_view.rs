@@ -28,6 +28,12 @@ pub struct StateVisit {
     /// The visit this one followed (its `...StateEntered` event chains back to it), if any:
     /// the transition the execution took into this state.
     pub from: Option<usize>,
+    /// Whether it was entered as the first state of a branch of `from` (a Parallel or Map
+    /// state), rather than after `from` was left.
+    pub branch_start: bool,
+    /// Whether the last outcome seen in it was a failure (a task's, or a Parallel or Map
+    /// state's own, which carries no error name), not followed by a success.
+    pub failed_last: bool,
 }
 
 /// The execution as a whole.
@@ -47,8 +53,11 @@ pub struct ExecutionView {
     pub error: Option<(String, String)>,
     /// State visits in the order they were entered.
     pub states: Vec<StateVisit>,
-    /// For each event, in order, the visit it belongs to (`None` for the execution's own).
+    /// For each event, in order, the visit it belongs to (`None` before the first state; the
+    /// execution's last event belongs to the state it followed).
     pub event_owner: Vec<Option<usize>>,
+    /// The visit the execution's `ExecutionFailed` event followed: the state that failed it.
+    pub failed_by: Option<usize>,
 }
 
 fn details<'a>(e: &'a Value, key: &str) -> Option<&'a Value> {
@@ -70,6 +79,7 @@ pub fn reconstruct(events: &[Value]) -> ExecutionView {
     // Each event follows another (`previousEventId`); an event belongs to the state whose
     // `...StateEntered` event its chain leads back to. This keeps parallel branches apart.
     let mut owner: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+    let mut branch_starts: std::collections::HashSet<u64> = std::collections::HashSet::new();
     for e in events {
         let ty = e.get("type").and_then(Value::as_str).unwrap_or("");
         let ts = e.get("timestamp").and_then(Value::as_f64).unwrap_or(0.0);
@@ -90,6 +100,9 @@ pub fn reconstruct(events: &[Value]) -> ExecutionView {
                 view.output = text(details(e, "executionSucceededEventDetails"), "output");
             }
             "ExecutionFailed" | "ExecutionAborted" | "ExecutionTimedOut" => {
+                if ty == "ExecutionFailed" {
+                    view.failed_by = inherited;
+                }
                 view.status = match ty {
                     "ExecutionFailed" => "FAILED",
                     "ExecutionAborted" => "ABORTED",
@@ -115,6 +128,8 @@ pub fn reconstruct(events: &[Value]) -> ExecutionView {
                     errors: Vec::new(),
                     attempts: 0,
                     from: inherited,
+                    branch_start: branch_starts.contains(&prev),
+                    failed_last: false,
                 });
                 owner.insert(id, view.states.len() - 1);
                 view.event_owner.push(Some(view.states.len() - 1));
@@ -143,11 +158,22 @@ pub fn reconstruct(events: &[Value]) -> ExecutionView {
             t if t.ends_with("Failed") || t.ends_with("TimedOut") => {
                 let key = format!("{}EventDetails", lower_first(t));
                 let d = details(e, &key);
-                if let (Some(err), Some(i)) = (text(d, "error"), inherited) {
-                    view.states[i]
-                        .errors
-                        .push((err, text(d, "cause").unwrap_or_default()));
+                if let Some(i) = inherited {
+                    view.states[i].failed_last = true;
+                    if let Some(err) = text(d, "error") {
+                        view.states[i]
+                            .errors
+                            .push((err, text(d, "cause").unwrap_or_default()));
+                    }
                 }
+            }
+            t if t.ends_with("Succeeded") => {
+                if let Some(i) = inherited {
+                    view.states[i].failed_last = false;
+                }
+            }
+            "ParallelStateStarted" | "MapIterationStarted" => {
+                branch_starts.insert(id);
             }
             _ => {}
         }

@@ -26,6 +26,8 @@ pub struct InvocationRecord {
     pub execution_arn: String,
     /// The Task state.
     pub state_name: String,
+    /// The attempt (0 first, then one more per retry).
+    pub attempt: u32,
     /// The function.
     pub function: String,
     /// Lambda's REPORT figures.
@@ -146,6 +148,7 @@ impl TaskHandler for LambdaTasks {
             r.push(InvocationRecord {
                 execution_arn: ctx.execution_arn.clone(),
                 state_name: ctx.state_name.clone(),
+                attempt: ctx.retry_count,
                 function: function.clone(),
                 report: invocation.report.clone(),
                 error: invocation

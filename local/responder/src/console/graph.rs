@@ -262,14 +262,33 @@ impl Graph {
         let edges: Vec<(u32, u32)> = self
             .edges
             .iter()
-            .filter(|e| e.kind != EdgeKind::Catch)
+            .filter(|e| e.kind != EdgeKind::Catch && e.from != e.to)
             .map(|e| (e.from as u32, e.to as u32))
             .collect();
         let config = Config {
             vertex_spacing: 36.0,
             ..Config::default()
         };
-        let layouts = rust_sugiyama::from_vertices_and_edges(&vertices, &edges, &config);
+        // A state leading to itself is drawn as a loop, not laid out: the layout's cycle
+        // removal leaves self-loops in place and then asserts the graph is acyclic. Should it
+        // panic on another shape, the states are stacked in definition order instead.
+        let layouts = std::panic::catch_unwind(|| {
+            rust_sugiyama::from_vertices_and_edges(&vertices, &edges, &config)
+        })
+        .unwrap_or_else(|_| {
+            let mut y = 0.0;
+            vec![(
+                vertices
+                    .iter()
+                    .map(|(i, (_, h))| {
+                        y += h;
+                        (*i as usize, (0.0, y - h))
+                    })
+                    .collect(),
+                0.0,
+                0.0,
+            )]
+        });
         // Components side by side (a well-formed definition has one).
         let mut offset = MARGIN;
         let mut height: f64 = 0.0;
@@ -288,7 +307,8 @@ impl Graph {
             }
             offset = right + COMPONENT_GAP;
         }
-        self.width = (offset - COMPONENT_GAP + MARGIN).max(2.0 * MARGIN);
+        // Room on the right for loops and edges back up, drawn beside the nodes.
+        self.width = (offset - COMPONENT_GAP + MARGIN + 40.0).max(2.0 * MARGIN);
         self.height = height + MARGIN;
     }
 

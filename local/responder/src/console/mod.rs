@@ -25,7 +25,7 @@ use http::{HeaderValue, Method, Response, StatusCode};
 use serde_json::Value;
 
 use crate::history_view;
-use crate::lambda_bridge::LambdaTasks;
+use crate::lambda_bridge::{InvocationRecord, LambdaTasks};
 use crate::pipeline;
 
 pub use approval_callback::pages::escape;
@@ -104,12 +104,48 @@ fn duration(d: &ExecutionDescription) -> String {
     }
 }
 
-/// The JSON text pretty-printed when it parses.
+/// The JSON text pretty-printed when it parses, task tokens redacted.
 fn pretty(text: &str) -> String {
     serde_json::from_str::<Value>(text)
         .ok()
-        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .and_then(|mut v| {
+            redact_tokens(&mut v);
+            serde_json::to_string_pretty(&v).ok()
+        })
         .unwrap_or_else(|| text.to_string())
+}
+
+/// Replaces every task token (a member named `taskToken`, in any case, at any depth) with a
+/// placeholder. A token answers the waiting state: whoever reads it could approve a
+/// containment, so no page shows it (as the approval pages never do).
+pub fn redact_tokens(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o.iter_mut() {
+                if k.eq_ignore_ascii_case("taskToken") && x.is_string() {
+                    *x = Value::String("(task token, not shown)".into());
+                } else {
+                    redact_tokens(x);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(redact_tokens),
+        _ => {}
+    }
+}
+
+/// Whether the request names this machine (the `Host` a browser sends): a page of another
+/// site whose name resolves here (DNS rebinding) names its own host and is refused.
+fn loopback_host(headers: &http::HeaderMap) -> bool {
+    let Some(host) = headers.get(http::header::HOST) else {
+        return true;
+    };
+    let host = host.to_str().unwrap_or("");
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host),
+    };
+    matches!(name, "127.0.0.1" | "localhost" | "::1")
 }
 
 /// The resource a `restore-instance` request names, by the key its routes read.
@@ -185,6 +221,13 @@ impl Console {
             r.headers_mut()
                 .insert(http::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
             return r;
+        }
+        if !loopback_host(req.headers()) {
+            return page(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "<p>The console answers only requests addressed to this machine's loopback name.</p>",
+            );
         }
         let q = query(req.uri());
         let arn = q.get("arn").map(String::as_str).unwrap_or("");
@@ -411,19 +454,18 @@ impl Console {
         events: &[Value],
         view: &history_view::ExecutionView,
     ) -> String {
-        // Each scheduled task is one invocation, in order per state.
-        let mut invocations: BTreeMap<String, std::collections::VecDeque<_>> = BTreeMap::new();
-        for inv in self
+        // A scheduled task is one invocation: the state's and the attempt's (a call Lambda
+        // refused, throttled for instance, ran nothing and has no REPORT). Iterations of a Map
+        // running at once may trade figures with each other.
+        let mut invocations: Vec<Option<InvocationRecord>> = self
             .tasks
             .as_ref()
             .map(|t| t.invocations(arn))
             .unwrap_or_default()
-        {
-            invocations
-                .entry(inv.state_name.clone())
-                .or_default()
-                .push_back(inv);
-        }
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut scheduled: BTreeMap<usize, u32> = BTreeMap::new();
         let origin = view.started.unwrap_or(0.0);
         let mut html = String::from(
             "<table id=\"events\"><thead><tr><th>ID</th><th>Type</th><th>Step</th>\
@@ -433,18 +475,25 @@ impl Console {
             let ty = e.get("type").and_then(Value::as_str).unwrap_or("");
             let id = e.get("id").and_then(Value::as_u64).unwrap_or(0);
             let ts = e.get("timestamp").and_then(Value::as_f64).unwrap_or(origin);
-            let step = view
-                .event_owner
-                .get(i)
-                .copied()
-                .flatten()
+            let visit = view.event_owner.get(i).copied().flatten();
+            let step = visit
                 .and_then(|v| view.states.get(v))
                 .map(|v| v.name.as_str())
                 .unwrap_or("");
-            let report = if matches!(ty, "TaskScheduled" | "LambdaFunctionScheduled") {
+            let report = if let (true, Some(v)) = (
+                matches!(ty, "TaskScheduled" | "LambdaFunctionScheduled"),
+                visit,
+            ) {
+                let n = scheduled.entry(v).or_default();
+                let attempt = *n;
+                *n += 1;
                 invocations
-                    .get_mut(step)
-                    .and_then(|q| q.pop_front())
+                    .iter_mut()
+                    .find(|r| {
+                        r.as_ref()
+                            .is_some_and(|r| r.state_name == step && r.attempt == attempt)
+                    })
+                    .and_then(Option::take)
                     .map(|inv| {
                         format!(
                             "<code>{}</code><br><code>{}</code>",

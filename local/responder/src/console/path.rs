@@ -76,14 +76,14 @@ pub struct Path {
     pub transitions: HashSet<(String, String, bool)>,
     /// Whether the execution has ended.
     pub ended: bool,
+    /// Whether it ended failed, timed out or aborted.
+    pub failed: bool,
 }
 
-fn visit_mark(v: &StateVisit, running: bool, last: bool) -> Mark {
+fn visit_mark(v: &StateVisit, running: bool, failed_it: bool) -> Mark {
     if v.exited.is_some() {
-        // A Task's attempts each end in success or an error; as many errors as attempts means
-        // the last one failed too, and the state was left through a Catch.
-        let caught = !v.errors.is_empty() && v.errors.len() as u32 >= v.attempts.max(1);
-        return if caught {
+        // Left after its last outcome was a failure: a Catch led on.
+        return if v.failed_last {
             Mark::Caught
         } else if v.errors.is_empty() {
             Mark::Succeeded
@@ -91,15 +91,13 @@ fn visit_mark(v: &StateVisit, running: bool, last: bool) -> Mark {
             Mark::Retried
         };
     }
-    if running {
-        return Mark::InProgress;
+    if v.failed_last || failed_it {
+        return Mark::Failed;
     }
-    let fatal = !v.errors.is_empty()
-        || matches!(v.state_type.as_str(), "Fail" | "Parallel" | "Map")
-        || last;
-    if fatal {
-        Mark::Failed
+    if running {
+        Mark::InProgress
     } else {
+        // Stopped unfinished: another branch failed, or the execution was stopped.
         Mark::Cancelled
     }
 }
@@ -110,14 +108,14 @@ impl Path {
         let running = view.status == "RUNNING";
         let mut path = Path {
             ended: !running,
+            failed: matches!(view.status.as_str(), "FAILED" | "TIMED_OUT" | "ABORTED"),
             ..Path::default()
         };
-        let count = view.states.len();
         let marks: Vec<Mark> = view
             .states
             .iter()
             .enumerate()
-            .map(|(i, v)| visit_mark(v, running, i + 1 == count))
+            .map(|(i, v)| visit_mark(v, running, view.failed_by == Some(i)))
             .collect();
         for (v, &mark) in view.states.iter().zip(&marks) {
             let m = path.states.entry(v.name.clone()).or_insert(StateMark {
@@ -133,7 +131,7 @@ impl Path {
             let (from, caught) = v
                 .from
                 .and_then(|f| Some((view.states.get(f)?, marks[f])))
-                .map(|(f, m)| (f.name.clone(), m == Mark::Caught))
+                .map(|(f, m)| (f.name.clone(), m == Mark::Caught && !v.branch_start))
                 .unwrap_or_default();
             path.transitions.insert((from, v.name.clone(), caught));
         }

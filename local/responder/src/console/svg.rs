@@ -47,7 +47,19 @@ pub fn render(g: &Graph, path: Option<&Path>) -> String {
         let taken = path.is_some_and(|p| p.took(g, i));
         let (x1, y1) = (a.x, a.y + a.height() / 2.0);
         let (x2, y2) = (b.x, b.y - b.height() / 2.0);
-        let d = if y2 > y1 {
+        let d = if e.from == e.to {
+            // A state leading to itself: a loop on its right.
+            let right = a.x + a.width() / 2.0;
+            format!(
+                "M{right:.1},{:.1} C{:.1},{:.1} {:.1},{:.1} {right:.1},{:.1}",
+                a.y - 6.0,
+                right + 36.0,
+                a.y - 26.0,
+                right + 36.0,
+                a.y + 26.0,
+                a.y + 6.0
+            )
+        } else if y2 > y1 {
             let dy = (y2 - y1) / 2.0;
             format!(
                 "M{x1:.1},{y1:.1} C{x1:.1},{:.1} {x2:.1},{:.1} {x2:.1},{y2:.1}",
@@ -85,11 +97,20 @@ pub fn render(g: &Graph, path: Option<&Path>) -> String {
         let (x, y, w, h) = (n.x, n.y, n.width(), n.height());
         match &n.kind {
             NodeKind::Start | NodeKind::End => {
-                let (label, reached) = match n.kind {
-                    NodeKind::Start => ("Start", path.is_some()),
-                    _ => ("End", path.is_some_and(|p| p.ended)),
+                let (label, class) = match (&n.kind, path) {
+                    (_, None) => (
+                        if n.kind == NodeKind::Start {
+                            "Start"
+                        } else {
+                            "End"
+                        },
+                        "",
+                    ),
+                    (NodeKind::Start, Some(_)) => ("Start", " succeeded"),
+                    (_, Some(p)) if p.ended && p.failed => ("End", " failed"),
+                    (_, Some(p)) if p.ended => ("End", " succeeded"),
+                    _ => ("End", ""),
                 };
-                let class = if reached { " succeeded" } else { "" };
                 let _ = write!(
                     out,
                     "<g class=\"node terminal{class}\"><ellipse cx=\"{x:.1}\" cy=\"{y:.1}\" rx=\"{:.1}\" ry=\"{:.1}\"/>\

@@ -64,37 +64,28 @@ fn definition() -> String {
 }
 
 async fn run(input: Value) -> (Engine, String) {
-    let engine = Engine::new(EngineConfig::default());
-    let sm = engine
-        .create_state_machine(
-            "console-test",
-            &definition(),
-            "arn:aws:iam::123456789012:role/r",
-        )
-        .expect("as set up");
-    let started = engine
-        .start_execution(
-            &sm.state_machine_arn,
-            None,
-            &input.to_string(),
-            Arc::new(Script),
-        )
-        .expect("as set up");
-    for _ in 0..500 {
-        let d = engine
-            .describe_execution(&started.execution_arn)
-            .expect("as set up");
-        if d.status != asl::ExecutionStatus::Running {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    (engine, started.execution_arn)
+    run_definition("console-test", &definition(), input).await
 }
 
 fn path_of(engine: &Engine, arn: &str) -> Path {
     let events = crate::pipeline::history_on(engine, arn).expect("a history");
     Path::of(&crate::history_view::reconstruct(&events))
+}
+
+/// The edges of `def`'s graph the path took: (from, to, kind), a Start or End node named "".
+fn taken(def: &str, p: &Path) -> Vec<(String, String, EdgeKind)> {
+    let g = Graph::from_definition(def).expect("drawable");
+    (0..g.edges.len())
+        .filter(|i| p.took(&g, *i))
+        .map(|i| {
+            let e = g.edges[i];
+            (
+                g.nodes[e.from].name.clone(),
+                g.nodes[e.to].name.clone(),
+                e.kind,
+            )
+        })
+        .collect()
 }
 
 fn get(console: &Console, uri: &str) -> Response<String> {
@@ -201,18 +192,7 @@ async fn the_path_marks_retried_caught_and_succeeded_states() {
     assert_eq!(p.states["Tag"].visits, 2);
     assert_eq!(p.mark("Done"), Mark::Succeeded);
     assert_eq!(p.mark("Doomed"), Mark::NotEntered);
-    let g = Graph::from_definition(&definition()).expect("drawable");
-    let taken: Vec<(String, String, EdgeKind)> = (0..g.edges.len())
-        .filter(|i| p.took(&g, *i))
-        .map(|i| {
-            let e = g.edges[i];
-            (
-                g.nodes[e.from].name.clone(),
-                g.nodes[e.to].name.clone(),
-                e.kind,
-            )
-        })
-        .collect();
+    let taken = taken(&definition(), &p);
     let has =
         |a: &str, b: &str, k: EdgeKind| taken.iter().any(|t| t.0 == a && t.1 == b && t.2 == k);
     assert!(has("", "Route", EdgeKind::Branch), "{taken:?}");
@@ -334,22 +314,14 @@ async fn the_list_filters_by_status_and_machine_and_every_page_has_the_strict_he
 
 #[tokio::test]
 async fn every_value_from_an_execution_is_escaped() {
-    let engine = Engine::new(EngineConfig::default());
     let evil = "<img src=x onerror=alert(1)>";
     let def = json!({"StartAt": evil, "States": {evil: {"Type": "Pass", "End": true}}}).to_string();
-    let sm = engine
-        .create_state_machine("evil", &def, "arn:aws:iam::123456789012:role/r")
-        .expect("as set up");
     let input = json!({"detail": {"id": evil, "type": evil, "severity": 5}, "x": "</pre><script>"});
-    let started = engine
-        .start_execution(
-            &sm.state_machine_arn,
-            None,
-            &input.to_string(),
-            Arc::new(Script),
-        )
-        .expect("as set up");
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (engine, arn) = run_definition("evil", &def, input).await;
+    let sm = engine
+        .describe_execution(&arn)
+        .expect("described")
+        .state_machine_arn;
     let console = Console {
         engine,
         tasks: None,
@@ -357,14 +329,8 @@ async fn every_value_from_an_execution_is_escaped() {
     for uri in [
         "/console".to_string(),
         "/console/findings".into(),
-        format!(
-            "/console/execution?arn={}",
-            urlencode(&started.execution_arn)
-        ),
-        format!(
-            "/console/state-machine?arn={}",
-            urlencode(&sm.state_machine_arn)
-        ),
+        format!("/console/execution?arn={}", urlencode(&arn)),
+        format!("/console/state-machine?arn={}", urlencode(&sm)),
     ] {
         let body = get(&console, &uri).into_body();
         assert!(!body.contains("<img"), "{uri}: {body}");
@@ -411,5 +377,130 @@ async fn a_catch_to_the_next_state_is_told_apart_from_the_next() {
                 Mark::Succeeded
             }
         );
+    }
+}
+
+async fn run_definition(name: &str, def: &str, input: Value) -> (Engine, String) {
+    let engine = Engine::new(EngineConfig::default());
+    let sm = engine
+        .create_state_machine(name, def, "arn:aws:iam::123456789012:role/r")
+        .expect("a valid definition");
+    let started = engine
+        .start_execution(
+            &sm.state_machine_arn,
+            None,
+            &input.to_string(),
+            Arc::new(Script),
+        )
+        .expect("started");
+    for _ in 0..500 {
+        let d = engine
+            .describe_execution(&started.execution_arn)
+            .expect("described");
+        if d.status != asl::ExecutionStatus::Running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    (engine, started.execution_arn)
+}
+
+#[tokio::test]
+async fn a_caught_parallel_is_marked_caught_its_failed_branch_failed_and_the_other_cancelled_or_done(
+) {
+    let def = json!({"StartAt": "Both", "States": {
+        "Both": {"Type": "Parallel", "Next": "Fine", "Branches": [
+            {"StartAt": "Breaks", "States": {"Breaks": {"Type": "Task", "Resource": format!("{FN}fail-b"), "End": true}}},
+            {"StartAt": "Works", "States": {"Works": {"Type": "Pass", "End": true}}}
+        ], "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Handled"}]},
+        "Fine": {"Type": "Succeed"},
+        "Handled": {"Type": "Succeed"}
+    }})
+    .to_string();
+    let (engine, arn) = run_definition("adhoc", &def, json!({})).await;
+    let p = path_of(&engine, &arn);
+    assert_eq!(p.mark("Both"), Mark::Caught);
+    assert_eq!(p.mark("Breaks"), Mark::Failed);
+    assert!(matches!(p.mark("Works"), Mark::Succeeded | Mark::Cancelled));
+    assert_eq!(p.mark("Handled"), Mark::Succeeded);
+    assert_eq!(p.mark("Fine"), Mark::NotEntered);
+    let taken = taken(&def, &p);
+    assert!(
+        taken.contains(&("Both".into(), "Handled".into(), EdgeKind::Catch)),
+        "{taken:?}"
+    );
+    assert!(
+        taken.contains(&("Both".into(), "Breaks".into(), EdgeKind::Branch)),
+        "{taken:?}"
+    );
+    assert!(!taken.iter().any(|t| t.1 == "Fine"), "{taken:?}");
+}
+
+#[tokio::test]
+async fn a_failed_execution_ends_at_a_failed_end_and_the_fail_state_is_marked() {
+    let def = json!({"StartAt": "Stop", "States": {"Stop": {"Type": "Fail", "Error": "Finding.Invalid"}}})
+        .to_string();
+    let (engine, arn) = run_definition("adhoc", &def, json!({})).await;
+    let p = path_of(&engine, &arn);
+    assert_eq!(p.mark("Stop"), Mark::Failed);
+    let g = Graph::from_definition(&def).expect("drawable");
+    let drawn = svg::render(&g, Some(&p));
+    assert!(
+        drawn.contains("<g class=\"node terminal failed\">"),
+        "{drawn}"
+    );
+}
+
+#[test]
+fn a_state_that_leads_to_itself_is_drawn_as_a_loop() {
+    let def = json!({"StartAt": "Poll", "States": {
+        "Poll": {"Type": "Choice", "Choices": [{"Variable": "$.done", "BooleanEquals": true, "Next": "Done"}], "Default": "Wait"},
+        "Wait": {"Type": "Wait", "Seconds": 1, "Next": "Wait"},
+        "Done": {"Type": "Succeed"}
+    }})
+    .to_string();
+    let g = Graph::from_definition(&def).expect("a self-loop is drawable");
+    let wait = g.nodes_of("Wait").next().expect("Wait");
+    assert!(g.edges.iter().any(|e| e.from == wait && e.to == wait));
+    assert!(svg::render(&g, None).contains("data-from=\"Wait\" data-to=\"Wait\""));
+}
+
+#[tokio::test]
+async fn no_page_shows_a_task_token_and_only_loopback_hosts_are_answered() {
+    let engine = Engine::new(EngineConfig::default());
+    let def = json!({"StartAt": "Ask", "States": {"Ask": {"Type": "Pass",
+        "Parameters": {"taskToken": "AQCEAAAAKgAAAAMAAAAAAAAAAsecret", "nested": [{"TaskToken": "AQsecret2"}]},
+        "End": true}}})
+    .to_string();
+    let sm = engine
+        .create_state_machine("tokens", &def, "arn:aws:iam::123456789012:role/r")
+        .expect("a valid definition");
+    let started = engine
+        .start_execution(&sm.state_machine_arn, None, "{}", Arc::new(Script))
+        .expect("started");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let console = Console {
+        engine,
+        tasks: None,
+    };
+    let uri = format!(
+        "/console/execution?arn={}",
+        urlencode(&started.execution_arn)
+    );
+    let body = get(&console, &uri).into_body();
+    assert!(body.contains("(task token, not shown)"), "{body}");
+    assert!(!body.contains("secret"), "{body}");
+    for (host, status) in [
+        ("127.0.0.1:8083", StatusCode::OK),
+        ("localhost:8083", StatusCode::OK),
+        ("[::1]:8083", StatusCode::OK),
+        ("attacker.example:8083", StatusCode::FORBIDDEN),
+        ("127.0.0.1.attacker.example", StatusCode::FORBIDDEN),
+    ] {
+        let req = http::Request::get(&uri)
+            .header(http::header::HOST, host)
+            .body(())
+            .expect("a request");
+        assert_eq!(console.handle(&req).status(), status, "{host}");
     }
 }
