@@ -157,8 +157,19 @@ async fn the_console_shows_every_demo_execution_and_an_analyst_approves_in_the_b
         assert!(report.is_some(), "the events table shows the tasks' REPORT figures");
         let text = b.eval("document.querySelector('#events').textContent").await?;
         assert!(text.as_str().unwrap_or("").contains("REPORT RequestId"));
-        // The README's picture: the summary and the graph.
         b.screenshot(&screenshots().join("execution.png"), 1150.0).await?;
+        // Cut to the path, every state it entered is still there, marked.
+        b.goto(&format!(
+            "{base}/console/execution?arn={}&view=path",
+            encode(&contained.execution_arn)
+        ))
+        .await?;
+        let near = b.attributes("g.state[data-status='succeeded']", "data-state").await?;
+        for s in ["Classify", "Isolate", "NotifyInstanceContained"] {
+            assert!(near.iter().any(|n| n == s), "{s} in {near:?}");
+        }
+        // The README's picture.
+        b.screenshot(&screenshots().join("execution-path.png"), 1700.0).await?;
 
         // Findings.
         b.goto(&format!("{base}/console/findings")).await?;
@@ -218,7 +229,7 @@ async fn the_console_shows_every_demo_execution_and_an_analyst_approves_in_the_b
 
         if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
             std::fs::copy(
-                screenshots().join("execution.png"),
+                screenshots().join("execution-path.png"),
                 repo_root().join("docs").join("console.png"),
             )?;
         }

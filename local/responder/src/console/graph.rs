@@ -312,6 +312,30 @@ impl Graph {
         self.height = height + MARGIN;
     }
 
+    /// The part of the graph `keep` accepts (by node index), with the edges between the kept
+    /// nodes, laid out afresh. Start and End are always kept.
+    pub fn subgraph(&self, keep: impl Fn(usize) -> bool) -> Graph {
+        let mut index = vec![None; self.nodes.len()];
+        let mut g = Graph::default();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if keep(i) || matches!(n.kind, NodeKind::Start | NodeKind::End) {
+                index[i] = Some(g.nodes.len());
+                g.nodes.push(n.clone());
+            }
+        }
+        for e in &self.edges {
+            if let (Some(from), Some(to)) = (index[e.from], index[e.to]) {
+                g.edges.push(Edge {
+                    from,
+                    to,
+                    kind: e.kind,
+                });
+            }
+        }
+        g.layout();
+        g
+    }
+
     /// The nodes that stand for the state `name` (its own node, and its join node).
     pub fn nodes_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = usize> + 'a {
         self.nodes

@@ -157,6 +157,15 @@ const ROLLBACK_KEYS: &[&str] = &[
     "taskArn",
 ];
 
+/// How an execution's graph is shown.
+#[derive(Debug, Clone, Copy, Default)]
+struct GraphView {
+    /// At its own size, scrolled, rather than fitted to the page.
+    actual_size: bool,
+    /// Only the states entered and those next to them.
+    path_only: bool,
+}
+
 /// What an execution was about, from its input.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Subject {
@@ -233,9 +242,13 @@ impl Console {
         let arn = q.get("arn").map(String::as_str).unwrap_or("");
         match req.uri().path().trim_end_matches('/') {
             PREFIX => self.executions(&q),
-            p if p == format!("{PREFIX}/execution") => {
-                self.execution(arn, q.get("zoom").is_some_and(|z| z == "1"))
-            }
+            p if p == format!("{PREFIX}/execution") => self.execution(
+                arn,
+                GraphView {
+                    actual_size: q.get("zoom").is_some_and(|z| z == "1"),
+                    path_only: q.get("view").is_some_and(|v| v == "path"),
+                },
+            ),
             p if p == format!("{PREFIX}/findings") => self.findings(),
             p if p == format!("{PREFIX}/state-machine") => self.state_machine(arn),
             _ => not_found("No such page."),
@@ -343,7 +356,7 @@ impl Console {
         page(StatusCode::OK, "Executions", &html)
     }
 
-    fn execution(&self, arn: &str, actual_size: bool) -> Response<String> {
+    fn execution(&self, arn: &str, shown: GraphView) -> Response<String> {
         let Ok(d) = self.engine.describe_execution(arn) else {
             return not_found("No such execution.");
         };
@@ -410,23 +423,50 @@ impl Console {
             .as_ref()
             .map(|m| graph::Graph::from_definition(&m.definition))
         {
-            Some(Ok(g)) => {
+            Some(Ok(whole)) => {
                 html.push_str(&svg::legend());
-                let here = link("/execution", "arn", arn);
-                let (class, toggle) = if actual_size {
-                    (
-                        "graphbox",
-                        format!("<a href=\"{here}\">Fit to the page</a>"),
-                    )
+                let g = if shown.path_only {
+                    marks.neighbourhood(&whole)
                 } else {
-                    (
-                        "graphbox fit",
-                        format!("<a href=\"{here}&amp;zoom=1\">Actual size</a>"),
+                    whole
+                };
+                let here = link("/execution", "arn", arn);
+                let href = |v: GraphView| {
+                    format!(
+                        "{here}{}{}",
+                        if v.path_only { "&amp;view=path" } else { "" },
+                        if v.actual_size { "&amp;zoom=1" } else { "" }
                     )
+                };
+                let size = GraphView {
+                    actual_size: !shown.actual_size,
+                    ..shown
+                };
+                let scope = GraphView {
+                    path_only: !shown.path_only,
+                    ..shown
                 };
                 let _ = write!(
                     html,
-                    "<p>{toggle}</p><div class=\"{class}\">{}</div>",
+                    "<p class=\"views\"><a href=\"{}\">{}</a> · <a href=\"{}\">{}</a></p>\
+                     <div class=\"{}\">{}</div>",
+                    href(size),
+                    if shown.actual_size {
+                        "Fit to the page"
+                    } else {
+                        "Actual size"
+                    },
+                    href(scope),
+                    if shown.path_only {
+                        "The whole state machine"
+                    } else {
+                        "Only the path and the states next to it"
+                    },
+                    if shown.actual_size {
+                        "graphbox"
+                    } else {
+                        "graphbox fit"
+                    },
                     svg::render(&g, Some(&marks))
                 );
             }

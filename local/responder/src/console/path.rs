@@ -146,6 +146,20 @@ impl Path {
             .unwrap_or(Mark::NotEntered)
     }
 
+    /// The graph cut to the path: the states entered, and those one transition away from
+    /// them (unmarked), for a machine too large to read whole.
+    pub fn neighbourhood(&self, g: &Graph) -> Graph {
+        let entered = |i: usize| {
+            let n = &g.nodes[i];
+            matches!(n.kind, NodeKind::State(_) | NodeKind::Join(_))
+                && self.mark(&n.name) != Mark::NotEntered
+        };
+        let keep: Vec<bool> = (0..g.nodes.len())
+            .map(|i| entered(i) || g.edges.iter().any(|e| e.to == i && entered(e.from)))
+            .collect();
+        g.subgraph(|i| keep[i])
+    }
+
     /// Whether the execution followed edge `e` of `g`.
     pub fn took(&self, g: &Graph, e: usize) -> bool {
         let edge = g.edges[e];

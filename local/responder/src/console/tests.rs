@@ -233,6 +233,24 @@ async fn the_failed_state_of_a_failed_execution_is_marked_failed() {
     assert!(body.contains("data-state=\"Contain\" data-status=\"not-entered\""));
     assert!(body.contains("<tr data-type=\"LambdaFunctionFailed\" class=\"error\">"));
     assert!(body.contains("Remediation.Failed"));
+    // Cut to the path: the states entered and those one transition away.
+    let near = get(
+        &console,
+        &format!("/console/execution?arn={}&view=path", urlencode(&arn)),
+    );
+    let near = near.body();
+    for kept in ["Route", "Doomed", "Contain", "Done"] {
+        assert!(
+            near.contains(&format!("data-state=\"{kept}\"")),
+            "{kept}: {near}"
+        );
+    }
+    for dropped in ["Isolate", "Snapshot", "Each", "Tag"] {
+        assert!(
+            !near.contains(&format!("data-state=\"{dropped}\"")),
+            "{dropped}"
+        );
+    }
 }
 
 fn urlencode(s: &str) -> String {
