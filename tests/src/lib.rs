@@ -153,6 +153,8 @@ pub struct Options {
     pub faults: Option<String>,
     /// Executions see time run this many times faster (retry waits shortened), when set.
     pub time_factor: Option<u32>,
+    /// How long the test body may take (default [`TEST_TIMEOUT`]).
+    pub timeout: Duration,
 }
 
 impl Default for Options {
@@ -162,6 +164,7 @@ impl Default for Options {
             extra_env: BTreeMap::new(),
             faults: None,
             time_factor: None,
+            timeout: TEST_TIMEOUT,
         }
     }
 }
@@ -205,7 +208,8 @@ where
     let h = Arc::new(h);
     // A spawned task turns a panicking assertion into a JoinError, so the stack is still
     // stopped before the panic is passed on.
-    let task = tokio::spawn(tokio::time::timeout(TEST_TIMEOUT, body(h.clone())));
+    let timeout = opts.timeout;
+    let task = tokio::spawn(tokio::time::timeout(timeout, body(h.clone())));
     let joined = task.await;
     match Arc::try_unwrap(h) {
         Ok(h) => h.stop().await,
@@ -222,7 +226,7 @@ where
     }
     match joined {
         Ok(Ok(result)) => result,
-        Ok(Err(_)) => bail!("the test did not finish within {TEST_TIMEOUT:?}"),
+        Ok(Err(_)) => bail!("the test did not finish within {timeout:?}"),
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(e) => bail!("the test task was cancelled: {e}"),
     }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use end_to_end::browser::{self, Browser};
@@ -34,7 +34,12 @@ async fn the_console_shows_every_demo_execution_and_an_analyst_approves_in_the_b
         return Ok(());
     };
     eprintln!("browser test with {:?}", browser::chromium());
-    with_harness(Options::default(), |h| async move {
+    // The whole demo runs first: give it room on a loaded machine.
+    let opts = Options {
+        timeout: Duration::from_secs(480),
+        ..Options::default()
+    };
+    with_harness(opts, |h| async move {
         let checks = responder::demo::run_on(&h, Instant::now()).await?;
         assert_eq!(checks.failed(), 0, "the demo's own checks");
         let base = h.server.url();
