@@ -1,7 +1,7 @@
 //! The console and the approval page in headless Chromium: the demo runs on a stack, then a
 //! browser reads every execution's page and checks the graph's marks against the history, and
-//! an analyst approves a MEDIUM finding through the real form. No page may trip its Content
-//! Security Policy. Skipped, with a message, where no Chromium is installed
+//! an analyst approves a MEDIUM finding through the real form, and rejects another. No page may
+//! trip its Content Security Policy. Skipped, with a message, where no Chromium is installed
 //! (`make setup-browser` installs Debian's).
 
 use std::collections::BTreeSet;
@@ -225,6 +225,39 @@ async fn the_console_shows_every_demo_execution_and_an_analyst_approves_in_the_b
             .attributes("g.state[data-status='in-progress']", "data-state")
             .await?
             .is_empty());
+
+        // And one rejects another: nothing is contained, and the console shows the Catch.
+        let other = responder::estate::extra_instance(&h.security, e, "browser-rejected").await?;
+        let id = "e2e1602browser";
+        let s = h
+            .run(
+                "browser reject",
+                &for_instance(end_to_end::fixture("ec2-medium.json")?, id, &other, &e.region),
+            )
+            .await?;
+        assert_eq!(s.status, "WAITING_FOR_APPROVAL", "{s:#?}");
+        let (_, reject) = h.approval_links(id).await?;
+        b.goto(&reject).await?;
+        b.eval_and_wait(
+            "document.querySelector('input[name=analyst]').value = 'analyst@example.com'; \
+             document.querySelector('button[value=reject]').click()",
+        )
+        .await?;
+        let title = b.text("h1").await?.unwrap_or_default();
+        assert_eq!(title, "Containment rejected");
+        let s = h.resume(&s).await?;
+        assert_eq!(s.outcome, "approval-rejected", "{s:#?}");
+        b.goto(&format!(
+            "{base}/console/execution?arn={}",
+            encode(s.execution_arn.as_deref().unwrap_or(""))
+        ))
+        .await?;
+        assert_eq!(
+            b.attributes("g.state[data-state='AwaitApproval']", "data-status")
+                .await?,
+            ["caught"]
+        );
+        assert!(b.csp_violations().await?.is_empty());
 
         // The violation recorder itself: an image from elsewhere is refused and recorded.
         b.eval("const i = document.createElement('img'); i.src = 'http://192.0.2.1/x.png'; document.body.appendChild(i); 1")
