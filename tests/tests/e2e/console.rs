@@ -13,6 +13,7 @@ use end_to_end::browser::{self, Browser};
 use end_to_end::{repo_root, with_harness, Options};
 use responder::history_view;
 use responder::scenario::for_instance;
+use serde_json::Value;
 
 fn screenshots() -> PathBuf {
     repo_root().join("target").join("console-screenshots")
@@ -179,6 +180,27 @@ async fn the_console_shows_every_demo_execution_and_an_analyst_approves_in_the_b
         // Findings.
         b.goto(&format!("{base}/console/findings")).await?;
         assert!(!b.attributes("section.finding", "data-finding").await?.is_empty());
+        // Every rollback of the demo is listed under the finding whose change it undid.
+        let listed: Vec<Value> = b
+            .eval(
+                "Array.from(document.querySelectorAll('section.finding')).map(s => \
+                 [s.dataset.finding, Array.from(s.querySelectorAll('ul.rollbacks a')).map(a => a.textContent)])",
+            )
+            .await?
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let under = |name: &str| -> Vec<String> {
+            listed
+                .iter()
+                .filter(|f| f[1].as_array().is_some_and(|l| l.iter().any(|n| n == name)))
+                .filter_map(|f| f[0].as_str().map(str::to_string))
+                .collect()
+        };
+        assert_eq!(under("demo-restore-web-1"), ["demo0001web1"], "{listed:?}");
+        for d in executions.iter().filter(|d| machines[&d.state_machine_arn] == "restore-instance") {
+            assert!(!under(&d.name).is_empty(), "{} is under no finding: {listed:?}", d.name);
+        }
         assert!(b.csp_violations().await?.is_empty());
 
         // An analyst approves a MEDIUM finding in the browser, through the real form.

@@ -175,8 +175,10 @@ pub struct Subject {
     pub finding_type: Option<String>,
     /// Its severity.
     pub severity: Option<f64>,
-    /// Otherwise, the request's first named resource (a rollback's), as `key value`.
+    /// Otherwise, the request's first named resource (a rollback's), as `restore key value`.
     pub request: Option<String>,
+    /// That resource's name alone.
+    pub resource: Option<String>,
 }
 
 impl Subject {
@@ -197,14 +199,17 @@ impl Subject {
                 .and_then(|d| d.get("severity"))
                 .and_then(Value::as_f64),
             request: None,
+            resource: None,
         };
         if detail.is_none() {
             // A rollback request names one resource (restore-instance's routes).
-            s.request = ROLLBACK_KEYS.iter().find_map(|k| {
-                v.get(*k)
-                    .and_then(Value::as_str)
-                    .map(|t| format!("restore {k} {t}"))
-            });
+            if let Some((k, t)) = ROLLBACK_KEYS
+                .iter()
+                .find_map(|k| v.get(*k).and_then(Value::as_str).map(|t| (k, t)))
+            {
+                s.request = Some(format!("restore {k} {t}"));
+                s.resource = Some(t.to_string());
+            }
         }
         s
     }
@@ -565,16 +570,19 @@ impl Console {
     fn findings(&self) -> Response<String> {
         let mut by_finding: BTreeMap<String, Vec<ExecutionDescription>> = BTreeMap::new();
         let mut subjects: BTreeMap<String, Subject> = BTreeMap::new();
+        let mut rollbacks: Vec<(String, ExecutionDescription)> = Vec::new();
         for d in self.engine.list_executions(None, None).into_iter().rev() {
             let s = Subject::of(&d.input);
             if let Some(id) = s.finding_id.clone() {
                 by_finding.entry(id.clone()).or_default().push(d);
                 subjects.entry(id).or_insert(s);
+            } else if let Some(r) = s.resource {
+                rollbacks.push((r, d));
             }
         }
         let mut html = format!(
             "<p class=\"muted\">{} finding(s); each with the executions it started, oldest first, \
-             and what their tasks reported changing.</p>",
+             what their tasks reported changing, and the rollbacks of what they changed.</p>",
             by_finding.len()
         );
         for (id, execs) in &by_finding {
@@ -587,8 +595,16 @@ impl Console {
                 ty = escape(s.finding_type.as_deref().unwrap_or("")),
                 sev = s.severity.map(|v| format!("severity {v:.1}")).unwrap_or_default(),
             );
+            let mut targets: Vec<String> = Vec::new();
             for d in execs {
                 let (outcome, summary) = self.outcome(&d.execution_arn);
+                targets.extend(summary.iter().flat_map(|s| {
+                    s.actions
+                        .iter()
+                        .filter(|a| a.get("outcome").and_then(Value::as_str) == Some("changed"))
+                        .filter_map(|a| a.get("target").and_then(Value::as_str))
+                        .map(str::to_string)
+                }));
                 let _ = write!(
                     html,
                     "<h3><a href=\"{}\">{}</a> <span class=\"status {st}\">{st}</span> {}</h3>",
@@ -600,6 +616,31 @@ impl Console {
                 if let Some(s) = &summary {
                     html.push_str(&actions_table(s));
                 }
+            }
+            // Rollbacks started after the finding, of a resource its executions changed.
+            let first = execs.first().map(|d| d.start_date);
+            let undone: Vec<&ExecutionDescription> = rollbacks
+                .iter()
+                .filter(|(r, d)| {
+                    first.is_some_and(|f| d.start_date >= f)
+                        && targets.iter().any(|t| {
+                            t == r || t.ends_with(&format!(":{r}")) || t.ends_with(&format!("/{r}"))
+                        })
+                })
+                .map(|(_, d)| d)
+                .collect();
+            if !undone.is_empty() {
+                html.push_str("<p>Rolled back by:</p><ul class=\"rollbacks\">");
+                for d in undone {
+                    let _ = write!(
+                        html,
+                        "<li><a href=\"{}\">{}</a> <span class=\"status {st}\">{st}</span></li>",
+                        link("/execution", "arn", &d.execution_arn),
+                        escape(&d.name),
+                        st = d.status.as_str(),
+                    );
+                }
+                html.push_str("</ul>");
             }
             html.push_str("</section>");
         }
