@@ -60,8 +60,22 @@ form.filters label{margin-right:1rem}.graphbox{overflow:auto;max-width:100%}.mut
 
 /// A page with the security headers. `title` is text; `content` is HTML.
 fn page(status: StatusCode, title: &str, content: &str) -> Response<String> {
+    page_refreshed(status, title, content, None)
+}
+
+/// [`page`], reloaded by the browser every `refresh` seconds when set (a running execution:
+/// no script needed).
+fn page_refreshed(
+    status: StatusCode,
+    title: &str,
+    content: &str,
+    refresh: Option<u32>,
+) -> Response<String> {
+    let refresh = refresh
+        .map(|s| format!("<meta http-equiv=\"refresh\" content=\"{s}\">"))
+        .unwrap_or_default();
     let body = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">{refresh}\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"robots\" content=\"noindex, nofollow\">\
          <title>{t} · GuardDuty Responder</title><style>{STYLE}{graph}</style></head><body>\
@@ -490,7 +504,19 @@ impl Console {
         }
         html.push_str("<h2>Events</h2>");
         html.push_str(&self.events_table(arn, &events, &view));
-        page(StatusCode::OK, &format!("Execution {}", d.name), &html)
+        let running = d.status == ExecutionStatus::Running;
+        if running {
+            html.insert_str(
+                0,
+                "<p class=\"muted\" id=\"live\">Running: this page reloads every 2 seconds.</p>",
+            );
+        }
+        page_refreshed(
+            StatusCode::OK,
+            &format!("Execution {}", d.name),
+            &html,
+            running.then_some(2),
+        )
     }
 
     fn events_table(

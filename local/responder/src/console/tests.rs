@@ -367,15 +367,8 @@ async fn a_catch_to_the_next_state_is_told_apart_from_the_next() {
         .to_string()
     };
     for (resource, caught) in [("fail-try", true), ("ok-try", false)] {
-        let engine = Engine::new(EngineConfig::default());
-        let sm = engine
-            .create_state_machine("catch", &def(resource), "arn:aws:iam::123456789012:role/r")
-            .expect("a valid definition");
-        let started = engine
-            .start_execution(&sm.state_machine_arn, None, "{}", Arc::new(Script))
-            .expect("started");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let p = path_of(&engine, &started.execution_arn);
+        let (engine, arn) = run_definition("catch", &def(resource), json!({})).await;
+        let p = path_of(&engine, &arn);
         let g = Graph::from_definition(&def(resource)).expect("drawable");
         let taken: Vec<EdgeKind> = (0..g.edges.len())
             .filter(|i| p.took(&g, *i) && g.nodes[g.edges[*i].from].name == "Try")
@@ -398,7 +391,8 @@ async fn a_catch_to_the_next_state_is_told_apart_from_the_next() {
     }
 }
 
-async fn run_definition(name: &str, def: &str, input: Value) -> (Engine, String) {
+/// Registers `def` as `name` and starts it with `input`, without waiting.
+fn start(name: &str, def: &str, input: Value) -> (Engine, String) {
     let engine = Engine::new(EngineConfig::default());
     let sm = engine
         .create_state_machine(name, def, "arn:aws:iam::123456789012:role/r")
@@ -411,16 +405,19 @@ async fn run_definition(name: &str, def: &str, input: Value) -> (Engine, String)
             Arc::new(Script),
         )
         .expect("started");
+    (engine, started.execution_arn)
+}
+
+async fn run_definition(name: &str, def: &str, input: Value) -> (Engine, String) {
+    let (engine, arn) = start(name, def, input);
     for _ in 0..500 {
-        let d = engine
-            .describe_execution(&started.execution_arn)
-            .expect("described");
+        let d = engine.describe_execution(&arn).expect("described");
         if d.status != asl::ExecutionStatus::Running {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    (engine, started.execution_arn)
+    (engine, arn)
 }
 
 #[tokio::test]
@@ -485,26 +482,16 @@ fn a_state_that_leads_to_itself_is_drawn_as_a_loop() {
 
 #[tokio::test]
 async fn no_page_shows_a_task_token_and_only_loopback_hosts_are_answered() {
-    let engine = Engine::new(EngineConfig::default());
     let def = json!({"StartAt": "Ask", "States": {"Ask": {"Type": "Pass",
         "Parameters": {"taskToken": "AQCEAAAAKgAAAAMAAAAAAAAAAsecret", "nested": [{"TaskToken": "AQsecret2"}]},
         "End": true}}})
     .to_string();
-    let sm = engine
-        .create_state_machine("tokens", &def, "arn:aws:iam::123456789012:role/r")
-        .expect("a valid definition");
-    let started = engine
-        .start_execution(&sm.state_machine_arn, None, "{}", Arc::new(Script))
-        .expect("started");
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (engine, arn) = run_definition("tokens", &def, json!({})).await;
     let console = Console {
         engine,
         tasks: None,
     };
-    let uri = format!(
-        "/console/execution?arn={}",
-        urlencode(&started.execution_arn)
-    );
+    let uri = format!("/console/execution?arn={}", urlencode(&arn));
     let body = get(&console, &uri).into_body();
     assert!(body.contains("(task token, not shown)"), "{body}");
     assert!(!body.contains("secret"), "{body}");
@@ -521,4 +508,33 @@ async fn no_page_shows_a_task_token_and_only_loopback_hosts_are_answered() {
             .expect("a request");
         assert_eq!(console.handle(&req).status(), status, "{host}");
     }
+}
+
+#[tokio::test]
+async fn a_running_execution_s_page_reloads_itself_and_a_finished_one_does_not() {
+    let def = json!({"StartAt": "Wait", "States": {"Wait": {"Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": "ask", "Payload": {"token.$": "$$.Task.Token"}},
+        "End": true}}})
+    .to_string();
+    let (engine, arn) = start("waits", &def, json!({}));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let console = Console {
+        engine: engine.clone(),
+        tasks: None,
+    };
+    let uri = format!("/console/execution?arn={}", urlencode(&arn));
+    let body = get(&console, &uri).into_body();
+    assert!(
+        body.contains("<meta http-equiv=\"refresh\" content=\"2\">"),
+        "{body}"
+    );
+    assert!(body.contains("data-state=\"Wait\" data-status=\"in-progress\""));
+    engine.stop_execution(&arn, None, None).expect("stopped");
+    let body = get(&console, &uri).into_body();
+    assert!(!body.contains("http-equiv"), "{body}");
+    assert!(
+        body.contains("data-state=\"Wait\" data-status=\"cancelled\""),
+        "{body}"
+    );
 }
