@@ -126,6 +126,20 @@ impl ExecutionStatus {
             ExecutionStatus::Aborted => "ABORTED",
         }
     }
+
+    /// Every status, in the API reference's order.
+    pub const ALL: [ExecutionStatus; 5] = [
+        ExecutionStatus::Running,
+        ExecutionStatus::Succeeded,
+        ExecutionStatus::Failed,
+        ExecutionStatus::TimedOut,
+        ExecutionStatus::Aborted,
+    ];
+
+    /// The status an AWS spelling names (`None` for any other text).
+    pub fn from_name(name: &str) -> Option<ExecutionStatus> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
 }
 
 fn epoch<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {

@@ -145,18 +145,7 @@ async fn start(
     let secret = crate::approval::secret_from_env()?;
     let sdk = crate::approval::sdk_config().await?;
     let approval = crate::approval::pages(&secret, &sdk, &url)?;
-    let srv = server::serve_on(
-        listener,
-        Endpoint {
-            engine: runtime.engine.clone(),
-            handler: runtime.handler(),
-            approval: Some(approval),
-            console: Some(crate::console::Console {
-                engine: runtime.engine.clone(),
-                tasks: Some(runtime.tasks.clone()),
-            }),
-        },
-    )?;
+    let srv = server::serve_on(listener, Endpoint::local(&runtime, approval))?;
     Ok((runtime, srv))
 }
 

@@ -176,18 +176,7 @@ impl Harness {
         };
         let runtime = LocalRuntime::start(config)?;
         let approval = crate::approval::pages(&secret, &security, &url)?;
-        let server = server::serve_on(
-            listener,
-            Endpoint {
-                engine: runtime.engine.clone(),
-                handler: runtime.handler(),
-                approval: Some(approval),
-                console: Some(crate::console::Console {
-                    engine: runtime.engine.clone(),
-                    tasks: Some(runtime.tasks.clone()),
-                }),
-            },
-        )?;
+        let server = server::serve_on(listener, Endpoint::local(&runtime, approval))?;
         Ok(Harness {
             moto,
             security,

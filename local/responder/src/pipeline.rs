@@ -139,12 +139,16 @@ pub fn waiting_for_token(rt: &LocalRuntime, arn: &str) -> Result<bool> {
 
 /// [`waiting_for_token`] on an engine.
 pub fn waiting_on(engine: &Engine, arn: &str) -> Result<bool> {
-    let events = history_on(engine, arn)?;
-    Ok(events
+    Ok(waits_for_token(&history_on(engine, arn)?))
+}
+
+/// Whether a history ends parked in a `.waitForTaskToken` state whose call has returned.
+fn waits_for_token(events: &[Value]) -> bool {
+    events
         .last()
         .and_then(|e| e.get("type"))
         .and_then(Value::as_str)
-        == Some("TaskSubmitted"))
+        == Some("TaskSubmitted")
 }
 
 /// The history as AWS-shaped JSON values.
@@ -185,7 +189,20 @@ pub fn summarize_on(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let events = history_on(engine, arn)?;
     let view = crate::history_view::reconstruct(&events);
-    let waiting = d.status == ExecutionStatus::Running && waiting_on(engine, arn)?;
+    Ok(summary_of(&d, &events, &view, source, finding_id))
+}
+
+/// [`summarize`] from what was read already: the description, the history and its
+/// reconstruction (the console reads them for its own views too).
+pub fn summary_of(
+    d: &asl::ExecutionDescription,
+    events: &[Value],
+    view: &crate::history_view::ExecutionView,
+    source: &str,
+    finding_id: Option<String>,
+) -> RunSummary {
+    let arn = d.execution_arn.as_str();
+    let waiting = d.status == ExecutionStatus::Running && waits_for_token(events);
     let status = if waiting {
         "WAITING_FOR_APPROVAL".to_string()
     } else {
@@ -281,7 +298,7 @@ pub fn summarize_on(
         .iter()
         .find(|st| (st.name == "Isolate" || st.name == "Revoke") && st.exited.is_some())
         .and_then(|st| Some(((st.exited? - view.started?) * 1000.0).max(0.0) as u64));
-    Ok(RunSummary {
+    RunSummary {
         source: source.to_string(),
         finding_id: finding_id.or_else(|| s("/finding/id")),
         finding_type: s("/finding/type"),
@@ -297,7 +314,7 @@ pub fn summarize_on(
         time_to_contain_ms,
         error: d.error.clone(),
         cause: d.cause.clone(),
-    })
+    }
 }
 
 /// The human-readable block for one summary.

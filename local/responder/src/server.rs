@@ -41,6 +41,22 @@ pub struct Endpoint {
     pub console: Option<crate::console::Console>,
 }
 
+impl Endpoint {
+    /// Everything over the local runtime: its engine and tasks behind the Step Functions API,
+    /// the approval pages, and the console with the tasks' REPORT figures.
+    pub fn local(runtime: &crate::runtime::LocalRuntime, approval: ApprovalHandler) -> Self {
+        Endpoint {
+            engine: runtime.engine.clone(),
+            handler: runtime.handler(),
+            approval: Some(approval),
+            console: Some(crate::console::Console {
+                engine: runtime.engine.clone(),
+                tasks: Some(runtime.tasks.clone()),
+            }),
+        }
+    }
+}
+
 /// A running endpoint.
 #[derive(Debug)]
 pub struct Server {

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use end_to_end::browser::{self, Browser};
 use end_to_end::{repo_root, with_harness, Options};
+use responder::harness::Harness;
 use responder::history_view;
+use responder::pipeline::RunSummary;
 use responder::scenario::for_instance;
 use serde_json::Value;
 
@@ -19,9 +21,33 @@ fn screenshots() -> PathBuf {
     repo_root().join("target").join("console-screenshots")
 }
 
-fn encode(s: &str) -> String {
-    // The execution ARN as a query value (`:` is the only reserved character in it).
-    s.replace(':', "%3A")
+/// The console's page of an execution (`:` is the only reserved character of an ARN).
+fn execution_page(base: &str, arn: &str) -> String {
+    format!("{base}/console/execution?arn={}", arn.replace(':', "%3A"))
+}
+
+/// A MEDIUM finding on a fresh instance, left waiting for an analyst.
+async fn waiting_medium(h: &Harness, instance: &str, id: &str) -> Result<RunSummary> {
+    let e = &h.estate;
+    let fresh = responder::estate::extra_instance(&h.security, e, instance).await?;
+    let event = for_instance(
+        end_to_end::fixture("ec2-medium.json")?,
+        id,
+        &fresh,
+        &e.region,
+    );
+    let s = h.run(instance, &event).await?;
+    assert_eq!(s.status, "WAITING_FOR_APPROVAL", "{s:#?}");
+    Ok(s)
+}
+
+/// The analyst types a name on the approval page and presses the `decision` button.
+async fn decide(b: &mut Browser, decision: &str) -> Result<()> {
+    b.eval_and_wait(&format!(
+        "document.querySelector('input[name=analyst]').value = 'analyst@example.com'; \
+         document.querySelector('button[value={decision}]').click()"
+    ))
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,6 +87,8 @@ async fn the_console_shows_every_demo_execution_and_an_analyst_approves_in_the_b
             .map(|m| (m.state_machine_arn, m.name))
             .collect();
         let mut seen: BTreeSet<&str> = BTreeSet::new();
+        // The oldest contained HIGH instance (the list is newest first).
+        let mut contained = None;
         for d in &executions {
             let summary = responder::pipeline::summarize_on(engine, "", &d.execution_arn, None)?;
             let machine = machines[&d.state_machine_arn].as_str();
@@ -80,8 +108,10 @@ async fn the_console_shows_every_demo_execution_and_an_analyst_approves_in_the_b
                 _ => "other",
             };
             seen.insert(kind);
-            b.goto(&format!("{base}/console/execution?arn={}", encode(&d.execution_arn)))
-                .await?;
+            if kind == "contained HIGH instance" {
+                contained = Some(d.execution_arn.clone());
+            }
+            b.goto(&execution_page(&base, &d.execution_arn)).await?;
             let status = b.text("#status").await?;
             assert_eq!(status.as_deref(), Some(d.status.as_str()), "{}", d.name);
             let view = history_view::reconstruct(&responder::pipeline::history_on(
@@ -149,27 +179,16 @@ async fn the_console_shows_every_demo_execution_and_an_analyst_approves_in_the_b
         }
 
         // The first contained instance's page: its REPORT figures, and the README's picture.
-        let contained = executions
-            .iter()
-            .rev()
-            .find(|d| {
-                responder::pipeline::summarize_on(engine, "", &d.execution_arn, None)
-                    .is_ok_and(|s| s.outcome == "contained" && s.route.as_deref() == Some("ec2"))
-            })
-            .context("a contained instance")?;
-        b.goto(&format!("{base}/console/execution?arn={}", encode(&contained.execution_arn)))
-            .await?;
+        let contained = contained.context("a contained instance")?;
+        b.goto(&execution_page(&base, &contained)).await?;
         let report = b.text("#events td code").await?;
         assert!(report.is_some(), "the events table shows the tasks' REPORT figures");
         let text = b.eval("document.querySelector('#events').textContent").await?;
         assert!(text.as_str().unwrap_or("").contains("REPORT RequestId"));
         b.screenshot(&screenshots().join("execution.png"), 1150.0).await?;
         // Cut to the path, every state it entered is still there, marked.
-        b.goto(&format!(
-            "{base}/console/execution?arn={}&view=path",
-            encode(&contained.execution_arn)
-        ))
-        .await?;
+        b.goto(&format!("{}&view=path", execution_page(&base, &contained)))
+            .await?;
         let near = b.attributes("g.state[data-status='succeeded']", "data-state").await?;
         for s in ["Classify", "Isolate", "NotifyInstanceContained"] {
             assert!(near.iter().any(|n| n == s), "{s} in {near:?}");
@@ -204,24 +223,15 @@ async fn the_console_shows_every_demo_execution_and_an_analyst_approves_in_the_b
         assert!(b.csp_violations().await?.is_empty());
 
         // An analyst approves a MEDIUM finding in the browser, through the real form.
-        let e = &h.estate;
-        let fresh = responder::estate::extra_instance(&h.security, e, "browser-approved").await?;
-        let id = "e2e1601browser";
-        let s = h
-            .run(
-                "browser",
-                &for_instance(end_to_end::fixture("ec2-medium.json")?, id, &fresh, &e.region),
-            )
-            .await?;
-        assert_eq!(s.status, "WAITING_FOR_APPROVAL", "{s:#?}");
-        b.goto(&format!("{base}/console/execution?arn={}", encode(s.execution_arn.as_deref().unwrap_or(""))))
+        let s = waiting_medium(&h, "browser-approved", "e2e1601browser").await?;
+        b.goto(&execution_page(&base, s.execution_arn.as_deref().unwrap_or("")))
             .await?;
         assert_eq!(
             b.attributes("g.state[data-status='in-progress']", "data-state").await?.len(),
             1,
             "the approval wait is marked in progress"
         );
-        let (approve, _) = h.approval_links(id).await?;
+        let (approve, _) = h.approval_links("e2e1601browser").await?;
         b.goto(&approve).await?;
         let plan = b.eval("Array.from(document.querySelectorAll('ul li')).map(l => l.textContent)").await?;
         let plan: Vec<&str> = plan.as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
@@ -231,17 +241,13 @@ async fn the_console_shows_every_demo_execution_and_an_analyst_approves_in_the_b
         );
         assert!(b.csp_violations().await?.is_empty());
         b.screenshot(&screenshots().join("approval.png"), 1000.0).await?;
-        b.eval_and_wait(
-            "document.querySelector('input[name=analyst]').value = 'analyst@example.com'; \
-             document.querySelector('button[value=approve]').click()",
-        )
-        .await?;
+        decide(&mut b, "approve").await?;
         let title = b.text("h1").await?.unwrap_or_default();
         assert!(title.to_lowercase().contains("approved"), "{title}");
         assert!(b.csp_violations().await?.is_empty());
         let s = h.resume(&s).await?;
         assert_eq!((s.status.as_str(), s.outcome.as_str()), ("SUCCEEDED", "contained"), "{s:#?}");
-        b.goto(&format!("{base}/console/execution?arn={}", encode(s.execution_arn.as_deref().unwrap_or(""))))
+        b.goto(&execution_page(&base, s.execution_arn.as_deref().unwrap_or("")))
             .await?;
         assert!(b
             .attributes("g.state[data-status='in-progress']", "data-state")
@@ -249,31 +255,16 @@ async fn the_console_shows_every_demo_execution_and_an_analyst_approves_in_the_b
             .is_empty());
 
         // And one rejects another: nothing is contained, and the console shows the Catch.
-        let other = responder::estate::extra_instance(&h.security, e, "browser-rejected").await?;
-        let id = "e2e1602browser";
-        let s = h
-            .run(
-                "browser reject",
-                &for_instance(end_to_end::fixture("ec2-medium.json")?, id, &other, &e.region),
-            )
-            .await?;
-        assert_eq!(s.status, "WAITING_FOR_APPROVAL", "{s:#?}");
-        let (_, reject) = h.approval_links(id).await?;
+        let s = waiting_medium(&h, "browser-rejected", "e2e1602browser").await?;
+        let (_, reject) = h.approval_links("e2e1602browser").await?;
         b.goto(&reject).await?;
-        b.eval_and_wait(
-            "document.querySelector('input[name=analyst]').value = 'analyst@example.com'; \
-             document.querySelector('button[value=reject]').click()",
-        )
-        .await?;
+        decide(&mut b, "reject").await?;
         let title = b.text("h1").await?.unwrap_or_default();
         assert_eq!(title, "Containment rejected");
         let s = h.resume(&s).await?;
         assert_eq!(s.outcome, "approval-rejected", "{s:#?}");
-        b.goto(&format!(
-            "{base}/console/execution?arn={}",
-            encode(s.execution_arn.as_deref().unwrap_or(""))
-        ))
-        .await?;
+        b.goto(&execution_page(&base, s.execution_arn.as_deref().unwrap_or("")))
+            .await?;
         assert_eq!(
             b.attributes("g.state[data-state='AwaitApproval']", "data-status")
                 .await?,

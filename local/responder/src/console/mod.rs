@@ -189,10 +189,8 @@ pub struct Subject {
     pub finding_type: Option<String>,
     /// Its severity.
     pub severity: Option<f64>,
-    /// Otherwise, the request's first named resource (a rollback's), as `restore key value`.
-    pub request: Option<String>,
-    /// That resource's name alone.
-    pub resource: Option<String>,
+    /// Otherwise, the resource a rollback request names: its key and its name.
+    pub rollback: Option<(&'static str, String)>,
 }
 
 impl Subject {
@@ -212,20 +210,24 @@ impl Subject {
             severity: detail
                 .and_then(|d| d.get("severity"))
                 .and_then(Value::as_f64),
-            request: None,
-            resource: None,
+            rollback: None,
         };
         if detail.is_none() {
             // A rollback request names one resource (restore-instance's routes).
-            if let Some((k, t)) = ROLLBACK_KEYS
+            s.rollback = ROLLBACK_KEYS
                 .iter()
-                .find_map(|k| v.get(*k).and_then(Value::as_str).map(|t| (k, t)))
-            {
-                s.request = Some(format!("restore {k} {t}"));
-                s.resource = Some(t.to_string());
-            }
+                .find_map(|k| Some((*k, v.get(*k)?.as_str()?.to_string())));
         }
         s
+    }
+
+    /// What the executions list says it was about: the finding's type, or the rollback.
+    fn what(&self) -> String {
+        match (&self.finding_type, &self.rollback) {
+            (Some(t), _) => t.clone(),
+            (None, Some((k, name))) => format!("restore {k} {name}"),
+            (None, None) => String::new(),
+        }
     }
 }
 
@@ -259,17 +261,17 @@ impl Console {
         }
         let q = query(req.uri());
         let arn = q.get("arn").map(String::as_str).unwrap_or("");
-        match req.uri().path().trim_end_matches('/') {
-            PREFIX => self.executions(&q),
-            p if p == format!("{PREFIX}/execution") => self.execution(
+        match req.uri().path().trim_end_matches('/').strip_prefix(PREFIX) {
+            Some("") => self.executions(&q),
+            Some("/execution") => self.execution(
                 arn,
                 GraphView {
                     actual_size: q.get("zoom").is_some_and(|z| z == "1"),
                     path_only: q.get("view").is_some_and(|v| v == "path"),
                 },
             ),
-            p if p == format!("{PREFIX}/findings") => self.findings(),
-            p if p == format!("{PREFIX}/state-machine") => self.state_machine(arn),
+            Some("/findings") => self.findings(),
+            Some("/state-machine") => self.state_machine(arn),
             _ => not_found("No such page."),
         }
     }
@@ -282,26 +284,18 @@ impl Console {
             .collect()
     }
 
-    fn outcome(&self, arn: &str) -> (String, Option<pipeline::RunSummary>) {
-        match pipeline::summarize_on(&self.engine, "", arn, None) {
-            Ok(s) => (s.outcome.clone(), Some(s)),
-            Err(_) => (String::new(), None),
-        }
+    /// The summary of an execution already described (its history read once).
+    fn summary(&self, d: &ExecutionDescription) -> Option<pipeline::RunSummary> {
+        let events = pipeline::history_on(&self.engine, &d.execution_arn).ok()?;
+        let view = history_view::reconstruct(&events);
+        Some(pipeline::summary_of(d, &events, &view, "", None))
     }
 
     fn executions(&self, q: &BTreeMap<String, String>) -> Response<String> {
         let machines = self.machine_names();
         let status = q.get("status").map(String::as_str).unwrap_or("");
         let machine = q.get("machine").map(String::as_str).unwrap_or("");
-        let wanted_status = [
-            ExecutionStatus::Running,
-            ExecutionStatus::Succeeded,
-            ExecutionStatus::Failed,
-            ExecutionStatus::TimedOut,
-            ExecutionStatus::Aborted,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == status);
+        let wanted_status = ExecutionStatus::from_name(status);
         let machine_arn = machines
             .iter()
             .find(|(_, n)| n.as_str() == machine)
@@ -316,7 +310,7 @@ impl Console {
         };
         let mut html = String::from("<form class=\"filters\" method=\"get\">");
         html.push_str("<label>Status <select name=\"status\"><option value=\"\">any</option>");
-        for s in ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"] {
+        for s in ExecutionStatus::ALL.map(|s| s.as_str()) {
             let sel = if s == status { " selected" } else { "" };
             let _ = write!(html, "<option{sel}>{s}</option>");
         }
@@ -341,7 +335,7 @@ impl Console {
         );
         for d in &list {
             let subject = Subject::of(&d.input);
-            let (outcome, _) = self.outcome(&d.execution_arn);
+            let outcome = self.summary(d).map(|s| s.outcome).unwrap_or_default();
             let machine = machines
                 .get(&d.state_machine_arn)
                 .cloned()
@@ -355,13 +349,7 @@ impl Console {
                 href = link("/execution", "arn", &d.execution_arn),
                 machine = escape(&machine),
                 st = d.status.as_str(),
-                what = escape(
-                    subject
-                        .finding_type
-                        .as_deref()
-                        .or(subject.request.as_deref())
-                        .unwrap_or("")
-                ),
+                what = escape(&subject.what()),
                 sev = subject
                     .severity
                     .map(|s| format!("{s:.1}"))
@@ -389,7 +377,7 @@ impl Console {
         let view = history_view::reconstruct(&events);
         let marks = path::Path::of(&view);
         let subject = Subject::of(&d.input);
-        let (outcome, summary) = self.outcome(arn);
+        let summary = pipeline::summary_of(&d, &events, &view, "", None);
         let mut html = String::new();
         let mut rows: Vec<(&str, String)> = vec![
             ("Execution", escape(&d.execution_arn)),
@@ -413,7 +401,7 @@ impl Console {
                     d.status.as_str()
                 ),
             ),
-            ("Outcome", escape(&outcome)),
+            ("Outcome", escape(&summary.outcome)),
             ("Started", time(d.start_date)),
             ("Duration", duration(&d)),
         ];
@@ -498,10 +486,8 @@ impl Console {
             }
             None => html.push_str("<p>The state machine is gone.</p>"),
         }
-        if let Some(s) = &summary {
-            html.push_str("<h2>What the tasks reported</h2>");
-            html.push_str(&actions_table(s));
-        }
+        html.push_str("<h2>What the tasks reported</h2>");
+        html.push_str(&actions_table(&summary));
         html.push_str("<h2>Events</h2>");
         html.push_str(&self.events_table(arn, &events, &view));
         let running = d.status == ExecutionStatus::Running;
@@ -602,7 +588,7 @@ impl Console {
             if let Some(id) = s.finding_id.clone() {
                 by_finding.entry(id.clone()).or_default().push(d);
                 subjects.entry(id).or_insert(s);
-            } else if let Some(r) = s.resource {
+            } else if let Some((_, r)) = s.rollback {
                 rollbacks.push((r, d));
             }
         }
@@ -623,7 +609,8 @@ impl Console {
             );
             let mut targets: Vec<String> = Vec::new();
             for d in execs {
-                let (outcome, summary) = self.outcome(&d.execution_arn);
+                let summary = self.summary(d);
+                let outcome = summary.as_ref().map(|s| s.outcome.as_str()).unwrap_or("");
                 targets.extend(summary.iter().flat_map(|s| {
                     s.actions
                         .iter()
@@ -636,7 +623,7 @@ impl Console {
                     "<h3><a href=\"{}\">{}</a> <span class=\"status {st}\">{st}</span> {}</h3>",
                     link("/execution", "arn", &d.execution_arn),
                     escape(&d.name),
-                    escape(&outcome),
+                    escape(outcome),
                     st = d.status.as_str(),
                 );
                 if let Some(s) = &summary {
@@ -679,11 +666,14 @@ impl Console {
         };
         let body = match graph::Graph::from_definition(&m.definition) {
             Ok(g) => format!(
-                "<p><a href=\"{PREFIX}?machine={}\">Its executions</a></p><div class=\"graphbox\">{}</div>",
-                escape(&form_urlencoded::byte_serialize(m.name.as_bytes()).collect::<String>()),
+                "<p><a href=\"{}\">Its executions</a></p><div class=\"graphbox\">{}</div>",
+                link("", "machine", &m.name),
                 svg::render(&g, None)
             ),
-            Err(e) => format!("<p>The definition cannot be drawn: {}</p>", escape(&e.to_string())),
+            Err(e) => format!(
+                "<p>The definition cannot be drawn: {}</p>",
+                escape(&e.to_string())
+            ),
         };
         let html = format!(
             "{body}<h2>Definition</h2><pre>{}</pre>",

@@ -97,19 +97,18 @@ pub fn render(g: &Graph, path: Option<&Path>) -> String {
         let (x, y, w, h) = (n.x, n.y, n.width(), n.height());
         match &n.kind {
             NodeKind::Start | NodeKind::End => {
-                let (label, class) = match (&n.kind, path) {
-                    (_, None) => (
-                        if n.kind == NodeKind::Start {
-                            "Start"
-                        } else {
-                            "End"
-                        },
-                        "",
-                    ),
-                    (NodeKind::Start, Some(_)) => ("Start", " succeeded"),
-                    (_, Some(p)) if p.ended && p.failed => ("End", " failed"),
-                    (_, Some(p)) if p.ended => ("End", " succeeded"),
-                    _ => ("End", ""),
+                let label = if n.kind == NodeKind::Start {
+                    "Start"
+                } else {
+                    "End"
+                };
+                // Start is reached by any execution; End once it has ended, as it ended.
+                let class = match path {
+                    None => "",
+                    Some(_) if n.kind == NodeKind::Start => " succeeded",
+                    Some(p) if p.ended && p.failed => " failed",
+                    Some(p) if p.ended => " succeeded",
+                    Some(_) => "",
                 };
                 let _ = write!(
                     out,

@@ -118,18 +118,6 @@ fn list_item(d: &ExecutionDescription) -> Value {
     v
 }
 
-fn status_of(s: &str) -> Option<ExecutionStatus> {
-    [
-        ExecutionStatus::Running,
-        ExecutionStatus::Succeeded,
-        ExecutionStatus::Failed,
-        ExecutionStatus::TimedOut,
-        ExecutionStatus::Aborted,
-    ]
-    .into_iter()
-    .find(|st| st.as_str() == s)
-}
-
 pub(super) fn list_executions(engine: &Engine, r: Request) -> Result<Value, ApiError> {
     let status = r.text("statusFilter");
     let redrive = r.text("redriveFilter");
@@ -161,7 +149,7 @@ pub(super) fn list_executions(engine: &Engine, r: Request) -> Result<Value, ApiE
     }
     arn::check(sm, Resource::StateMachine)?;
     engine.describe_state_machine(sm)?;
-    let wanted = status.and_then(status_of);
+    let wanted = status.and_then(ExecutionStatus::from_name);
     // Nothing is ever redriven here: REDRIVEN matches no execution.
     let redriven_only = redrive == Some("REDRIVEN");
     let all = engine.list_executions(Some(sm), None);
@@ -254,7 +242,7 @@ mod tests {
     fn every_status_of_the_model_but_pending_redrive_is_one_of_the_engine() {
         for s in shape::EXECUTION_STATUSES {
             assert_eq!(
-                status_of(s).map(|st| st.as_str()),
+                ExecutionStatus::from_name(s).map(|st| st.as_str()),
                 (*s != "PENDING_REDRIVE").then_some(*s)
             );
         }
